@@ -1,0 +1,1 @@
+"""Rolegate: roles, permissions, seats and teams for SaaS products."""

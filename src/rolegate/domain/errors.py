@@ -1,0 +1,124 @@
+"""Errors raised by Rolegate.
+
+The tree::
+
+    RolegateError                 base of everything Rolegate raises on purpose
+    ├── SchemaError               a product schema has problems (all of them listed)
+    ├── UnknownActionError        an action the product schema does not declare
+    ├── InvalidRecordError        a record that does not fit the action or the schema
+    ├── PermissionDeniedError     `require` on a denied decision (carries the Decision)
+    │   └── NotFoundError         denied and the member may not even see the record
+    └── RuleViolationError        a change refused by one or more rules (Violations)
+
+Every error has a stable ``code`` (``ErrorCode``) and says what to do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rolegate.domain.violations import Violation
+
+__all__ = [
+    "ErrorCode",
+    "InvalidRecordError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RolegateError",
+    "RuleViolationError",
+    "SchemaError",
+    "SchemaProblem",
+    "UnknownActionError",
+]
+
+
+class ErrorCode(StrEnum):
+    SCHEMA_INVALID = "schema_invalid"
+    UNKNOWN_ACTION = "unknown_action"
+    INVALID_RECORD = "invalid_record"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    RULE_VIOLATION = "rule_violation"
+
+
+class RolegateError(Exception):
+    code: ErrorCode = ErrorCode.RULE_VIOLATION
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.fix}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    """One problem of a product schema: where it is, what is wrong, and a hint."""
+
+    path: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class SchemaError(RolegateError):
+    code = ErrorCode.SCHEMA_INVALID
+
+    def __init__(self, problems: Sequence[SchemaProblem], *, source: str = "") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(
+            f"{len(self.problems)} problem(s){where}:\n{lines}",
+            fix="Fix each listed path; `rolegate schema validate FILE` re-checks it.",
+        )
+
+
+class UnknownActionError(RolegateError):
+    code = ErrorCode.UNKNOWN_ACTION
+
+    def __init__(self, action: str, suggestion: str | None = None) -> None:
+        self.action = action
+        hint = f"did you mean {suggestion!r}?" if suggestion else "declare it under `actions:`"
+        super().__init__(f"unknown action {action!r}", fix=f"The product schema has no such action; {hint}")
+
+
+class InvalidRecordError(RolegateError):
+    code = ErrorCode.INVALID_RECORD
+
+
+class PermissionDeniedError(RolegateError):
+    code = ErrorCode.PERMISSION_DENIED
+
+    def __init__(self, message: str, *, decision: object, fix: str = "") -> None:
+        super().__init__(message, fix=fix)
+        self.decision = decision
+
+
+class NotFoundError(PermissionDeniedError):
+    """Denied, and the member may not even see the record: do not reveal it exists."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class RuleViolationError(RolegateError):
+    code = ErrorCode.RULE_VIOLATION
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = tuple(violations)
+        first = self.violations[0]
+        super().__init__("; ".join(str(v) for v in self.violations), fix=first.fix)
+
+    @property
+    def rule_id(self) -> str:
+        return self.violations[0].rule_id

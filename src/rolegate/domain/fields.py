@@ -1,0 +1,59 @@
+"""Field policy: what a role may do on a field (K5, K7, K8, K9, K10, K11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rolegate.domain.roles import Role
+from rolegate.domain.schema import FieldAccess, ProductSchema
+
+__all__ = ["FieldDecision", "field_access", "field_decision"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDecision:
+    access: FieldAccess
+    base: FieldAccess
+    """What the role says before the level, default and integration rules apply."""
+    read_locked: bool
+    """K7: a default field's read cannot be taken away."""
+    cap: FieldAccess
+    """The most any role may have here: level ceiling and integration cap (K1, K9)."""
+    reasons: tuple[str, ...]
+
+
+def field_decision(schema: ProductSchema, role: Role, object_type: str, field_name: str) -> FieldDecision:
+    fdef = schema.objects[object_type].fields[field_name]
+    level = schema.levels[role.level]
+    reasons: list[str] = []
+    if role.mirror_integration:
+        # K5: system roles mirror the integration owner, who may do everything the
+        # integration allows; the level and the integration caps below still apply.
+        base = FieldAccess.WRITE
+        reasons.append("mirrors the integration owner (K5)")
+    elif (object_type, field_name) in role.field_access:
+        base = role.field_access[(object_type, field_name)]
+        reasons.append(f"role sets {base.label}")
+    else:
+        # K8: a field the role does not mention gets only what its level hands out.
+        base = level.new_field_access
+        reasons.append(f"not configured on the role; level {level.key!r} gives {base.label} (K8)")
+    access = base
+    if fdef.default and access < FieldAccess.READ:
+        access = FieldAccess.READ
+        reasons.append("default field: always readable (K7)")
+    cap = level.field_ceiling
+    if access > cap:
+        access = cap
+        reasons.append(f"level {level.key!r} allows at most {cap.label}")
+    if fdef.synced_from is not None:
+        integ_cap = schema.integrations[fdef.synced_from].cap(object_type, field_name)
+        cap = min(cap, integ_cap)
+        if access > integ_cap:
+            access = integ_cap
+            reasons.append(f"synced from {fdef.synced_from!r}, whose integration user has {integ_cap.label} (K9)")
+    return FieldDecision(access, base, fdef.default, cap, tuple(reasons))
+
+
+def field_access(schema: ProductSchema, role: Role, object_type: str, field_name: str) -> FieldAccess:
+    return field_decision(schema, role, object_type, field_name).access

@@ -1,0 +1,77 @@
+"""Effective permissions: `(grants | floor) & ceiling`, minus feature-gated ones whose
+feature is off (E5), minus those whose requirements are not effective (E6), to a fixed
+point. Each permission also gets the reason it is or is not effective, for `explain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rolegate.domain.schema import ProductSchema
+
+__all__ = ["PermissionState", "PermissionStatus", "effective_permissions", "resolve_permissions"]
+
+
+class PermissionStatus(StrEnum):
+    EFFECTIVE = "effective"
+    NOT_GRANTED = "not_granted"
+    ABOVE_CEILING = "above_ceiling"
+    FEATURE_OFF = "feature_off"
+    REQUIREMENT_MISSING = "requirement_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionState:
+    permission: str
+    status: PermissionStatus
+    from_floor: bool = False
+    missing: tuple[str, ...] = ()
+    """REQUIREMENT_MISSING: the requirements that are not effective."""
+
+    @property
+    def effective(self) -> bool:
+        return self.status is PermissionStatus.EFFECTIVE
+
+
+def resolve_permissions(
+    schema: ProductSchema, level: str, grants: frozenset[str], features: frozenset[str]
+) -> Mapping[str, PermissionState]:
+    """The state of every permission of the schema for a role of `level` granting `grants`."""
+    lv = schema.levels[level]
+    held = grants | lv.floor
+    states: dict[str, PermissionState] = {}
+    live: set[str] = set()
+    for key, perm in schema.permissions.items():
+        floor = key in lv.floor
+        if key not in held:
+            states[key] = PermissionState(key, PermissionStatus.NOT_GRANTED)
+        elif key not in lv.ceiling:
+            states[key] = PermissionState(key, PermissionStatus.ABOVE_CEILING, floor)
+        elif perm.feature is not None and perm.feature not in features:
+            states[key] = PermissionState(key, PermissionStatus.FEATURE_OFF, floor)
+        else:
+            live.add(key)
+    # E6: drop what needs a permission that is not live, until nothing changes.
+    changed = True
+    while changed:
+        changed = False
+        for key in sorted(live):
+            missing = schema.permissions[key].requires - live
+            if missing:
+                live.discard(key)
+                states[key] = PermissionState(
+                    key, PermissionStatus.REQUIREMENT_MISSING, key in lv.floor, tuple(sorted(missing))
+                )
+                changed = True
+    for key in live:
+        states[key] = PermissionState(key, PermissionStatus.EFFECTIVE, key in lv.floor)
+    return states
+
+
+def effective_permissions(
+    schema: ProductSchema, level: str, grants: frozenset[str], features: frozenset[str]
+) -> frozenset[str]:
+    states = resolve_permissions(schema, level, grants, features)
+    return frozenset(k for k, s in states.items() if s.effective)

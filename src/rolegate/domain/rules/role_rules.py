@@ -1,0 +1,186 @@
+"""Rules about roles: creating, editing, deleting (N2, N4, N6, N7, N8, K4, K6, K7, K9,
+T5, T7, T8, T9, E7). Each returns violations; none raises or does I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.roles import Role, role_from_system
+from rolegate.domain.schema import FieldAccess, LevelMode, ProductSchema
+from rolegate.domain.violations import Violation
+
+__all__ = [
+    "HolderCounts",
+    "assignee_permission_violations",
+    "field_grant_violations",
+    "role_deletion_violations",
+    "role_violations",
+    "system_role_violations",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HolderCounts:
+    """Who holds a role, as the store counts them."""
+
+    active: int = 0
+    invited: int = 0
+    with_assigned_records: int = 0
+    """Holders that have records (accounts) assigned to them (N6, N7)."""
+
+    @property
+    def total(self) -> int:
+        return self.active + self.invited
+
+
+def system_role_violations(schema: ProductSchema) -> list[tuple[str, Violation]]:
+    """A schema whose own system roles break the role rules is a broken schema."""
+    every = frozenset(schema.features)
+    out: list[tuple[str, Violation]] = []
+    for key, sr in schema.system_roles.items():
+        role = role_from_system(schema, sr)
+        out.extend((key, v) for v in role_violations(schema, role, every, system_ok=True))
+    return out
+
+
+def role_violations(
+    schema: ProductSchema,
+    role: Role,
+    features: frozenset[str],
+    *,
+    previous: Role | None = None,
+    system_ok: bool = False,
+) -> list[Violation]:
+    """Everything wrong with saving `role` (created when `previous` is None)."""
+    out: list[Violation] = []
+    if previous is None and role.is_system and not system_ok:
+        out.append(Violation("T8", "System roles cannot be created.", "Create a custom role instead."))
+    if previous is None and not role.is_system and not schema.custom_roles_allowed:
+        out.append(Violation("C3", f"{schema.name} has only its predefined profiles.", "Assign one of the system roles."))
+    if previous is not None and previous.is_system and not previous.editable and previous != role:
+        out.append(Violation("K4", f"System role {previous.name!r} cannot be edited.", "Clone it into a custom role and edit the clone."))
+        return out
+    if previous is not None and previous.is_system and (role.name != previous.name or role.level != previous.level):
+        out.append(Violation("T2", "A system role keeps its name and level; only permissions may be added.", "Clone it to change its name or level."))
+    if not role.name.strip():
+        out.append(Violation("N8", "A role needs a name.", "Enter a name."))
+    unknown = sorted(role.grants - schema.permissions.keys())
+    if unknown:
+        out.append(Violation("N8", f"Unknown permissions: {', '.join(unknown)}.", "Use permission keys of the product schema."))
+    if role.level not in schema.levels:
+        out.append(Violation("N8", f"Unknown level {role.level!r}.", f"Choose one of {', '.join(schema.levels)}."))
+        return out
+    out.extend(_level_violations(schema, role, previous))
+    out.extend(_grant_violations(schema, role, previous))
+    out.extend(_landing_violations(schema, role, features))
+    out.extend(field_grant_violations(schema, role, previous))
+    return out
+
+
+def _level_violations(schema: ProductSchema, role: Role, previous: Role | None) -> list[Violation]:
+    out: list[Violation] = []
+    if schema.level_mode is LevelMode.MARKER:
+        expected = schema.level_for(None, role.grants)
+        if role.level != expected:
+            out.append(Violation("N2", f"With these permissions the role takes the {expected!r} level, not {role.level!r}.", f"Leave the level to follow {schema.marker_permission!r}."))
+    elif previous is not None and not previous.is_system and previous.level != role.level and not schema.level_changeable_after_create:
+        out.append(Violation("K6", f"The access level of a saved custom role cannot change ({previous.level!r} -> {role.level!r}).", "Create a new role with the other level and move its members."))
+    return out
+
+
+def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) -> list[Violation]:
+    out: list[Violation] = []
+    level = schema.levels[role.level]
+    above = sorted((role.grants - level.ceiling) & schema.permissions.keys())
+    if above:
+        out.append(Violation(level.rule or "T5", f"Level {level.label!r} cannot grant {', '.join(above)}.", "Remove them, or choose a higher level."))
+    if not role.is_system:
+        system_only = sorted(k for k in role.grants & schema.permissions.keys() if schema.permissions[k].system_only)
+        if system_only:
+            out.append(Violation("E7", f"Only system roles may hold {', '.join(system_only)}.", "Leave it to the site administrators' role."))
+    if previous is not None:
+        dropped = sorted((previous.grants - role.grants) & level.floor)
+        if dropped:
+            out.append(Violation("T7", f"{', '.join(dropped)} belong to level {level.label!r} and cannot be disabled.", "Choose a lower level to drop them."))
+    return out
+
+
+def _landing_violations(schema: ProductSchema, role: Role, features: frozenset[str]) -> list[Violation]:
+    if not schema.landing_pages:
+        return []
+    if role.landing_page is None:
+        return [Violation("N4", "Every role needs a landing page.", "Choose one the role can open.")]
+    page = schema.landing_pages.get(role.landing_page)
+    if page is None:
+        return [Violation("N4", f"Unknown landing page {role.landing_page!r}.", f"Choose one of {', '.join(schema.landing_pages)}.")]
+    if page.requires is not None and page.requires not in effective_permissions(schema, role.level, role.grants, features):
+        need = schema.permissions[page.requires].label
+        return [Violation("N4", f"Landing page {page.label!r} needs {need!r}, which this role does not effectively have.", f"Grant {need!r} or choose another landing page.")]
+    return []
+
+
+def field_grant_violations(schema: ProductSchema, role: Role, previous: Role | None = None) -> list[Violation]:
+    """Field permissions set on a role, checked only where they changed (K10: a field
+    that became synced keeps its stored permission; the integration caps it)."""
+    out: list[Violation] = []
+    before = previous.field_access if previous is not None else {}
+    for (obj, fname), access in sorted(role.field_access.items()):
+        if before.get((obj, fname)) == access:
+            continue
+        otype = schema.objects.get(obj)
+        if otype is None or fname not in otype.fields:
+            out.append(Violation("K6", f"Unknown field {obj}.{fname}.", "Use the object's fields."))
+            continue
+        fdef = otype.fields[fname]
+        if fdef.default and access < FieldAccess.READ:
+            out.append(Violation("K7", f"{obj}.{fname} is a default field: its read permission cannot be removed.", "Keep read; only write can change."))
+        if access == FieldAccess.WRITE and fdef.synced_from is not None:
+            cap = schema.integrations[fdef.synced_from].cap(obj, fname)
+            if cap < FieldAccess.WRITE:
+                out.append(Violation("K9", f"{obj}.{fname} is synced from {fdef.synced_from} and its integration user can only {cap.label} it.", "Grant read only, or give the integration user write in the CRM."))
+                continue
+        level = schema.levels[role.level]
+        if access > level.field_ceiling:
+            out.append(Violation(level.rule or "K1", f"Level {level.label!r} cannot write fields ({obj}.{fname}).", "Grant read only, or use a higher level."))
+    return out
+
+
+def assignee_permission_violations(
+    schema: ProductSchema,
+    before: frozenset[str],
+    after: frozenset[str],
+    holders_with_assigned: Mapping[str, int],
+) -> list[Violation]:
+    """N6: a role whose holders have records assigned cannot lose what lets them be assignees.
+
+    `before`/`after` are the role's effective permissions; `holders_with_assigned` counts,
+    per object type, holders that have records of that type assigned to them.
+    """
+    out: list[Violation] = []
+    for otype in schema.objects.values():
+        if otype.assignee_action is None or not holders_with_assigned.get(otype.key):
+            continue
+        had = _grants_action(schema, before, otype.assignee_action)
+        has = _grants_action(schema, after, otype.assignee_action)
+        if had and not has:
+            perms = [schema.permissions[p].label for p in sorted(before - after) if otype.assignee_action in {g.action for g in schema.permissions[p].grants}]
+            out.append(Violation("N6", f"{', '.join(perms) or 'This change'} cannot be turned off: {holders_with_assigned[otype.key]} member(s) with this role have {otype.label.lower()} records assigned.", f"Unassign those {otype.label.lower()} records or switch them to other members first."))
+    return out
+
+
+def _grants_action(schema: ProductSchema, perms: frozenset[str], action: str) -> bool:
+    return any(action == g.action for p in perms for g in schema.permissions[p].grants)
+
+
+def role_deletion_violations(role: Role, holders: HolderCounts) -> list[Violation]:
+    out: list[Violation] = []
+    if role.is_system and not role.deletable:
+        out.append(Violation("T8", f"System role {role.name!r} cannot be deleted.", "Only custom roles can be deleted."))
+        return out
+    if holders.with_assigned_records:
+        out.append(Violation("N7", f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned accounts.", "Unassign their accounts or switch them to other members, then move the members to another role."))
+    if holders.total:
+        out.append(Violation("T9", f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).", "Give those members another role first; deletion is irreversible."))
+    return out

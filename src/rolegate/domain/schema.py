@@ -1,0 +1,288 @@
+"""The product schema as frozen domain objects, resolved and cross-checked.
+
+Built by `schema_build.build_schema` from a `ProductSchemaSpec`; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum, IntFlag, StrEnum
+from types import MappingProxyType
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+__all__ = [
+    "Action",
+    "AdminRight",
+    "Area",
+    "Feature",
+    "FieldAccess",
+    "FieldDef",
+    "Grant",
+    "Guardian",
+    "Integration",
+    "LandingPage",
+    "Level",
+    "LevelMode",
+    "ObjectType",
+    "Permission",
+    "ProductSchema",
+    "Scope",
+    "Seat",
+    "SystemRole",
+    "frozen_map",
+]
+
+
+class Scope(IntFlag):
+    """On which records an action is granted, relative to the member.
+
+    `ASSIGNED`: records assigned to the member; `UNASSIGNED`: records assigned to no
+    one; `OTHERS`: records assigned to someone else. `ALL` is the three together.
+    """
+
+    NONE = 0
+    ASSIGNED = 1
+    UNASSIGNED = 2
+    OTHERS = 4
+    ALL = 7
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        return _SCOPE_NAMES[text]
+
+    @property
+    def label(self) -> str:
+        if self is Scope.ALL:
+            return "all"
+        if self is Scope.NONE:
+            return "none"
+        return "+".join(n for n, s in _SCOPE_NAMES.items() if s is not Scope.ALL and s in self)
+
+
+_SCOPE_NAMES: dict[str, Scope] = {
+    "all": Scope.ALL,
+    "assigned": Scope.ASSIGNED,
+    "unassigned": Scope.UNASSIGNED,
+    "others": Scope.OTHERS,
+}
+
+
+class FieldAccess(IntEnum):
+    """K11: write implies read; ordered so that `min` clamps and `max` raises."""
+
+    NONE = 0
+    READ = 1
+    WRITE = 2
+
+    @classmethod
+    def parse(cls, text: str) -> FieldAccess:
+        return cls[text.upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class LevelMode(StrEnum):
+    CHOSEN = "chosen"
+    MARKER = "marker"
+
+
+class AdminRight(StrEnum):
+    VIEW_ROLES = "view_roles"
+    MANAGE_ROLES = "manage_roles"
+    MANAGE_MEMBERS = "manage_members"
+    ASSIGN_ROLES = "assign_roles"
+    ASSIGN_RECORDS = "assign_records"
+    VIEW_AUDIT = "view_audit"
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    key: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    key: str
+    label: str
+    description: str = ""
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    key: str
+    label: str
+    default_cap: FieldAccess
+    field_caps: Mapping[str, FieldAccess]
+
+    def cap(self, object_type: str, field_name: str) -> FieldAccess:
+        return self.field_caps.get(f"{object_type}.{field_name}", self.default_cap)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    object_type: str
+    name: str
+    label: str
+    default: bool = False
+    synced_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectType:
+    key: str
+    label: str
+    parent: str | None
+    assignable: bool
+    assignee_action: str | None
+    view_action: str | None
+    on_parent_delete: str
+    fields: Mapping[str, FieldDef]
+    ancestors: tuple[str, ...] = ()
+    """Types above this one, nearest first (C7)."""
+    carrier_offset: int | None = None
+    """How many steps up the record that carries the assignment is (0 = itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    key: str
+    label: str
+    object_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    key: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    action: str
+    scope: Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    key: str
+    label: str
+    description: str
+    area: str
+    grants: tuple[Grant, ...]
+    requires: frozenset[str]
+    feature: str | None = None
+    pair_row: str | None = None
+    pair_column: str | None = None
+    system_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    key: str
+    label: str
+    description: str
+    rank: int
+    seat: str | None
+    floor: frozenset[str]
+    ceiling: frozenset[str]
+    field_ceiling: FieldAccess
+    new_field_access: FieldAccess
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LandingPage:
+    key: str
+    label: str
+    requires: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemRole:
+    key: str
+    name: str
+    description: str
+    level: str | None
+    grants: frozenset[str]
+    landing_page: str | None
+    editable: bool
+    deletable: bool
+    mirror_integration: bool
+    field_access: Mapping[tuple[str, str], FieldAccess]
+
+
+@dataclass(frozen=True, slots=True)
+class Guardian:
+    """C4/T11: at least one active member of this kind must remain."""
+
+    rule_id: str
+    role: str | None = None
+    level: str | None = None
+    right: AdminRight | None = None
+
+    @property
+    def label(self) -> str:
+        if self.role is not None:
+            return f"member with role {self.role!r}"
+        if self.level is not None:
+            return f"member at level {self.level!r}"
+        return f"member with the {self.right} right"
+
+
+def frozen_map(items: Mapping[K, V]) -> Mapping[K, V]:
+    """A read-only copy, so a frozen object cannot be changed through its mappings."""
+    return MappingProxyType(dict(items))
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSchema:
+    key: str
+    name: str
+    description: str
+    source: str
+    seats: Mapping[str, Seat]
+    features: Mapping[str, Feature]
+    integrations: Mapping[str, Integration]
+    objects: Mapping[str, ObjectType]
+    actions: Mapping[str, Action]
+    areas: Mapping[str, Area]
+    permissions: Mapping[str, Permission]
+    levels: Mapping[str, Level]
+    level_mode: LevelMode
+    level_changeable_after_create: bool
+    marker_permission: str | None
+    marker_levels: tuple[str, str] | None
+    """(level when the marker permission is granted, level when it is not)."""
+    landing_pages: Mapping[str, LandingPage]
+    custom_roles_allowed: bool
+    system_roles: Mapping[str, SystemRole]
+    admin_actions: Mapping[AdminRight, str]
+    guardian: Guardian
+    permissions_by_action: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def level_for(self, chosen: str | None, grants: frozenset[str]) -> str:
+        """The level a role has: chosen, or following the marker permission (N2)."""
+        if self.level_mode is LevelMode.MARKER:
+            assert self.marker_permission is not None and self.marker_levels is not None
+            return self.marker_levels[0 if self.marker_permission in grants else 1]
+        if chosen is None:
+            raise ValueError("a level must be chosen for this product")
+        return chosen
+
+    def levels_by_rank(self) -> list[Level]:
+        return sorted(self.levels.values(), key=lambda lv: lv.rank)
+
+    @property
+    def feature_defaults(self) -> frozenset[str]:
+        return frozenset(k for k, f in self.features.items() if f.default)
+

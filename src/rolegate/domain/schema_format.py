@@ -1,0 +1,245 @@
+"""The product schema file format (version 1), as Pydantic models.
+
+These models check the *shape* of a schema file (types, required keys, no unknown
+keys). Cross references (an unknown permission in `requires`, a cycle, a landing page
+that needs a permission no one can hold ...) are checked by `schema_build`, which
+turns a valid file into the frozen `ProductSchema` the rest of Rolegate uses.
+
+`ProductSchemaSpec.model_json_schema()` is the JSON Schema editors use
+(`rolegate schema jsonschema`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ActionSpec",
+    "AdminSpec",
+    "AreaSpec",
+    "CeilingExceptSpec",
+    "FeatureSpec",
+    "FieldSpec",
+    "GrantSpec",
+    "GuardianSpec",
+    "IntegrationSpec",
+    "LandingPageSpec",
+    "LevelPolicySpec",
+    "LevelSpec",
+    "MarkerSpec",
+    "ObjectSpec",
+    "PairSpec",
+    "PermissionSpec",
+    "ProductSchemaSpec",
+    "SeatSpec",
+    "SystemRoleSpec",
+    "TeamSpec",
+]
+
+AccessLiteral = Literal["none", "read", "write"]
+ScopeLiteral = Literal["all", "assigned", "unassigned"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeatSpec(_Spec):
+    """A paid pool that members consume through their role's level (N1, K2)."""
+
+    label: str
+    description: str = ""
+
+
+class FeatureSpec(_Spec):
+    """A workspace switch: plan, add-on or integration (E4)."""
+
+    label: str
+    description: str = ""
+    default: bool = Field(False, description="Whether a new workspace has it on.")
+
+
+class FieldSpec(_Spec):
+    label: str = ""
+    default: bool = Field(
+        False, description="K7: a default field is always readable; only write is editable."
+    )
+    synced_from: str | None = Field(
+        None, description="K9: the integration this field is synced from; its cap applies."
+    )
+
+
+class ObjectSpec(_Spec):
+    """A record type of the host product (account, task, contact ...)."""
+
+    label: str
+    parent: str | None = Field(None, description="C7: records of this type live under a parent.")
+    assignable: bool = Field(False, description="N9: records carry an assignee (a member).")
+    assignee_action: str | None = Field(
+        None, description="N9: the action a member needs to be assigned records of this type."
+    )
+    view_action: str | None = Field(
+        None,
+        description="The action that makes a record visible; every other action on the "
+        "record and on its children also needs it (C7, N11).",
+    )
+    on_parent_delete: Literal["cascade", "orphan"] = "cascade"
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+
+
+class IntegrationSpec(_Spec):
+    """A connected system (a CRM) whose integration user caps synced fields (K9)."""
+
+    label: str
+    default_cap: AccessLiteral = "write"
+    field_caps: dict[str, AccessLiteral] = Field(
+        default_factory=dict, description="`object.field` -> the integration user's access."
+    )
+
+
+class ActionSpec(_Spec):
+    """What the product's code checks, optionally on a record type."""
+
+    label: str = ""
+    object: str | None = None
+
+
+class AreaSpec(_Spec):
+    label: str
+    description: str = ""
+
+
+class GrantSpec(_Spec):
+    action: str
+    scope: ScopeLiteral = "all"
+
+
+class PairSpec(_Spec):
+    """T7: a View/Manage matrix row; `row` groups the two permissions of one resource."""
+
+    row: str
+    column: Literal["view", "manage"]
+
+
+class PermissionSpec(_Spec):
+    label: str
+    description: str = ""
+    area: str | None = Field(None, description="Defaults to the key's prefix before the first dot.")
+    grants: list[str | GrantSpec] = Field(
+        default_factory=list, description="Actions granted; a bare string grants scope `all`."
+    )
+    requires: list[str] = Field(
+        default_factory=list, description="E6: permissions that must be effective too."
+    )
+    feature: str | None = Field(None, description="E4: the workspace feature that gates it.")
+    pair: PairSpec | None = None
+    system_only: bool = Field(
+        False, description="Only system roles may hold it (E7: site administrators)."
+    )
+
+
+class CeilingExceptSpec(_Spec):
+    all_except: list[str]
+
+
+class LevelSpec(_Spec):
+    """A ranked tier of a role: license (T5), access level (K1), seat (N2)."""
+
+    label: str
+    description: str = ""
+    rank: int
+    seat: str | None = None
+    floor: list[str] = Field(default_factory=list, description="Permissions always on (T7).")
+    ceiling: Literal["all"] | list[str] | CeilingExceptSpec = "all"
+    field_ceiling: Literal["read", "write"] = Field(
+        "write", description="The most a role of this level may do on a field (K1 Limited: read)."
+    )
+    new_field_access: AccessLiteral = Field(
+        "none",
+        description="K8: what a custom role of this level gets on a field it does not mention.",
+    )
+    rule: str | None = Field(None, description="The seed rule cited when the ceiling refuses.")
+
+
+class MarkerSpec(_Spec):
+    """N2: the level follows whether the role holds `permission`."""
+
+    permission: str
+    when_granted: str
+    when_not_granted: str
+
+
+class LevelPolicySpec(_Spec):
+    mode: Literal["chosen", "marker"] = "chosen"
+    changeable_after_create: bool = Field(True, description="K6: false; T7: true.")
+    marker: MarkerSpec | None = None
+
+
+class LandingPageSpec(_Spec):
+    label: str
+    requires: str | None = Field(None, description="N4: the permission the page needs.")
+
+
+class SystemRoleSpec(_Spec):
+    name: str
+    description: str = ""
+    level: str | None = Field(None, description="Omitted when the level follows a marker (N2).")
+    grants: Literal["all"] | list[str] = Field(default_factory=list)
+    grants_except: list[str] = Field(default_factory=list)
+    landing_page: str | None = None
+    editable: bool = Field(False, description="T2: true; K4: false.")
+    deletable: bool = False
+    fields: Literal["mirror_integration", "level_default"] | dict[str, dict[str, AccessLiteral]] = (
+        Field("level_default", description="K5: `mirror_integration`.")
+    )
+
+
+class AdminSpec(_Spec):
+    """Which actions give the admin rights (N12, C1, K13, T10, E7, E8)."""
+
+    view_roles: str
+    manage_roles: str
+    manage_members: str
+    assign_roles: str
+    assign_records: str
+    view_audit: str
+
+
+class GuardianSpec(_Spec):
+    """Who must always remain: a role, a level, or holders of an admin right."""
+
+    role: str | None = None
+    level: str | None = None
+    right: Literal["manage_members", "manage_roles"] | None = None
+
+
+class TeamSpec(_Spec):
+    keep_one: GuardianSpec = Field(
+        default_factory=lambda: GuardianSpec(right="manage_members"),
+        description="C4/T11: at least one active member must remain of this kind.",
+    )
+    keep_one_rule: str = "C4"
+
+
+class ProductSchemaSpec(_Spec):
+    format: Literal[1] = 1
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str = ""
+    source: str = Field("", description="Where the behavior comes from (a seed article).")
+    seats: dict[str, SeatSpec] = Field(default_factory=dict)
+    features: dict[str, FeatureSpec] = Field(default_factory=dict)
+    integrations: dict[str, IntegrationSpec] = Field(default_factory=dict)
+    objects: dict[str, ObjectSpec] = Field(default_factory=dict)
+    actions: dict[str, ActionSpec]
+    areas: dict[str, AreaSpec]
+    permissions: dict[str, PermissionSpec]
+    levels: dict[str, LevelSpec]
+    level_policy: LevelPolicySpec = Field(default_factory=LevelPolicySpec)
+    landing_pages: dict[str, LandingPageSpec] = Field(default_factory=dict)
+    custom_roles: bool = Field(True, description="Whether custom roles may be created (C3: no).")
+    roles: dict[str, SystemRoleSpec]
+    admin: AdminSpec
+    team: TeamSpec = Field(default_factory=TeamSpec)
