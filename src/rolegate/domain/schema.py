@@ -106,6 +106,7 @@ class Seat:
     key: str
     label: str
     description: str = ""
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,7 +173,7 @@ class _Checker:
             name=s.name,
             description=s.description,
             source=s.source,
-            seats=frozen_map({k: Seat(k, v.label, v.description) for k, v in s.seats.items()}),
+            seats=frozen_map({k: Seat(k, v.label, v.description, v.rule) for k, v in s.seats.items()}),
             features=frozen_map(
                 {k: Feature(k, v.label, v.description, v.default) for k, v in s.features.items()}
             ),

@@ -51,6 +51,7 @@ class SeatSpec(_Spec):
 
     label: str
     description: str = ""
+    rule: str | None = Field(None, description="The seed rule cited when no seat is free.")
 
 
 class FeatureSpec(_Spec):

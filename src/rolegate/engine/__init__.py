@@ -1,0 +1,23 @@
+"""The decision engine: compile a workspace once, then decide in well under a microsecond."""
+
+from rolegate.engine.compile import compile_snapshot
+from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
+from rolegate.engine.filters import AssigneeFilter, Filter
+from rolegate.engine.records import InMemoryRecordIndex, Record, RecordIndex, RecordRef
+from rolegate.engine.snapshot import CompiledRole, Snapshot
+
+__all__ = [
+    "compile_snapshot",
+    "Snapshot",
+    "CompiledRole",
+    "Decision",
+    "Explanation",
+    "Reason",
+    "ReasonCode",
+    "Filter",
+    "AssigneeFilter",
+    "RecordIndex",
+    "InMemoryRecordIndex",
+    "Record",
+    "RecordRef",
+]

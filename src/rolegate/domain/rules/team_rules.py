@@ -1,0 +1,87 @@
+"""Rules about members: one role each (C2), never locking the team out (C4, T11),
+not disabling oneself (C5), not orphaning accounts (C6), who may be assigned records (N9).
+
+Pure functions over plain inputs; the services feed them from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from rolegate.domain.roles import Role
+from rolegate.domain.schema import ProductSchema
+from rolegate.domain.violations import Violation
+
+__all__ = [
+    "assignee_violations",
+    "disable_blockers",
+    "guardian_violations",
+    "is_guardian",
+    "self_disable_violations",
+]
+
+
+def is_guardian(schema: ProductSchema, role: Role, effective: frozenset[str]) -> bool:
+    """Whether holding `role` makes an active member one of those who must remain."""
+    g = schema.guardian
+    if g.role is not None:
+        return role.is_system and role.id == g.role
+    if g.level is not None:
+        return role.level == g.level
+    assert g.right is not None
+    action = schema.admin_actions[g.right]
+    return any(gr.action == action for p in effective for gr in schema.permissions[p].grants)
+
+
+def guardian_violations(
+    schema: ProductSchema,
+    *,
+    member: str,
+    actor: str,
+    active_guardians: Collection[str],
+    stays_guardian: bool,
+) -> list[Violation]:
+    """C4/T11: a change that leaves no active guardian (administrator, owner) is refused.
+
+    `active_guardians`: active members who are guardians before the change;
+    `stays_guardian`: whether `member` still is one after it (False when demoted,
+    disabled or removed).
+    """
+    if stays_guardian or member not in active_guardians or len(active_guardians) > 1:
+        return []
+    g = schema.guardian
+    who = "yourself" if member == actor else f"member {member!r}"
+    if g.rule_id == "C4" and member == actor:
+        return [Violation("C4", "You are the only Administrator: you cannot downgrade your own profile.", "Make another member Administrator first.")]
+    return [Violation(g.rule_id, f"This would leave the workspace without a {g.label}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
+
+
+def self_disable_violations(*, actor: str, member: str) -> list[Violation]:
+    """C5: nobody disables themselves."""
+    if actor == member:
+        return [Violation("C5", "You cannot disable yourself.", "Ask another administrator to do it.")]
+    return []
+
+
+def disable_blockers(*, member: str, assigned_records: int, references: Sequence[str]) -> list[Violation]:
+    """C6: a member still assigned to accounts, or named in a playbook task, stays enabled."""
+    out: list[Violation] = []
+    if assigned_records:
+        out.append(Violation("C6", f"Member {member!r} is the Customer Success Manager of {assigned_records} account(s).", "Transfer their accounts to another member first."))
+    if references:
+        out.append(Violation("C6", f"Member {member!r} is named in {len(references)} playbook task(s): {', '.join(references)}.", "Name another member in those playbook tasks first."))
+    return out
+
+
+def assignee_violations(schema: ProductSchema, *, object_type: str, member: str, effective: frozenset[str], active: bool) -> list[Violation]:
+    """N9: records go only to active members whose role lets them be assignees."""
+    otype = schema.objects[object_type]
+    if not otype.assignable:
+        return [Violation("N9", f"{otype.label} records are not assigned to members.", "Assign the parent record instead.")]
+    if not active:
+        return [Violation("N9", f"Member {member!r} is not active.", "Assign the record to an active member.")]
+    needed = otype.assignee_action
+    if needed is not None and not any(g.action == needed for p in effective for g in schema.permissions[p].grants):
+        perms = [schema.permissions[p].label for p in schema.permissions_by_action.get(needed, ())]
+        return [Violation("N9", f"Member {member!r} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(repr(p) for p in perms) or needed!r}.")]
+    return []

@@ -1,0 +1,212 @@
+"""Compile one workspace into an immutable Snapshot.
+
+Everything a check without a record needs is decided here, once per role: each
+(role, action) gets its final Decision object, with reasons, scope and the record
+constraints (own scope, the object's visibility, every ancestor's visibility: C7)
+already intersected. `check` is then two dict lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from rolegate.domain.errors import RolegateError
+from rolegate.domain.fields import field_access
+from rolegate.domain.permissions import PermissionState, PermissionStatus, resolve_permissions
+from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.schema import FieldAccess, ObjectType, ProductSchema, Scope
+from rolegate.engine.decision import Decision, Reason, ReasonCode
+from rolegate.engine.records import RecordIndex
+from rolegate.engine.snapshot import CompiledRole, Snapshot
+
+__all__ = ["compile_snapshot"]
+
+ActionTable = Mapping[str, Decision]
+
+
+def compile_snapshot(
+    schema: ProductSchema,
+    *,
+    features: Iterable[str] | None = None,
+    roles: Iterable[Role],
+    members: Iterable[Member],
+    records: RecordIndex | None = None,
+    revision: int = 0,
+) -> Snapshot:
+    """Build the snapshot of one workspace at one revision.
+
+    `features` defaults to the schema's defaults. Raises RolegateError when a member
+    holds a role that is not given, or a role names an unknown level.
+    """
+    feats = schema.feature_defaults if features is None else frozenset(features)
+    unknown_features = sorted(feats - schema.features.keys())
+    if unknown_features:
+        raise RolegateError(f"unknown features: {', '.join(unknown_features)}", fix=f"use features of {schema.key}: {', '.join(schema.features) or 'none'}")
+    compiled: dict[str, CompiledRole] = {}
+    for role in roles:
+        if role.level not in schema.levels:
+            raise RolegateError(f"role {role.id!r} has unknown level {role.level!r}", fix=f"use one of {', '.join(schema.levels)}")
+        compiled[role.id] = _compile_role(schema, feats, role, revision)
+    tables: dict[str, ActionTable] = {}
+    member_roles: dict[str, str] = {}
+    status_tables = {
+        MemberStatus.INVITED: _status_table(schema, revision, ReasonCode.MEMBER_INACTIVE, "the member has not accepted the invitation yet (T4)"),
+        MemberStatus.DISABLED: _status_table(schema, revision, ReasonCode.MEMBER_INACTIVE, "the member is disabled"),
+    }
+    member_status: dict[str, MemberStatus] = {}
+    for m in members:
+        if m.role not in compiled:
+            raise RolegateError(f"member {m.id!r} holds unknown role {m.role!r}", fix="pass every role the members hold")
+        member_roles[m.id] = m.role
+        member_status[m.id] = m.status
+        tables[m.id] = compiled[m.role].actions if m.is_active else status_tables[m.status]
+    unknown = _status_table(schema, revision, ReasonCode.UNKNOWN_MEMBER, "no such member in this workspace")
+    return Snapshot(
+        schema=schema,
+        features=feats,
+        revision=revision,
+        roles=MappingProxyType(compiled),
+        tables=tables,
+        unknown_table=unknown,
+        member_roles=MappingProxyType(member_roles),
+        member_status=MappingProxyType(member_status),
+        records=records,
+    )
+
+
+def _status_table(schema: ProductSchema, revision: int, code: ReasonCode, message: str) -> ActionTable:
+    reason = (Reason(code, message),)
+    return MappingProxyType(
+        {a: Decision(a, False, Scope.NONE, reason, revision, act.object_type) for a, act in schema.actions.items()}
+    )
+
+
+def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, revision: int) -> CompiledRole:
+    states = resolve_permissions(schema, role.level, role.grants, features)
+    effective = frozenset(k for k, s in states.items() if s.effective)
+    granted: dict[str, Scope] = {}
+    for key in effective:
+        for g in schema.permissions[key].grants:
+            granted[g.action] = granted.get(g.action, Scope.NONE) | g.scope
+    actions: dict[str, Decision] = {}
+    for action, act in schema.actions.items():
+        actions[action] = _decide(schema, role, states, granted, action, act.object_type, revision)
+    fields: dict[str, dict[str, FieldAccess]] = {}
+    for okey, otype in schema.objects.items():
+        fields[okey] = {f: field_access(schema, role, okey, f) for f in otype.fields}
+    return CompiledRole(
+        role=role,
+        effective=effective,
+        actions=MappingProxyType(actions),
+        field_access=MappingProxyType({o: MappingProxyType(f) for o, f in fields.items()}),
+        readable=MappingProxyType({o: frozenset(k for k, a in f.items() if a >= FieldAccess.READ) for o, f in fields.items()}),
+        writable=MappingProxyType({o: frozenset(k for k, a in f.items() if a >= FieldAccess.WRITE) for o, f in fields.items()}),
+    )
+
+
+def _decide(
+    schema: ProductSchema,
+    role: Role,
+    states: Mapping[str, PermissionState],
+    granted: Mapping[str, Scope],
+    action: str,
+    object_type: str | None,
+    revision: int,
+) -> Decision:
+    own = granted.get(action, Scope.NONE)
+    if own is Scope.NONE:
+        return Decision(action, False, Scope.NONE, _denial_reasons(schema, role, states, action), revision, object_type)
+    reasons = _grant_reasons(schema, role, states, action)
+    if object_type is None:
+        return Decision(action, True, own, reasons, revision, object_type)
+    # Constraints by how many steps up the assignment carrier sits: the action's own
+    # scope and its object's visibility share one carrier; each ancestor adds its own
+    # visibility (C7). Intersect what lands on the same carrier.
+    otype = schema.objects[object_type]
+    constraints: dict[int, Scope] = {}
+    own_kind: dict[int, bool] = {}
+    denial: Reason | None = None
+
+    def constrain(steps: int, scope: Scope, is_own: bool, failure: Reason) -> None:
+        nonlocal denial
+        depth = steps + (otype_at(steps).carrier_offset or 0)
+        if otype_at(steps).carrier_offset is None:
+            # No assignee anywhere above: only `all` can be granted (schema_build checks).
+            if scope is Scope.NONE and denial is None:
+                denial = failure
+            return
+        constraints[depth] = constraints.get(depth, Scope.ALL) & scope
+        own_kind[depth] = own_kind.get(depth, False) or is_own
+        if constraints[depth] is Scope.NONE and denial is None:
+            denial = failure
+
+    lineage = (object_type, *otype.ancestors)
+
+    def otype_at(steps: int) -> ObjectType:
+        return schema.objects[lineage[steps]]
+
+    view = otype.view_action
+    view_scope = granted.get(view, Scope.NONE) if view is not None and view != action else Scope.ALL
+    constrain(0, own, True, Reason(ReasonCode.RECORD_OUT_OF_SCOPE, f"no record of {object_type!r} is in scope"))
+    constrain(
+        0,
+        view_scope,
+        True,
+        Reason(ReasonCode.NOT_VISIBLE, f"{otype.label} records are not visible to this role: it needs {view!r}"),
+    )
+    for steps, anc in enumerate(otype.ancestors, start=1):
+        atype = schema.objects[anc]
+        if atype.view_action is None:
+            continue
+        constrain(
+            steps,
+            granted.get(atype.view_action, Scope.NONE),
+            False,
+            Reason(ReasonCode.PARENT_NOT_ACCESSIBLE, f"the parent {atype.label} is not accessible: it needs {atype.view_action!r} (C7)", rule_id="C7"),
+        )
+    if denial is not None:
+        return Decision(action, False, Scope.NONE, (*reasons, denial), revision, object_type)
+    own_depth = otype.carrier_offset
+    scope = constraints.get(own_depth, Scope.ALL) if own_depth is not None else Scope.ALL
+    plan = tuple(sorted((d, s, own_kind[d]) for d, s in constraints.items() if s is not Scope.ALL))
+    return Decision(action, True, scope, reasons, revision, object_type, plan)
+
+
+def _grant_reasons(schema: ProductSchema, role: Role, states: Mapping[str, PermissionState], action: str) -> tuple[Reason, ...]:
+    out = []
+    level = schema.levels[role.level]
+    for key in schema.permissions_by_action.get(action, ()):
+        st = states[key]
+        if not st.effective:
+            continue
+        scope = Scope.NONE
+        for g in schema.permissions[key].grants:
+            if g.action == action:
+                scope |= g.scope
+        how = f"part of level {level.label!r}" if st.from_floor else "granted by the role"
+        out.append(Reason(ReasonCode.GRANTED, f"{schema.permissions[key].label!r} ({how}) grants it, scope {scope.label}", key))
+    return tuple(out)
+
+
+def _denial_reasons(schema: ProductSchema, role: Role, states: Mapping[str, PermissionState], action: str) -> tuple[Reason, ...]:
+    candidates = schema.permissions_by_action.get(action, ())
+    if not candidates:
+        return (Reason(ReasonCode.NO_PERMISSION, "no permission of the product grants this action"),)
+    level = schema.levels[role.level]
+    out = []
+    for key in candidates:
+        st = states[key]
+        perm = schema.permissions[key]
+        label = repr(perm.label)
+        if st.status is PermissionStatus.NOT_GRANTED:
+            out.append(Reason(ReasonCode.NOT_GRANTED, f"{label} is not granted to role {role.name!r}", key))
+        elif st.status is PermissionStatus.ABOVE_CEILING:
+            out.append(Reason(ReasonCode.ABOVE_CEILING, f"{label} is above the ceiling of level {level.label!r}", key, level.rule))
+        elif st.status is PermissionStatus.FEATURE_OFF:
+            feature = schema.features[perm.feature].label if perm.feature else "?"
+            out.append(Reason(ReasonCode.FEATURE_OFF, f"{label} needs the feature {feature!r}, which is off in this workspace (E5)", key, "E5"))
+        elif st.status is PermissionStatus.REQUIREMENT_MISSING:
+            missing = ", ".join(repr(schema.permissions[m].label) for m in st.missing)
+            out.append(Reason(ReasonCode.REQUIREMENT_MISSING, f"{label} needs {missing}, which is not effective (E6)", key, "E6"))
+    return tuple(out)

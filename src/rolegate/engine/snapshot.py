@@ -1,0 +1,245 @@
+"""An immutable, compiled workspace: the only thing decisions read.
+
+One verb per meaning: `check` returns a Decision, `require` raises, `explain` says
+why, `filter_fields` / `readable_fields` / `writable_fields` for fields, `lookup` for
+lists. Checks without a record return Decisions built at compile time.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rolegate.domain.errors import (
+    InvalidRecordError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnknownActionError,
+)
+from rolegate.domain.roles import MemberStatus, Role
+from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema, Scope
+from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
+from rolegate.engine.filters import AssigneeFilter, Filter
+from rolegate.engine.records import Record, RecordIndex, RecordRef
+
+__all__ = ["CompiledRole", "Snapshot"]
+
+_EMPTY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRole:
+    role: Role
+    effective: frozenset[str]
+    actions: Mapping[str, Decision]
+    field_access: Mapping[str, Mapping[str, FieldAccess]]
+    readable: Mapping[str, frozenset[str]]
+    writable: Mapping[str, frozenset[str]]
+
+
+class Snapshot:
+    """Decisions for one workspace at one revision. Build it with `compile_snapshot`."""
+
+    __slots__ = (
+        "_member_roles",
+        "_member_status",
+        "_records",
+        "_roles",
+        "_tables",
+        "_unknown",
+        "features",
+        "revision",
+        "schema",
+    )
+
+    def __init__(
+        self,
+        *,
+        schema: ProductSchema,
+        features: frozenset[str],
+        revision: int,
+        roles: Mapping[str, CompiledRole],
+        tables: dict[str, Mapping[str, Decision]],
+        unknown_table: Mapping[str, Decision],
+        member_roles: Mapping[str, str],
+        member_status: Mapping[str, MemberStatus],
+        records: RecordIndex | None,
+    ) -> None:
+        self.schema = schema
+        self.features = features
+        self.revision = revision
+        self._roles = roles
+        self._tables = tables
+        self._unknown = unknown_table
+        self._member_roles = member_roles
+        self._member_status = member_status
+        self._records = records
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def check(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Decision:
+        """May `member` perform `action` (on `record`)? Never raises for a denial."""
+        try:
+            decision = self._tables.get(member, self._unknown)[action]
+        except KeyError:
+            raise self._unknown_action(action) from None
+        if record is None:
+            return decision
+        return self._check_record(member, decision, record)
+
+    def require(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Decision:
+        """Like `check`, but raises PermissionDeniedError, or NotFoundError when the
+        member may not even see the record (so its existence is not revealed)."""
+        decision = self.check(member, action, record)
+        if decision.allowed:
+            return decision
+        message = f"{member!r} may not {action!r}: " + "; ".join(r.message for r in decision.reasons)
+        if record is not None and not self.can_see(member, record):
+            raise NotFoundError(f"no such {record[0]} {record[1]!r}", decision=decision, fix="Check the id, or ask an administrator for access.")
+        raise PermissionDeniedError(message, decision=decision, fix="Ask an administrator for a role that grants it.")
+
+    def can_see(self, member: str, record: RecordRef | tuple[str, str]) -> bool:
+        otype = self.schema.objects.get(record[0])
+        if otype is None:
+            raise InvalidRecordError(f"unknown object type {record[0]!r}", fix=f"use one of {', '.join(self.schema.objects)}")
+        if otype.view_action is None:
+            return True
+        return self.check(member, otype.view_action, record).allowed
+
+    def explain(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Explanation:
+        decision = self.check(member, action, record)
+        role_id = self._member_roles.get(member)
+        compiled = self._roles.get(role_id) if role_id is not None else None
+        verdict = "ALLOWED" if decision.allowed else "DENIED"
+        target = f" on {record[0]} {record[1]!r}" if record is not None else ""
+        lines = [f"{verdict}: {member} -> {action}{target} (revision {decision.revision})"]
+        if compiled is not None:
+            status = self._member_status.get(member)
+            lines.append(f"member {member!r} ({status}) holds role {compiled.role.name!r} at level {compiled.role.level!r}")
+        if decision.allowed and record is None:
+            lines.append(f"scope: {decision.scope.label}")
+        lines.extend(f"- {r.message}" + (f" [{r.rule_id}]" if r.rule_id else "") for r in decision.reasons)
+        return Explanation(
+            decision=decision,
+            member=member,
+            role=compiled.role.id if compiled else None,
+            level=compiled.role.level if compiled else None,
+            lines=tuple(lines),
+        )
+
+    def has_right(self, member: str, right: AdminRight) -> Decision:
+        """Admin rights (manage roles, manage members ...) are actions of the schema
+        (N12, C1, K13, T10, E7), decided like any other."""
+        return self.check(member, self.schema.admin_actions[right])
+
+    def effective_permissions(self, member: str) -> frozenset[str]:
+        compiled = self._active_role(member)
+        return compiled.effective if compiled is not None else _EMPTY
+
+    def role_of(self, member: str) -> Role | None:
+        role_id = self._member_roles.get(member)
+        return self._roles[role_id].role if role_id is not None else None
+
+    # -- fields -------------------------------------------------------------------------
+
+    def field_access(self, member: str, object_type: str, field: str) -> FieldAccess:
+        self._object(object_type)
+        compiled = self._active_role(member)
+        if compiled is None:
+            return FieldAccess.NONE
+        return compiled.field_access[object_type].get(field, FieldAccess.NONE)
+
+    def readable_fields(self, member: str, object_type: str) -> frozenset[str]:
+        self._object(object_type)
+        compiled = self._active_role(member)
+        return compiled.readable[object_type] if compiled is not None else _EMPTY
+
+    def writable_fields(self, member: str, object_type: str) -> frozenset[str]:
+        self._object(object_type)
+        compiled = self._active_role(member)
+        return compiled.writable[object_type] if compiled is not None else _EMPTY
+
+    def filter_fields(self, member: str, object_type: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The record without the fields the member may not read (K12). Keys the
+        schema does not declare are dropped too: a field nobody configured is hidden (K8)."""
+        readable = self.readable_fields(member, object_type)
+        return {k: v for k, v in record.items() if k in readable}
+
+    # -- lists --------------------------------------------------------------------------
+
+    def lookup(self, member: str, action: str, object_type: str) -> Filter:
+        """Which records of `object_type` the member may `action`: a filter, never a loop."""
+        decision = self.check(member, action)
+        if decision.object_type != object_type:
+            raise InvalidRecordError(f"action {action!r} is not on {object_type!r}", fix=f"use an action on {object_type!r}")
+        if not decision.allowed:
+            return Filter(object_type, nothing=True)
+        lineage = (object_type, *self.schema.objects[object_type].ancestors)
+        terms = tuple(AssigneeFilter(member, depth, lineage[1 : depth + 1], scope) for depth, scope, _own in decision.plan)
+        return Filter(object_type, terms)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _active_role(self, member: str) -> CompiledRole | None:
+        if self._member_status.get(member) is not MemberStatus.ACTIVE:
+            return None
+        return self._roles[self._member_roles[member]]
+
+    def _object(self, object_type: str) -> None:
+        if object_type not in self.schema.objects:
+            hint = difflib.get_close_matches(object_type, list(self.schema.objects), n=1)
+            raise InvalidRecordError(f"unknown object type {object_type!r}", fix=f"did you mean {hint[0]!r}?" if hint else "declare it under `objects:`")
+
+    def _unknown_action(self, action: str) -> UnknownActionError:
+        hint = difflib.get_close_matches(action, list(self.schema.actions), n=1)
+        return UnknownActionError(action, hint[0] if hint else None)
+
+    def _check_record(self, member: str, decision: Decision, record: RecordRef | tuple[str, str]) -> Decision:
+        if record[0] != decision.object_type:
+            raise InvalidRecordError(
+                f"action {decision.action!r} is on {decision.object_type or 'no object'}, not on {record[0]!r}",
+                fix="pass a record of the action's object type, or none",
+            )
+        if not decision.allowed or not decision.plan:
+            return decision
+        index = self._records
+        if index is None:
+            raise InvalidRecordError("this snapshot has no record index", fix="pass `records=` to compile_snapshot")
+        chain: list[Record | None] = [index.get(RecordRef(record[0], record[1]))]
+        for depth, scope, is_own in decision.plan:
+            while len(chain) <= depth:
+                below = chain[-1]
+                chain.append(index.get(below.parent) if below is not None and below.parent is not None else None)
+            rec = chain[depth]
+            if rec is None:
+                return self._deny(decision, ReasonCode.RECORD_NOT_FOUND, f"{record[0]} {record[1]!r} (or its parent) is not in the record index", None)
+            assignee = rec.assignee
+            relation = Scope.UNASSIGNED if assignee is None else Scope.ASSIGNED if assignee == member else Scope.OTHERS
+            if not relation & scope:
+                if is_own:
+                    text = f"{rec.type} {rec.id!r} is {_relation_text(relation)}; the role grants scope {scope.label}"
+                    return self._deny(decision, ReasonCode.RECORD_OUT_OF_SCOPE, text, "N11" if relation is Scope.OTHERS else None)
+                text = f"the parent {rec.type} {rec.id!r} is not accessible ({_relation_text(relation)}) (C7)"
+                return self._deny(decision, ReasonCode.PARENT_NOT_ACCESSIBLE, text, "C7")
+        return decision
+
+    @staticmethod
+    def _deny(decision: Decision, code: ReasonCode, message: str, rule_id: str | None) -> Decision:
+        return Decision(
+            decision.action,
+            False,
+            Scope.NONE,
+            (*decision.reasons, Reason(code, message, rule_id=rule_id)),
+            decision.revision,
+            decision.object_type,
+        )
+
+
+def _relation_text(relation: Scope) -> str:
+    if relation is Scope.ASSIGNED:
+        return "assigned to the member"
+    if relation is Scope.UNASSIGNED:
+        return "assigned to no one"
+    return "assigned to someone else"
