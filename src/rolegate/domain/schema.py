@@ -60,7 +60,7 @@ class Scope(IntFlag):
             return "all"
         if self is Scope.NONE:
             return "none"
-        return "+".join(n for n, s in _SCOPE_NAMES.items() if s is not Scope.ALL and s in self)
+        return "+".join(n for n, s in _SCOPE_NAMES.items() if s is not Scope.ALL and self & s)
 
 
 _SCOPE_NAMES: dict[str, Scope] = {
@@ -274,7 +274,7 @@ class ProductSchema:
     def level_for(self, chosen: str | None, grants: frozenset[str]) -> str:
         """The level a role has: chosen, or following the marker permission (N2)."""
         if self.level_mode is LevelMode.MARKER:
-            assert self.marker_permission is not None and self.marker_levels is not None
+            assert self.marker_levels is not None  # set with the mode by schema_build
             return self.marker_levels[0 if self.marker_permission in grants else 1]
         if chosen is None:
             raise ValueError("a level must be chosen for this product")

@@ -98,7 +98,10 @@ def _pydantic_problems(error: ValidationError) -> list[SchemaProblem]:
             continue  # a union reports once per branch; the first says enough
         seen.add(path)
         problems.append(problem)
-    return problems
+    # A union (a grant written as a string or as a mapping) fails once per branch; the
+    # branch that got deeper into the data says what is really wrong.
+    paths = [p.path for p in problems]
+    return [p for p in problems if not any(q != p.path and q.startswith((p.path + ".", p.path + "[")) for q in paths)]
 
 
 def parse_schema(data: Any, *, source: str = "") -> ProductSchema:
@@ -214,13 +217,8 @@ class _Checker:
             self.ref(f"{path}.parent", "object", obj.parent, s.objects)
             for attr in ("assignee_action", "view_action"):
                 action = getattr(obj, attr)
-                if self.ref(f"{path}.{attr}", "action", action, s.actions) and action is not None:
-                    if s.actions[action].object != key:
-                        self.problem(
-                            f"{path}.{attr}",
-                            f"action {action!r} is not on object {key!r}",
-                            f"set `object: {key}` on actions.{action}",
-                        )
+                if self.ref(f"{path}.{attr}", "action", action, s.actions) and action is not None and s.actions[action].object != key:
+                    self.problem(f"{path}.{attr}", f"action {action!r} is not on object {key!r}", f"set `object: {key}` on actions.{action}")
             if obj.assignee_action is not None and not obj.assignable:
                 self.problem(f"{path}.assignee_action", "only an assignable object has assignees", "set `assignable: true`")
             for fname, fdef in obj.fields.items():
@@ -339,7 +337,7 @@ class _Checker:
                     continue
                 if state.get(req) == 1:
                     cycle = [*trail[trail.index(req):], req] if req in trail else [key, req]
-                    self.problem(f"permissions.{key}.requires", "requires form a cycle", " -> ".join(cycle))
+                    self.problem(f"permissions.{req}.requires", "requires form a cycle", " -> ".join(cycle))
                 elif req not in state:
                     visit(req, [*trail, req])
             state[key] = 2

@@ -238,7 +238,7 @@ class ProductSchemaSpec(_Spec):
     areas: dict[str, AreaSpec]
     permissions: dict[str, PermissionSpec]
     levels: dict[str, LevelSpec]
-    level_policy: LevelPolicySpec = Field(default_factory=LevelPolicySpec)
+    level_policy: LevelPolicySpec = Field(default_factory=lambda: LevelPolicySpec())
     landing_pages: dict[str, LandingPageSpec] = Field(default_factory=dict)
     custom_roles: bool = Field(True, description="Whether custom roles may be created (C3: no).")
     roles: dict[str, SystemRoleSpec]
