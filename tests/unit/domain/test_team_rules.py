@@ -1,0 +1,80 @@
+"""Team safety rules as pure functions (C4, C5, C6, N9), on the presets that state them."""
+
+from __future__ import annotations
+
+from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.roles import Member, MemberStatus, role_from_system
+from rolegate.domain.rules.team_rules import (
+    assignee_violations,
+    disable_blockers,
+    guardian_violations,
+    is_guardian,
+    self_disable_violations,
+)
+from rolegate.domain.seats import seat_usage, seat_violations
+from rolegate.presets import load_preset
+
+CSB = load_preset("customersuccessbox")
+
+
+def test_C4_only_administrator_cannot_downgrade_themselves() -> None:
+    violations = guardian_violations(CSB, member="ada", actor="ada", active_guardians={"ada"}, stays_guardian=False)
+    assert [v.rule_id for v in violations] == ["C4"]
+    assert "only Administrator" in violations[0].message
+    assert "another member Administrator" in violations[0].fix
+
+
+def test_C4_with_a_second_administrator_the_downgrade_is_allowed() -> None:
+    assert guardian_violations(CSB, member="ada", actor="ada", active_guardians={"ada", "bea"}, stays_guardian=False) == []
+    assert guardian_violations(CSB, member="ada", actor="ada", active_guardians={"ada"}, stays_guardian=True) == []
+
+
+def test_C4_administrator_profile_is_the_guardian() -> None:
+    roles = {k: role_from_system(CSB, r) for k, r in CSB.system_roles.items()}
+    guardians = [k for k, r in roles.items() if is_guardian(CSB, r, effective_permissions(CSB, r.level, r.grants, frozenset(CSB.features)))]
+    assert guardians == ["administrator"]
+
+
+def test_C5_member_cannot_disable_themselves() -> None:
+    assert [v.rule_id for v in self_disable_violations(actor="ada", member="ada")] == ["C5"]
+    assert self_disable_violations(actor="ada", member="bea") == []
+
+
+def test_C6_member_with_accounts_or_playbook_tasks_cannot_be_disabled() -> None:
+    blocked = disable_blockers(member="carl", assigned_records=3, references=["Onboarding / Kickoff call"])
+    assert [v.rule_id for v in blocked] == ["C6", "C6"]
+    assert "3 account(s)" in blocked[0].message
+    assert "Onboarding / Kickoff call" in blocked[1].message
+    assert disable_blockers(member="carl", assigned_records=0, references=[]) == []
+
+
+def test_N9_only_members_whose_role_allows_it_are_assigned_accounts() -> None:
+    natero = load_preset("natero")
+    roles = {k: role_from_system(natero, r) for k, r in natero.system_roles.items()}
+
+    def eff(key: str) -> frozenset[str]:
+        r = roles[key]
+        return effective_permissions(natero, r.level, r.grants, frozenset())
+
+    assert assignee_violations(natero, object_type="account", member="c", effective=eff("csm"), active=True) == []
+    refused = assignee_violations(natero, object_type="account", member="g", effective=eff("guest"), active=True)
+    assert [v.rule_id for v in refused] == ["N9"]
+    assert "Customer Success Manager Seat" in refused[0].fix
+    assert [v.rule_id for v in assignee_violations(natero, object_type="account", member="c", effective=eff("csm"), active=False)] == ["N9"]
+
+
+def test_N1_seat_usage_counts_invited_and_frees_disabled() -> None:
+    natero = load_preset("natero")
+    roles = {k: role_from_system(natero, r) for k, r in natero.system_roles.items()}
+    members = [
+        Member("a", "csm"),
+        Member("b", "csm_manager", MemberStatus.INVITED),
+        Member("c", "guest"),
+        Member("d", "csm", MemberStatus.DISABLED),
+    ]
+    assert seat_usage(natero, roles, members) == {"csm": 2, "analyst": 1}
+    full = seat_violations(natero, "csm", used=2, capacity=2)
+    assert len(full) == 1
+    assert "2 of 2" in full[0].message
+    assert seat_violations(natero, "csm", used=1, capacity=2) == []
+    assert seat_violations(natero, "csm", used=99, capacity=None) == []
