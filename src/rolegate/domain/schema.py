@@ -240,6 +240,18 @@ class Guardian:
         return f"member with the {self.right} right"
 
 
+DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
+    {
+        "system_role_create": "T8",
+        "system_role_edit": "K4",
+        "system_role_rename": "T2",
+        "system_role_delete": "T8",
+        "role_in_use": "T9",
+        "record_out_of_scope": "N11",
+    }
+)
+
+
 def frozen_map(items: Mapping[K, V]) -> Mapping[K, V]:
     """A read-only copy, so a frozen object cannot be changed through its mappings."""
     return MappingProxyType(dict(items))
@@ -270,6 +282,11 @@ class ProductSchema:
     admin_actions: Mapping[AdminRight, str]
     guardian: Guardian
     permissions_by_action: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    rule_ids: Mapping[str, str] = field(default_factory=dict)
+
+    def rule(self, name: str) -> str:
+        """The seed rule id this product cites for a generic refusal."""
+        return self.rule_ids.get(name) or DEFAULT_RULE_IDS[name]
 
     def level_for(self, chosen: str | None, grants: frozenset[str]) -> str:
         """The level a role has: chosen, or following the marker permission (N2)."""

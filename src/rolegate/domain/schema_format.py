@@ -224,6 +224,16 @@ class TeamSpec(_Spec):
     keep_one_rule: str = "C4"
 
 
+RuleName = Literal[
+    "system_role_create",
+    "system_role_edit",
+    "system_role_rename",
+    "system_role_delete",
+    "role_in_use",
+    "record_out_of_scope",
+]
+
+
 class ProductSchemaSpec(_Spec):
     format: Literal[1] = 1
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -244,3 +254,8 @@ class ProductSchemaSpec(_Spec):
     roles: dict[str, SystemRoleSpec]
     admin: AdminSpec
     team: TeamSpec = Field(default_factory=TeamSpec)
+    rule_ids: dict[RuleName, str] = Field(
+        default_factory=dict,
+        description="Which seed rule a generic refusal cites in this product (e.g. "
+        "`system_role_edit: K4`); unset ones cite the rulebook's general statement.",
+    )

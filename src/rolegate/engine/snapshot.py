@@ -220,7 +220,7 @@ class Snapshot:
             if not relation & scope:
                 if is_own:
                     text = f"{rec.type} {rec.id!r} is {_relation_text(relation)}; the role grants scope {scope.label}"
-                    return self._deny(decision, ReasonCode.RECORD_OUT_OF_SCOPE, text, "N11" if relation is Scope.OTHERS else None)
+                    return self._deny(decision, ReasonCode.RECORD_OUT_OF_SCOPE, text, self.schema.rule("record_out_of_scope"))
                 text = f"the parent {rec.type} {rec.id!r} is not accessible ({_relation_text(relation)}) (C7)"
                 return self._deny(decision, ReasonCode.PARENT_NOT_ACCESSIBLE, text, "C7")
         return decision

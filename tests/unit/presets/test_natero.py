@@ -194,11 +194,6 @@ def test_N5_default_role_landing_page_and_permissions_can_be_edited() -> None:
     assert role_violations(SCHEMA, trimmed, NO_FEATURES, previous=csm) == []
 
 
-@pytest.mark.xfail(
-    reason="domain bug: role_rules.role_violations applies the telephony rule T2 (a system role keeps "
-    "its level) to every product; in Natero the level follows the CSM seat permission (N2), so "
-    "turning that permission on or off on a default role is refused",
-)
 def test_N5_turning_csm_seat_on_or_off_on_a_default_role_is_allowed() -> None:
     guest = system("guest")
     promoted = guest.with_changes(grants=guest.grants | {CSM_SEAT}, level="csm")
@@ -247,10 +242,10 @@ def test_N6_other_permissions_can_be_dropped_while_accounts_assigned() -> None:
 
 def test_N7_role_held_by_members_with_assigned_accounts_cannot_be_deleted() -> None:
     role = custom([CSM_SEAT], landing_page="my_accounts")
-    refused = role_deletion_violations(role, HolderCounts(active=2, with_assigned_records=1))
+    refused = role_deletion_violations(SCHEMA, role, HolderCounts(active=2, with_assigned_records=1))
     assert "N7" in rule_ids(refused)
-    assert "N7" not in rule_ids(role_deletion_violations(role, HolderCounts(active=2)))
-    assert role_deletion_violations(role, HolderCounts()) == []
+    assert "N7" not in rule_ids(role_deletion_violations(SCHEMA, role, HolderCounts(active=2)))
+    assert role_deletion_violations(SCHEMA, role, HolderCounts()) == []
 
 
 # -- N9 to N14: what each permission opens -----------------------------------------------------

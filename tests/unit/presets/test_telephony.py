@@ -121,18 +121,18 @@ def test_T7_custom_role_may_change_license() -> None:
 
 def test_T8_standard_roles_cannot_be_created_or_deleted() -> None:
     assert [v.rule_id for v in role_violations(SCHEMA, SYSTEM["analyst"], NO_FEATURES)] == ["T8"]
-    assert [v.rule_id for v in role_deletion_violations(SYSTEM["analyst"], HolderCounts())] == ["T8"]
+    assert [v.rule_id for v in role_deletion_violations(SCHEMA, SYSTEM["analyst"], HolderCounts())] == ["T8"]
     assert role_violations(SCHEMA, custom("analyst"), NO_FEATURES) == []
-    assert role_deletion_violations(custom("analyst"), HolderCounts()) == []
+    assert role_deletion_violations(SCHEMA, custom("analyst"), HolderCounts()) == []
 
 
 def test_T9_only_a_role_with_no_user_can_be_deleted() -> None:
     role = custom("analyst")
     for counts in (HolderCounts(active=1), HolderCounts(invited=1)):
-        violations = role_deletion_violations(role, counts)
+        violations = role_deletion_violations(SCHEMA, role, counts)
         assert [v.rule_id for v in violations] == ["T9"]
         assert "irreversible" in violations[0].fix
-    assert role_deletion_violations(role, HolderCounts(active=0, invited=0)) == []
+    assert role_deletion_violations(SCHEMA, role, HolderCounts(active=0, invited=0)) == []
 
 
 def test_T10_viewing_roles_needs_owner_or_the_permission() -> None:

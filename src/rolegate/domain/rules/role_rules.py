@@ -56,14 +56,16 @@ def role_violations(
     """Everything wrong with saving `role` (created when `previous` is None)."""
     out: list[Violation] = []
     if previous is None and role.is_system and not system_ok:
-        out.append(Violation("T8", "System roles cannot be created.", "Create a custom role instead."))
+        out.append(Violation(schema.rule("system_role_create"), "System roles cannot be created.", "Create a custom role instead."))
     if previous is None and not role.is_system and not schema.custom_roles_allowed:
         out.append(Violation("C3", f"{schema.name} has only its predefined profiles.", "Assign one of the system roles."))
     if previous is not None and previous.is_system and not previous.editable and previous != role:
-        out.append(Violation("K4", f"System role {previous.name!r} cannot be edited.", "Clone it into a custom role and edit the clone."))
+        out.append(Violation(schema.rule("system_role_edit"), f"System role {previous.name!r} cannot be edited.", "Clone it into a custom role and edit the clone."))
         return out
-    if previous is not None and previous.is_system and (role.name != previous.name or role.level != previous.level):
-        out.append(Violation("T2", "A system role keeps its name and level; only permissions may be added.", "Clone it to change its name or level."))
+    # In marker mode the level follows the grants (N2), so only the name is fixed.
+    level_fixed = schema.level_mode is LevelMode.CHOSEN and role.level != previous.level if previous else False
+    if previous is not None and previous.is_system and (role.name != previous.name or level_fixed):
+        out.append(Violation(schema.rule("system_role_rename"), "A system role keeps its name and level; only its permissions may change.", "Clone it to change its name or level."))
     if not role.name.strip():
         out.append(Violation("N8", "A role needs a name.", "Enter a name."))
     unknown = sorted(role.grants - schema.permissions.keys())
@@ -174,13 +176,13 @@ def _grants_action(schema: ProductSchema, perms: frozenset[str], action: str) ->
     return any(action == g.action for p in perms for g in schema.permissions[p].grants)
 
 
-def role_deletion_violations(role: Role, holders: HolderCounts) -> list[Violation]:
+def role_deletion_violations(schema: ProductSchema, role: Role, holders: HolderCounts) -> list[Violation]:
     out: list[Violation] = []
     if role.is_system and not role.deletable:
-        out.append(Violation("T8", f"System role {role.name!r} cannot be deleted.", "Only custom roles can be deleted."))
+        out.append(Violation(schema.rule("system_role_delete"), f"System role {role.name!r} cannot be deleted.", "Only custom roles can be deleted."))
         return out
     if holders.with_assigned_records:
         out.append(Violation("N7", f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned accounts.", "Unassign their accounts or switch them to other members, then move the members to another role."))
     if holders.total:
-        out.append(Violation("T9", f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).", "Give those members another role first; deletion is irreversible."))
+        out.append(Violation(schema.rule("role_in_use"), f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).", "Give those members another role first; deletion is irreversible."))
     return out
