@@ -206,7 +206,7 @@ class _Checker:
             admin_actions=frozen_map(admin),
             guardian=guardian,
             permissions_by_action=frozen_map({a: tuple(ps) for a, ps in by_action.items()}),
-            rule_ids=frozen_map(dict(s.rule_ids)),
+            rule_ids=frozen_map({str(k): v for k, v in s.rule_ids.items()}),
         )
 
     # -- objects, fields, integrations --------------------------------------------------

@@ -85,13 +85,16 @@ def _status_table(schema: ProductSchema, revision: int, code: ReasonCode, messag
 def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, revision: int) -> CompiledRole:
     states = resolve_permissions(schema, role.level, role.grants, features)
     effective = frozenset(k for k, s in states.items() if s.effective)
-    granted: dict[str, Scope] = {}
+    bits: dict[str, int] = {}
     for key in effective:
         for g in schema.permissions[key].grants:
-            granted[g.action] = granted.get(g.action, Scope.NONE) | g.scope
+            bits[g.action] = bits.get(g.action, 0) | g.scope.value
+    granted = {a: Scope(v) for a, v in bits.items()}
+    # One Reason per permission a role lacks, shared by every action it would grant.
+    lacking: dict[str, Reason] = {}
     actions: dict[str, Decision] = {}
     for action, act in schema.actions.items():
-        actions[action] = _decide(schema, role, states, granted, action, act.object_type, revision)
+        actions[action] = _decide(schema, role, states, granted, lacking, action, act.object_type, revision)
     fields: dict[str, dict[str, FieldAccess]] = {}
     for okey, otype in schema.objects.items():
         fields[okey] = {f: field_access(schema, role, okey, f) for f in otype.fields}
@@ -110,13 +113,14 @@ def _decide(
     role: Role,
     states: Mapping[str, PermissionState],
     granted: Mapping[str, Scope],
+    lacking: dict[str, Reason],
     action: str,
     object_type: str | None,
     revision: int,
 ) -> Decision:
     own = granted.get(action, Scope.NONE)
     if own is Scope.NONE:
-        return Decision(action, False, Scope.NONE, _denial_reasons(schema, role, states, action), revision, object_type)
+        return Decision(action, False, Scope.NONE, _denial_reasons(schema, role, states, lacking, action), revision, object_type)
     reasons = _grant_reasons(schema, role, states, action)
     if object_type is None:
         return Decision(action, True, own, reasons, revision, object_type)
@@ -189,24 +193,35 @@ def _grant_reasons(schema: ProductSchema, role: Role, states: Mapping[str, Permi
     return tuple(out)
 
 
-def _denial_reasons(schema: ProductSchema, role: Role, states: Mapping[str, PermissionState], action: str) -> tuple[Reason, ...]:
+_NO_PERMISSION = (Reason(ReasonCode.NO_PERMISSION, "no permission of the product grants this action"),)
+
+
+def _denial_reasons(
+    schema: ProductSchema, role: Role, states: Mapping[str, PermissionState], lacking: dict[str, Reason], action: str
+) -> tuple[Reason, ...]:
     candidates = schema.permissions_by_action.get(action, ())
     if not candidates:
-        return (Reason(ReasonCode.NO_PERMISSION, "no permission of the product grants this action"),)
-    level = schema.levels[role.level]
+        return _NO_PERMISSION
     out = []
     for key in candidates:
-        st = states[key]
-        perm = schema.permissions[key]
-        label = repr(perm.label)
-        if st.status is PermissionStatus.NOT_GRANTED:
-            out.append(Reason(ReasonCode.NOT_GRANTED, f"{label} is not granted to role {role.name!r}", key))
-        elif st.status is PermissionStatus.ABOVE_CEILING:
-            out.append(Reason(ReasonCode.ABOVE_CEILING, f"{label} is above the ceiling of level {level.label!r}", key, level.rule))
-        elif st.status is PermissionStatus.FEATURE_OFF:
-            feature = schema.features[perm.feature].label if perm.feature else "?"
-            out.append(Reason(ReasonCode.FEATURE_OFF, f"{label} needs the feature {feature!r}, which is off in this workspace (E5)", key, "E5"))
-        elif st.status is PermissionStatus.REQUIREMENT_MISSING:
-            missing = ", ".join(repr(schema.permissions[m].label) for m in st.missing)
-            out.append(Reason(ReasonCode.REQUIREMENT_MISSING, f"{label} needs {missing}, which is not effective (E6)", key, "E6"))
+        reason = lacking.get(key)
+        if reason is None:
+            reason = lacking[key] = _lacking_reason(schema, role, states[key])
+        out.append(reason)
     return tuple(out)
+
+
+def _lacking_reason(schema: ProductSchema, role: Role, st: PermissionState) -> Reason:
+    key = st.permission
+    perm = schema.permissions[key]
+    label = repr(perm.label)
+    if st.status is PermissionStatus.ABOVE_CEILING:
+        level = schema.levels[role.level]
+        return Reason(ReasonCode.ABOVE_CEILING, f"{label} is above the ceiling of level {level.label!r}", key, level.rule)
+    if st.status is PermissionStatus.FEATURE_OFF:
+        feature = schema.features[perm.feature].label if perm.feature else "?"
+        return Reason(ReasonCode.FEATURE_OFF, f"{label} needs the feature {feature!r}, which is off in this workspace (E5)", key, "E5")
+    if st.status is PermissionStatus.REQUIREMENT_MISSING:
+        missing = ", ".join(repr(schema.permissions[m].label) for m in st.missing)
+        return Reason(ReasonCode.REQUIREMENT_MISSING, f"{label} needs {missing}, which is not effective (E6)", key, "E6")
+    return Reason(ReasonCode.NOT_GRANTED, f"{label} is not granted to role {role.name!r}", key)
