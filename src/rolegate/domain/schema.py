@@ -248,6 +248,7 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "system_role_delete": "T8",
         "role_in_use": "T9",
         "record_out_of_scope": "N11",
+        "admin_right": "N12",
     }
 )
 

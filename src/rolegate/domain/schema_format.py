@@ -231,6 +231,7 @@ RuleName = Literal[
     "system_role_delete",
     "role_in_use",
     "record_out_of_scope",
+    "admin_right",
 ]
 
 

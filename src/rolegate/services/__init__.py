@@ -1,0 +1,1 @@
+"""Use cases: one function per change, one transaction each; the only writers."""

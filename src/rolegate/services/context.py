@@ -1,0 +1,145 @@
+"""What every use case starts with: the workspace, locked, with its schema, roles,
+members and a snapshot to authorize the actor through the same engine as decisions;
+and what every change ends with: an audit event and a new revision."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rolegate.domain.errors import NotFoundError, PermissionDeniedError, RuleViolationError
+from rolegate.domain.roles import Member, Role
+from rolegate.domain.schema import AdminRight, ProductSchema
+from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
+from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
+from rolegate.presets import load_preset
+from rolegate.store.repositories import RecordRepository, utcnow
+from rolegate.store.uow import UnitOfWork
+
+__all__ = [
+    "StoreRecordIndex",
+    "WorkspaceState",
+    "authorize",
+    "load_state",
+    "new_id",
+    "raise_if",
+    "record_change",
+]
+
+
+def new_id() -> str:
+    """Time-ordered UUID (v7 layout): no shared sequence across tenants, index friendly."""
+    ms = int(utcnow().timestamp() * 1000)
+    rand = uuid.uuid4().int & ((1 << 74) - 1)
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+class StoreRecordIndex:
+    """The engine's RecordIndex over the store, for one workspace."""
+
+    __slots__ = ("_repo", "_workspace_id")
+
+    def __init__(self, repo: RecordRepository, workspace_id: str) -> None:
+        self._repo = repo
+        self._workspace_id = workspace_id
+
+    def get(self, ref: RecordRef) -> Record | None:
+        return self._repo.get(self._workspace_id, RecordRef(ref[0], ref[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceState:
+    workspace: Workspace
+    schema: ProductSchema
+    roles: dict[str, Role]
+    members: list[Member]
+    snapshot: Snapshot
+
+    def role(self, role_id: str) -> Role:
+        role = self.roles.get(role_id)
+        if role is None:
+            raise NotFoundError(f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id.")
+        return role
+
+    def member(self, member_id: str) -> Member:
+        for m in self.members:
+            if m.id == member_id:
+                return m
+        raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
+
+
+def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> WorkspaceState:
+    ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
+    if ws is None:
+        raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
+    schema = load_preset(ws.preset)
+    roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
+    members = uow.members.members(ws.id)
+    snap = compile_snapshot(
+        schema,
+        features=ws.features,
+        roles=roles.values(),
+        members=members,
+        records=StoreRecordIndex(uow.records, ws.id),
+        revision=ws.revision,
+    )
+    return WorkspaceState(ws, schema, roles, members, snap)
+
+
+def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
+    """The acting member must hold the admin right through their own role (N12, C1,
+    K13, T10, E7): the admin service cannot do what the member may not."""
+    if actor.member_id is None:
+        return  # the platform (an organization API key, the operator's CLI)
+    decision = state.snapshot.has_right(actor.member_id, right)
+    if not decision.allowed:
+        rule = state.schema.rule("admin_right")
+        why = "; ".join(r.message for r in decision.reasons)
+        raise PermissionDeniedError(
+            f"[{rule}] member {actor.member_id!r} may not {right.value.replace('_', ' ')}: {why}",
+            decision=decision,
+            fix="Ask a member whose role has that right.",
+        )
+
+
+def raise_if(violations: Sequence[Violation]) -> None:
+    if violations:
+        raise RuleViolationError(violations)
+
+
+def record_change(
+    uow: UnitOfWork,
+    workspace_id: str,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: Any,
+    after: Any,
+) -> int:
+    """Bump the workspace revision and append the audit event chained to the last one.
+    Called inside the transaction that makes the change, while the workspace is locked."""
+    revision = uow.workspaces.bump_revision(workspace_id)
+    last = uow.audit.last(workspace_id)
+    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
+    event = AuditEvent(
+        workspace_id=workspace_id,
+        seq=seq,
+        id=new_id(),
+        at=utcnow(),
+        actor=actor.label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        revision=revision,
+        prev_hash=prev,
+    )
+    uow.audit.append(replace(event, hash=event_hash(event)))
+    uow.revision_changed(workspace_id, revision)
+    return revision

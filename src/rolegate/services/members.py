@@ -1,0 +1,210 @@
+"""Use cases on members: invite, activate, change role, disable, enable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.rules.team_rules import (
+    disable_blockers,
+    guardian_violations,
+    is_guardian,
+    self_disable_violations,
+)
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.seats import seat_of, seat_usage, seat_violations
+from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import Actor
+from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, raise_if, record_change
+from rolegate.services.passwords import hash_password
+from rolegate.store.repositories import MemberInfo
+from rolegate.store.uow import UnitOfWork
+
+__all__ = [
+    "activate_member",
+    "add_member",
+    "change_member_role",
+    "disable_member",
+    "ensure_user",
+    "enable_member",
+    "invite_member",
+    "member_json",
+    "seat_check",
+]
+
+
+def member_json(member: Member, email: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": member.id, "role": member.role, "status": member.status.value}
+    if email is not None:
+        data["email"] = email
+    return data
+
+
+def seat_check(state: WorkspaceState, role: Role, *, moving_from: Role | None = None) -> list[Violation]:
+    """A member taking `role` consumes its seat: there must be one free (N1, K2)."""
+    seat = seat_of(state.schema, role)
+    if seat is None or (moving_from is not None and seat_of(state.schema, moving_from) == seat):
+        return []
+    used = seat_usage(state.schema, state.roles, state.members).get(seat, 0)
+    return seat_violations(state.schema, seat, used=used, capacity=state.workspace.seat_capacities.get(seat))
+
+
+def _guardians(state: WorkspaceState) -> set[str]:
+    schema, feats = state.schema, state.workspace.features
+    out = set()
+    for m in state.members:
+        if m.is_active:
+            role = state.roles[m.role]
+            if is_guardian(schema, role, effective_permissions(schema, role.level, role.grants, feats)):
+                out.add(m.id)
+    return out
+
+
+def _stays_guardian(state: WorkspaceState, role: Role) -> bool:
+    schema = state.schema
+    return is_guardian(schema, role, effective_permissions(schema, role.level, role.grants, state.workspace.features))
+
+
+def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None) -> str:
+    row = uow.users.by_email(email)
+    if row is not None:
+        return str(row.id)
+    if "@" not in email or len(email) > 320:
+        raise RuleViolationError([Violation("C2", f"{email!r} is not an email address.", "Enter the member's email address.")])
+    user_id = new_id()
+    uow.users.add(user_id, email, name=name, password_hash=hash_password(password) if password else None)
+    return user_id
+
+
+def _add(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str, password: str | None, status: MemberStatus
+) -> MemberInfo:
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
+        role = state.role(role_id)
+        user_id = ensure_user(uow, email, name, password)
+        if uow.members.by_user(workspace_id, user_id) is not None:
+            raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
+        raise_if(seat_check(state, role))
+        member = Member(new_id(), role_id, status)
+        uow.members.add(workspace_id, member, user_id=user_id)
+        action = "member.invite" if status is MemberStatus.INVITED else "member.add"
+        record_change(uow, workspace_id, actor, action, "member", member.id, None, member_json(member, email))
+        uow.commit()
+    return MemberInfo(member, user_id, email.strip().lower(), name, None, None, None)
+
+
+def invite_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str = "") -> MemberInfo:
+    """An invited member reserves a seat of their role's level and can do nothing until active (T4)."""
+    return _add(uow, actor=actor, workspace_id=workspace_id, email=email, role_id=role_id, name=name, password=None, status=MemberStatus.INVITED)
+
+
+def add_member(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str = "", password: str | None = None
+) -> MemberInfo:
+    """An active member at once (the first owner of a workspace, imports, the demo)."""
+    return _add(uow, actor=actor, workspace_id=workspace_id, email=email, role_id=role_id, name=name, password=password, status=MemberStatus.ACTIVE)
+
+
+def activate_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> Member:
+    """T4: an invited member becomes active (accepting the invitation). The seat was
+    reserved at invitation, so no seat check here."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        if actor.member_id != member_id:
+            authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        before = state.member(member_id)
+        if before.status is not MemberStatus.INVITED:
+            raise_if([Violation("T4", f"Member {member_id!r} is {before.status.value}, not invited.", "Only an invitation can be accepted.")])
+        after = Member(before.id, before.role, MemberStatus.ACTIVE)
+        uow.members.update(workspace_id, after)
+        record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
+        uow.commit()
+        return after
+
+
+def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> Member:
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
+        before = state.member(member_id)
+        new_role = state.role(role_id)
+        if before.role == role_id:
+            return before
+        old_role = state.roles[before.role]
+        violations: list[Violation] = []
+        if before.status is not MemberStatus.DISABLED:
+            violations += seat_check(state, new_role, moving_from=old_role)
+        violations += guardian_violations(
+            state.schema,
+            member=member_id,
+            actor=actor.member_id or "",
+            active_guardians=_guardians(state),
+            stays_guardian=_stays_guardian(state, new_role),
+        )
+        violations += _assignee_loss(uow, state, member_id, new_role)
+        raise_if(violations)
+        after = Member(before.id, role_id, before.status)
+        uow.members.update(workspace_id, after)
+        record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after))
+        uow.commit()
+        return after
+
+
+def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:
+    """N9 (and N6 for one member): a member with assigned records keeps a role that lets them be assigned."""
+    schema = state.schema
+    eff = effective_permissions(schema, new_role.level, new_role.grants, state.workspace.features)
+    out: list[Violation] = []
+    for otype in schema.objects.values():
+        if otype.assignee_action is None:
+            continue
+        count = uow.records.assigned_count(state.workspace.id, member_id, [otype.key])
+        if count and not any(g.action == otype.assignee_action for p in eff for g in schema.permissions[p].grants):
+            out.append(Violation("N9", f"Member {member_id!r} has {count} {otype.label.lower()} record(s) assigned; role {new_role.name!r} cannot hold assignments.", "Transfer or unassign those records first."))
+    return out
+
+
+def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> Member:
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        before = state.member(member_id)
+        if before.status is MemberStatus.DISABLED:
+            return before
+        violations = self_disable_violations(actor=actor.member_id or "", member=member_id)
+        assignable = [o.key for o in state.schema.objects.values() if o.assignable]
+        violations += disable_blockers(
+            member=member_id,
+            assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
+            references=uow.members.references(workspace_id, member_id),
+        )
+        violations += guardian_violations(
+            state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
+        )
+        raise_if(violations)
+        after = Member(before.id, before.role, MemberStatus.DISABLED)
+        uow.members.update(workspace_id, after)
+        record_change(uow, workspace_id, actor, "member.disable", "member", member_id, member_json(before), member_json(after))
+        uow.commit()
+        return after
+
+
+def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> Member:
+    """Enabling takes a seat again: there must be one free."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        before = state.member(member_id)
+        if before.status is not MemberStatus.DISABLED:
+            return before
+        raise_if(seat_check(state, state.roles[before.role]))
+        after = Member(before.id, before.role, MemberStatus.ACTIVE)
+        uow.members.update(workspace_id, after)
+        record_change(uow, workspace_id, actor, "member.enable", "member", member_id, member_json(before), member_json(after))
+        uow.commit()
+        return after

@@ -1,0 +1,507 @@
+"""Repositories: rows <-> domain values. They never commit; the unit of work does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
+from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind
+from rolegate.domain.rules.role_rules import HolderCounts
+from rolegate.domain.schema import FieldAccess, frozen_map
+from rolegate.domain.workspace import AuditEvent, Workspace
+from rolegate.engine.records import Record, RecordRef
+from rolegate.store import tables as t
+
+__all__ = [
+    "ApiKeyRepository",
+    "ApiKeyRow",
+    "AuditRepository",
+    "MemberInfo",
+    "MemberRepository",
+    "RecordRepository",
+    "RoleInfo",
+    "RoleRepository",
+    "UserRepository",
+    "WorkspaceRepository",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+# -- workspaces ---------------------------------------------------------------------------
+
+
+def _workspace(row: Any) -> Workspace:
+    return Workspace(
+        id=row.id,
+        organization_id=row.organization_id,
+        name=row.name,
+        preset=row.preset,
+        schema_version=row.schema_version,
+        features=frozenset(row.features),
+        seat_capacities=frozen_map(dict(row.seat_capacities)),
+        revision=row.revision,
+    )
+
+
+class WorkspaceRepository(_Repo):
+    def add_organization(self, org_id: str, name: str) -> None:
+        self.conn.execute(insert(t.organizations).values(id=org_id, name=name))
+
+    def organization_exists(self, org_id: str) -> bool:
+        return self.conn.execute(select(t.organizations.c.id).where(t.organizations.c.id == org_id)).first() is not None
+
+    def add(self, ws: Workspace) -> None:
+        self.conn.execute(
+            insert(t.workspaces).values(
+                id=ws.id,
+                organization_id=ws.organization_id,
+                name=ws.name,
+                preset=ws.preset,
+                schema_version=ws.schema_version,
+                features=sorted(ws.features),
+                seat_capacities=dict(ws.seat_capacities),
+                revision=ws.revision,
+            )
+        )
+
+    def get(self, workspace_id: str) -> Workspace | None:
+        row = self.conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id)).first()
+        return _workspace(row) if row is not None else None
+
+    def lock(self, workspace_id: str) -> Workspace | None:
+        """The workspace row, locked until commit: every change of a workspace goes
+        through this lock, so seat counts, last-administrator checks, the revision and
+        the audit chain are decided one change at a time."""
+        stmt = select(t.workspaces).where(t.workspaces.c.id == workspace_id)
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        return _workspace(row) if row is not None else None
+
+    def revision(self, workspace_id: str) -> int | None:
+        return self.conn.execute(select(t.workspaces.c.revision).where(t.workspaces.c.id == workspace_id)).scalar()
+
+    def all(self, organization_id: str | None = None) -> list[Workspace]:
+        stmt = select(t.workspaces).order_by(t.workspaces.c.created_at, t.workspaces.c.id)
+        if organization_id is not None:
+            stmt = stmt.where(t.workspaces.c.organization_id == organization_id)
+        return [_workspace(r) for r in self.conn.execute(stmt)]
+
+    def update_settings(self, workspace_id: str, *, features: frozenset[str], seat_capacities: Mapping[str, int | None]) -> None:
+        self.conn.execute(
+            update(t.workspaces)
+            .where(t.workspaces.c.id == workspace_id)
+            .values(features=sorted(features), seat_capacities=dict(seat_capacities), updated_at=utcnow())
+        )
+
+    def bump_revision(self, workspace_id: str) -> int:
+        self.conn.execute(
+            update(t.workspaces)
+            .where(t.workspaces.c.id == workspace_id)
+            .values(revision=t.workspaces.c.revision + 1, updated_at=utcnow())
+        )
+        rev = self.revision(workspace_id)
+        assert rev is not None
+        return rev
+
+
+# -- roles --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    role: Role
+    created_at: datetime
+    updated_at: datetime
+
+
+def _field_json(fields: Mapping[tuple[str, str], FieldAccess]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for (obj, name), access in sorted(fields.items()):
+        out.setdefault(obj, {})[name] = access.label
+    return out
+
+
+def _field_map(data: Mapping[str, Mapping[str, str]]) -> dict[tuple[str, str], FieldAccess]:
+    return {(obj, name): FieldAccess.parse(a) for obj, per in data.items() for name, a in per.items()}
+
+
+def _role(row: Any) -> Role:
+    return Role(
+        id=row.id,
+        name=row.name,
+        kind=RoleKind(row.kind),
+        level=row.level,
+        grants=frozenset(row.grants),
+        landing_page=row.landing_page,
+        description=row.description,
+        field_access=frozen_map(_field_map(row.field_access)),
+        mirror_integration=bool(row.mirror_integration),
+        editable=bool(row.editable),
+        deletable=bool(row.deletable),
+    )
+
+
+def _role_values(role: Role) -> dict[str, Any]:
+    return {
+        "name": role.name,
+        "name_key": role.name.strip().casefold(),
+        "kind": role.kind.value,
+        "level": role.level,
+        "grants": sorted(role.grants),
+        "landing_page": role.landing_page,
+        "description": role.description,
+        "field_access": _field_json(role.field_access),
+        "mirror_integration": int(role.mirror_integration),
+        "editable": int(role.editable),
+        "deletable": int(role.deletable),
+    }
+
+
+class RoleRepository(_Repo):
+    def all(self, workspace_id: str) -> list[RoleInfo]:
+        rows = self.conn.execute(
+            select(t.roles).where(t.roles.c.workspace_id == workspace_id).order_by(t.roles.c.created_at, t.roles.c.id)
+        )
+        return [RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow()) for r in rows]
+
+    def get(self, workspace_id: str, role_id: str) -> Role | None:
+        row = self.conn.execute(
+            select(t.roles).where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role_id))
+        ).first()
+        return _role(row) if row is not None else None
+
+    def name_taken(self, workspace_id: str, name: str, *, except_id: str | None = None) -> bool:
+        stmt = select(t.roles.c.id).where(
+            and_(t.roles.c.workspace_id == workspace_id, t.roles.c.name_key == name.strip().casefold())
+        )
+        if except_id is not None:
+            stmt = stmt.where(t.roles.c.id != except_id)
+        return self.conn.execute(stmt).first() is not None
+
+    def add(self, workspace_id: str, role: Role, *, system_key: str | None = None) -> None:
+        now = utcnow()
+        self.conn.execute(
+            insert(t.roles).values(
+                workspace_id=workspace_id, id=role.id, system_key=system_key, created_at=now, updated_at=now, **_role_values(role)
+            )
+        )
+
+    def update(self, workspace_id: str, role: Role) -> None:
+        self.conn.execute(
+            update(t.roles)
+            .where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role.id))
+            .values(updated_at=utcnow(), **_role_values(role))
+        )
+
+    def delete(self, workspace_id: str, role_id: str) -> None:
+        self.conn.execute(delete(t.roles).where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role_id)))
+
+    def holder_counts(self, workspace_id: str, role_id: str, assignable_types: Sequence[str]) -> HolderCounts:
+        m = t.members
+        counts: dict[str, int] = dict(
+            self.conn.execute(
+                select(m.c.status, func.count())
+                .where(and_(m.c.workspace_id == workspace_id, m.c.role_id == role_id))
+                .group_by(m.c.status)
+            ).all()
+        )
+        with_assigned = 0
+        if assignable_types:
+            r = t.records
+            with_assigned = self.conn.execute(
+                select(func.count(func.distinct(r.c.assignee_id)))
+                .select_from(r.join(m, and_(m.c.workspace_id == r.c.workspace_id, m.c.id == r.c.assignee_id)))
+                .where(and_(r.c.workspace_id == workspace_id, m.c.role_id == role_id, r.c.type.in_(assignable_types)))
+            ).scalar_one()
+        return HolderCounts(
+            active=counts.get(MemberStatus.ACTIVE.value, 0),
+            invited=counts.get(MemberStatus.INVITED.value, 0),
+            with_assigned_records=with_assigned,
+        )
+
+    def assigned_holders_by_type(self, workspace_id: str, role_id: str) -> dict[str, int]:
+        """Per record type, how many holders of the role have records of it assigned (N6)."""
+        r, m = t.records, t.members
+        rows = self.conn.execute(
+            select(r.c.type, func.count(func.distinct(r.c.assignee_id)))
+            .select_from(r.join(m, and_(m.c.workspace_id == r.c.workspace_id, m.c.id == r.c.assignee_id)))
+            .where(and_(r.c.workspace_id == workspace_id, m.c.role_id == role_id))
+            .group_by(r.c.type)
+        ).all()
+        return {str(k): int(v) for k, v in rows}
+
+
+# -- users and members --------------------------------------------------------------------
+
+
+class UserRepository(_Repo):
+    def add(self, user_id: str, email: str, *, name: str = "", password_hash: str | None = None) -> None:
+        self.conn.execute(insert(t.users).values(id=user_id, email=email.strip().lower(), name=name, password_hash=password_hash))
+
+    def by_email(self, email: str) -> Any:
+        return self.conn.execute(select(t.users).where(t.users.c.email == email.strip().lower())).first()
+
+    def get(self, user_id: str) -> Any:
+        return self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    member: Member
+    user_id: str
+    email: str
+    name: str
+    invited_at: datetime | None
+    activated_at: datetime | None
+    disabled_at: datetime | None
+
+
+class MemberRepository(_Repo):
+    def _select(self, workspace_id: str) -> Any:
+        m, u = t.members, t.users
+        return (
+            select(m, u.c.email, u.c.name)
+            .select_from(m.join(u, u.c.id == m.c.user_id))
+            .where(m.c.workspace_id == workspace_id)
+        )
+
+    @staticmethod
+    def _info(row: Any) -> MemberInfo:
+        return MemberInfo(
+            member=Member(row.id, row.role_id, MemberStatus(row.status)),
+            user_id=row.user_id,
+            email=row.email,
+            name=row.name,
+            invited_at=_aware(row.invited_at),
+            activated_at=_aware(row.activated_at),
+            disabled_at=_aware(row.disabled_at),
+        )
+
+    def all(self, workspace_id: str) -> list[MemberInfo]:
+        rows = self.conn.execute(self._select(workspace_id).order_by(t.members.c.created_at, t.members.c.id))
+        return [self._info(r) for r in rows]
+
+    def members(self, workspace_id: str) -> list[Member]:
+        m = t.members
+        rows = self.conn.execute(select(m.c.id, m.c.role_id, m.c.status).where(m.c.workspace_id == workspace_id))
+        return [Member(r.id, r.role_id, MemberStatus(r.status)) for r in rows]
+
+    def get(self, workspace_id: str, member_id: str) -> MemberInfo | None:
+        row = self.conn.execute(self._select(workspace_id).where(t.members.c.id == member_id)).first()
+        return self._info(row) if row is not None else None
+
+    def by_user(self, workspace_id: str, user_id: str) -> MemberInfo | None:
+        row = self.conn.execute(self._select(workspace_id).where(t.members.c.user_id == user_id)).first()
+        return self._info(row) if row is not None else None
+
+    def add(self, workspace_id: str, member: Member, *, user_id: str) -> None:
+        now = utcnow()
+        self.conn.execute(
+            insert(t.members).values(
+                workspace_id=workspace_id,
+                id=member.id,
+                user_id=user_id,
+                role_id=member.role,
+                status=member.status.value,
+                invited_at=now if member.status is MemberStatus.INVITED else None,
+                activated_at=now if member.status is MemberStatus.ACTIVE else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def update(self, workspace_id: str, member: Member) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"role_id": member.role, "status": member.status.value, "updated_at": now}
+        if member.status is MemberStatus.ACTIVE:
+            values["activated_at"] = func.coalesce(t.members.c.activated_at, now)
+            values["disabled_at"] = None
+        elif member.status is MemberStatus.DISABLED:
+            values["disabled_at"] = now
+        self.conn.execute(
+            update(t.members).where(and_(t.members.c.workspace_id == workspace_id, t.members.c.id == member.id)).values(**values)
+        )
+
+    def references(self, workspace_id: str, member_id: str) -> list[str]:
+        r = t.member_references
+        rows = self.conn.execute(
+            select(r.c.label).where(and_(r.c.workspace_id == workspace_id, r.c.member_id == member_id)).order_by(r.c.label)
+        )
+        return [str(x) for x in rows.scalars()]
+
+    def set_reference(self, workspace_id: str, ref_id: str, *, member_id: str | None, kind: str, label: str) -> None:
+        r = t.member_references
+        self.conn.execute(delete(r).where(and_(r.c.workspace_id == workspace_id, r.c.id == ref_id)))
+        if member_id is not None:
+            self.conn.execute(insert(r).values(workspace_id=workspace_id, id=ref_id, member_id=member_id, kind=kind, label=label))
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+def _record(row: Any) -> Record:
+    parent = RecordRef(row.parent_type, row.parent_id) if row.parent_type is not None else None
+    return Record(row.type, row.id, parent, row.assignee_id)
+
+
+class RecordRepository(_Repo):
+    def get(self, workspace_id: str, ref: RecordRef) -> Record | None:
+        r = t.records
+        row = self.conn.execute(
+            select(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == ref.type, r.c.id == ref.id))
+        ).first()
+        return _record(row) if row is not None else None
+
+    def upsert(self, workspace_id: str, record: Record) -> None:
+        r = t.records
+        values = {
+            "parent_type": record.parent.type if record.parent else None,
+            "parent_id": record.parent.id if record.parent else None,
+            "assignee_id": record.assignee,
+            "updated_at": utcnow(),
+        }
+        done = self.conn.execute(
+            update(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == record.type, r.c.id == record.id)).values(**values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(insert(r).values(workspace_id=workspace_id, type=record.type, id=record.id, **values))
+
+    def delete(self, workspace_id: str, ref: RecordRef) -> None:
+        r = t.records
+        self.conn.execute(delete(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == ref.type, r.c.id == ref.id)))
+
+    def children(self, workspace_id: str, ref: RecordRef) -> list[Record]:
+        r = t.records
+        rows = self.conn.execute(
+            select(r).where(and_(r.c.workspace_id == workspace_id, r.c.parent_type == ref.type, r.c.parent_id == ref.id))
+        )
+        return [_record(x) for x in rows]
+
+    def assigned_count(self, workspace_id: str, member_id: str, types: Iterable[str] | None = None) -> int:
+        r = t.records
+        stmt = select(func.count()).select_from(r).where(and_(r.c.workspace_id == workspace_id, r.c.assignee_id == member_id))
+        if types is not None:
+            stmt = stmt.where(r.c.type.in_(list(types)))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def all(self, workspace_id: str, type_: str | None = None) -> list[Record]:
+        r = t.records
+        stmt = select(r).where(r.c.workspace_id == workspace_id).order_by(r.c.type, r.c.id)
+        if type_ is not None:
+            stmt = stmt.where(r.c.type == type_)
+        return [_record(x) for x in self.conn.execute(stmt)]
+
+
+# -- audit --------------------------------------------------------------------------------
+
+
+def _event(row: Any) -> AuditEvent:
+    return AuditEvent(
+        workspace_id=row.workspace_id,
+        seq=row.seq,
+        id=row.id,
+        at=_aware(row.at) or utcnow(),
+        actor=row.actor,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        before=row.before,
+        after=row.after,
+        revision=row.revision,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class AuditRepository(_Repo):
+    def last(self, workspace_id: str) -> tuple[int, str] | None:
+        a = t.audit_events
+        row = self.conn.execute(
+            select(a.c.seq, a.c.hash).where(a.c.workspace_id == workspace_id).order_by(a.c.seq.desc()).limit(1)
+        ).first()
+        return (int(row.seq), str(row.hash)) if row is not None else None
+
+    def append(self, event: AuditEvent) -> None:
+        payload = event.payload()
+        payload["at"] = event.at
+        self.conn.execute(insert(t.audit_events).values(hash=event.hash, **payload))
+
+    def all(
+        self,
+        workspace_id: str,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+        target_id: str | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
+        a = t.audit_events
+        stmt = select(a).where(and_(a.c.workspace_id == workspace_id, a.c.seq > after_seq))
+        for col, value in ((a.c.actor, actor), (a.c.action, action), (a.c.target_type, target_type), (a.c.target_id, target_id)):
+            if value is not None:
+                stmt = stmt.where(col == value)
+        stmt = stmt.order_by(a.c.seq)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_event(r) for r in self.conn.execute(stmt)]
+
+
+# -- API keys -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    id: str
+    prefix: str
+    secret_hash: str
+    name: str
+    organization_id: str
+    workspace_id: str | None
+    rights: frozenset[str]
+    revoked: bool
+
+
+class ApiKeyRepository(_Repo):
+    def add(self, key: ApiKeyRow) -> None:
+        self.conn.execute(
+            insert(t.api_keys).values(
+                id=key.id,
+                prefix=key.prefix,
+                secret_hash=key.secret_hash,
+                name=key.name,
+                organization_id=key.organization_id,
+                workspace_id=key.workspace_id,
+                rights=sorted(key.rights),
+            )
+        )
+
+    def by_prefix(self, prefix: str) -> ApiKeyRow | None:
+        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.prefix == prefix)).first()
+        if row is None:
+            return None
+        return ApiKeyRow(
+            row.id, row.prefix, row.secret_hash, row.name, row.organization_id, row.workspace_id, frozenset(row.rights), row.revoked_at is not None
+        )

@@ -1,0 +1,183 @@
+"""The SQL tables. Every table holding tenant data leads its key with `workspace_id`,
+so a workspace's rows sit together and a distributed PostgreSQL can shard on it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+
+__all__ = [
+    "api_keys",
+    "audit_events",
+    "member_references",
+    "members",
+    "metadata",
+    "organizations",
+    "records",
+    "roles",
+    "users",
+    "workspaces",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+ID = String(36)
+NOW = func.now()
+
+
+def _timestamps() -> list[Column[object]]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    ]
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    *_timestamps(),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("preset", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("features", JSON, nullable=False),
+    Column("seat_capacities", JSON, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    *_timestamps(),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("system_key", String(64)),
+    Column("level", String(64), nullable=False),
+    Column("grants", JSON, nullable=False),
+    Column("landing_page", String(64)),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("field_access", JSON, nullable=False),
+    Column("mirror_integration", Integer, nullable=False, server_default="0"),
+    Column("editable", Integer, nullable=False, server_default="1"),
+    Column("deletable", Integer, nullable=False, server_default="1"),
+    *_timestamps(),
+    Index("uq_roles_workspace_name", "workspace_id", "name_key", unique=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("password_hash", Text),
+    *_timestamps(),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("role_id", ID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("invited_at", DateTime(timezone=True)),
+    Column("activated_at", DateTime(timezone=True)),
+    Column("disabled_at", DateTime(timezone=True)),
+    *_timestamps(),
+    ForeignKeyConstraint(["workspace_id", "role_id"], ["roles.workspace_id", "roles.id"]),
+    Index("uq_members_workspace_user", "workspace_id", "user_id", unique=True),
+    Index("ix_members_workspace_role", "workspace_id", "role_id"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("type", String(64), primary_key=True),
+    Column("id", String(200), primary_key=True),
+    Column("parent_type", String(64)),
+    Column("parent_id", String(200)),
+    Column("assignee_id", ID),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("ix_records_assignee", "workspace_id", "type", "assignee_id"),
+    Index("ix_records_parent", "workspace_id", "parent_type", "parent_id"),
+)
+
+member_references = Table(
+    "member_references",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", String(200), primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("label", String(300), nullable=False),
+    Index("ix_member_references_member", "workspace_id", "member_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", ID, nullable=False, unique=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(64), nullable=False),
+    Column("target_id", String(200), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("revision", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_actor", "workspace_id", "actor"),
+    Index("ix_audit_events_target", "workspace_id", "target_type", "target_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("organization_id", ID, ForeignKey("organizations.id"), nullable=False),
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE")),
+    Column("rights", JSON, nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    *_timestamps(),
+)

@@ -1,0 +1,88 @@
+"""The unit of work: one transaction, rolled back unless committed; callbacks run
+only after the commit (notifications, emails)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, text
+
+from rolegate.store.repositories import (
+    ApiKeyRepository,
+    AuditRepository,
+    MemberRepository,
+    RecordRepository,
+    RoleRepository,
+    UserRepository,
+    WorkspaceRepository,
+)
+
+__all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
+
+NOTIFY_CHANNEL = "rolegate_revision"
+
+
+class UnitOfWork:
+    workspaces: WorkspaceRepository
+    roles: RoleRepository
+    members: MemberRepository
+    users: UserRepository
+    records: RecordRepository
+    audit: AuditRepository
+    api_keys: ApiKeyRepository
+
+    def __init__(self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None) -> None:
+        self.engine = engine
+        self._on_revision = on_revision
+        self._conn: Connection | None = None
+        self._after_commit: list[Callable[[], None]] = []
+        self._changed: dict[str, int] = {}
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn = self.engine.connect()
+        self._conn.begin()
+        self._changed = {}
+        self._after_commit = []
+        for name, repo in (
+            ("workspaces", WorkspaceRepository),
+            ("roles", RoleRepository),
+            ("members", MemberRepository),
+            ("users", UserRepository),
+            ("records", RecordRepository),
+            ("audit", AuditRepository),
+            ("api_keys", ApiKeyRepository),
+        ):
+            setattr(self, name, repo(self._conn))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def revision_changed(self, workspace_id: str, revision: int) -> None:
+        """Record that the workspace moved to `revision`: other processes hear it on
+        commit (PostgreSQL NOTIFY is transactional: sent only if the commit happens)."""
+        self._changed[workspace_id] = revision
+        if self.engine.dialect.name == "postgresql":
+            assert self._conn is not None
+            self._conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": f"{workspace_id}:{revision}"})
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+        changed, self._changed = self._changed, {}
+        if self._on_revision is not None:
+            for workspace_id, revision in changed.items():
+                self._on_revision(workspace_id, revision)
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
