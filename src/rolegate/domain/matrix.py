@@ -45,7 +45,7 @@ class Matrix:
 
 
 def permission_matrix(schema: ProductSchema, roles: Sequence[Role], features: frozenset[str]) -> Matrix:
-    states = [resolve_permissions(schema, r.level, r.grants, features) for r in roles]
+    states = [resolve_permissions(schema, r.level, r.grants, features, system_role=r.is_system) for r in roles]
     rows: list[MatrixRow] = []
     for area in schema.areas:
         for key, perm in schema.permissions.items():

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rolegate.domain.roles import Role
 from rolegate.domain.schema import ProductSchema
 
-__all__ = ["PermissionState", "PermissionStatus", "effective_permissions", "resolve_permissions"]
+__all__ = ["PermissionState", "PermissionStatus", "effective_permissions", "resolve_permissions", "role_permissions"]
 
 
 class PermissionStatus(StrEnum):
@@ -20,6 +21,7 @@ class PermissionStatus(StrEnum):
     ABOVE_CEILING = "above_ceiling"
     FEATURE_OFF = "feature_off"
     REQUIREMENT_MISSING = "requirement_missing"
+    SYSTEM_ONLY = "system_only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +38,12 @@ class PermissionState:
 
 
 def resolve_permissions(
-    schema: ProductSchema, level: str, grants: frozenset[str], features: frozenset[str]
+    schema: ProductSchema, level: str, grants: frozenset[str], features: frozenset[str], *, system_role: bool = True
 ) -> Mapping[str, PermissionState]:
-    """The state of every permission of the schema for a role of `level` granting `grants`."""
+    """The state of every permission of the schema for a role of `level` granting `grants`.
+
+    A custom role (`system_role=False`) never holds a `system_only` permission (E7), even
+    if one was stored on it: only saving a role refuses it, so deciding must ignore it too."""
     lv = schema.levels[level]
     held = grants | lv.floor
     states: dict[str, PermissionState] = {}
@@ -49,6 +54,8 @@ def resolve_permissions(
             states[key] = PermissionState(key, PermissionStatus.NOT_GRANTED)
         elif key not in lv.ceiling:
             states[key] = PermissionState(key, PermissionStatus.ABOVE_CEILING, floor)
+        elif perm.system_only and not system_role:
+            states[key] = PermissionState(key, PermissionStatus.SYSTEM_ONLY, floor)
         elif perm.feature is not None and perm.feature not in features:
             states[key] = PermissionState(key, PermissionStatus.FEATURE_OFF, floor)
         else:
@@ -71,7 +78,12 @@ def resolve_permissions(
 
 
 def effective_permissions(
-    schema: ProductSchema, level: str, grants: frozenset[str], features: frozenset[str]
+    schema: ProductSchema, level: str, grants: frozenset[str], features: frozenset[str], *, system_role: bool = True
 ) -> frozenset[str]:
-    states = resolve_permissions(schema, level, grants, features)
+    states = resolve_permissions(schema, level, grants, features, system_role=system_role)
     return frozenset(k for k, s in states.items() if s.effective)
+
+
+def role_permissions(schema: ProductSchema, role: Role, features: frozenset[str]) -> frozenset[str]:
+    """The effective permissions of `role` in a workspace with `features`."""
+    return effective_permissions(schema, role.level, role.grants, features, system_role=role.is_system)

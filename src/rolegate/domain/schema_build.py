@@ -369,6 +369,8 @@ class _Checker:
                 ceiling = every - self.perm_refs(f"{path}.ceiling.all_except", lv.ceiling.all_except)
             else:
                 ceiling = self.perm_refs(f"{path}.ceiling", lv.ceiling)
+            for held in sorted(k for k in floor if self.spec.permissions[k].system_only):
+                self.problem(f"{path}.floor", f"{held!r} is system_only and cannot be in a floor (custom roles would hold it)", "grant it on the system role instead")
             for extra in sorted(floor - ceiling):
                 self.problem(f"{path}.floor", f"{extra!r} is in the floor but above the ceiling", "add it to the ceiling or drop it from the floor")
             out[key] = Level(

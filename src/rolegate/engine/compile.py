@@ -83,7 +83,7 @@ def _status_table(schema: ProductSchema, revision: int, code: ReasonCode, messag
 
 
 def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, revision: int) -> CompiledRole:
-    states = resolve_permissions(schema, role.level, role.grants, features)
+    states = resolve_permissions(schema, role.level, role.grants, features, system_role=role.is_system)
     effective = frozenset(k for k, s in states.items() if s.effective)
     bits: dict[str, int] = {}
     for key in effective:
@@ -218,6 +218,8 @@ def _lacking_reason(schema: ProductSchema, role: Role, st: PermissionState) -> R
     if st.status is PermissionStatus.ABOVE_CEILING:
         level = schema.levels[role.level]
         return Reason(ReasonCode.ABOVE_CEILING, f"{label} is above the ceiling of level {level.label!r}", key, level.rule)
+    if st.status is PermissionStatus.SYSTEM_ONLY:
+        return Reason(ReasonCode.NOT_GRANTED, f"{label} is held only by system roles (E7)", key, "E7")
     if st.status is PermissionStatus.FEATURE_OFF:
         feature = schema.features[perm.feature].label if perm.feature else "?"
         return Reason(ReasonCode.FEATURE_OFF, f"{label} needs the feature {feature!r}, which is off in this workspace (E5)", key, "E5")

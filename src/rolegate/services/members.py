@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rolegate.domain.errors import RuleViolationError
-from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.team_rules import (
     disable_blockers,
@@ -57,14 +57,14 @@ def _guardians(state: WorkspaceState) -> set[str]:
     for m in state.members:
         if m.is_active:
             role = state.roles[m.role]
-            if is_guardian(schema, role, effective_permissions(schema, role.level, role.grants, feats)):
+            if is_guardian(schema, role, role_permissions(schema, role, feats)):
                 out.add(m.id)
     return out
 
 
 def _stays_guardian(state: WorkspaceState, role: Role) -> bool:
     schema = state.schema
-    return is_guardian(schema, role, effective_permissions(schema, role.level, role.grants, state.workspace.features))
+    return is_guardian(schema, role, role_permissions(schema, role, state.workspace.features))
 
 
 def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None) -> str:
@@ -158,7 +158,7 @@ def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, memb
 def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:
     """N9 (and N6 for one member): a member with assigned records keeps a role that lets them be assigned."""
     schema = state.schema
-    eff = effective_permissions(schema, new_role.level, new_role.grants, state.workspace.features)
+    eff = role_permissions(schema, new_role, state.workspace.features)
     out: list[Violation] = []
     for otype in schema.objects.values():
         if otype.assignee_action is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rolegate.domain.errors import InvalidRecordError
-from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.rules.team_rules import assignee_violations
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
@@ -44,7 +44,7 @@ def _validate(state: WorkspaceState, uow: UnitOfWork, record: Record) -> list[Vi
     if member is None:
         return [Violation("N9", f"No member {record.assignee!r} in this workspace.", "Assign the record to a member of the workspace.")]
     role = state.roles[member.role]
-    eff = effective_permissions(schema, role.level, role.grants, state.workspace.features)
+    eff = role_permissions(schema, role, state.workspace.features)
     return assignee_violations(schema, object_type=record.type, member=member.id, effective=eff, active=member.is_active)
 
 

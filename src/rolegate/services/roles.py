@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, RoleKind
 from rolegate.domain.rules.role_rules import assignee_permission_violations, role_deletion_violations, role_violations
 from rolegate.domain.schema import AdminRight, FieldAccess
@@ -141,8 +141,8 @@ def update_role(
         violations += _name_violations(uow, state, after.name, except_id=before.id)
         violations += assignee_permission_violations(
             schema,
-            effective_permissions(schema, before.level, before.grants, feats),
-            effective_permissions(schema, after.level, after.grants, feats),
+            role_permissions(schema, before, feats),
+            role_permissions(schema, after, feats),
             uow.roles.assigned_holders_by_type(workspace_id, role_id),
         )
         violations += _seat_move_violations(uow, state, before, after)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rolegate.domain.errors import RolegateError
-from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, role_from_system
 from rolegate.domain.rules.team_rules import is_guardian
 from rolegate.domain.schema import AdminRight, ProductSchema
@@ -99,7 +99,7 @@ def _owner_role(schema: ProductSchema) -> str:
     every = frozenset(schema.features)
     for key, system in schema.system_roles.items():
         role = role_from_system(schema, system, role_id=key)
-        if is_guardian(schema, role, effective_permissions(schema, role.level, role.grants, every)):
+        if is_guardian(schema, role, role_permissions(schema, role, every)):
             return key
     raise RolegateError(f"preset {schema.key!r} has no system role that keeps the team", fix="fix the preset's team.keep_one")
 

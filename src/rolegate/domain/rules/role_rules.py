@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rolegate.domain.permissions import effective_permissions
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, role_from_system
 from rolegate.domain.schema import FieldAccess, LevelMode, ProductSchema
 from rolegate.domain.violations import Violation
@@ -99,7 +99,7 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
     if above:
         out.append(Violation(level.rule or "T5", f"Level {level.label!r} cannot grant {', '.join(above)}.", "Remove them, or choose a higher level."))
     if not role.is_system:
-        system_only = sorted(k for k in role.grants & schema.permissions.keys() if schema.permissions[k].system_only)
+        system_only = sorted(k for k in (role.grants | level.floor) & schema.permissions.keys() if schema.permissions[k].system_only)
         if system_only:
             out.append(Violation("E7", f"Only system roles may hold {', '.join(system_only)}.", "Leave it to the site administrators' role."))
     if previous is not None:
@@ -117,7 +117,7 @@ def _landing_violations(schema: ProductSchema, role: Role, features: frozenset[s
     page = schema.landing_pages.get(role.landing_page)
     if page is None:
         return [Violation("N4", f"Unknown landing page {role.landing_page!r}.", f"Choose one of {', '.join(schema.landing_pages)}.")]
-    if page.requires is not None and page.requires not in effective_permissions(schema, role.level, role.grants, features):
+    if page.requires is not None and page.requires not in role_permissions(schema, role, features):
         need = schema.permissions[page.requires].label
         return [Violation("N4", f"Landing page {page.label!r} needs {need!r}, which this role does not effectively have.", f"Grant {need!r} or choose another landing page.")]
     return []
