@@ -193,15 +193,6 @@ def _invite(ws: Ws, address: str) -> Callable[[], object]:
 def test_one_new_user_invited_to_many_workspaces_at_once(rolegate_app: Rolegate, request: pytest.FixtureRequest) -> None:
     """A login (user) is global: the same new email invited by several workspaces at the
     same moment becomes one user with a membership in each."""
-    if is_postgres(rolegate_app.engine):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="bug: services/members.py ensure_user reads then inserts the user outside any lock that "
-                "covers users, so on PostgreSQL the loser of the race gets IntegrityError (uq_users_email)",
-            )
-        )
     spaces = [open_workspace(rolegate_app, "telephony") for _ in range(4)]
     for round_ in range(5):
         address = email(f"shared{round_}")

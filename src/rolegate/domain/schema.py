@@ -249,6 +249,7 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "role_in_use": "T9",
         "record_out_of_scope": "N11",
         "admin_right": "N12",
+        "escalation": "T11",
     }
 )
 

@@ -232,6 +232,7 @@ RuleName = Literal[
     "role_in_use",
     "record_out_of_scope",
     "admin_right",
+    "escalation",
 ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError, RuleViolationError
 from rolegate.domain.roles import Member, Role
+from rolegate.domain.rules.team_rules import escalation_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
@@ -22,7 +23,10 @@ from rolegate.store.uow import UnitOfWork
 __all__ = [
     "StoreRecordIndex",
     "WorkspaceState",
+    "actor_permissions",
+    "admin_escalation",
     "authorize",
+    "escalation",
     "load_state",
     "new_id",
     "raise_if",
@@ -104,6 +108,31 @@ def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
             decision=decision,
             fix="Ask a member whose role has that right.",
         )
+
+
+def actor_permissions(state: WorkspaceState, actor: Actor) -> frozenset[str] | None:
+    """What the acting member effectively holds; None for the platform (no ceiling)."""
+    if actor.member_id is None:
+        return None
+    return state.snapshot.effective_permissions(actor.member_id)
+
+
+def escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what: str) -> list[Violation]:
+    """Handing out `target` (a role to give, permissions to add) needs holding all of it."""
+    held = actor_permissions(state, actor)
+    if held is None:
+        return []
+    return escalation_violations(state.schema, actor_permissions=held, target_permissions=target, what=what)
+
+
+def admin_escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what: str) -> list[Violation]:
+    """Acting on a member (disable, enable, change their role) needs holding every admin
+    right they hold: an account administrator cannot disable a site administrator (E7),
+    an Administrator cannot disable an Owner (T11). Other permissions do not count:
+    managing members is the point of the right."""
+    admin_actions = set(state.schema.admin_actions.values())
+    guarded = frozenset(p for p in target if any(g.action in admin_actions for g in state.schema.permissions[p].grants))
+    return escalation(state, actor, guarded, what)
 
 
 def raise_if(violations: Sequence[Violation]) -> None:

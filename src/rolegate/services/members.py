@@ -10,6 +10,7 @@ from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.team_rules import (
     disable_blockers,
     guardian_violations,
+    guardians_after,
     is_guardian,
     self_disable_violations,
 )
@@ -17,7 +18,7 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, raise_if, record_change
+from rolegate.services.context import WorkspaceState, admin_escalation, authorize, escalation, load_state, new_id, raise_if, record_change
 from rolegate.services.passwords import hash_password
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
@@ -52,14 +53,11 @@ def seat_check(state: WorkspaceState, role: Role, *, moving_from: Role | None = 
 
 
 def _guardians(state: WorkspaceState) -> set[str]:
-    schema, feats = state.schema, state.workspace.features
-    out = set()
-    for m in state.members:
-        if m.is_active:
-            role = state.roles[m.role]
-            if is_guardian(schema, role, role_permissions(schema, role, feats)):
-                out.add(m.id)
-    return out
+    return guardians_after(state.schema, state.members, state.roles, state.workspace.features)
+
+
+def _role_perms(state: WorkspaceState, role: Role) -> frozenset[str]:
+    return role_permissions(state.schema, role, state.workspace.features)
 
 
 def _stays_guardian(state: WorkspaceState, role: Role) -> bool:
@@ -73,9 +71,9 @@ def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None) ->
         return str(row.id)
     if "@" not in email or len(email) > 320:
         raise RuleViolationError([Violation("C2", f"{email!r} is not an email address.", "Enter the member's email address.")])
-    user_id = new_id()
-    uow.users.add(user_id, email, name=name, password_hash=hash_password(password) if password else None)
-    return user_id
+    # Two workspaces may invite the same new person at once: whoever inserts second
+    # gets the first one's user (no unique-violation error).
+    return uow.users.add_if_absent(new_id(), email, name=name, password_hash=hash_password(password) if password else None)
 
 
 def _add(
@@ -86,6 +84,7 @@ def _add(
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
         role = state.role(role_id)
+        raise_if(escalation(state, actor, _role_perms(state, role), f"Role {role.name!r}"))
         user_id = ensure_user(uow, email, name, password)
         if uow.members.by_user(workspace_id, user_id) is not None:
             raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
@@ -147,6 +146,8 @@ def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, memb
             stays_guardian=_stays_guardian(state, new_role),
         )
         violations += _assignee_loss(uow, state, member_id, new_role)
+        violations += escalation(state, actor, _role_perms(state, new_role), f"Role {new_role.name!r}")
+        violations += admin_escalation(state, actor, _role_perms(state, old_role), f"Member {member_id!r} (role {old_role.name!r})")
         raise_if(violations)
         after = Member(before.id, role_id, before.status)
         uow.members.update(workspace_id, after)
@@ -186,6 +187,8 @@ def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_i
         violations += guardian_violations(
             state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
         )
+        role = state.roles[before.role]
+        violations += admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
         raise_if(violations)
         after = Member(before.id, before.role, MemberStatus.DISABLED)
         uow.members.update(workspace_id, after)
@@ -202,8 +205,12 @@ def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         before = state.member(member_id)
         if before.status is not MemberStatus.DISABLED:
             return before
-        raise_if(seat_check(state, state.roles[before.role]))
-        after = Member(before.id, before.role, MemberStatus.ACTIVE)
+        role = state.roles[before.role]
+        raise_if(seat_check(state, role) + admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})"))
+        info = uow.members.get(workspace_id, member_id)
+        # T4: someone who never accepted their invitation goes back to invited, not active.
+        status = MemberStatus.ACTIVE if info is not None and info.activated_at is not None else MemberStatus.INVITED
+        after = Member(before.id, before.role, status)
         uow.members.update(workspace_id, after)
         record_change(uow, workspace_id, actor, "member.enable", "member", member_id, member_json(before), member_json(after))
         uow.commit()

@@ -8,11 +8,12 @@ from typing import Any
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, RoleKind
 from rolegate.domain.rules.role_rules import assignee_permission_violations, role_deletion_violations, role_violations
+from rolegate.domain.rules.team_rules import guardians_after, team_lockout_violations
 from rolegate.domain.schema import AdminRight, FieldAccess
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, raise_if, record_change
+from rolegate.services.context import WorkspaceState, authorize, escalation, load_state, new_id, raise_if, record_change
 from rolegate.store.repositories import _field_json
 from rolegate.store.uow import UnitOfWork
 
@@ -97,7 +98,11 @@ def create_role(
             description=description,
             field_access=_fields(field_access) or {},
         )
-        raise_if(role_violations(schema, role, state.workspace.features) + _name_violations(uow, state, role.name))
+        raise_if(
+            role_violations(schema, role, state.workspace.features)
+            + _name_violations(uow, state, role.name)
+            + escalation(state, actor, role_permissions(schema, role, state.workspace.features), f"Role {role.name!r}")
+        )
         uow.roles.add(workspace_id, role)
         record_change(uow, workspace_id, actor, "role.create", "role", role.id, None, role_json(role))
         uow.commit()
@@ -146,6 +151,14 @@ def update_role(
             uow.roles.assigned_holders_by_type(workspace_id, role_id),
         )
         violations += _seat_move_violations(uow, state, before, after)
+        added = role_permissions(schema, after, feats) - role_permissions(schema, before, feats)
+        violations += escalation(state, actor, added, f"The change to role {before.name!r}")
+        violations += team_lockout_violations(
+            schema,
+            guardians_after(schema, state.members, state.roles, feats),
+            guardians_after(schema, state.members, {**state.roles, role_id: after}, feats),
+            what=f"This change to role {before.name!r}",
+        )
         raise_if(violations)
         uow.roles.update(workspace_id, after)
         record_change(uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after))
@@ -168,7 +181,11 @@ def clone_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str
             description=source.description,
             field_access=source.field_access,
         )
-        raise_if(role_violations(state.schema, clone, state.workspace.features) + _name_violations(uow, state, clone.name))
+        raise_if(
+            role_violations(state.schema, clone, state.workspace.features)
+            + _name_violations(uow, state, clone.name)
+            + escalation(state, actor, role_permissions(state.schema, clone, state.workspace.features), f"Role {clone.name!r}")
+        )
         uow.roles.add(workspace_id, clone)
         record_change(uow, workspace_id, actor, "role.clone", "role", clone.id, role_json(source), role_json(clone))
         uow.commit()

@@ -259,6 +259,21 @@ class UserRepository(_Repo):
     def add(self, user_id: str, email: str, *, name: str = "", password_hash: str | None = None) -> None:
         self.conn.execute(insert(t.users).values(id=user_id, email=email.strip().lower(), name=name, password_hash=password_hash))
 
+    def add_if_absent(self, user_id: str, email: str, *, name: str = "", password_hash: str | None = None) -> str:
+        """Insert the user unless the email exists (concurrently too); return the id that holds the email."""
+        values = {"id": user_id, "email": email.strip().lower(), "name": name, "password_hash": password_hash}
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            self.conn.execute(pg_insert(t.users).values(**values).on_conflict_do_nothing(index_elements=["email"]))
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            self.conn.execute(sqlite_insert(t.users).values(**values).on_conflict_do_nothing(index_elements=["email"]))
+        row = self.by_email(email)
+        assert row is not None  # inserted above, or by the transaction that won
+        return str(row.id)
+
     def by_email(self, email: str) -> Any:
         return self.conn.execute(select(t.users).where(t.users.c.email == email.strip().lower())).first()
 

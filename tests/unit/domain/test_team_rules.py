@@ -78,3 +78,30 @@ def test_N1_seat_usage_counts_invited_and_frees_disabled() -> None:
     assert "2 of 2" in full[0].message
     assert seat_violations(natero, "csm", used=1, capacity=2) == []
     assert seat_violations(natero, "csm", used=99, capacity=None) == []
+
+
+def test_T11_nobody_hands_out_more_than_they_hold() -> None:
+    from rolegate.domain.rules.team_rules import escalation_violations
+
+    tel = load_preset("telephony")
+    admin = role_from_system(tel, tel.system_roles["administrator"])
+    owner = role_from_system(tel, tel.system_roles["owner"])
+    admin_perms = effective_permissions(tel, admin.level, admin.grants, frozenset())
+    owner_perms = effective_permissions(tel, owner.level, owner.grants, frozenset())
+    refused = escalation_violations(tel, actor_permissions=admin_perms, target_permissions=owner_perms, what="Role 'Owner'")
+    assert [v.rule_id for v in refused] == ["T11"]
+    assert "'Billing'" in refused[0].message
+    assert escalation_violations(tel, actor_permissions=owner_perms, target_permissions=admin_perms, what="x") == []
+
+
+def test_C4_editing_a_role_cannot_leave_no_administrator() -> None:
+    from rolegate.domain.rules.team_rules import guardians_after, team_lockout_violations
+
+    roles = {k: role_from_system(CSB, r) for k, r in CSB.system_roles.items()}
+    members = [Member("ada", "administrator"), Member("sam", "super_manager")]
+    before = guardians_after(CSB, members, roles, frozenset(CSB.features))
+    after = guardians_after(CSB, [Member("ada", "super_manager"), members[1]], roles, frozenset(CSB.features))
+    assert before == {"ada"}
+    assert after == set()
+    assert [v.rule_id for v in team_lockout_violations(CSB, before, after, what="This change")] == ["C4"]
+    assert team_lockout_violations(CSB, before, before, what="This change") == []

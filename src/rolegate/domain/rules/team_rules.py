@@ -6,16 +6,20 @@ Pure functions over plain inputs; the services feed them from the store.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from rolegate.domain.roles import Role
+from rolegate.domain.permissions import role_permissions
+from rolegate.domain.roles import Member, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.violations import Violation
 
 __all__ = [
     "assignee_violations",
+    "escalation_violations",
+    "guardians_after",
     "disable_blockers",
     "guardian_violations",
+    "team_lockout_violations",
     "is_guardian",
     "self_disable_violations",
 ]
@@ -54,6 +58,43 @@ def guardian_violations(
     if g.rule_id == "C4" and member == actor:
         return [Violation("C4", "You are the only Administrator: you cannot downgrade your own profile.", "Make another member Administrator first.")]
     return [Violation(g.rule_id, f"This would leave the workspace without a {g.label}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
+
+
+def guardians_after(
+    schema: ProductSchema,
+    members: Iterable[Member],
+    roles: Mapping[str, Role],
+    features: frozenset[str],
+) -> set[str]:
+    """The active members who are guardians, given these members and roles."""
+    out = set()
+    for m in members:
+        if m.is_active:
+            role = roles[m.role]
+            if is_guardian(schema, role, role_permissions(schema, role, features)):
+                out.add(m.id)
+    return out
+
+
+def team_lockout_violations(schema: ProductSchema, before: set[str], after: set[str], *, what: str) -> list[Violation]:
+    """C4/T11/N12 for role edits: a change to a role must not leave zero guardians."""
+    if before and not after:
+        g = schema.guardian
+        return [Violation(g.rule_id, f"{what} would leave the workspace without a {g.label}.", "Give another active member that role first.")]
+    return []
+
+
+def escalation_violations(
+    schema: ProductSchema, *, actor_permissions: frozenset[str], target_permissions: frozenset[str], what: str
+) -> list[Violation]:
+    """Nobody hands out, or acts on, more than they hold themselves: an Administrator
+    cannot make anyone Owner (T11: only owners transfer ownership), an account
+    administrator cannot touch a site administrator (E7)."""
+    extra = sorted(target_permissions - actor_permissions)
+    if not extra:
+        return []
+    labels = ", ".join(repr(schema.permissions[p].label) for p in extra[:5]) + (" ..." if len(extra) > 5 else "")
+    return [Violation(schema.rule("escalation"), f"{what} has permissions you do not hold: {labels}.", "Ask a member who holds them (an owner or site administrator).")]
 
 
 def self_disable_violations(*, actor: str, member: str) -> list[Violation]:
