@@ -20,7 +20,6 @@ from rolegate.domain.errors import PermissionDeniedError, RuleViolationError
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.workspace import Actor
 from rolegate.services import members, workspaces
-from rolegate.store import is_postgres
 from tests.integration.support import PLATFORM, Ws, email, open_workspace, rule_ids
 
 ATTEMPTS = 50

@@ -18,7 +18,16 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, admin_escalation, authorize, escalation, load_state, new_id, raise_if, record_change
+from rolegate.services.context import (
+    WorkspaceState,
+    admin_escalation,
+    authorize,
+    escalation,
+    load_state,
+    new_id,
+    raise_if,
+    record_change,
+)
 from rolegate.services.passwords import hash_password
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
