@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Migrate the embedded SQLite database (./rolegate.db; ROLEGATE_DATABASE_URL for another),
+# fill it with the demo (prints the login, the API key and curl commands), then serve.
 run: install
+	$(BIN)/rolegate db upgrade
 	$(BIN)/rolegate demo
+	$(BIN)/rolegate serve --host 127.0.0.1 --port 8000
 
 # Browser tests (later issues) drive Debian's Chromium; as root, install it when missing.
 browser:

@@ -46,9 +46,3 @@ def test_committed_json_schema_matches_the_format() -> None:
     assert committed == json_schema_text(), "run `rolegate schema jsonschema --out schema/product-schema.json`"
     assert "permissions" in json.loads(committed)["properties"]
 
-
-def test_demo_prints_every_preset_and_explained_decisions() -> None:
-    result = runner.invoke(app, ["demo"], env={"COLUMNS": "160"})
-    assert result.exit_code == 0, result.output
-    assert result.output.count("ALLOWED:") >= 5
-    assert result.output.count("DENIED:") >= 5

@@ -1,16 +1,20 @@
-"""The `rolegate` command. Thin: each command calls the library and prints the fix
-for each error it catches, exiting non-zero."""
+"""The `rolegate` command. Thin: each command parses, calls a service (or the engine)
+and renders; a RolegateError is printed with its fix (exit 2), never a traceback."""
 
 from __future__ import annotations
 
 import typer
 
-from rolegate.cli import demo, schema
+from rolegate.cli import audit, check, db, demo, presets, schema, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rolegate: roles, permissions, seats and teams for SaaS products.")
-app.add_typer(schema.app, name="schema")
+app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
-app.command("presets")(schema.presets)
+app.command("check")(check.check)
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(schema.app, name="schema")
+app.command("presets")(presets.presets)
 
 
 def main() -> None:

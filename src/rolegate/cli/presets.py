@@ -1,14 +1,15 @@
-"""`rolegate demo`: every preset, its roles, and a few decisions explained.
-
-Until the server exists this is what `make run` shows: the engine answering on each
-seed product, with its reasons.
-"""
+"""`rolegate presets [--explain]`: the shipped presets; with --explain, each preset's
+roles and a few decisions explained, computed in memory (no database)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
 from rich.console import Console
 from rich.table import Table
 
+from rolegate.cli import schema as schema_cli
 from rolegate.domain.roles import Member, Role, role_from_system
 from rolegate.domain.schema import AdminRight, ProductSchema, Scope
 from rolegate.domain.seats import seat_of
@@ -77,8 +78,13 @@ def show(key: str) -> None:
     console.print()
 
 
-def demo() -> None:
-    """Load the five presets and print their roles and a few explained decisions."""
+def presets(
+    explain: Annotated[bool, typer.Option("--explain", help="Also show each preset's roles and a few explained decisions.")] = False,
+) -> None:
+    """List the shipped presets; --explain shows their roles and decisions, in memory."""
+    if not explain:
+        schema_cli.presets()
+        return
     for key in PRESET_KEYS:
         show(key)
-    console.print("The HTTP API and admin UI come with the next issues; the engine above is what they call.")
+    console.print("`rolegate demo` puts these presets in a database; `rolegate serve` answers over HTTP.")
