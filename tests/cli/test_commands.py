@@ -110,7 +110,8 @@ def test_check_by_member_id_and_a_disabled_member(demo_db: Demo) -> None:
     assert code == 1, out
     member_id = re.search(r"is member (\S+)", out)
     assert member_id
-    assert "(disabled)" in out or "disabled" in out
+    assert "(disabled) holds role 'Analyst'" in out
+    assert "- the member is disabled" in out
     code, out = run("check", "--url", demo_db.url, "-w", ws, member_id.group(1), "reports.view")
     assert code == 1
     assert "DENIED" in out

@@ -12,8 +12,11 @@ app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
 
 @app.command()
 def upgrade(url: UrlOption = None) -> None:
-    """Migrate the database to this version's schema (`alembic upgrade head`); creates
-    an SQLite file if there is none. Safe to run again."""
+    """Migrate the database to this version's schema (alembic upgrade head).
+
+    Creates the SQLite file if there is none; safe to run again. Tables made without
+    migrations (`create_tables()`) that match this version are recorded as up to date.
+    """
     with reporting_errors():
         result = run_upgrade(database_url(url))
     if result.stamped:
