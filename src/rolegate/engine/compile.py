@@ -174,6 +174,10 @@ def _decide(
     own_depth = otype.carrier_offset
     scope = constraints.get(own_depth, Scope.ALL) if own_depth is not None else Scope.ALL
     plan = tuple(sorted((d, s, own_kind[d]) for d, s in constraints.items() if s is not Scope.ALL))
+    if scope != own or any(not is_own for _d, _s, is_own in plan):
+        # Say why the scope is narrower than the grant: visibility of the record (the
+        # object's view action) and of its parents (C7) apply to every action on it.
+        reasons = (*reasons, Reason(ReasonCode.NARROWED, f"only on records the member can see: {view or action!r} and the parents' view actions (C7) apply; scope {scope.label}", rule_id="C7" if otype.ancestors else None))
     return Decision(action, True, scope, reasons, revision, object_type, plan)
 
 

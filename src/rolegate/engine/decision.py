@@ -12,6 +12,7 @@ __all__ = ["Decision", "Explanation", "Reason", "ReasonCode"]
 
 class ReasonCode(StrEnum):
     GRANTED = "granted"
+    NARROWED = "narrowed"
     NO_PERMISSION = "no_permission"
     NOT_GRANTED = "not_granted"
     ABOVE_CEILING = "above_ceiling"

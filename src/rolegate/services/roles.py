@@ -9,7 +9,7 @@ from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, RoleKind
 from rolegate.domain.rules.role_rules import assignee_permission_violations, role_deletion_violations, role_violations
 from rolegate.domain.rules.team_rules import guardians_after, team_lockout_violations
-from rolegate.domain.schema import AdminRight, FieldAccess
+from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
@@ -39,7 +39,19 @@ def role_json(role: Role) -> dict[str, Any]:
 def _fields(data: FieldInput | None) -> dict[tuple[str, str], FieldAccess] | None:
     if data is None:
         return None
-    return {(obj, name): FieldAccess.parse(access) for obj, per in data.items() for name, access in per.items()}
+    out: dict[tuple[str, str], FieldAccess] = {}
+    for obj, per in data.items():
+        for name, access in per.items():
+            if access not in ("none", "read", "write"):
+                raise_if([Violation("K11", f"{obj}.{name}: {access!r} is not a field permission.", "Use none, read or write (write includes read).")])
+            out[(obj, name)] = FieldAccess.parse(access)
+    return out
+
+
+def _require_level(schema: ProductSchema, level: str) -> None:
+    # Checked before anything computes permissions from the level (they need it to exist).
+    if level not in schema.levels:
+        raise_if([Violation("N8", f"Unknown level {level!r}.", f"Choose one of {', '.join(schema.levels)}.")])
 
 
 def _name_violations(uow: UnitOfWork, state: WorkspaceState, name: str, except_id: str | None = None) -> list[Violation]:
@@ -88,6 +100,7 @@ def create_role(
         except ValueError:
             raise_if([Violation("N8", "A level must be chosen for this role.", f"Choose one of {', '.join(schema.levels)}.")])
             raise
+        _require_level(schema, resolved_level)
         role = Role(
             id=new_id(),
             name=name.strip(),
@@ -131,6 +144,7 @@ def update_role(
         new_level = level if level is not None else before.level
         if schema.level_mode.value == "marker":
             new_level = schema.level_for(None, new_grants)
+        _require_level(schema, new_level)
         after = before.with_changes(
             name=name.strip() if name is not None else None,
             description=description,

@@ -50,7 +50,8 @@ class SnapshotCache:
             ws = uow.workspaces.get(workspace_id)
             if ws is None:
                 raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
-            cached = self._lru.get((ws.id, ws.revision))
+            with self._lock:
+                cached = self._lru.get((ws.id, ws.revision))
             if cached is None:
                 roles = [info.role for info in uow.roles.all(ws.id)]
                 members = uow.members.members(ws.id)

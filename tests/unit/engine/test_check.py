@@ -180,3 +180,14 @@ def test_record_check_needs_an_index(crm: ProductSchema) -> None:
     s = compile_snapshot(crm, roles=[custom("csm", "editor", "accounts.own")], members=[Member("m", "csm")])
     with pytest.raises(InvalidRecordError, match="no record index"):
         s.check("m", "accounts.view", A)
+
+
+def test_N11_scope_narrowed_by_visibility_is_explained(snap: Snapshot) -> None:
+    # "manager"-like grants of update with scope all, seen only on visible accounts:
+    # the csm role grants update on assigned accounts and views assigned+unassigned.
+    d = snap.check("ann", "tasks.update")
+    assert d.allowed
+    assert d.scope == Scope.ASSIGNED | Scope.UNASSIGNED
+    assert d.reasons[-1].code is ReasonCode.NARROWED
+    assert d.reasons[-1].rule_id == "C7"
+    assert snap.check("max", "accounts.update").reasons[-1].code is ReasonCode.GRANTED
