@@ -1,0 +1,107 @@
+"""The HTTP API: `create_app(rolegate)` -> a FastAPI app (OpenAPI at /docs).
+
+`uvicorn --factory rolegate.api.app:create_app` serves it with settings from the
+environment (`ROLEGATE_DATABASE_URL`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic.json_schema import models_json_schema
+
+from rolegate.api.deps import Auth
+from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from rolegate.api.routes import audit, decisions, members, records, roles, workspaces
+from rolegate.api.schemas import Problem
+from rolegate.bootstrap import Rolegate, bootstrap
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+Roles, permissions, seats and teams for SaaS products.
+
+**Authentication**: `Authorization: Bearer rg_<prefix>_<secret>`. A key reaches all the
+workspaces of its organization or one workspace, with the `decide` right (check,
+batch, fields, lookup) and/or the `admin` right (roles, members, records, audit).
+
+**Admin calls** name the acting member in `Rolegate-Actor: <member id>`; the workspace's
+product preset authorizes that member (N12, C1, K13, T10, E7).
+
+**Revisions**: every change returns the workspace's new `revision`; pass it as
+`min_revision` to a decision to read your own write.
+
+**Errors** are `application/problem+json` with a stable `type`/`code`, a `detail` that
+says what to do, and `rule` (e.g. `N7`) when a seed rule refused the change.
+"""
+
+ERROR_STATUSES = {
+    "400": "Bad request (`bad_request`).",
+    "401": "No valid API key (`unauthenticated`).",
+    "403": "The key lacks the right (`key_forbidden`), or the acting member does (`permission_denied`).",
+    "404": "No such workspace (or the key does not reach it), role, member or record (`not_found`).",
+    "409": "Refused by a rule (`rule_violation`); `rule` names it.",
+    "422": "The request does not fit the API or the product schema (`request_invalid`, `unknown_action`, `invalid_record`, `schema_invalid`).",
+}
+
+
+def _problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error response as problem+json."""
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags)
+    components = doc.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    _, top = models_json_schema([(Problem, "serialization")], ref_template="#/components/schemas/{model}")
+    schemas.update(top.get("$defs", {}))
+    components["securitySchemes"] = {
+        "ApiKey": {"type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer rg_<prefix>_<secret>`."}
+    }
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in doc.get("paths", {}).items():
+        for operation in item.values():
+            if path.startswith("/v1/"):
+                operation["security"] = [{"ApiKey": []}]
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            for status, text in ERROR_STATUSES.items():
+                responses[status] = {"description": text, "content": problem}
+            operation["responses"] = dict(sorted(responses.items()))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return doc
+
+
+def _operation_id(route: APIRoute) -> str:
+    """`<tag>-<function>`, e.g. `roles-create`: stable names for generated clients."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(rolegate: Rolegate | None = None) -> FastAPI:
+    """The API over `rolegate` (default: bootstrapped from the environment, and closed
+    when the app shuts down)."""
+    owned = rolegate is None
+    rg = rolegate if rolegate is not None else bootstrap()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            rg.close()
+
+    app = FastAPI(title="Rolegate", version="1", description=DESCRIPTION, lifespan=lifespan, generate_unique_id_function=_operation_id)
+    app.state.rolegate = rg
+    app.state.auth = Auth(rg)
+    install_problem_handlers(app)
+    for module in (decisions, workspaces, roles, members, records, audit):  # the hot path is matched first
+        app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problem_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
+    return app

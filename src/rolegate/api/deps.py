@@ -1,0 +1,261 @@
+"""What routes receive: the authenticated API key, the workspace it reaches, the acting
+member, and a unit of work that reports the revision its commit made. The only module
+that uses FastAPI's `Depends`.
+
+Authentication is on the hot path of every decision, so both lookups it needs are
+cached in memory: a key for `KEY_TTL` seconds after it was last read from the store,
+and a workspace's organization for as long as the process lives (it never changes).
+A key that fails is never cached, so a new key works at once; a revoked key stops
+working within `KEY_TTL`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from rolegate.api.problems import ApiError, ApiProblem
+from rolegate.api.schemas import NO_NUL
+from rolegate.bootstrap import Rolegate
+from rolegate.domain.errors import NotFoundError
+from rolegate.domain.workspace import Actor
+from rolegate.services.api_keys import KeyRight, authenticate, reaches
+from rolegate.store import UnitOfWork
+from rolegate.store.repositories import ApiKeyRow
+
+__all__ = [
+    "KEY_TTL",
+    "AdminAccess",
+    "AnyAccess",
+    "DecideAccess",
+    "PlatformAccess",
+    "Access",
+    "AdminContext",
+    "Auth",
+    "Caller",
+    "Platform",
+    "Writes",
+    "authenticated",
+]
+
+KEY_TTL = 10.0
+
+WorkspaceIdParam = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The workspace id.")]
+
+
+class Auth:
+    """API key and workspace -> organization lookups, cached; one per app."""
+
+    def __init__(self, rolegate: Rolegate, *, key_ttl: float = KEY_TTL) -> None:
+        self.rolegate = rolegate
+        self.key_ttl = key_ttl
+        self._keys: dict[bytes, tuple[ApiKeyRow, float]] = {}
+        self._orgs: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    async def key(self, token: str) -> ApiKeyRow | None:
+        digest = hashlib.sha256(token.encode()).digest()
+        hit = self._keys.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        row = await run_in_threadpool(authenticate, self.rolegate.uow(), token)
+        with self._lock:
+            if row is None:
+                self._keys.pop(digest, None)
+            else:
+                if len(self._keys) > 10_000:
+                    self._keys.clear()
+                self._keys[digest] = (row, now + self.key_ttl)
+        return row
+
+    async def organization_of(self, workspace_id: str) -> str | None:
+        org = self._orgs.get(workspace_id)
+        if org is None:
+            org = await run_in_threadpool(self._load_org, workspace_id)
+        return org
+
+    def _load_org(self, workspace_id: str) -> str | None:
+        with self.rolegate.uow() as uow:
+            ws = uow.workspaces.get(workspace_id)
+        if ws is None:
+            return None
+        with self._lock:
+            if len(self._orgs) > 100_000:
+                self._orgs.clear()
+            self._orgs[workspace_id] = ws.organization_id
+        return ws.organization_id
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated API key."""
+
+    auth: Auth
+    key: ApiKeyRow
+
+
+async def authenticated(request: Request) -> Caller:
+    """The caller's API key (`Authorization: Bearer ...`), else 401. A dependency without
+    parameters, so it runs (and refuses) before any parameter is validated; `async`, as
+    FastAPI runs a plain `def` dependency in the thread pool, a hop per request. The
+    OpenAPI security scheme is declared by `app.py`."""
+    auth: Auth = request.app.state.auth
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            ApiProblem.UNAUTHENTICATED, 401, "Send an API key: `Authorization: Bearer rg_<prefix>_<secret>`.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    row = await auth.key(token.strip())
+    if row is None:
+        raise ApiError(
+            ApiProblem.UNAUTHENTICATED,
+            401,
+            "This API key is not valid (malformed, unknown or revoked). Check it, or create a new one.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return Caller(auth, row)
+
+
+def _require(key: ApiKeyRow, right: KeyRight) -> None:
+    if right.value not in key.rights:
+        raise ApiError(
+            ApiProblem.KEY_FORBIDDEN,
+            403,
+            f"This API key lacks the {right.value!r} right. Use a key with {right.value!r} (keys have `decide` and/or `admin`).",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """An API key that reaches one workspace."""
+
+    rolegate: Rolegate
+    key: ApiKeyRow
+    workspace_id: str
+
+
+async def _reach(auth: Auth, key: ApiKeyRow, workspace_id: str) -> Access:
+    """404 for a workspace the key does not reach, exactly as for one that does not
+    exist: a key never learns about other tenants."""
+    if key.workspace_id is not None:
+        ok = key.workspace_id == workspace_id  # the key's own workspace exists (keys cascade with it)
+    else:
+        org = await auth.organization_of(workspace_id)
+        ok = org is not None and reaches(key, organization_id=org, workspace_id=workspace_id)
+    if not ok:
+        raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id and that your API key covers it.")
+    return Access(auth.rolegate, key, workspace_id)
+
+
+async def any_access(caller: Annotated[Caller, Depends(authenticated)], workspace_id: WorkspaceIdParam) -> Access:
+    return await _reach(caller.auth, caller.key, workspace_id)
+
+
+async def decide_access(caller: Annotated[Caller, Depends(authenticated)], workspace_id: WorkspaceIdParam) -> Access:
+    _require(caller.key, KeyRight.DECIDE)
+    return await _reach(caller.auth, caller.key, workspace_id)
+
+
+@dataclass(slots=True)
+class Writes:
+    """Units of work whose commits report the revision they made, so a route can
+    return it (the client passes it back as `min_revision`)."""
+
+    rolegate: Rolegate
+    workspace_id: str
+    revision: int | None = field(default=None)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.rolegate.engine, on_revision=self._committed)
+
+    def _committed(self, workspace_id: str, revision: int) -> None:
+        self.rolegate.snapshots.mark(workspace_id, revision)
+        if workspace_id == self.workspace_id and (self.revision is None or revision > self.revision):
+            self.revision = revision
+
+    def current_revision(self) -> int:
+        """The revision this request's last commit made; the workspace's own when the
+        request changed nothing (an idempotent repeat)."""
+        if self.revision is not None:
+            return self.revision
+        with self.rolegate.uow() as uow:
+            rev = uow.workspaces.revision(self.workspace_id)
+        return int(rev or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminContext:
+    """An admin call on one workspace: the key, the acting member, and writes."""
+
+    access: Access
+    actor: Actor
+    writes: Writes
+
+    @property
+    def workspace_id(self) -> str:
+        return self.access.workspace_id
+
+    @property
+    def rolegate(self) -> Rolegate:
+        return self.access.rolegate
+
+    def uow(self) -> UnitOfWork:
+        return self.writes.uow()
+
+    def revision(self) -> int:
+        return self.writes.current_revision()
+
+
+async def admin_context(
+    caller: Annotated[Caller, Depends(authenticated)],
+    workspace_id: WorkspaceIdParam,
+    actor: Annotated[
+        str,
+        Header(
+            alias="Rolegate-Actor",
+            min_length=1,
+            max_length=36,
+            pattern=NO_NUL,
+            description="The id of the member on whose behalf the call is made; the workspace's preset authorizes them (N12, C1, K13, T10, E7).",
+        ),
+    ],
+) -> AdminContext:
+    _require(caller.key, KeyRight.ADMIN)
+    access = await _reach(caller.auth, caller.key, workspace_id)
+    return AdminContext(access, Actor.member(actor), Writes(caller.auth.rolegate, workspace_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A platform call (creating workspaces): an organization-wide admin key, no member."""
+
+    rolegate: Rolegate
+    key: ApiKeyRow
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.system(f"api-key:{self.key.prefix}")
+
+
+async def platform_access(caller: Annotated[Caller, Depends(authenticated)]) -> Platform:
+    key = caller.key
+    _require(key, KeyRight.ADMIN)
+    if key.workspace_id is not None:
+        raise ApiError(
+            ApiProblem.KEY_FORBIDDEN, 403, "This API key is scoped to one workspace; creating workspaces needs an organization-wide admin key."
+        )
+    return Platform(caller.auth.rolegate, key)
+
+
+AnyAccess = Annotated[Access, Depends(any_access)]
+"""Any key (decide or admin) that reaches the workspace."""
+DecideAccess = Annotated[Access, Depends(decide_access)]
+AdminAccess = Annotated[AdminContext, Depends(admin_context)]
+PlatformAccess = Annotated[Platform, Depends(platform_access)]

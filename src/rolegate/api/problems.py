@@ -1,0 +1,235 @@
+"""Errors as `application/problem+json` (RFC 9457).
+
+Every error body has a stable `type` (``https://rolegate.dev/problems/<code>``) and the
+same `code` on its own, a `title`, the HTTP `status`, a `detail` that says what to do,
+`rule` when a seed rule refused, and `violations` (rule, message, fix) for each rule
+that did. `docs/errors.md` lists every code; `tests/api/test_errors_doc.py` keeps them
+in sync.
+
+Mapping:
+
+    RuleViolationError             409 rule_violation
+    PermissionDeniedError          403 permission_denied
+    NotFoundError                  404 not_found
+    UnknownActionError             422 unknown_action
+    InvalidRecordError             422 invalid_record
+    SchemaError                    422 schema_invalid
+    any other RolegateError        400 bad_request
+    ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
+    RequestValidationError         422 request_invalid
+    Starlette HTTPException        404 not_found, 405 method_not_allowed, else http_error
+    anything else                  500 internal_error (a bug: never on bad input)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rolegate.api.schemas import Problem, ProblemError, ProblemViolation
+from rolegate.domain.errors import (
+    ErrorCode,
+    InvalidRecordError,
+    NotFoundError,
+    PermissionDeniedError,
+    RolegateError,
+    RuleViolationError,
+    SchemaError,
+    UnknownActionError,
+)
+
+__all__ = [
+    "PROBLEM_BASE",
+    "PROBLEM_MEDIA_TYPE",
+    "PROBLEM_STATUS",
+    "ApiError",
+    "ApiProblem",
+    "install_problem_handlers",
+    "problem_response",
+    "rolegate_problem",
+]
+
+log = logging.getLogger("rolegate.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://rolegate.dev/problems/"
+
+
+class ApiProblem(StrEnum):
+    """Problem codes of the HTTP layer itself (the domain's are `ErrorCode`)."""
+
+    UNAUTHENTICATED = "unauthenticated"
+    KEY_FORBIDDEN = "key_forbidden"
+    REQUEST_INVALID = "request_invalid"
+    BAD_REQUEST = "bad_request"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    HTTP_ERROR = "http_error"
+    INTERNAL_ERROR = "internal_error"
+
+
+TITLES: Mapping[str, str] = {
+    ErrorCode.SCHEMA_INVALID: "Product schema problem",
+    ErrorCode.UNKNOWN_ACTION: "Unknown action",
+    ErrorCode.INVALID_RECORD: "Invalid record",
+    ErrorCode.PERMISSION_DENIED: "Permission denied",
+    ErrorCode.NOT_FOUND: "Not found",
+    ErrorCode.RULE_VIOLATION: "Refused by a rule",
+    ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
+    ApiProblem.KEY_FORBIDDEN: "API key may not do this",
+    ApiProblem.REQUEST_INVALID: "Invalid request",
+    ApiProblem.BAD_REQUEST: "Bad request",
+    ApiProblem.METHOD_NOT_ALLOWED: "Method not allowed",
+    ApiProblem.HTTP_ERROR: "HTTP error",
+    ApiProblem.INTERNAL_ERROR: "Internal error",
+}
+
+STATUS_OF: Mapping[type[RolegateError], int] = {
+    RuleViolationError: 409,
+    NotFoundError: 404,
+    PermissionDeniedError: 403,
+    UnknownActionError: 422,
+    InvalidRecordError: 422,
+    SchemaError: 422,
+}
+
+PROBLEM_STATUS: Mapping[str, int | None] = {
+    ErrorCode.RULE_VIOLATION: 409,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_ACTION: 422,
+    ErrorCode.INVALID_RECORD: 422,
+    ErrorCode.SCHEMA_INVALID: 422,
+    ApiProblem.UNAUTHENTICATED: 401,
+    ApiProblem.KEY_FORBIDDEN: 403,
+    ApiProblem.REQUEST_INVALID: 422,
+    ApiProblem.BAD_REQUEST: 400,
+    ApiProblem.METHOD_NOT_ALLOWED: 405,
+    ApiProblem.HTTP_ERROR: None,
+    ApiProblem.INTERNAL_ERROR: 500,
+}
+"""Every problem code and its HTTP status (None: the status of the HTTP error), as
+`docs/errors.md` lists them."""
+
+_LEADING_RULE = re.compile(r"^\[([A-Z]+\d+)\]")
+
+
+class ApiError(Exception):
+    """An error of the HTTP layer (authentication, key rights), raised by deps."""
+
+    def __init__(self, code: ApiProblem, status: int, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.status = status
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def problem_response(
+    code: str,
+    status: int,
+    detail: str,
+    *,
+    rule: str | None = None,
+    violations: Sequence[ProblemViolation] = (),
+    errors: Sequence[ProblemError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=PROBLEM_BASE + code,
+        code=code,
+        title=TITLES.get(code, "Error"),
+        status=status,
+        detail=detail,
+        rule=rule,
+        violations=list(violations),
+        errors=list(errors),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {}))
+
+
+def _status(exc: RolegateError) -> int:
+    for cls in type(exc).__mro__:
+        status = STATUS_OF.get(cls)
+        if status is not None:
+            return status
+    return 400
+
+
+def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
+    """The problem for any Rolegate error; `pointer` prefixes the detail (e.g. `checks[3]`)."""
+    status = _status(exc)
+    code: str = exc.code.value if status != 400 else ApiProblem.BAD_REQUEST.value
+    violations: list[ProblemViolation] = []
+    errors: list[ProblemError] = []
+    rule: str | None = None
+    if isinstance(exc, RuleViolationError):
+        violations = [ProblemViolation(rule=v.rule_id, message=v.message, fix=v.fix) for v in exc.violations]
+        rule = exc.rule_id
+    elif isinstance(exc, PermissionDeniedError):
+        # The services tag an admin-right refusal with its rule id ("[N12] ...").
+        match = _LEADING_RULE.match(exc.message)
+        rule = getattr(exc, "rule_id", None) or (match.group(1) if match else None)
+    elif isinstance(exc, SchemaError):
+        errors = [ProblemError(loc=[p.path] if p.path else [], msg=p.message, hint=p.hint) for p in exc.problems]
+    detail = str(exc)
+    if pointer:
+        detail = f"{pointer}: {detail}"
+    return problem_response(code, status, detail, rule=rule, violations=violations, errors=errors)
+
+
+async def _on_rolegate_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RolegateError)
+    return rolegate_problem(exc)
+
+
+async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return problem_response(exc.code.value, exc.status, exc.detail, headers=exc.headers)
+
+
+def _loc(loc: Sequence[Any]) -> list[str | int]:
+    return [x if isinstance(x, int) else str(x) for x in loc]
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        ProblemError(loc=_loc(e.get("loc", ())), msg=str(e.get("msg", "")), hint=str(e.get("type", "")))
+        for e in jsonable_encoder(exc.errors())
+    ]
+    where = "; ".join(f"{'.'.join(str(x) for x in e.loc)}: {e.msg}" for e in errors[:5])
+    detail = f"The request does not match the API: {where}. Fix these fields (see /docs)."
+    return problem_response(ApiProblem.REQUEST_INVALID.value, 422, detail, errors=errors)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        code, detail = ErrorCode.NOT_FOUND.value, "No such route. See /docs for the API."
+    elif exc.status_code == 405:
+        code, detail = ApiProblem.METHOD_NOT_ALLOWED.value, "This route does not take that method; the Allow header lists those it takes."
+    else:
+        code, detail = ApiProblem.HTTP_ERROR.value, str(exc.detail)
+    return problem_response(code, exc.status_code, detail, headers=exc.headers)
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem_response(ApiProblem.INTERNAL_ERROR.value, 500, "Rolegate failed unexpectedly; the error is logged. Retry, and report it if it persists.")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RolegateError, _on_rolegate_error)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,145 @@
+"""Decisions: check, check/batch, fields/filter, lookup. Read-only, from the cached
+snapshot of the workspace (`min_revision` to read one's own writes): no SQL on the way
+except for record-level checks (the record index) and, once per new revision, the
+snapshot's compilation.
+
+These routes are `async`: a decision without a record is two dict lookups, so it runs
+on the event loop; checks with records read the record index in the thread pool. (A
+snapshot loads and compiles on the loop, once per revision and process: mostly CPU
+work, which a thread would not speed up.)
+Bodies are rendered here, not through the response models (which document them): a
+batch renders each distinct decision once (`DecisionJson`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from rolegate.api.deps import Access, DecideAccess
+from rolegate.api.problems import rolegate_problem
+from rolegate.api.schemas import (
+    BatchCheckIn,
+    BatchCheckOut,
+    CheckIn,
+    CheckOut,
+    FieldsFilterIn,
+    FieldsFilterOut,
+    LookupIn,
+    LookupOut,
+)
+from rolegate.domain.errors import RolegateError
+from rolegate.engine import Decision, RecordRef, Snapshot
+
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["decisions"])
+
+_JSON = "application/json"
+
+
+class DecisionJson:
+    """JSON of decisions without their revision, rendered once per Decision object.
+    Decisions without a record are built when a snapshot compiles and shared by every
+    check, so a batch mostly joins ready strings. An entry holds its decision, so an
+    id is never reused while cached."""
+
+    def __init__(self, maxsize: int = 50_000) -> None:
+        self._maxsize = maxsize
+        self._cache: dict[int, tuple[Decision, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, d: Decision) -> str:
+        hit = self._cache.get(id(d))
+        if hit is not None and hit[0] is d:
+            return hit[1]
+        text = render(d)
+        with self._lock:
+            if len(self._cache) >= self._maxsize:
+                self._cache.clear()
+            self._cache[id(d)] = (d, text)
+        return text
+
+
+def render(d: Decision) -> str:
+    return json.dumps(
+        {
+            "action": d.action,
+            "allowed": d.allowed,
+            "scope": d.scope.label,
+            "reasons": [{"code": r.code.value, "message": r.message, "permission": r.permission, "rule": r.rule_id} for r in d.reasons],
+        },
+        separators=(",", ":"),
+    )
+
+
+_rendered = DecisionJson()
+
+
+def _with_revision(fragment: str, revision: int) -> str:
+    return f'{fragment[:-1]},"revision":{revision}}}'
+
+
+def _snapshot(access: Access, min_revision: int | None) -> Snapshot:
+    return access.rolegate.snapshots.get(access.workspace_id, min_revision=min_revision)
+
+
+@router.post("/check", response_model=CheckOut, summary="May this member do this action (on this record)?")
+async def check(body: CheckIn, access: DecideAccess) -> Response:
+    """Without a record: whether the action is granted at all, and with which scope.
+    With a record (`{type, id}`, upserted through `PUT .../records`): whether it is
+    granted on that record (assignment, C7 parents). `reasons` say why; `revision`
+    is the revision decided at."""
+    snap = _snapshot(access, body.min_revision)
+    if body.record is None:
+        decision = snap.check(body.member, body.action)
+        return Response(_with_revision(_rendered(decision), decision.revision), media_type=_JSON)
+    ref = RecordRef(body.record.type, body.record.id)
+    decision = await run_in_threadpool(snap.check, body.member, body.action, ref)
+    return Response(_with_revision(render(decision), decision.revision), media_type=_JSON)
+
+
+def _batch(snap: Snapshot, body: BatchCheckIn) -> Response:
+    check = snap.check
+    rendered = _rendered
+    parts: list[str] = []
+    append = parts.append
+    for i, item in enumerate(body.checks):
+        try:
+            record = item.get("record")
+            if record is None:
+                append(rendered(check(item["member"], item["action"])))
+            else:
+                append(render(check(item["member"], item["action"], RecordRef(record["type"], record["id"]))))
+        except RolegateError as exc:
+            return rolegate_problem(exc, pointer=f"checks[{i}]")
+    return Response(f'{{"results":[{",".join(parts)}],"revision":{snap.revision}}}', media_type=_JSON)
+
+
+@router.post("/check/batch", response_model=BatchCheckOut, summary="Many checks on one snapshot")
+async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
+    """Every check is decided on the same snapshot (one revision), in order. An unknown
+    action or a bad record fails the whole batch, naming the check (`checks[i]`)."""
+    snap = _snapshot(access, body.min_revision)
+    if any(item.get("record") is not None for item in body.checks):
+        return await run_in_threadpool(_batch, snap, body)
+    return _batch(snap, body)
+
+
+@router.post("/fields/filter", response_model=FieldsFilterOut, summary="Remove the fields a member may not read")
+async def filter_fields(body: FieldsFilterIn, access: DecideAccess) -> FieldsFilterOut:
+    """K12: a field with no access disappears; undeclared fields are dropped too (K8)."""
+    snap = _snapshot(access, body.min_revision)
+    return FieldsFilterOut(record=snap.filter_fields(body.member, body.object, body.record), revision=snap.revision)
+
+
+@router.post("/lookup", response_model=LookupOut, summary="Which records of a type may this member act on: a filter")
+async def lookup(body: LookupIn, access: DecideAccess) -> LookupOut:
+    """A storage-neutral filter to apply to your own database, never a list of ids:
+    `{op: "all"}`, `{op: "none"}`, `{op: "assignee", path, member, include: [assigned,
+    unassigned, others]}` (on the record `path` steps up), or `{op: "and", args}`."""
+    snap = _snapshot(access, body.min_revision)
+    out = snap.lookup(body.member, body.action, body.object).to_json()
+    return LookupOut.model_validate({**out, "revision": snap.revision})

@@ -1,0 +1,81 @@
+"""Members: list, invite, change role, disable, enable, activate (accept the invitation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.schemas import NO_NUL, InviteIn, MemberChangeIn, MemberOut, MemberWritten
+from rolegate.api.views import member_out
+from rolegate.domain.errors import NotFoundError
+from rolegate.domain.roles import Member
+from rolegate.domain.schema import AdminRight
+from rolegate.services.context import authorize, load_state
+from rolegate.services.members import activate_member, change_member_role, disable_member, enable_member, invite_member
+
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/members", tags=["members"])
+
+MemberId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The member id.")]
+StatusChange = Callable[..., Member]
+"""disable_member, enable_member, activate_member: (uow, *, actor, workspace_id, member_id)."""
+
+
+def _written(ctx: AdminContext, member_id: str) -> MemberWritten:
+    with ctx.rolegate.uow() as uow:
+        info = uow.members.get(ctx.workspace_id, member_id)
+    if info is None:  # removed by a concurrent change between the write and this read
+        raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
+    return MemberWritten(member=member_out(info), revision=ctx.revision())
+
+
+@router.get("", response_model=list[MemberOut], summary="List the members")
+def list_members(ctx: AdminAccess) -> list[MemberOut]:
+    """The actor needs the view-roles right (T10; the products have no separate right to see the team)."""
+    with ctx.rolegate.uow() as uow:
+        state = load_state(uow, ctx.workspace_id, lock=False)
+        authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
+        infos = uow.members.all(ctx.workspace_id)
+    return [member_out(i) for i in infos]
+
+
+@router.post("", status_code=201, response_model=MemberWritten, summary="Invite a member")
+def invite(body: InviteIn, ctx: AdminAccess) -> MemberWritten:
+    """The invited member reserves a seat of their role's level (N1, K2) and can do
+    nothing until they accept (T4: `POST .../activate`)."""
+    info = invite_member(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name)
+    return _written(ctx, info.member.id)
+
+
+@router.patch("/{member_id}", response_model=MemberWritten, summary="Change a member's role")
+def change(member_id: MemberId, body: MemberChangeIn, ctx: AdminAccess) -> MemberWritten:
+    """Refused when no seat is free (N1, K2), when the last administrator/owner would
+    lose the role (C4, T11), or when the member's assigned accounts need the role (N9)."""
+    change_member_role(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, role_id=body.role)
+    return _written(ctx, member_id)
+
+
+def _status_change(ctx: AdminContext, member_id: str, use_case: StatusChange) -> MemberWritten:
+    use_case(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id)
+    return _written(ctx, member_id)
+
+
+@router.post("/{member_id}/disable", response_model=MemberWritten, summary="Disable a member")
+def disable(member_id: MemberId, ctx: AdminAccess) -> MemberWritten:
+    """Frees their seat. Refused for oneself (C5), while accounts are assigned to them
+    or a playbook names them (C6), and for the last administrator/owner (C4, T11)."""
+    return _status_change(ctx, member_id, disable_member)
+
+
+@router.post("/{member_id}/enable", response_model=MemberWritten, summary="Enable a disabled member")
+def enable(member_id: MemberId, ctx: AdminAccess) -> MemberWritten:
+    """Takes a seat again: one must be free."""
+    return _status_change(ctx, member_id, enable_member)
+
+
+@router.post("/{member_id}/activate", response_model=MemberWritten, summary="Activate an invited member (invitation accepted)")
+def activate(member_id: MemberId, ctx: AdminAccess) -> MemberWritten:
+    """T4. The actor is the member themselves, or one with the manage-members right."""
+    return _status_change(ctx, member_id, activate_member)

@@ -1,0 +1,59 @@
+"""Workspaces: create one (platform), read it (revision, seats), its product schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from rolegate.api.deps import AnyAccess, PlatformAccess
+from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut
+from rolegate.api.views import member_out, schema_out, workspace_out
+from rolegate.domain.errors import NotFoundError
+from rolegate.presets import load_preset
+from rolegate.services.workspaces import create_workspace
+
+router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"])
+
+
+@router.post("", status_code=201, response_model=WorkspaceCreated, summary="Create a workspace from a product preset")
+def create(body: WorkspaceCreateIn, platform: PlatformAccess) -> WorkspaceCreated:
+    """Needs an organization-wide admin key. The workspace gets the preset's system
+    roles, the features and seat capacities given, and a first active member (the
+    owner) holding the role that keeps the team (C4, T11)."""
+    rg = platform.rolegate
+    created = create_workspace(
+        rg.uow(),
+        actor=platform.actor,
+        preset=body.preset,
+        name=body.name,
+        owner_email=body.owner_email,
+        owner_name=body.owner_name,
+        organization_id=platform.key.organization_id,
+        features=body.features,
+        seat_capacities=body.seat_capacities,
+    )
+    ws = created.workspace
+    with rg.uow() as uow:
+        roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
+        members = uow.members.members(ws.id)
+    out = workspace_out(ws, load_preset(ws.preset), roles, members)
+    return WorkspaceCreated(workspace=out, owner=member_out(created.owner), revision=ws.revision)
+
+
+@router.get("/{workspace_id}", response_model=WorkspaceOut, summary="A workspace: revision, features, seats used and capacity")
+def get(access: AnyAccess) -> WorkspaceOut:
+    with access.rolegate.uow() as uow:
+        ws = uow.workspaces.get(access.workspace_id)
+        if ws is None:
+            raise NotFoundError(f"no workspace {access.workspace_id!r}", decision=None, fix="Check the workspace id.")
+        roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
+        members = uow.members.members(ws.id)
+    return workspace_out(ws, load_preset(ws.preset), roles, members)
+
+
+@router.get("/{workspace_id}/schema", response_model=SchemaOut, summary="The resolved product schema (catalog)")
+def schema(access: AnyAccess) -> SchemaOut:
+    """Areas, permissions (label, description, area, requires, feature, View/Manage
+    pair), levels (floor, ceiling, seat), seats, features, landing pages, objects and
+    their fields, actions, and which action carries each admin right."""
+    snap = access.rolegate.snapshots.get(access.workspace_id)
+    return schema_out(snap.schema)

@@ -1,0 +1,60 @@
+"""Every error is application/problem+json, including FastAPI's and Starlette's own."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+
+from rolegate.api import create_app
+from rolegate.bootstrap import Rolegate
+from tests.api.conftest import Api, Tenant, assert_problem
+
+
+def test_malformed_json_is_a_request_problem(natero: Tenant) -> None:
+    r = natero.api.post(natero.url("/check"), content=b"{not json", headers={"Content-Type": "application/json"})
+    body = assert_problem(r, 422, "request_invalid")
+    assert body["errors"]
+
+
+def test_unknown_route_and_wrong_method(api: Api) -> None:
+    assert_problem(api.get("/v2/nothing"), 404, "not_found")
+    r = api.request("PUT", "/v1/workspaces")
+    assert_problem(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "POST"
+
+
+def test_oversized_and_nul_strings_are_refused_before_the_store(natero: Tenant) -> None:
+    assert_problem(natero.api.put(natero.url("/records/account/" + "x" * 201), json={}), 422, "request_invalid")
+    assert_problem(natero.api.put(natero.url("/records/account/a%00b"), json={}), 422, "request_invalid")
+    assert_problem(natero.api.post(natero.url("/members"), json={"email": "a\u0000@b.c", "role": "guest"}), 422, "request_invalid")
+    assert_problem(natero.api.get(natero.url("/audit"), params={"after_seq": 2**63}), 422, "request_invalid")
+
+
+def test_openapi_documents_errors_as_problems(api: Api) -> None:
+    doc = api.without_key().get("/openapi.json").json()
+    op = doc["paths"]["/v1/workspaces/{workspace_id}/roles/{role_id}"]["delete"]
+    assert set(op["responses"]) >= {"200", "401", "403", "404", "409", "422"}
+    assert list(op["responses"]["409"]["content"]) == ["application/problem+json"]
+    assert "Problem" in doc["components"]["schemas"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    assert doc["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    assert op["security"] == [{"ApiKey": []}]
+    assert api.without_key().get("/docs").status_code == 200
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(rolegate: Rolegate) -> None:
+    app = create_app(rolegate)
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/boom", boom)
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rolegate.test") as client:
+            return await client.get("/boom")
+
+    r = anyio.run(call)
+    body = assert_problem(r, 500, "internal_error")
+    assert "secret" not in body["detail"]

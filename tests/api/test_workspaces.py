@@ -1,0 +1,89 @@
+"""POST /v1/workspaces, GET /v1/workspaces/{id}, GET .../schema."""
+
+from __future__ import annotations
+
+from rolegate.bootstrap import Rolegate
+from rolegate.services.api_keys import create_api_key
+from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
+
+
+def test_create_workspace_returns_workspace_owner_and_revision(api: Api) -> None:
+    r = api.post(
+        "/v1/workspaces",
+        json={"preset": "natero", "name": "Acme", "owner_email": "Ann@Acme.test", "owner_name": "Ann", "seat_capacities": {"csm": 3}},
+    )
+    assert r.status_code == 201, r.text
+    data = r.json()
+    ws = data["workspace"]
+    assert ws["preset"] == "natero"
+    assert ws["seats"] == {"csm": {"label": "CSM seat", "used": 1, "capacity": 3}, "analyst": {"label": "Analyst seat", "used": 0, "capacity": None}}
+    assert data["owner"]["email"] == "ann@acme.test"
+    assert data["owner"]["status"] == "active"
+    assert data["owner"]["role"] == "csm_manager"
+    assert data["revision"] == ws["revision"] > 0
+
+
+def test_get_workspace_counts_seats_of_active_and_invited_members(natero: Tenant) -> None:
+    invite(natero, "cat@acme.test", "csm")
+    invite(natero, "dan@acme.test", "guest", activate=False)
+    r = natero.api.get(natero.url())
+    assert r.status_code == 200, r.text
+    seats = r.json()["seats"]
+    assert seats["csm"]["used"] == 2
+    assert seats["analyst"]["used"] == 1
+
+
+def test_N1_seat_capacity_too_small_for_the_owner_is_refused(api: Api) -> None:
+    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"csm": 0}})
+    assert_problem(r, 409, "rule_violation", rule="N1")
+
+
+def test_unknown_seat_and_feature_are_refused_with_their_rules(api: Api) -> None:
+    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"gold": 1}})
+    assert_problem(r, 409, "rule_violation", rule="N1")
+    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "features": ["warp"]})
+    assert_problem(r, 409, "rule_violation", rule="E4")
+
+
+def test_unknown_preset_is_a_schema_problem(api: Api) -> None:
+    r = api.post("/v1/workspaces", json={"preset": "natro", "name": "Acme", "owner_email": "a@acme.test"})
+    body = assert_problem(r, 422, "schema_invalid")
+    assert "natero" in body["detail"]
+
+
+def test_workspace_scoped_key_cannot_create_workspaces(api: Api, rolegate: Rolegate, org: str, natero: Tenant) -> None:
+    key = create_api_key(rolegate.uow(), organization_id=org, workspace_id=natero.id, rights={"admin"}, name="one")
+    r = api.as_(key=key).post("/v1/workspaces", json={"preset": "natero", "name": "B", "owner_email": "b@acme.test"})
+    assert_problem(r, 403, "key_forbidden")
+
+
+def test_schema_lists_the_resolved_catalog(natero: Tenant) -> None:
+    r = natero.api.get(natero.url("/schema"))
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert s["key"] == "natero"
+    assert s["level_mode"] == "marker"
+    perms = {p["key"]: p for p in s["permissions"]}
+    seat = perms["accounts.csm_seat"]
+    assert seat["label"] == "Customer Success Manager Seat"
+    assert seat["area"] == "accounts"
+    assert {"action": "accounts.view", "scope": "assigned"} in seat["grants"]
+    levels = {lv["key"]: lv for lv in s["levels"]}
+    assert levels["csm"]["seat"] == "csm"
+    assert "accounts.csm_seat" not in levels["analyst"]["ceiling"]
+    assert {lp["key"] for lp in s["landing_pages"]} >= {"dashboard", "my_accounts"}
+    objects = {o["key"]: o for o in s["objects"]}
+    assert objects["task"]["parent"] == "account"
+    assert s["admin_actions"]["manage_roles"] == "roles.configure"
+
+
+def test_schema_shows_requirements_features_and_pairs(api: Api) -> None:
+    t = make_tenant(api, "email_marketing")
+    s = t.api.get(t.url("/schema")).json()
+    perms = s["permissions"]
+    assert any(p["requires"] for p in perms)  # E6
+    assert any(p["feature"] for p in perms)  # E4
+    tele = make_tenant(api, "telephony")
+    pairs = [p["pair"] for p in tele.api.get(tele.url("/schema")).json()["permissions"] if p["pair"]]
+    assert pairs  # T7: View/Manage pairs
+    assert {"row", "column"} == set(pairs[0])
