@@ -68,7 +68,7 @@ def test_min_revision_reads_ones_own_write_and_refuses_the_future(natero: Tenant
     assert d["allowed"] is True
     assert d["revision"] >= rev
     r = natero.api.post(natero.url("/check"), json={"member": member, "action": "accounts.view", "min_revision": rev + 100})
-    body = assert_problem(r, 404, "not_found")
+    body = assert_problem(r, 409, "revision_not_reached")
     assert "Retry" in body["detail"]
 
 

@@ -41,6 +41,7 @@ from rolegate.domain.errors import (
     InvalidRecordError,
     NotFoundError,
     PermissionDeniedError,
+    RevisionNotReachedError,
     RolegateError,
     RuleViolationError,
     SchemaError,
@@ -83,6 +84,7 @@ TITLES: Mapping[str, str] = {
     ErrorCode.PERMISSION_DENIED: "Permission denied",
     ErrorCode.NOT_FOUND: "Not found",
     ErrorCode.RULE_VIOLATION: "Refused by a rule",
+    ErrorCode.REVISION_NOT_REACHED: "Revision not reached yet",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -99,6 +101,7 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     UnknownActionError: 422,
     InvalidRecordError: 422,
     SchemaError: 422,
+    RevisionNotReachedError: 409,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -108,6 +111,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.UNKNOWN_ACTION: 422,
     ErrorCode.INVALID_RECORD: 422,
     ErrorCode.SCHEMA_INVALID: 422,
+    ErrorCode.REVISION_NOT_REACHED: 409,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,

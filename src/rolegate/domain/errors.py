@@ -6,8 +6,10 @@ The tree::
     ├── SchemaError               a product schema has problems (all of them listed)
     ├── UnknownActionError        an action the product schema does not declare
     ├── InvalidRecordError        a record that does not fit the action or the schema
-    ├── PermissionDeniedError     `require` on a denied decision (carries the Decision)
+    ├── PermissionDeniedError     `require` on a denied decision (carries the Decision),
+    │   │                         or an actor without the admin right (carries rule_id)
     │   └── NotFoundError         denied and the member may not even see the record
+    ├── RevisionNotReachedError   `min_revision` newer than what this database has yet
     └── RuleViolationError        a change refused by one or more rules (Violations)
 
 Every error has a stable ``code`` (``ErrorCode``) and says what to do instead.
@@ -28,6 +30,7 @@ __all__ = [
     "InvalidRecordError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RevisionNotReachedError",
     "RolegateError",
     "RuleViolationError",
     "SchemaError",
@@ -43,10 +46,12 @@ class ErrorCode(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
     RULE_VIOLATION = "rule_violation"
+    REVISION_NOT_REACHED = "revision_not_reached"
+    BAD_REQUEST = "bad_request"
 
 
 class RolegateError(Exception):
-    code: ErrorCode = ErrorCode.RULE_VIOLATION
+    code: ErrorCode = ErrorCode.BAD_REQUEST
 
     def __init__(self, message: str, *, fix: str = "") -> None:
         super().__init__(message)
@@ -100,15 +105,30 @@ class InvalidRecordError(RolegateError):
 class PermissionDeniedError(RolegateError):
     code = ErrorCode.PERMISSION_DENIED
 
-    def __init__(self, message: str, *, decision: object, fix: str = "") -> None:
+    def __init__(self, message: str, *, decision: object, fix: str = "", rule_id: str | None = None) -> None:
         super().__init__(message, fix=fix)
         self.decision = decision
+        self.rule_id = rule_id
 
 
 class NotFoundError(PermissionDeniedError):
     """Denied, and the member may not even see the record: do not reveal it exists."""
 
     code = ErrorCode.NOT_FOUND
+
+
+class RevisionNotReachedError(RolegateError):
+    """A read asked for a revision (its own write) that this database replica has not seen yet."""
+
+    code = ErrorCode.REVISION_NOT_REACHED
+
+    def __init__(self, workspace_id: str, current: int, wanted: int) -> None:
+        super().__init__(
+            f"workspace {workspace_id!r} is at revision {current} here, not yet {wanted}",
+            fix="Retry shortly: the write has not reached this database replica yet.",
+        )
+        self.current = current
+        self.wanted = wanted
 
 
 class RuleViolationError(RolegateError):

@@ -107,6 +107,7 @@ def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
             f"[{rule}] member {actor.member_id!r} may not {right.value.replace('_', ' ')}: {why}",
             decision=decision,
             fix="Ask a member whose role has that right.",
+            rule_id=rule,
         )
 
 

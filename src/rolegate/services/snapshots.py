@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from rolegate.domain.errors import NotFoundError
+from rolegate.domain.errors import NotFoundError, RevisionNotReachedError
 from rolegate.engine import Snapshot, compile_snapshot
 from rolegate.presets import load_preset
 from rolegate.store import Engine
@@ -65,11 +65,7 @@ class SnapshotCache:
                 )
                 self.loads += 1
         if min_revision is not None and cached.revision < min_revision:
-            raise NotFoundError(
-                f"workspace {workspace_id!r} is at revision {cached.revision}, not yet {min_revision}",
-                decision=None,
-                fix="Retry: the write has not reached this database replica yet.",
-            )
+            raise RevisionNotReachedError(workspace_id, cached.revision, min_revision)
         with self._lock:
             self._lru[(workspace_id, cached.revision)] = cached
             self._lru.move_to_end((workspace_id, cached.revision))
