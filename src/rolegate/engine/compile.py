@@ -173,7 +173,7 @@ def _decide(
         return Decision(action, False, Scope.NONE, (*reasons, denial), revision, object_type)
     own_depth = otype.carrier_offset
     scope = constraints.get(own_depth, Scope.ALL) if own_depth is not None else Scope.ALL
-    plan = tuple(sorted((d, s, own_kind[d]) for d, s in constraints.items() if s is not Scope.ALL))
+    plan = tuple(sorted((d, int(s), own_kind[d]) for d, s in constraints.items() if s is not Scope.ALL))
     if scope != own or any(not is_own for _d, _s, is_own in plan):
         # Say why the scope is narrower than the grant: visibility of the record (the
         # object's view action) and of its parents (C7) apply to every action on it.

@@ -52,8 +52,8 @@ class Decision:
     reasons: tuple[Reason, ...]
     revision: int
     object_type: str | None = field(default=None, repr=False)
-    plan: tuple[tuple[int, Scope, bool], ...] = field(default=(), repr=False, compare=False)
-    """Record constraints: (steps up to the assignment carrier, allowed scopes,
+    plan: tuple[tuple[int, int, bool], ...] = field(default=(), repr=False, compare=False)
+    """Record constraints: (steps up to the assignment carrier, allowed Scope bits as an int,
     whether it is the action's own scope rather than an ancestor's visibility)."""
 
     def __bool__(self) -> bool:

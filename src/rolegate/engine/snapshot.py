@@ -44,6 +44,7 @@ class Snapshot:
 
     __slots__ = (
         "_member_roles",
+        "_denials",
         "_member_status",
         "_records",
         "_roles",
@@ -76,6 +77,7 @@ class Snapshot:
         self._member_roles = member_roles
         self._member_status = member_status
         self._records = records
+        self._denials: dict[tuple[int, int, int], Decision] = {}
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -177,7 +179,7 @@ class Snapshot:
         if not decision.allowed:
             return Filter(object_type, nothing=True)
         lineage = (object_type, *self.schema.objects[object_type].ancestors)
-        terms = tuple(AssigneeFilter(member, depth, lineage[1 : depth + 1], scope) for depth, scope, _own in decision.plan)
+        terms = tuple(AssigneeFilter(member, depth, lineage[1 : depth + 1], Scope(scope)) for depth, scope, _own in decision.plan)
         return Filter(object_type, terms)
 
     # -- internals ----------------------------------------------------------------------
@@ -202,39 +204,57 @@ class Snapshot:
                 f"action {decision.action!r} is on {decision.object_type or 'no object'}, not on {record[0]!r}",
                 fix="pass a record of the action's object type, or none",
             )
-        if not decision.allowed or not decision.plan:
+        plan = decision.plan  # empty when denied, or when no constraint needs the record
+        if not plan:
             return decision
         index = self._records
         if index is None:
             raise InvalidRecordError("this snapshot has no record index", fix="pass `records=` to compile_snapshot")
-        chain: list[Record | None] = [index.get(RecordRef(record[0], record[1]))]
-        for depth, scope, is_own in decision.plan:
-            while len(chain) <= depth:
-                below = chain[-1]
-                chain.append(index.get(below.parent) if below is not None and below.parent is not None else None)
-            rec = chain[depth]
+        # RecordRef is a tuple: a plain (type, id) tuple looks up the same.
+        rec = index.get(record)  # type: ignore[arg-type]
+        at = 0
+        for depth, scope, is_own in plan:
+            while at < depth and rec is not None:
+                parent = rec.parent
+                rec = index.get(parent) if parent is not None else None
+                at += 1
             if rec is None:
-                return self._deny(decision, ReasonCode.RECORD_NOT_FOUND, f"{record[0]} {record[1]!r} (or its parent) is not in the record index", None)
+                return self._denial(decision, depth, 0, is_own)
             assignee = rec.assignee
-            relation = Scope.UNASSIGNED if assignee is None else Scope.ASSIGNED if assignee == member else Scope.OTHERS
+            # Plain ints, not Scope flags: this is the hot path of record checks.
+            relation = 2 if assignee is None else 1 if assignee == member else 4
             if not relation & scope:
-                if is_own:
-                    text = f"{rec.type} {rec.id!r} is {_relation_text(relation)}; the role grants scope {scope.label}"
-                    return self._deny(decision, ReasonCode.RECORD_OUT_OF_SCOPE, text, self.schema.rule("record_out_of_scope"))
-                text = f"the parent {rec.type} {rec.id!r} is not accessible ({_relation_text(relation)}) (C7)"
-                return self._deny(decision, ReasonCode.PARENT_NOT_ACCESSIBLE, text, "C7")
+                return self._denial(decision, depth, relation, is_own)
         return decision
 
-    @staticmethod
-    def _deny(decision: Decision, code: ReasonCode, message: str, rule_id: str | None) -> Decision:
-        return Decision(
+    def _denial(self, decision: Decision, depth: int, relation: int, is_own: bool) -> Decision:
+        """One denial Decision per (decision, depth, relation), built on first use: the
+        record's id is the caller's; the reason says which relation failed."""
+        key = (id(decision), depth, relation)
+        cached = self._denials.get(key)
+        if cached is not None:
+            return cached
+        assert decision.object_type is not None  # only actions on objects have a plan
+        lineage = (decision.object_type, *self.schema.objects[decision.object_type].ancestors)
+        which = f"the {lineage[depth]} record" if depth == 0 else f"its {lineage[depth]} record"
+        if relation == 0:
+            code, rule, text = ReasonCode.RECORD_NOT_FOUND, None, f"{which} is not in the record index"
+        elif is_own:
+            code, rule = ReasonCode.RECORD_OUT_OF_SCOPE, self.schema.rule("record_out_of_scope")
+            text = f"{which} is {_relation_text(Scope(relation))}; the role grants scope {decision.scope.label}"
+        else:
+            code, rule = ReasonCode.PARENT_NOT_ACCESSIBLE, "C7"
+            text = f"{which} is not accessible ({_relation_text(Scope(relation))}) (C7)"
+        denial = Decision(
             decision.action,
             False,
             Scope.NONE,
-            (*decision.reasons, Reason(code, message, rule_id=rule_id)),
+            (*decision.reasons, Reason(code, text, rule_id=rule)),
             decision.revision,
             decision.object_type,
         )
+        # Decisions live as long as the snapshot, so their ids stay unique keys.
+        return self._denials.setdefault(key, denial)
 
 
 def _relation_text(relation: Scope) -> str:
