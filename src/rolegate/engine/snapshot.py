@@ -22,7 +22,7 @@ from rolegate.domain.roles import MemberStatus, Role
 from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema, Scope
 from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
 from rolegate.engine.filters import AssigneeFilter, Filter
-from rolegate.engine.records import Record, RecordIndex, RecordRef
+from rolegate.engine.records import RecordIndex, RecordRef
 
 __all__ = ["CompiledRole", "Snapshot"]
 
@@ -43,8 +43,8 @@ class Snapshot:
     """Decisions for one workspace at one revision. Build it with `compile_snapshot`."""
 
     __slots__ = (
-        "_member_roles",
         "_denials",
+        "_member_roles",
         "_member_status",
         "_records",
         "_roles",
