@@ -1,0 +1,84 @@
+"""Smoke test of the HTTP benchmark: `bench/http.py --quick`, in-process (the servers
+and wrk are subprocesses). Checks that both servers answered, that Rolegate's answers
+over HTTP equal the engine's and that every number was produced; never how fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "http.py"
+
+
+def _load_bench() -> ModuleType:
+    # Not imported as `http`: that is the standard library's package.
+    spec = importlib.util.spec_from_file_location("rolegate_bench_http", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_quick_run_answers_right_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench()
+    out = tmp_path / "http.json"
+
+    assert bench.main(["--quick", "--json", str(out)]) == 0
+
+    result = json.loads(out.read_text())
+    assert result["verification"]["passed"] is True
+    assert result["verification"]["decisions_compared"] > 2 * 1_000  # two passes over every body and batch
+    assert result["config"]["client"] == ("wrk" if shutil.which("wrk") else "python")
+    servers = {(r["server"], r["kind"]) for r in result["runs"]}
+    assert servers == {("Rolegate", "check"), ("Rolegate", "batch"), ("Rolegate", "record"), ("baseline", "check"), ("baseline", "batch")}
+    for r in result["runs"]:
+        assert r["requests"] > 0, r
+        assert r["non_2xx"] == 0, r
+        assert math.isfinite(r["p99_ms"]), r
+    for section in ("single", "batch"):
+        for server in ("Rolegate", "baseline"):
+            assert result[section][server]["rps"] > 0
+    assert {t["status"] for t in result["targets"]} <= {"PASS", "SHORT"}  # which one is not asserted in a smoke run
+    for name, pid in result["servers"].items():
+        assert not _alive(pid), f"server {name} (pid {pid}) still running"
+    assert "| target | measured | status |" in capsys.readouterr().out
+
+
+def test_python_client_loads_a_server(tmp_path: Path) -> None:
+    """The fallback load generator (used when wrk is missing) against the baseline app."""
+    bench = _load_bench()
+    server = bench.Server("baseline", [sys.executable, str(BENCH.parent / "_baseline_app.py"), "--port", "0"], 0, tmp_path / "baseline.log")
+    server.port = bench.free_port()
+    server.argv[-1] = str(server.port)
+    bodies = [{"member": "m1", "action": "a.b"}, {"member": "m2", "action": "c.d"}]
+    spec = bench.load_spec(tmp_path / "s.lua", server.port, "/v1/workspaces/ws/check", None, bodies)
+    with server:
+        r = bench._py_client(server.port, spec.raw, 4, 1)
+        bad = bench._py_client(server.port, bench.load_spec(tmp_path / "b.lua", server.port, "/v1/workspaces/ws/check", None, [{"member": ""}]).raw, 1, 1)
+    assert r["requests"] > 0
+    assert r["status"] == 0
+    assert r["read"] + r["connect"] == 0
+    assert 0 < r["p50_us"] <= r["p99_us"] <= r["max_us"]
+    assert bad["requests"] > 0
+    assert bad["status"] == bad["requests"]  # every 422 is counted as a non-2xx
+    assert server.proc is not None
+    assert server.proc.poll() is not None  # stopped
