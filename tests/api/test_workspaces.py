@@ -87,3 +87,31 @@ def test_schema_shows_requirements_features_and_pairs(api: Api) -> None:
     pairs = [p["pair"] for p in tele.api.get(tele.url("/schema")).json()["permissions"] if p["pair"]]
     assert pairs  # T7: View/Manage pairs
     assert {"row", "column"} == set(pairs[0])
+
+
+def test_E5_platform_turns_a_feature_on_and_the_gated_permission_takes_effect(api: Api) -> None:
+    t = make_tenant(api, "email_marketing")
+    site = t.owner
+    check = {"member": site, "action": "contacts_sms.view"}
+    assert api.post(t.url("/check"), json=check).json()["allowed"] is False
+    r = api.without_actor().put(t.url("/settings"), json={"features": ["sms"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["features"] == ["sms"]
+    assert api.post(t.url("/check"), json=check).json()["allowed"] is True
+
+
+def test_N1_seat_capacity_cannot_shrink_below_use(natero: Tenant, api: Api) -> None:
+    r = api.without_actor().put(natero.url("/settings"), json={"seat_capacities": {"csm": 0}})
+    assert_problem(r, 409, "rule_violation", rule="N1")
+    r = api.without_actor().put(natero.url("/settings"), json={"seat_capacities": {"csm": 5}})
+    assert r.status_code == 200, r.text
+    assert r.json()["seats"]["csm"]["capacity"] == 5
+
+
+def test_settings_need_an_organization_wide_key(natero: Tenant, rolegate: Rolegate) -> None:
+    with rolegate.uow() as uow:
+        ws = uow.workspaces.get(natero.id)
+    assert ws is not None
+    scoped = create_api_key(rolegate.uow(), organization_id=ws.organization_id, workspace_id=natero.id, rights={"admin", "decide"}, name="scoped")
+    r = natero.api.as_(key=scoped).without_actor().put(natero.url("/settings"), json={"features": []})
+    assert_problem(r, 403, "key_forbidden")

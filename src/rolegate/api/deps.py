@@ -259,3 +259,23 @@ AnyAccess = Annotated[Access, Depends(any_access)]
 DecideAccess = Annotated[Access, Depends(decide_access)]
 AdminAccess = Annotated[AdminContext, Depends(admin_context)]
 PlatformAccess = Annotated[Platform, Depends(platform_access)]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformWorkspace:
+    """A platform call on one workspace (billing: features, seat capacities)."""
+
+    platform: Platform
+    access: Access
+    writes: Writes
+
+
+async def platform_workspace_access(
+    caller: Annotated[Caller, Depends(authenticated)], workspace_id: WorkspaceIdParam
+) -> PlatformWorkspace:
+    platform = await platform_access(caller)
+    access = await _reach(caller.auth, caller.key, workspace_id)
+    return PlatformWorkspace(platform, access, Writes(caller.auth.rolegate, workspace_id))
+
+
+PlatformWorkspaceAccess = Annotated[PlatformWorkspace, Depends(platform_workspace_access)]

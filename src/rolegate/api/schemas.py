@@ -140,6 +140,15 @@ class SeatUsageOut(BaseModel):
     capacity: int | None
 
 
+class WorkspaceSettingsIn(BaseModel):
+    """Plan and billing settings; omitted keys stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(None, max_length=100)
+    seat_capacities: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=0, le=10_000_000)] | None] | None = None
+
+
 class WorkspaceOut(BaseModel):
     id: str
     organization_id: str

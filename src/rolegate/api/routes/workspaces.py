@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rolegate.api.deps import AnyAccess, PlatformAccess
-from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut
+from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
+from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
 from rolegate.api.views import member_out, schema_out, workspace_out
 from rolegate.domain.errors import NotFoundError
 from rolegate.presets import load_preset
-from rolegate.services.workspaces import create_workspace
+from rolegate.services.workspaces import create_workspace, set_features, set_seat_capacities
 
 router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"])
 
@@ -57,3 +57,15 @@ def schema(access: AnyAccess) -> SchemaOut:
     their fields, actions, and which action carries each admin right."""
     snap = access.rolegate.snapshots.get(access.workspace_id)
     return schema_out(snap.schema)
+
+
+@router.put("/{workspace_id}/settings", response_model=WorkspaceOut, summary="Set features (plan, add-ons) and seat capacities")
+def settings(body: WorkspaceSettingsIn, access: PlatformWorkspaceAccess) -> WorkspaceOut:
+    """Needs an organization-wide admin key (billing). A permission whose feature is off
+    has no effect (E5); a capacity cannot shrink below the seats in use (N1, K2)."""
+    writes = access.writes
+    if body.features is not None:
+        set_features(writes.uow(), actor=access.platform.actor, workspace_id=access.access.workspace_id, features=body.features)
+    if body.seat_capacities is not None:
+        set_seat_capacities(writes.uow(), actor=access.platform.actor, workspace_id=access.access.workspace_id, seat_capacities=body.seat_capacities)
+    return get(access.access)
