@@ -1,0 +1,66 @@
+"""Logging in (the admin UI): a user's email and password, and the workspaces they belong to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from rolegate.domain.workspace import Workspace
+from rolegate.services.passwords import hash_password, verify_password
+from rolegate.store.repositories import MemberInfo
+from rolegate.store.uow import UnitOfWork
+
+__all__ = ["Membership", "User", "authenticate_user", "get_user", "memberships"]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's membership of one workspace (any status)."""
+
+    workspace: Workspace
+    member: MemberInfo
+
+
+@cache
+def _decoy_hash() -> str:
+    return hash_password("an unknown user never matches this")
+
+
+def authenticate_user(uow: UnitOfWork, *, email: str, password: str) -> User | None:
+    """The user whose email and password these are, else None. An unknown email costs
+    the same argon2 verification as a wrong password, so timing does not tell which."""
+    with uow:
+        row = uow.users.by_email(email)
+    if row is None:
+        verify_password(_decoy_hash(), password)
+        return None
+    if not verify_password(row.password_hash, password):
+        return None
+    return User(str(row.id), str(row.email), str(row.name or ""))
+
+
+def get_user(uow: UnitOfWork, user_id: str) -> User | None:
+    with uow:
+        row = uow.users.get(user_id)
+    return User(str(row.id), str(row.email), str(row.name or "")) if row is not None else None
+
+
+def memberships(uow: UnitOfWork, user_id: str) -> list[Membership]:
+    """Every workspace the user is a member of, in creation order.
+
+    The store has no query by user across workspaces yet, so this asks each workspace
+    (one query each): fine for an organization's handful, not for thousands."""
+    out: list[Membership] = []
+    with uow:
+        for ws in uow.workspaces.all():
+            info = uow.members.by_user(ws.id, user_id)
+            if info is not None:
+                out.append(Membership(ws, info))
+    return out

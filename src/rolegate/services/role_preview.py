@@ -1,0 +1,192 @@
+"""What a role change would do, before it is made: a read use case for the editor.
+
+`preview_role_change` answers two questions without changing anything:
+
+* would saving be refused, and by which rules? It runs the real use case
+  (`create_role` / `update_role`) in a transaction that is always rolled back, so the
+  answer is the one saving gives, rule for rule, and no rule is written twice;
+* what is the impact? The role's holders (active and invited) gain and lose effective
+  permissions, and may move to another seat type (N2), which changes seat usage.
+
+`deletion_refusal` does the same for deleting a role (N7, T8, T9, K4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rolegate.domain.errors import PermissionDeniedError, RuleViolationError
+from rolegate.domain.permissions import PermissionState, resolve_permissions, role_permissions
+from rolegate.domain.roles import MemberStatus, Role, RoleKind
+from rolegate.domain.schema import LevelMode
+from rolegate.domain.seats import seat_of, seat_usage
+from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import Actor
+from rolegate.services.context import load_state
+from rolegate.services.roles import create_role, delete_role, update_role
+from rolegate.store.uow import UnitOfWork
+
+__all__ = ["Refusal", "RolePreview", "SeatChange", "deletion_refusal", "preview_role_change"]
+
+
+class _RolledBack(UnitOfWork):
+    """A unit of work whose commit does nothing: leaving it rolls everything back, so
+    a use case run through it decides and validates exactly as it would, but writes
+    nothing, bumps no revision and notifies no one (PostgreSQL's NOTIFY is sent only
+    on commit)."""
+
+    def commit(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a change would be refused: the rules' violations, or the actor's missing right."""
+
+    violations: tuple[Violation, ...] = ()
+    denied: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.violations) or self.denied is not None
+
+
+def _dry_run(uow: UnitOfWork, run: Callable[[UnitOfWork], object]) -> Refusal:
+    try:
+        run(_RolledBack(uow.engine))
+    except RuleViolationError as exc:
+        return Refusal(violations=exc.violations)
+    except PermissionDeniedError as exc:
+        return Refusal(denied=str(exc))
+    return Refusal()
+
+
+@dataclass(frozen=True, slots=True)
+class SeatChange:
+    seat: str
+    label: str
+    used_before: int
+    used_after: int
+    capacity: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.used_before != self.used_after
+
+
+@dataclass(frozen=True, slots=True)
+class RolePreview:
+    before: Role | None
+    """The role as it is (None: a new role)."""
+    after: Role
+    """The role as it would be saved (level resolved, N2; a new role's floor added)."""
+    active: int
+    invited: int
+    gained: tuple[str, ...]
+    lost: tuple[str, ...]
+    seat_before: str | None
+    seat_after: str | None
+    seats: tuple[SeatChange, ...]
+    inert: tuple[PermissionState, ...]
+    """Granted (or locked on) but without effect: feature off (E5), requirement missing (E6)."""
+    refusal: Refusal
+
+    @property
+    def holders(self) -> int:
+        return self.active + self.invited
+
+    @property
+    def seat_moves(self) -> bool:
+        return self.before is not None and self.seat_before != self.seat_after and self.holders > 0
+
+
+def preview_role_change(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    role_id: str | None,
+    name: str,
+    level: str | None,
+    grants: Iterable[str],
+    landing_page: str | None = None,
+    description: str = "",
+) -> RolePreview:
+    """The impact of saving this role (`role_id` None: creating it) and whether the
+    rules would refuse it. Changes nothing."""
+    grant_set = frozenset(grants)
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+    schema, feats = state.schema, state.workspace.features
+    before = state.role(role_id) if role_id is not None else None
+
+    if role_id is not None:
+        refusal = _dry_run(
+            uow,
+            lambda dry: update_role(
+                dry,
+                actor=actor,
+                workspace_id=workspace_id,
+                role_id=role_id,
+                name=name,
+                level=level,
+                grants=grant_set,
+                landing_page=landing_page,
+                description=description,
+            ),
+        )
+    else:
+        refusal = _dry_run(
+            uow,
+            lambda dry: create_role(
+                dry,
+                actor=actor,
+                workspace_id=workspace_id,
+                name=name,
+                level=level,
+                grants=grant_set,
+                landing_page=landing_page,
+                description=description,
+            ),
+        )
+
+    fallback = before.level if before is not None else schema.levels_by_rank()[0].key
+    if schema.level_mode is LevelMode.MARKER:
+        resolved = schema.level_for(None, grant_set)
+    else:
+        resolved = level if level is not None and level in schema.levels else fallback
+    base = before or Role(id="(new)", name=name, kind=RoleKind.CUSTOM, level=resolved, grants=frozenset())
+    saved_grants = grant_set if before is not None else grant_set | schema.levels[resolved].floor
+    after = base.with_changes(name=name, description=description, level=resolved, grants=saved_grants, landing_page=landing_page)
+
+    eff_after = role_permissions(schema, after, feats)
+    eff_before = role_permissions(schema, before, feats) if before is not None else frozenset()
+    holders = [m for m in state.members if before is not None and m.role == before.id]
+    used_before = seat_usage(schema, state.roles, state.members)
+    used_after = seat_usage(schema, {**state.roles, after.id: after}, state.members) if before is not None else used_before
+    states = resolve_permissions(schema, after.level, after.grants, feats, system_role=after.is_system)
+    inert = tuple(
+        s for k, s in states.items() if k in (after.grants | schema.levels[after.level].floor) and not s.effective and s.status.value in ("feature_off", "requirement_missing")
+    )
+    order = list(schema.permissions)
+    return RolePreview(
+        before=before,
+        after=after,
+        active=sum(m.status is MemberStatus.ACTIVE for m in holders),
+        invited=sum(m.status is MemberStatus.INVITED for m in holders),
+        gained=tuple(k for k in order if k in eff_after - eff_before),
+        lost=tuple(k for k in order if k in eff_before - eff_after),
+        seat_before=seat_of(schema, before) if before is not None else None,
+        seat_after=seat_of(schema, after),
+        seats=tuple(
+            SeatChange(key, seat.label, used_before.get(key, 0), used_after.get(key, 0), state.workspace.seat_capacities.get(key))
+            for key, seat in schema.seats.items()
+        ),
+        inert=inert,
+        refusal=refusal,
+    )
+
+
+def deletion_refusal(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> Refusal:
+    """Why deleting the role would be refused (empty: it would be deleted). Changes nothing."""
+    return _dry_run(uow, lambda dry: delete_role(dry, actor=actor, workspace_id=workspace_id, role_id=role_id))

@@ -1,0 +1,53 @@
+"""The admin UI, mounted beside the HTTP API: pages under `/`, `/login`, `/workspaces`
+and `/w/{workspace}/...`, static files under `/static`; the API keeps `/v1` and `/docs`.
+
+The session cookie is signed with `ROLEGATE_SECRET_KEY`. Without it, each process
+makes a random key: sessions then end when the process stops, and several processes
+behind one load balancer do not share them, so set it in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from rolegate.bootstrap import Rolegate
+from rolegate.web.render import Renderer
+from rolegate.web.session import Sessions
+
+__all__ = ["STATIC", "WebUI", "mount_ui"]
+
+STATIC = Path(__file__).parent / "static"
+SECRET_ENV = "ROLEGATE_SECRET_KEY"
+
+log = logging.getLogger("rolegate.web")
+
+
+class WebUI:
+    """What the pages share: Rolegate, the session signer and the templates."""
+
+    def __init__(self, rolegate: Rolegate, secret_key: str) -> None:
+        self.rolegate = rolegate
+        self.sessions = Sessions(secret_key)
+        self.renderer = Renderer()
+
+
+def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None) -> WebUI:
+    """Add the admin UI's routes to `app` (after the API's, so the API is matched first)."""
+    from rolegate.web.routes import auth, home, matrix, roles
+
+    key = secret_key or os.environ.get(SECRET_ENV)
+    if not key:
+        log.warning("%s is not set: sessions are signed with a random key and end when this process stops", SECRET_ENV)
+        key = secrets.token_urlsafe(32)
+    ui = WebUI(rolegate, key)
+    app.state.web = ui
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, roles, matrix, home):  # home last: it ends with the /w/... catch-all
+        app.include_router(module.router, include_in_schema=False)
+    return ui

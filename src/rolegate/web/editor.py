@@ -1,0 +1,199 @@
+"""The role editor's view model: the form as the user left it, and every permission's
+box (checked, locked by the level's floor, above the ceiling, inert without its
+feature or requirement), grouped by area, as View/Manage columns where the product
+schema pairs them (T7).
+
+Nothing here decides whether a change is allowed: the states come from the domain's
+`resolve_permissions` (what the level and features make of the grants), and saving
+goes through the services, which refuse with the rule's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from starlette.datastructures import FormData
+
+from rolegate.domain.permissions import PermissionStatus, resolve_permissions
+from rolegate.domain.roles import Role
+from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema
+
+__all__ = ["AreaGrid", "PermCell", "PermRow", "RoleForm", "area_permissions", "display_level", "permission_grid"]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleForm:
+    """The editor's fields, as the user left them."""
+
+    name: str = ""
+    description: str = ""
+    level: str | None = None
+    landing_page: str | None = None
+    grants: frozenset[str] = frozenset()
+
+    @classmethod
+    def of_role(cls, role: Role) -> RoleForm:
+        return cls(role.name, role.description, role.level, role.landing_page, role.grants)
+
+    @classmethod
+    def new(cls, schema: ProductSchema) -> RoleForm:
+        first = schema.levels_by_rank()[0].key
+        landing = next(iter(schema.landing_pages), None)
+        return cls(level=first, landing_page=landing)
+
+    @classmethod
+    def parse(cls, form: FormData, schema: ProductSchema, before: Role | None) -> RoleForm:
+        """Disabled boxes are not posted: a locked box (the floor, T7) keeps what the role
+        stored, so an unchanged form saves an unchanged role; a new role gets its level's
+        floor from `create_role`. The level of a role whose level is fixed keeps its value."""
+        level = str(form.get("level") or "") or (before.level if before is not None else None)
+        if schema.level_mode is LevelMode.MARKER:
+            level = None
+        grants = frozenset(str(g) for g in form.getlist("grants"))
+        if before is not None:
+            shown = display_level(schema, level or before.level, grants)
+            grants |= before.grants & schema.levels[shown].floor
+        landing = str(form.get("landing_page") or "") or None
+        return cls(
+            name=str(form.get("name") or ""),
+            description=str(form.get("description") or ""),
+            level=level,
+            landing_page=landing if schema.landing_pages else None,
+            grants=grants,
+        )
+
+
+def display_level(schema: ProductSchema, level: str | None, grants: frozenset[str]) -> str:
+    """The level the form stands for: chosen, or following the marker permission (N2)."""
+    if schema.level_mode is LevelMode.MARKER:
+        return schema.level_for(None, grants)
+    if level in schema.levels:
+        assert level is not None
+        return level
+    return schema.levels_by_rank()[0].key
+
+
+@dataclass(frozen=True, slots=True)
+class PermCell:
+    key: str
+    label: str
+    description: str
+    checked: bool
+    disabled: bool
+    state: str
+    """locked | unavailable | inert | gated | on | off"""
+    note: str = ""
+    title: str = ""
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PermRow:
+    label: str
+    cells: dict[str, PermCell] = field(default_factory=dict)
+    """Paired permissions: column (view, manage ...) -> box."""
+    single: PermCell | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AreaGrid:
+    key: str
+    label: str
+    description: str
+    columns: tuple[str, ...]
+    rows: tuple[PermRow, ...]
+
+
+def _cell(
+    schema: ProductSchema,
+    perm: Permission,
+    level: Level,
+    grants: frozenset[str],
+    features: frozenset[str],
+    status: PermissionStatus,
+    missing: tuple[str, ...],
+    *,
+    is_system: bool,
+    read_only: bool,
+) -> PermCell:
+    key = perm.key
+    rule = level.rule or "T5"
+    marker = schema.level_mode is LevelMode.MARKER and key == schema.marker_permission
+    system_only = perm.system_only and not is_system
+    locked = key in level.floor and key in level.ceiling and not system_only
+    checked = key in grants or locked
+
+    def make(checked: bool, disabled: bool, state: str, note: str = "", title: str = "") -> PermCell:
+        return PermCell(key, perm.label, perm.description, checked, disabled, state, note, title, tuple(sorted(perm.requires)))
+
+    if locked:
+        return make(True, True, "locked", f"{level.label} level", f"Part of the {level.label} level ({rule}): it cannot be disabled. Choose a lower level to drop it.")
+    if key not in level.ceiling and not marker:
+        return make(checked, True, "unavailable", f"not in {level.label}", f"Above the {level.label} level ({rule}): choose a higher level to grant it.")
+    if system_only:
+        return make(checked, True, "unavailable", "system roles only", "Only system roles may hold it (E7).")
+    note, title, state = "", perm.description, "on" if checked else "off"
+    if perm.feature is not None and perm.feature not in features:
+        feature = schema.features[perm.feature].label if perm.feature in schema.features else perm.feature
+        note = f"needs {feature}"
+        title = f"Has no effect while the workspace lacks {feature}: it can be granted, and works once {feature} is on."
+        state = "inert" if checked else "gated"
+    elif checked and status is PermissionStatus.REQUIREMENT_MISSING:
+        labels = ", ".join(schema.permissions[m].label for m in missing)
+        note, title, state = f"needs {labels}", f"Has no effect without {labels}.", "inert"
+    elif marker:
+        seats = {lv.seat for lv in schema.levels.values() if lv.seat is not None}
+        if schema.marker_levels is not None:
+            seat = schema.levels[schema.marker_levels[0]].seat
+            if seat is not None and seat in schema.seats and len(seats) > 1:
+                note = f"takes a {schema.seats[seat].label}"
+    return make(checked, read_only, state, note, title)
+
+
+def permission_grid(
+    schema: ProductSchema,
+    features: frozenset[str],
+    *,
+    level: str,
+    grants: frozenset[str],
+    is_system: bool,
+    read_only: bool = False,
+) -> list[AreaGrid]:
+    lv = schema.levels[level]
+    states = resolve_permissions(schema, level, grants & schema.permissions.keys(), features, system_role=is_system)
+    grid: list[AreaGrid] = []
+    for area in schema.areas.values():
+        perms = [p for p in schema.permissions.values() if p.area == area.key]
+        if not perms:
+            continue
+        columns: list[str] = []
+        rows: list[PermRow] = []
+        paired: dict[str, PermRow] = {}
+        for p in perms:
+            st = states[p.key]
+            cell = _cell(schema, p, lv, grants, features, st.status, st.missing, is_system=is_system, read_only=read_only)
+            if p.pair_row is not None and p.pair_column is not None:
+                if p.pair_column not in columns:
+                    columns.append(p.pair_column)
+                row = paired.get(p.pair_row)
+                if row is None:
+                    label = area.label if p.pair_row == area.key else p.pair_row.replace("_", " ").capitalize()
+                    row = paired[p.pair_row] = PermRow(label)
+                    rows.append(row)
+                row.cells[p.pair_column] = cell
+            else:
+                rows.append(PermRow(p.label, single=cell))
+        grid.append(AreaGrid(area.key, area.label, area.description, tuple(columns), tuple(rows)))
+    return grid
+
+
+def area_permissions(schema: ProductSchema, keys: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Labels of `keys`, grouped by area, in the schema's order."""
+    chosen = set(keys)
+    out: list[tuple[str, list[str]]] = []
+    for area in schema.areas.values():
+        labels = [p.label for p in schema.permissions.values() if p.area == area.key and p.key in chosen]
+        if labels:
+            out.append((area.label, labels))
+    return out

@@ -1,0 +1,123 @@
+"""An error page for each problem type, and the route class that renders them.
+
+The same codes as the API's problems (`docs/errors.md`), as HTML: a title, what
+happened, the rule that refused (its id, message and fix), and a way back. An htmx
+request gets the error as a fragment (the page's htmx-config swaps 4xx responses).
+
+    LoginRequired                  303 to /login?next=...  (htmx: HX-Redirect)
+    CsrfError                      403 csrf_failed
+    RuleViolationError             409 rule_violation
+    NotFoundError                  404 not_found
+    PermissionDeniedError          403 permission_denied
+    RevisionNotReachedError        409 revision_not_reached
+    other RolegateError            400 bad_request
+    RequestValidationError         422 request_invalid
+    Starlette HTTPException        its status (404 not_found ...)
+    anything else                  500 internal_error (logged)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolegate.domain.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    RevisionNotReachedError,
+    RolegateError,
+    RuleViolationError,
+)
+from rolegate.domain.violations import Violation
+from rolegate.web.context import LoginRequired
+from rolegate.web.render import SECURITY_HEADERS, redirect
+from rolegate.web.session import CsrfError
+
+if TYPE_CHECKING:
+    from rolegate.web.app import WebUI
+
+__all__ = ["ErrorInfo", "PageRoute", "error_info", "error_response"]
+
+log = logging.getLogger("rolegate.web")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    status: int
+    code: str
+    title: str
+    detail: str
+    fix: str = ""
+    rule: str | None = None
+    violations: tuple[Violation, ...] = ()
+
+
+def error_info(exc: Exception) -> ErrorInfo:
+    if isinstance(exc, CsrfError):
+        return ErrorInfo(403, "csrf_failed", "The form could not be checked", str(exc), "Reload the page, then send the form again.")
+    if isinstance(exc, RuleViolationError):
+        return ErrorInfo(409, exc.code.value, "Refused by a rule", exc.message, exc.fix, exc.rule_id, exc.violations)
+    if isinstance(exc, NotFoundError):
+        return ErrorInfo(404, exc.code.value, "Not found", exc.message, exc.fix)
+    if isinstance(exc, PermissionDeniedError):
+        return ErrorInfo(403, exc.code.value, "You may not do this", exc.message, exc.fix, exc.rule_id)
+    if isinstance(exc, RevisionNotReachedError):
+        return ErrorInfo(409, exc.code.value, "Not up to date yet", exc.message, exc.fix)
+    if isinstance(exc, RolegateError):
+        return ErrorInfo(400, "bad_request", "Bad request", exc.message, exc.fix)
+    if isinstance(exc, RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', '')}" for e in list(exc.errors())[:5])
+        return ErrorInfo(422, "request_invalid", "Invalid request", f"The request does not fit this page: {where}.", "Go back and check the form.")
+    if isinstance(exc, StarletteHTTPException):
+        if exc.status_code == 404:
+            return ErrorInfo(404, "not_found", "Not found", "There is no such page.", "Use the navigation, or go to your workspaces.")
+        if exc.status_code == 405:
+            return ErrorInfo(405, "method_not_allowed", "Method not allowed", "This page does not take that method.", "Use the page's links and forms.")
+        return ErrorInfo(exc.status_code, "http_error", "Error", str(exc.detail))
+    return ErrorInfo(500, "internal_error", "Something went wrong", "Rolegate failed unexpectedly; the error is logged.", "Retry, and report it if it persists.")
+
+
+def error_response(ui: WebUI, request: Request, exc: Exception) -> Response:
+    session = getattr(request.state, "session", None) or ui.sessions.load(request)
+    if isinstance(exc, LoginRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response = redirect(request, f"/login?next={quote(target)}")
+    else:
+        info = error_info(exc)
+        if info.status >= 500:
+            log.exception("unexpected error in the admin UI", exc_info=exc)
+        response = ui.renderer.render(request, session, "error.html", {"error": info}, status=info.status)
+    ui.sessions.save(request, response, session)
+    return response
+
+
+class PageRoute(APIRoute):
+    """A route of the admin UI: the session is loaded before the endpoint runs and
+    saved on its response; every error becomes its HTML error page; every response
+    gets the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            ui: WebUI = request.app.state.web
+            request.state.session = ui.sessions.load(request)
+            try:
+                response = await handler(request)
+                ui.sessions.save(request, response, request.state.session)
+            except Exception as exc:  # every failure gets its page, as the API gives every failure a problem
+                response = error_response(ui, request, exc)
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return page_handler

@@ -1,0 +1,1 @@
+"""One module per page: auth (login, logout, workspaces), roles, matrix, home."""

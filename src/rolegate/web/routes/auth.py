@@ -1,0 +1,71 @@
+"""Logging in and out, and choosing a workspace."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolegate.services.logins import authenticate_user
+from rolegate.web.context import LoginRequired, viewer
+from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
+from rolegate.web.render import redirect, safe_next
+
+router = page_router()
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    session = session_of(request)
+    if session.user_id is not None:
+        return redirect(request, safe_next(next))
+    return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await checked_form(request)
+    email = str(form.get("email") or "").strip()
+    password = str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or "/"))
+    user = await run_in_threadpool(lambda: authenticate_user(ui_of(request).rolegate.uow(), email=email, password=password))
+    if user is None:
+        return render(request, "login.html", {"next": target, "email": email, "error": "Wrong email or password."}, status=401)
+    session_of(request).login(user.id)
+    return redirect(request, target)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    session = session_of(request)
+    session.logout()
+    session.flash("You are logged out.")
+    return redirect(request, "/login")
+
+
+@router.get("/")
+def root(request: Request) -> Response:
+    try:
+        v = viewer(ui_of(request), request, session_of(request))
+    except LoginRequired:
+        return redirect(request, "/login")
+    active = v.active_memberships
+    if len(active) == 1:
+        return redirect(request, f"/w/{active[0].workspace.id}/")
+    return redirect(request, "/workspaces")
+
+
+@router.get("/workspaces")
+def workspaces(request: Request) -> Response:
+    v = viewer(ui_of(request), request, session_of(request))
+    return render(request, "workspaces.html", {"viewer": v, "user": v.user})
+
+
+@router.get("/switch")
+def switch(request: Request, to: str = "") -> Response:
+    """The workspace switcher's form (works without JavaScript)."""
+    v = viewer(ui_of(request), request, session_of(request))
+    if any(m.workspace.id == to for m in v.active_memberships):
+        return redirect(request, f"/w/{to}/")
+    return redirect(request, "/workspaces")

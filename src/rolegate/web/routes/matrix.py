@@ -1,0 +1,67 @@
+"""The permission matrix (T6): every role x every permission, grouped by area, with
+the marks of `domain.matrix` (locked by the level, inert, unavailable); and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolegate.domain.matrix import Matrix, MatrixRow, permission_matrix
+from rolegate.domain.schema import AdminRight
+from rolegate.services.context import authorize, load_state
+from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.pages import page_router, render, session_of, ui_of
+
+router = page_router()
+
+
+@dataclass(frozen=True, slots=True)
+class AreaRows:
+    label: str
+    rows: list[MatrixRow]
+
+
+def _matrix(request: Request, workspace_id: str) -> tuple[WorkspaceContext, Matrix]:
+    page = open_workspace(ui_of(request), request, session_of(request), workspace_id, current="matrix")
+    with page.viewer.ui.rolegate.uow() as uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, page.actor, AdminRight.VIEW_ROLES)
+        roles = [info.role for info in uow.roles.all(workspace_id)]
+    return page, permission_matrix(state.schema, roles, state.workspace.features)
+
+
+@router.get("/w/{workspace_id}/matrix")
+def matrix(request: Request, workspace_id: str) -> Response:
+    page, m = _matrix(request, workspace_id)
+    areas: list[AreaRows] = []
+    for row in m.rows:
+        label = page.schema.areas[row.area].label
+        if not areas or areas[-1].label != label:
+            areas.append(AreaRows(label, []))
+        areas[-1].rows.append(row)
+    return render(request, "matrix.html", {"matrix": m, "areas": areas}, page=page)
+
+
+def _csv_text(value: str) -> str:
+    """A role name like `=HYPERLINK(...)` stays text in a spreadsheet (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@router.get("/w/{workspace_id}/matrix.csv")
+def matrix_csv(request: Request, workspace_id: str) -> Response:
+    page, m = _matrix(request, workspace_id)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["area", "permission", "label", *(_csv_text(r.name) for r in m.roles)])
+    for row in m.rows:
+        writer.writerow([page.schema.areas[row.area].label, row.permission, row.label, *(c.value for c in row.cells)])
+    filename = f"permission-matrix-{page.workspace.preset}.csv"
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

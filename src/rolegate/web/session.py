@@ -1,0 +1,106 @@
+"""Sessions in a signed cookie, and CSRF protection.
+
+The cookie (`rolegate_session`) is HttpOnly, SameSite=Lax, Secure over HTTPS, signed
+with itsdangerous (HMAC) and time-limited (`MAX_AGE`). It holds the user id, a CSRF
+token and at most one flash message; nothing secret. Every form carries the CSRF
+token in a hidden field, and htmx sends it as the `X-CSRF-Token` header (`hx-headers`
+on `<body>`): a POST without the session's token is refused (`CsrfError`). A visitor
+who is not logged in gets a session with a token only, so the login form is protected
+too; logging in replaces the token (no fixation).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["COOKIE", "CSRF_FIELD", "CSRF_HEADER", "MAX_AGE", "CsrfError", "Session", "Sessions"]
+
+COOKIE = "rolegate_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+MAX_AGE = 12 * 3600
+
+
+class CsrfError(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+@dataclass
+class Session:
+    data: dict[str, str] = field(default_factory=dict)
+    dirty: bool = False
+
+    @property
+    def user_id(self) -> str | None:
+        return self.data.get("u")
+
+    @property
+    def csrf(self) -> str:
+        token = self.data.get("c")
+        if token is None:
+            token = secrets.token_urlsafe(32)
+            self.data["c"] = token
+            self.dirty = True
+        return token
+
+    def login(self, user_id: str) -> None:
+        self.data = {"u": user_id, "c": secrets.token_urlsafe(32)}
+        self.dirty = True
+
+    def logout(self) -> None:
+        self.data = {"c": secrets.token_urlsafe(32)}
+        self.dirty = True
+
+    def flash(self, message: str) -> None:
+        self.data["f"] = message
+        self.dirty = True
+
+    def pop_flash(self) -> str | None:
+        message = self.data.pop("f", None)
+        if message is not None:
+            self.dirty = True
+        return message
+
+    def check_csrf(self, request: Request, form: FormData) -> None:
+        sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+        expected = self.data.get("c")
+        if not isinstance(sent, str) or expected is None or not secrets.compare_digest(sent.encode(), expected.encode()):
+            raise CsrfError("This form has expired or did not come from Rolegate. Reload the page and try again.")
+
+
+class Sessions:
+    """Reads and writes the session cookie."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._signer = URLSafeTimedSerializer(secret_key, salt="rolegate.web.session")
+
+    def load(self, request: Request) -> Session:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return Session()
+        try:
+            data = self._signer.loads(raw, max_age=MAX_AGE)
+        except BadSignature:  # also SignatureExpired
+            return Session(dirty=True)
+        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            return Session(dirty=True)
+        return Session(dict(data))
+
+    def save(self, request: Request, response: Response, session: Session) -> None:
+        if not session.dirty:
+            return
+        response.set_cookie(
+            COOKIE,
+            self._signer.dumps(session.data),
+            max_age=MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )

@@ -1,0 +1,102 @@
+// Rolegate admin UI: small enhancements; every page works without them, and the
+// server stays the authority (it recomputes every box on each change, and saving
+// goes through the services).
+(function () {
+  "use strict";
+
+  function requiresOf(box) {
+    return (box.dataset.requires || "").split(" ").filter(Boolean);
+  }
+
+  function grantBoxes(form) {
+    var map = new Map();
+    form.querySelectorAll('input[type="checkbox"][name="grants"]').forEach(function (b) { map.set(b.value, b); });
+    return map;
+  }
+
+  // E6: what a permission needs, transitively, that is not ticked yet (and can be).
+  function missingRequirements(map, box, out) {
+    requiresOf(box).forEach(function (key) {
+      var req = map.get(key);
+      if (req && !req.checked && !req.disabled && out.indexOf(req) < 0) {
+        out.push(req);
+        missingRequirements(map, req, out);
+      }
+    });
+    return out;
+  }
+
+  // E6: what is ticked and needs this permission, transitively.
+  function dependents(map, key, out) {
+    map.forEach(function (b) {
+      if (b.checked && !b.disabled && requiresOf(b).indexOf(key) >= 0 && out.indexOf(b) < 0) {
+        out.push(b);
+        dependents(map, b.value, out);
+      }
+    });
+    return out;
+  }
+
+  function labels(boxes) {
+    return boxes.map(function (b) { return b.dataset.label; }).join(", ");
+  }
+
+  function say(text) {
+    var notice = document.getElementById("e6-notice");
+    if (!notice) return;
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+
+  // Capture phase: runs before htmx sends the form's change to the server.
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (!(box instanceof HTMLInputElement) || box.name !== "grants" || !box.form) return;
+    var map = grantBoxes(box.form);
+    if (box.checked) {
+      var add = missingRequirements(map, box, []);
+      add.forEach(function (b) { b.checked = true; });
+      say(add.length ? "Also ticked " + labels(add) + ": " + box.dataset.label + " needs " + (add.length > 1 ? "them." : "it.") : "");
+      return;
+    }
+    var deps = dependents(map, box.value, []);
+    if (!deps.length) { say(""); return; }
+    var question = "Unticking " + box.dataset.label + " also unticks what needs it:\n- " +
+      deps.map(function (b) { return b.dataset.label; }).join("\n- ") + "\n\nContinue?";
+    if (window.confirm(question)) {
+      deps.forEach(function (b) { b.checked = false; });
+      say("Also unticked " + labels(deps) + ": " + (deps.length > 1 ? "they need " : "it needs ") + box.dataset.label + ".");
+    } else {
+      box.checked = true;
+      say("");
+    }
+  }, true);
+
+  // The workspace switcher changes workspace as soon as one is chosen.
+  document.addEventListener("change", function (ev) {
+    var select = ev.target;
+    if (select instanceof HTMLSelectElement && select.form && select.form.hasAttribute("data-autosubmit")) {
+      select.form.submit();
+    }
+  });
+
+  // Confirmations loaded by htmx open in the page's dialog.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var target = ev.detail && ev.detail.target;
+    var dialog = document.getElementById("dialog");
+    if (target && target.id === "dialog-content" && dialog && !dialog.open) {
+      dialog.showModal();
+      var first = dialog.querySelector("button, a");
+      if (first) first.focus();
+    }
+  });
+
+  document.addEventListener("click", function (ev) {
+    var closer = ev.target instanceof Element ? ev.target.closest("[data-close-dialog]") : null;
+    var dialog = document.getElementById("dialog");
+    if (closer && dialog && dialog.open && dialog.contains(closer)) {
+      ev.preventDefault();
+      dialog.close();
+    }
+  });
+})();
