@@ -212,7 +212,7 @@ def test_pages_carry_security_headers(admin: Web, demo: Demo) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
     doc = soup(r)
     assert doc.select("script:not([src])") == []  # no inline script: the CSP would block it
-    assert [s["src"].split("?")[0] for s in doc.select("script[src]")] == ["/static/htmx.min.js", "/static/rolegate.js"]
+    assert [str(s["src"]).split("?")[0] for s in doc.select("script[src]")] == ["/static/htmx.min.js", "/static/rolegate.js"]
 
 
 def test_static_files_are_served(web: Web) -> None:
