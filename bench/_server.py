@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shlex
 import signal
 import socket
@@ -34,6 +35,7 @@ __all__ = [
     "JsonClient",
     "Server",
     "ServerError",
+    "CpuWatch",
     "free_port",
     "load_average",
     "log",
@@ -298,6 +300,62 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK, steal / _TICK
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process, from /proc/PID/stat."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    rest = text.rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / _TICK
+
+
+def _own_cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class CpuWatch:
+    """Who used the CPU during a measurement: the servers watched, this process and its
+    reaped children (wrk, the CLI), and everything else on the machine ("others": the
+    load that is not the benchmark's). Linux only; zeros elsewhere."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = list(pids)
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float, float, float]:
+        try:
+            busy, steal = _machine_busy()
+        except (OSError, ValueError):
+            return (time.monotonic(), 0.0, 0.0, 0.0, 0.0)
+        return (time.monotonic(), busy, steal, sum(_process_cpu(p) for p in self.pids), _own_cpu())
+
+    def stop(self) -> dict[str, float]:
+        """Cores used on average since the start: `servers`, `bench` (this process and
+        its children), `others`, and `steal` (time the hypervisor gave elsewhere)."""
+        t0, busy0, steal0, srv0, own0 = self._start
+        t1, busy1, steal1, srv1, own1 = self._sample()
+        wall = max(t1 - t0, 1e-9)
+        servers, own = srv1 - srv0, own1 - own0
+        return {
+            "servers": servers / wall,
+            "bench": own / wall,
+            "others": max(0.0, (busy1 - busy0) - servers - own - (steal1 - steal0)) / wall,
+            "steal": (steal1 - steal0) / wall,
+        }
 
 
 def load_average() -> tuple[float, float, float]:

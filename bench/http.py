@@ -53,6 +53,7 @@ from dataclasses import asdict, dataclass, replace  # noqa: E402
 from typing import Any  # noqa: E402
 
 from _server import (  # noqa: E402
+    CpuWatch,
     DemoWorkspace,
     JsonClient,
     Server,
@@ -307,6 +308,10 @@ class Run:
     non_2xx: int
     decisions_per_request: int = 1
     load_1min: float = 0.0
+    server_cores: float = 0.0
+    """CPU the server used during the run, in cores (1.0 = one core busy all along)."""
+    others_cores: float = 0.0
+    """CPU that processes other than the benchmark's used during the run."""
 
     @property
     def rps(self) -> float:
@@ -321,10 +326,15 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
-def run_load(server: str, kind: str, phase: str, port: int, url_path: str, load: LoadSpec, connections: int, config: Config, per_request: int) -> Run:
+def run_load(
+    server: str, kind: str, phase: str, srv: Server, url_path: str, load: LoadSpec, connections: int, config: Config, per_request: int
+) -> Run:
     """One timed run of `wrk` (or of the Python client, when wrk is missing)."""
     seconds = config.duration if phase != "warmup" else config.warmup
+    watch = CpuWatch([srv.pid] if srv.pid else [])
+    port = srv.port
     r = _wrk(port, url_path, load.script, connections, seconds, config) if config.client == "wrk" else _py_client(port, load.raw, connections, seconds)
+    cpu = watch.stop()
     run = Run(
         server,
         kind,
@@ -341,12 +351,17 @@ def run_load(server: str, kind: str, phase: str, port: int, url_path: str, load:
         r["status"],
         per_request,
         load_average()[0],
+        cpu["servers"],
+        cpu["others"],
     )
     if run.non_2xx:
         raise VerificationError(f"{server} {kind}: {run.non_2xx} non-2xx responses under load at {connections} connections")
     if run.requests == 0:
         raise VerificationError(f"{server} {kind}: no request completed at {connections} connections")
-    log(f"  {server:8} {kind:6} {phase:7} c={connections:<3} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms")
+    log(
+        f"  {server:8} {kind:6} {phase:7} c={connections:<3} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms"
+        f"  server {run.server_cores:.2f} cores, others {run.others_cores:.2f}"
+    )
     return run
 
 
@@ -444,6 +459,8 @@ def _median_run(runs: Sequence[Run]) -> dict[str, Any]:
         "decisions_per_s": statistics.median(r.decisions_per_s for r in runs),
         "p50_ms": statistics.median(r.p50_ms for r in runs),
         "p99_ms": statistics.median(r.p99_ms for r in runs),
+        "server_cores": statistics.median(r.server_cores for r in runs),
+        "others_cores_max": max(r.others_cores for r in runs),
         "runs": len(runs),
         "connections": runs[0].connections,
     }
@@ -515,7 +532,7 @@ def _run(config: Config, tmp: Path, t_start: float, load_start: tuple[float, flo
 
     def load(name: str, kind: str, phase: str, c: int) -> Run:
         srv = servers[name]
-        r = run_load(name, kind, phase, srv.port, paths[(name, kind)], specs[(name, kind)], c, config, per_request[kind])
+        r = run_load(name, kind, phase, srv, paths[(name, kind)], specs[(name, kind)], c, config, per_request[kind])
         runs.append(r)
         return r
 
@@ -590,7 +607,7 @@ def _run(config: Config, tmp: Path, t_start: float, load_start: tuple[float, flo
         "runs": [{**asdict(r), "rps": r.rps, "decisions_per_s": r.decisions_per_s} for r in runs],
         "single": {"connections": c_check, "p99_under_limit": under_limit, **single},
         "batch": {"connections": c_batch, **batch},
-        "record": {"connections": c_check, "rps": record_run.rps, "p50_ms": record_run.p50_ms, "p99_ms": record_run.p99_ms},
+        "record": {"connections": c_check, "rps": record_run.rps, "p50_ms": record_run.p50_ms, "p99_ms": record_run.p99_ms, "others_cores": record_run.others_cores},
         "verification": {"passed": True, "decisions_compared": verified, "non_2xx_under_load": 0},
         "elapsed_s": time.perf_counter() - t_start,
         "load_average": {"start": list(load_start), "end": list(load_average())},
@@ -634,8 +651,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Single `check` (one decision per request), sweep: {cfg['duration']} s per run, `wrk -t{cfg['wrk_threads']} --latency`",
         "",
-        "| connections | Rolegate req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | Rolegate/baseline |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| connections | Rolegate req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | Rolegate/baseline | server CPU, cores (Rolegate / baseline) | other processes' CPU, cores |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def pair_rows(kind: str, per: int) -> list[str]:
@@ -648,7 +665,8 @@ def markdown(result: dict[str, Any]) -> str:
                 continue
             rg_rate, bl_rate = (rg.decisions_per_s, bl.decisions_per_s) if per > 1 else (rg.rps, bl.rps)
             out.append(
-                f"| {c} | {rg_rate:,.0f} | {rg.p50_ms:.2f} | {rg.p99_ms:.2f} | {bl_rate:,.0f} | {bl.p50_ms:.2f} | {bl.p99_ms:.2f} | {rg.rps / bl.rps:.2f}x |"
+                f"| {c} | {rg_rate:,.0f} | {rg.p50_ms:.2f} | {rg.p99_ms:.2f} | {bl_rate:,.0f} | {bl.p50_ms:.2f} | {bl.p99_ms:.2f} | {rg.rps / bl.rps:.2f}x "
+                f"| {rg.server_cores:.2f} / {bl.server_cores:.2f} | {rg.others_cores:.2f} / {bl.others_cores:.2f} |"
             )
         return out
 
@@ -657,8 +675,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"`check/batch` ({cfg['batch_size']:,} checks per request), sweep",
         "",
-        "| connections | Rolegate decisions/s | p50 ms | p99 ms | baseline decisions/s | p50 ms | p99 ms | Rolegate/baseline |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| connections | Rolegate decisions/s | p50 ms | p99 ms | baseline decisions/s | p50 ms | p99 ms | Rolegate/baseline | server CPU, cores (Rolegate / baseline) | other processes' CPU, cores |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += pair_rows("batch", cfg["batch_size"])
     s, b, rec = result["single"], result["batch"], result["record"]
@@ -667,13 +685,15 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"At the chosen concurrency (median of {n} run{'s' if n > 1 else ''} per server, interleaved)",
         "",
-        "| measurement | connections | Rolegate | p50 ms | p99 ms | baseline | p50 ms | p99 ms | Rolegate/baseline |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| measurement | connections | Rolegate | p50 ms | p99 ms | baseline | p50 ms | p99 ms | Rolegate/baseline | other processes' CPU, max of the runs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| single `check`, requests/s | {s['connections']} | {s['Rolegate']['rps']:,.0f} | {s['Rolegate']['p50_ms']:.2f} | {s['Rolegate']['p99_ms']:.2f} | "
-        f"{s['baseline']['rps']:,.0f} | {s['baseline']['p50_ms']:.2f} | {s['baseline']['p99_ms']:.2f} | {s['Rolegate']['rps'] / s['baseline']['rps']:.2f}x |",
+        f"{s['baseline']['rps']:,.0f} | {s['baseline']['p50_ms']:.2f} | {s['baseline']['p99_ms']:.2f} | {s['Rolegate']['rps'] / s['baseline']['rps']:.2f}x "
+        f"| {max(s['Rolegate']['others_cores_max'], s['baseline']['others_cores_max']):.2f} cores |",
         f"| `check/batch`, decisions/s | {b['connections']} | {b['Rolegate']['decisions_per_s']:,.0f} | {b['Rolegate']['p50_ms']:.2f} | {b['Rolegate']['p99_ms']:.2f} | "
-        f"{b['baseline']['decisions_per_s']:,.0f} | {b['baseline']['p50_ms']:.2f} | {b['baseline']['p99_ms']:.2f} | {b['Rolegate']['rps'] / b['baseline']['rps']:.2f}x |",
-        f"| `check` on a record, requests/s (information) | {rec['connections']} | {rec['rps']:,.0f} | {rec['p50_ms']:.2f} | {rec['p99_ms']:.2f} | | | | |",
+        f"{b['baseline']['decisions_per_s']:,.0f} | {b['baseline']['p50_ms']:.2f} | {b['baseline']['p99_ms']:.2f} | {b['Rolegate']['rps'] / b['baseline']['rps']:.2f}x "
+        f"| {max(b['Rolegate']['others_cores_max'], b['baseline']['others_cores_max']):.2f} cores |",
+        f"| `check` on a record, requests/s (information) | {rec['connections']} | {rec['rps']:,.0f} | {rec['p50_ms']:.2f} | {rec['p99_ms']:.2f} | | | | | {rec['others_cores']:.2f} cores |",
         "",
         "| target | measured | status |",
         "|---|---|---|",
@@ -706,7 +726,9 @@ def docs_section(result: dict[str, Any]) -> str:
             f"- Command: `{result['command']}`",
             f"- Date: {result['date']}; run took {result['elapsed_s']:,.0f} s; load average (1, 5, 15 min) "
             f"{la['start'][0]:.2f}, {la['start'][1]:.2f}, {la['start'][2]:.2f} at the start, "
-            f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end",
+            f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end (the benchmark itself adds about 1.5: a busy server and wrk); "
+            "CPU used by processes other than the benchmark's during each timed run (from /proc): median "
+            f"{statistics.median(r['others_cores'] for r in result['runs']):.2f} cores, max {max(r['others_cores'] for r in result['runs']):.2f}",
             f"- Machine: {m['cpu']}, `nproc` = {m['nproc']}, {m['platform']}; Python {m['python']}",
             f"- Versions: rolegate {v['rolegate']}, FastAPI {v['fastapi']}, Starlette {v['starlette']}, uvicorn {v['uvicorn']} "
             f"(h11 {v['h11']}, httptools {v['httptools']}, uvloop {v['uvloop']}), Pydantic {v['pydantic']}; load: {v['load generator']}",

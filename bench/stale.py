@@ -56,6 +56,7 @@ from dataclasses import asdict, dataclass, field, replace  # noqa: E402
 from typing import Any  # noqa: E402
 
 from _server import (  # noqa: E402
+    CpuWatch,
     DemoWorkspace,
     JsonClient,
     command_line,
@@ -311,10 +312,13 @@ def _run(config: Config, url: str, tmp: Path, t_start: float, load_start: tuple[
 
     listening = Phase("B (LISTEN)")
     log(f"B (LISTEN): {config.edits} edits ...")
+    watch = CpuWatch([p for p in (a.pid, b.pid, b0.pid) if p])
     for i in range(config.edits):
         e = bench.poll(cb, listening, config.cap_s)
         if not math.isfinite(e.delay_ms):
             log(f"  edit {i}: B did not see revision {e.revision} within {config.cap_s:g} s")
+    cpu = watch.stop()
+    loads = [load_average()[0]]
     s = listening.summary()
     log(f"  seen {s['seen']}/{s['edits']}: p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, max {s['max_ms']:.2f} ms")
 
@@ -328,6 +332,7 @@ def _run(config: Config, url: str, tmp: Path, t_start: float, load_start: tuple[
     for _ in range(config.contrast_edits):
         e = bench.poll(cb0, contrast, config.cap_s)
         bench.read_own_write(cb0, contrast, e.revision, e.allowed)
+    loads.append(load_average()[0])
     s0 = contrast.summary()
     log(f"  seen {s0['seen']}/{s0['edits']}; every read with min_revision reflected its edit")
 
@@ -353,7 +358,8 @@ def _run(config: Config, url: str, tmp: Path, t_start: float, load_start: tuple[
             "ryow_reflected": len(listening.ryow_ms) + len(contrast.ryow_ms),
         },
         "elapsed_s": time.perf_counter() - t_start,
-        "load_average": {"start": list(load_start), "end": list(load_average())},
+        "load_average": {"start": list(load_start), "end": list(load_average()), "after_phases": loads},
+        "cpu_during_b_phase": cpu,
     }
     result["targets"] = targets(result, config)
     return result
@@ -432,7 +438,10 @@ def docs_section(result: dict[str, Any]) -> str:
             f"- Command: `{result['command']}`",
             f"- Date: {result['date']}; run took {result['elapsed_s']:,.0f} s; load average (1, 5, 15 min) "
             f"{la['start'][0]:.2f}, {la['start'][1]:.2f}, {la['start'][2]:.2f} at the start, "
-            f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end",
+            f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end; 1-min load after the B and B0 phases: "
+            + ", ".join(f"{x:.2f}" for x in la["after_phases"])
+            + f"; during the {c['edits']} edits on B, the three servers used {result['cpu_during_b_phase']['servers']:.2f} cores, "
+            f"PostgreSQL and every other process {result['cpu_during_b_phase']['others']:.2f} cores (from /proc)",
             f"- Machine: {m['cpu']}, `nproc` = {m['nproc']}, {m['platform']}; Python {m['python']}",
             f"- Versions: rolegate {v['rolegate']}, PostgreSQL {v['postgresql']} (same machine, 127.0.0.1), psycopg {v['psycopg']}, "
             f"SQLAlchemy {v['sqlalchemy']}, FastAPI {v['fastapi']}, uvicorn {v['uvicorn']}",
