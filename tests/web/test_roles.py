@@ -148,8 +148,13 @@ def test_the_new_role_form(admin: Web, demo: Demo) -> None:
     doc = soup(admin.get(f"/w/{ws}/roles/new"))
     form = one(doc, "form#role-form")
     assert form["action"] == f"/w/{ws}/roles"
-    assert form["hx-post"] == f"/w/{ws}/roles/new/preview"
-    assert form["hx-target"] == "#editor-live"
+    boxes = one(form, "fieldset.permissions")
+    assert boxes["hx-post"] == f"/w/{ws}/roles/new/preview?part=preview"
+    assert boxes["hx-target"] == "#preview-live"
+    assert boxes["hx-include"] == "#role-form"
+    level = one(form, "#role-level")
+    assert level["hx-post"] == f"/w/{ws}/roles/new/preview?part=grid"
+    assert level["hx-target"] == "#editor-live"
     assert [o["value"] for o in doc.select("#role-level option")] == ["analyst", "administrator", "owner"]
     assert one(doc, "#save-role").get_text() == "Create role"
     assert box(doc, "reports.view")["data-state"] == "locked"  # the Analyst license
@@ -179,7 +184,7 @@ def test_K4_a_catalyst_system_role_opens_read_only(admin: Web, demo: Demo) -> No
     assert notice["data-rule"] == "K4"
     assert "cannot be edited (K4)" in notice.get_text()
     form = one(doc, "form#role-form")
-    assert not form.has_attr("hx-post")
+    assert form.select("[hx-post]") == []
     fields = form.select("input:not([type=hidden]), select, textarea")
     assert fields
     assert all(f.has_attr("disabled") for f in fields)
@@ -275,8 +280,8 @@ def test_N6_the_preview_warns_before_saving(admin: Web, demo: Demo) -> None:
     ws = demo.ws("natero")
     form = one(soup(admin.get(f"/w/{ws}/roles/csm")), "form#role-form")
     fields = set_field(without(form_fields(form), "grants", "accounts.csm_seat"), "landing_page", "dashboard")
-    doc = soup(admin.post(f"/w/{ws}/roles/csm/preview", fields, htmx=True))
-    live = one(doc, "#editor-live")
+    doc = soup(admin.post(f"/w/{ws}/roles/csm/preview?part=preview", fields, htmx=True))
+    live = one(doc, "#preview-live")
     assert doc.html is None
     assert violations(one(live, "#preview-refusal")) == ["N6"]
     assert one(live, "#current-level").get_text() == "Analyst"
@@ -299,7 +304,11 @@ def test_N2_the_preview_shows_the_seat_change(admin: Web, demo: Demo) -> None:
     assert one(doc, "#current-seat").get_text() == "CSM seat"
     fragment = soup(admin.post(f"/w/{ws}/roles/guest/preview", fields, htmx=True))
     assert fragment.html is None
-    assert one(fragment, "#editor-live #seat-move")
+    assert one(fragment, "#preview-live #seat-move")
+    assert fragment.select("input") == []  # the boxes stay as they are
+    grid = soup(admin.post(f"/w/{ws}/roles/guest/preview?part=grid", fields, htmx=True))
+    assert one(grid, "#editor-live #preview-live #seat-move")
+    assert box(grid, "accounts.csm_seat").has_attr("checked")
 
 
 def test_N1_a_seat_move_beyond_capacity_is_refused(admin: Web, demo: Demo) -> None:

@@ -75,7 +75,7 @@ def _editor(
     preview: RolePreview | None = None,
     violations: tuple[Violation, ...] = (),
     status: int = 200,
-    live_only: bool = False,
+    part: str | None = None,
 ) -> Response:
     schema = state.schema
     can_manage = page.can(AdminRight.MANAGE_ROLES)
@@ -105,8 +105,9 @@ def _editor(
         "action": f"{page.base}/roles/{role.id}" if role else f"{page.base}/roles",
         "preview_url": f"{page.base}/roles/{role.id if role else 'new'}/preview",
     }
-    if live_only:
-        return render(request, "roles/_live.html", ctx, page=page, status=status, fragment=True)
+    if part is not None:  # htmx: the boxes and the preview (a level change), or the preview only
+        template = "roles/_live.html" if part == "grid" else "roles/_preview_live.html"
+        return render(request, template, ctx, page=page, status=status, fragment=True)
     return render(request, "roles/editor.html", ctx, page=page, status=status)
 
 
@@ -151,7 +152,8 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
             landing_page=parsed.landing_page,
             description=parsed.description,
         )
-        return _editor(request, page, state, role, parsed, preview=preview, live_only=is_fragment(request))
+        part = (request.query_params.get("part") or "preview") if is_fragment(request) else None
+        return _editor(request, page, state, role, parsed, preview=preview, part=part)
 
     return await run_in_threadpool(run)
 
