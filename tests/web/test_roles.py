@@ -14,7 +14,7 @@ from rolegate.services.roles import create_role
 from rolegate.services.workspaces import set_features
 from rolegate.store.repositories import RoleInfo
 from tests.web.conftest import Web, form_fields, one, set_field, soup, violations, without
-from tests.web.demo import Demo
+from tests.web.demo import CSM_EMAIL, CSM_PASSWORD, Demo
 
 PLATFORM = Actor.system("test")
 
@@ -431,3 +431,35 @@ def test_unknown_role_is_not_found(admin: Web, demo: Demo) -> None:
 def _roles(demo: Demo, preset: str) -> list[RoleInfo]:
     with demo.rolegate.uow() as uow:
         return uow.roles.all(demo.ws(preset))
+
+
+def test_the_preview_and_the_delete_confirmation_change_nothing(admin: Web, demo: Demo) -> None:
+    """They run the real use cases in a transaction that is rolled back: no revision, no audit event."""
+    ws = demo.ws("natero")
+
+    def state() -> tuple[int | None, int]:
+        with demo.rolegate.uow() as uow:
+            return uow.workspaces.revision(ws), len(uow.audit.all(ws))
+
+    before = state()
+    form = one(soup(admin.get(f"/w/{ws}/roles/guest")), "form#role-form")
+    doc = soup(admin.post(f"/w/{ws}/roles/guest/preview", [*form_fields(form), ("grants", "accounts.csm_seat")], htmx=True))
+    assert one(doc, "#preview-ok")
+    doc = soup(admin.post(f"/w/{ws}/roles/new/preview", {"name": "Draft", "landing_page": "dashboard", "grants": "accounts.view_all"}, htmx=True))
+    assert one(doc, "#preview-ok")
+    assert one(soup(admin.get(f"/w/{ws}/roles/csm/delete")), "#delete-refused")
+    assert state() == before
+    assert "Draft" not in roles_rows(soup(admin.get(f"/w/{ws}/roles")))
+
+
+def test_N12_a_member_without_the_right_can_neither_open_nor_save_a_role(web: Web, demo: Demo) -> None:
+    web.login(CSM_EMAIL, CSM_PASSWORD)
+    ws = demo.ws("natero")
+    for r in (
+        web.get(f"/w/{ws}/roles/new"),
+        web.post(f"/w/{ws}/roles/csm", {"name": "CSM", "grants": "settings.configure_product"}),
+        web.post(f"/w/{ws}/roles", {"name": "Mine", "landing_page": "dashboard"}),
+        web.post(f"/w/{ws}/roles/csm/delete"),
+    ):
+        assert r.status_code == 403
+        assert one(soup(r), ".rule").get_text() == "N12"
