@@ -35,7 +35,7 @@ def test_serve_runs_the_api_on_the_database(sqlite_url: str, monkeypatch: pytest
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["serve", "--url", sqlite_url, "--host", "0.0.0.0", "--port", "9001"])
     assert result.exit_code == 0, result.output
-    assert "Rolegate API on http://0.0.0.0:9001" in result.output
+    assert "Rolegate on http://0.0.0.0:9001: admin UI at /" in result.output
     assert [(host, port) for _, host, port in calls] == [("127.0.0.1", 8000), ("0.0.0.0", 9001)]
     for api, _, _ in calls:
         rolegate: Rolegate = api.state.rolegate

@@ -28,7 +28,7 @@ def serve(
     with reporting_errors():
         status = require_current(resolved)
         rolegate = bootstrap(Settings.from_env(database_url=resolved))
-    out.print(f"Rolegate API on http://{host}:{port} (OpenAPI: http://{host}:{port}/docs), database {status.url}", markup=False)
+    out.print(f"Rolegate on http://{host}:{port}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}", markup=False)
     try:
         uvicorn.run(create_app(rolegate), host=host, port=port)
     finally:

@@ -59,7 +59,7 @@ def permission_matrix(schema: ProductSchema, roles: Sequence[Role], features: fr
                     cells.append(Cell.LOCKED if s.from_floor else Cell.ON)
                 elif s.status in (PermissionStatus.FEATURE_OFF, PermissionStatus.REQUIREMENT_MISSING):
                     cells.append(Cell.INERT)
-                elif key not in level.ceiling:
+                elif key not in level.ceiling or (perm.system_only and not role.is_system):
                     cells.append(Cell.UNAVAILABLE)
                 else:
                     cells.append(Cell.OFF)

@@ -43,3 +43,13 @@ def test_E7_denial_reason_code_for_system_only_is_not_granted() -> None:
     smuggled = Role("x", "Smuggler", RoleKind.CUSTOM, "site_administrator", frozenset({"site.administer"}))
     snap = compile_snapshot(EM, roles=[smuggled], members=[Member("m", "x")])
     assert snap.check("m", EM.admin_actions[AdminRight.MANAGE_ROLES]).reasons[0].code is ReasonCode.NOT_GRANTED
+
+
+def test_E7_matrix_marks_system_only_permissions_unavailable_for_custom_roles() -> None:
+    from rolegate.domain.matrix import Cell, permission_matrix
+
+    custom = Role("x", "Custom", RoleKind.CUSTOM, "site_administrator", frozenset())
+    site = role_from_system(EM, EM.system_roles["site_administrator"])
+    matrix = permission_matrix(EM, [custom, site], frozenset())
+    assert matrix.cell("x", "site.administer") is Cell.UNAVAILABLE
+    assert matrix.cell("site_administrator", "site.administer") is Cell.ON
