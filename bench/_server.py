@@ -36,6 +36,7 @@ __all__ = [
     "Server",
     "ServerError",
     "CpuWatch",
+    "speed_probe",
     "free_port",
     "load_average",
     "log",
@@ -356,6 +357,19 @@ class CpuWatch:
             "others": max(0.0, (busy1 - busy0) - servers - own - (steal1 - steal0)) / wall,
             "steal": (steal1 - steal0) / wall,
         }
+
+
+def speed_probe(n: int = 200_000) -> float:
+    """A fixed pure-Python loop (dict lookups), in million iterations per second: how
+    fast this machine runs Python right now. On a shared VM it moves by tens of
+    percent from one second to the next; recorded beside each run to tell the
+    machine's noise from the server's."""
+    d = {i: i for i in range(1000)}
+    total = 0
+    t0 = time.perf_counter()
+    for i in range(n):
+        total += d[i % 1000]
+    return n / (time.perf_counter() - t0) / 1e6
 
 
 def load_average() -> tuple[float, float, float]:

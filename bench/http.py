@@ -67,6 +67,7 @@ from _server import (  # noqa: E402
     percentile,
     rolegate_server,
     setup_demo,
+    speed_probe,
     stop_all,
     stop_servers_on_sigterm,
     update_docs,
@@ -85,7 +86,7 @@ class Config:
     concurrencies: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     batch_size: int = 1_000
     batch_concurrencies: tuple[int, ...] = (1, 2, 4, 8)
-    repeats: int = 3
+    repeats: int = 5
     """Runs at the chosen concurrency (medians reported)."""
     n_bodies: int = 64
     n_batch_bodies: int = 4
@@ -312,6 +313,10 @@ class Run:
     """CPU the server used during the run, in cores (1.0 = one core busy all along)."""
     others_cores: float = 0.0
     """CPU that processes other than the benchmark's used during the run."""
+    steal_cores: float = 0.0
+    """CPU time the hypervisor gave to other machines while this one wanted it (/proc/stat steal)."""
+    probe_mops: float = 0.0
+    """`speed_probe()` just before the run: the machine's Python speed then."""
 
     @property
     def rps(self) -> float:
@@ -331,6 +336,7 @@ def run_load(
 ) -> Run:
     """One timed run of `wrk` (or of the Python client, when wrk is missing)."""
     seconds = config.duration if phase != "warmup" else config.warmup
+    probe = speed_probe()
     watch = CpuWatch([srv.pid] if srv.pid else [])
     port = srv.port
     r = _wrk(port, url_path, load.script, connections, seconds, config) if config.client == "wrk" else _py_client(port, load.raw, connections, seconds)
@@ -353,6 +359,8 @@ def run_load(
         load_average()[0],
         cpu["servers"],
         cpu["others"],
+        cpu["steal"],
+        probe,
     )
     if run.non_2xx:
         raise VerificationError(f"{server} {kind}: {run.non_2xx} non-2xx responses under load at {connections} connections")
@@ -360,7 +368,7 @@ def run_load(
         raise VerificationError(f"{server} {kind}: no request completed at {connections} connections")
     log(
         f"  {server:8} {kind:6} {phase:7} c={connections:<3} {run.rps:9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms"
-        f"  server {run.server_cores:.2f} cores, others {run.others_cores:.2f}"
+        f"  server {run.server_cores:.2f} cores, others {run.others_cores:.2f}, steal {run.steal_cores:.2f}, probe {run.probe_mops:.1f}"
     )
     return run
 
@@ -459,8 +467,11 @@ def _median_run(runs: Sequence[Run]) -> dict[str, Any]:
         "decisions_per_s": statistics.median(r.decisions_per_s for r in runs),
         "p50_ms": statistics.median(r.p50_ms for r in runs),
         "p99_ms": statistics.median(r.p99_ms for r in runs),
+        "best_rps": max(r.rps for r in runs),
+        "best_decisions_per_s": max(r.decisions_per_s for r in runs),
         "server_cores": statistics.median(r.server_cores for r in runs),
         "others_cores_max": max(r.others_cores for r in runs),
+        "steal_cores_max": max(r.steal_cores for r in runs),
         "runs": len(runs),
         "connections": runs[0].connections,
     }
@@ -651,8 +662,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Single `check` (one decision per request), sweep: {cfg['duration']} s per run, `wrk -t{cfg['wrk_threads']} --latency`",
         "",
-        "| connections | Rolegate req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | Rolegate/baseline | server CPU, cores (Rolegate / baseline) | other processes' CPU, cores |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| connections | Rolegate req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | Rolegate/baseline | server CPU, cores | others' CPU, cores | steal, cores | speed probe, M/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def pair_rows(kind: str, per: int) -> list[str]:
@@ -666,7 +677,8 @@ def markdown(result: dict[str, Any]) -> str:
             rg_rate, bl_rate = (rg.decisions_per_s, bl.decisions_per_s) if per > 1 else (rg.rps, bl.rps)
             out.append(
                 f"| {c} | {rg_rate:,.0f} | {rg.p50_ms:.2f} | {rg.p99_ms:.2f} | {bl_rate:,.0f} | {bl.p50_ms:.2f} | {bl.p99_ms:.2f} | {rg.rps / bl.rps:.2f}x "
-                f"| {rg.server_cores:.2f} / {bl.server_cores:.2f} | {rg.others_cores:.2f} / {bl.others_cores:.2f} |"
+                f"| {rg.server_cores:.2f} / {bl.server_cores:.2f} | {rg.others_cores:.2f} / {bl.others_cores:.2f} "
+                f"| {rg.steal_cores:.2f} / {bl.steal_cores:.2f} | {rg.probe_mops:.1f} / {bl.probe_mops:.1f} |"
             )
         return out
 
@@ -675,23 +687,23 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"`check/batch` ({cfg['batch_size']:,} checks per request), sweep",
         "",
-        "| connections | Rolegate decisions/s | p50 ms | p99 ms | baseline decisions/s | p50 ms | p99 ms | Rolegate/baseline | server CPU, cores (Rolegate / baseline) | other processes' CPU, cores |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| connections | Rolegate decisions/s | p50 ms | p99 ms | baseline decisions/s | p50 ms | p99 ms | Rolegate/baseline | server CPU, cores | others' CPU, cores | steal, cores | speed probe, M/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += pair_rows("batch", cfg["batch_size"])
     s, b, rec = result["single"], result["batch"], result["record"]
     n = s["Rolegate"]["runs"]
     lines += [
         "",
-        f"At the chosen concurrency (median of {n} run{'s' if n > 1 else ''} per server, interleaved)",
+        f"At the chosen concurrency (median of {n} run{'s' if n > 1 else ''} per server, interleaved; the best run in brackets)",
         "",
         "| measurement | connections | Rolegate | p50 ms | p99 ms | baseline | p50 ms | p99 ms | Rolegate/baseline | other processes' CPU, max of the runs |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| single `check`, requests/s | {s['connections']} | {s['Rolegate']['rps']:,.0f} | {s['Rolegate']['p50_ms']:.2f} | {s['Rolegate']['p99_ms']:.2f} | "
-        f"{s['baseline']['rps']:,.0f} | {s['baseline']['p50_ms']:.2f} | {s['baseline']['p99_ms']:.2f} | {s['Rolegate']['rps'] / s['baseline']['rps']:.2f}x "
+        f"| single `check`, requests/s | {s['connections']} | {s['Rolegate']['rps']:,.0f} ({s['Rolegate']['best_rps']:,.0f}) | {s['Rolegate']['p50_ms']:.2f} | {s['Rolegate']['p99_ms']:.2f} | "
+        f"{s['baseline']['rps']:,.0f} ({s['baseline']['best_rps']:,.0f}) | {s['baseline']['p50_ms']:.2f} | {s['baseline']['p99_ms']:.2f} | {s['Rolegate']['rps'] / s['baseline']['rps']:.2f}x "
         f"| {max(s['Rolegate']['others_cores_max'], s['baseline']['others_cores_max']):.2f} cores |",
-        f"| `check/batch`, decisions/s | {b['connections']} | {b['Rolegate']['decisions_per_s']:,.0f} | {b['Rolegate']['p50_ms']:.2f} | {b['Rolegate']['p99_ms']:.2f} | "
-        f"{b['baseline']['decisions_per_s']:,.0f} | {b['baseline']['p50_ms']:.2f} | {b['baseline']['p99_ms']:.2f} | {b['Rolegate']['rps'] / b['baseline']['rps']:.2f}x "
+        f"| `check/batch`, decisions/s | {b['connections']} | {b['Rolegate']['decisions_per_s']:,.0f} ({b['Rolegate']['best_decisions_per_s']:,.0f}) | {b['Rolegate']['p50_ms']:.2f} | {b['Rolegate']['p99_ms']:.2f} | "
+        f"{b['baseline']['decisions_per_s']:,.0f} ({b['baseline']['best_decisions_per_s']:,.0f}) | {b['baseline']['p50_ms']:.2f} | {b['baseline']['p99_ms']:.2f} | {b['Rolegate']['rps'] / b['baseline']['rps']:.2f}x "
         f"| {max(b['Rolegate']['others_cores_max'], b['baseline']['others_cores_max']):.2f} cores |",
         f"| `check` on a record, requests/s (information) | {rec['connections']} | {rec['rps']:,.0f} | {rec['p50_ms']:.2f} | {rec['p99_ms']:.2f} | | | | | {rec['others_cores']:.2f} cores |",
         "",
@@ -728,7 +740,11 @@ def docs_section(result: dict[str, Any]) -> str:
             f"{la['start'][0]:.2f}, {la['start'][1]:.2f}, {la['start'][2]:.2f} at the start, "
             f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end (the benchmark itself adds about 1.5: a busy server and wrk); "
             "CPU used by processes other than the benchmark's during each timed run (from /proc): median "
-            f"{statistics.median(r['others_cores'] for r in result['runs']):.2f} cores, max {max(r['others_cores'] for r in result['runs']):.2f}",
+            f"{statistics.median(r['others_cores'] for r in result['runs']):.2f} cores, max {max(r['others_cores'] for r in result['runs']):.2f}; "
+            f"steal (the hypervisor running other guests): median {statistics.median(r['steal_cores'] for r in result['runs']):.2f} cores, "
+            f"max {max(r['steal_cores'] for r in result['runs']):.2f}; Python speed probe before each run (a fixed dict loop, million iterations/s): "
+            f"min {min(r['probe_mops'] for r in result['runs']):.1f}, median {statistics.median(r['probe_mops'] for r in result['runs']):.1f}, "
+            f"max {max(r['probe_mops'] for r in result['runs']):.1f}",
             f"- Machine: {m['cpu']}, `nproc` = {m['nproc']}, {m['platform']}; Python {m['python']}",
             f"- Versions: rolegate {v['rolegate']}, FastAPI {v['fastapi']}, Starlette {v['starlette']}, uvicorn {v['uvicorn']} "
             f"(h11 {v['h11']}, httptools {v['httptools']}, uvloop {v['uvloop']}), Pydantic {v['pydantic']}; load: {v['load generator']}",
