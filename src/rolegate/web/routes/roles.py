@@ -168,60 +168,44 @@ async def preview_edit(request: Request, workspace_id: str, role_id: str) -> Res
     return await _preview(request, workspace_id, role_id)
 
 
-@router.post("/w/{workspace_id}/roles")
-async def create(request: Request, workspace_id: str) -> Response:
+async def _save(request: Request, workspace_id: str, role_id: str | None) -> Response:
+    """Create (role_id None) or save a role through the services; a refusal re-renders
+    the editor as the user left it, with each rule's message and fix."""
     form = await checked_form(request)
 
     def run() -> Response:
         page = _page(request, workspace_id)
         state = _state(page)
-        parsed = _parse(form, state, None)
+        role = state.role(role_id) if role_id is not None else None
+        parsed = _parse(form, state, role)
+        fields: dict[str, Any] = {
+            "actor": page.actor,
+            "workspace_id": workspace_id,
+            "name": parsed.name,
+            "level": parsed.level,
+            "grants": parsed.grants,
+            "landing_page": parsed.landing_page,
+            "description": parsed.description,
+        }
+        uow = page.viewer.ui.rolegate.uow()
         try:
-            role = create_role(
-                page.viewer.ui.rolegate.uow(),
-                actor=page.actor,
-                workspace_id=workspace_id,
-                name=parsed.name,
-                level=parsed.level,
-                grants=parsed.grants,
-                landing_page=parsed.landing_page,
-                description=parsed.description,
-            )
+            saved = update_role(uow, role_id=role_id, **fields) if role_id is not None else create_role(uow, **fields)
         except RuleViolationError as exc:
-            return _editor(request, page, state, None, parsed, violations=exc.violations, status=409)
-        session_of(request).flash(f"Role {role.name!r} created.")
+            return _editor(request, page, state, role, parsed, violations=exc.violations, status=409)
+        session_of(request).flash(f"Role {saved.name!r} {'saved' if role_id is not None else 'created'}.")
         return redirect(request, f"{page.base}/roles")
 
     return await run_in_threadpool(run)
+
+
+@router.post("/w/{workspace_id}/roles")
+async def create(request: Request, workspace_id: str) -> Response:
+    return await _save(request, workspace_id, None)
 
 
 @router.post("/w/{workspace_id}/roles/{role_id}")
 async def save(request: Request, workspace_id: str, role_id: str) -> Response:
-    form = await checked_form(request)
-
-    def run() -> Response:
-        page = _page(request, workspace_id)
-        state = _state(page)
-        role = state.role(role_id)
-        parsed = _parse(form, state, role)
-        try:
-            saved = update_role(
-                page.viewer.ui.rolegate.uow(),
-                actor=page.actor,
-                workspace_id=workspace_id,
-                role_id=role_id,
-                name=parsed.name,
-                level=parsed.level,
-                grants=parsed.grants,
-                landing_page=parsed.landing_page,
-                description=parsed.description,
-            )
-        except RuleViolationError as exc:
-            return _editor(request, page, state, role, parsed, violations=exc.violations, status=409)
-        session_of(request).flash(f"Role {saved.name!r} saved.")
-        return redirect(request, f"{page.base}/roles")
-
-    return await run_in_threadpool(run)
+    return await _save(request, workspace_id, role_id)
 
 
 @router.post("/w/{workspace_id}/roles/{role_id}/clone")
