@@ -7,7 +7,7 @@ import pytest
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import RevisionNotReachedError
 from rolegate.domain.workspace import Actor
-from rolegate.services import roles
+from rolegate.services import members, roles
 from tests.integration.support import open_workspace
 
 
@@ -18,8 +18,13 @@ def test_snapshot_follows_this_process_commits(rolegate_app: Rolegate) -> None:
     after = rolegate_app.snapshots.get(ws.id)
     assert after.revision == before.revision + 1
     assert after.role_of(ws.owner_id) is not None
-    assert role.id not in {r.id for r in [before.role_of(ws.owner_id)] if r is not None}
     assert rolegate_app.snapshots.get(ws.id) is after  # cached, not recompiled
+    added = members.add_member(rolegate_app.uow(), actor=Actor.member(ws.owner_id), workspace_id=ws.id, email="helper@example.test", role_id=role.id)
+    latest = rolegate_app.snapshots.get(ws.id)
+    held = latest.role_of(added.member.id)
+    assert held is not None
+    assert held.id == role.id
+    assert before.role_of(added.member.id) is None  # the old snapshot is left as it was
 
 
 def test_min_revision_not_reached_is_its_own_error(rolegate_app: Rolegate) -> None:
