@@ -1,6 +1,7 @@
 """The floor of Rolegate's HTTP stack, for `bench/http.py`: a bare FastAPI app on
 uvicorn, run exactly as `rolegate serve` runs its app (`uvicorn.run(app, host=...,
-port=...)`: one worker, uvicorn's defaults, access log on), with the same two POST
+port=..., access_log=False)`: one worker, uvicorn's defaults otherwise, so
+httptools and uvloop when installed, as `uvicorn[standard]` does), with the same two POST
 routes. Each parses the request into Rolegate's own body models (`CheckIn`,
 `BatchCheckIn`: the same validation) and answers a constant decision: no API key,
 no snapshot, no engine.
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(), host=args.host, port=args.port)
+    uvicorn.run(create_app(), host=args.host, port=args.port, access_log=False)
 
 
 if __name__ == "__main__":

@@ -25,19 +25,20 @@ runner = CliRunner()
 
 def test_serve_runs_the_api_on_the_database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["db", "upgrade", "--url", sqlite_url]).exit_code == 0
-    calls: list[tuple[Any, str, int]] = []
+    calls: list[tuple[Any, str, int, bool]] = []
 
-    def fake_run(api: Any, *, host: str, port: int) -> None:
-        calls.append((api, host, port))
+    def fake_run(api: Any, *, host: str, port: int, access_log: bool) -> None:
+        calls.append((api, host, port, access_log))
 
     monkeypatch.setattr(uvicorn, "run", fake_run)  # `rolegate serve` calls uvicorn.run(create_app(...), host=, port=)
     result = runner.invoke(app, ["serve"], env={"ROLEGATE_DATABASE_URL": sqlite_url})
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["serve", "--url", sqlite_url, "--host", "0.0.0.0", "--port", "9001"])
+    result = runner.invoke(app, ["serve", "--url", sqlite_url, "--host", "0.0.0.0", "--port", "9001", "--access-log"])
     assert result.exit_code == 0, result.output
     assert "Rolegate on http://0.0.0.0:9001: admin UI at /" in result.output
-    assert [(host, port) for _, host, port in calls] == [("127.0.0.1", 8000), ("0.0.0.0", 9001)]
-    for api, _, _ in calls:
+    # The access log is off unless asked for: it costs a third of a single check's time.
+    assert [(host, port, log) for _, host, port, log in calls] == [("127.0.0.1", 8000, False), ("0.0.0.0", 9001, True)]
+    for api, _, _, _ in calls:
         rolegate: Rolegate = api.state.rolegate
         assert rolegate.settings.database_url == sqlite_url
         assert api.title == "Rolegate"  # create_app(rolegate): the API itself

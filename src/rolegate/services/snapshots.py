@@ -1,9 +1,13 @@
-"""Compiled snapshots, cached per (workspace, revision) in a bounded LRU.
+"""Compiled snapshots: the newest of each workspace, in a bounded LRU.
 
 A snapshot is reused only while it is at the workspace's newest known revision: this
 process's own commits and (on PostgreSQL) every other process's commits, heard through
 LISTEN/NOTIFY, move the known revision forward. A caller that just wrote passes
 `min_revision` (the revision its write returned) to read its own writes.
+
+Only the newest snapshot of a workspace is kept: an older one is never served again,
+and holding it would only give the collector more to walk (full collections were the
+p99 of decisions). A request that already holds an older snapshot finishes on it.
 """
 
 from __future__ import annotations
@@ -23,13 +27,22 @@ __all__ = ["SnapshotCache"]
 
 class SnapshotCache:
     def __init__(self, engine: Engine, *, maxsize: int = 256) -> None:
+        if maxsize < 1:
+            raise ValueError("the snapshot cache holds at least one workspace")
         self._engine = engine
         self._maxsize = maxsize
-        self._lru: OrderedDict[tuple[str, int], Snapshot] = OrderedDict()
-        self._latest: dict[str, Snapshot] = {}
+        self._latest: OrderedDict[str, Snapshot] = OrderedDict()
         self._known: dict[str, int] = {}
         self._lock = threading.Lock()
         self.loads = 0
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def cached(self) -> dict[str, int]:
+        """Workspace id -> revision of the snapshot held, least recently used first."""
+        with self._lock:
+            return {ws: snap.revision for ws, snap in self._latest.items()}
 
     def mark(self, workspace_id: str, revision: int) -> None:
         """A commit made `revision` the newest; older snapshots are stale from now on."""
@@ -42,6 +55,10 @@ class SnapshotCache:
         if snap is not None:
             floor = max(self._known.get(workspace_id, 0), min_revision or 0)
             if snap.revision >= floor:
+                try:  # noqa: SIM105 (contextlib.suppress costs more than the check it guards)
+                    self._latest.move_to_end(workspace_id)
+                except KeyError:  # evicted by another thread meanwhile; still valid to serve
+                    pass
                 return snap
         return self._load(workspace_id, min_revision)
 
@@ -50,9 +67,10 @@ class SnapshotCache:
             ws = uow.workspaces.get(workspace_id)
             if ws is None:
                 raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
-            with self._lock:
-                cached = self._lru.get((ws.id, ws.revision))
-            if cached is None:
+            current = self._latest.get(ws.id)
+            if current is not None and current.revision == ws.revision:
+                cached = current  # another thread compiled this revision meanwhile
+            else:
                 roles = [info.role for info in uow.roles.all(ws.id)]
                 members = uow.members.members(ws.id)
                 cached = compile_snapshot(
@@ -67,13 +85,12 @@ class SnapshotCache:
         if min_revision is not None and cached.revision < min_revision:
             raise RevisionNotReachedError(workspace_id, cached.revision, min_revision)
         with self._lock:
-            self._lru[(workspace_id, cached.revision)] = cached
-            self._lru.move_to_end((workspace_id, cached.revision))
-            while len(self._lru) > self._maxsize:
-                self._lru.popitem(last=False)
             current = self._latest.get(workspace_id)
             if current is None or cached.revision >= current.revision:
                 self._latest[workspace_id] = cached
+            self._latest.move_to_end(workspace_id)
+            while len(self._latest) > self._maxsize:
+                self._latest.popitem(last=False)
             if cached.revision > self._known.get(workspace_id, -1):
                 self._known[workspace_id] = cached.revision
         return cached
