@@ -125,3 +125,19 @@ def test_lookup_returns_a_filter_not_records(natero: Tenant) -> None:
     assert tasks["filter"]["path"] == ["account"]
     r = natero.api.post(natero.url("/lookup"), json={"member": csm, "action": "accounts.view", "object": "task"})
     assert_problem(r, 422, "invalid_record")
+
+
+def test_a_nul_in_a_decisions_member_or_action_is_an_unknown_name_not_an_error(natero: Tenant) -> None:
+    # Member ids and actions of a decision are only looked up in the snapshot (never
+    # sent to the database), so the body accepts a NUL and the answer is "no such
+    # member / action", before any record is read.
+    csm = csm_with_accounts(natero)
+    record = {"type": "account", "id": "mine"}
+    d = check(natero, member="m\x00", action="accounts.view", record=record)
+    assert (d["allowed"], d["reasons"][0]["code"]) == (False, "unknown_member")
+    r = natero.api.post(natero.url("/check"), json={"member": csm, "action": "accounts.view\x00", "record": record})
+    assert_problem(r, 422, "unknown_action")
+    batch = {"checks": [{"member": csm, "action": "accounts.view", "record": record}, {"member": "m\x00", "action": "accounts.view", "record": record}]}
+    r = natero.api.post(natero.url("/check/batch"), json=batch)
+    assert r.status_code == 200, r.text
+    assert [(x["allowed"], x["reasons"][0]["code"]) for x in r.json()["results"]] == [(True, "granted"), (False, "unknown_member")]

@@ -78,6 +78,11 @@ def text(max_length: int, *, min_length: int = 0) -> Any:
 
 
 Id = Annotated[str, text(36, min_length=1)]
+# A member id or action named in a decision is only looked up in the compiled snapshot,
+# never stored or sent to the database, so a NUL there just matches nothing; skipping
+# the NUL pattern saves a fifth of a batch's validation.
+MemberRef = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+ActionRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Key = Annotated[str, text(64, min_length=1)]
 RecordId = Annotated[str, text(200, min_length=1)]
 Name = Annotated[str, text(200)]
@@ -405,8 +410,8 @@ class ReasonOut(BaseModel):
 
 
 class CheckIn(_In):
-    member: Id
-    action: Annotated[str, text(200, min_length=1)]
+    member: MemberRef
+    action: ActionRef
     record: RecordRefIn | None = None
     min_revision: Annotated[int, Field(ge=0, le=MAX_REVISION)] | None = Field(default=None, description="Decide at this revision or later (read your writes).")
 
@@ -431,8 +436,8 @@ class BatchRecordIn(TypedDict):
 
 @with_config(ConfigDict(extra="forbid"))
 class BatchItemIn(TypedDict):
-    member: Id
-    action: Annotated[str, text(200, min_length=1)]
+    member: MemberRef
+    action: ActionRef
     record: NotRequired[BatchRecordIn | None]
 
 
