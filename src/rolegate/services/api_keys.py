@@ -18,6 +18,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from rolegate.domain.errors import NotFoundError, RolegateError
@@ -25,7 +26,7 @@ from rolegate.services.context import new_id
 from rolegate.store.repositories import ApiKeyRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["KeyRight", "authenticate", "create_api_key", "parse_key", "reaches"]
+__all__ = ["KeyRight", "authenticate", "create_api_key", "list_api_keys", "parse_key", "reaches", "revoke_api_key"]
 
 KEY_PREFIX = "rg"
 _KEY = re.compile(r"rg_([0-9a-f]{12})_([A-Za-z0-9_-]{20,200})")
@@ -86,6 +87,31 @@ def create_api_key(
         )
         uow.commit()
     return f"{KEY_PREFIX}_{prefix}_{secret}"
+
+
+def list_api_keys(uow: UnitOfWork, *, organization_id: str) -> list[ApiKeyRow]:
+    """The organization's keys, oldest first, revoked ones included (their secrets
+    were never stored, so nothing here can call the API)."""
+    with uow:
+        if not uow.workspaces.organization_exists(organization_id):
+            raise NotFoundError(f"no organization {organization_id!r}", decision=None, fix="Check the organization id.")
+        return uow.api_keys.of_organization(organization_id)
+
+
+def revoke_api_key(uow: UnitOfWork, *, organization_id: str, prefix: str) -> ApiKeyRow:
+    """Revoke the key with this prefix (the part after `rg_`): every later request with
+    it is a 401. Revoking twice is harmless; a key of another organization is not found."""
+    with uow:
+        row = uow.api_keys.by_prefix(prefix)
+        if row is None or row.organization_id != organization_id:
+            raise NotFoundError(
+                f"no API key with prefix {prefix!r} in organization {organization_id!r}",
+                decision=None,
+                fix="List the organization's keys (`rolegate keys list`) and pass the prefix shown there.",
+            )
+        uow.api_keys.revoke(row.id, datetime.now(UTC))
+        uow.commit()
+    return row
 
 
 def authenticate(uow: UnitOfWork, token: str) -> ApiKeyRow | None:

@@ -497,6 +497,21 @@ class ApiKeyRow:
     workspace_id: str | None
     rights: frozenset[str]
     revoked: bool
+    created_at: datetime | None = None
+
+
+def _api_key(row: Any) -> ApiKeyRow:
+    return ApiKeyRow(
+        row.id,
+        row.prefix,
+        row.secret_hash,
+        row.name,
+        row.organization_id,
+        row.workspace_id,
+        frozenset(row.rights),
+        row.revoked_at is not None,
+        row.created_at,
+    )
 
 
 class ApiKeyRepository(_Repo):
@@ -515,8 +530,12 @@ class ApiKeyRepository(_Repo):
 
     def by_prefix(self, prefix: str) -> ApiKeyRow | None:
         row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.prefix == prefix)).first()
-        if row is None:
-            return None
-        return ApiKeyRow(
-            row.id, row.prefix, row.secret_hash, row.name, row.organization_id, row.workspace_id, frozenset(row.rights), row.revoked_at is not None
-        )
+        return None if row is None else _api_key(row)
+
+    def of_organization(self, organization_id: str) -> list[ApiKeyRow]:
+        k = t.api_keys
+        rows = self.conn.execute(select(k).where(k.c.organization_id == organization_id).order_by(k.c.created_at, k.c.prefix))
+        return [_api_key(r) for r in rows]
+
+    def revoke(self, key_id: str, at: datetime) -> None:
+        self.conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id, t.api_keys.c.revoked_at.is_(None)).values(revoked_at=at))
