@@ -74,7 +74,8 @@ def snap() -> Snapshot:
 
 
 def test_K6_additional_objects_and_fields_join_the_schema() -> None:
-    assert "project" in SCHEMA.objects and "project" not in PRESET.objects
+    assert "project" in SCHEMA.objects
+    assert "project" not in PRESET.objects
     assert set(SCHEMA.objects["project"].fields) == {"budget", "crm_id"}
     assert SCHEMA.objects["account"].fields["nps"].synced_from is None
     assert apply_registry(PRESET, FieldRegistry()) is PRESET
@@ -98,7 +99,8 @@ def test_K8_new_fields_and_objects_reach_no_standard_or_limited_custom_role(snap
         assert snap.field_access(member, "account", "nps") is N, member
         assert snap.readable_fields(member, "project") == frozenset(), member
         decision = snap.field_decision(member, "project", "budget")
-        assert decision is not None and decision.rule_id == "K8"
+        assert decision is not None
+        assert decision.rule_id == "K8"
 
 
 def test_K8_high_gets_new_fields_as_the_preset_says(snap: Snapshot) -> None:
@@ -115,7 +117,8 @@ def test_K5_system_roles_mirror_the_integration_owner_on_new_fields(snap: Snapsh
     assert snap.field_access("m-member", "project", "crm_id") is R  # the integration user reads only (K9)
     assert snap.field_access("m-viewer", "project", "budget") is R  # Limited: never write (K1)
     decision = snap.field_decision("m-member", "project", "budget")
-    assert decision is not None and decision.rule_id == "K5"
+    assert decision is not None
+    assert decision.rule_id == "K5"
 
 
 def test_K9_integration_cap_set_per_synced_field_caps_every_role() -> None:
@@ -155,7 +158,8 @@ def test_K7_default_fields_stay_readable_and_their_write_follows_the_role(snap: 
     assert snap.field_access("m-csm", "account", "owner") is W
     assert snap.field_access("m-csm", "account", "name") is R
     d = snap.field_decision("m-analyst", "account", "name")
-    assert d is not None and d.read_locked
+    assert d is not None
+    assert d.read_locked
 
 
 def test_K11_check_write_accepts_write_and_names_every_other_field(snap: Snapshot) -> None:
@@ -164,9 +168,11 @@ def test_K11_check_write_accepts_write_and_names_every_other_field(snap: Snapsho
     assert result.writable == ("arr", "owner")
     by_field = {r.field: r for r in result.refused}
     assert set(by_field) == {"renewal_risk", "nps", "ghost", "contract_value"}
-    assert by_field["renewal_risk"].access is R and by_field["renewal_risk"].rule_id == "K11"
+    assert by_field["renewal_risk"].access is R
+    assert by_field["renewal_risk"].rule_id == "K11"
     assert "read only" in by_field["renewal_risk"].message
-    assert by_field["nps"].access is N and by_field["nps"].rule_id == "K8"
+    assert by_field["nps"].access is N
+    assert by_field["nps"].rule_id == "K8"
     assert by_field["ghost"].rule_id == "K8"
     assert by_field["contract_value"].rule_id == "K11"  # stored read, so the role is what keeps it read
     assert result.refused_fields == ("renewal_risk", "nps", "ghost", "contract_value")
@@ -189,13 +195,15 @@ def test_K12_filter_fields_drops_what_the_member_may_not_read(snap: Snapshot) ->
     page = [record, {"name": "Beta", "nps": 1}, {}]
     filtered = snap.filter_records("m-analyst", "account", page)
     assert filtered == [snap.filter_fields("m-analyst", "account", r) for r in page]
-    assert filtered[0] is not record and "nps" in record  # the caller's records are untouched
+    assert filtered[0] is not record
+    assert "nps" in record
 
 
 def test_K12_inactive_or_unknown_members_write_nothing(snap: Snapshot) -> None:
     for member, word in (("gone", "disabled"), ("nobody", "no such member")):
         result = snap.check_write(member, "account", ["name"])
-        assert not result.allowed and word in result.refused[0].message
+        assert not result.allowed
+        assert word in result.refused[0].message
 
 
 def test_K12_visible_fields_for_filters_segments_layouts_notes_and_modules(snap: Snapshot) -> None:
@@ -209,16 +217,23 @@ def test_K12_visible_fields_for_filters_segments_layouts_notes_and_modules(snap:
     ]
     seen = snap.visible_fields("m-analyst", "account", uses)
     assert seen.readable == {"name", "owner", "renewal_risk"}
-    assert seen.writable == frozenset() and seen.read_only == seen.readable
-    assert dict(seen.access)["arr"] is N and dict(seen.access)["name"] is R
+    assert seen.writable == frozenset()
+    assert seen.read_only == seen.readable
+    assert dict(seen.access)["arr"] is N
+    assert dict(seen.access)["name"] is R
     verdicts = {v.id: v for v in seen.uses}
-    assert verdicts["at-risk"].visible and verdicts["at-risk"].read_only_fields == ("renewal_risk", "name")
+    assert verdicts["at-risk"].visible
+    assert verdicts["at-risk"].read_only_fields == ("renewal_risk", "name")
     assert not verdicts["big-arr"].visible  # a segment filtering on a hidden field is hidden
     assert not verdicts["arr-chart"].visible  # a dashboard module containing it too
     assert not verdicts["by-nps"].visible
-    assert verdicts["summary"].visible and verdicts["summary"].flagged and verdicts["summary"].hidden_fields == ("arr",)
-    assert verdicts["qbr"].visible and verdicts["qbr"].flagged
+    assert verdicts["summary"].visible
+    assert verdicts["summary"].flagged
+    assert verdicts["summary"].hidden_fields == ("arr",)
+    assert verdicts["qbr"].visible
+    assert verdicts["qbr"].flagged
     assert all(v.rule_id == "K12" for v in seen.uses)
     # With write, the same segment's value can be updated.
     lead = {v.id: v for v in snap.visible_fields("m-csm", "account", uses).uses}
-    assert lead["big-arr"].visible and lead["big-arr"].editable_fields == ("arr",)
+    assert lead["big-arr"].visible
+    assert lead["big-arr"].editable_fields == ("arr",)
