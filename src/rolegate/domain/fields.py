@@ -61,6 +61,17 @@ def field_decision(schema: ProductSchema, role: Role, object_type: str, field_na
             access = integ_cap
             rule = "K9"
             reasons.append(f"synced from {fdef.synced_from!r}, whose integration user has {integ_cap.label} (K9)")
+    if access is FieldAccess.READ and cap < FieldAccess.WRITE:
+        # Readable but not writable, and no role setting could change that: name the
+        # cap (the level's ceiling first, then the integration user) rather than the role.
+        if level.field_ceiling < FieldAccess.WRITE:
+            rule = level.rule or "K1"
+            why = f"level {level.key!r} allows at most {level.field_ceiling.label}"
+        else:
+            rule = "K9"
+            why = f"synced from {fdef.synced_from!r}, whose integration user has {cap.label} (K9)"
+        if why not in reasons:
+            reasons.append(why)
     return FieldDecision(access, base, fdef.default, cap, tuple(reasons), rule)
 
 

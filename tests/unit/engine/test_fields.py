@@ -174,7 +174,7 @@ def test_K11_check_write_accepts_write_and_names_every_other_field(snap: Snapsho
     assert by_field["nps"].access is N
     assert by_field["nps"].rule_id == "K8"
     assert by_field["ghost"].rule_id == "K8"
-    assert by_field["contract_value"].rule_id == "K11"  # stored read, so the role is what keeps it read
+    assert by_field["contract_value"].rule_id == "K9"  # stored read, but no role could write it: the cap is named
     assert result.refused_fields == ("renewal_risk", "nps", "ghost", "contract_value")
     assert snap.check_write("m-csm", "account", ["arr", "owner"]).allowed
     assert snap.check_write("m-csm", "account", []).allowed
