@@ -42,7 +42,7 @@ def test_K8_new_object_and_field_reach_no_standard_custom_role(api: Api) -> None
 
 
 def test_K9_integration_access_caps_write_and_write_cannot_be_granted(api: Api) -> None:
-    t, role, csm = catalyst_with_csm(api, {"account": {"arr": "write"}})
+    t, _role, csm = catalyst_with_csm(api, {"account": {"arr": "write"}})
     r = t.api.put(t.url("/objects/account/fields/arr/integration-access"), json={"access": "read"})
     assert r.status_code == 200, r.text
     assert r.json()["field"]["integration_access"] == "read"
