@@ -176,17 +176,12 @@ class Snapshot:
         return {k: v for k, v in record.items() if k in readable}
 
     def filter_records(self, member: str, object_type: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """`filter_fields` for a page of records: the readable set is looked up once,
-        and each record is copied in C and loses only its hidden keys (usually few)."""
+        """`filter_fields` for a page of records: the readable set is looked up once.
+        (Measured in bench/fields.py: a comprehension per record beats copying and
+        deleting the hidden keys, and reusing one key layout across records, whose
+        safety check costs as much as it saves.)"""
         readable = self.readable_fields(member, object_type)
-        out: list[dict[str, Any]] = []
-        append = out.append
-        for record in records:
-            kept = dict(record)
-            for key in record.keys() - readable:
-                del kept[key]
-            append(kept)
-        return out
+        return [{k: v for k, v in record.items() if k in readable} for record in records]
 
     def check_write(self, member: str, object_type: str, changes: Iterable[str] | Mapping[str, Any]) -> WriteCheck:
         """May `member` write every field of `changes` (field names, or a dict of new
