@@ -84,8 +84,9 @@ def field_tables(schema: ProductSchema, role: Role, *, read_only: bool) -> list[
 
 def parse_field_form(form: FormData, tables: list[ObjectTable]) -> tuple[dict[str, dict[str, str]], list[Violation]]:
     """The changes the form makes: each field whose access differs from what the role
-    has now. Disabled boxes are not posted: a locked read stays read (K7), a capped
-    write keeps what the role stored (K10). `bulk` = `<object>:read|none` sets every
+    has now. Disabled boxes are not posted: a locked read stays read (K7); a capped
+    write box is shown unticked, so a role's stored write on a field that became capped
+    is not touched (K10) unless its read changes. `bulk` = `<object>:read|none` sets every
     read box of the object first (write unchanged, except none, which clears it)."""
     bulk_obj, _, bulk_to = str(form.get("bulk") or "").partition(":")
     changes: dict[str, dict[str, str]] = {}
@@ -93,7 +94,9 @@ def parse_field_form(form: FormData, tables: list[ObjectTable]) -> tuple[dict[st
     for table in tables:
         for row in table.rows:
             read = row.read.checked if row.read.disabled else f"read:{row.key}" in form
-            write = f"write:{row.key}" in form if not row.write.disabled else row.write.checked
+            # A capped write box is not posted by a browser; one posted anyway goes to
+            # the service, which refuses it with its rule (K9, K1) rather than being dropped.
+            write = f"write:{row.key}" in form
             if table.key == bulk_obj and bulk_to in ("read", "none"):
                 read = row.read.disabled or bulk_to == "read"
                 write = write and bulk_to == "read"
