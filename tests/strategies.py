@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
+from rolegate.domain.field_registry import FieldRegistry, RegisteredField, RegisteredObject
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind, role_from_system
 from rolegate.domain.schema import FieldAccess, ProductSchema, frozen_map
 from rolegate.domain.schema_build import parse_schema
@@ -358,3 +359,79 @@ def worlds(draw: st.DrawFn) -> World:
         queries.append(Query(_pick(draw, [*member_ids, UNKNOWN_MEMBER]), action, record))
 
     return World(data, schema, features, tuple(roles), members, tuple(records), tuple(queries))
+
+
+# -- field-level security (issue 7: K5-K12) -------------------------------------------------
+
+__all__ += ["FieldPage", "FieldWorld", "field_worlds"]
+
+_STRAY_KEYS = ("id", "ghost", "Name", "")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPage:
+    """One question about fields: a member, an object, a page of records (dicts whose
+    keys are declared fields and a few strays) and a change (field names)."""
+
+    member: str
+    object_type: str
+    records: tuple[dict[str, Any], ...]
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldWorld:
+    world: World
+    registry: FieldRegistry
+    pages: tuple[FieldPage, ...]
+
+
+@st.composite
+def field_registries(draw: st.DrawFn, data: dict[str, Any]) -> FieldRegistry:
+    """What a host adds on top of a random schema: maybe an additional object, new
+    fields (local or synced, with or without an integration cap), conversions of local
+    fields to synced ones, and caps on synced fields."""
+    objects: list[RegisteredObject] = []
+    fields: list[RegisteredField] = []
+    targets = list(data["objects"])
+    if _rarely(draw) or draw(_BOOL):
+        objects.append(RegisteredObject("extra", "Extra"))
+        targets.append("extra")
+
+    def cap() -> FieldAccess | None:
+        return _maybe(draw, [FieldAccess.NONE, FieldAccess.READ, FieldAccess.WRITE])
+
+    for i in range(draw(st.integers(0, 4))):
+        synced = draw(_BOOL)
+        fields.append(RegisteredField(_pick(draw, targets), f"nf{i}", f"New field {i}", True, INTEGRATION if synced else None, cap() if synced else None))
+    for obj_key, spec in data["objects"].items():
+        for fname, fdef in spec.get("fields", {}).items():
+            if draw(st.integers(0, 3)) != 0:
+                continue
+            if fdef.get("synced_from") is None:
+                fields.append(RegisteredField(obj_key, fname, fname, False, INTEGRATION, cap()))  # K10
+            else:
+                fields.append(RegisteredField(obj_key, fname, fname, False, None, cap()))  # K9
+    return FieldRegistry(tuple(objects), tuple(fields))
+
+
+@st.composite
+def field_worlds(draw: st.DrawFn) -> FieldWorld:
+    world = draw(worlds())
+    registry = draw(field_registries(world.data))
+    declared: dict[str, list[str]] = {o: list(spec.get("fields", {})) for o, spec in world.data["objects"].items()}
+    for obj in registry.objects:
+        declared.setdefault(obj.key, [])
+    for f in registry.fields:
+        if f.added:
+            declared[f.object_type].append(f.name)
+    pages: list[FieldPage] = []
+    for _ in range(draw(st.integers(1, 6))):
+        obj_key = _pick(draw, list(declared))
+        keys = declared[obj_key] + list(_STRAY_KEYS)
+        records = tuple(
+            {k: draw(st.integers(0, 9)) for k in _subset(draw, keys, often=True)} for _ in range(draw(st.integers(0, 4)))
+        )
+        changes = tuple(_subset(draw, keys))
+        pages.append(FieldPage(_pick(draw, world.member_ids), obj_key, records, changes))
+    return FieldWorld(world, registry, tuple(pages))

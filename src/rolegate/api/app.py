@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from rolegate.api.deps import Auth
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from rolegate.api.routes import audit, decisions, members, records, roles, workspaces
+from rolegate.api.routes import audit, decisions, fields, members, records, roles, workspaces
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
 
@@ -97,6 +97,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (decisions, workspaces, roles, members, records, audit):  # the hot path is matched first
         app.include_router(module.router)
+    app.include_router(fields.router)  # issue 7: field-level security (K5-K12)
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 
     mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static

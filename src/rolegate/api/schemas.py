@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, with_config
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator, with_config
 from typing_extensions import TypedDict
 
 from rolegate.presets import PRESET_KEYS
@@ -461,12 +461,22 @@ class BatchCheckOut(BaseModel):
 class FieldsFilterIn(_In):
     member: Id
     object: Key
-    record: Annotated[dict[str, Any], Field(max_length=10_000)]
+    record: Annotated[dict[str, Any], Field(max_length=10_000)] | None = None
+    records: Annotated[list[Annotated[dict[str, Any], Field(max_length=10_000)]], Field(max_length=10_000)] | None = Field(
+        default=None, description="A page of records instead of one (K12)."
+    )
     min_revision: Annotated[int, Field(ge=0, le=MAX_REVISION)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> FieldsFilterIn:
+        if (self.record is None) == (self.records is None):
+            raise ValueError("give exactly one of `record` or `records`")
+        return self
 
 
 class FieldsFilterOut(BaseModel):
-    record: dict[str, Any] = Field(description="The record without the fields the member may not read (K12).")
+    record: dict[str, Any] | None = Field(default=None, description="The record without the fields the member may not read (K12).")
+    records: list[dict[str, Any]] | None = Field(default=None, description="The page, each record filtered (K12).")
     revision: int
 
 

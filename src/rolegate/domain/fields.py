@@ -20,6 +20,10 @@ class FieldDecision:
     cap: FieldAccess
     """The most any role may have here: level ceiling and integration cap (K1, K9)."""
     reasons: tuple[str, ...]
+    rule_id: str = "K11"
+    """The rule that keeps the access where it is: K5 (mirrors the integration owner),
+    K11 (the role's own setting), K8 (not configured), K1 (the level's ceiling) or K9
+    (the integration user's cap)."""
 
 
 def field_decision(schema: ProductSchema, role: Role, object_type: str, field_name: str) -> FieldDecision:
@@ -30,13 +34,16 @@ def field_decision(schema: ProductSchema, role: Role, object_type: str, field_na
         # K5: system roles mirror the integration owner, who may do everything the
         # integration allows; the level and the integration caps below still apply.
         base = FieldAccess.WRITE
+        rule = "K5"
         reasons.append("mirrors the integration owner (K5)")
     elif (object_type, field_name) in role.field_access:
         base = role.field_access[(object_type, field_name)]
+        rule = "K11"
         reasons.append(f"role sets {base.label}")
     else:
         # K8: a field the role does not mention gets only what its level hands out.
         base = level.new_field_access
+        rule = "K8"
         reasons.append(f"not configured on the role; level {level.key!r} gives {base.label} (K8)")
     access = base
     if fdef.default and access < FieldAccess.READ:
@@ -45,14 +52,27 @@ def field_decision(schema: ProductSchema, role: Role, object_type: str, field_na
     cap = level.field_ceiling
     if access > cap:
         access = cap
+        rule = level.rule or "K1"
         reasons.append(f"level {level.key!r} allows at most {cap.label}")
     if fdef.synced_from is not None:
         integ_cap = schema.integrations[fdef.synced_from].cap(object_type, field_name)
         cap = min(cap, integ_cap)
         if access > integ_cap:
             access = integ_cap
+            rule = "K9"
             reasons.append(f"synced from {fdef.synced_from!r}, whose integration user has {integ_cap.label} (K9)")
-    return FieldDecision(access, base, fdef.default, cap, tuple(reasons))
+    if access is FieldAccess.READ and cap < FieldAccess.WRITE:
+        # Readable but not writable, and no role setting could change that: name the
+        # cap (the level's ceiling first, then the integration user) rather than the role.
+        if level.field_ceiling < FieldAccess.WRITE:
+            rule = level.rule or "K1"
+            why = f"level {level.key!r} allows at most {level.field_ceiling.label}"
+        else:
+            rule = "K9"
+            why = f"synced from {fdef.synced_from!r}, whose integration user has {cap.label} (K9)"
+        if why not in reasons:
+            reasons.append(why)
+    return FieldDecision(access, base, fdef.default, cap, tuple(reasons), rule)
 
 
 def field_access(schema: ProductSchema, role: Role, object_type: str, field_name: str) -> FieldAccess:

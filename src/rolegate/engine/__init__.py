@@ -2,6 +2,7 @@
 
 from rolegate.engine.compile import compile_snapshot
 from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
+from rolegate.engine.field_checks import FieldRefusal, FieldVisibility, WriteCheck
 from rolegate.engine.filters import AssigneeFilter, Filter
 from rolegate.engine.records import InMemoryRecordIndex, Record, RecordIndex, RecordRef
 from rolegate.engine.snapshot import CompiledRole, Snapshot
@@ -20,4 +21,7 @@ __all__ = [
     "InMemoryRecordIndex",
     "Record",
     "RecordRef",
+    "FieldRefusal",
+    "FieldVisibility",
+    "WriteCheck",
 ]

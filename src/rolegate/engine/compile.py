@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from rolegate.domain.errors import RolegateError
-from rolegate.domain.fields import field_access
+from rolegate.domain.fields import FieldDecision, field_decision
 from rolegate.domain.permissions import PermissionState, PermissionStatus, resolve_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import FieldAccess, ObjectType, ProductSchema, Scope
@@ -95,9 +95,10 @@ def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, r
     actions: dict[str, Decision] = {}
     for action, act in schema.actions.items():
         actions[action] = _decide(schema, role, states, granted, lacking, action, act.object_type, revision)
-    fields: dict[str, dict[str, FieldAccess]] = {}
+    decisions: dict[str, dict[str, FieldDecision]] = {}
     for okey, otype in schema.objects.items():
-        fields[okey] = {f: field_access(schema, role, okey, f) for f in otype.fields}
+        decisions[okey] = {f: field_decision(schema, role, okey, f) for f in otype.fields}
+    fields = {o: {f: d.access for f, d in per.items()} for o, per in decisions.items()}
     return CompiledRole(
         role=role,
         effective=effective,
@@ -105,6 +106,7 @@ def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, r
         field_access=MappingProxyType({o: MappingProxyType(f) for o, f in fields.items()}),
         readable=MappingProxyType({o: frozenset(k for k, a in f.items() if a >= FieldAccess.READ) for o, f in fields.items()}),
         writable=MappingProxyType({o: frozenset(k for k, a in f.items() if a >= FieldAccess.WRITE) for o, f in fields.items()}),
+        field_decisions=MappingProxyType({o: MappingProxyType(d) for o, d in decisions.items()}),
     )
 
 

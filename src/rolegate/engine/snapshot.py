@@ -8,8 +8,9 @@ lists. Checks without a record return Decisions built at compile time.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from rolegate.domain.errors import (
@@ -18,9 +19,12 @@ from rolegate.domain.errors import (
     PermissionDeniedError,
     UnknownActionError,
 )
+from rolegate.domain.field_usage import FieldUse, usage_verdict
+from rolegate.domain.fields import FieldDecision
 from rolegate.domain.roles import MemberStatus, Role
 from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema, Scope
 from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
+from rolegate.engine.field_checks import FieldRefusal, FieldVisibility, WriteCheck
 from rolegate.engine.filters import AssigneeFilter, Filter
 from rolegate.engine.records import RecordIndex, RecordRef
 
@@ -37,6 +41,8 @@ class CompiledRole:
     field_access: Mapping[str, Mapping[str, FieldAccess]]
     readable: Mapping[str, frozenset[str]]
     writable: Mapping[str, frozenset[str]]
+    field_decisions: Mapping[str, Mapping[str, FieldDecision]] = field(default_factory=lambda: MappingProxyType({}))
+    """Why each field's access is what it is (reasons and the rule), for refusals."""
 
 
 class Snapshot:
@@ -168,6 +174,63 @@ class Snapshot:
         schema does not declare are dropped too: a field nobody configured is hidden (K8)."""
         readable = self.readable_fields(member, object_type)
         return {k: v for k, v in record.items() if k in readable}
+
+    def filter_records(self, member: str, object_type: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`filter_fields` for a page of records: the readable set is looked up once.
+        (Measured in bench/fields.py: a comprehension per record beats copying and
+        deleting the hidden keys, and reusing one key layout across records, whose
+        safety check costs as much as it saves.)"""
+        readable = self.readable_fields(member, object_type)
+        return [{k: v for k, v in record.items() if k in readable} for record in records]
+
+    def check_write(self, member: str, object_type: str, changes: Iterable[str] | Mapping[str, Any]) -> WriteCheck:
+        """May `member` write every field of `changes` (field names, or a dict of new
+        values)? Names every field it may not touch, each with its rule (K8, K9, K11, K1)."""
+        self._object(object_type)
+        names = tuple(dict.fromkeys(changes))
+        compiled = self._active_role(member)
+        refused: list[FieldRefusal] = []
+        writable: list[str] = []
+        for name in names:
+            refusal = self._write_refusal(member, compiled, object_type, name)
+            if refusal is None:
+                writable.append(name)
+            else:
+                refused.append(refusal)
+        return WriteCheck(object_type, not refused, tuple(writable), tuple(refused), self.revision)
+
+    def visible_fields(self, member: str, object_type: str, uses: Iterable[FieldUse] = ()) -> FieldVisibility:
+        """What `member` sees of `object_type` (K12): readable and writable fields, every
+        declared field's access, and for each place that uses fields (filter, segment,
+        layout, note, dashboard module) whether it is shown, hidden or redacted."""
+        readable = self.readable_fields(member, object_type)
+        writable = self.writable_fields(member, object_type)
+        declared = self.schema.objects[object_type].fields
+        access = tuple((f, FieldAccess.WRITE if f in writable else FieldAccess.READ if f in readable else FieldAccess.NONE) for f in declared)
+        verdicts = tuple(usage_verdict(u, readable, writable) for u in uses)
+        return FieldVisibility(object_type, readable, writable, access, verdicts, self.revision)
+
+    def field_decision(self, member: str, object_type: str, field_name: str) -> FieldDecision | None:
+        """Why `member` has what it has on a field; None for an inactive member or an
+        undeclared field."""
+        self._object(object_type)
+        compiled = self._active_role(member)
+        if compiled is None:
+            return None
+        return compiled.field_decisions.get(object_type, {}).get(field_name)
+
+    def _write_refusal(self, member: str, compiled: CompiledRole | None, object_type: str, name: str) -> FieldRefusal | None:
+        if compiled is None:
+            status = self._member_status.get(member)
+            why = "no such member in this workspace" if status is None else f"the member is {status.value}"
+            return FieldRefusal(name, FieldAccess.NONE, "K12", f"{object_type}.{name}: {why}")
+        decision = compiled.field_decisions.get(object_type, {}).get(name)
+        if decision is None:
+            return FieldRefusal(name, FieldAccess.NONE, "K8", f"{object_type}.{name} is not a field of this workspace: nobody configured it (K8)")
+        if decision.access >= FieldAccess.WRITE:
+            return None
+        what = "neither read nor write" if decision.access is FieldAccess.NONE else "read only"
+        return FieldRefusal(name, decision.access, decision.rule_id, f"{object_type}.{name}: {what} ({'; '.join(decision.reasons)})")
 
     # -- lists --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError, RuleViolationError
+from rolegate.domain.field_registry import apply_registry
 from rolegate.domain.roles import Member, Role
 from rolegate.domain.rules.team_rules import escalation_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
@@ -31,6 +32,7 @@ __all__ = [
     "new_id",
     "raise_if",
     "record_change",
+    "workspace_schema",
 ]
 
 
@@ -80,7 +82,7 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
     ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
-    schema = load_preset(ws.preset)
+    schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)
     snap = compile_snapshot(
@@ -92,6 +94,11 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
         revision=ws.revision,
     )
     return WorkspaceState(ws, schema, roles, members, snap)
+
+
+def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:
+    """The preset's schema with the workspace's own objects and fields (K6, K8-K10)."""
+    return apply_registry(load_preset(ws.preset), uow.fields.registry(ws.id))
 
 
 def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:

@@ -134,12 +134,18 @@ def update_role(
     landing_page: str | None = None,
     description: str | None = None,
     field_access: FieldInput | None = None,
+    field_changes: FieldInput | None = None,
 ) -> Role:
+    """`field_access` replaces the role's field permissions; `field_changes` changes
+    only the fields it names (in the same transaction, so no edit is lost)."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         schema = state.schema
         before = state.role(role_id)
+        new_fields = _fields(field_access)
+        if field_changes is not None:
+            new_fields = {**(new_fields if new_fields is not None else before.field_access), **(_fields(field_changes) or {})}
         new_grants = frozenset(grants) if grants is not None else before.grants
         new_level = level if level is not None else before.level
         if schema.level_mode.value == "marker":
@@ -151,7 +157,7 @@ def update_role(
             level=new_level,
             grants=new_grants,
             landing_page=landing_page,
-            field_access=_fields(field_access),
+            field_access=new_fields,
         )
         if after == before:
             return before

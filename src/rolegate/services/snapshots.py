@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from rolegate.domain.errors import NotFoundError, RevisionNotReachedError
 from rolegate.engine import Snapshot, compile_snapshot
-from rolegate.presets import load_preset
+from rolegate.services.context import workspace_schema
 from rolegate.store import Engine
 from rolegate.store.record_index import SqlRecordIndex
 from rolegate.store.uow import UnitOfWork
@@ -74,7 +74,7 @@ class SnapshotCache:
                 roles = [info.role for info in uow.roles.all(ws.id)]
                 members = uow.members.members(ws.id)
                 cached = compile_snapshot(
-                    load_preset(ws.preset),
+                    workspace_schema(uow, ws),
                     features=ws.features,
                     roles=roles,
                     members=members,

@@ -181,3 +181,30 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     *_timestamps(),
 )
+
+# -- issue 7: a workspace's objects and fields on top of its preset (K6, K8, K9, K10) -----
+
+registry_objects = Table(
+    "registry_objects",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("label", String(200), nullable=False),
+    *_timestamps(),
+)
+
+registry_fields = Table(
+    "registry_fields",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("object_type", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("label", String(200), nullable=False, server_default=""),
+    # 1: the host added the field; 0: the row holds the host's changes to a preset field.
+    Column("added", Integer, nullable=False),
+    Column("synced_from", String(64)),
+    Column("integration_access", String(16)),
+    *_timestamps(),
+)
+
+__all__ += ["registry_fields", "registry_objects"]

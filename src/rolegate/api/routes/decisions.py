@@ -130,8 +130,12 @@ async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
 
 @router.post("/fields/filter", response_model=FieldsFilterOut, summary="Remove the fields a member may not read")
 async def filter_fields(body: FieldsFilterIn, access: DecideAccess) -> FieldsFilterOut:
-    """K12: a field with no access disappears; undeclared fields are dropped too (K8)."""
+    """K12: a field with no access disappears; undeclared fields are dropped too (K8).
+    One `record`, or a page of `records` (the readable set is looked up once)."""
     snap = _snapshot(access, body.min_revision)
+    if body.records is not None:
+        return FieldsFilterOut(records=snap.filter_records(body.member, body.object, body.records), revision=snap.revision)
+    assert body.record is not None  # exactly one of the two (FieldsFilterIn)
     return FieldsFilterOut(record=snap.filter_fields(body.member, body.object, body.record), revision=snap.revision)
 
 

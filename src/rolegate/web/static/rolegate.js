@@ -100,3 +100,18 @@
     }
   });
 })();
+
+// K11 on the Field permissions tab: write includes read; unticking read unticks write.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (!(box instanceof HTMLInputElement) || !box.form || box.form.id !== "fields-form") return;
+    var parts = box.name.split(":");
+    if (parts.length !== 2) return;
+    var other = box.form.elements.namedItem((parts[0] === "write" ? "read:" : "write:") + parts[1]);
+    if (!(other instanceof HTMLInputElement) || other.disabled) return;
+    if (parts[0] === "write" && box.checked) other.checked = true;
+    if (parts[0] === "read" && !box.checked) other.checked = false;
+  });
+})();

@@ -1,0 +1,91 @@
+"""Rules about a workspace's objects and fields (K6, K8, K9, K10, K11). Each returns
+violations; none raises or does I/O."""
+
+from __future__ import annotations
+
+import re
+
+from rolegate.domain.schema import FieldAccess, ProductSchema
+from rolegate.domain.violations import Violation
+
+__all__ = [
+    "field_addition_violations",
+    "integration_access_violations",
+    "object_addition_violations",
+    "sync_violations",
+]
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _key_violations(what: str, key: str) -> list[Violation]:
+    if _KEY.match(key):
+        return []
+    return [Violation("K6", f"{what} {key!r} is not a valid key.", "Use lower-case letters, digits and underscores, starting with a letter (at most 64).")]
+
+
+def object_addition_violations(schema: ProductSchema, key: str, label: str) -> list[Violation]:
+    """K6: additional objects sit beside accounts, contacts and opportunities."""
+    out = _key_violations("Object", key)
+    if key in schema.objects:
+        out.append(Violation("K6", f"Object {key!r} already exists.", "Choose another key, or add fields to the existing object."))
+    if not label.strip():
+        out.append(Violation("K6", "An object needs a label.", "Enter the name members will see."))
+    return out
+
+
+def field_addition_violations(
+    schema: ProductSchema,
+    object_type: str,
+    name: str,
+    label: str,
+    *,
+    synced_from: str | None = None,
+    integration_access: FieldAccess | None = None,
+) -> list[Violation]:
+    """A newly mapped field (K8): a new key on a known object; when synced, from a known
+    integration (K9)."""
+    otype = schema.objects.get(object_type)
+    if otype is None:
+        return [Violation("K6", f"Unknown object {object_type!r}.", f"Add the object first, or use one of {', '.join(schema.objects)}.")]
+    out = _key_violations("Field", name)
+    if name in otype.fields:
+        out.append(Violation("K6", f"Field {object_type}.{name} already exists.", "Choose another name, or convert the existing field."))
+    if not label.strip():
+        out.append(Violation("K6", "A field needs a label.", "Enter the name members will see."))
+    out.extend(_integration_violations(schema, synced_from))
+    if integration_access is not None and synced_from is None:
+        out.append(Violation("K9", f"{object_type}.{name} is local: only a synced field has an integration user's permission.", "Name the integration it is synced from, or leave the permission out."))
+    return out
+
+
+def _integration_violations(schema: ProductSchema, integration: str | None) -> list[Violation]:
+    if integration is None or integration in schema.integrations:
+        return []
+    known = ", ".join(schema.integrations) or "none in this product"
+    return [Violation("K9", f"Unknown integration {integration!r}.", f"Use one of: {known}.")]
+
+
+def sync_violations(schema: ProductSchema, object_type: str, name: str, integration: str) -> list[Violation]:
+    """K10: a local field becomes synced; roles need no change (the integration caps them)."""
+    otype = schema.objects.get(object_type)
+    if otype is None or name not in otype.fields:
+        return [Violation("K10", f"Unknown field {object_type}.{name}.", "Convert a field that exists.")]
+    out = _integration_violations(schema, integration)
+    synced = otype.fields[name].synced_from
+    if synced is not None:
+        out.append(Violation("K10", f"{object_type}.{name} is already synced from {synced!r}.", "Only a local field can be converted."))
+    return out
+
+
+def integration_access_violations(schema: ProductSchema, object_type: str, name: str, access: str) -> list[Violation]:
+    """K9: the integration user's permission exists only on a synced field (K11 values)."""
+    otype = schema.objects.get(object_type)
+    if otype is None or name not in otype.fields:
+        return [Violation("K9", f"Unknown field {object_type}.{name}.", "Set the integration user's permission on a field that exists.")]
+    out: list[Violation] = []
+    if access not in ("none", "read", "write"):
+        out.append(Violation("K11", f"{access!r} is not a field permission.", "Use none, read or write (write includes read)."))
+    if otype.fields[name].synced_from is None:
+        out.append(Violation("K9", f"{object_type}.{name} is local: no integration user governs it.", "Convert it to a synced field first (K10)."))
+    return out
