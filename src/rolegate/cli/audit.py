@@ -42,7 +42,7 @@ def verify(
             report = verify_chain(rg.uow(), workspace_id=ws.id)
             label = f"{ws.id} ({ws.name})"
             if report.intact:
-                out.print(f"{label}: chain intact, {report.events} events", markup=False)
+                out.print(f"{label}: chain intact, {report.events} events (intact up to event {report.last_seq})", markup=False)
                 continue
             broken += 1
             seq = report.first_broken_seq

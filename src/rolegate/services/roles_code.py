@@ -19,7 +19,7 @@ of the workspace missing from the document is deleted only with `prune`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,17 +167,24 @@ def _desired(state: WorkspaceState, r: _RoleDoc, existing: Role | None) -> dict[
     level = r.level or (existing.level if existing is not None else None) or ""
     return {
         "level": level,
-        "grants": sorted(r.grants),
+        "grants": _with_floor(state, level, r.grants),
         "landing_page": r.landing_page,
         "description": r.description,
         "field_access": {o: dict(sorted(f.items())) for o, f in sorted(r.field_access.items())},
     }
 
 
-def _current(role: Role) -> dict[str, Any]:
+def _with_floor(state: WorkspaceState, level: str, grants: Iterable[str]) -> list[str]:
+    """Grants as stored hold the level's floor or not, depending on how the role was made
+    (created: with it; cloned from a system role: without); the floor is held either way."""
+    lv = state.schema.levels.get(level)
+    return sorted(set(grants) | (lv.floor if lv is not None else frozenset()))
+
+
+def _current(state: WorkspaceState, role: Role) -> dict[str, Any]:
     return {
         "level": role.level,
-        "grants": sorted(role.grants),
+        "grants": _with_floor(state, role.level, role.grants),
         "landing_page": role.landing_page,
         "description": role.description,
         "field_access": _field_json(role.field_access),
@@ -217,7 +224,7 @@ def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -
             changes.append(PlannedChange("role.create", repr(label), None, want | {"name": label}))
             continue
         seen.add(existing.id)
-        have = _current(existing)
+        have = _current(state, existing)
         if r.landing_page is None:
             want["landing_page"] = have["landing_page"]  # the services cannot clear a landing page; absent means keep
         if want == have:
@@ -231,7 +238,7 @@ def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -
         for role in state.roles.values():
             if not role.is_system and role.id not in seen:
                 n = holders.get(role.id, 0)
-                changes.append(PlannedChange("role.delete", repr(role.name), _current(role), None, n, (), tuple(sorted(role_permissions(schema, role, ws.features))), role.id))
+                changes.append(PlannedChange("role.delete", repr(role.name), _current(state, role), None, n, (), tuple(sorted(role_permissions(schema, role, ws.features))), role.id))
     return Plan(ws.id, changes)
 
 
