@@ -97,6 +97,10 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (decisions, workspaces, roles, members, records, audit):  # the hot path is matched first
         app.include_router(module.router)
+    from rolegate.api.routes import audit_log, sites  # issue 8: sites, role copy, administrator records, audit export
+
+    for module in (audit_log, sites):
+        app.include_router(module.router)
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 
     mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.schema import AdminRight
@@ -75,6 +75,7 @@ def list_events(
     """E8: the changes made by every administrator of the workspace, for whoever holds
     the view-audit right (the Web Access Log permission). `action` matches a whole
     family when it has no dot (`role` is role.create, role.update, ...)."""
+    since, until = _utc(since), _utc(until)
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_AUDIT)
@@ -90,6 +91,13 @@ def list_events(
             limit=limit,
             newest_first=newest_first,
         )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Times are stored in UTC; a time without a zone is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def actor_names(uow: UnitOfWork, *, workspace_id: str) -> dict[str, str]:
