@@ -148,3 +148,30 @@ def test_E8_without_the_web_access_log_the_page_is_closed(web: Web, acme: SiteDe
     assert one(soup(r), ".rule").get_text() == "E7"
     assert web.get(f"/w/{acme.a}/audit/export.csv").status_code == 403
     assert web.get(f"/w/{acme.a}/members/{acme.target_member}/record").status_code == 403
+
+
+def test_E9_copy_a_role_to_another_workspace_of_the_site_with_a_preview(web: Web, acme: SiteDemo, demo: Demo) -> None:
+    from rolegate.services.roles import create_role
+    from tests.web.site_demo import PLATFORM
+
+    role = create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=acme.a, name="SMS reader", level="account_administrator", grants=["contacts.view", "contacts_sms.view"])
+    web.login(SITE_ADMIN_EMAIL, SITE_ADMIN_PASSWORD)
+    row = one(soup(web.get(f"/w/{acme.a}/roles")), "tr[data-role-name='SMS reader']")
+    assert one(row, "a.copy-link")["href"] == f"/w/{acme.a}/roles/{role.id}/copy"
+    doc = soup(web.get(f"/w/{acme.a}/roles/{role.id}/copy"))
+    assert [i["value"] for i in doc.select("input[name=targets]")] == [acme.b]
+    assert doc.select("#confirm-copy") == []
+    doc = soup(web.post(f"/w/{acme.a}/roles/{role.id}/copy", {"targets": acme.b, "confirm": "0"}))
+    preview = one(doc, f"tr[data-workspace-id='{acme.b}']")
+    assert preview["data-action"] == "create"
+    assert one(preview, ".inert").get_text(strip=True) == "contacts_sms.view"  # E5: SMS is off in B
+    assert len(doc.select("#confirm-copy")) == 1
+    before = len(soup(web.get(f"/w/{acme.b}/roles")).select("tr[data-role-name='SMS reader']"))
+    r = web.post(f"/w/{acme.a}/roles/{role.id}/copy", {"targets": acme.b, "confirm": "1"})
+    assert r.status_code == 303, r.text
+    assert "Role copied to Acme Promotions." in one(soup(web.get(r.headers["location"])), ".flash").get_text()
+    assert (before, len(soup(web.get(f"/w/{acme.b}/roles")).select("tr[data-role-name='SMS reader']"))) == (0, 1)
+    # a workspace of another site is refused, whatever the form says
+    r = web.post(f"/w/{acme.a}/roles/{role.id}/copy", {"targets": demo.ws("email_marketing"), "confirm": "1"})
+    assert r.status_code == 409
+    assert "E9" in violations(soup(r))
