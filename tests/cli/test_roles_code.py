@@ -132,6 +132,15 @@ def test_E2_plan_shows_the_impact_on_members_and_apply_enforces_the_rules(db_url
         planned = _run("plan", str(path), "-w", ws, "--url", db_url)
         assert "role.update 'Reader': grants (1 member(s) gain campaigns.edit)" in planned
         assert "role.create 'Brand new' (no member holds it)" in planned
+        # --prune: a custom role the file does not list is deleted (and refused while held, N7/E2)
+        kept = {**doc, "roles": [r for r in doc["roles"] if r.get("name") != "Reader"]}
+        path.write_text(yaml.safe_dump(kept))
+        assert "role.delete" not in _run("plan", str(path), "-w", ws, "--url", db_url)
+        pruned = _run("plan", str(path), "-w", ws, "--prune", "--url", db_url)
+        assert "role.delete 'Reader' (1 member(s) lose campaigns.view)" in pruned
+        result = runner.invoke(cli_app, ["apply", str(path), "-w", ws, "--prune", "--url", db_url], env=WIDE)
+        assert result.exit_code == 2, result.output
+        assert "'Reader'" in result.output
         # a rule still refuses: an account administrator role may not hold site.administer (E7)
         entry["grants"] = ["campaigns.view", "site.administer"]
         path.write_text(yaml.safe_dump(doc))
