@@ -54,7 +54,7 @@ def test_verify_reports_an_intact_chain_and_finds_tampering(api: Api, rolegate: 
     invite(t, "a@acme.test", "analyst")
     r = t.api.get(t.url("/audit/verify"))
     assert r.status_code == 200, r.text
-    assert r.json() == {"workspace_id": t.id, "events": 4, "intact": True, "first_broken_seq": None, "problem": ""}
+    assert r.json() == {"workspace_id": t.id, "events": 4, "intact": True, "first_broken_seq": None, "problem": "", "last_seq": 4, "pruned_through": 0}
     with rolegate.engine.begin() as conn:
         a = tables.audit_events
         conn.execute(a.update().where((a.c.workspace_id == t.id) & (a.c.seq == 3)).values(actor="member:someone-else"))

@@ -98,6 +98,10 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     for module in (decisions, workspaces, roles, members, records, audit):  # the hot path is matched first
         app.include_router(module.router)
     app.include_router(fields.router)  # issue 7: field-level security (K5-K12)
+    from rolegate.api.routes import audit_log, sites  # issue 8: sites, role copy, administrator records, audit export
+
+    for module in (audit_log, sites):
+        app.include_router(module.router)
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 
     mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static

@@ -154,6 +154,11 @@ async def _reach(auth: Auth, key: ApiKeyRow, workspace_id: str) -> Access:
     return Access(auth.rolegate, key, workspace_id)
 
 
+async def reach(caller: Caller, workspace_id: str) -> Access:
+    """Another workspace the same key must reach (copying across a site): 404 if not."""
+    return await _reach(caller.auth, caller.key, workspace_id)
+
+
 async def any_access(caller: Annotated[Caller, Depends(authenticated)], workspace_id: WorkspaceIdParam) -> Access:
     return await _reach(caller.auth, caller.key, workspace_id)
 
@@ -221,15 +226,30 @@ async def admin_context(
         Header(
             alias="Rolegate-Actor",
             min_length=1,
-            max_length=36,
+            max_length=47,
             pattern=NO_NUL,
-            description="The id of the member on whose behalf the call is made; the workspace's preset authorizes them (N12, C1, K13, T10, E7).",
+            description=(
+                "The id of the member on whose behalf the call is made; the workspace's preset authorizes them (N12, C1, K13, T10, E7). "
+                "Or `site-admin:<user id>`: a site administrator, who holds every admin right in each workspace of their site (E1)."
+            ),
         ),
     ],
 ) -> AdminContext:
     _require(caller.key, KeyRight.ADMIN)
     access = await _reach(caller.auth, caller.key, workspace_id)
-    return AdminContext(access, Actor.member(actor), Writes(caller.auth.rolegate, workspace_id))
+    return AdminContext(access, actor_from_header(actor), Writes(caller.auth.rolegate, workspace_id))
+
+
+SITE_ADMIN_PREFIX = "site-admin:"
+
+
+def actor_from_header(value: str) -> Actor:
+    """`Rolegate-Actor`: a member id, or `site-admin:<user id>` (E1)."""
+    if value.startswith(SITE_ADMIN_PREFIX) and len(value) > len(SITE_ADMIN_PREFIX):
+        return Actor.site_admin(value[len(SITE_ADMIN_PREFIX) :])
+    if len(value) > 36:
+        raise ApiError(ApiProblem.REQUEST_INVALID, 422, "Rolegate-Actor is a member id (36 characters at most) or `site-admin:<user id>`.")
+    return Actor.member(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +274,8 @@ async def platform_access(caller: Annotated[Caller, Depends(authenticated)]) -> 
     return Platform(caller.auth.rolegate, key)
 
 
+CallerAccess = Annotated[Caller, Depends(authenticated)]
+"""The authenticated key itself (FastAPI runs `authenticated` once per request)."""
 AnyAccess = Annotated[Access, Depends(any_access)]
 """Any key (decide or admin) that reaches the workspace."""
 DecideAccess = Annotated[Access, Depends(decide_access)]

@@ -66,6 +66,19 @@ __all__ = [
     "WorkspaceOut",
     "NO_NUL",
     "MAX_REVISION",
+    "CopyPreviewOut",
+    "MemberRecordIn",
+    "MemberRecordOut",
+    "RetentionIn",
+    "RetentionOut",
+    "RoleCopyIn",
+    "RoleCopyOut",
+    "SiteAdministratorIn",
+    "SiteAdministratorOut",
+    "SiteAdministratorsOut",
+    "UserWorkspaceOut",
+    "UserWorkspacesOut",
+    "ViolationOut",
 ]
 
 NO_NUL = r"^[^\x00]*$"
@@ -522,3 +535,100 @@ class ChainOut(BaseModel):
     intact: bool
     first_broken_seq: int | None
     problem: str
+    last_seq: int = Field(default=0, description="The chain is intact up to this event.")
+    pruned_through: int = Field(default=0, description="Events up to this one were removed by retention.")
+
+
+# -- sites, role copy, administrator records, audit export (issue 8) ----------------------
+
+
+class SiteAdministratorIn(_In):
+    email: Email
+    name: Name = ""
+
+
+class SiteAdministratorOut(BaseModel):
+    user_id: str
+    email: str
+    name: str
+
+
+class SiteAdministratorsOut(BaseModel):
+    organization_id: str
+    administrators: list[SiteAdministratorOut]
+
+
+class UserWorkspaceOut(BaseModel):
+    """A workspace the user may enter, and how to act there (E1, E9)."""
+
+    workspace_id: str
+    name: str
+    preset: str
+    organization_id: str
+    site_admin: bool
+    member_id: str | None
+    member_status: str | None
+    actor: str | None = Field(description="The `Rolegate-Actor` header to act as this user there; null where they cannot act (invited, disabled).")
+
+
+class UserWorkspacesOut(BaseModel):
+    user_id: str
+    workspaces: list[UserWorkspaceOut]
+
+
+class RoleCopyIn(_In):
+    targets: Annotated[list[Id], Field(min_length=1, max_length=100)] = Field(description="Workspaces of the same site.")
+    dry_run: bool = Field(default=False, description="Preview only: what the copy would do in each target (E9).")
+
+
+class ViolationOut(BaseModel):
+    rule: str
+    message: str
+    fix: str
+
+
+class CopyPreviewOut(BaseModel):
+    workspace_id: str
+    workspace_name: str
+    action: Literal["create", "update", "unchanged", "refused"]
+    level: str
+    level_before: str | None
+    inert: list[str] = Field(description="Granted permissions whose feature is off in the target: no effect there (E5).")
+    gained: list[str]
+    lost: list[str]
+    holders: int
+    seat: str | None
+    seat_impact: str
+    violations: list[ViolationOut]
+
+
+class RoleCopyOut(BaseModel):
+    previews: list[CopyPreviewOut]
+    copied: dict[str, str] = Field(description="Target workspace id -> id of the role created or updated there.")
+
+
+class MemberRecordOut(BaseModel):
+    """E7: an administrator record; the role is shown, and assignable only by those who may assign roles."""
+
+    member_id: str
+    user_id: str
+    name: str
+    email: str
+    status: str
+    role: str
+    role_name: str
+    may_assign_roles: bool
+
+
+class MemberRecordIn(_In):
+    name: Name
+    email: Email
+
+
+class RetentionIn(_In):
+    days: Annotated[int, Field(ge=1, le=36500)] | None = Field(description="Keep events this many days; null keeps them forever.")
+
+
+class RetentionOut(BaseModel):
+    days: int | None
+    pruned_through_seq: int = Field(description="Events up to this one were removed by retention; the chain is verified from there.")

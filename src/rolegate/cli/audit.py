@@ -42,7 +42,7 @@ def verify(
             report = verify_chain(rg.uow(), workspace_id=ws.id)
             label = f"{ws.id} ({ws.name})"
             if report.intact:
-                out.print(f"{label}: chain intact, {report.events} events", markup=False)
+                out.print(f"{label}: chain intact, {report.events} events (intact up to event {report.last_seq})", markup=False)
                 continue
             broken += 1
             seq = report.first_broken_seq
@@ -53,3 +53,28 @@ def verify(
     if broken:
         out.print(f"{broken} of {len(targets)} workspace(s) have a broken audit chain", style="bold red", markup=False)
         raise typer.Exit(EXIT_NO)
+
+
+@app.command()
+def prune(
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Prune this workspace only (default: every workspace).", show_default=False)] = None,
+    url: UrlOption = None,
+) -> None:
+    """Remove audit events older than each workspace's retention setting (run it daily).
+
+    The newest event always stays, and the last removed event's hash is kept, so
+    `rolegate audit verify` still checks the chain from the first kept event. Pruning is audited.
+    """
+    from rolegate.domain.workspace import Actor
+    from rolegate.services.audit import prune_events
+
+    with reporting_errors(), open_rolegate(url) as rg:
+        with rg.uow() as uow:
+            targets = [workspace] if workspace is not None else [ws.id for ws in uow.workspaces.all()]
+        total = 0
+        for ws_id in targets:
+            removed = prune_events(rg.uow(), actor=Actor.system("cli"), workspace_id=ws_id)
+            total += removed
+            if removed:
+                out.print(f"{ws_id}: removed {removed} event(s)", markup=False)
+        out.print(f"pruned {total} event(s) in {len(targets)} workspace(s)", markup=False)

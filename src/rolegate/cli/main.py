@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from rolegate.cli import audit, check, db, demo, keys, presets, schema, serve
+from rolegate.cli import audit, check, db, demo, keys, presets, roles_code, schema, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rolegate: roles, permissions, seats and teams for SaaS products.")
 app.command("serve")(serve.serve)
@@ -17,6 +17,9 @@ app.add_typer(schema.app, name="schema")
 app.command("presets")(presets.presets)
 app.add_typer(keys.org_app, name="org")
 app.add_typer(keys.keys_app, name="keys")
+app.command("export")(roles_code.export)
+app.command("plan")(roles_code.plan)
+app.command("apply")(roles_code.apply)
 
 
 def main() -> None:

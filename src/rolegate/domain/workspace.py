@@ -28,11 +28,13 @@ class Workspace:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who makes a change: a member of the workspace, or the platform itself (an
-    operator or an API key with organization rights, e.g. creating a workspace)."""
+    """Who makes a change: a member of the workspace, the platform itself (an
+    operator or an API key with organization rights, e.g. creating a workspace), or a
+    site administrator (a user who administers every workspace of an organization, E1)."""
 
     member_id: str | None = None
     platform: str | None = None
+    site_user_id: str | None = None
 
     @classmethod
     def member(cls, member_id: str) -> Actor:
@@ -42,9 +44,21 @@ class Actor:
     def system(cls, name: str) -> Actor:
         return cls(platform=name)
 
+    @classmethod
+    def site_admin(cls, user_id: str) -> Actor:
+        return cls(site_user_id=user_id)
+
+    @property
+    def is_platform(self) -> bool:
+        return self.member_id is None and self.site_user_id is None
+
     @property
     def label(self) -> str:
-        return f"member:{self.member_id}" if self.member_id is not None else f"platform:{self.platform}"
+        if self.member_id is not None:
+            return f"member:{self.member_id}"
+        if self.site_user_id is not None:
+            return f"site-admin:{self.site_user_id}"
+        return f"platform:{self.platform}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,8 @@ class WorkspaceState:
     roles: dict[str, Role]
     members: list[Member]
     snapshot: Snapshot
+    site_admins: frozenset[str] = frozenset()
+    """User ids of the administrators of the workspace's site (organization), E1."""
 
     def role(self, role_id: str) -> Role:
         role = self.roles.get(role_id)
@@ -93,7 +95,7 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
         records=StoreRecordIndex(uow.records, ws.id),
         revision=ws.revision,
     )
-    return WorkspaceState(ws, schema, roles, members, snap)
+    return WorkspaceState(ws, schema, roles, members, snap, uow.sites.admins(ws.organization_id))
 
 
 def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:
@@ -103,7 +105,18 @@ def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:
 
 def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
     """The acting member must hold the admin right through their own role (N12, C1,
-    K13, T10, E7): the admin service cannot do what the member may not."""
+    K13, T10, E7): the admin service cannot do what the member may not. A site
+    administrator holds every admin right in every workspace of their site, and in no
+    other (E1)."""
+    if actor.site_user_id is not None:
+        if actor.site_user_id in state.site_admins:
+            return
+        raise PermissionDeniedError(
+            f"[E1] user {actor.site_user_id!r} is not an administrator of this workspace's site",
+            decision=None,
+            fix="Act as a member of this workspace, or ask a site administrator of its organization.",
+            rule_id="E1",
+        )
     if actor.member_id is None:
         return  # the platform (an organization API key, the operator's CLI)
     decision = state.snapshot.has_right(actor.member_id, right)

@@ -54,7 +54,7 @@ def create_workspace(
     """A workspace with the preset's system roles, features, seat capacities and a
     first active member holding the role that keeps the team safe (administrator,
     owner: C4, T11), in one transaction."""
-    if actor.member_id is not None:
+    if not actor.is_platform:
         raise RolegateError("only the platform creates workspaces", fix="use an organization API key or the CLI")
     schema = load_preset(preset)
     feats = schema.feature_defaults if features is None else frozenset(features)
@@ -125,7 +125,7 @@ def set_seat_capacities(uow: UnitOfWork, *, actor: Actor, workspace_id: str, sea
     """Capacity can shrink only down to what is in use."""
     with uow:
         state = load_state(uow, workspace_id)
-        if actor.member_id is not None:
+        if not actor.is_platform:
             raise RolegateError("seat capacities are set by the platform (billing)", fix="use an organization API key")
         schema = state.schema
         unknown = sorted(set(seat_capacities) - schema.seats.keys())

@@ -208,3 +208,28 @@ registry_fields = Table(
 )
 
 __all__ += ["registry_fields", "registry_objects"]
+
+# -- sites (issue 8): organization-wide administrators and the audit retention setting ---
+
+site_administrators = Table(
+    "site_administrators",
+    metadata,
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("ix_site_administrators_user", "user_id"),
+)
+
+audit_retention = Table(
+    "audit_retention",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("days", Integer),
+    # Where pruning stopped: the first kept event links to this hash, so the chain stays
+    # verifiable from there on (the pruned events are gone, their last hash is kept).
+    Column("pruned_through_seq", BigInteger, nullable=False, server_default="0"),
+    Column("pruned_through_hash", String(64), nullable=False, server_default="0" * 64),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+)
+
+__all__ += ["audit_retention", "site_administrators"]

@@ -18,6 +18,7 @@ from rolegate.store.repositories import (
     WorkspaceRepository,
 )
 from rolegate.store.repositories_fields import FieldRegistryRepository
+from rolegate.store.repositories_sites import SiteRepository
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -33,6 +34,7 @@ class UnitOfWork:
     audit: AuditRepository
     api_keys: ApiKeyRepository
     fields: FieldRegistryRepository
+    sites: SiteRepository
 
     def __init__(self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
@@ -55,6 +57,7 @@ class UnitOfWork:
             ("audit", AuditRepository),
             ("api_keys", ApiKeyRepository),
             ("fields", FieldRegistryRepository),
+            ("sites", SiteRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

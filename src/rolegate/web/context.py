@@ -19,6 +19,7 @@ from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Snapshot
 from rolegate.services.logins import Membership, User, get_user, memberships
+from rolegate.services.sites import SiteWorkspace, workspaces_of_user
 from rolegate.store.repositories import MemberInfo
 
 if TYPE_CHECKING:
@@ -48,10 +49,20 @@ class Viewer:
     session: Session
     user: User
     memberships: list[Membership]
+    sites: list[SiteWorkspace] = field(default_factory=list)
+    """Every workspace the user may enter, incl. those of the sites they administer (E1)."""
 
     @property
     def active_memberships(self) -> list[Membership]:
         return [m for m in self.memberships if m.member.member.status is MemberStatus.ACTIVE]
+
+    @property
+    def switchable(self) -> list[Workspace]:
+        """The workspace switcher's choices: active memberships and administered sites' workspaces."""
+        return [s.workspace for s in self.sites if s.enterable]
+
+    def site_admin_of(self, workspace_id: str) -> bool:
+        return any(s.workspace.id == workspace_id and s.site_admin for s in self.sites)
 
 
 @dataclass
@@ -59,17 +70,25 @@ class WorkspaceContext:
     """A page of one workspace, seen by one member."""
 
     viewer: Viewer
-    membership: Membership
+    membership: Membership | None
     snapshot: Snapshot
     current: str = ""
     _rights: dict[AdminRight, bool] = field(default_factory=dict)
+    site_admin: bool = False
+    """The user administers this workspace's site (E1): every admin right, acting as such."""
+    site_workspace: Workspace | None = None
 
     @property
     def workspace(self) -> Workspace:
-        return self.membership.workspace
+        if self.membership is not None:
+            return self.membership.workspace
+        assert self.site_workspace is not None  # a context has a membership or a site
+        return self.site_workspace
 
     @property
     def member(self) -> MemberInfo:
+        """The viewer's membership (pages that need one check `membership` first)."""
+        assert self.membership is not None, "a site administrator without membership has no member"
         return self.membership.member
 
     @property
@@ -78,6 +97,8 @@ class WorkspaceContext:
 
     @property
     def actor(self) -> Actor:
+        if self.site_admin:
+            return Actor.site_admin(self.viewer.user.id)
         return Actor.member(self.member.member.id)
 
     @property
@@ -86,12 +107,16 @@ class WorkspaceContext:
 
     def can(self, right: AdminRight | str) -> bool:
         right = AdminRight(right)
+        if self.site_admin:
+            return True  # the services authorize a site administrator the same way (E1)
         if right not in self._rights:
             self._rights[right] = self.snapshot.has_right(self.member.member.id, right).allowed
         return self._rights[right]
 
     @cached_property
     def role_name(self) -> str:
+        if self.site_admin:
+            return "Site administrator"
         role = self.snapshot.role_of(self.member.member.id)
         return role.name if role is not None else self.member.member.role
 
@@ -101,6 +126,10 @@ class WorkspaceContext:
         if self.can(AdminRight.VIEW_ROLES):
             items.append(NavItem("Roles & Permissions", f"{self.base}/roles", "roles"))
             items.append(NavItem("Permission matrix", f"{self.base}/matrix", "matrix"))
+        if self.can(AdminRight.MANAGE_MEMBERS):
+            items.append(NavItem("Administrator records", f"{self.base}/records", "records"))
+        if self.can(AdminRight.VIEW_AUDIT):
+            items.append(NavItem("Audit log", f"{self.base}/audit", "audit"))
         return items
 
 
@@ -113,7 +142,7 @@ def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
     if user is None:  # the user was removed since
         session.logout()
         raise LoginRequired
-    return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id))
+    return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id), workspaces_of_user(ui.rolegate.uow(), user.id))
 
 
 def open_workspace(ui: WebUI, request: Request, session: Session, workspace_id: str, *, current: str = "") -> WorkspaceContext:
@@ -121,6 +150,14 @@ def open_workspace(ui: WebUI, request: Request, session: Session, workspace_id: 
     found", exactly like one that does not exist."""
     v = viewer(ui, request, session)
     membership = next((m for m in v.memberships if m.workspace.id == workspace_id), None)
-    if membership is None:
+    site = next((s for s in v.sites if s.workspace.id == workspace_id and s.site_admin), None)
+    if membership is None and site is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Choose one of your workspaces.")
-    return WorkspaceContext(v, membership, ui.rolegate.snapshots.get(workspace_id), current)
+    return WorkspaceContext(
+        v,
+        membership,
+        ui.rolegate.snapshots.get(workspace_id),
+        current,
+        site_admin=site is not None,
+        site_workspace=site.workspace if site is not None else None,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -29,6 +30,8 @@ def events(
     target_id: Annotated[str | None, _filter(200, "The target's id.")] = None,
     after_seq: Annotated[int, Query(ge=0, le=MAX_REVISION, description="Events after this sequence number (the cursor).")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: Annotated[datetime | None, Query(description="Events at or after this time (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Events before this time (ISO 8601).")] = None,
 ) -> AuditPage:
     """The actor needs the view-audit right. Each event has the actor, action, target,
     before and after, the revision it made, and its hash chained to the previous one.
@@ -43,6 +46,8 @@ def events(
         target_id=target_id,
         after_seq=after_seq,
         limit=limit + 1,
+        since=since,
+        until=until,
     )
     more = len(found) > limit
     page = found[:limit]
@@ -62,4 +67,6 @@ def verify(ctx: AdminAccess) -> ChainOut:
         intact=report.intact,
         first_broken_seq=report.first_broken_seq,
         problem=report.problem,
+        last_seq=report.last_seq,
+        pruned_through=report.pruned_through,
     )

@@ -50,9 +50,9 @@ def root(request: Request) -> Response:
         v = viewer(ui_of(request), request, session_of(request))
     except LoginRequired:
         return redirect(request, "/login")
-    active = v.active_memberships
+    active = v.switchable
     if len(active) == 1:
-        return redirect(request, f"/w/{active[0].workspace.id}/")
+        return redirect(request, f"/w/{active[0].id}/")
     return redirect(request, "/workspaces")
 
 
@@ -66,6 +66,6 @@ def workspaces(request: Request) -> Response:
 def switch(request: Request, to: str = "") -> Response:
     """The workspace switcher's form (works without JavaScript)."""
     v = viewer(ui_of(request), request, session_of(request))
-    if any(m.workspace.id == to for m in v.active_memberships):
+    if any(w.id == to for w in v.switchable):
         return redirect(request, f"/w/{to}/")
     return redirect(request, "/workspaces")

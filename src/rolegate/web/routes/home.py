@@ -28,6 +28,8 @@ def _page(request: Request, workspace_id: str, current: str) -> WorkspaceContext
 @router.get("/w/{workspace_id}/")
 def landing(request: Request, workspace_id: str) -> Response:
     page = _page(request, workspace_id, "home")
+    if page.membership is None:  # a site administrator who is not a member (E1)
+        return redirect(request, f"{page.base}/roles")
     role = page.snapshot.role_of(page.member.member.id)
     if page.member.member.status is MemberStatus.ACTIVE and role is not None:
         if role.landing_page is not None and role.landing_page in page.schema.landing_pages:
@@ -40,6 +42,8 @@ def landing(request: Request, workspace_id: str) -> Response:
 @router.get("/w/{workspace_id}/home")
 def home(request: Request, workspace_id: str) -> Response:
     page = _page(request, workspace_id, "home")
+    if page.membership is None:
+        return redirect(request, f"{page.base}/roles")
     effective = page.snapshot.effective_permissions(page.member.member.id)
     return render(request, "home.html", {"areas": area_permissions(page.schema, effective)}, page=page)
 
@@ -58,6 +62,8 @@ def landing_page(request: Request, workspace_id: str, landing_page: str) -> Resp
     lp = page.schema.landing_pages.get(landing_page)
     if lp is None:
         raise NotFoundError(f"no landing page {landing_page!r}", decision=None, fix="Use the navigation.")
+    if page.membership is None:
+        return redirect(request, f"{page.base}/roles")
     member_id = page.member.member.id
     sections: list[tuple[str, list[RecordRow]]] = []
     with ui_of(request).rolegate.uow() as uow:

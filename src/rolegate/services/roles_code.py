@@ -1,0 +1,293 @@
+"""Roles as code: a workspace's roles, features and seat capacities as a document
+(`rolegate export`), the difference a document would make and its impact on members
+(`rolegate plan`), and applying it through the same services as every other change
+(`rolegate apply`): same rules, same audit, and nothing done when nothing differs.
+
+The document (YAML in the CLI; any JSON-like mapping here)::
+
+    format: 1
+    preset: email_marketing
+    features: [sms]
+    seat_capacities: {}
+    roles:
+      - {name: Campaign editor, level: account_administrator, grants: [...], ...}
+      - {system: site_administrator, grants: [...]}   # an edited system role
+
+Custom roles are matched by name (case-insensitive), system roles by key. A custom role
+of the workspace missing from the document is deleted only with `prune`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rolegate.domain.errors import RolegateError
+from rolegate.domain.permissions import role_permissions
+from rolegate.domain.roles import Role
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.workspace import Actor
+from rolegate.services.context import WorkspaceState, authorize, load_state
+from rolegate.services.roles import create_role, delete_role, update_role
+from rolegate.services.workspaces import set_features, set_seat_capacities
+from rolegate.store.repositories import _field_json
+from rolegate.store.uow import UnitOfWork
+
+__all__ = ["FORMAT", "Plan", "PlannedChange", "apply_document", "export_document", "plan_document"]
+
+FORMAT = 1
+
+
+class _RoleDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    system: str | None = None
+    level: str | None = None
+    grants: list[str] = []
+    landing_page: str | None = None
+    description: str = ""
+    field_access: dict[str, dict[str, str]] = {}
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: int
+    preset: str
+    workspace: str = ""
+    features: list[str] = []
+    seat_capacities: dict[str, int | None] = {}
+    roles: list[_RoleDoc] = []
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """One change: `kind` is features, seats, role.create, role.update or role.delete."""
+
+    kind: str
+    target: str
+    before: Any
+    after: Any
+    holders: int = 0
+    gained: tuple[str, ...] = ()
+    lost: tuple[str, ...] = ()
+    role_id: str | None = None
+    """The role updated or deleted; for role.create, None (the name is in `after`)."""
+
+    @property
+    def impact(self) -> str:
+        if not self.holders:
+            return "no member holds it" if self.kind.startswith("role.") else ""
+        parts = []
+        if self.gained:
+            parts.append(f"gain {', '.join(self.gained)}")
+        if self.lost:
+            parts.append(f"lose {', '.join(self.lost)}")
+        return f"{self.holders} member(s) " + ("; ".join(parts) if parts else "keep the same effective permissions")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    workspace_id: str
+    changes: list[PlannedChange] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def lines(self) -> list[str]:
+        if self.empty:
+            return ["no changes"]
+        out = []
+        for c in self.changes:
+            line = f"{c.kind} {c.target}"
+            if c.kind in ("features", "seats"):
+                line += f": {c.before} -> {c.after}"
+            elif c.kind == "role.update":
+                line += ": " + ", ".join(sorted(k for k in c.after if c.before.get(k) != c.after.get(k)))
+            if c.impact:
+                line += f" ({c.impact})"
+            out.append(line)
+        return out
+
+
+def _role_doc(role: Role) -> dict[str, Any]:
+    data: dict[str, Any] = {"system": role.id} if role.is_system else {"name": role.name}
+    data |= {"level": role.level, "grants": sorted(role.grants)}
+    if role.landing_page is not None:
+        data["landing_page"] = role.landing_page
+    if role.description:
+        data["description"] = role.description
+    if role.field_access:
+        data["field_access"] = _field_json(role.field_access)
+    return data
+
+
+def export_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> dict[str, Any]:
+    """Custom roles, edited system roles, field permissions, features and seat capacities."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        ws = state.workspace
+        roles = sorted(state.roles.values(), key=lambda r: (not r.is_system, r.name.lower()))
+        return {
+            "format": FORMAT,
+            "preset": ws.preset,
+            "workspace": ws.name,
+            "features": sorted(ws.features),
+            "seat_capacities": dict(sorted(ws.seat_capacities.items())),
+            "roles": [_role_doc(r) for r in roles],
+        }
+
+
+def _parse(doc: Mapping[str, Any], state: WorkspaceState) -> _Document:
+    try:
+        parsed = _Document.model_validate(dict(doc))
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise RolegateError(f"the roles file is not valid: {where}", fix="Start from `rolegate export` and edit that.") from None
+    if parsed.format != FORMAT:
+        raise RolegateError(f"the roles file has format {parsed.format}, this Rolegate reads {FORMAT}", fix="Export it again with this version.")
+    if parsed.preset != state.workspace.preset:
+        raise RolegateError(
+            f"the roles file is for preset {parsed.preset!r}, workspace {state.workspace.name!r} runs {state.workspace.preset!r}",
+            fix="Apply it to a workspace of the same product.",
+        )
+    for r in parsed.roles:
+        if (r.name is None) == (r.system is None):
+            raise RolegateError("each role in the roles file has either `name` (custom) or `system` (a system role's key)", fix="Fix that role entry.")
+        if r.system is not None and r.system not in state.roles:
+            raise RolegateError(f"no system role {r.system!r} in preset {state.workspace.preset!r}", fix=f"Use one of {', '.join(state.schema.system_roles)}.")
+    return parsed
+
+
+def _desired(state: WorkspaceState, r: _RoleDoc, existing: Role | None) -> dict[str, Any]:
+    level = r.level or (existing.level if existing is not None else None) or ""
+    return {
+        "level": level,
+        "grants": _with_floor(state, level, r.grants),
+        "landing_page": r.landing_page,
+        "description": r.description,
+        "field_access": {o: dict(sorted(f.items())) for o, f in sorted(r.field_access.items())},
+    }
+
+
+def _with_floor(state: WorkspaceState, level: str, grants: Iterable[str]) -> list[str]:
+    """Grants as stored hold the level's floor or not, depending on how the role was made
+    (created: with it; cloned from a system role: without); the floor is held either way."""
+    lv = state.schema.levels.get(level)
+    return sorted(set(grants) | (lv.floor if lv is not None else frozenset()))
+
+
+def _current(state: WorkspaceState, role: Role) -> dict[str, Any]:
+    return {
+        "level": role.level,
+        "grants": _with_floor(state, role.level, role.grants),
+        "landing_page": role.landing_page,
+        "description": role.description,
+        "field_access": _field_json(role.field_access),
+    }
+
+
+def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -> Plan:
+    ws, schema = state.workspace, state.schema
+    changes: list[PlannedChange] = []
+    holders: dict[str, int] = {}
+    for m in state.members:
+        if m.status.value != "disabled":
+            holders[m.role] = holders.get(m.role, 0) + 1
+    feats = frozenset(doc.features)
+    if feats != ws.features:
+        affected = 0
+        gained: set[str] = set()
+        lost: set[str] = set()
+        for role in state.roles.values():
+            before, after = role_permissions(schema, role, ws.features), role_permissions(schema, role, feats & schema.features.keys())
+            if before != after:
+                affected += holders.get(role.id, 0)
+                gained |= after - before
+                lost |= before - after
+        changes.append(PlannedChange("features", "workspace", sorted(ws.features), sorted(feats), affected, tuple(sorted(gained)), tuple(sorted(lost))))
+    caps = dict(ws.seat_capacities) | doc.seat_capacities
+    if caps != dict(ws.seat_capacities):
+        changes.append(PlannedChange("seats", "workspace", dict(ws.seat_capacities), caps))
+    by_name = {r.name.strip().lower(): r for r in state.roles.values() if not r.is_system}
+    seen: set[str] = set()
+    eval_feats = feats & schema.features.keys()
+    for r in doc.roles:
+        existing = state.roles.get(r.system) if r.system is not None else by_name.get((r.name or "").strip().lower())
+        label = r.system if r.system is not None else (r.name or "").strip()
+        want = _desired(state, r, existing)
+        if existing is None:
+            changes.append(PlannedChange("role.create", repr(label), None, want | {"name": label}))
+            continue
+        seen.add(existing.id)
+        have = _current(state, existing)
+        if r.landing_page is None:
+            want["landing_page"] = have["landing_page"]  # the services cannot clear a landing page; absent means keep
+        if want == have:
+            continue
+        n = holders.get(existing.id, 0)
+        before = role_permissions(schema, existing, eval_feats)
+        after_role = existing.with_changes(level=want["level"] or None, grants=want["grants"])
+        after = role_permissions(schema, after_role, eval_feats) if after_role.level in schema.levels else frozenset()
+        changes.append(PlannedChange("role.update", repr(existing.name), have, want, n, tuple(sorted(after - before)), tuple(sorted(before - after)), existing.id))
+    if prune:
+        for role in state.roles.values():
+            if not role.is_system and role.id not in seen:
+                n = holders.get(role.id, 0)
+                changes.append(PlannedChange("role.delete", repr(role.name), _current(state, role), None, n, (), tuple(sorted(role_permissions(schema, role, ws.features))), role.id))
+    return Plan(ws.id, changes)
+
+
+def plan_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str, document: Mapping[str, Any], prune: bool = False) -> Plan:
+    """What applying `document` would change, and who it would affect. Writes nothing."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        return _plan(uow, state, _parse(document, state), prune)
+
+
+def apply_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str, document: Mapping[str, Any], prune: bool = False) -> Plan:
+    """Apply the plan change by change through the services; returns what was done.
+    Each change is its own transaction and audit event; a refused change stops the run
+    with the rule that refused it (the changes before it stay, and a second run resumes)."""
+    plan = plan_document(uow, actor=actor, workspace_id=workspace_id, document=document, prune=prune)
+    for c in plan.changes:
+        if c.kind == "features":
+            set_features(uow, actor=actor, workspace_id=workspace_id, features=c.after)
+        elif c.kind == "seats":
+            set_seat_capacities(uow, actor=actor, workspace_id=workspace_id, seat_capacities=c.after)
+    for c in plan.changes:
+        want = c.after
+        if c.kind == "role.create":
+            create_role(
+                uow,
+                actor=actor,
+                workspace_id=workspace_id,
+                name=want["name"],
+                level=want["level"] or None,
+                grants=want["grants"],
+                landing_page=want["landing_page"],
+                description=want["description"],
+                field_access=want["field_access"],
+            )
+        elif c.kind == "role.update":
+            assert c.role_id is not None
+            update_role(
+                uow,
+                actor=actor,
+                workspace_id=workspace_id,
+                role_id=c.role_id,
+                level=want["level"] or None,
+                grants=want["grants"],
+                landing_page=want["landing_page"],
+                description=want["description"],
+                field_access=want["field_access"],
+            )
+        elif c.kind == "role.delete":
+            assert c.role_id is not None
+            delete_role(uow, actor=actor, workspace_id=workspace_id, role_id=c.role_id)
+    return plan

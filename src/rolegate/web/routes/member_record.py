@@ -1,0 +1,71 @@
+"""Administrator records (E7): the list of a workspace's administrators, and one record
+(name, email) to view and edit. The role on a record is a control only for those who
+may assign roles (site administrators); everyone else sees it as text. Not the Team
+page: invitations, disabling and seats live there."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.violations import Violation
+from rolegate.services.context import authorize, load_state
+from rolegate.services.member_record import MemberRecord, get_member_record, update_member_record
+from rolegate.services.members import change_member_role
+from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
+from rolegate.web.render import redirect
+
+router = page_router()
+
+
+def _page(request: Request, workspace_id: str) -> WorkspaceContext:
+    return open_workspace(ui_of(request), request, session_of(request), workspace_id, current="records")
+
+
+@router.get("/w/{workspace_id}/records")
+def records(request: Request, workspace_id: str) -> Response:
+    page = _page(request, workspace_id)
+    with page.viewer.ui.rolegate.uow() as uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, page.actor, AdminRight.MANAGE_MEMBERS)
+        infos = uow.members.all(workspace_id)
+    rows = [(i, state.roles[i.member.role].name) for i in infos]
+    return render(request, "records/list.html", {"rows": rows}, page=page)
+
+
+def _record_page(request: Request, page: WorkspaceContext, record: MemberRecord, *, name: str, email: str, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
+    return render(request, "records/record.html", {"record": record, "name": name, "email": email, "violations": violations}, page=page, status=status)
+
+
+@router.get("/w/{workspace_id}/members/{member_id}/record")
+def record(request: Request, workspace_id: str, member_id: str) -> Response:
+    page = _page(request, workspace_id)
+    found = get_member_record(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+    return _record_page(request, page, found, name=found.info.name, email=found.info.email)
+
+
+@router.post("/w/{workspace_id}/members/{member_id}/record")
+async def save_record(request: Request, workspace_id: str, member_id: str) -> Response:
+    form = await checked_form(request)
+    name, email, role = str(form.get("name", "")), str(form.get("email", "")), form.get("role")
+
+    def run() -> Response:
+        page = _page(request, workspace_id)
+        uow = page.viewer.ui.rolegate.uow()
+        try:
+            # First the role: one sent by someone who may not assign roles is refused by
+            # the service (E7) before anything is written.
+            if isinstance(role, str) and role:
+                change_member_role(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=role)
+            update_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id, name=name, email=email)
+        except RuleViolationError as exc:
+            found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+            return _record_page(request, page, found, name=name, email=email, violations=exc.violations, status=409)
+        session_of(request).flash(f"Administrator record of {email.strip().lower()} saved.")
+        return redirect(request, f"{page.base}/members/{member_id}/record")
+
+    return await run_in_threadpool(run)
