@@ -133,7 +133,6 @@ records = Table(
     Column("parent_id", String(200)),
     Column("assignee_id", ID),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
-    Index("ix_records_assignee", "workspace_id", "type", "assignee_id"),
     Index("ix_records_parent", "workspace_id", "parent_type", "parent_id"),
 )
 
@@ -181,3 +180,7 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     *_timestamps(),
 )
+
+# Lists of visible records (store/record_lists.py): one range scan per scope range,
+# already in id order (keyset pages). Replaces ix_records_assignee, its prefix.
+Index("ix_records_scope", records.c.workspace_id, records.c.type, records.c.assignee_id, records.c.id)
