@@ -17,6 +17,7 @@ from rolegate.store.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from rolegate.store.repositories_records import RecordBulkRepository
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -31,6 +32,7 @@ class UnitOfWork:
     records: RecordRepository
     audit: AuditRepository
     api_keys: ApiKeyRepository
+    records_bulk: RecordBulkRepository
 
     def __init__(self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
@@ -52,6 +54,7 @@ class UnitOfWork:
             ("records", RecordRepository),
             ("audit", AuditRepository),
             ("api_keys", ApiKeyRepository),
+            ("records_bulk", RecordBulkRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self
