@@ -97,7 +97,9 @@ def test_lookup_in_json_and_sql_agrees_with_check(world: World) -> None:
                 found = snap.lookup(member, action, object_type)
                 doc = found.to_json()
                 assert doc["object"] == object_type
-                by_json = sorted(rec.id for rec in records if json_admits(doc["filter"], by_key, rec, member))
+                body = doc["filter"]
+                assert isinstance(body, dict)
+                by_json = sorted(rec.id for rec in records if json_admits(body, by_key, rec, member))
                 by_clause = [row[0] for row in conn.execute(select(r.c.id).where(filter_clause(found, workspace_id)).order_by(r.c.id))]
                 paged: list[str] = []
                 cursor: str | None = None

@@ -3,17 +3,27 @@
 A check on a child record needs the record and every ancestor up to the one that
 carries the assignment (C7). `lineage` fetches that chain in one query (the record
 LEFT JOINed to its parent, and so on, `depth` times) instead of one query per step;
-the statements are built once per depth and reused (SQLAlchemy caches their SQL).
+the statements are built once per depth and reused.
+
+On PostgreSQL the index reads through a few autocommit psycopg connections of its own,
+shared by every snapshot of the engine, with server-side prepared statements: one
+round trip per check, where a pooled SQLAlchemy connection adds a pre-ping, a BEGIN
+and a ROLLBACK (three more round trips). They close when the engine is disposed.
 """
 
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
+import weakref
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, select
+import psycopg
+from sqlalchemy import Engine, Select, and_, bindparam, event, select
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
@@ -53,18 +63,87 @@ def chain_from_row(row: Sequence[Any] | None, depth: int) -> list[Record | None]
     return out
 
 
+@lru_cache(maxsize=16)
+def _lineage_sql(depth: int) -> str:
+    return str(lineage_statement(depth).compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
+
+
+class _Readers:
+    """Idle autocommit connections for record reads (at most `keep` kept)."""
+
+    def __init__(self, url: str, keep: int = 8) -> None:
+        self._url = url
+        self._keep = keep
+        self._idle: queue.SimpleQueue[psycopg.Connection[Any]] = queue.SimpleQueue()
+        self._closed = False
+
+    def fetch(self, query: str, params: dict[str, str]) -> Sequence[Any] | None:
+        for attempt in (1, 2):
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = psycopg.connect(self._url, autocommit=True)
+            try:
+                row = conn.execute(query, params, prepare=True).fetchone()
+            except psycopg.OperationalError:
+                conn.close()  # a connection the server dropped: retry once on a new one
+                if attempt == 2:
+                    raise
+                continue
+            if self._closed or self._idle.qsize() >= self._keep:
+                conn.close()
+            else:
+                self._idle.put(conn)
+            return row
+        return None  # pragma: no cover
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+_readers: weakref.WeakKeyDictionary[Engine, _Readers] = weakref.WeakKeyDictionary()
+_readers_lock = threading.Lock()
+
+
+def _readers_of(engine: Engine) -> _Readers | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    readers = _readers.get(engine)
+    if readers is None:
+        with _readers_lock:
+            readers = _readers.get(engine)
+            if readers is None:
+                readers = _readers[engine] = _Readers(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+                event.listen(engine, "engine_disposed", lambda _engine: _close_readers(_engine))
+    return readers
+
+
+def _close_readers(engine: Engine) -> None:
+    readers = _readers.pop(engine, None)
+    if readers is not None:
+        readers.close()
+
+
 class SqlRecordIndex:
-    __slots__ = ("_engine", "_workspace_id")
+    __slots__ = ("_engine", "_readers", "_workspace_id")
 
     def __init__(self, engine: Engine, workspace_id: str) -> None:
         self._engine = engine
         self._workspace_id = workspace_id
+        self._readers = _readers_of(engine)
 
     def get(self, ref: RecordRef) -> Record | None:
         return self.lineage(ref, 0)[0]
 
     def lineage(self, ref: RecordRef, depth: int) -> list[Record | None]:
         params = {"ws": self._workspace_id, "type": ref[0], "id": ref[1]}
+        if self._readers is not None:
+            return chain_from_row(self._readers.fetch(_lineage_sql(depth), params), depth)
         with self._engine.connect() as conn:
             row = conn.execute(lineage_statement(depth), params).first()
             conn.rollback()
