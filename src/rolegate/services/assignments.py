@@ -21,7 +21,7 @@ from rolegate.services.record_bulk import Change, eligibility, record_changes
 from rolegate.store.record_lists import Page
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["AssignmentWritten", "Viewer", "assign_record", "visible_records", "who_can_see"]
+__all__ = ["AssignmentWritten", "MemberChoice", "Viewer", "assign_record", "member_choices", "visible_records", "who_can_see"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +100,22 @@ def who_can_see(uow: UnitOfWork, *, workspace_id: str, ref: RecordRef) -> tuple[
         if decision is None or decision.allowed:
             viewers.append(Viewer(m.id, state.roles[m.role].name, decision))
     return chain[0], viewers
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChoice:
+    member: str
+    label: str
+    eligible: bool
+    """May be assigned records of the type (N9)."""
+
+
+def member_choices(uow: UnitOfWork, *, workspace_id: str, object_type: str) -> list[MemberChoice]:
+    """Every member by name, with whether they may be assigned `object_type` records (N9)."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        infos = uow.members.all(workspace_id)
+    return sorted(
+        (MemberChoice(i.member.id, i.name or i.email, not eligibility(state, object_type, i.member.id)) for i in infos),
+        key=lambda c: c.label.lower(),
+    )
