@@ -41,7 +41,8 @@ def test_quick_run_measures_every_approach_on_equal_answers(tmp_path: Path, caps
     assert pages["naive"]["n"] == config["naive_queries"]
     assert pages["naive"]["checks_p50"] >= 100  # the naive list checked at least a page's worth
     assert "Append" in pages["plan"]  # the two ranges, merged
-    assert "ix_records_scope" in pages["plan"]
+    assert "ix_records_scope" in pages["plan"]  # own: an equality range, in id order
+    assert "ix_records_unassigned" in pages["plan"]  # unassigned: the partial index, in id order
     for label in ("task (depth 1)", "task comment (depth 2)"):
         checks = result["checks"][label]
         assert checks["lineage"]["n"] == checks["step_by_step"]["n"] == config["check_queries"]

@@ -184,3 +184,7 @@ api_keys = Table(
 # Lists of visible records (store/record_lists.py): one range scan per scope range,
 # already in id order (keyset pages). Replaces ix_records_assignee, its prefix.
 Index("ix_records_scope", records.c.workspace_id, records.c.type, records.c.assignee_id, records.c.id)
+# The unassigned records in id order: `assignee_id IS NULL` is no equality for
+# PostgreSQL's planner, so ix_records_scope would not give that range in id order.
+_UNASSIGNED = records.c.assignee_id.is_(None)
+Index("ix_records_unassigned", records.c.workspace_id, records.c.type, records.c.id, postgresql_where=_UNASSIGNED, sqlite_where=_UNASSIGNED)
