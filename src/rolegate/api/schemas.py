@@ -632,3 +632,54 @@ class RetentionIn(_In):
 class RetentionOut(BaseModel):
     days: int | None
     pruned_through_seq: int = Field(description="Events up to this one were removed by retention; the chain is verified from there.")
+
+
+# -- records in bulk, assignments, pages of visible records (issue 6) ---------------------
+
+
+class BulkRecordIn(_In):
+    type: Key
+    id: RecordId
+    parent: RecordRefIn | None = Field(default=None, description="Required for child objects (C7); may be upserted in the same call.")
+    assignee: Id | None = Field(default=None, description="The member the record is assigned to (N9).")
+
+
+class BulkUpsertIn(_In):
+    records: Annotated[list[BulkRecordIn], Field(min_length=1, max_length=10_000)]
+
+
+class BulkUpsertOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    assignments: int = Field(description="Records whose assignee changed (each one an audit event).")
+    revision: int
+
+
+class BulkDeleteIn(_In):
+    records: Annotated[list[RecordRefIn], Field(min_length=1, max_length=10_000)]
+
+
+class BulkDeleteOut(BaseModel):
+    deleted: int = Field(description="Records deleted, children deleted with their parent included.")
+    orphaned: int = Field(description="Children kept without a parent (`on_parent_delete: orphan`).")
+    revision: int
+
+
+class AssigneeIn(_In):
+    assignee: Id | None = Field(description="The member to assign (N9), or null to unassign.")
+
+
+class VisibleIn(_In):
+    member: Id
+    action: Annotated[str, text(200, min_length=1)]
+    object: Key
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str, text(2000, min_length=1)] | None = Field(default=None, description="`next_cursor` of the previous page.")
+    min_revision: Annotated[int, Field(ge=0, le=MAX_REVISION)] | None = None
+
+
+class VisibleOut(BaseModel):
+    ids: list[str] = Field(description="Ids of the record index, in id order.")
+    next_cursor: str | None = Field(description="Present exactly when more ids follow; pass it back for the next page.")
+    revision: int

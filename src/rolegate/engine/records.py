@@ -7,11 +7,11 @@ store provides one over SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["InMemoryRecordIndex", "Record", "RecordIndex", "RecordRef"]
+__all__ = ["InMemoryRecordIndex", "LineageIndex", "Record", "RecordIndex", "RecordRef"]
 
 
 class RecordRef(NamedTuple):
@@ -37,6 +37,15 @@ class Record:
 @runtime_checkable
 class RecordIndex(Protocol):
     def get(self, ref: RecordRef) -> Record | None: ...
+
+
+@runtime_checkable
+class LineageIndex(RecordIndex, Protocol):
+    """An index that can return a record and its ancestors at once (one SQL query
+    instead of one per step of C7). `lineage(ref, depth)[k]` is the record `k` steps
+    up, or None where the chain breaks; the sequence may stop early after a None."""
+
+    def lineage(self, ref: RecordRef, depth: int) -> Sequence[Record | None]: ...
 
 
 class InMemoryRecordIndex:

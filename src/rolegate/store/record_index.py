@@ -1,31 +1,150 @@
-"""The engine's RecordIndex over the database, for decisions outside a transaction."""
+"""The engine's RecordIndex over the database, for decisions outside a transaction.
+
+A check on a child record needs the record and every ancestor up to the one that
+carries the assignment (C7). `lineage` fetches that chain in one query (the record
+LEFT JOINed to its parent, and so on, `depth` times) instead of one query per step;
+the statements are built once per depth and reused.
+
+On PostgreSQL the index reads through a few autocommit psycopg connections of its own,
+shared by every snapshot of the engine, with server-side prepared statements: one
+round trip per check, where a pooled SQLAlchemy connection adds a pre-ping, a BEGIN
+and a ROLLBACK (three more round trips). They close when the engine is disposed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, and_, select
+import itertools
+import queue
+import threading
+import weakref
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, Select, and_, bindparam, event, select
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
 
-__all__ = ["SqlRecordIndex"]
+__all__ = ["SqlRecordIndex", "lineage_statement"]
+
+
+@lru_cache(maxsize=16)
+def lineage_statement(depth: int) -> Select[Any]:
+    """`type, id, parent_type, parent_id, assignee_id` of the record and of each of its
+    `depth` ancestors, as one row (ancestors NULL where the chain breaks)."""
+    steps = [t.records.alias(f"r{k}") for k in range(depth + 1)]
+    first = steps[0]
+    joined: Any = first
+    for child, parent in itertools.pairwise(steps):
+        joined = joined.outerjoin(
+            parent,
+            and_(parent.c.workspace_id == child.c.workspace_id, parent.c.type == child.c.parent_type, parent.c.id == child.c.parent_id),
+        )
+    columns = [c for s in steps for c in (s.c.type, s.c.id, s.c.parent_type, s.c.parent_id, s.c.assignee_id)]
+    return (
+        select(*columns)
+        .select_from(joined)
+        .where(and_(first.c.workspace_id == bindparam("ws"), first.c.type == bindparam("type"), first.c.id == bindparam("id")))
+    )
+
+
+def chain_from_row(row: Sequence[Any] | None, depth: int) -> list[Record | None]:
+    if row is None:
+        return [None]
+    out: list[Record | None] = []
+    for k in range(depth + 1):
+        rtype, rid, ptype, pid, assignee = row[5 * k : 5 * k + 5]
+        if rtype is None:
+            break
+        out.append(Record(rtype, rid, RecordRef(ptype, pid) if ptype is not None else None, assignee))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _lineage_sql(depth: int) -> str:
+    return str(lineage_statement(depth).compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
+
+
+class _Readers:
+    """Idle autocommit connections for record reads (at most `keep` kept)."""
+
+    def __init__(self, url: str, keep: int = 8) -> None:
+        self._url = url
+        self._keep = keep
+        self._idle: queue.SimpleQueue[psycopg.Connection[Any]] = queue.SimpleQueue()
+        self._closed = False
+
+    def fetch(self, query: str, params: dict[str, str]) -> Sequence[Any] | None:
+        for attempt in (1, 2):
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = psycopg.connect(self._url, autocommit=True)
+            try:
+                row = conn.execute(query, params, prepare=True).fetchone()
+            except psycopg.OperationalError:
+                conn.close()  # a connection the server dropped: retry once on a new one
+                if attempt == 2:
+                    raise
+                continue
+            if self._closed or self._idle.qsize() >= self._keep:
+                conn.close()
+            else:
+                self._idle.put(conn)
+            return row
+        return None  # pragma: no cover
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+_readers: weakref.WeakKeyDictionary[Engine, _Readers] = weakref.WeakKeyDictionary()
+_readers_lock = threading.Lock()
+
+
+def _readers_of(engine: Engine) -> _Readers | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    readers = _readers.get(engine)
+    if readers is None:
+        with _readers_lock:
+            readers = _readers.get(engine)
+            if readers is None:
+                readers = _readers[engine] = _Readers(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+                event.listen(engine, "engine_disposed", lambda _engine: _close_readers(_engine))
+    return readers
+
+
+def _close_readers(engine: Engine) -> None:
+    readers = _readers.pop(engine, None)
+    if readers is not None:
+        readers.close()
 
 
 class SqlRecordIndex:
-    __slots__ = ("_engine", "_workspace_id")
+    __slots__ = ("_engine", "_readers", "_workspace_id")
 
     def __init__(self, engine: Engine, workspace_id: str) -> None:
         self._engine = engine
         self._workspace_id = workspace_id
+        self._readers = _readers_of(engine)
 
     def get(self, ref: RecordRef) -> Record | None:
-        r = t.records
-        stmt = select(r.c.parent_type, r.c.parent_id, r.c.assignee_id).where(
-            and_(r.c.workspace_id == self._workspace_id, r.c.type == ref[0], r.c.id == ref[1])
-        )
+        return self.lineage(ref, 0)[0]
+
+    def lineage(self, ref: RecordRef, depth: int) -> list[Record | None]:
+        params = {"ws": self._workspace_id, "type": ref[0], "id": ref[1]}
+        if self._readers is not None:
+            return chain_from_row(self._readers.fetch(_lineage_sql(depth), params), depth)
         with self._engine.connect() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execute(lineage_statement(depth), params).first()
             conn.rollback()
-        if row is None:
-            return None
-        parent = RecordRef(row.parent_type, row.parent_id) if row.parent_type is not None else None
-        return Record(ref[0], ref[1], parent, row.assignee_id)
+        return chain_from_row(row, depth)

@@ -133,7 +133,6 @@ records = Table(
     Column("parent_id", String(200)),
     Column("assignee_id", ID),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
-    Index("ix_records_assignee", "workspace_id", "type", "assignee_id"),
     Index("ix_records_parent", "workspace_id", "parent_type", "parent_id"),
 )
 
@@ -233,3 +232,11 @@ audit_retention = Table(
 )
 
 __all__ += ["audit_retention", "site_administrators"]
+
+# Lists of visible records (store/record_lists.py): one range scan per scope range,
+# already in id order (keyset pages). Replaces ix_records_assignee, its prefix.
+Index("ix_records_scope", records.c.workspace_id, records.c.type, records.c.assignee_id, records.c.id)
+# The unassigned records in id order: `assignee_id IS NULL` is no equality for
+# PostgreSQL's planner, so ix_records_scope would not give that range in id order.
+_UNASSIGNED = records.c.assignee_id.is_(None)
+Index("ix_records_unassigned", records.c.workspace_id, records.c.type, records.c.id, postgresql_where=_UNASSIGNED, sqlite_where=_UNASSIGNED)

@@ -18,6 +18,7 @@ from rolegate.store.repositories import (
     WorkspaceRepository,
 )
 from rolegate.store.repositories_fields import FieldRegistryRepository
+from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sites import SiteRepository
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
@@ -35,6 +36,7 @@ class UnitOfWork:
     api_keys: ApiKeyRepository
     fields: FieldRegistryRepository
     sites: SiteRepository
+    records_bulk: RecordBulkRepository
 
     def __init__(self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
@@ -58,6 +60,7 @@ class UnitOfWork:
             ("api_keys", ApiKeyRepository),
             ("fields", FieldRegistryRepository),
             ("sites", SiteRepository),
+            ("records_bulk", RecordBulkRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -39,7 +39,17 @@ class WebUI:
 
 def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None) -> WebUI:
     """Add the admin UI's routes to `app` (after the API's, so the API is matched first)."""
-    from rolegate.web.routes import audit_log, auth, home, matrix, member_record, role_copy, role_fields, roles
+    from rolegate.web.routes import (
+        accounts,
+        audit_log,
+        auth,
+        home,
+        matrix,
+        member_record,
+        role_copy,
+        role_fields,
+        roles,
+    )
 
     key = secret_key or os.environ.get(SECRET_ENV)
     if not key:
@@ -48,6 +58,6 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
     ui = WebUI(rolegate, key)
     app.state.web = ui
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, role_fields, role_copy, roles, matrix, audit_log, member_record, home):  # home last: it ends with the /w/... catch-all
+    for module in (auth, role_fields, role_copy, roles, matrix, accounts, audit_log, member_record, home):  # home last: it ends with the /w/... catch-all
         app.include_router(module.router, include_in_schema=False)
     return ui

@@ -126,6 +126,15 @@ class WorkspaceContext:
         if self.can(AdminRight.VIEW_ROLES):
             items.append(NavItem("Roles & Permissions", f"{self.base}/roles", "roles"))
             items.append(NavItem("Permission matrix", f"{self.base}/matrix", "matrix"))
+        # Accounts: the assignable top-level records, for members who may view some.
+        assignable = next((o for o in self.schema.objects.values() if o.assignable and o.parent is None and o.view_action), None)
+        if (
+            assignable is not None
+            and assignable.view_action is not None
+            and self.membership is not None
+            and self.snapshot.check(self.member.member.id, assignable.view_action).allowed
+        ):
+            items.append(NavItem(f"{assignable.label}s", f"{self.base}/accounts", "accounts"))
         if self.can(AdminRight.MANAGE_MEMBERS):
             items.append(NavItem("Administrator records", f"{self.base}/records", "records"))
         if self.can(AdminRight.VIEW_AUDIT):

@@ -7,10 +7,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from rolegate.api.deps import AdminAccess
-from rolegate.api.schemas import NO_NUL, RecordIn, RecordWritten, RevisionOut
+from rolegate.api.deps import AdminAccess, DecideAccess
+from rolegate.api.schemas import (
+    NO_NUL,
+    AssigneeIn,
+    BulkDeleteIn,
+    BulkDeleteOut,
+    BulkUpsertIn,
+    BulkUpsertOut,
+    RecordIn,
+    RecordWritten,
+    RevisionOut,
+    VisibleIn,
+    VisibleOut,
+)
 from rolegate.api.views import record_out
 from rolegate.engine import Record, RecordRef
+from rolegate.services.assignments import assign_record, visible_records
+from rolegate.services.record_bulk import delete_records, upsert_records
 from rolegate.services.records import delete_record, upsert_record
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/records", tags=["records"])
@@ -34,3 +48,46 @@ def delete(record_type: RecordType, record_id: RecordId, ctx: AdminAccess) -> Re
     record that is not there changes nothing."""
     delete_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id))
     return RevisionOut(revision=ctx.revision())
+
+
+# -- in bulk, assignments, pages of visible records ---------------------------------------
+
+
+@router.post("/bulk", response_model=BulkUpsertOut, summary="Create or update up to 10,000 records")
+def put_many(body: BulkUpsertIn, ctx: AdminAccess) -> BulkUpsertOut:
+    """All or nothing, one revision. A child's parent may come in the same call (C7).
+    Assignee changes need the assign-records right (N12) and eligible members (N9);
+    each is an audit event. Repeating a record in the call: the last one wins."""
+    records = [
+        Record(r.type, r.id, RecordRef(r.parent.type, r.parent.id) if r.parent is not None else None, r.assignee) for r in body.records
+    ]
+    done = upsert_records(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, records=records)
+    return BulkUpsertOut(created=done.created, updated=done.updated, unchanged=done.unchanged, assignments=done.assignments, revision=ctx.revision())
+
+
+@router.post("/delete", response_model=BulkDeleteOut, summary="Delete up to 10,000 records")
+def delete_many(body: BulkDeleteIn, ctx: AdminAccess) -> BulkDeleteOut:
+    """Children are deleted or orphaned as the product schema says, at any depth.
+    Records not in the index are skipped."""
+    done = delete_records(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, refs=[RecordRef(r.type, r.id) for r in body.records])
+    return BulkDeleteOut(deleted=done.deleted, orphaned=done.orphaned, revision=ctx.revision())
+
+
+@router.put("/{record_type}/{record_id}/assignee", response_model=RecordWritten, summary="Assign or unassign a record")
+def put_assignee(record_type: RecordType, record_id: RecordId, body: AssigneeIn, ctx: AdminAccess) -> RecordWritten:
+    """Needs the assign-records right (N12, C1); the member must be allowed to be
+    assigned (N9). Audited as `record.assign`."""
+    done = assign_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id), assignee=body.assignee)
+    return RecordWritten(record=record_out(done.record), revision=ctx.revision())
+
+
+@router.post("/visible", response_model=VisibleOut, summary="A page of the ids a member may act on")
+def visible(body: VisibleIn, access: DecideAccess) -> VisibleOut:
+    """`lookup`'s filter run on the record index: ids in id order, `limit` at most,
+    `next_cursor` exactly when more follow (never a silently cut list). For lists in
+    your own database, use `POST .../lookup` instead."""
+    snap = access.rolegate.snapshots.get(access.workspace_id, min_revision=body.min_revision)
+    page = visible_records(
+        access.rolegate.uow(), snap, workspace_id=access.workspace_id, member=body.member, action=body.action, object_type=body.object, cursor=body.cursor, limit=body.limit
+    )
+    return VisibleOut(ids=list(page.ids), next_cursor=page.next_cursor, revision=snap.revision)

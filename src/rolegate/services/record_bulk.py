@@ -1,0 +1,203 @@
+"""The record index in bulk: the host product syncs up to 10,000 records per call.
+
+One transaction per call, all or nothing: every record is checked first (type, parent
+of the right type present in the index or in the same call (C7), assignee eligible
+(N9)), then the call writes in a few statements. One revision per call; every
+assignment change is its own audit event (who was assigned what, by whom), the rest
+one summary event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from rolegate.domain.errors import InvalidRecordError
+from rolegate.domain.permissions import role_permissions
+from rolegate.domain.rules.team_rules import assignee_violations
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, event_hash
+from rolegate.engine.records import Record, RecordRef
+from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, raise_if
+from rolegate.store.repositories import utcnow
+from rolegate.store.uow import UnitOfWork
+
+__all__ = ["MAX_BULK", "BulkDeleted", "BulkWritten", "Change", "delete_records", "eligibility", "record_changes", "upsert_records"]
+
+MAX_BULK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class BulkWritten:
+    created: int
+    updated: int
+    unchanged: int
+    assignments: int
+    revision: int | None
+    """None when nothing changed (no new revision)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkDeleted:
+    deleted: int
+    orphaned: int
+    revision: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: str
+    target_type: str
+    target_id: str
+    before: object
+    after: object
+
+
+def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change]) -> int:
+    """Like `context.record_change` for many events: one revision, the events chained
+    in order and written in one statement."""
+    revision = uow.workspaces.bump_revision(workspace_id)
+    last = uow.audit.last(workspace_id)
+    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
+    now = utcnow()
+    events: list[AuditEvent] = []
+    for c in changes:
+        event = AuditEvent(
+            workspace_id=workspace_id,
+            seq=seq,
+            id=new_id(),
+            at=now,
+            actor=actor.label,
+            action=c.action,
+            target_type=c.target_type,
+            target_id=c.target_id,
+            before=c.before,
+            after=c.after,
+            revision=revision,
+            prev_hash=prev,
+        )
+        event = replace(event, hash=event_hash(event))
+        events.append(event)
+        seq, prev = seq + 1, event.hash
+    uow.records_bulk.append_audit(events)
+    uow.revision_changed(workspace_id, revision)
+    return revision
+
+
+def eligibility(state: WorkspaceState, object_type: str, member_id: str) -> list[Violation]:
+    """N9: may `member_id` be the assignee of a record of `object_type`?"""
+    member = next((m for m in state.members if m.id == member_id), None)
+    if member is None:
+        return [Violation("N9", f"No member {member_id!r} in this workspace.", "Assign the record to a member of the workspace.")]
+    eff = role_permissions(state.schema, state.roles[member.role], state.workspace.features)
+    return assignee_violations(state.schema, object_type=object_type, member=member.id, effective=eff, active=member.is_active)
+
+
+def _check_shapes(state: WorkspaceState, records: Sequence[Record], known: set[tuple[str, str]]) -> None:
+    schema = state.schema
+    for i, rec in enumerate(records):
+        otype = schema.objects.get(rec.type)
+        where = f"records[{i}] ({rec.type} {rec.id!r})"
+        if otype is None:
+            raise InvalidRecordError(f"{where}: unknown object type {rec.type!r}", fix=f"use one of {', '.join(schema.objects)}")
+        if otype.parent is not None and (rec.parent is None or rec.parent.type != otype.parent):
+            raise InvalidRecordError(f"{where}: a {rec.type} record needs a parent of type {otype.parent!r} (C7)", fix="pass `parent`")
+        if otype.parent is None and rec.parent is not None:
+            raise InvalidRecordError(f"{where}: {rec.type} records have no parent", fix="drop `parent`")
+        if rec.parent is not None and (rec.parent.type, rec.parent.id) not in known:
+            raise InvalidRecordError(f"{where}: parent {rec.parent.type} {rec.parent.id!r} is not in the record index (C7)", fix="upsert the parent first, or in the same call")
+        if rec.assignee is not None and not otype.assignable:
+            raise InvalidRecordError(f"{where}: {rec.type} records are not assigned to members", fix="assign the parent record")
+
+
+def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records: Sequence[Record]) -> BulkWritten:
+    """Create or update up to 10,000 records. Changing an assignee needs the
+    assign-records right (N12) and an eligible member (N9)."""
+    if len(records) > MAX_BULK:
+        raise InvalidRecordError(f"{len(records)} records in one call; at most {MAX_BULK}", fix="Split the records into calls of 10,000.")
+    latest: dict[tuple[str, str], Record] = {}
+    for rec in records:  # the last write of a record in the call wins
+        latest[(rec.type, rec.id)] = rec
+    batch = list(latest.values())
+    with uow:
+        state = load_state(uow, workspace_id)
+        bulk = uow.records_bulk
+        before = bulk.get_many(workspace_id, latest)
+        parents = {(r.parent.type, r.parent.id) for r in batch if r.parent is not None}
+        known = set(latest) | {(p.type, p.id) for p in bulk.get_many(workspace_id, parents - set(latest))}
+        _check_shapes(state, batch, known)
+        created = [r for r in batch if RecordRef(r.type, r.id) not in before]
+        updated = [r for r in batch if (old := before.get(RecordRef(r.type, r.id))) is not None and old != r]
+        moved = [r for r in batch if (b.assignee if (b := before.get(RecordRef(r.type, r.id))) else None) != r.assignee]
+        if moved:
+            authorize(state, actor, AdminRight.ASSIGN_RECORDS)
+            verdicts: dict[tuple[str, str], list[Violation]] = {}
+            violations: list[Violation] = []
+            for r in moved:
+                if r.assignee is None:
+                    continue
+                key = (r.type, r.assignee)
+                if key not in verdicts:
+                    verdicts[key] = eligibility(state, r.type, r.assignee)
+                violations.extend(verdicts[key])
+                if len(violations) >= 10:
+                    break
+            raise_if(violations)
+        unchanged = len(batch) - len(created) - len(updated)
+        if not created and not updated:
+            return BulkWritten(0, 0, unchanged, 0, None)
+        bulk.insert_many(workspace_id, created)
+        bulk.update_many(workspace_id, updated)
+        changes = [
+            Change("record.assign", r.type, r.id, {"assignee": b.assignee if (b := before.get(RecordRef(r.type, r.id))) else None}, {"assignee": r.assignee})
+            for r in moved
+        ]
+        changes.append(Change("records.upsert", "records", "bulk", None, {"created": len(created), "updated": len(updated), "unchanged": unchanged}))
+        revision = record_changes(uow, workspace_id, actor, changes)
+        uow.commit()
+        return BulkWritten(len(created), len(updated), unchanged, len(moved), revision)
+
+
+def delete_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, refs: Sequence[RecordRef]) -> BulkDeleted:
+    """Delete up to 10,000 records; their children are deleted or orphaned as the
+    schema's `on_parent_delete` says, at any depth. Records not in the index are
+    skipped. Deleting an assigned record needs the assign-records right (N12)."""
+    if len(refs) > MAX_BULK:
+        raise InvalidRecordError(f"{len(refs)} records in one call; at most {MAX_BULK}", fix="Split the records into calls of 10,000.")
+    with uow:
+        state = load_state(uow, workspace_id)
+        bulk = uow.records_bulk
+        found = bulk.get_many(workspace_id, refs)
+        if not found:
+            return BulkDeleted(0, 0, None)
+        if any(r.assignee is not None for r in found.values()):
+            authorize(state, actor, AdminRight.ASSIGN_RECORDS)
+        doomed: set[tuple[str, str]] = set(found)
+        orphans: dict[tuple[str, str], Record] = {}
+        frontier: list[tuple[str, str]] = list(found)
+        while frontier:
+            cascade: list[tuple[str, str]] = []
+            for child in bulk.children_of(workspace_id, frontier):
+                key = (child.type, child.id)
+                if key in doomed:
+                    continue
+                if state.schema.objects[child.type].on_parent_delete == "cascade":
+                    doomed.add(key)
+                    cascade.append(key)
+                else:
+                    orphans[key] = Record(child.type, child.id, None, child.assignee)
+            frontier = cascade
+        orphaned = [rec for key, rec in orphans.items() if key not in doomed]
+        bulk.delete_many(workspace_id, doomed)
+        bulk.update_many(workspace_id, orphaned)
+        changes = [
+            Change("record.assign", r.type, r.id, {"assignee": r.assignee}, {"assignee": None, "deleted": True})
+            for r in found.values()
+            if r.assignee is not None
+        ]
+        after = {"deleted": len(doomed), "orphaned": len(orphaned), "requested": [[r.type, r.id] for r in found.values()]}
+        changes.append(Change("records.delete", "records", "bulk", None, after))
+        revision = record_changes(uow, workspace_id, actor, changes)
+        uow.commit()
+        return BulkDeleted(len(doomed), len(orphaned), revision)
