@@ -17,6 +17,13 @@ from rolegate.store.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from rolegate.store.repositories_team import (
+    InvitationRepository,
+    OutboxRepository,
+    PasswordResetRepository,
+    SecurityEventRepository,
+    TeamRepository,
+)
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -31,10 +38,19 @@ class UnitOfWork:
     records: RecordRepository
     audit: AuditRepository
     api_keys: ApiKeyRepository
+    invitations: InvitationRepository
+    password_resets: PasswordResetRepository
+    outbox: OutboxRepository
+    security_events: SecurityEventRepository
+    team: TeamRepository
 
-    def __init__(self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None, on_mail: Callable[[], None] | None = None
+    ) -> None:
         self.engine = engine
         self._on_revision = on_revision
+        self.on_mail = on_mail
+        """Wakes the outbox sender; a service that queues an email calls it after commit."""
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._changed: dict[str, int] = {}
@@ -52,6 +68,11 @@ class UnitOfWork:
             ("records", RecordRepository),
             ("audit", AuditRepository),
             ("api_keys", ApiKeyRepository),
+            ("invitations", InvitationRepository),
+            ("password_resets", PasswordResetRepository),
+            ("outbox", OutboxRepository),
+            ("security_events", SecurityEventRepository),
+            ("team", TeamRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self
