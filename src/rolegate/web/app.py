@@ -39,7 +39,7 @@ class WebUI:
 
 def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None) -> WebUI:
     """Add the admin UI's routes to `app` (after the API's, so the API is matched first)."""
-    from rolegate.web.routes import auth, home, matrix, roles
+    from rolegate.web.routes import account, auth, home, matrix, roles, team
 
     key = secret_key or os.environ.get(SECRET_ENV)
     if not key:
@@ -48,6 +48,6 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
     ui = WebUI(rolegate, key)
     app.state.web = ui
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, roles, matrix, home):  # home last: it ends with the /w/... catch-all
+    for module in (auth, account, roles, matrix, team, home):  # home last: it ends with the /w/... catch-all
         app.include_router(module.router, include_in_schema=False)
     return ui

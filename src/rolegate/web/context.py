@@ -101,6 +101,9 @@ class WorkspaceContext:
         if self.can(AdminRight.VIEW_ROLES):
             items.append(NavItem("Roles & Permissions", f"{self.base}/roles", "roles"))
             items.append(NavItem("Permission matrix", f"{self.base}/matrix", "matrix"))
+            items.append(NavItem("Team", f"{self.base}/team", "team"))
+        if self.can(AdminRight.MANAGE_MEMBERS) and self.viewer.ui.rolegate.outbox is None:
+            items.append(NavItem("Outbox (dev)", f"{self.base}/outbox", "outbox"))
         return items
 
 
@@ -110,7 +113,8 @@ def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
     if user_id is None:
         raise LoginRequired
     user = get_user(ui.rolegate.uow(), user_id)
-    if user is None:  # the user was removed since
+    if user is None or session.session_version != str(user.session_version):
+        # Removed since, or their password was reset (C8): every older session ends.
         session.logout()
         raise LoginRequired
     return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id))
