@@ -13,7 +13,13 @@ from rolegate.domain.roles import MemberStatus
 from rolegate.services import invitations, workspaces
 from rolegate.services.mail import MailPolicy
 from tests.integration.support import PLATFORM, email, open_workspace
-from tests.integration.test_concurrency import ATTEMPTS, FREE_SEATS, assert_history_consistent, assert_only_refusals, race
+from tests.integration.test_concurrency import (
+    ATTEMPTS,
+    FREE_SEATS,
+    assert_history_consistent,
+    assert_only_refusals,
+    race,
+)
 
 POLICY = MailPolicy(public_url="http://rolegate.test")
 
