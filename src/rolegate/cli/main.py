@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from rolegate.cli import audit, check, db, demo, presets, schema, serve
+from rolegate.cli import audit, check, db, demo, outbox, presets, schema, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rolegate: roles, permissions, seats and teams for SaaS products.")
 app.command("serve")(serve.serve)
@@ -15,6 +15,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(schema.app, name="schema")
 app.command("presets")(presets.presets)
+app.command("outbox")(outbox.outbox)
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ def team_view(
         authorize(state, actor, AdminRight.VIEW_ROLES)
         infos = uow.members.all(workspace_id)
         invitations = {inv.member_id: inv for inv in uow.invitations.all(workspace_id, open_only=True)}
-        assigned = {info.member.id: sum(uow.team.assigned_by_type(workspace_id, info.member.id).values()) for info in infos}
+        assigned = uow.team.assigned_counts(workspace_id)
     schema = state.schema
     members = []
     for info in infos:
@@ -86,7 +86,7 @@ def team_view(
             continue
         if seat is not None and s != seat:
             continue
-        members.append(TeamMember(info, r.name, s, invitations.get(info.member.id), assigned[info.member.id]))
+        members.append(TeamMember(info, r.name, s, invitations.get(info.member.id), assigned.get(info.member.id, 0)))
     return TeamView(state, members, _seats(state))
 
 

@@ -312,6 +312,14 @@ class TeamRepository(_Repo):
         value = self.conn.execute(select(u.c.session_version).where(u.c.id == user_id)).scalar()
         return int(value) if value is not None else None
 
+    def assigned_counts(self, workspace_id: str) -> dict[str, int]:
+        """Records assigned per member of the workspace (one grouped query)."""
+        r = t.records
+        rows = self.conn.execute(
+            select(r.c.assignee_id, func.count()).where(and_(r.c.workspace_id == workspace_id, r.c.assignee_id.is_not(None))).group_by(r.c.assignee_id)
+        ).all()
+        return {str(k): int(v) for k, v in rows}
+
     def assigned_by_type(self, workspace_id: str, member_id: str) -> dict[str, int]:
         r = t.records
         rows = self.conn.execute(
@@ -336,8 +344,3 @@ class TeamRepository(_Repo):
     def delete_member(self, workspace_id: str, member_id: str) -> None:
         m = t.members
         self.conn.execute(delete(m).where(and_(m.c.workspace_id == workspace_id, m.c.id == member_id)))
-
-    def member_emails(self, workspace_id: str) -> list[str]:
-        m, u = t.members, t.users
-        rows = self.conn.execute(select(u.c.email).select_from(m.join(u, u.c.id == m.c.user_id)).where(m.c.workspace_id == workspace_id))
-        return [str(x) for x in rows.scalars()]

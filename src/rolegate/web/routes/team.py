@@ -184,9 +184,11 @@ async def ownership(request: Request, workspace_id: str) -> Response:
 
 @router.get("/w/{workspace_id}/outbox")
 def outbox(request: Request, workspace_id: str) -> Response:
-    """Developer page: the emails of this workspace and of its members, sent or not.
-    Only without SMTP (a real server delivers them instead) and for members who manage
-    the team, since the links in them are live credentials."""
+    """Developer page: the invitations of this workspace, and the viewer's own emails,
+    sent or not. Only without SMTP (a real server delivers them instead) and for members
+    who manage the team. Password reset links of other people are never shown: they are
+    live credentials for accounts that may reach other workspaces (`rolegate outbox`
+    shows everything to the operator)."""
     ui = ui_of(request)
     if ui.rolegate.outbox is not None:
         raise StarletteHTTPException(404)
@@ -194,5 +196,6 @@ def outbox(request: Request, workspace_id: str) -> Response:
     with ui.rolegate.uow() as uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, page.actor, AdminRight.MANAGE_MEMBERS)
-        mails = uow.outbox.all(workspace_id=workspace_id, to_addrs=uow.team.member_emails(workspace_id))
+        mine = page.viewer.user.email
+        mails = [m for m in uow.outbox.all(workspace_id=workspace_id, to_addrs=[mine]) if m.kind == "invitation" or m.to_addr == mine]
     return render(request, "team/outbox.html", {"mails": mails}, page=page)
