@@ -180,14 +180,14 @@ def test_T3_resend_then_revoke_an_invitation_frees_its_seat(admin: Web, demo: De
     base = f"/w/{demo.ws('natero')}"
     doc = soup(admin.get(f"{base}/team"))
     carol = one(doc, 'tr[data-email="carol@example.com"]')
-    assert "link sent 1×" in one(carol, ".invitation-expiry").get_text()
+    assert "link sent 1 time," in one(carol, ".invitation-expiry").get_text()
     used = int(one(doc, 'li.seat[data-seat="analyst"] .used').get_text())
     resend = one(carol, "form:has(.resend-button)")
     assert admin.post(str(resend["action"])).status_code == 303
     doc = soup(admin.get(f"{base}/team"))
     assert "Invitation sent again to carol@example.com" in one(doc, ".flash").get_text()
     carol = one(doc, 'tr[data-email="carol@example.com"]')
-    assert "link sent 2×" in one(carol, ".invitation-expiry").get_text()
+    assert "link sent 2 times," in one(carol, ".invitation-expiry").get_text()
     assert admin.post(str(one(carol, "form:has(.revoke-button)")["action"])).status_code == 303
     doc = soup(admin.get(f"{base}/team"))
     assert not doc.select('tr[data-email="carol@example.com"]')
