@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from rolegate.config import Settings
+from rolegate.services.login_protection import LoginGuard
+from rolegate.services.mail import MailPolicy, SmtpTransport
+from rolegate.services.outbox import OutboxSender, OutboxWorker
 from rolegate.services.snapshots import SnapshotCache
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
@@ -21,15 +24,28 @@ class Rolegate:
     engine: Engine
     snapshots: SnapshotCache
     listener: RevisionListener | None = field(default=None)
+    outbox: OutboxWorker | None = field(default=None)
+    """Sends queued emails over SMTP; None without ROLEGATE_SMTP_URL (mail stays queued)."""
+    login_guard: LoginGuard = field(default_factory=LoginGuard)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, on_revision=self.snapshots.mark)
+        return UnitOfWork(self.engine, on_revision=self.snapshots.mark, on_mail=self.wake_mail)
+
+    @property
+    def mail_policy(self) -> MailPolicy:
+        return MailPolicy.from_settings(self.settings)
+
+    def wake_mail(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
 
     def create_tables(self) -> None:
         """For tests and throwaway databases; real ones use `rolegate db upgrade`."""
         metadata.create_all(self.engine)
 
     def close(self) -> None:
+        if self.outbox is not None:
+            self.outbox.stop()
         if self.listener is not None:
             self.listener.stop()
         self.engine.dispose()
@@ -43,4 +59,9 @@ def bootstrap(settings: Settings | None = None) -> Rolegate:
     if settings.listen and is_postgres(engine):
         listener = RevisionListener(settings.database_url, snapshots.mark)
         listener.start()
-    return Rolegate(settings, engine, snapshots, listener)
+    rg = Rolegate(settings, engine, snapshots, listener)
+    if settings.smtp_url:
+        transport = SmtpTransport(settings.smtp_url, settings.mail_from)
+        rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))
+        rg.outbox.start()
+    return rg

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 __all__ = ["Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./rolegate.db"
+DEFAULT_MAIL_FROM = "Rolegate <rolegate@localhost>"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,14 @@ class Settings:
     snapshot_cache_size: int = 256
     listen: bool = True
     """On PostgreSQL, LISTEN for other processes' commits (stale-free snapshots)."""
+    smtp_url: str | None = None
+    """`smtp://`, `smtp+starttls://` or `smtps://[user:password@]host[:port]`; None keeps
+    emails in the outbox (shown on the admin UI's developer page)."""
+    mail_from: str = DEFAULT_MAIL_FROM
+    public_url: str = DEFAULT_PUBLIC_URL
+    """Where the admin UI is reached: the base of the links in emails."""
+    invitation_ttl_hours: int = 7 * 24
+    reset_ttl_minutes: int = 30
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -23,6 +33,11 @@ class Settings:
             "database_url": os.environ.get("ROLEGATE_DATABASE_URL", DEFAULT_DATABASE_URL),
             "snapshot_cache_size": int(os.environ.get("ROLEGATE_SNAPSHOT_CACHE_SIZE", "256")),
             "listen": os.environ.get("ROLEGATE_LISTEN", "1") not in {"0", "false", "no"},
+            "smtp_url": os.environ.get("ROLEGATE_SMTP_URL") or None,
+            "mail_from": os.environ.get("ROLEGATE_MAIL_FROM", DEFAULT_MAIL_FROM),
+            "public_url": os.environ.get("ROLEGATE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
+            "invitation_ttl_hours": int(os.environ.get("ROLEGATE_INVITATION_TTL_HOURS", "168")),
+            "reset_ttl_minutes": int(os.environ.get("ROLEGATE_RESET_TTL_MINUTES", "30")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # keys are this dataclass's fields

@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from rolegate.api.deps import Auth
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from rolegate.api.routes import audit, decisions, fields, members, records, roles, workspaces
+from rolegate.api.routes import audit, decisions, fields, members, records, roles, team, workspaces
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
 
@@ -46,7 +46,9 @@ ERROR_STATUSES = {
     "403": "The key lacks the right (`key_forbidden`), or the acting member does (`permission_denied`).",
     "404": "No such workspace (or the key does not reach it), role, member or record (`not_found`).",
     "409": "Refused by a rule (`rule_violation`); `rule` names it.",
+    "410": "An invitation or password reset link that is unknown, used, revoked or expired (`token_invalid`).",
     "422": "The request does not fit the API or the product schema (`request_invalid`, `unknown_action`, `invalid_record`, `schema_invalid`).",
+    "429": "Too many login or password reset attempts (`rate_limited`); `Retry-After` says when to retry.",
 }
 
 
@@ -95,7 +97,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     app.state.rolegate = rg
     app.state.auth = Auth(rg)
     install_problem_handlers(app)
-    for module in (decisions, workspaces, roles, members, records, audit):  # the hot path is matched first
+    for module in (decisions, workspaces, roles, members, records, audit, team):  # the hot path is matched first
         app.include_router(module.router)
     app.include_router(fields.router)  # issue 7: field-level security (K5-K12)
     from rolegate.api.routes import audit_log, sites  # issue 8: sites, role copy, administrator records, audit export

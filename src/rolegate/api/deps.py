@@ -178,7 +178,7 @@ class Writes:
     revision: int | None = field(default=None)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.rolegate.engine, on_revision=self._committed)
+        return UnitOfWork(self.rolegate.engine, on_revision=self._committed, on_mail=self.rolegate.wake_mail)
 
     def _committed(self, workspace_id: str, revision: int) -> None:
         self.rolegate.snapshots.mark(workspace_id, revision)

@@ -14,6 +14,8 @@ Mapping:
     UnknownActionError             422 unknown_action
     InvalidRecordError             422 invalid_record
     SchemaError                    422 schema_invalid
+    TokenInvalidError              410 token_invalid
+    RateLimitedError               429 rate_limited (with Retry-After)
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
@@ -41,10 +43,12 @@ from rolegate.domain.errors import (
     InvalidRecordError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RevisionNotReachedError,
     RolegateError,
     RuleViolationError,
     SchemaError,
+    TokenInvalidError,
     UnknownActionError,
 )
 
@@ -85,6 +89,8 @@ TITLES: Mapping[str, str] = {
     ErrorCode.NOT_FOUND: "Not found",
     ErrorCode.RULE_VIOLATION: "Refused by a rule",
     ErrorCode.REVISION_NOT_REACHED: "Revision not reached yet",
+    ErrorCode.TOKEN_INVALID: "Link not valid",
+    ErrorCode.RATE_LIMITED: "Too many attempts",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -102,6 +108,8 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     InvalidRecordError: 422,
     SchemaError: 422,
     RevisionNotReachedError: 409,
+    TokenInvalidError: 410,
+    RateLimitedError: 429,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -112,6 +120,8 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.INVALID_RECORD: 422,
     ErrorCode.SCHEMA_INVALID: 422,
     ErrorCode.REVISION_NOT_REACHED: 409,
+    ErrorCode.TOKEN_INVALID: 410,
+    ErrorCode.RATE_LIMITED: 429,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,
@@ -187,7 +197,8 @@ def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
     detail = str(exc)
     if pointer:
         detail = f"{pointer}: {detail}"
-    return problem_response(code, status, detail, rule=rule, violations=violations, errors=errors)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+    return problem_response(code, status, detail, rule=rule, violations=violations, errors=errors, headers=headers)
 
 
 async def _on_rolegate_error(_request: Request, exc: Exception) -> JSONResponse:

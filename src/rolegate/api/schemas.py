@@ -682,4 +682,83 @@ class VisibleIn(_In):
 class VisibleOut(BaseModel):
     ids: list[str] = Field(description="Ids of the record index, in id order.")
     next_cursor: str | None = Field(description="Present exactly when more ids follow; pass it back for the next page.")
+
+
+
+# -- team: invitations, password reset, transfer, ownership (issue 5) ---------------------
+
+Password = Annotated[str, text(1024)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+__all__ += [
+    "AcceptIn",
+    "AcceptedOut",
+    "InvitationOut",
+    "InvitationWritten",
+    "OwnershipIn",
+    "OwnershipOut",
+    "PasswordResetIn",
+    "PasswordResetRequestIn",
+    "QueuedOut",
+    "TransferIn",
+    "TransferredOut",
+]
+
+
+class InvitationOut(BaseModel):
+    id: str
+    member: str
+    email: str
+    expires_at: datetime
+    expired: bool
+    sent_count: int
+
+
+class InvitationWritten(BaseModel):
+    invitation: InvitationOut
+    member: MemberOut
+    revision: int
+
+
+class AcceptIn(_In):
+    password: Password | None = Field(default=None, description="Required for a new user; an existing user keeps their password.")
+    name: Name = ""
+
+
+class AcceptedOut(BaseModel):
+    workspace: str
+    member: str
+    email: str
+
+
+class PasswordResetRequestIn(_In):
+    email: Email
+
+
+class PasswordResetIn(_In):
+    password: Password
+
+
+class QueuedOut(BaseModel):
+    detail: str
+
+
+class TransferIn(_In):
+    to: Id = Field(description="The member who receives every record (and playbook task) of this member.")
+
+
+class TransferredOut(BaseModel):
+    records: dict[str, int]
+    references: int
+    revision: int
+
+
+class OwnershipIn(_In):
+    to: Id = Field(description="The active member who becomes owner.")
+    new_role: Id = Field(description="The role the acting owner takes instead.")
+
+
+class OwnershipOut(BaseModel):
+    owner: MemberOut
+    former_owner: MemberOut
     revision: int

@@ -24,7 +24,8 @@ from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Record, RecordRef
 from rolegate.presets import PRESET_KEYS, load_preset
 from rolegate.services.api_keys import create_api_key
-from rolegate.services.members import add_member, disable_member, invite_member
+from rolegate.services.invitations import invite
+from rolegate.services.members import add_member, disable_member
 from rolegate.services.records import upsert_record
 from rolegate.services.workspaces import create_organization, create_workspace
 from rolegate.store.migrations import downgrade, status, upgrade
@@ -147,7 +148,8 @@ def build_workspace(rg: Rolegate, preset: str, organization_id: str) -> Workspac
     for seat in plan.members:
         email, name = PEOPLE[seat.person]
         if seat.status is INVITED:
-            info = invite_member(rg.uow(), actor=ACTOR, workspace_id=ws_id, email=email, role_id=seat.role, name=name)
+            # A real invitation: its email waits in the outbox (the admin UI's Outbox page, or SMTP).
+            info = invite(rg.uow(), actor=ACTOR, workspace_id=ws_id, email=email, role_id=seat.role, name=name, policy=rg.mail_policy).member
         else:
             info = add_member(rg.uow(), actor=ACTOR, workspace_id=ws_id, email=email, role_id=seat.role, name=name)
         ids[seat.person] = info.member.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from rolegate.cli import audit, check, db, demo, keys, presets, roles_code, schema, serve
+from rolegate.cli import audit, check, db, demo, keys, outbox, presets, roles_code, schema, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rolegate: roles, permissions, seats and teams for SaaS products.")
 app.command("serve")(serve.serve)
@@ -20,6 +20,7 @@ app.add_typer(keys.keys_app, name="keys")
 app.command("export")(roles_code.export)
 app.command("plan")(roles_code.plan)
 app.command("apply")(roles_code.apply)
+app.command("outbox")(outbox.outbox)
 
 
 def main() -> None:

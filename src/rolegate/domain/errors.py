@@ -10,7 +10,9 @@ The tree::
     │   │                         or an actor without the admin right (carries rule_id)
     │   └── NotFoundError         denied and the member may not even see the record
     ├── RevisionNotReachedError   `min_revision` newer than what this database has yet
-    └── RuleViolationError        a change refused by one or more rules (Violations)
+    ├── RuleViolationError        a change refused by one or more rules (Violations)
+    ├── TokenInvalidError         an invitation or password reset link unknown, used, revoked or expired
+    └── RateLimitedError          too many login or password reset attempts (carries retry_after)
 
 Every error has a stable ``code`` (``ErrorCode``) and says what to do instead.
 """
@@ -32,8 +34,10 @@ __all__ = [
     "PermissionDeniedError",
     "RevisionNotReachedError",
     "RolegateError",
+    "RateLimitedError",
     "RuleViolationError",
     "SchemaError",
+    "TokenInvalidError",
     "SchemaProblem",
     "UnknownActionError",
 ]
@@ -48,6 +52,8 @@ class ErrorCode(StrEnum):
     RULE_VIOLATION = "rule_violation"
     REVISION_NOT_REACHED = "revision_not_reached"
     BAD_REQUEST = "bad_request"
+    TOKEN_INVALID = "token_invalid"
+    RATE_LIMITED = "rate_limited"
 
 
 class RolegateError(Exception):
@@ -142,3 +148,20 @@ class RuleViolationError(RolegateError):
     @property
     def rule_id(self) -> str:
         return self.violations[0].rule_id
+
+
+class TokenInvalidError(RolegateError):
+    """A link's token (invitation, password reset) that is unknown, already used,
+    revoked or expired: single-use secrets never work twice."""
+
+    code = ErrorCode.TOKEN_INVALID
+
+
+class RateLimitedError(RolegateError):
+    """Too many attempts from one account or one address; retry after `retry_after` seconds."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: int, fix: str = "") -> None:
+        super().__init__(message, fix=fix or f"Wait {retry_after} seconds, then try again.")
+        self.retry_after = retry_after

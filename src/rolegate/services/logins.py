@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from rolegate.domain.workspace import Workspace
 from rolegate.services.passwords import hash_password, verify_password
@@ -18,6 +19,8 @@ class User:
     id: str
     email: str
     name: str
+    session_version: int = 0
+    """C8: sessions made before the last password reset carry an older generation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +46,17 @@ def authenticate_user(uow: UnitOfWork, *, email: str, password: str) -> User | N
         return None
     if not verify_password(row.password_hash, password):
         return None
-    return User(str(row.id), str(row.email), str(row.name or ""))
+    return _user(row)
+
+
+def _user(row: Any) -> User:
+    return User(str(row.id), str(row.email), str(row.name or ""), int(getattr(row, "session_version", 0) or 0))
 
 
 def get_user(uow: UnitOfWork, user_id: str) -> User | None:
     with uow:
         row = uow.users.get(user_id)
-    return User(str(row.id), str(row.email), str(row.name or "")) if row is not None else None
+    return _user(row) if row is not None else None
 
 
 def memberships(uow: UnitOfWork, user_id: str) -> list[Membership]:

@@ -34,7 +34,9 @@ from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "activate_member",
+    "activate_member_locked",
     "add_member",
+    "add_member_locked",
     "change_member_role",
     "disable_member",
     "ensure_user",
@@ -85,25 +87,35 @@ def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None) ->
     return uow.users.add_if_absent(new_id(), email, name=name, password_hash=hash_password(password) if password else None)
 
 
+def add_member_locked(
+    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, email: str, role_id: str, name: str, password: str | None, status: MemberStatus
+) -> MemberInfo:
+    """Add a member inside an open transaction whose workspace `state` is locked (the
+    invitation service adds its token and email to the same transaction)."""
+    workspace_id = state.workspace.id
+    authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+    authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
+    role = state.role(role_id)
+    raise_if(escalation(state, actor, _role_perms(state, role), f"Role {role.name!r}"))
+    user_id = ensure_user(uow, email, name, password)
+    if uow.members.by_user(workspace_id, user_id) is not None:
+        raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
+    raise_if(seat_check(state, role))
+    member = Member(new_id(), role_id, status)
+    uow.members.add(workspace_id, member, user_id=user_id)
+    action = "member.invite" if status is MemberStatus.INVITED else "member.add"
+    record_change(uow, workspace_id, actor, action, "member", member.id, None, member_json(member, email))
+    return MemberInfo(member, user_id, email.strip().lower(), name, None, None, None)
+
+
 def _add(
     uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str, password: str | None, status: MemberStatus
 ) -> MemberInfo:
     with uow:
         state = load_state(uow, workspace_id)
-        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-        authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
-        role = state.role(role_id)
-        raise_if(escalation(state, actor, _role_perms(state, role), f"Role {role.name!r}"))
-        user_id = ensure_user(uow, email, name, password)
-        if uow.members.by_user(workspace_id, user_id) is not None:
-            raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
-        raise_if(seat_check(state, role))
-        member = Member(new_id(), role_id, status)
-        uow.members.add(workspace_id, member, user_id=user_id)
-        action = "member.invite" if status is MemberStatus.INVITED else "member.add"
-        record_change(uow, workspace_id, actor, action, "member", member.id, None, member_json(member, email))
+        info = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=password, status=status)
         uow.commit()
-    return MemberInfo(member, user_id, email.strip().lower(), name, None, None, None)
+    return info
 
 
 def invite_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str = "") -> MemberInfo:
@@ -123,16 +135,23 @@ def activate_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_
     reserved at invitation, so no seat check here."""
     with uow:
         state = load_state(uow, workspace_id)
-        if actor.member_id != member_id:
-            authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-        before = state.member(member_id)
-        if before.status is not MemberStatus.INVITED:
-            raise_if([Violation("T4", f"Member {member_id!r} is {before.status.value}, not invited.", "Only an invitation can be accepted.")])
-        after = Member(before.id, before.role, MemberStatus.ACTIVE)
-        uow.members.update(workspace_id, after)
-        record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
+        after = activate_member_locked(uow, state, actor=actor, member_id=member_id)
         uow.commit()
         return after
+
+
+def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str) -> Member:
+    """`activate_member` inside an open transaction (accepting an invitation by its token)."""
+    workspace_id = state.workspace.id
+    if actor.member_id != member_id:
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+    before = state.member(member_id)
+    if before.status is not MemberStatus.INVITED:
+        raise_if([Violation("T4", f"Member {member_id!r} is {before.status.value}, not invited.", "Only an invitation can be accepted.")])
+    after = Member(before.id, before.role, MemberStatus.ACTIVE)
+    uow.members.update(workspace_id, after)
+    record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
+    return after
 
 
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> Member:

@@ -22,12 +22,16 @@ from sqlalchemy import (
 __all__ = [
     "api_keys",
     "audit_events",
+    "invitations",
     "member_references",
     "members",
     "metadata",
     "organizations",
+    "outbox",
+    "password_resets",
     "records",
     "roles",
+    "security_events",
     "users",
     "workspaces",
 ]
@@ -240,3 +244,74 @@ Index("ix_records_scope", records.c.workspace_id, records.c.type, records.c.assi
 # PostgreSQL's planner, so ix_records_scope would not give that range in id order.
 _UNASSIGNED = records.c.assignee_id.is_(None)
 Index("ix_records_unassigned", records.c.workspace_id, records.c.type, records.c.id, postgresql_where=_UNASSIGNED, sqlite_where=_UNASSIGNED)
+
+
+# -- team: invitations, password resets, the outbox, security events (issue 5) ----------
+
+# C8: every session of a user ends when their password is reset. A session remembers
+# the generation it was made in; the reset moves the generation on.
+users.append_column(Column("session_version", Integer, nullable=False, server_default="0"))
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("invited_by", String(200), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("sent_count", Integer, nullable=False, server_default="1"),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    *_timestamps(),
+    # The link carries only the token: it is found by its hash, across workspaces.
+    Index("uq_invitations_token_hash", "token_hash", unique=True),
+    Index("ix_invitations_member", "workspace_id", "member_id"),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("requested_by", String(200), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True),
+    Column("kind", String(64), nullable=False),
+    Column("to_addr", String(320), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+)
+
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("user_id", ID),
+    Column("email", String(320), nullable=False, server_default=""),
+    Column("ip", String(64), nullable=False, server_default=""),
+    Column("detail", String(300), nullable=False, server_default=""),
+    Index("ix_security_events_user", "user_id", "at"),
+    Index("ix_security_events_at", "at"),
+)

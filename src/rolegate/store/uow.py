@@ -20,6 +20,13 @@ from rolegate.store.repositories import (
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sites import SiteRepository
+from rolegate.store.repositories_team import (
+    InvitationRepository,
+    OutboxRepository,
+    PasswordResetRepository,
+    SecurityEventRepository,
+    TeamRepository,
+)
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -37,10 +44,19 @@ class UnitOfWork:
     fields: FieldRegistryRepository
     sites: SiteRepository
     records_bulk: RecordBulkRepository
+    invitations: InvitationRepository
+    password_resets: PasswordResetRepository
+    outbox: OutboxRepository
+    security_events: SecurityEventRepository
+    team: TeamRepository
 
-    def __init__(self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None, on_mail: Callable[[], None] | None = None
+    ) -> None:
         self.engine = engine
         self._on_revision = on_revision
+        self.on_mail = on_mail
+        """Wakes the outbox sender; a service that queues an email calls it after commit."""
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._changed: dict[str, int] = {}
@@ -61,6 +77,11 @@ class UnitOfWork:
             ("fields", FieldRegistryRepository),
             ("sites", SiteRepository),
             ("records_bulk", RecordBulkRepository),
+            ("invitations", InvitationRepository),
+            ("password_resets", PasswordResetRepository),
+            ("outbox", OutboxRepository),
+            ("security_events", SecurityEventRepository),
+            ("team", TeamRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -40,6 +40,7 @@ class WebUI:
 def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None) -> WebUI:
     """Add the admin UI's routes to `app` (after the API's, so the API is matched first)."""
     from rolegate.web.routes import (
+        account,
         accounts,
         audit_log,
         auth,
@@ -49,6 +50,7 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
         role_copy,
         role_fields,
         roles,
+        team,
     )
 
     key = secret_key or os.environ.get(SECRET_ENV)
@@ -58,6 +60,6 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
     ui = WebUI(rolegate, key)
     app.state.web = ui
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, role_fields, role_copy, roles, matrix, accounts, audit_log, member_record, home):  # home last: it ends with the /w/... catch-all
+    for module in (auth, account, role_fields, role_copy, roles, matrix, team, accounts, audit_log, member_record, home):  # home last: it ends with the /w/... catch-all
         app.include_router(module.router, include_in_schema=False)
     return ui

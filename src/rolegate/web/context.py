@@ -126,6 +126,7 @@ class WorkspaceContext:
         if self.can(AdminRight.VIEW_ROLES):
             items.append(NavItem("Roles & Permissions", f"{self.base}/roles", "roles"))
             items.append(NavItem("Permission matrix", f"{self.base}/matrix", "matrix"))
+            items.append(NavItem("Team", f"{self.base}/team", "team"))
         # Accounts: the assignable top-level records, for members who may view some.
         assignable = next((o for o in self.schema.objects.values() if o.assignable and o.parent is None and o.view_action), None)
         if (
@@ -139,6 +140,8 @@ class WorkspaceContext:
             items.append(NavItem("Administrator records", f"{self.base}/records", "records"))
         if self.can(AdminRight.VIEW_AUDIT):
             items.append(NavItem("Audit log", f"{self.base}/audit", "audit"))
+        if self.can(AdminRight.MANAGE_MEMBERS) and self.viewer.ui.rolegate.outbox is None:
+            items.append(NavItem("Outbox (dev)", f"{self.base}/outbox", "outbox"))
         return items
 
 
@@ -148,7 +151,8 @@ def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
     if user_id is None:
         raise LoginRequired
     user = get_user(ui.rolegate.uow(), user_id)
-    if user is None:  # the user was removed since
+    if user is None or session.session_version != str(user.session_version):
+        # Removed since, or their password was reset (C8): every older session ends.
         session.logout()
         raise LoginRequired
     return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id), workspaces_of_user(ui.rolegate.uow(), user.id))

@@ -10,6 +10,8 @@ request gets the error as a fragment (the page's htmx-config swaps 4xx responses
     NotFoundError                  404 not_found
     PermissionDeniedError          403 permission_denied
     RevisionNotReachedError        409 revision_not_reached
+    TokenInvalidError              410 token_invalid
+    RateLimitedError               429 rate_limited
     other RolegateError            400 bad_request
     RequestValidationError         422 request_invalid
     Starlette HTTPException        its status (404 not_found ...)
@@ -33,9 +35,11 @@ from starlette.responses import Response
 from rolegate.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RevisionNotReachedError,
     RolegateError,
     RuleViolationError,
+    TokenInvalidError,
 )
 from rolegate.domain.violations import Violation
 from rolegate.web.context import LoginRequired
@@ -72,6 +76,10 @@ def error_info(exc: Exception) -> ErrorInfo:
         return ErrorInfo(403, exc.code.value, "You may not do this", exc.message, exc.fix, exc.rule_id)
     if isinstance(exc, RevisionNotReachedError):
         return ErrorInfo(409, exc.code.value, "Not up to date yet", exc.message, exc.fix)
+    if isinstance(exc, TokenInvalidError):
+        return ErrorInfo(410, exc.code.value, "This link does not work", exc.message, exc.fix)
+    if isinstance(exc, RateLimitedError):
+        return ErrorInfo(429, exc.code.value, "Too many attempts", exc.message, exc.fix)
     if isinstance(exc, RolegateError):
         return ErrorInfo(400, "bad_request", "Bad request", exc.message, exc.fix)
     if isinstance(exc, RequestValidationError):

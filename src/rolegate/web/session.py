@@ -49,8 +49,13 @@ class Session:
             self.dirty = True
         return token
 
-    def login(self, user_id: str) -> None:
-        self.data = {"u": user_id, "c": secrets.token_urlsafe(32)}
+    @property
+    def session_version(self) -> str | None:
+        """The user's session generation when they logged in (C8: a password reset moves it on)."""
+        return self.data.get("v")
+
+    def login(self, user_id: str, session_version: int = 0) -> None:
+        self.data = {"u": user_id, "c": secrets.token_urlsafe(32), "v": str(session_version)}
         self.dirty = True
 
     def logout(self) -> None:

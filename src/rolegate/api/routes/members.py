@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import AdminAccess, AdminContext
 from rolegate.api.schemas import NO_NUL, InviteIn, MemberChangeIn, MemberOut, MemberWritten
 from rolegate.api.views import member_out
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.roles import Member
-from rolegate.domain.schema import AdminRight
-from rolegate.services.context import authorize, load_state
-from rolegate.services.members import activate_member, change_member_role, disable_member, enable_member, invite_member
+from rolegate.services.invitations import invite as invite_by_email
+from rolegate.services.members import activate_member, change_member_role, disable_member, enable_member
+from rolegate.services.team import list_members as team_members
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/members", tags=["members"])
 
@@ -31,22 +31,27 @@ def _written(ctx: AdminContext, member_id: str) -> MemberWritten:
     return MemberWritten(member=member_out(info), revision=ctx.revision())
 
 
+Filter = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
+
+
 @router.get("", response_model=list[MemberOut], summary="List the members")
-def list_members(ctx: AdminAccess) -> list[MemberOut]:
-    """The actor needs the view-roles right (T10; the products have no separate right to see the team)."""
-    with ctx.rolegate.uow() as uow:
-        state = load_state(uow, ctx.workspace_id, lock=False)
-        authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
-        infos = uow.members.all(ctx.workspace_id)
+def list_members(ctx: AdminAccess, status: Filter = None, role: Filter = None, seat: Filter = None) -> list[MemberOut]:
+    """The actor needs the view-roles right (T10; the products have no separate right to
+    see the team). Filters: `status` (invited, active, disabled), `role` (a role id),
+    `seat` (a seat type of the product, e.g. `csm`)."""
+    infos = team_members(ctx.rolegate.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
     return [member_out(i) for i in infos]
 
 
 @router.post("", status_code=201, response_model=MemberWritten, summary="Invite a member")
 def invite(body: InviteIn, ctx: AdminAccess) -> MemberWritten:
     """The invited member reserves a seat of their role's level (N1, K2) and can do
-    nothing until they accept (T4: `POST .../activate`)."""
-    info = invite_member(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name)
-    return _written(ctx, info.member.id)
+    nothing until they accept (T4): the invitation email's link, or `POST .../activate`.
+    The same as `POST .../invitations`, answered with the member."""
+    sent = invite_by_email(
+        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name, policy=ctx.rolegate.mail_policy
+    )
+    return _written(ctx, sent.member.member.id)
 
 
 @router.patch("/{member_id}", response_model=MemberWritten, summary="Change a member's role")

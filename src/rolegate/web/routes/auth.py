@@ -6,7 +6,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.services.logins import authenticate_user
+from rolegate.domain.errors import RateLimitedError
+from rolegate.services.login_protection import log_in
 from rolegate.web.context import LoginRequired, viewer
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect, safe_next
@@ -28,10 +29,17 @@ async def login(request: Request) -> Response:
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or "/"))
-    user = await run_in_threadpool(lambda: authenticate_user(ui_of(request).rolegate.uow(), email=email, password=password))
+    rg = ui_of(request).rolegate
+    ip = request.client.host if request.client is not None else ""
+    try:
+        user = await run_in_threadpool(lambda: log_in(rg.uow, rg.login_guard, email=email, password=password, ip=ip))
+    except RateLimitedError as exc:
+        response = render(request, "login.html", {"next": target, "email": email, "error": exc.message}, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if user is None:
         return render(request, "login.html", {"next": target, "email": email, "error": "Wrong email or password."}, status=401)
-    session_of(request).login(user.id)
+    session_of(request).login(user.id, user.session_version)
     return redirect(request, target)
 
 

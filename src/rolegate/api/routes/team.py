@@ -1,0 +1,159 @@
+"""Team management over HTTP: invitations (create, list, resend, revoke; accept by the
+link's token), password reset (C8: sent by an administrator, or asked for by the member;
+set with the link's token), transfer of a member's records (N9), ownership transfer (T11).
+
+Accepting an invitation and resetting a password are called by the person the email
+went to, who has no API key: the token is their credential (single use, hashed,
+expiring). Asking for a reset answers 202 whether the email exists or not, and is
+rate limited per account and per address, as logins are.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.schemas import (
+    NO_NUL,
+    AcceptedOut,
+    AcceptIn,
+    InvitationOut,
+    InvitationWritten,
+    InviteIn,
+    OwnershipIn,
+    OwnershipOut,
+    PasswordResetIn,
+    PasswordResetRequestIn,
+    QueuedOut,
+    Token,
+    TransferIn,
+    TransferredOut,
+)
+from rolegate.api.views import member_out
+from rolegate.bootstrap import Rolegate
+from rolegate.domain.errors import NotFoundError
+from rolegate.domain.schema import AdminRight
+from rolegate.services.context import authorize, load_state
+from rolegate.services.invitations import accept_invitation, invite, resend_invitation, revoke_invitation
+from rolegate.services.password_reset import request_password_reset, reset_password, send_password_reset
+from rolegate.services.team import transfer_ownership, transfer_records
+from rolegate.store.repositories_team import InvitationRow
+
+router = APIRouter(tags=["team"])
+
+WS = "/v1/workspaces/{workspace_id}"
+InvitationId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The invitation id.")]
+MemberId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The member id.")]
+TokenPath = Annotated[Token, Path(description="The token of the emailed link.")]
+
+RESET_QUEUED = "If an account exists for this email, a password reset link is on its way. It works once, for a short time."
+
+
+def _rg(request: Request) -> Rolegate:
+    rg: Rolegate = request.app.state.rolegate
+    return rg
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
+
+
+def invitation_out(inv: InvitationRow) -> InvitationOut:
+    return InvitationOut(
+        id=inv.id, member=inv.member_id, email=inv.email, expires_at=inv.expires_at, expired=inv.expires_at <= datetime.now(UTC), sent_count=inv.sent_count
+    )
+
+
+def _written(ctx: AdminContext, inv: InvitationRow) -> InvitationWritten:
+    with ctx.rolegate.uow() as uow:
+        info = uow.members.get(ctx.workspace_id, inv.member_id)
+    if info is None:
+        raise NotFoundError(f"no member {inv.member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
+    return InvitationWritten(invitation=invitation_out(inv), member=member_out(info), revision=ctx.revision())
+
+
+@router.get(WS + "/invitations", response_model=list[InvitationOut], summary="List the open invitations")
+def list_invitations(ctx: AdminAccess) -> list[InvitationOut]:
+    """Invitations neither accepted nor revoked (expired ones included: they still hold their seat until resent or revoked)."""
+    with ctx.rolegate.uow() as uow:
+        state = load_state(uow, ctx.workspace_id, lock=False)
+        authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
+        rows = uow.invitations.all(ctx.workspace_id, open_only=True)
+    return [invitation_out(r) for r in rows]
+
+
+@router.post(WS + "/invitations", status_code=201, response_model=InvitationWritten, summary="Invite someone by email")
+def create_invitation(body: InviteIn, ctx: AdminAccess) -> InvitationWritten:
+    """T4: the invited member reserves a seat of their role's level (refused with the
+    seat type and counts when none is free) and gets an email with a single-use link."""
+    sent = invite(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name, policy=ctx.rolegate.mail_policy)
+    return _written(ctx, sent.invitation)
+
+
+@router.post(WS + "/invitations/{invitation_id}/resend", response_model=InvitationWritten, summary="Resend an invitation")
+def resend(invitation_id: InvitationId, ctx: AdminAccess) -> InvitationWritten:
+    """A new link and a new expiry; the previous link stops working."""
+    sent = resend_invitation(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, invitation_id=invitation_id, policy=ctx.rolegate.mail_policy)
+    return _written(ctx, sent.invitation)
+
+
+@router.delete(WS + "/invitations/{invitation_id}", response_model=QueuedOut, summary="Revoke an invitation")
+def revoke(invitation_id: InvitationId, ctx: AdminAccess) -> QueuedOut:
+    """The link stops working and the invited member is removed, which frees the seat (T3)."""
+    revoke_invitation(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, invitation_id=invitation_id)
+    return QueuedOut(detail=f"Invitation revoked; the workspace is at revision {ctx.revision()}.")
+
+
+@router.post("/v1/invitations/{token}/accept", response_model=AcceptedOut, summary="Accept an invitation (no API key: the token)")
+def accept(token: TokenPath, body: AcceptIn, request: Request) -> AcceptedOut:
+    """T4: the invited member becomes active. A new user sets their password here."""
+    done = accept_invitation(_rg(request).uow(), token=token, password=body.password, name=body.name or None)
+    return AcceptedOut(workspace=done.workspace_id, member=done.member_id, email=done.email)
+
+
+@router.post(WS + "/members/{member_id}/password-reset", status_code=202, response_model=QueuedOut, summary="Send a member a password reset email")
+def send_reset(member_id: MemberId, ctx: AdminAccess) -> QueuedOut:
+    """C8, by an administrator (C1)."""
+    send_password_reset(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, policy=ctx.rolegate.mail_policy)
+    return QueuedOut(detail="The password reset email is queued.")
+
+
+@router.post("/v1/password-resets", status_code=202, response_model=QueuedOut, summary="Ask for a password reset email (no API key)")
+async def ask_reset(body: PasswordResetRequestIn, request: Request) -> QueuedOut:
+    """C8, by the member. The answer is the same whether the email exists or not."""
+    rg = _rg(request)
+    ip = _client_ip(request)
+    rg.login_guard.check_reset(body.email, ip, datetime.now(UTC))
+    await run_in_threadpool(lambda: request_password_reset(rg.uow(), email=body.email, policy=rg.mail_policy, ip=ip))
+    return QueuedOut(detail=RESET_QUEUED)
+
+
+@router.post("/v1/password-resets/{token}", response_model=QueuedOut, summary="Set a new password with a reset token (no API key)")
+def do_reset(token: TokenPath, body: PasswordResetIn, request: Request) -> QueuedOut:
+    """The token works once, before it expires; every session of the user ends."""
+    reset_password(_rg(request).uow(), token=token, password=body.password, ip=_client_ip(request))
+    return QueuedOut(detail="The password is changed; every session of this user has ended. Log in with the new password.")
+
+
+@router.post(WS + "/members/{member_id}/transfer", response_model=TransferredOut, summary="Transfer a member's records to another member")
+def transfer(member_id: MemberId, body: TransferIn, ctx: AdminAccess) -> TransferredOut:
+    """N9: every record assigned to the member, and every playbook task naming them, goes
+    to `to` in one transaction; then the member can be disabled (C6)."""
+    done = transfer_records(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, from_member=member_id, to_member=body.to)
+    return TransferredOut(records=done.records, references=done.references, revision=ctx.revision())
+
+
+@router.post(WS + "/ownership", response_model=OwnershipOut, summary="Transfer ownership")
+def ownership(body: OwnershipIn, ctx: AdminAccess) -> OwnershipOut:
+    """T11: the acting owner hands their role to `to` and takes `new_role`, in one change."""
+    new_owner, former = transfer_ownership(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, to_member=body.to, new_role=body.new_role)
+    with ctx.rolegate.uow() as uow:
+        a = uow.members.get(ctx.workspace_id, new_owner.id)
+        b = uow.members.get(ctx.workspace_id, former.id)
+    assert a is not None
+    assert b is not None
+    return OwnershipOut(owner=member_out(a), former_owner=member_out(b), revision=ctx.revision())

@@ -1,0 +1,29 @@
+"""`rolegate outbox`: the emails waiting in the outbox (all of them with --all). Without
+ROLEGATE_SMTP_URL nothing is sent, so this is how an operator reads, say, a password
+reset link asked for from the login page of a server that runs offline (`make run`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rolegate.cli.common import UrlOption, open_rolegate, out, reporting_errors
+
+
+def outbox(
+    all_: Annotated[bool, typer.Option("--all", help="Sent emails too, newest first.")] = False,
+    to: Annotated[str | None, typer.Option("--to", help="Only emails to this address.", show_default=False)] = None,
+    url: UrlOption = None,
+) -> None:
+    """List the emails in the outbox (unsent ones by default), with their text."""
+    with reporting_errors(), open_rolegate(url) as rg, rg.uow() as uow:
+        mails = uow.outbox.all()
+    shown = [m for m in mails if (all_ or m.sent_at is None) and (to is None or m.to_addr == to.strip().lower())]
+    if not shown:
+        out.print("the outbox is empty" if all_ else "no unsent email")
+        return
+    for m in shown:
+        state = f"sent {m.sent_at:%Y-%m-%d %H:%M}" if m.sent_at else f"unsent, {m.attempts} attempt(s)"
+        out.print(f"--- {m.created_at:%Y-%m-%d %H:%M:%S} to {m.to_addr}: {m.subject} ({state})", markup=False, highlight=False)
+        out.print(m.text_body, markup=False, highlight=False)

@@ -1,0 +1,220 @@
+"""Invitations (T3, T4): an administrator invites someone by email with a role; the
+invited member reserves a seat of the role's level at once (N1, K2: refused with the
+seat type and counts when none is free) and can do nothing until they accept. The
+email carries a single-use token, stored hashed, that expires (`MailPolicy.
+invitation_ttl`, 7 days by default). Accepting sets the password of a new user (an
+existing user, member of other workspaces, keeps theirs) and makes the member active.
+Resending issues a new token (the old link stops working) and a new expiry; revoking
+removes the invited member, which frees the seat.
+
+An expired invitation still holds its seat until it is resent or revoked: the
+administrator decides, the seat count never changes by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rolegate.domain.errors import NotFoundError, TokenInvalidError
+from rolegate.domain.permissions import role_permissions
+from rolegate.domain.roles import MemberStatus
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import Actor
+from rolegate.services.context import (
+    WorkspaceState,
+    admin_escalation,
+    authorize,
+    load_state,
+    new_id,
+    raise_if,
+    record_change,
+)
+from rolegate.services.mail import MailPolicy
+from rolegate.services.members import activate_member_locked, add_member_locked, member_json
+from rolegate.services.outbox import queue_email
+from rolegate.services.password_reset import check_new_password
+from rolegate.services.passwords import hash_password
+from rolegate.services.tokens import hash_token, new_token, same_hash
+from rolegate.store.repositories import MemberInfo, utcnow
+from rolegate.store.repositories_team import InvitationRow
+from rolegate.store.uow import UnitOfWork
+
+__all__ = [
+    "Accepted",
+    "InvitationPreview",
+    "Invited",
+    "accept_invitation",
+    "invitation_json",
+    "invite",
+    "preview_invitation",
+    "resend_invitation",
+    "revoke_invitation",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    member: MemberInfo
+    invitation: InvitationRow
+    token: str
+    """Only for the caller's tests and the CLI: the API and the UI never show it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    workspace_id: str
+    member_id: str
+    user_id: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationPreview:
+    workspace_name: str
+    email: str
+    role_name: str
+    needs_password: bool
+
+
+def invitation_json(inv: InvitationRow) -> dict[str, object]:
+    return {"id": inv.id, "member": inv.member_id, "email": inv.email, "expires_at": inv.expires_at.isoformat(), "sent_count": inv.sent_count}
+
+
+def _actor_name(uow: UnitOfWork, state: WorkspaceState, actor: Actor) -> str:
+    if actor.member_id is None:
+        return f"The administrators of {state.workspace.name}"
+    info = uow.members.get(state.workspace.id, actor.member_id)
+    return (info.name or info.email) if info is not None else "An administrator"
+
+
+def _send(uow: UnitOfWork, state: WorkspaceState, actor: Actor, *, email: str, name: str, role_id: str, token: str, expires: datetime, policy: MailPolicy, now: datetime) -> None:
+    context = {
+        "name": name,
+        "inviter": _actor_name(uow, state, actor),
+        "workspace": state.workspace.name,
+        "role": state.roles[role_id].name,
+        "link": policy.link(f"/invitations/{token}"),
+        "expires": expires.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    queue_email(uow, kind="invitation", to=email, context=context, workspace_id=state.workspace.id, now=now)
+
+
+def invite(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str = "", policy: MailPolicy, now: datetime | None = None
+) -> Invited:
+    """Invite by email (T4): the member, the invitation and its email in one transaction."""
+    at = now or utcnow()
+    with uow:
+        state = load_state(uow, workspace_id)
+        info = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=None, status=MemberStatus.INVITED)
+        token, digest = new_token()
+        row = InvitationRow(workspace_id, new_id(), info.member.id, info.email, digest, actor.label, at + policy.invitation_ttl, 1, None, None, at)
+        uow.invitations.add(row)
+        _send(uow, state, actor, email=info.email, name=name, role_id=role_id, token=token, expires=row.expires_at, policy=policy, now=at)
+        uow.commit()
+    return Invited(info, row, token)
+
+
+def _open_invitation(uow: UnitOfWork, state: WorkspaceState, invitation_id: str) -> InvitationRow:
+    inv = uow.invitations.get(state.workspace.id, invitation_id)
+    if inv is None:
+        raise NotFoundError(f"no invitation {invitation_id!r} in this workspace", decision=None, fix="List the invitations to find its id.")
+    if not inv.is_open():
+        what = "accepted" if inv.accepted_at is not None else "revoked"
+        raise_if([Violation("T4", f"This invitation was already {what}.", "Invite the person again if they still need access.")])
+    return inv
+
+
+def _guard_member(state: WorkspaceState, actor: Actor, member_id: str) -> None:
+    member = state.member(member_id)
+    role = state.roles[member.role]
+    perms = role_permissions(state.schema, role, state.workspace.features)
+    raise_if(admin_escalation(state, actor, perms, f"Member {member_id!r} (role {role.name!r})"))
+
+
+def resend_invitation(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, invitation_id: str, policy: MailPolicy, now: datetime | None = None
+) -> Invited:
+    """A new token and a new expiry; the previous link stops working."""
+    at = now or utcnow()
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        inv = _open_invitation(uow, state, invitation_id)
+        _guard_member(state, actor, inv.member_id)
+        token, digest = new_token()
+        expires = at + policy.invitation_ttl
+        uow.invitations.renew(workspace_id, inv.id, token_hash=digest, expires_at=expires)
+        info = uow.members.get(workspace_id, inv.member_id)
+        assert info is not None  # an open invitation's member exists (revoking removes both)
+        _send(uow, state, actor, email=inv.email, name=info.name, role_id=info.member.role, token=token, expires=expires, policy=policy, now=at)
+        record_change(uow, workspace_id, actor, "invitation.resend", "member", inv.member_id, invitation_json(inv), {**invitation_json(inv), "expires_at": expires.isoformat(), "sent_count": inv.sent_count + 1})
+        uow.commit()
+    return Invited(info, InvitationRow(inv.workspace_id, inv.id, inv.member_id, inv.email, digest, inv.invited_by, expires, inv.sent_count + 1, None, None, inv.created_at), token)
+
+
+def revoke_invitation(uow: UnitOfWork, *, actor: Actor, workspace_id: str, invitation_id: str, now: datetime | None = None) -> None:
+    """The link stops working and the invited member is removed: their seat is free (T3)."""
+    at = now or utcnow()
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        inv = _open_invitation(uow, state, invitation_id)
+        _guard_member(state, actor, inv.member_id)
+        member = state.member(inv.member_id)
+        uow.invitations.close(workspace_id, inv.id, revoked_at=at)
+        if member.status is MemberStatus.INVITED:
+            uow.team.delete_member(workspace_id, member.id)
+        record_change(uow, workspace_id, actor, "invitation.revoke", "member", member.id, {**member_json(member, inv.email), "invitation": inv.id}, None)
+        uow.commit()
+
+
+def _valid(uow: UnitOfWork, token: str, at: datetime) -> InvitationRow:
+    digest = hash_token(token)
+    inv = uow.invitations.by_token_hash(digest)
+    if inv is None or not same_hash(inv.token_hash, digest):
+        raise TokenInvalidError("This invitation link is not valid (a newer one may have been sent).", fix="Use the link of the latest invitation email, or ask for a new invitation.")
+    if inv.accepted_at is not None:
+        raise TokenInvalidError("This invitation was already accepted (each link works once).", fix="Log in with your email and password.")
+    if inv.revoked_at is not None:
+        raise TokenInvalidError("This invitation was revoked.", fix="Ask an administrator of the workspace to invite you again.")
+    if inv.expires_at <= at:
+        raise TokenInvalidError("This invitation has expired.", fix="Ask an administrator of the workspace to resend it.")
+    return inv
+
+
+def preview_invitation(uow: UnitOfWork, *, token: str, now: datetime | None = None) -> InvitationPreview:
+    """What the acceptance page shows; TokenInvalidError as accepting would raise."""
+    at = now or utcnow()
+    with uow:
+        inv = _valid(uow, token, at)
+        state = load_state(uow, inv.workspace_id, lock=False)
+        info = uow.members.get(inv.workspace_id, inv.member_id)
+        user = uow.users.get(info.user_id) if info is not None else None
+        role = state.roles[info.member.role].name if info is not None else ""
+    return InvitationPreview(state.workspace.name, inv.email, role, needs_password=user is None or not user.password_hash)
+
+
+def accept_invitation(uow: UnitOfWork, *, token: str, password: str | None = None, name: str | None = None, now: datetime | None = None) -> Accepted:
+    """T4: the invitation becomes an active member, once. A new user sets their password
+    here; an existing user (of other workspaces) keeps theirs and is linked."""
+    at = now or utcnow()
+    with uow:
+        first = _valid(uow, token, at)
+        state = load_state(uow, first.workspace_id)  # locked: two clicks on the link accept once
+        inv = _valid(uow, token, at)
+        info = uow.members.get(inv.workspace_id, inv.member_id)
+        if info is None:
+            raise TokenInvalidError("This invitation was revoked.", fix="Ask an administrator of the workspace to invite you again.")
+        user = uow.users.get(info.user_id)
+        if user is None or not user.password_hash:
+            check_new_password(password or "")
+            uow.team.set_password(info.user_id, hash_password(password or ""), end_sessions=False)
+        if name and user is not None and not user.name:
+            uow.team.set_name(info.user_id, name.strip()[:200])
+        activate_member_locked(uow, state, actor=Actor.member(inv.member_id), member_id=inv.member_id)
+        uow.invitations.close(inv.workspace_id, inv.id, accepted_at=at)
+        uow.commit()
+    return Accepted(inv.workspace_id, inv.member_id, info.user_id, info.email)

@@ -1,0 +1,177 @@
+"""The team as a whole: the members list with filters (status, role, seat type),
+seat usage, moving a member's work to another member (N9), and ownership transfer (T11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rolegate.domain.permissions import role_permissions
+from rolegate.domain.roles import Member, MemberStatus
+from rolegate.domain.rules.team_rules import assignee_violations, guardians_after, is_guardian
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.seats import seat_of, seat_usage, seat_violations
+from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import Actor
+from rolegate.services.context import WorkspaceState, admin_escalation, authorize, load_state, raise_if, record_change
+from rolegate.services.members import member_json
+from rolegate.store.repositories import MemberInfo
+from rolegate.store.repositories_team import InvitationRow
+from rolegate.store.uow import UnitOfWork
+
+__all__ = ["SeatCount", "TeamMember", "TeamView", "Transferred", "list_members", "team_view", "transfer_ownership", "transfer_records"]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMember:
+    info: MemberInfo
+    role_name: str
+    seat: str | None
+    invitation: InvitationRow | None
+    assigned: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeatCount:
+    """T3: active and invited members are counted apart; both hold a seat."""
+
+    key: str
+    label: str
+    active: int
+    invited: int
+    capacity: int | None
+
+    @property
+    def used(self) -> int:
+        return self.active + self.invited
+
+
+@dataclass(frozen=True, slots=True)
+class TeamView:
+    state: WorkspaceState
+    members: list[TeamMember]
+    seats: list[SeatCount]
+
+
+def _seats(state: WorkspaceState) -> list[SeatCount]:
+    schema = state.schema
+    out = []
+    for key, spec in schema.seats.items():
+        holders = [m for m in state.members if seat_of(schema, state.roles[m.role]) == key]
+        active = sum(m.status is MemberStatus.ACTIVE for m in holders)
+        invited = sum(m.status is MemberStatus.INVITED for m in holders)
+        out.append(SeatCount(key, spec.label, active, invited, state.workspace.seat_capacities.get(key)))
+    return out
+
+
+def team_view(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, status: str | None = None, role: str | None = None, seat: str | None = None
+) -> TeamView:
+    """The members (filtered), their open invitations and assigned records, and seat
+    usage. Seeing the team needs the view-roles right (T10), as the members list does."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        infos = uow.members.all(workspace_id)
+        invitations = {inv.member_id: inv for inv in uow.invitations.all(workspace_id, open_only=True)}
+        assigned = uow.team.assigned_counts(workspace_id)
+    schema = state.schema
+    members = []
+    for info in infos:
+        r = state.roles[info.member.role]
+        s = seat_of(schema, r)
+        if status is not None and info.member.status.value != status:
+            continue
+        if role is not None and info.member.role != role:
+            continue
+        if seat is not None and s != seat:
+            continue
+        members.append(TeamMember(info, r.name, s, invitations.get(info.member.id), assigned.get(info.member.id, 0)))
+    return TeamView(state, members, _seats(state))
+
+
+def list_members(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, status: str | None = None, role: str | None = None, seat: str | None = None
+) -> list[MemberInfo]:
+    return [m.info for m in team_view(uow, actor=actor, workspace_id=workspace_id, status=status, role=role, seat=seat).members]
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    records: dict[str, int]
+    references: int
+    revision: int
+
+
+def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_member: str, to_member: str) -> Transferred:
+    """N9: every record assigned to `from_member`, and every playbook task naming them
+    (C6), goes to `to_member` in one transaction; the receiver must be an active member
+    whose role may hold each type of record. Afterwards `from_member` can be disabled
+    (C6) or their role deleted (N7)."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.ASSIGN_RECORDS)
+        source = state.member(from_member)
+        target = state.member(to_member)
+        if source.id == target.id:
+            raise_if([Violation("N9", "A member's records cannot be transferred to themselves.", "Choose another member to receive them.")])
+        by_type = uow.team.assigned_by_type(workspace_id, source.id)
+        eff = role_permissions(state.schema, state.roles[target.role], state.workspace.features)
+        violations: list[Violation] = []
+        for otype in sorted(by_type):
+            violations += assignee_violations(state.schema, object_type=otype, member=target.id, effective=eff, active=target.is_active)
+        raise_if(violations)
+        references = uow.members.references(workspace_id, source.id)
+        moved = uow.team.reassign_records(workspace_id, source.id, target.id)
+        moved_refs = uow.team.move_references(workspace_id, source.id, target.id)
+        if not moved and not moved_refs:
+            return Transferred({}, 0, state.workspace.revision)
+        revision = record_change(
+            uow, workspace_id, actor, "member.transfer", "member", source.id,
+            {"member": source.id, "records": by_type, "references": references},
+            {"member": target.id, "records": by_type, "references": references},
+        )  # fmt: skip
+        uow.commit()
+    return Transferred(by_type, moved_refs, revision)
+
+
+def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_member: str, new_role: str) -> tuple[Member, Member]:
+    """T11: an owner (the preset's guardian: Owner license, Administrator profile) hands
+    their role to another active member and takes `new_role`, in one change: the
+    workspace has an owner before, during and after. Returns (new owner, former owner)."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        rule = state.schema.guardian.rule_id
+        if actor.member_id is None:
+            raise_if([Violation(rule, "Ownership is transferred by an owner.", "Act as the owner who hands it over.")])
+        assert actor.member_id is not None
+        me = state.member(actor.member_id)
+        my_role = state.roles[me.role]
+        if not (me.is_active and is_guardian(state.schema, my_role, role_permissions(state.schema, my_role, state.workspace.features))):
+            raise_if([Violation(rule, "Only an owner can transfer ownership.", "Ask an owner of the workspace to do it.")])
+        target = state.member(to_member)
+        later = state.role(new_role)
+        violations: list[Violation] = []
+        if target.id == me.id:
+            violations.append(Violation(rule, "You cannot transfer ownership to yourself.", "Choose another active member."))
+        if not target.is_active:
+            violations.append(Violation(rule, f"Member {target.id!r} is {target.status.value}: ownership goes to an active member.", "Choose an active member."))
+        raise_if(violations)
+        after = [Member(m.id, my_role.id if m.id == target.id else (later.id if m.id == me.id else m.role), m.status) for m in state.members]
+        before_use = seat_usage(state.schema, state.roles, state.members)
+        after_use = seat_usage(state.schema, state.roles, after)
+        for seat, used in after_use.items():
+            if used > before_use.get(seat, 0):
+                violations += seat_violations(state.schema, seat, used=used - 1, capacity=state.workspace.seat_capacities.get(seat))
+        violations += admin_escalation(state, actor, role_permissions(state.schema, state.roles[target.role], state.workspace.features), f"Member {target.id!r}")
+        if not guardians_after(state.schema, after, state.roles, state.workspace.features):
+            violations.append(Violation(rule, "This would leave the workspace without an owner.", "Choose a member who can hold the owner's role."))
+        raise_if(violations)
+        new_owner = Member(target.id, my_role.id, target.status)
+        former = Member(me.id, later.id, me.status)
+        uow.members.update(workspace_id, new_owner)
+        uow.members.update(workspace_id, former)
+        payload: dict[str, Any] = {"owner": member_json(new_owner), "former_owner": member_json(former)}
+        record_change(uow, workspace_id, actor, "workspace.transfer_ownership", "member", target.id, {"owner": member_json(me), "member": member_json(target)}, payload)
+        uow.commit()
+    return new_owner, former

@@ -1,0 +1,201 @@
+"""The Team page: members (filtered by status, role and seat type) with their seats,
+invitations and assigned records; invite, change role, disable and enable, send a
+password reset, transfer records, resend and revoke invitations, transfer ownership.
+Every action is a service call; a refusal shows the team page again with the rule,
+its message and its fix. `/w/{ws}/outbox` is the developer page of the mail outbox,
+shown only while no SMTP server is configured (`make run` works offline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.violations import Violation
+from rolegate.services.context import authorize, load_state
+from rolegate.services.invitations import invite, resend_invitation, revoke_invitation
+from rolegate.services.members import change_member_role, disable_member, enable_member
+from rolegate.services.password_reset import send_password_reset
+from rolegate.services.team import team_view, transfer_ownership, transfer_records
+from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
+from rolegate.web.render import redirect
+
+router = page_router()
+
+Action = Callable[[WorkspaceContext, FormData], str]
+"""Runs a service for the page's member with the posted form; returns the flash message."""
+
+
+def _page(request: Request, workspace_id: str, current: str = "team") -> WorkspaceContext:
+    return open_workspace(ui_of(request), request, session_of(request), workspace_id, current=current)
+
+
+def _filter(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    return value[:64] or None
+
+
+def _team(
+    request: Request, page: WorkspaceContext, *, violations: Sequence[Violation] = (), status: int = 200, form: FormData | None = None
+) -> Response:
+    filters = {name: _filter(request, name) for name in ("status", "role", "seat")}
+    view = team_view(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=page.workspace.id, **filters)
+    state = view.state
+    # Transfer and ownership go to any active member, whatever the filter shows.
+    active = team_view(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=page.workspace.id, status="active").members
+    ctx = {
+        "team": view.members,
+        "seats": view.seats,
+        "roles": list(state.roles.values()),
+        "schema": state.schema,
+        "filters": filters,
+        "active": active,
+        "me": page.member.member.id if page.membership is not None else None,  # a site administrator may not be a member (E1)
+        "can_manage": page.can(AdminRight.MANAGE_MEMBERS),
+        "can_assign_roles": page.can(AdminRight.ASSIGN_ROLES),
+        "can_assign_records": page.can(AdminRight.ASSIGN_RECORDS),
+        "violations": list(violations),
+        "invite_email": str(form.get("email") or "") if form is not None else "",
+        "invite_name": str(form.get("name") or "") if form is not None else "",
+        "guardian_rule": state.schema.guardian.rule_id,
+    }
+    return render(request, "team/list.html", ctx, page=page, status=status)
+
+
+@router.get("/w/{workspace_id}/team")
+def team_page(request: Request, workspace_id: str) -> Response:
+    return _team(request, _page(request, workspace_id))
+
+
+async def _act(request: Request, workspace_id: str, action: Action) -> Response:
+    form = await checked_form(request)
+
+    def run() -> Response:
+        page = _page(request, workspace_id)
+        try:
+            message = action(page, form)
+        except RuleViolationError as exc:
+            return _team(request, page, violations=exc.violations, status=409, form=form)
+        session_of(request).flash(message)
+        return redirect(request, f"{page.base}/team")
+
+    return await run_in_threadpool(run)
+
+
+def _field(form: FormData, name: str) -> str:
+    return str(form.get(name) or "").strip()[:320]
+
+
+@router.post("/w/{workspace_id}/team/invite")
+async def invite_member(request: Request, workspace_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        rg = page.viewer.ui.rolegate
+        sent = invite(
+            rg.uow(), actor=page.actor, workspace_id=workspace_id, email=_field(form, "email"), role_id=_field(form, "role"), name=_field(form, "name")[:200], policy=rg.mail_policy
+        )
+        return f"Invitation sent to {sent.member.email}."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/{member_id}/role")
+async def change_role(request: Request, workspace_id: str, member_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        change_member_role(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=_field(form, "role"))
+        return "The role is changed."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/{member_id}/disable")
+async def disable(request: Request, workspace_id: str, member_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        disable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+        return "The member is disabled; their seat is free."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/{member_id}/enable")
+async def enable(request: Request, workspace_id: str, member_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        enable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+        return "The member is enabled."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/{member_id}/reset")
+async def send_reset(request: Request, workspace_id: str, member_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        rg = page.viewer.ui.rolegate
+        send_password_reset(rg.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, policy=rg.mail_policy)
+        return "A password reset email is on its way."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/{member_id}/transfer")
+async def transfer(request: Request, workspace_id: str, member_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        done = transfer_records(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, from_member=member_id, to_member=_field(form, "to"))
+        moved = sum(done.records.values())
+        return f"Transferred {moved} record(s) and {done.references} playbook task(s)."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/invitations/{invitation_id}/resend")
+async def resend(request: Request, workspace_id: str, invitation_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        rg = page.viewer.ui.rolegate
+        sent = resend_invitation(rg.uow(), actor=page.actor, workspace_id=workspace_id, invitation_id=invitation_id, policy=rg.mail_policy)
+        return f"Invitation sent again to {sent.member.email}; the previous link no longer works."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/invitations/{invitation_id}/revoke")
+async def revoke(request: Request, workspace_id: str, invitation_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        revoke_invitation(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, invitation_id=invitation_id)
+        return "Invitation revoked; its seat is free."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.post("/w/{workspace_id}/team/ownership")
+async def ownership(request: Request, workspace_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        transfer_ownership(
+            page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, to_member=_field(form, "to"), new_role=_field(form, "new_role")
+        )
+        return "Ownership transferred."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.get("/w/{workspace_id}/outbox")
+def outbox(request: Request, workspace_id: str) -> Response:
+    """Developer page: the invitations of this workspace, and the viewer's own emails,
+    sent or not. Only without SMTP (a real server delivers them instead) and for members
+    who manage the team. Password reset links of other people are never shown: they are
+    live credentials for accounts that may reach other workspaces (`rolegate outbox`
+    shows everything to the operator)."""
+    ui = ui_of(request)
+    if ui.rolegate.outbox is not None:
+        raise StarletteHTTPException(404)
+    page = _page(request, workspace_id, "outbox")
+    with ui.rolegate.uow() as uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, page.actor, AdminRight.MANAGE_MEMBERS)
+        mine = page.viewer.user.email
+        mails = [m for m in uow.outbox.all(workspace_id=workspace_id, to_addrs=[mine]) if m.kind == "invitation" or m.to_addr == mine]
+    return render(request, "team/outbox.html", {"mails": mails}, page=page)
