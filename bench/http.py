@@ -738,7 +738,7 @@ def docs_section(result: dict[str, Any]) -> str:
             f"- Command: `{result['command']}`",
             f"- Date: {result['date']}; run took {result['elapsed_s']:,.0f} s; load average (1, 5, 15 min) "
             f"{la['start'][0]:.2f}, {la['start'][1]:.2f}, {la['start'][2]:.2f} at the start, "
-            f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end (the benchmark itself adds about 1.5: a busy server and wrk); "
+            f"{la['end'][0]:.2f}, {la['end'][1]:.2f}, {la['end'][2]:.2f} at the end (the benchmark itself adds about 1.5: a busy server and the load generator); "
             "CPU used by processes other than the benchmark's during each timed run (from /proc): median "
             f"{statistics.median(r['others_cores'] for r in result['runs']):.2f} cores, max {max(r['others_cores'] for r in result['runs']):.2f}; "
             f"steal (the hypervisor running other guests): median {statistics.median(r['steal_cores'] for r in result['runs']):.2f} cores, "
@@ -748,7 +748,7 @@ def docs_section(result: dict[str, Any]) -> str:
             f"- Machine: {m['cpu']}, `nproc` = {m['nproc']}, {m['platform']}; Python {m['python']}",
             f"- Versions: rolegate {v['rolegate']}, FastAPI {v['fastapi']}, Starlette {v['starlette']}, uvicorn {v['uvicorn']} "
             f"(h11 {v['h11']}, httptools {v['httptools']}, uvloop {v['uvloop']}), Pydantic {v['pydantic']}; load: {v['load generator']}",
-            f"- Servers: `rolegate serve --host 127.0.0.1 --port P --url sqlite:///<tmp>/http.db` (uvicorn, one worker, access log on, as shipped) "
+            f"- Servers: `rolegate serve --host 127.0.0.1 --port P --url sqlite:///<tmp>/http.db` (uvicorn with httptools and uvloop, one worker, access log off, as shipped) "
             f"on a database made by `rolegate db upgrade` + `rolegate demo`; the baseline `bench/_baseline_app.py`: bare FastAPI, same uvicorn "
             "settings, same routes parsing the same Pydantic models (`CheckIn`, `BatchCheckIn`), a constant answer. Both run at once, loaded in turn; "
             f"wrk and the server share the {m['nproc']} cores.",
