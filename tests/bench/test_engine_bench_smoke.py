@@ -5,31 +5,17 @@ Checks that every engine ran and gave the same answers (not how fast it was).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "engine.py"
-
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rolegate_bench_engine", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+from tests.bench.support import load_bench
 
 
 def test_quick_run_gives_identical_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("casbin")
     pytest.importorskip("cedarpy")
-    bench = _load_bench()
+    bench = load_bench("engine")
     out = tmp_path / "engine.json"
 
     assert bench.main(["--quick", "--json", str(out)]) == 0
@@ -46,7 +32,7 @@ def test_quick_run_gives_identical_answers(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_a_wrong_answer_fails_loudly() -> None:
-    bench = _load_bench()
+    bench = load_bench("engine")
     pairs = [("m1", "a"), ("m2", "b")]
     with pytest.raises(bench.VerificationError, match="1 of 2 answers differ"):
         bench.verify("broken engine", [True, True], [True, False], pairs)

@@ -6,29 +6,15 @@ and that a variant giving a different answer fails loudly.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "fields.py"
-
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rolegate_bench_fields", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+from tests.bench.support import load_bench
 
 
 def test_quick_run_gives_identical_pages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _load_bench()
+    bench = load_bench("fields")
     out = tmp_path / "fields.json"
     assert bench.main(["--quick", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -46,7 +32,7 @@ def test_quick_run_gives_identical_pages(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_a_wrong_page_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    bench = _load_bench()
+    bench = load_bench("fields")
     real = bench._variants
 
     def with_a_leak(w: object) -> dict[str, object]:

@@ -5,29 +5,15 @@ over HTTP equal the engine's and that every number was produced; never how fast.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
 import shutil
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "http.py"
-
-
-def _load_bench() -> ModuleType:
-    # Not imported as `http`: that is the standard library's package.
-    spec = importlib.util.spec_from_file_location("rolegate_bench_http", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+from tests.bench.support import BENCH_DIR, load_bench
 
 
 def _alive(pid: int) -> bool:
@@ -39,7 +25,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_quick_run_answers_right_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _load_bench()
+    bench = load_bench("http")
     out = tmp_path / "http.json"
 
     assert bench.main(["--quick", "--json", str(out)]) == 0
@@ -65,8 +51,8 @@ def test_quick_run_answers_right_and_reports(tmp_path: Path, capsys: pytest.Capt
 
 def test_python_client_loads_a_server(tmp_path: Path) -> None:
     """The fallback load generator (used when wrk is missing) against the baseline app."""
-    bench = _load_bench()
-    server = bench.Server("baseline", [sys.executable, str(BENCH.parent / "_baseline_app.py"), "--port", "0"], 0, tmp_path / "baseline.log")
+    bench = load_bench("http")
+    server = bench.Server("baseline", [sys.executable, str(BENCH_DIR / "_baseline_app.py"), "--port", "0"], 0, tmp_path / "baseline.log")
     server.port = bench.free_port()
     server.argv[-1] = str(server.port)
     bodies = [{"member": "m1", "action": "a.b"}, {"member": "m2", "action": "c.d"}]

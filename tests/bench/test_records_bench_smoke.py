@@ -6,30 +6,16 @@ its targets; never how fast.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tests.bench.support import load_bench
 from tests.pg import postgres_url
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "records.py"
-
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rolegate_bench_records", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_quick_run_measures_every_approach_on_equal_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _load_bench()
+    bench = load_bench("records")
     out = tmp_path / "records.json"
     with postgres_url() as url:
         assert bench.main(["--quick", "--url", url, "--json", str(out)]) == 0
@@ -56,7 +42,7 @@ def test_quick_run_measures_every_approach_on_equal_answers(tmp_path: Path, caps
 
 
 def test_a_disagreement_voids_the_run() -> None:
-    bench = _load_bench()
+    bench = load_bench("records")
     assert issubclass(bench.VerificationError, AssertionError)
     rows = bench.targets(
         {

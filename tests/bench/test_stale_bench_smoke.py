@@ -6,28 +6,14 @@ Checks that B saw every edit through A, that B0 (no listener) read each edit wit
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tests.bench.support import load_bench
 from tests.pg import postgres_url
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "stale.py"
-
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rolegate_bench_stale", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def _alive(pid: int) -> bool:
@@ -39,7 +25,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_quick_run_sees_every_edit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _load_bench()
+    bench = load_bench("stale")
     out = tmp_path / "stale.json"
     with postgres_url() as url:
         assert bench.main(["--quick", "--url", url, "--json", str(out)]) == 0
