@@ -83,6 +83,8 @@ def test_T4_invite_by_email_and_accept_with_the_link_once(csb: Tenant, rolegate:
 def test_N1_an_invitation_reserves_a_seat_and_T3_revoking_frees_it(api: Api, rolegate: Rolegate) -> None:
     t = make_tenant(api, "natero", seat_capacities={"csm": 2})  # the owner (CSM Manager) holds one
     sent = invite(t, "first@acme.test", "csm")
+    # T3: the workspace counts the invited holder apart from the active one; both hold a seat.
+    assert {k: v for k, v in t.api.get(t.url("")).json()["seats"]["csm"].items() if k in ("used", "active", "invited")} == {"used": 2, "active": 1, "invited": 1}
     body = assert_problem(t.api.post(t.url("/invitations"), json={"email": "second@acme.test", "role": "csm"}), 409, "rule_violation", rule="N1")
     assert "CSM seat: 2 of 2 in use" in body["detail"]
     r = t.api.post(t.url(f"/invitations/{sent['invitation']}/resend"))

@@ -16,7 +16,10 @@ def test_create_workspace_returns_workspace_owner_and_revision(api: Api) -> None
     data = r.json()
     ws = data["workspace"]
     assert ws["preset"] == "natero"
-    assert ws["seats"] == {"csm": {"label": "CSM seat", "used": 1, "capacity": 3}, "analyst": {"label": "Analyst seat", "used": 0, "capacity": None}}
+    assert ws["seats"] == {
+        "csm": {"label": "CSM seat", "used": 1, "active": 1, "invited": 0, "capacity": 3},
+        "analyst": {"label": "Analyst seat", "used": 0, "active": 0, "invited": 0, "capacity": None},
+    }
     assert data["owner"]["email"] == "ann@acme.test"
     assert data["owner"]["status"] == "active"
     assert data["owner"]["role"] == "csm_manager"

@@ -154,7 +154,9 @@ class WorkspaceCreateIn(_In):
 
 class SeatUsageOut(BaseModel):
     label: str
-    used: int
+    used: int = Field(description="Seats held: active plus invited members (an invitation reserves its seat).")
+    active: int = Field(description="Active members holding this seat type (T3: counted apart from invited ones).")
+    invited: int = Field(description="Invited members holding a reserved seat of this type (T3).")
     capacity: int | None
 
 

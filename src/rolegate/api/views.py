@@ -32,7 +32,7 @@ from rolegate.api.schemas import (
 from rolegate.domain.permissions import effective_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
-from rolegate.domain.seats import seat_of, seat_usage
+from rolegate.domain.seats import seat_holders, seat_of
 from rolegate.domain.workspace import AuditEvent, Workspace
 from rolegate.engine import Record
 from rolegate.store.repositories import MemberInfo, RoleInfo
@@ -41,7 +41,7 @@ __all__ = ["audit_event_out", "member_out", "record_out", "role_out", "roles_out
 
 
 def workspace_out(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> WorkspaceOut:
-    used = seat_usage(schema, roles, members)
+    holders = seat_holders(schema, roles, members)
     return WorkspaceOut(
         id=ws.id,
         organization_id=ws.organization_id,
@@ -50,7 +50,9 @@ def workspace_out(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role
         schema_version=ws.schema_version,
         features=sorted(ws.features),
         seats={
-            key: SeatUsageOut(label=seat.label, used=used.get(key, 0), capacity=ws.seat_capacities.get(key))
+            key: SeatUsageOut(
+                label=seat.label, used=holders[key].used, active=holders[key].active, invited=holders[key].invited, capacity=ws.seat_capacities.get(key)
+            )
             for key, seat in schema.seats.items()
         },
         revision=ws.revision,

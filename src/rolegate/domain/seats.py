@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.violations import Violation
 
-__all__ = ["seat_of", "seat_usage", "seat_violations"]
+__all__ = ["SeatHolders", "seat_holders", "seat_of", "seat_usage", "seat_violations"]
 
 
 def seat_of(schema: ProductSchema, role: Role) -> str | None:
@@ -17,17 +18,35 @@ def seat_of(schema: ProductSchema, role: Role) -> str | None:
     return schema.levels[schema.level_for(role.level, role.grants)].seat
 
 
-def seat_usage(schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> dict[str, int]:
-    """Seats in use per seat type. Invited members hold a seat (reserved for them);
-    disabled members free theirs."""
-    used = dict.fromkeys(schema.seats, 0)
+@dataclass(frozen=True, slots=True)
+class SeatHolders:
+    """T3: active and invited members of a seat type, counted apart; both hold a seat."""
+
+    active: int = 0
+    invited: int = 0
+
+    @property
+    def used(self) -> int:
+        return self.active + self.invited
+
+
+def seat_holders(schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> dict[str, SeatHolders]:
+    """Per seat type, its active and invited holders. Invited members hold a seat
+    (reserved for them); disabled members free theirs."""
+    active = dict.fromkeys(schema.seats, 0)
+    invited = dict.fromkeys(schema.seats, 0)
     for m in members:
         if m.status is MemberStatus.DISABLED:
             continue
         seat = seat_of(schema, roles[m.role])
         if seat is not None:
-            used[seat] += 1
-    return used
+            (invited if m.status is MemberStatus.INVITED else active)[seat] += 1
+    return {key: SeatHolders(active[key], invited[key]) for key in schema.seats}
+
+
+def seat_usage(schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> dict[str, int]:
+    """Seats in use per seat type (active and invited holders)."""
+    return {key: holders.used for key, holders in seat_holders(schema, roles, members).items()}
 
 
 def seat_violations(schema: ProductSchema, seat: str | None, *, used: int, capacity: int | None, extra: int = 1) -> list[Violation]:

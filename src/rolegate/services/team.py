@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Member, MemberStatus
+from rolegate.domain.roles import Member
 from rolegate.domain.rules.team_rules import assignee_violations, guardians_after, is_guardian
 from rolegate.domain.schema import AdminRight
-from rolegate.domain.seats import seat_of, seat_usage, seat_violations
+from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, admin_escalation, authorize, load_state, raise_if, record_change
@@ -56,11 +56,9 @@ class TeamView:
 def _seats(state: WorkspaceState) -> list[SeatCount]:
     schema = state.schema
     out = []
+    holders = seat_holders(schema, state.roles, state.members)
     for key, spec in schema.seats.items():
-        holders = [m for m in state.members if seat_of(schema, state.roles[m.role]) == key]
-        active = sum(m.status is MemberStatus.ACTIVE for m in holders)
-        invited = sum(m.status is MemberStatus.INVITED for m in holders)
-        out.append(SeatCount(key, spec.label, active, invited, state.workspace.seat_capacities.get(key)))
+        out.append(SeatCount(key, spec.label, holders[key].active, holders[key].invited, state.workspace.seat_capacities.get(key)))
     return out
 
 
