@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Settings"]
 
@@ -26,6 +26,9 @@ class Settings:
     """Where the admin UI is reached: the base of the links in emails."""
     invitation_ttl_hours: int = 7 * 24
     reset_ttl_minutes: int = 30
+    secret_key: str | None = field(default=None, repr=False)
+    """Signs the admin UI's session cookies; None: a random key per process (sessions
+    end when it stops, and several processes do not share them)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -38,6 +41,7 @@ class Settings:
             "public_url": os.environ.get("ROLEGATE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
             "invitation_ttl_hours": int(os.environ.get("ROLEGATE_INVITATION_TTL_HOURS", "168")),
             "reset_ttl_minutes": int(os.environ.get("ROLEGATE_RESET_TTL_MINUTES", "30")),
+            "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # keys are this dataclass's fields

@@ -56,8 +56,7 @@ def browser_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def site(browser_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setenv("ROLEGATE_SECRET_KEY", "browser-test-secret")
+def site(browser_template: Path, tmp_path: Path) -> Iterator[Site]:
     demo = open_copy(browser_template, tmp_path / "demo.db")
     port = _free_port()
     config = uvicorn.Config(create_app(demo.rolegate), host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none", http="h11")

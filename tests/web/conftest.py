@@ -114,8 +114,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
-    monkeypatch.setenv("ROLEGATE_SECRET_KEY", "test-secret")
+def demo(demo_template: Path, tmp_path: Path) -> Iterator[Demo]:
     d = open_copy(demo_template, tmp_path / "demo.db")
     yield d
     d.rolegate.close()

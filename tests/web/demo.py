@@ -56,8 +56,11 @@ def build_template(path: Path) -> None:
         rg.close()
 
 
+SECRET_KEY = "test-secret"
+
+
 def open_copy(template: Path, target: Path) -> Demo:
     shutil.copyfile(template, target)
-    rg = bootstrap(Settings(database_url=f"sqlite:///{target}", listen=False))
+    rg = bootstrap(Settings(database_url=f"sqlite:///{target}", listen=False, secret_key=SECRET_KEY))
     found, _ = find_demo(rg)
     return Demo(rg, {key: ws.id for key, ws in found.items()})

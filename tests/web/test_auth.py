@@ -3,8 +3,16 @@ rights (N12, T10) and the error pages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
+import httpx
+import pytest
+from anyio.from_thread import start_blocking_portal
+
+from rolegate.api import create_app
+from rolegate.bootstrap import bootstrap
+from rolegate.config import Settings
 from rolegate.domain.workspace import Actor
 from rolegate.services.workspaces import create_workspace
 from tests.web.conftest import Web, one, soup
@@ -223,3 +231,23 @@ def test_static_files_are_served(web: Web) -> None:
     assert r.text.startswith("var htmx=")
     assert web.get("/static/rolegate.css").status_code == 200
     assert web.get("/static/rolegate.js").status_code == 200
+
+
+def test_sessions_are_signed_with_the_configured_secret_key(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Several processes (or a restart) keep their users logged in only if they sign with
+    # one key: ROLEGATE_SECRET_KEY, read with the other settings.
+    monkeypatch.setenv("ROLEGATE_SECRET_KEY", "from-the-environment")
+    assert Settings.from_env().secret_key == "from-the-environment"
+    assert "from-the-environment" not in repr(Settings.from_env())
+    cookie = admin.client.cookies.get("rolegate_session")
+    assert cookie
+    for key, logged_in in ((demo.rolegate.settings.secret_key, True), ("another-key", False)):
+        other = bootstrap(replace(demo.rolegate.settings, secret_key=key))
+        try:
+            with start_blocking_portal() as portal:
+                client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(other)), base_url="http://rolegate.test", cookies={"rolegate_session": cookie})
+                r = portal.call(client.get, "/workspaces")
+                portal.call(client.aclose)
+        finally:
+            other.close()
+        assert (r.status_code == 200) is logged_in, (key, r.status_code)

@@ -9,7 +9,6 @@ behind one load balancer do not share them, so set it in production.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
         team,
     )
 
-    key = secret_key or os.environ.get(SECRET_ENV)
+    key = secret_key or rolegate.settings.secret_key
     if not key:
         log.warning("%s is not set: sessions are signed with a random key and end when this process stops", SECRET_ENV)
         key = secrets.token_urlsafe(32)
