@@ -250,6 +250,8 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "record_out_of_scope": "N11",
         "admin_right": "N12",
         "escalation": "T11",
+        "level_ceiling": "T5",  # a level's ceiling, where the level names no rule of its own
+        "level_locked": "K6",  # a saved custom role's level when levels are fixed at creation
     }
 )
 

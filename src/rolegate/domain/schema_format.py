@@ -233,6 +233,8 @@ RuleName = Literal[
     "record_out_of_scope",
     "admin_right",
     "escalation",
+    "level_ceiling",
+    "level_locked",
 ]
 
 

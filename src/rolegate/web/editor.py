@@ -118,7 +118,7 @@ def _cell(
     read_only: bool,
 ) -> PermCell:
     key = perm.key
-    rule = level.rule or "T5"
+    rule = level.rule or schema.rule("level_ceiling")
     marker = schema.level_mode is LevelMode.MARKER and key == schema.marker_permission
     system_only = perm.system_only and not is_system
     locked = key in level.floor and key in level.ceiling and not system_only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
@@ -208,6 +209,17 @@ def test_K6_custom_role_level_cannot_change_after_save() -> None:
     for level in ("high", "limited"):
         changed = saved.with_changes(level=level)
         assert "K6" in rule_ids(role_violations(SCHEMA, changed, NO_FEATURES, previous=saved)), level
+
+
+def test_K6_the_cited_rule_comes_from_the_schema() -> None:
+    # A product with the same policy but its own rulebook cites its own ids: the engine
+    # and the editor ask the schema (`rule_ids: level_locked`, `level_ceiling`).
+    own = dataclasses.replace(SCHEMA, rule_ids={**SCHEMA.rule_ids, "level_locked": "X6", "level_ceiling": "X5"})
+    saved = custom("standard")
+    assert "X6" in rule_ids(role_violations(own, saved.with_changes(level="high"), NO_FEATURES, previous=saved))
+    assert "K6" not in rule_ids(role_violations(own, saved.with_changes(level="high"), NO_FEATURES, previous=saved))
+    assert own.rule("level_ceiling") == "X5"
+    assert SCHEMA.rule("level_ceiling") == "T5"
 
 
 def test_K6_custom_role_name_and_field_permissions_can_change() -> None:

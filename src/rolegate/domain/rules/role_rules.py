@@ -88,7 +88,7 @@ def _level_violations(schema: ProductSchema, role: Role, previous: Role | None) 
         if role.level != expected:
             out.append(Violation("N2", f"With these permissions the role takes the {expected!r} level, not {role.level!r}.", f"Leave the level to follow {schema.marker_permission!r}."))
     elif previous is not None and not previous.is_system and previous.level != role.level and not schema.level_changeable_after_create:
-        out.append(Violation("K6", f"The access level of a saved custom role cannot change ({previous.level!r} -> {role.level!r}).", "Create a new role with the other level and move its members."))
+        out.append(Violation(schema.rule("level_locked"), f"The access level of a saved custom role cannot change ({previous.level!r} -> {role.level!r}).", "Create a new role with the other level and move its members."))
     return out
 
 
@@ -97,7 +97,7 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
     level = schema.levels[role.level]
     above = sorted((role.grants - level.ceiling) & schema.permissions.keys())
     if above:
-        out.append(Violation(level.rule or "T5", f"Level {level.label!r} cannot grant {', '.join(above)}.", "Remove them, or choose a higher level."))
+        out.append(Violation(level.rule or schema.rule("level_ceiling"), f"Level {level.label!r} cannot grant {', '.join(above)}.", "Remove them, or choose a higher level."))
     if not role.is_system:
         system_only = sorted(k for k in (role.grants | level.floor) & schema.permissions.keys() if schema.permissions[k].system_only)
         if system_only:

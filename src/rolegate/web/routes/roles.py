@@ -97,7 +97,7 @@ def _editor(
         "locked_system": locked_system,
         "can_manage": can_manage,
         "level_fixed": level_fixed,
-        "level_rule": "K6" if role is not None and not role.is_system else schema.rule("system_role_rename"),
+        "level_rule": schema.rule("level_locked") if role is not None and not role.is_system else schema.rule("system_role_rename"),
         "name_fixed": role is not None and role.is_system,
         "edit_rule": schema.rule("system_role_edit"),
         "preview": preview,
