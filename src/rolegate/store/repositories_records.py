@@ -5,17 +5,16 @@ executemany sends one INSERT per row, pipelined, which was 4x slower than COPY h
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import Connection, String, Table, and_, any_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, String, Table, and_, any_, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from rolegate.domain.workspace import AuditEvent
+from rolegate.domain.workspace import SealedEvent
 from rolegate.engine.filters import Filter
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
@@ -77,6 +76,21 @@ class RecordBulkRepository:
                     found[rec.ref] = rec
         return found
 
+    def missing(self, workspace_id: str, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of `refs` that are not in the index; on PostgreSQL one anti-join that
+        returns only them (a bulk call's parents are usually all there)."""
+        wanted = set(refs)
+        if not wanted:
+            return set()
+        if self.conn.dialect.name != "postgresql":
+            return wanted - set(self.get_many(workspace_id, wanted))
+        types, ids = zip(*wanted, strict=True)
+        stmt = text(
+            "SELECT u.type, u.id FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS u(type, id) "
+            "WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = :ws AND r.type = u.type AND r.id = u.id)"
+        )
+        return {(row[0], row[1]) for row in self.conn.execute(stmt, {"types": list(types), "ids": list(ids), "ws": workspace_id})}
+
     def insert_many(self, workspace_id: str, records: Sequence[Record]) -> None:
         if records:
             now = utcnow()
@@ -100,14 +114,33 @@ class RecordBulkRepository:
     def update_many(self, workspace_id: str, records: Sequence[Record]) -> None:
         if not records:
             return
+        now = utcnow()
+        if self.conn.dialect.name == "postgresql":
+            # One statement over arrays: executemany would send one UPDATE per row.
+            stmt = text(
+                "UPDATE records AS r SET parent_type = u.parent_type, parent_id = u.parent_id, assignee_id = u.assignee_id, updated_at = :now "
+                "FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:ptypes AS text[]), CAST(:pids AS text[]), CAST(:assignees AS text[])) "
+                "AS u(type, id, parent_type, parent_id, assignee_id) "
+                "WHERE r.workspace_id = :ws AND r.type = u.type AND r.id = u.id"
+            )
+            params = {
+                "ws": workspace_id,
+                "now": now,
+                "types": [rec.type for rec in records],
+                "ids": [rec.id for rec in records],
+                "ptypes": [rec.parent.type if rec.parent else None for rec in records],
+                "pids": [rec.parent.id if rec.parent else None for rec in records],
+                "assignees": [rec.assignee for rec in records],
+            }
+            self.conn.execute(stmt, params)
+            return
         r = t.records
-        stmt = (
+        stmt_many = (
             update(r)
             .where(and_(r.c.workspace_id == workspace_id, r.c.type == bindparam("k_type"), r.c.id == bindparam("k_id")))
             .values(parent_type=bindparam("parent_type"), parent_id=bindparam("parent_id"), assignee_id=bindparam("assignee_id"), updated_at=bindparam("now"))
         )
-        now = utcnow()
-        self.conn.execute(stmt, [{"k_type": rec.type, "k_id": rec.id, "now": now, **_values(rec)} for rec in records])
+        self.conn.execute(stmt_many, [{"k_type": rec.type, "k_id": rec.id, "now": now, **_values(rec)} for rec in records])
 
     def delete_many(self, workspace_id: str, refs: Iterable[tuple[str, str]]) -> None:
         r = t.records
@@ -125,21 +158,22 @@ class RecordBulkRepository:
                 out.extend(_record(row) for row in self.conn.execute(stmt))
         return out
 
-    def append_audit(self, events: Sequence[AuditEvent]) -> None:
-        """Audit events already chained and hashed, in one statement."""
-        if not events:
+    def append_sealed(self, sealed: Sequence[SealedEvent]) -> None:
+        """Audit events already chained and hashed, in one statement; on PostgreSQL
+        their JSON columns get the very texts that were hashed."""
+        if not sealed:
             return
         columns = ("workspace_id", "seq", "id", "at", "actor", "action", "target_type", "target_id", "before", "after", "revision", "prev_hash", "hash")
-        postgres = self.conn.dialect.name == "postgresql"
-
-        def js(value: object) -> object:
-            # JSON columns: COPY takes their text; SQLAlchemy serializes them itself.
-            return json.dumps(value) if postgres and value is not None else value
-
-        rows = [
-            (e.workspace_id, e.seq, e.id, e.at, e.actor, e.action, e.target_type, e.target_id, js(e.before), js(e.after), e.revision, e.prev_hash, e.hash)
-            for e in events
-        ]
+        if self.conn.dialect.name == "postgresql":
+            rows = [
+                (e.workspace_id, e.seq, e.id, e.at, e.actor, e.action, e.target_type, e.target_id, before, after, e.revision, e.prev_hash, digest)
+                for e, digest, before, after in sealed
+            ]
+        else:  # SQLAlchemy serializes JSON columns itself
+            rows = [
+                (e.workspace_id, e.seq, e.id, e.at, e.actor, e.action, e.target_type, e.target_id, e.before, e.after, e.revision, e.prev_hash, digest)
+                for e, digest, _, _ in sealed
+            ]
         self._insert_rows(t.audit_events, columns, rows)
 
     def visible_page(self, f: Filter, workspace_id: str, *, cursor: str | None, limit: int) -> Page:
