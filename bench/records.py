@@ -152,9 +152,12 @@ def load(url: str, cfg: Config, rg: Rolegate) -> World:
         with conn.cursor().copy("COPY members (workspace_id, id, user_id, role_id, status) FROM STDIN") as cp:
             for mid, role in zip(member_ids, roles, strict=True):
                 cp.write_row((ws, mid, mid, role, "active"))
-        conn.execute("DROP INDEX ix_records_scope")
-        conn.execute("DROP INDEX ix_records_parent")
-        conn.execute("DROP INDEX ix_records_unassigned")
+        # The secondary indexes are rebuilt after the COPY, as the migrations define them.
+        rebuilt = ("ix_records_scope", "ix_records_parent", "ix_records_unassigned")
+        index_defs = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'records' AND indexname = ANY(%s)", (list(rebuilt),)).fetchall()
+        assert sorted(name for name, _ in index_defs) == sorted(rebuilt), index_defs
+        for name, _ in index_defs:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
         with conn.cursor().copy("COPY records (workspace_id, type, id, parent_type, parent_id, assignee_id) FROM STDIN") as cp:
             for k, who in enumerate(assignees):
                 cp.write_row((ws, "account", account_id(k), None, None, who))
@@ -168,9 +171,8 @@ def load(url: str, cfg: Config, rg: Rolegate) -> World:
                 cp.write_row((ws, "usage_event", f"evt-{k:08d}", "account", account_id(k % cfg.accounts), None))
         conn.commit()
         log(f"COPY: {cfg.accounts + tasks + comments + subscriptions + events:,} records in {time.perf_counter() - t0:.1f} s; indexing")
-        conn.execute("CREATE INDEX ix_records_scope ON records (workspace_id, type, assignee_id, id)")
-        conn.execute("CREATE INDEX ix_records_parent ON records (workspace_id, parent_type, parent_id)")
-        conn.execute("CREATE INDEX ix_records_unassigned ON records (workspace_id, type, id) WHERE assignee_id IS NULL")
+        for _, definition in index_defs:
+            conn.execute(definition)
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
