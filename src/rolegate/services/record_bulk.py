@@ -9,7 +9,7 @@ one summary event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -24,7 +24,7 @@ from rolegate.services.context import WorkspaceState, authorize, load_state, new
 from rolegate.store.repositories import utcnow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["MAX_BULK", "BulkDeleted", "BulkWritten", "Change", "Eligibility", "delete_records", "eligibility", "record_changes", "upsert_records"]
+__all__ = ["MAX_BULK", "BulkDeleted", "BulkWritten", "Change", "Eligibility", "delete_records", "eligibility", "record_changes", "seal_changes", "upsert_records"]
 
 MAX_BULK = 10_000
 
@@ -55,12 +55,26 @@ class Change:
     after: object
 
 
-def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change]) -> int:
+def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change], *, meanwhile: Callable[[Callable[[], list[SealedEvent]]], list[SealedEvent]] | None = None) -> int:
     """Like `context.record_change` for many events: one revision, the events chained
     in order and written in one statement. Each event's JSON is built once, for its
-    hash and for the row (`sealed_json`)."""
+    hash and for the row (`sealed_json`). `meanwhile`, if given, is handed the building
+    of the events and returns them: a write that lets Python build them while the
+    database works (`RecordBulkRepository.insert_new`)."""
     revision = uow.workspaces.bump_revision(workspace_id)
     last = uow.audit.last(workspace_id)
+
+    def build() -> list[SealedEvent]:
+        return seal_changes(workspace_id, actor, changes, revision=revision, last=last)
+
+    sealed = build() if meanwhile is None else meanwhile(build)
+    uow.records_bulk.append_sealed(sealed)
+    uow.revision_changed(workspace_id, revision)
+    return revision
+
+
+def seal_changes(workspace_id: str, actor: Actor, changes: Sequence[Change], *, revision: int, last: tuple[int, str] | None) -> list[SealedEvent]:
+    """The audit events of `changes` at `revision`, chained after `last` (seq, hash)."""
     seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
     now = utcnow()
     at = now.astimezone(UTC).isoformat()
@@ -71,9 +85,7 @@ def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Se
         digest, before, after = sealed_json(event, at)
         sealed.append(SealedEvent(event, digest, before, after))
         seq, prev = seq + 1, digest
-    uow.records_bulk.append_sealed(sealed)
-    uow.revision_changed(workspace_id, revision)
-    return revision
+    return sealed
 
 
 def eligibility(state: WorkspaceState, object_type: str, member_id: str) -> list[Violation]:
@@ -144,9 +156,8 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
     with uow:
         state = load_state(uow, workspace_id)
         bulk = uow.records_bulk
-        before = bulk.get_many(workspace_id, latest)
-        parents = {(r.parent.type, r.parent.id) for r in batch if r.parent is not None}
-        _check_shapes(state.schema, batch, bulk.missing(workspace_id, parents - latest.keys()))
+        before, missing = bulk.upsert_lookup(workspace_id, batch)
+        _check_shapes(state.schema, batch, missing)
         created: list[Record] = []
         updated: list[Record] = []
         moved: list[tuple[Record, str | None]] = []
@@ -175,11 +186,11 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
         unchanged = len(batch) - len(created) - len(updated)
         if not created and not updated:
             return BulkWritten(0, 0, unchanged, 0, None)
-        bulk.insert_many(workspace_id, created)
         bulk.update_many(workspace_id, updated)
         changes = [Change("record.assign", r.type, r.id, {"assignee": was}, {"assignee": r.assignee}) for r, was in moved]
         changes.append(Change("records.upsert", "records", "bulk", None, {"created": len(created), "updated": len(updated), "unchanged": unchanged}))
-        revision = record_changes(uow, workspace_id, actor, changes)
+        # The audit events are built while PostgreSQL inserts the new rows.
+        revision = record_changes(uow, workspace_id, actor, changes, meanwhile=lambda build: bulk.insert_new(workspace_id, created, meanwhile=build))
         uow.commit()
         return BulkWritten(len(created), len(updated), unchanged, len(moved), revision)
 

@@ -6,8 +6,8 @@ executemany sends one INSERT per row, pipelined, which was 4x slower than COPY h
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from psycopg import sql
 from sqlalchemy import Connection, String, Table, and_, any_, bindparam, delete, insert, select, text, update
@@ -22,6 +22,11 @@ from rolegate.store.record_lists import Page, visible_page
 from rolegate.store.repositories import utcnow
 
 __all__ = ["RecordBulkRepository"]
+
+T = TypeVar("T")
+
+STAGE = "rolegate_bulk_stage"
+"""The temporary table of a bulk upsert on PostgreSQL (one per connection)."""
 
 CHUNK = 500
 """Ids per `IN` list: well under SQLite's and PostgreSQL's parameter limits."""
@@ -55,6 +60,8 @@ def _values(record: Record) -> dict[str, Any]:
 class RecordBulkRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._staged = False
+        """`upsert_lookup` filled the temporary table in this transaction."""
 
     def _among(self, column: Any, ids: Sequence[str]) -> Iterator[ColumnElement[bool]]:
         """`column` is one of `ids`: one array parameter on PostgreSQL (`= ANY`), `IN`
@@ -77,19 +84,71 @@ class RecordBulkRepository:
         return found
 
     def missing(self, workspace_id: str, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Those of `refs` that are not in the index; on PostgreSQL one anti-join that
-        returns only them (a bulk call's parents are usually all there)."""
+        """Those of `refs` that are not in the index."""
         wanted = set(refs)
-        if not wanted:
-            return set()
+        return wanted - set(self.get_many(workspace_id, wanted)) if wanted else set()
+
+    def upsert_lookup(self, workspace_id: str, batch: Sequence[Record]) -> tuple[dict[RecordRef, Record], set[tuple[str, str]]]:
+        """For an upsert of `batch` (one record per key): those of its records already in
+        the index, and the parents it names that are neither in the index nor in `batch`
+        (C7). On PostgreSQL the batch goes once, by COPY, into a temporary table (no
+        index, no WAL, emptied at commit) that both lookups join and `insert_new` reads,
+        instead of the ids being sent again for each statement."""
         if self.conn.dialect.name != "postgresql":
-            return wanted - set(self.get_many(workspace_id, wanted))
-        types, ids = zip(*wanted, strict=True)
-        stmt = text(
-            "SELECT u.type, u.id FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS u(type, id) "
-            "WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = :ws AND r.type = u.type AND r.id = u.id)"
+            keys = {(r.type, r.id) for r in batch}
+            parents = {(r.parent.type, r.parent.id) for r in batch if r.parent is not None}
+            return self.get_many(workspace_id, keys), self.missing(workspace_id, parents - keys)
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (type text, id text, parent_type text, parent_id text, assignee_id text) ON COMMIT DELETE ROWS"))
+        if self._staged:  # a second upsert in the same transaction
+            self.conn.execute(text(f"DELETE FROM {STAGE}"))
+        driver: Any = self.conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY {STAGE} FROM STDIN") as copy:
+            for r in batch:
+                copy.write_row((r.type, r.id, r.parent.type if r.parent else None, r.parent.id if r.parent else None, r.assignee))
+        self._staged = True
+        params = {"ws": workspace_id}
+        found = self.conn.execute(
+            text(
+                f"SELECT r.type, r.id, r.parent_type, r.parent_id, r.assignee_id FROM {STAGE} s "
+                "JOIN records r ON r.workspace_id = :ws AND r.type = s.type AND r.id = s.id"
+            ),
+            params,
         )
-        return {(row[0], row[1]) for row in self.conn.execute(stmt, {"types": list(types), "ids": list(ids), "ws": workspace_id})}
+        before = {(rec := _record(row)).ref: rec for row in found}
+        absent = self.conn.execute(
+            text(
+                f"SELECT DISTINCT s.parent_type, s.parent_id FROM {STAGE} s WHERE s.parent_type IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {STAGE} c WHERE c.type = s.parent_type AND c.id = s.parent_id) "
+                "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = :ws AND r.type = s.parent_type AND r.id = s.parent_id)"
+            ),
+            params,
+        )
+        return before, {(row[0], row[1]) for row in absent}
+
+    def insert_new(self, workspace_id: str, records: Sequence[Record], *, meanwhile: Callable[[], T]) -> T:
+        """Insert `records`, the records of the batch given to `upsert_lookup` that it
+        did not find, and return what `meanwhile` (Python work that does not touch the
+        connection) returns. On PostgreSQL the rows go straight from the temporary
+        table, and `meanwhile` runs while the server inserts them (the statement is
+        sent in pipeline mode, its result read after)."""
+        if not self._staged:
+            self.insert_many(workspace_id, records)
+            return meanwhile()
+        driver: Any = self.conn.connection.driver_connection
+        statement = (
+            "INSERT INTO records (workspace_id, type, id, parent_type, parent_id, assignee_id, updated_at) "
+            f"SELECT %(ws)s, s.type, s.id, s.parent_type, s.parent_id, s.assignee_id, %(now)s FROM {STAGE} s "
+            "ON CONFLICT (workspace_id, type, id) DO NOTHING"
+        )
+        with driver.cursor() as cur:
+            with driver.pipeline():
+                cur.execute(statement, {"ws": workspace_id, "now": utcnow()})
+                result = meanwhile()
+            inserted = cur.rowcount
+        # The workspace is locked: the rows found by `upsert_lookup` are the only conflicts.
+        if inserted != len(records):
+            raise RuntimeError(f"inserted {inserted} new records, expected {len(records)}")
+        return result
 
     def insert_many(self, workspace_id: str, records: Sequence[Record]) -> None:
         if records:
