@@ -9,7 +9,7 @@ one summary event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -55,20 +55,13 @@ class Change:
     after: object
 
 
-def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change], *, meanwhile: Callable[[Callable[[], list[SealedEvent]]], list[SealedEvent]] | None = None) -> int:
+def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change]) -> int:
     """Like `context.record_change` for many events: one revision, the events chained
     in order and written in one statement. Each event's JSON is built once, for its
-    hash and for the row (`sealed_json`). `meanwhile`, if given, is handed the building
-    of the events and returns them: a write that lets Python build them while the
-    database works (`RecordBulkRepository.insert_new`)."""
+    hash and for the row (`sealed_json`)."""
     revision = uow.workspaces.bump_revision(workspace_id)
     last = uow.audit.last(workspace_id)
-
-    def build() -> list[SealedEvent]:
-        return seal_changes(workspace_id, actor, changes, revision=revision, last=last)
-
-    sealed = build() if meanwhile is None else meanwhile(build)
-    uow.records_bulk.append_sealed(sealed)
+    uow.records_bulk.append_sealed(seal_changes(workspace_id, actor, changes, revision=revision, last=last))
     uow.revision_changed(workspace_id, revision)
     return revision
 
@@ -189,8 +182,12 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
         bulk.update_many(workspace_id, updated)
         changes = [Change("record.assign", r.type, r.id, {"assignee": was}, {"assignee": r.assignee}) for r, was in moved]
         changes.append(Change("records.upsert", "records", "bulk", None, {"created": len(created), "updated": len(updated), "unchanged": unchanged}))
-        # The audit events are built while PostgreSQL inserts the new rows.
-        revision = record_changes(uow, workspace_id, actor, changes, meanwhile=lambda build: bulk.insert_new(workspace_id, created, meanwhile=build))
+        revision = uow.workspaces.bump_revision(workspace_id)
+        last = uow.audit.last(workspace_id)
+        # The audit events are built, hashed and laid out as rows while PostgreSQL inserts the new records.
+        rows = bulk.insert_new(workspace_id, created, meanwhile=lambda: bulk.audit_rows(seal_changes(workspace_id, actor, changes, revision=revision, last=last)))
+        bulk.append_audit_rows(rows)
+        uow.revision_changed(workspace_id, revision)
         uow.commit()
         return BulkWritten(len(created), len(updated), unchanged, len(moved), revision)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC
 from typing import Any, TypeVar
 
 from psycopg import sql
@@ -21,12 +22,18 @@ from rolegate.store import tables as t
 from rolegate.store.record_lists import Page, visible_page
 from rolegate.store.repositories import utcnow
 
-__all__ = ["RecordBulkRepository"]
+__all__ = ["AuditRows", "RecordBulkRepository"]
 
 T = TypeVar("T")
 
 STAGE = "rolegate_bulk_stage"
 """The temporary table of a bulk upsert on PostgreSQL (one per connection)."""
+
+AUDIT_COLUMNS = ("workspace_id", "seq", "id", "at", "actor", "action", "target_type", "target_id", "before", "after", "revision", "prev_hash", "hash")
+AuditRows = bytes | list[dict[str, Any]]
+"""Audit rows ready to write: COPY text on PostgreSQL, parameter sets elsewhere."""
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
 
 CHUNK = 500
 """Ids per `IN` list: well under SQLite's and PostgreSQL's parameter limits."""
@@ -220,20 +227,38 @@ class RecordBulkRepository:
     def append_sealed(self, sealed: Sequence[SealedEvent]) -> None:
         """Audit events already chained and hashed, in one statement; on PostgreSQL
         their JSON columns get the very texts that were hashed."""
-        if not sealed:
-            return
-        columns = ("workspace_id", "seq", "id", "at", "actor", "action", "target_type", "target_id", "before", "after", "revision", "prev_hash", "hash")
-        if self.conn.dialect.name == "postgresql":
-            rows = [
-                (e.workspace_id, e.seq, e.id, e.at, e.actor, e.action, e.target_type, e.target_id, before, after, e.revision, e.prev_hash, digest)
-                for e, digest, before, after in sealed
-            ]
-        else:  # SQLAlchemy serializes JSON columns itself
-            rows = [
-                (e.workspace_id, e.seq, e.id, e.at, e.actor, e.action, e.target_type, e.target_id, e.before, e.after, e.revision, e.prev_hash, digest)
+        self.append_audit_rows(self.audit_rows(sealed))
+
+    def audit_rows(self, sealed: Sequence[SealedEvent]) -> AuditRows:
+        """The rows of `sealed` as `append_audit_rows` writes them; pure Python (no
+        statement), so it may run while the connection is busy (`insert_new`). On
+        PostgreSQL: COPY's text format, the JSON columns the very texts that were hashed."""
+        if self.conn.dialect.name != "postgresql":  # SQLAlchemy serializes JSON columns itself
+            return [
+                dict(zip(AUDIT_COLUMNS, (e.workspace_id, e.seq, e.id, e.at, e.actor, e.action, e.target_type, e.target_id, e.before, e.after, e.revision, e.prev_hash, digest), strict=True))
                 for e, digest, _, _ in sealed
             ]
-        self._insert_rows(t.audit_events, columns, rows)
+        lines: list[str] = []
+        at: dict[object, str] = {}
+        for e, digest, before, after in sealed:
+            when = at.get(e.at)
+            if when is None:
+                when = at[e.at] = e.at.astimezone(UTC).isoformat()
+            fields = (e.workspace_id, str(e.seq), e.id, when, e.actor, e.action, e.target_type, e.target_id, before, after, str(e.revision), e.prev_hash, digest)
+            lines.append("\t".join(_COPY_NULL if f is None else f.translate(_COPY_ESCAPES) for f in fields))
+        lines.append("")
+        return "\n".join(lines).encode()
+
+    def append_audit_rows(self, rows: AuditRows) -> None:
+        if not rows:
+            return
+        if isinstance(rows, bytes):
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(t.audit_events.name), sql.SQL(", ").join(map(sql.Identifier, AUDIT_COLUMNS)))
+            driver: Any = self.conn.connection.driver_connection
+            with driver.cursor() as cur, cur.copy(statement) as copy:
+                copy.write(rows)
+            return
+        self.conn.execute(insert(t.audit_events), rows)
 
     def visible_page(self, f: Filter, workspace_id: str, *, cursor: str | None, limit: int) -> Page:
         return visible_page(self.conn, f, workspace_id, cursor=cursor, limit=limit)
