@@ -345,6 +345,8 @@ def measure_bulk(rg: Rolegate, cfg: Config, w: World, rng: random.Random) -> dic
     return {
         "accounts_with_assignees_per_s": statistics.median(acc_rates),
         "tasks_per_s": statistics.median(task_rates),
+        "accounts_rates": acc_rates,
+        "tasks_rates": task_rates,
         "one_per_call_per_s": len(single) / (ms / 1000),
         "batches": cfg.bulk_batches,
         "batch_size": cfg.bulk_size,
@@ -413,6 +415,14 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ]
 
 
+def _spread(b: dict[str, Any]) -> str:
+    """Each call's rate (slowest to fastest), when the run recorded them."""
+    if "accounts_rates" not in b:
+        return ""
+    acc, tasks = sorted(b["accounts_rates"]), sorted(b["tasks_rates"])
+    return f" (calls from {acc[0]:,.0f} to {acc[-1]:,.0f}/s and from {tasks[0]:,.0f} to {tasks[-1]:,.0f}/s)"
+
+
 def markdown(result: dict[str, Any], argv: Sequence[str]) -> str:
     c, p, k, b = result["config"], result["pages"], result["checks"], result["bulk"]
 
@@ -439,7 +449,7 @@ def markdown(result: dict[str, Any], argv: Sequence[str]) -> str:
     bulk_line = (
         f"Bulk upsert through `record_bulk.upsert_records` ({b['batches']} calls of {b['batch_size']:,} each, median rate): "
         f"new accounts with assignees (every one an audited `record.assign`) **{b['accounts_with_assignees_per_s']:,.0f}/s**, "
-        f"new tasks **{b['tasks_per_s']:,.0f}/s**; one record per call (`records.upsert_record`) {b['one_per_call_per_s']:,.0f}/s "
+        f"new tasks **{b['tasks_per_s']:,.0f}/s**{_spread(b)}; one record per call (`records.upsert_record`) {b['one_per_call_per_s']:,.0f}/s "
         f"({b['accounts_with_assignees_per_s'] / b['one_per_call_per_s']:,.0f}x slower than in bulk)."
     )
     if p is None or k is None:  # --only bulk

@@ -6,11 +6,14 @@ every assignment change once in one revision, and keeps the audit chain verifiab
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from rolegate.bootstrap import Rolegate
 from rolegate.engine import Record, RecordRef
 from rolegate.services import record_bulk, records
+from rolegate.services.context import new_id, new_ids
 from rolegate.store import tables
 from tests.integration.support import PLATFORM, Ws, open_workspace, refused
 
@@ -71,7 +74,7 @@ def test_N9_C7_bulk_calls_leave_the_rows_of_the_one_by_one_path_and_an_intact_ch
     assert len(rows(bulk_ws, bulk_m)) == 12 + 20 + 10 + 3
     assert (written.created, written.updated, written.unchanged, written.assignments) == (3, 4, 2, 4)
     new = bulk_ws.events()[events_before:]
-    tags = {None: None, **{mid: tag for tag, mid in bulk_m.items()}}
+    tags: dict[str | None, str | None] = {None: None, **{mid: tag for tag, mid in bulk_m.items()}}
     moves = [(e.target_id, tags[e.before["assignee"]], tags[e.after["assignee"]]) for e in new if e.action == "record.assign"]
     assert moves == [("a0", "csm1", "csm2"), ("a1", "csm2", None), ("a2", None, "csm1"), ("a12", None, "csm2")]
     assert [e.action for e in new][-1] == "records.upsert"
@@ -104,3 +107,24 @@ def test_N9_an_inactive_member_is_refused_in_bulk_after_an_eligible_one_of_the_s
     assert invited in str(info.value.violations[0].message)
     with ws.app.uow() as uow:
         assert uow.records_bulk.get_many(ws.id, [(ACC, "a0"), (ACC, "late")]) == {}
+
+
+def test_N9_audit_rows_keep_ids_with_tabs_newlines_and_backslashes(rolegate_app: Rolegate) -> None:
+    """On PostgreSQL the audit rows go as COPY text, which escapes these; the chain must
+    verify and every id read back as written."""
+    ws = open_workspace(rolegate_app, "customersuccessbox")
+    csm = ws.add("csm")
+    odd = ["tab\there", "line\nbreak", "back\\slash", "cr\rret", "\\N", "ünï \u2603", 'quote"s']
+    record_bulk.upsert_records(rolegate_app.uow(), actor=PLATFORM, workspace_id=ws.id, records=[Record(ACC, i, None, csm) for i in odd])
+    assigned = [e for e in ws.events() if e.action == "record.assign"]
+    assert [e.target_id for e in assigned] == odd
+    assert all(e.after == {"assignee": csm} and e.before == {"assignee": None} for e in assigned)
+    assert ws.chain_intact()
+
+
+def test_new_ids_are_distinct_time_ordered_uuid7() -> None:
+    ids = new_ids(5_000)
+    assert len(set(ids)) == 5_000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids, strict=True))
+    assert max(u.int >> 80 for u in parsed) <= uuid.UUID(new_id()).int >> 80  # the millisecond prefix comes from the clock
