@@ -22,6 +22,7 @@ from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, SealedEve
 from rolegate.engine.records import Record, RecordRef
 from rolegate.services.context import WorkspaceState, authorize, load_state, new_ids, raise_if
 from rolegate.store.repositories import utcnow
+from rolegate.store.repositories_records import AuditRows
 from rolegate.store.uow import UnitOfWork
 
 __all__ = ["MAX_BULK", "BulkDeleted", "BulkWritten", "Change", "Eligibility", "delete_records", "eligibility", "record_changes", "seal_changes", "upsert_records"]
@@ -137,6 +138,40 @@ def _check_shapes(schema: ProductSchema, records: Sequence[Record], missing: set
             raise InvalidRecordError(f"{where}: {rec.type} records are not assigned to members", fix="assign the parent record")
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an upsert call does, given the records it found."""
+
+    created: list[Record]
+    updated: list[Record]
+    moved: list[tuple[Record, str | None]]
+    """Each record whose assignee changes, with its assignee before."""
+    unchanged: int
+
+    def changes(self) -> list[Change]:
+        out = [Change("record.assign", r.type, r.id, {"assignee": was}, {"assignee": r.assignee}) for r, was in self.moved]
+        summary = {"created": len(self.created), "updated": len(self.updated), "unchanged": self.unchanged}
+        out.append(Change("records.upsert", "records", "bulk", None, summary))
+        return out
+
+
+def _plan(batch: Sequence[Record], before: dict[RecordRef, Record]) -> _Plan:
+    created: list[Record] = []
+    updated: list[Record] = []
+    moved: list[tuple[Record, str | None]] = []
+    for r in batch:
+        old = before.get(RecordRef(r.type, r.id))
+        if old is None:
+            created.append(r)
+            if r.assignee is not None:
+                moved.append((r, None))
+        elif old != r:
+            updated.append(r)
+            if old.assignee != r.assignee:
+                moved.append((r, old.assignee))
+    return _Plan(created, updated, moved, len(batch) - len(created) - len(updated))
+
+
 def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records: Sequence[Record]) -> BulkWritten:
     """Create or update up to 10,000 records. Changing an assignee needs the
     assign-records right (N12) and an eligible member (N9)."""
@@ -149,47 +184,44 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
     with uow:
         state = load_state(uow, workspace_id)
         bulk = uow.records_bulk
-        before, missing = bulk.upsert_lookup(workspace_id, batch)
+        # The revision this call will make, known under the workspace lock, so that the
+        # audit rows can be built while the records are written; the bump itself comes
+        # after the records (a row updated first would make every foreign-key check of
+        # the insert lock a row of its own transaction's making: slower by half).
+        revision = state.workspace.revision + 1
+        last = uow.audit.last(workspace_id)
+
+        def prepare(before: dict[RecordRef, Record]) -> tuple[_Plan, AuditRows]:
+            plan = _plan(batch, before)
+            return plan, bulk.audit_rows(seal_changes(workspace_id, actor, plan.changes(), revision=revision, last=last))
+
+        # On PostgreSQL the new records are inserted by this lookup, and Python builds the
+        # audit rows meanwhile as if every record were new (a sync of new records); the
+        # guess is used only if it was right. Nothing is kept unless every check below passes.
+        before, missing, guess = bulk.upsert_lookup(workspace_id, batch, meanwhile=lambda: prepare({}))
         _check_shapes(state.schema, batch, missing)
-        created: list[Record] = []
-        updated: list[Record] = []
-        moved: list[tuple[Record, str | None]] = []
-        """Each record whose assignee changes, with its assignee before."""
-        for r in batch:
-            old = before.get(RecordRef(r.type, r.id))
-            if old is None:
-                created.append(r)
-                if r.assignee is not None:
-                    moved.append((r, None))
-            elif old != r:
-                updated.append(r)
-                if old.assignee != r.assignee:
-                    moved.append((r, old.assignee))
-        if moved:
+        plan, rows = guess if guess is not None and not before else prepare(before)
+        if plan.moved:
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
             eligible = Eligibility(state)
             violations: list[Violation] = []
-            for r, _ in moved:
+            for r, _ in plan.moved:
                 if r.assignee is None:
                     continue
                 violations.extend(eligible.violations(r.type, r.assignee))
                 if len(violations) >= 10:
                     break
             raise_if(violations)
-        unchanged = len(batch) - len(created) - len(updated)
-        if not created and not updated:
-            return BulkWritten(0, 0, unchanged, 0, None)
-        bulk.update_many(workspace_id, updated)
-        changes = [Change("record.assign", r.type, r.id, {"assignee": was}, {"assignee": r.assignee}) for r, was in moved]
-        changes.append(Change("records.upsert", "records", "bulk", None, {"created": len(created), "updated": len(updated), "unchanged": unchanged}))
-        revision = uow.workspaces.bump_revision(workspace_id)
-        last = uow.audit.last(workspace_id)
-        # The audit events are built, hashed and laid out as rows while PostgreSQL inserts the new records.
-        rows = bulk.insert_new(workspace_id, created, meanwhile=lambda: bulk.audit_rows(seal_changes(workspace_id, actor, changes, revision=revision, last=last)))
+        if not plan.created and not plan.updated:
+            return BulkWritten(0, 0, plan.unchanged, 0, None)
+        bulk.insert_new(workspace_id, plan.created)
+        bulk.update_many(workspace_id, plan.updated)
+        if uow.workspaces.bump_revision(workspace_id) != revision:
+            raise RuntimeError("the workspace's revision moved while it was locked")
         bulk.append_audit_rows(rows)
         uow.revision_changed(workspace_id, revision)
         uow.commit()
-        return BulkWritten(len(created), len(updated), unchanged, len(moved), revision)
+        return BulkWritten(len(plan.created), len(plan.updated), plan.unchanged, len(plan.moved), revision)
 
 
 def delete_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, refs: Sequence[RecordRef]) -> BulkDeleted:

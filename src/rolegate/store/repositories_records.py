@@ -67,8 +67,8 @@ def _values(record: Record) -> dict[str, Any]:
 class RecordBulkRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._staged = False
-        """`upsert_lookup` filled the temporary table in this transaction."""
+        self._inserted: int | None = None
+        """How many records `upsert_lookup` inserted on PostgreSQL in this transaction."""
 
     def _among(self, column: Any, ids: Sequence[str]) -> Iterator[ColumnElement[bool]]:
         """`column` is one of `ids`: one array parameter on PostgreSQL (`= ANY`), `IN`
@@ -95,69 +95,71 @@ class RecordBulkRepository:
         wanted = set(refs)
         return wanted - set(self.get_many(workspace_id, wanted)) if wanted else set()
 
-    def upsert_lookup(self, workspace_id: str, batch: Sequence[Record]) -> tuple[dict[RecordRef, Record], set[tuple[str, str]]]:
-        """For an upsert of `batch` (one record per key): those of its records already in
-        the index, and the parents it names that are neither in the index nor in `batch`
-        (C7). On PostgreSQL the batch goes once, by COPY, into a temporary table (no
-        index, no WAL, emptied at commit) that both lookups join and `insert_new` reads,
-        instead of the ids being sent again for each statement."""
+    def upsert_lookup(
+        self, workspace_id: str, batch: Sequence[Record], *, meanwhile: Callable[[], T]
+    ) -> tuple[dict[RecordRef, Record], set[tuple[str, str]], T | None]:
+        """For an upsert of `batch` (one record per key): those of its records that were
+        in the index, the parents it names that are neither in the index nor in `batch`
+        (C7), and what `meanwhile` returns (Python work that does not touch the
+        connection), or None when it was not run.
+
+        On PostgreSQL this inserts the records of `batch` that were not in the index (the
+        caller commits only if its checks pass): the batch goes once, by COPY, into a
+        temporary table (no index, no WAL, emptied at commit); the insert from it and the
+        parents' lookup are sent in pipeline mode and `meanwhile` runs while the server
+        works. Elsewhere nothing is written here, and `meanwhile` runs only when no
+        record of `batch` was found."""
         if self.conn.dialect.name != "postgresql":
             keys = {(r.type, r.id) for r in batch}
             parents = {(r.parent.type, r.parent.id) for r in batch if r.parent is not None}
-            return self.get_many(workspace_id, keys), self.missing(workspace_id, parents - keys)
+            before = self.get_many(workspace_id, keys)
+            return before, self.missing(workspace_id, parents - keys), None if before else meanwhile()
         self.conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (type text, id text, parent_type text, parent_id text, assignee_id text) ON COMMIT DELETE ROWS"))
-        if self._staged:  # a second upsert in the same transaction
-            self.conn.execute(text(f"DELETE FROM {STAGE}"))
+        if self._inserted is not None:
+            raise RuntimeError("one bulk upsert per transaction: its rows are told from older ones by the transaction that wrote them")
         driver: Any = self.conn.connection.driver_connection
         with driver.cursor() as cur, cur.copy(f"COPY {STAGE} FROM STDIN") as copy:
             for r in batch:
                 copy.write_row((r.type, r.id, r.parent.type if r.parent else None, r.parent.id if r.parent else None, r.assignee))
-        self._staged = True
-        params = {"ws": workspace_id}
-        found = self.conn.execute(
-            text(
-                f"SELECT r.type, r.id, r.parent_type, r.parent_id, r.assignee_id FROM {STAGE} s "
-                "JOIN records r ON r.workspace_id = :ws AND r.type = s.type AND r.id = s.id"
-            ),
-            params,
-        )
-        before = {(rec := _record(row)).ref: rec for row in found}
-        # Parents not in the index; those in the call are taken out here, not by a
-        # second anti-join (two sorts of the whole call on the server).
-        absent = self.conn.execute(
-            text(
-                f"SELECT DISTINCT s.parent_type, s.parent_id FROM {STAGE} s WHERE s.parent_type IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = :ws AND r.type = s.parent_type AND r.id = s.parent_id)"
-            ),
-            params,
-        )
-        in_call = {(r.type, r.id) for r in batch}
-        return before, {key for row in absent if (key := (row[0], row[1])) not in in_call}
-
-    def insert_new(self, workspace_id: str, records: Sequence[Record], *, meanwhile: Callable[[], T]) -> T:
-        """Insert `records`, the records of the batch given to `upsert_lookup` that it
-        did not find, and return what `meanwhile` (Python work that does not touch the
-        connection) returns. On PostgreSQL the rows go straight from the temporary
-        table, and `meanwhile` runs while the server inserts them (the statement is
-        sent in pipeline mode, its result read after)."""
-        if not self._staged:
-            self.insert_many(workspace_id, records)
-            return meanwhile()
-        driver: Any = self.conn.connection.driver_connection
-        statement = (
+        insert = (
             "INSERT INTO records (workspace_id, type, id, parent_type, parent_id, assignee_id, updated_at) "
             f"SELECT %(ws)s, s.type, s.id, s.parent_type, s.parent_id, s.assignee_id, %(now)s FROM {STAGE} s "
             "ON CONFLICT (workspace_id, type, id) DO NOTHING"
         )
-        with driver.cursor() as cur:
+        # After the insert, the parents in the call are in the index too.
+        absent = (
+            f"SELECT DISTINCT s.parent_type, s.parent_id FROM {STAGE} s WHERE s.parent_type IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = %(ws)s AND r.type = s.parent_type AND r.id = s.parent_id)"
+        )
+        params = {"ws": workspace_id, "now": utcnow()}
+        with driver.cursor() as inserting, driver.cursor() as checking:
             with driver.pipeline():
-                cur.execute(statement, {"ws": workspace_id, "now": utcnow()})
+                inserting.execute(insert, params)
+                checking.execute(absent, params)
                 result = meanwhile()
-            inserted = cur.rowcount
-        # The workspace is locked: the rows found by `upsert_lookup` are the only conflicts.
-        if inserted != len(records):
-            raise RuntimeError(f"inserted {inserted} new records, expected {len(records)}")
-        return result
+            inserted = inserting.rowcount
+            missing = {(row[0], row[1]) for row in checking.fetchall()}
+        self._inserted = inserted
+        if inserted == len(batch):
+            return {}, missing, result
+        # The rows that were there: ON CONFLICT DO NOTHING left them as they were, and
+        # this transaction wrote no other row of the batch (one upsert per transaction).
+        found = self.conn.execute(
+            text(
+                f"SELECT r.type, r.id, r.parent_type, r.parent_id, r.assignee_id FROM {STAGE} s "
+                "JOIN records r ON r.workspace_id = :ws AND r.type = s.type AND r.id = s.id WHERE r.xmin <> pg_current_xact_id()::xid"
+            ),
+            {"ws": workspace_id},
+        )
+        return {(rec := _record(row)).ref: rec for row in found}, missing, result
+
+    def insert_new(self, workspace_id: str, records: Sequence[Record]) -> None:
+        """Insert `records`, the records of the batch given to `upsert_lookup` that it
+        did not find (on PostgreSQL it inserted them already: only checked here)."""
+        if self._inserted is None:
+            self.insert_many(workspace_id, records)
+        elif self._inserted != len(records):
+            raise RuntimeError(f"inserted {self._inserted} new records, expected {len(records)}")
 
     def insert_many(self, workspace_id: str, records: Sequence[Record]) -> None:
         if records:
