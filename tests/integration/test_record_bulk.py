@@ -7,12 +7,16 @@ every assignment change once in one revision, and keeps the audit chain verifiab
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from rolegate.bootstrap import Rolegate
-from rolegate.engine import Record, RecordRef
-from rolegate.services import record_bulk, records
+from rolegate.domain.errors import PermissionDeniedError
+from rolegate.domain.workspace import Actor
+from rolegate.engine import Record, RecordRef, Snapshot
+from rolegate.services import context, record_bulk, records
 from rolegate.services.context import new_id, new_ids
 from rolegate.store import tables
 from tests.integration.support import PLATFORM, Ws, open_workspace, refused
@@ -128,3 +132,30 @@ def test_new_ids_are_distinct_time_ordered_uuid7() -> None:
     parsed = [uuid.UUID(i) for i in ids]
     assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids, strict=True))
     assert max(u.int >> 80 for u in parsed) <= uuid.UUID(new_id()).int >> 80  # the millisecond prefix comes from the clock
+
+
+def test_C1_a_bulk_sync_compiles_a_snapshot_only_to_authorize_a_member(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workspace's snapshot (every member compiled) is built only when asked for:
+    the platform's sync never asks; a member assigning records asks once (C1, the
+    admin right of CustomerSuccessBox)."""
+    ws = open_workspace(rolegate_app, "customersuccessbox")
+    csm = ws.add("csm")
+    compiled: list[int] = []
+    real = context.compile_snapshot
+
+    def counting(*args: Any, **kwargs: Any) -> Snapshot:
+        compiled.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(context, "compile_snapshot", counting)
+    record_bulk.upsert_records(rolegate_app.uow(), actor=PLATFORM, workspace_id=ws.id, records=[Record(ACC, f"a{k}", None, csm) for k in range(3)])
+    assert compiled == []
+    written = record_bulk.upsert_records(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, records=[Record(ACC, "a0", None, None), Record(ACC, "a9", None, csm)])
+    assert (written.created, written.updated, written.assignments) == (1, 1, 2)
+    assert compiled == [1]
+    with pytest.raises(PermissionDeniedError, match=r"\[C1\]"):
+        record_bulk.upsert_records(rolegate_app.uow(), actor=Actor.member(csm), workspace_id=ws.id, records=[Record(ACC, "a1", None, None)])
+    assert compiled == [1, 1]
+    with ws.app.uow() as uow:
+        assert uow.records_bulk.get_many(ws.id, [(ACC, "a1")]) == {RecordRef(ACC, "a1"): Record(ACC, "a1", None, csm)}
+    assert ws.chain_intact()

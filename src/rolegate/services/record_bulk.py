@@ -1,8 +1,10 @@
 """The record index in bulk: the host product syncs up to 10,000 records per call.
 
-One transaction per call, all or nothing: every record is checked first (type, parent
-of the right type present in the index or in the same call (C7), assignee eligible
-(N9)), then the call writes in a few statements. One revision per call; every
+One transaction per call, all or nothing: every record is checked (type, parent of
+the right type present in the index or in the same call (C7), assignee eligible (N9))
+before the call commits, and the call writes in a few statements (on PostgreSQL the
+new records are inserted before the checks end, and a refusal rolls them back with
+the rest). One revision per call; every
 assignment change is its own audit event (who was assigned what, by whom), the rest
 one summary event.
 """

@@ -1,7 +1,9 @@
 """The record index in bulk: up to 10,000 records per request, read and written in
 a few statements (`IN` lists per type; new rows and audit events by COPY on
 PostgreSQL, executemany on SQLite), never one statement per record: psycopg's
-executemany sends one INSERT per row, pipelined, which was 4x slower than COPY here."""
+executemany sends one INSERT per row, pipelined, which was 4x slower than COPY here.
+An upsert on PostgreSQL sends its records once, into a temporary table that the
+insert and the lookups read (`upsert_lookup`)."""
 
 from __future__ import annotations
 
@@ -114,9 +116,9 @@ class RecordBulkRepository:
             parents = {(r.parent.type, r.parent.id) for r in batch if r.parent is not None}
             before = self.get_many(workspace_id, keys)
             return before, self.missing(workspace_id, parents - keys), None if before else meanwhile()
-        self.conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (type text, id text, parent_type text, parent_id text, assignee_id text) ON COMMIT DELETE ROWS"))
         if self._inserted is not None:
             raise RuntimeError("one bulk upsert per transaction: its rows are told from older ones by the transaction that wrote them")
+        self.conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (type text, id text, parent_type text, parent_id text, assignee_id text) ON COMMIT DELETE ROWS"))
         driver: Any = self.conn.connection.driver_connection
         with driver.cursor() as cur, cur.copy(f"COPY {STAGE} FROM STDIN") as copy:
             for r in batch:
@@ -235,7 +237,7 @@ class RecordBulkRepository:
 
     def audit_rows(self, sealed: Sequence[SealedEvent]) -> AuditRows:
         """The rows of `sealed` as `append_audit_rows` writes them; pure Python (no
-        statement), so it may run while the connection is busy (`insert_new`). On
+        statement), so it may run while the connection is busy (`upsert_lookup`). On
         PostgreSQL: COPY's text format, the JSON columns the very texts that were hashed."""
         if self.conn.dialect.name != "postgresql":  # SQLAlchemy serializes JSON columns itself
             return [
