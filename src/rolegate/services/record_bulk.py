@@ -186,10 +186,9 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
     with uow:
         state = load_state(uow, workspace_id)
         bulk = uow.records_bulk
-        # The revision this call will make, known under the workspace lock, so that the
-        # audit rows can be built while the records are written; the bump itself comes
-        # after the records (a row updated first would make every foreign-key check of
-        # the insert lock a row of its own transaction's making: slower by half).
+        # The revision this call will make and the event it chains to, known under the
+        # workspace lock, so that the audit rows can be built while the records are
+        # written; the revision is bumped (and checked) when the call writes.
         revision = state.workspace.revision + 1
         last = uow.audit.last(workspace_id)
 
