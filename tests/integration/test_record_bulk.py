@@ -15,7 +15,7 @@ from sqlalchemy import select
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import PermissionDeniedError
 from rolegate.domain.workspace import Actor
-from rolegate.engine import Record, RecordRef, Snapshot
+from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.services import context, record_bulk, records
 from rolegate.services.context import new_id, new_ids
 from rolegate.store import tables
@@ -141,11 +141,9 @@ def test_C1_a_bulk_sync_compiles_a_snapshot_only_to_authorize_a_member(rolegate_
     ws = open_workspace(rolegate_app, "customersuccessbox")
     csm = ws.add("csm")
     compiled: list[int] = []
-    real = context.compile_snapshot
-
     def counting(*args: Any, **kwargs: Any) -> Snapshot:
         compiled.append(1)
-        return real(*args, **kwargs)
+        return compile_snapshot(*args, **kwargs)
 
     monkeypatch.setattr(context, "compile_snapshot", counting)
     record_bulk.upsert_records(rolegate_app.uow(), actor=PLATFORM, workspace_id=ws.id, records=[Record(ACC, f"a{k}", None, csm) for k in range(3)])
