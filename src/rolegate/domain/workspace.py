@@ -7,9 +7,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from json.encoder import encode_basestring_ascii as _js
+from typing import Any, NamedTuple
 
-__all__ = ["GENESIS_HASH", "Actor", "AuditEvent", "Workspace", "event_hash"]
+__all__ = ["GENESIS_HASH", "Actor", "AuditEvent", "SealedEvent", "Workspace", "event_hash", "sealed_json"]
 
 GENESIS_HASH = "0" * 64
 
@@ -99,3 +100,37 @@ def event_hash(event: AuditEvent) -> str:
     or removing any event breaks every hash after it."""
     canonical = json.dumps(event.payload(), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+"""`json.dumps` with these options builds an encoder per call; one serves them all."""
+
+
+def _compact(value: Any) -> str:
+    return _COMPACT.encode(value)
+
+
+def sealed_json(event: AuditEvent, at: str | None = None) -> tuple[str, str | None, str | None]:
+    """The event's hash and its `before` and `after` as JSON, serialized once: a bulk
+    writer stores the very texts it hashed (None for a JSON null). The canonical text
+    is `event_hash`'s, assembled from its parts in its sorted key order; `at`, the
+    event's time as `payload()` writes it, may be passed when many events share it."""
+    before = None if event.before is None else _compact(event.before)
+    after = None if event.after is None else _compact(event.after)
+    canonical = (
+        f'{{"action":{_js(event.action)},"actor":{_js(event.actor)},"after":{after or "null"},'
+        f'"at":{_js(at or event.at.astimezone(UTC).isoformat())},"before":{before or "null"},"id":{_js(event.id)},'
+        f'"prev_hash":{_js(event.prev_hash)},"revision":{int(event.revision)},"seq":{int(event.seq)},'
+        f'"target_id":{_js(event.target_id)},"target_type":{_js(event.target_type)},"workspace_id":{_js(event.workspace_id)}}}'
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest(), before, after
+
+
+class SealedEvent(NamedTuple):
+    """An event ready to store: `event` (its `hash` field left empty), its hash, and its
+    `before` and `after` as the JSON texts that were hashed."""
+
+    event: AuditEvent
+    hash: str
+    before_json: str | None
+    after_json: str | None

@@ -1,8 +1,10 @@
 """The record index in bulk: the host product syncs up to 10,000 records per call.
 
-One transaction per call, all or nothing: every record is checked first (type, parent
-of the right type present in the index or in the same call (C7), assignee eligible
-(N9)), then the call writes in a few statements. One revision per call; every
+One transaction per call, all or nothing: every record is checked (type, parent of
+the right type present in the index or in the same call (C7), assignee eligible (N9))
+before the call commits, and the call writes in a few statements (on PostgreSQL the
+new records are inserted before the checks end, and a refusal rolls them back with
+the rest). One revision per call; every
 assignment change is its own audit event (who was assigned what, by whom), the rest
 one summary event.
 """
@@ -10,20 +12,22 @@ one summary event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import UTC
 
 from rolegate.domain.errors import InvalidRecordError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.rules.team_rules import assignee_violations
-from rolegate.domain.schema import AdminRight
+from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
-from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, event_hash
+from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, SealedEvent, sealed_json
 from rolegate.engine.records import Record, RecordRef
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, raise_if
+from rolegate.services.context import WorkspaceState, authorize, load_state, new_ids, raise_if
 from rolegate.store.repositories import utcnow
+from rolegate.store.repositories_records import AuditRows
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["MAX_BULK", "BulkDeleted", "BulkWritten", "Change", "delete_records", "eligibility", "record_changes", "upsert_records"]
+__all__ = ["MAX_BULK", "BulkDeleted", "BulkWritten", "Change", "Eligibility", "delete_records", "eligibility", "record_changes", "seal_changes", "upsert_records"]
 
 MAX_BULK = 10_000
 
@@ -56,33 +60,28 @@ class Change:
 
 def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change]) -> int:
     """Like `context.record_change` for many events: one revision, the events chained
-    in order and written in one statement."""
+    in order and written in one statement. Each event's JSON is built once, for its
+    hash and for the row (`sealed_json`)."""
     revision = uow.workspaces.bump_revision(workspace_id)
     last = uow.audit.last(workspace_id)
-    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
-    now = utcnow()
-    events: list[AuditEvent] = []
-    for c in changes:
-        event = AuditEvent(
-            workspace_id=workspace_id,
-            seq=seq,
-            id=new_id(),
-            at=now,
-            actor=actor.label,
-            action=c.action,
-            target_type=c.target_type,
-            target_id=c.target_id,
-            before=c.before,
-            after=c.after,
-            revision=revision,
-            prev_hash=prev,
-        )
-        event = replace(event, hash=event_hash(event))
-        events.append(event)
-        seq, prev = seq + 1, event.hash
-    uow.records_bulk.append_audit(events)
+    uow.records_bulk.append_sealed(seal_changes(workspace_id, actor, changes, revision=revision, last=last))
     uow.revision_changed(workspace_id, revision)
     return revision
+
+
+def seal_changes(workspace_id: str, actor: Actor, changes: Sequence[Change], *, revision: int, last: tuple[int, str] | None) -> list[SealedEvent]:
+    """The audit events of `changes` at `revision`, chained after `last` (seq, hash)."""
+    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
+    now = utcnow()
+    at = now.astimezone(UTC).isoformat()
+    label = actor.label
+    sealed: list[SealedEvent] = []
+    for c, event_id in zip(changes, new_ids(len(changes)), strict=True):
+        event = AuditEvent(workspace_id, seq, event_id, now, label, c.action, c.target_type, c.target_id, c.before, c.after, revision, prev)
+        digest, before, after = sealed_json(event, at)
+        sealed.append(SealedEvent(event, digest, before, after))
+        seq, prev = seq + 1, digest
+    return sealed
 
 
 def eligibility(state: WorkspaceState, object_type: str, member_id: str) -> list[Violation]:
@@ -94,8 +93,38 @@ def eligibility(state: WorkspaceState, object_type: str, member_id: str) -> list
     return assignee_violations(state.schema, object_type=object_type, member=member.id, effective=eff, active=member.is_active)
 
 
-def _check_shapes(state: WorkspaceState, records: Sequence[Record], known: set[tuple[str, str]]) -> None:
-    schema = state.schema
+class Eligibility:
+    """N9 for many assignees at once: the members by id, each role's effective
+    permissions computed once; a refusal still names its member."""
+
+    __slots__ = ("_effective", "_members", "_ok", "_state")
+
+    def __init__(self, state: WorkspaceState) -> None:
+        self._state = state
+        self._members = {m.id: m for m in state.members}
+        self._effective: dict[str, frozenset[str]] = {}
+        self._ok: set[tuple[str, str]] = set()
+        """(object type, role) pairs already found eligible."""
+
+    def violations(self, object_type: str, member_id: str) -> list[Violation]:
+        """What `eligibility` says, from the caches."""
+        member = self._members.get(member_id)
+        if member is None:
+            return eligibility(self._state, object_type, member_id)
+        if member.is_active and (object_type, member.role) in self._ok:
+            return []
+        state = self._state
+        eff = self._effective.get(member.role)
+        if eff is None:
+            eff = self._effective[member.role] = role_permissions(state.schema, state.roles[member.role], state.workspace.features)
+        found = assignee_violations(state.schema, object_type=object_type, member=member.id, effective=eff, active=member.is_active)
+        if not found and member.is_active:
+            self._ok.add((object_type, member.role))
+        return found
+
+
+def _check_shapes(schema: ProductSchema, records: Sequence[Record], missing: set[tuple[str, str]]) -> None:
+    """`missing`: the parents named in the call that are neither in the index nor in the call."""
     for i, rec in enumerate(records):
         otype = schema.objects.get(rec.type)
         where = f"records[{i}] ({rec.type} {rec.id!r})"
@@ -105,10 +134,44 @@ def _check_shapes(state: WorkspaceState, records: Sequence[Record], known: set[t
             raise InvalidRecordError(f"{where}: a {rec.type} record needs a parent of type {otype.parent!r} (C7)", fix="pass `parent`")
         if otype.parent is None and rec.parent is not None:
             raise InvalidRecordError(f"{where}: {rec.type} records have no parent", fix="drop `parent`")
-        if rec.parent is not None and (rec.parent.type, rec.parent.id) not in known:
+        if rec.parent is not None and (rec.parent.type, rec.parent.id) in missing:
             raise InvalidRecordError(f"{where}: parent {rec.parent.type} {rec.parent.id!r} is not in the record index (C7)", fix="upsert the parent first, or in the same call")
         if rec.assignee is not None and not otype.assignable:
             raise InvalidRecordError(f"{where}: {rec.type} records are not assigned to members", fix="assign the parent record")
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an upsert call does, given the records it found."""
+
+    created: list[Record]
+    updated: list[Record]
+    moved: list[tuple[Record, str | None]]
+    """Each record whose assignee changes, with its assignee before."""
+    unchanged: int
+
+    def changes(self) -> list[Change]:
+        out = [Change("record.assign", r.type, r.id, {"assignee": was}, {"assignee": r.assignee}) for r, was in self.moved]
+        summary = {"created": len(self.created), "updated": len(self.updated), "unchanged": self.unchanged}
+        out.append(Change("records.upsert", "records", "bulk", None, summary))
+        return out
+
+
+def _plan(batch: Sequence[Record], before: dict[RecordRef, Record]) -> _Plan:
+    created: list[Record] = []
+    updated: list[Record] = []
+    moved: list[tuple[Record, str | None]] = []
+    for r in batch:
+        old = before.get(RecordRef(r.type, r.id))
+        if old is None:
+            created.append(r)
+            if r.assignee is not None:
+                moved.append((r, None))
+        elif old != r:
+            updated.append(r)
+            if old.assignee != r.assignee:
+                moved.append((r, old.assignee))
+    return _Plan(created, updated, moved, len(batch) - len(created) - len(updated))
 
 
 def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records: Sequence[Record]) -> BulkWritten:
@@ -123,40 +186,43 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
     with uow:
         state = load_state(uow, workspace_id)
         bulk = uow.records_bulk
-        before = bulk.get_many(workspace_id, latest)
-        parents = {(r.parent.type, r.parent.id) for r in batch if r.parent is not None}
-        known = set(latest) | {(p.type, p.id) for p in bulk.get_many(workspace_id, parents - set(latest))}
-        _check_shapes(state, batch, known)
-        created = [r for r in batch if RecordRef(r.type, r.id) not in before]
-        updated = [r for r in batch if (old := before.get(RecordRef(r.type, r.id))) is not None and old != r]
-        moved = [r for r in batch if (b.assignee if (b := before.get(RecordRef(r.type, r.id))) else None) != r.assignee]
-        if moved:
+        # The revision this call will make and the event it chains to, known under the
+        # workspace lock, so that the audit rows can be built while the records are
+        # written; the revision is bumped (and checked) when the call writes.
+        revision = state.workspace.revision + 1
+        last = uow.audit.last(workspace_id)
+
+        def prepare(before: dict[RecordRef, Record]) -> tuple[_Plan, AuditRows]:
+            plan = _plan(batch, before)
+            return plan, bulk.audit_rows(seal_changes(workspace_id, actor, plan.changes(), revision=revision, last=last))
+
+        # On PostgreSQL the new records are inserted by this lookup, and Python builds the
+        # audit rows meanwhile as if every record were new (a sync of new records); the
+        # guess is used only if it was right. Nothing is kept unless every check below passes.
+        before, missing, guess = bulk.upsert_lookup(workspace_id, batch, meanwhile=lambda: prepare({}))
+        _check_shapes(state.schema, batch, missing)
+        plan, rows = guess if guess is not None and not before else prepare(before)
+        if plan.moved:
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
-            verdicts: dict[tuple[str, str], list[Violation]] = {}
+            eligible = Eligibility(state)
             violations: list[Violation] = []
-            for r in moved:
+            for r, _ in plan.moved:
                 if r.assignee is None:
                     continue
-                key = (r.type, r.assignee)
-                if key not in verdicts:
-                    verdicts[key] = eligibility(state, r.type, r.assignee)
-                violations.extend(verdicts[key])
+                violations.extend(eligible.violations(r.type, r.assignee))
                 if len(violations) >= 10:
                     break
             raise_if(violations)
-        unchanged = len(batch) - len(created) - len(updated)
-        if not created and not updated:
-            return BulkWritten(0, 0, unchanged, 0, None)
-        bulk.insert_many(workspace_id, created)
-        bulk.update_many(workspace_id, updated)
-        changes = [
-            Change("record.assign", r.type, r.id, {"assignee": b.assignee if (b := before.get(RecordRef(r.type, r.id))) else None}, {"assignee": r.assignee})
-            for r in moved
-        ]
-        changes.append(Change("records.upsert", "records", "bulk", None, {"created": len(created), "updated": len(updated), "unchanged": unchanged}))
-        revision = record_changes(uow, workspace_id, actor, changes)
+        if not plan.created and not plan.updated:
+            return BulkWritten(0, 0, plan.unchanged, 0, None)
+        bulk.insert_new(workspace_id, plan.created)
+        bulk.update_many(workspace_id, plan.updated)
+        if uow.workspaces.bump_revision(workspace_id) != revision:
+            raise RuntimeError("the workspace's revision moved while it was locked")
+        bulk.append_audit_rows(rows)
+        uow.revision_changed(workspace_id, revision)
         uow.commit()
-        return BulkWritten(len(created), len(updated), unchanged, len(moved), revision)
+        return BulkWritten(len(plan.created), len(plan.updated), plan.unchanged, len(plan.moved), revision)
 
 
 def delete_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, refs: Sequence[RecordRef]) -> BulkDeleted:

@@ -239,7 +239,10 @@ __all__ += ["audit_retention", "site_administrators"]
 
 # Lists of visible records (store/record_lists.py): one range scan per scope range,
 # already in id order (keyset pages). Replaces ix_records_assignee, its prefix.
-Index("ix_records_scope", records.c.workspace_id, records.c.type, records.c.assignee_id, records.c.id)
+# Assigned records only (0008_bulk): every range it serves is of assigned records, and
+# child records (never assigned) would be most of its entries, an index insert each.
+_ASSIGNED = records.c.assignee_id.is_not(None)
+Index("ix_records_scope", records.c.workspace_id, records.c.type, records.c.assignee_id, records.c.id, postgresql_where=_ASSIGNED, sqlite_where=_ASSIGNED)
 # The unassigned records in id order: `assignee_id IS NULL` is no equality for
 # PostgreSQL's planner, so ix_records_scope would not give that range in id order.
 _UNASSIGNED = records.c.assignee_id.is_(None)
