@@ -18,7 +18,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from rolegate.services.context import new_id
+from rolegate.domain.schema import AdminRight
+from rolegate.domain.workspace import Actor
+from rolegate.services.context import authorize, load_state, new_id
 from rolegate.services.mail import RenderedEmail, render_email
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import OutboxRow
@@ -123,3 +125,15 @@ class OutboxWorker:
                 log.exception("the outbox sender failed; retrying in %s s", self.poll)
             self._wake.wait(self.poll)
             self._wake.clear()
+
+
+def developer_mails(uow: UnitOfWork, *, actor: Actor, workspace_id: str, viewer_email: str) -> list[OutboxRow]:
+    """What the developer outbox page may show a team manager: the workspace's
+    invitations and the viewer's own mail. Other people's password reset links are live
+    credentials for accounts that may reach other workspaces, so they are never listed
+    (`rolegate outbox` shows everything to the operator)."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        mails = uow.outbox.all(workspace_id=workspace_id, to_addrs=[viewer_email])
+    return [m for m in mails if m.kind == "invitation" or m.to_addr == viewer_email]

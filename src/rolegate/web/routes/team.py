@@ -18,9 +18,9 @@ from starlette.responses import Response
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
-from rolegate.services.context import authorize, load_state
 from rolegate.services.invitations import invite, resend_invitation, revoke_invitation
 from rolegate.services.members import change_member_role, disable_member, enable_member
+from rolegate.services.outbox import developer_mails
 from rolegate.services.password_reset import send_password_reset
 from rolegate.services.team import team_view, transfer_ownership, transfer_records
 from rolegate.web.context import WorkspaceContext, open_workspace
@@ -184,18 +184,11 @@ async def ownership(request: Request, workspace_id: str) -> Response:
 
 @router.get("/w/{workspace_id}/outbox")
 def outbox(request: Request, workspace_id: str) -> Response:
-    """Developer page: the invitations of this workspace, and the viewer's own emails,
-    sent or not. Only without SMTP (a real server delivers them instead) and for members
-    who manage the team. Password reset links of other people are never shown: they are
-    live credentials for accounts that may reach other workspaces (`rolegate outbox`
-    shows everything to the operator)."""
+    """Developer page, only without SMTP (a real server delivers the mail instead):
+    what `developer_mails` lets a team manager see."""
     ui = ui_of(request)
     if ui.rolegate.outbox is not None:
         raise StarletteHTTPException(404)
     page = _page(request, workspace_id, "outbox")
-    with ui.rolegate.uow() as uow:
-        state = load_state(uow, workspace_id, lock=False)
-        authorize(state, page.actor, AdminRight.MANAGE_MEMBERS)
-        mine = page.viewer.user.email
-        mails = [m for m in uow.outbox.all(workspace_id=workspace_id, to_addrs=[mine]) if m.kind == "invitation" or m.to_addr == mine]
+    mails = developer_mails(ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, viewer_email=page.viewer.user.email)
     return render(request, "team/outbox.html", {"mails": mails}, page=page)
