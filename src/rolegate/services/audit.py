@@ -79,7 +79,7 @@ def list_events(
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_AUDIT)
-        return uow.sites.search_events(
+        return uow.audit.all(
             workspace_id,
             actor=actor_filter,
             action=action,

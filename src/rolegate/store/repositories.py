@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind
 from rolegate.domain.rules.role_rules import HolderCounts
@@ -470,15 +470,27 @@ class AuditRepository(_Repo):
         action: str | None = None,
         target_type: str | None = None,
         target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         after_seq: int = 0,
         limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[AuditEvent]:
+        """Events in chain order (or newest first), filtered: `action` without a dot is a
+        family ("role" matches role.create, role.update, ...); `since` inclusive, `until`
+        exclusive."""
         a = t.audit_events
         stmt = select(a).where(and_(a.c.workspace_id == workspace_id, a.c.seq > after_seq))
-        for col, value in ((a.c.actor, actor), (a.c.action, action), (a.c.target_type, target_type), (a.c.target_id, target_id)):
+        for col, value in ((a.c.actor, actor), (a.c.target_type, target_type), (a.c.target_id, target_id)):
             if value is not None:
                 stmt = stmt.where(col == value)
-        stmt = stmt.order_by(a.c.seq)
+        if action is not None:
+            stmt = stmt.where(or_(a.c.action == action, a.c.action.like(f"{action}.%")))
+        if since is not None:
+            stmt = stmt.where(a.c.at >= since)
+        if until is not None:
+            stmt = stmt.where(a.c.at < until)
+        stmt = stmt.order_by(a.c.seq.desc() if newest_first else a.c.seq)
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_event(r) for r in self.conn.execute(stmt)]

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from rolegate.domain.workspace import GENESIS_HASH, AuditEvent
+from rolegate.domain.workspace import GENESIS_HASH
 from rolegate.store import tables as t
-from rolegate.store.repositories import _event, _Repo, _workspace, utcnow
+from rolegate.store.repositories import _Repo, _workspace, utcnow
 
 __all__ = ["AuditRetention", "SiteRepository"]
 
@@ -90,37 +90,6 @@ class SiteRepository(_Repo):
         return row is not None
 
     # -- audit: search, retention, pruning -----------------------------------------------
-    def search_events(
-        self,
-        workspace_id: str,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        target_type: str | None = None,
-        target_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        after_seq: int = 0,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[AuditEvent]:
-        a = t.audit_events
-        stmt = select(a).where(and_(a.c.workspace_id == workspace_id, a.c.seq > after_seq))
-        for col, value in ((a.c.actor, actor), (a.c.target_type, target_type), (a.c.target_id, target_id)):
-            if value is not None:
-                stmt = stmt.where(col == value)
-        if action is not None:
-            # "role" matches role.create, role.update, ...; "role.update" only itself.
-            stmt = stmt.where(or_(a.c.action == action, a.c.action.like(f"{action}.%")))
-        if since is not None:
-            stmt = stmt.where(a.c.at >= since)
-        if until is not None:
-            stmt = stmt.where(a.c.at < until)
-        stmt = stmt.order_by(a.c.seq.desc() if newest_first else a.c.seq)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        return [_event(r) for r in self.conn.execute(stmt)]
-
     def event_actors(self, workspace_id: str) -> list[str]:
         a = t.audit_events
         return [r.actor for r in self.conn.execute(select(a.c.actor).where(a.c.workspace_id == workspace_id).group_by(a.c.actor).order_by(a.c.actor))]
