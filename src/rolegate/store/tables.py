@@ -22,6 +22,7 @@ from sqlalchemy import (
 __all__ = [
     "api_keys",
     "audit_events",
+    "email_changes",
     "invitations",
     "member_references",
     "members",
@@ -33,6 +34,7 @@ __all__ = [
     "roles",
     "security_events",
     "users",
+    "web_sessions",
     "workspaces",
 ]
 
@@ -317,4 +319,32 @@ security_events = Table(
     Column("detail", String(300), nullable=False, server_default=""),
     Index("ix_security_events_user", "user_id", "at"),
     Index("ix_security_events_at", "at"),
+)
+
+
+# -- trust: server-side sessions, email changes (issue 12) --------------------------------
+
+# A session cookie carries a random id; the row is the session. Logging out revokes the
+# row, so a replayed cookie is refused; `last_seen_at` ends it after an idle period.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# A person changes their own email through a link sent to the new address.
+email_changes = Table(
+    "email_changes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("new_email", String(320), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
 )
