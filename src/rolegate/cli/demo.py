@@ -35,7 +35,6 @@ ORGANIZATION = "Rolegate demo"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_NAME = "Avery Admin"
 ADMIN_PASSWORD = "rolegate-demo"
-API = "http://127.0.0.1:8000"
 
 PEOPLE = {
     "ann": ("ann@example.com", "Ann Archer"),
@@ -165,6 +164,10 @@ def build_workspace(rg: Rolegate, preset: str, organization_id: str) -> Workspac
 def demo(
     url: UrlOption = None,
     reset: Annotated[bool, typer.Option("--reset", help="Drop every Rolegate table of this database first and start over.")] = False,
+    env: Annotated[
+        bool,
+        typer.Option("--env", help="Print only shell `export` lines (API key, workspace and member ids) for `eval \"$(rolegate demo --env)\"`."),
+    ] = False,
 ) -> None:
     """Fill a database with one workspace per preset, sample members and records, and an API key; print how to use them.
 
@@ -175,7 +178,7 @@ def demo(
         if reset:
             reset_database(resolved)
         migrated = upgrade(resolved)
-        if migrated.changed:
+        if migrated.changed and not env:
             out.print(f"{migrated.url}: migrated to revision {migrated.after}", markup=False)
         with open_rolegate(resolved) as rg:
             found, _ = find_demo(rg)
@@ -187,6 +190,9 @@ def demo(
             for key in missing:
                 found[key] = build_workspace(rg, key, org)
             key_text = create_api_key(rg.uow(), organization_id=org, rights={"decide", "admin"}, name="demo key")
+            if env:
+                print_env(rg, found, org, key_text)
+                return
             if missing and len(missing) < len(PRESET_KEYS):
                 out.print(f"Demo data was partly there; created: {', '.join(missing)}.", markup=False)
             elif missing:
@@ -208,6 +214,23 @@ def reset_database(url: str) -> None:
             )
     downgrade(url, "base")
     out.print("--reset: dropped every Rolegate table; starting over", markup=False)
+
+
+def print_env(rg: Rolegate, workspaces: dict[str, Workspace], organization_id: str, key_text: str) -> None:
+    """The ids the README's shell examples use, as `export` lines: the examples run as written."""
+    values = {"BASE": rg.settings.public_url, "KEY": key_text, "ORG": organization_id}
+    with rg.uow() as uow:
+        for key, prefix in (("natero", ""), ("catalyst", "CATALYST_")):
+            ws = workspaces[key]
+            infos = {i.email: i for i in uow.members.all(ws.id)}
+            values[f"{prefix}WS"] = ws.id
+            values[f"{prefix}ADMIN"] = infos[ADMIN_EMAIL].member.id
+            values[f"{prefix}ANN"] = infos[PEOPLE["ann"][0]].member.id
+            values[f"{prefix}BOB"] = infos[PEOPLE["bob"][0]].member.id
+            if not prefix:
+                values["ADMIN_USER"] = infos[ADMIN_EMAIL].user_id
+    for name, value in values.items():
+        print(f"export {name}={shlex.quote(value)}")
 
 
 def print_instructions(rg: Rolegate, workspaces: dict[str, Workspace], key_text: str) -> None:
@@ -237,7 +260,8 @@ def print_instructions(rg: Rolegate, workspaces: dict[str, Workspace], key_text:
     natero = workspaces["natero"].id
     ann = people["natero"][PEOPLE["ann"][0]]
     admin = people["natero"][ADMIN_EMAIL]
-    base = f"{API}/v1/workspaces/{natero}"
+    api = rg.settings.public_url
+    base = f"{api}/v1/workspaces/{natero}"
     auth = f"-H {shlex.quote('Authorization: Bearer ' + key_text)}"
     out.print(f"Try it (Natero demo; the server must be running: `rolegate serve`, or `make run`). Ann ({ann}) is a CSM; acme is assigned to her, globex to Bob:", style="bold", markup=False)
     examples = [
@@ -254,4 +278,4 @@ def print_instructions(rg: Rolegate, workspaces: dict[str, Workspace], key_text:
         out.print(f"# {comment}", markup=False)
         out.print(command, markup=False)
     out.print()
-    out.print(f"OpenAPI: {API}/docs. From the command line: rolegate check -w {natero} {PEOPLE['ann'][0]} accounts.update_attributes --record account:globex", markup=False)
+    out.print(f"OpenAPI: {api}/docs. From the command line: rolegate check -w {natero} {PEOPLE['ann'][0]} accounts.update_attributes --record account:globex", markup=False)
