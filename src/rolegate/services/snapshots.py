@@ -118,6 +118,9 @@ class SnapshotCache:
         with self._lock:
             if revision > self._known.get(workspace_id, -1):
                 self._known[workspace_id] = revision
+                entry = self._latest.get(workspace_id)
+                if entry is not None:
+                    entry.retry_at = _NEVER  # someone reached the database just now: load at once, no back-off
 
     def on_reconnect(self) -> None:
         """Notifications may have been missed (the listener lost its connection): every
