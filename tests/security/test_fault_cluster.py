@@ -217,7 +217,8 @@ def run_faults(d: Deployment, iterations: int) -> Figures:
                     w = _toggle(d, granted)
                     _count(figures, w)
                     assert w.status_code == 503, w.text
-                    assert w.json()["code"] == "store_unavailable" and int(w.headers["Retry-After"]) >= 1
+                    assert w.json()["code"] == "store_unavailable"
+                    assert int(w.headers["Retry-After"]) >= 1
                     figures.outage_writes_503 += 1
                 time.sleep(0.02)
             d.cluster.start()
