@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from rolegate.services.outbox import OutboxSender, OutboxWorker
 from rolegate.services.snapshots import SnapshotCache
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
+from rolegate.throttled_log import ThrottledLog
 
 __all__ = ["Rolegate", "bootstrap"]
 
@@ -27,6 +29,8 @@ class Rolegate:
     outbox: OutboxWorker | None = field(default=None)
     """Sends queued emails over SMTP; None without ROLEGATE_SMTP_URL (mail stays queued)."""
     login_guard: LoginGuard = field(default_factory=LoginGuard)
+    incidents: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("rolegate.incidents")))
+    """Failures that repeat (the database unreachable): one log line per kind per interval."""
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, on_revision=self.snapshots.mark, on_mail=self.wake_mail)
@@ -54,12 +58,19 @@ class Rolegate:
 def bootstrap(settings: Settings | None = None) -> Rolegate:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    snapshots = SnapshotCache(engine, maxsize=settings.snapshot_cache_size)
+    incidents = ThrottledLog(logging.getLogger("rolegate.incidents"))
+    snapshots = SnapshotCache(
+        engine,
+        maxsize=settings.snapshot_cache_size,
+        max_staleness=settings.max_staleness_ms / 1000,
+        max_outage=settings.max_outage_ms / 1000,
+        incidents=incidents,
+    )
     listener = None
     if settings.listen and is_postgres(engine):
-        listener = RevisionListener(settings.database_url, snapshots.mark)
+        listener = RevisionListener(settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
         listener.start()
-    rg = Rolegate(settings, engine, snapshots, listener)
+    rg = Rolegate(settings, engine, snapshots, listener, incidents=incidents)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))

@@ -18,6 +18,14 @@ class Settings:
     snapshot_cache_size: int = 256
     listen: bool = True
     """On PostgreSQL, LISTEN for other processes' commits (stale-free snapshots)."""
+    max_staleness_ms: int = 1000
+    """A cached snapshot older than this (since the database last confirmed its revision)
+    reads the workspace's revision before it decides: no decision is staler than this
+    while the database is reachable, whatever happened to LISTEN."""
+    max_outage_ms: int = 300_000
+    """While the database is unreachable, cached snapshots and API keys keep serving
+    for at most this long after they were last confirmed (responses say how stale);
+    past it, decisions answer 503 too."""
     smtp_url: str | None = None
     """`smtp://`, `smtp+starttls://` or `smtps://[user:password@]host[:port]`; None keeps
     emails in the outbox (shown on the admin UI's developer page)."""
@@ -36,6 +44,8 @@ class Settings:
             "database_url": os.environ.get("ROLEGATE_DATABASE_URL", DEFAULT_DATABASE_URL),
             "snapshot_cache_size": int(os.environ.get("ROLEGATE_SNAPSHOT_CACHE_SIZE", "256")),
             "listen": os.environ.get("ROLEGATE_LISTEN", "1") not in {"0", "false", "no"},
+            "max_staleness_ms": int(os.environ.get("ROLEGATE_MAX_STALENESS_MS", "1000")),
+            "max_outage_ms": int(os.environ.get("ROLEGATE_MAX_OUTAGE_MS", "300000")),
             "smtp_url": os.environ.get("ROLEGATE_SMTP_URL") or None,
             "mail_from": os.environ.get("ROLEGATE_MAIL_FROM", DEFAULT_MAIL_FROM),
             "public_url": os.environ.get("ROLEGATE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),

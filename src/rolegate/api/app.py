@@ -36,6 +36,10 @@ product preset authorizes that member (N12, C1, K13, T10, E7).
 **Revisions**: every change returns the workspace's new `revision`; pass it as
 `min_revision` to a decision to read your own write.
 
+**Outages**: while the database is unreachable, decisions are answered from the
+cached snapshot with `Rolegate-Stale: true`, `Rolegate-Revision` and
+`Rolegate-Stale-Age-Ms`; changes answer 503 `store_unavailable` with `Retry-After`.
+
 **Errors** are `application/problem+json` with a stable `type`/`code`, a `detail` that
 says what to do, and `rule` (e.g. `N7`) when a seed rule refused the change.
 """
@@ -49,6 +53,7 @@ ERROR_STATUSES = {
     "410": "An invitation or password reset link that is unknown, used, revoked or expired (`token_invalid`).",
     "422": "The request does not fit the API or the product schema (`request_invalid`, `unknown_action`, `invalid_record`, `schema_invalid`).",
     "429": "Too many login or password reset attempts (`rate_limited`); `Retry-After` says when to retry.",
+    "503": "The database is unreachable (`store_unavailable`): a change, or a decision without a cached snapshot; `Retry-After` says when to retry.",
 }
 
 

@@ -6,7 +6,13 @@ Authentication is on the hot path of every decision, so both lookups it needs ar
 cached in memory: a key for `KEY_TTL` seconds after it was last read from the store,
 and a workspace's organization for as long as the process lives (it never changes).
 A key that fails is never cached, so a new key works at once; a revoked key stops
-working within `KEY_TTL`.
+working within `KEY_TTL` while the database is reachable.
+
+While it is not, a key verified before keeps working for at most the outage bound
+(`ROLEGATE_MAX_OUTAGE_MS`) after it was last verified, and the store is asked again
+once per key per staleness interval, not on every request; a key never verified
+here gets 503 (it cannot be checked), never 401. At most `MAX_KEYS` keys are held
+(the oldest verified goes first), so a flood of keys cannot grow the process.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -23,10 +30,11 @@ from starlette.concurrency import run_in_threadpool
 from rolegate.api.problems import ApiError, ApiProblem
 from rolegate.api.schemas import NO_NUL
 from rolegate.bootstrap import Rolegate
-from rolegate.domain.errors import NotFoundError
+from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import KeyRight, authenticate, reaches
 from rolegate.store import UnitOfWork
+from rolegate.store.availability import reachable
 from rolegate.store.repositories import ApiKeyRow
 
 __all__ = [
@@ -45,35 +53,67 @@ __all__ = [
 ]
 
 KEY_TTL = 10.0
+MAX_KEYS = 10_000
 
 WorkspaceIdParam = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The workspace id.")]
+
+
+class _Verified:
+    """A key the store accepted at `verified_at`; trusted without asking until `until`."""
+
+    __slots__ = ("row", "until", "verified_at")
+
+    def __init__(self, row: ApiKeyRow, verified_at: float, until: float) -> None:
+        self.row = row
+        self.verified_at = verified_at
+        self.until = until
 
 
 class Auth:
     """API key and workspace -> organization lookups, cached; one per app."""
 
-    def __init__(self, rolegate: Rolegate, *, key_ttl: float = KEY_TTL) -> None:
+    def __init__(
+        self,
+        rolegate: Rolegate,
+        *,
+        key_ttl: float = KEY_TTL,
+        max_keys: int = MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rolegate = rolegate
         self.key_ttl = key_ttl
-        self._keys: dict[bytes, tuple[ApiKeyRow, float]] = {}
+        self.max_keys = max_keys
+        self.max_outage = rolegate.settings.max_outage_ms / 1000
+        self.retry_every = rolegate.settings.max_staleness_ms / 1000
+        self._clock = clock
+        self._keys: dict[bytes, _Verified] = {}
         self._orgs: dict[str, str] = {}
         self._lock = threading.Lock()
 
     async def key(self, token: str) -> ApiKeyRow | None:
         digest = hashlib.sha256(token.encode()).digest()
         hit = self._keys.get(digest)
-        now = time.monotonic()
-        if hit is not None and hit[1] > now:
-            return hit[0]
-        row = await run_in_threadpool(authenticate, self.rolegate.uow(), token)
+        now = self._clock()
+        if hit is not None and hit.until > now:
+            return hit.row
+        try:
+            row = await run_in_threadpool(self._authenticate, token)
+        except StoreUnavailableError:
+            if hit is None or now - hit.verified_at > self.max_outage:
+                raise
+            hit.until = min(now + self.retry_every, hit.verified_at + self.max_outage)  # ask again next interval, not per request
+            return hit.row
         with self._lock:
-            if row is None:
-                self._keys.pop(digest, None)
-            else:
-                if len(self._keys) > 10_000:
-                    self._keys.clear()
-                self._keys[digest] = (row, now + self.key_ttl)
+            self._keys.pop(digest, None)  # re-inserted last: the dict's order is the order of verification
+            if row is not None:
+                while len(self._keys) >= self.max_keys:
+                    del self._keys[next(iter(self._keys))]
+                self._keys[digest] = _Verified(row, now, now + self.key_ttl)
         return row
+
+    def _authenticate(self, token: str) -> ApiKeyRow | None:
+        with reachable():
+            return authenticate(self.rolegate.uow(), token)
 
     async def organization_of(self, workspace_id: str) -> str | None:
         org = self._orgs.get(workspace_id)
@@ -82,7 +122,7 @@ class Auth:
         return org
 
     def _load_org(self, workspace_id: str) -> str | None:
-        with self.rolegate.uow() as uow:
+        with reachable(), self.rolegate.uow() as uow:
             ws = uow.workspaces.get(workspace_id)
         if ws is None:
             return None

@@ -16,6 +16,9 @@ Mapping:
     SchemaError                    422 schema_invalid
     TokenInvalidError              410 token_invalid
     RateLimitedError               429 rate_limited (with Retry-After)
+    StoreUnavailableError          503 store_unavailable (with Retry-After; logged once per kind per interval)
+    the driver's "unreachable" errors (store.availability.UNAVAILABLE_ERRORS), raised
+    inside a use case           503 store_unavailable, the same
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
@@ -48,9 +51,11 @@ from rolegate.domain.errors import (
     RolegateError,
     RuleViolationError,
     SchemaError,
+    StoreUnavailableError,
     TokenInvalidError,
     UnknownActionError,
 )
+from rolegate.store.availability import UNAVAILABLE_ERRORS, failure_kind
 
 __all__ = [
     "PROBLEM_BASE",
@@ -91,6 +96,7 @@ TITLES: Mapping[str, str] = {
     ErrorCode.REVISION_NOT_REACHED: "Revision not reached yet",
     ErrorCode.TOKEN_INVALID: "Link not valid",
     ErrorCode.RATE_LIMITED: "Too many attempts",
+    ErrorCode.STORE_UNAVAILABLE: "Database unavailable",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -110,6 +116,7 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     RevisionNotReachedError: 409,
     TokenInvalidError: 410,
     RateLimitedError: 429,
+    StoreUnavailableError: 503,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -122,6 +129,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.REVISION_NOT_REACHED: 409,
     ErrorCode.TOKEN_INVALID: 410,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.STORE_UNAVAILABLE: 503,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,
@@ -197,13 +205,24 @@ def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
     detail = str(exc)
     if pointer:
         detail = f"{pointer}: {detail}"
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError | StoreUnavailableError) else None
     return problem_response(code, status, detail, rule=rule, violations=violations, errors=errors, headers=headers)
 
 
 async def _on_rolegate_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RolegateError)
     return rolegate_problem(exc)
+
+
+async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached: 503 with Retry-After, never a 500 or a dropped
+    connection, and one log line per kind of failure per interval (not a traceback per
+    request: in an outage every request fails alike)."""
+    error = exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(failure_kind(exc))
+    rolegate = getattr(request.app.state, "rolegate", None)
+    if rolegate is not None:
+        rolegate.incidents.warning(f"store_unavailable:{error.kind}", f"database unreachable ({error.kind}): answering 503 with Retry-After")
+    return rolegate_problem(error)
 
 
 async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -244,6 +263,9 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RolegateError, _on_rolegate_error)
+    unavailable: tuple[type[Exception], ...] = (StoreUnavailableError, *UNAVAILABLE_ERRORS)
+    for cls in unavailable:
+        app.add_exception_handler(cls, _on_store_unavailable)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

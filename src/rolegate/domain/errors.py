@@ -12,7 +12,8 @@ The tree::
     ├── RevisionNotReachedError   `min_revision` newer than what this database has yet
     ├── RuleViolationError        a change refused by one or more rules (Violations)
     ├── TokenInvalidError         an invitation or password reset link unknown, used, revoked or expired
-    └── RateLimitedError          too many login or password reset attempts (carries retry_after)
+    ├── RateLimitedError          too many login or password reset attempts (carries retry_after)
+    └── StoreUnavailableError     the database cannot be reached now (carries retry_after, kind)
 
 Every error has a stable ``code`` (``ErrorCode``) and says what to do instead.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "SchemaError",
     "TokenInvalidError",
     "SchemaProblem",
+    "StoreUnavailableError",
     "UnknownActionError",
 ]
 
@@ -54,6 +56,7 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     TOKEN_INVALID = "token_invalid"
     RATE_LIMITED = "rate_limited"
+    STORE_UNAVAILABLE = "store_unavailable"
 
 
 class RolegateError(Exception):
@@ -164,4 +167,21 @@ class RateLimitedError(RolegateError):
 
     def __init__(self, message: str, *, retry_after: int, fix: str = "") -> None:
         super().__init__(message, fix=fix or f"Wait {retry_after} seconds, then try again.")
+        self.retry_after = retry_after
+
+
+class StoreUnavailableError(RolegateError):
+    """The database cannot be reached (refused, dropped, restarting, timed out): the
+    request was not carried out, or could not be answered from what this process
+    holds. Transient by nature; `kind` names the failure for logs (one line per kind),
+    `retry_after` says when to try again."""
+
+    code = ErrorCode.STORE_UNAVAILABLE
+
+    def __init__(self, kind: str, *, retry_after: int = 2, detail: str = "") -> None:
+        super().__init__(
+            f"the database is unreachable ({kind}){': ' + detail if detail else ''}; the request could not be completed",
+            fix=f"Retry after {retry_after} seconds (a change cut off while committing may have been applied: read it back before repeating it).",
+        )
+        self.kind = kind
         self.retry_after = retry_after

@@ -5,6 +5,19 @@ process's own commits and (on PostgreSQL) every other process's commits, heard t
 LISTEN/NOTIFY, move the known revision forward. A caller that just wrote passes
 `min_revision` (the revision its write returned) to read its own writes.
 
+LISTEN is the accelerator, not the guarantee: a notification sent while the listener
+was reconnecting is lost, and another process writing a SQLite file sends none. So
+each snapshot remembers when the database last confirmed it (`confirmed_at`, on an
+injectable monotonic clock); past `max_staleness` seconds it is revalidated before it
+decides: one read of `workspaces.revision` per workspace per interval, whatever the
+number of requests (one thread reads, the others wait for its answer), and a reload
+only if the revision moved. `on_reconnect` (the listener calls it) revalidates them all.
+
+When the database cannot be reached, the snapshot held keeps deciding (the outage is
+retried once per interval, not per request) for at most `max_outage` seconds after it
+was last confirmed; `unconfirmed_for` says how long, so responses can say so. Past
+that, or without a snapshot, `StoreUnavailableError`.
+
 Only the newest snapshot of a workspace is kept: an older one is never served again,
 and holding it would only give the collector more to walk (full collections were the
 p99 of decisions). A request that already holds an older snapshot finishes on it.
@@ -12,29 +25,85 @@ p99 of decisions). A request that already holds an older snapshot finishes on it
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
+from functools import partial
 
-from rolegate.domain.errors import NotFoundError, RevisionNotReachedError
+from rolegate.domain.errors import NotFoundError, RevisionNotReachedError, StoreUnavailableError
 from rolegate.engine import Snapshot, compile_snapshot
 from rolegate.services.context import workspace_schema
 from rolegate.store import Engine
+from rolegate.store.availability import reachable, read_revision
 from rolegate.store.record_index import SqlRecordIndex
 from rolegate.store.uow import UnitOfWork
+from rolegate.throttled_log import ThrottledLog
 
-__all__ = ["SnapshotCache"]
+__all__ = ["DEFAULT_MAX_OUTAGE", "DEFAULT_MAX_STALENESS", "SnapshotCache"]
+
+DEFAULT_MAX_STALENESS = 1.0
+"""Seconds a snapshot decides without asking the database (ROLEGATE_MAX_STALENESS_MS)."""
+DEFAULT_MAX_OUTAGE = 300.0
+"""Seconds a snapshot keeps deciding while the database is unreachable (ROLEGATE_MAX_OUTAGE_MS)."""
+
+log = logging.getLogger(__name__)
+
+_NEVER = float("-inf")
+
+
+class _Entry:
+    """A cached snapshot and when the database last said it was current."""
+
+    __slots__ = ("confirmed_at", "fresh_until", "retry_at", "snapshot")
+
+    def __init__(self, snapshot: Snapshot, now: float, max_staleness: float) -> None:
+        self.snapshot = snapshot
+        self.confirmed_at = now
+        self.fresh_until = now + max_staleness
+        """Served without asking the database until then; -inf: revalidate first."""
+        self.retry_at = _NEVER
+        """After a failed read: the database is not asked again before then."""
 
 
 class SnapshotCache:
-    def __init__(self, engine: Engine, *, maxsize: int = 256) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        maxsize: int = 256,
+        max_staleness: float = DEFAULT_MAX_STALENESS,
+        max_outage: float = DEFAULT_MAX_OUTAGE,
+        clock: Callable[[], float] = time.monotonic,
+        read_revision: Callable[[str], int | None] | None = None,
+        incidents: ThrottledLog | None = None,
+    ) -> None:
         if maxsize < 1:
             raise ValueError("the snapshot cache holds at least one workspace")
+        if max_staleness < 0 or max_outage < 0:
+            raise ValueError("the staleness and outage bounds are durations (seconds >= 0)")
         self._engine = engine
         self._maxsize = maxsize
-        self._latest: OrderedDict[str, Snapshot] = OrderedDict()
+        self._max_staleness = max_staleness
+        self._max_outage = max_outage
+        self._clock = clock
+        self._read_revision = read_revision or partial(_read_revision, engine)
+        self._incidents = incidents or ThrottledLog(log)
+        self._latest: OrderedDict[str, _Entry] = OrderedDict()
         self._known: dict[str, int] = {}
+        self._flights: dict[str, threading.Lock] = {}
+        self._unconfirmed: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.degraded = False
+        """True while some snapshot is served without the database's confirmation."""
         self.loads = 0
+        self.reads = 0
+        """Revision reads made to revalidate (one per workspace per interval at most)."""
+
+    @property
+    def max_staleness(self) -> float:
+        return self._max_staleness
 
     def __len__(self) -> int:
         return len(self._latest)
@@ -42,34 +111,137 @@ class SnapshotCache:
     def cached(self) -> dict[str, int]:
         """Workspace id -> revision of the snapshot held, least recently used first."""
         with self._lock:
-            return {ws: snap.revision for ws, snap in self._latest.items()}
+            return {ws: entry.snapshot.revision for ws, entry in self._latest.items()}
 
     def mark(self, workspace_id: str, revision: int) -> None:
         """A commit made `revision` the newest; older snapshots are stale from now on."""
         with self._lock:
             if revision > self._known.get(workspace_id, -1):
                 self._known[workspace_id] = revision
+                entry = self._latest.get(workspace_id)
+                if entry is not None:
+                    entry.retry_at = _NEVER  # someone reached the database just now: load at once, no back-off
+
+    def on_reconnect(self) -> None:
+        """Notifications may have been missed (the listener lost its connection): every
+        snapshot is revalidated before it decides again, and at once, even one whose
+        last read failed (the database is back)."""
+        with self._lock:
+            for entry in self._latest.values():
+                entry.fresh_until = _NEVER
+                entry.retry_at = _NEVER
+
+    def unconfirmed_for(self, workspace_id: str) -> float | None:
+        """Seconds since the database last confirmed the snapshot being served, when
+        it could not be asked since (an outage); None when it is confirmed."""
+        since = self._unconfirmed.get(workspace_id)
+        return None if since is None else max(0.0, self._clock() - since)
+
+    def fresh(self, workspace_id: str, min_revision: int | None = None) -> Snapshot | None:
+        """The held snapshot if it may decide now without asking the database, else
+        None (then `get`). The hot path: two dict lookups and a clock read, no I/O."""
+        entry = self._latest.get(workspace_id)
+        if entry is None:
+            return None
+        snap = entry.snapshot
+        if snap.revision < self._known.get(workspace_id, 0) or snap.revision < (min_revision or 0):
+            return None
+        if self._clock() >= entry.fresh_until:
+            return None
+        try:  # noqa: SIM105 (contextlib.suppress costs more than the check it guards)
+            self._latest.move_to_end(workspace_id)
+        except KeyError:  # evicted by another thread meanwhile; still valid to serve
+            pass
+        return snap
 
     def get(self, workspace_id: str, *, min_revision: int | None = None) -> Snapshot:
-        snap = self._latest.get(workspace_id)
+        snap = self.fresh(workspace_id, min_revision)
         if snap is not None:
-            floor = max(self._known.get(workspace_id, 0), min_revision or 0)
-            if snap.revision >= floor:
-                try:  # noqa: SIM105 (contextlib.suppress costs more than the check it guards)
-                    self._latest.move_to_end(workspace_id)
-                except KeyError:  # evicted by another thread meanwhile; still valid to serve
-                    pass
+            return snap
+        with self._flight(workspace_id):
+            # Whoever held the flight may have revalidated or reloaded meanwhile.
+            snap = self.fresh(workspace_id, min_revision)
+            if snap is not None:
                 return snap
-        return self._load(workspace_id, min_revision)
+            return self._refresh(workspace_id, min_revision)
+
+    def _flight(self, workspace_id: str) -> threading.Lock:
+        """One revalidation or load per workspace at a time: the others wait for its
+        answer instead of asking the database too (no thundering herd)."""
+        lock = self._flights.get(workspace_id)
+        if lock is None:
+            with self._lock:
+                lock = self._flights.setdefault(workspace_id, threading.Lock())
+        return lock
+
+    def _refresh(self, workspace_id: str, min_revision: int | None) -> Snapshot:
+        entry = self._latest.get(workspace_id)
+        now = self._clock()
+        wanted = min_revision or 0
+        if entry is not None and entry.snapshot.revision >= wanted and now < entry.retry_at:
+            return self._unconfirmed_snapshot(workspace_id, entry, now, None)  # asked less than an interval ago
+        if entry is not None and entry.snapshot.revision >= max(self._known.get(workspace_id, 0), wanted):
+            # Only the bound (or a reconnect) asks: is this still the workspace's revision?
+            self.reads += 1
+            try:
+                revision = self._read_revision(workspace_id)
+            except StoreUnavailableError as error:
+                return self._unconfirmed_snapshot(workspace_id, entry, now, error)
+            if revision == entry.snapshot.revision:
+                self._confirm(workspace_id, entry, now)
+                return entry.snapshot
+            if revision is not None:
+                self.mark(workspace_id, revision)
+        try:
+            return self._load(workspace_id, min_revision)
+        except StoreUnavailableError as error:
+            if entry is None or entry.snapshot.revision < wanted:
+                raise
+            return self._unconfirmed_snapshot(workspace_id, entry, now, error)
+
+    def _confirm(self, workspace_id: str, entry: _Entry, now: float) -> None:
+        with self._lock:
+            entry.confirmed_at = now
+            entry.fresh_until = now + self._max_staleness
+            entry.retry_at = _NEVER
+            self._recovered(workspace_id)
+
+    def _recovered(self, workspace_id: str) -> None:
+        """Under `_lock`: the workspace's snapshot is confirmed again."""
+        if self._unconfirmed.pop(workspace_id, None) is not None:
+            self.degraded = bool(self._unconfirmed)
+            self._incidents.recovered("snapshots_unconfirmed", "database reachable again: snapshots confirmed")
+
+    def _unconfirmed_snapshot(self, workspace_id: str, entry: _Entry, now: float, error: StoreUnavailableError | None) -> Snapshot:
+        """The database cannot be asked: keep deciding on the snapshot held, within the
+        outage bound, and ask again one interval later (not on every request)."""
+        unconfirmed = now - entry.confirmed_at
+        if unconfirmed > self._max_outage:
+            if error is None:
+                error = StoreUnavailableError("unconfirmed", detail=f"the cached snapshot is {unconfirmed:.0f} s old, past the outage bound")
+            raise error
+        with self._lock:
+            if error is not None:
+                entry.retry_at = now + self._max_staleness
+                entry.fresh_until = min(entry.retry_at, entry.confirmed_at + self._max_outage)
+            self._unconfirmed[workspace_id] = entry.confirmed_at
+            self.degraded = True
+        if error is not None:
+            self._incidents.warning(
+                "snapshots_unconfirmed",
+                f"database unreachable ({error.kind}): deciding from cached snapshots, each for at most {self._max_outage:g} s after it was last confirmed",
+            )
+        return entry.snapshot
 
     def _load(self, workspace_id: str, min_revision: int | None) -> Snapshot:
-        with UnitOfWork(self._engine) as uow:
+        with reachable(), UnitOfWork(self._engine) as uow:
             ws = uow.workspaces.get(workspace_id)
             if ws is None:
+                self._forget(workspace_id)
                 raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
             current = self._latest.get(ws.id)
-            if current is not None and current.revision == ws.revision:
-                cached = current  # another thread compiled this revision meanwhile
+            if current is not None and current.snapshot.revision == ws.revision:
+                cached = current.snapshot  # another process's write was undone, or a reconnect found nothing new
             else:
                 roles = [info.role for info in uow.roles.all(ws.id)]
                 members = uow.members.members(ws.id)
@@ -84,13 +256,29 @@ class SnapshotCache:
                 self.loads += 1
         if min_revision is not None and cached.revision < min_revision:
             raise RevisionNotReachedError(workspace_id, cached.revision, min_revision)
+        now = self._clock()
         with self._lock:
             current = self._latest.get(workspace_id)
-            if current is None or cached.revision >= current.revision:
-                self._latest[workspace_id] = cached
+            if current is None or cached.revision >= current.snapshot.revision:
+                self._latest[workspace_id] = _Entry(cached, now, self._max_staleness)
+                self._recovered(workspace_id)
             self._latest.move_to_end(workspace_id)
             while len(self._latest) > self._maxsize:
-                self._latest.popitem(last=False)
+                evicted, _ = self._latest.popitem(last=False)
+                self._flights.pop(evicted, None)
+                self._unconfirmed.pop(evicted, None)
+                self.degraded = bool(self._unconfirmed)
             if cached.revision > self._known.get(workspace_id, -1):
                 self._known[workspace_id] = cached.revision
         return cached
+
+    def _forget(self, workspace_id: str) -> None:
+        """The workspace is gone: its snapshot must not decide again."""
+        with self._lock:
+            self._latest.pop(workspace_id, None)
+            self._unconfirmed.pop(workspace_id, None)
+            self.degraded = bool(self._unconfirmed)
+
+
+def _read_revision(engine: Engine, workspace_id: str) -> int | None:
+    return read_revision(engine, workspace_id)

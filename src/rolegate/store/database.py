@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["is_postgres", "make_engine", "normalize_url"]
+__all__ = ["CONNECT_TIMEOUT", "is_postgres", "make_engine", "normalize_url"]
+
+CONNECT_TIMEOUT = 5
+"""Seconds to wait for PostgreSQL to accept a connection."""
 
 
 def normalize_url(url: str) -> str:
@@ -42,4 +45,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # An unreachable host must fail a request in seconds (503), not hang a worker thread
+    # for libpq's default of forever.
+    kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
+from rolegate.store.database import CONNECT_TIMEOUT
 
 __all__ = ["SqlRecordIndex", "lineage_statement"]
 
@@ -82,7 +83,7 @@ class _Readers:
             try:
                 conn = self._idle.get_nowait()
             except queue.Empty:
-                conn = psycopg.connect(self._url, autocommit=True)
+                conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
             try:
                 row = conn.execute(query, params, prepare=True).fetchone()
             except psycopg.OperationalError:

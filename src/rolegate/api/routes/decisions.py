@@ -4,9 +4,14 @@ except for record-level checks (the record index) and, once per new revision, th
 snapshot's compilation.
 
 These routes are `async`: a decision without a record is two dict lookups, so it runs
-on the event loop; checks with records read the record index in the thread pool. (A
-snapshot loads and compiles on the loop, once per revision and process: mostly CPU
-work, which a thread would not speed up.)
+on the event loop; checks with records read the record index in the thread pool, and
+so does a snapshot that must be revalidated (past the staleness bound, after a
+reconnect) or loaded: that reads the database, which may be slow or gone, and the
+loop keeps answering from the cache meanwhile.
+
+While the database is unreachable the cached snapshot keeps deciding; such answers
+carry `Rolegate-Stale: true`, `Rolegate-Revision` and `Rolegate-Stale-Age-Ms` (how long
+since the database last confirmed that revision). Fresh answers carry none of them.
 Bodies are rendered here, not through the response models (which document them): a
 batch renders each distinct decision once (`DecisionJson`).
 """
@@ -82,8 +87,23 @@ def _with_revision(fragment: str, revision: int) -> str:
     return f'{fragment[:-1]},"revision":{revision}}}'
 
 
-def _snapshot(access: Access, min_revision: int | None) -> Snapshot:
-    return access.rolegate.snapshots.get(access.workspace_id, min_revision=min_revision)
+async def _snapshot(access: Access, min_revision: int | None) -> Snapshot:
+    cache = access.rolegate.snapshots
+    snap = cache.fresh(access.workspace_id, min_revision)
+    if snap is None:
+        snap = await run_in_threadpool(cache.get, access.workspace_id, min_revision=min_revision)
+    return snap
+
+
+def stale_headers(access: Access, snap: Snapshot) -> dict[str, str] | None:
+    """What an answer from an unconfirmed snapshot says about itself (None when fresh)."""
+    cache = access.rolegate.snapshots
+    if not cache.degraded:
+        return None
+    age = cache.unconfirmed_for(access.workspace_id)
+    if age is None:
+        return None
+    return {"Rolegate-Stale": "true", "Rolegate-Revision": str(snap.revision), "Rolegate-Stale-Age-Ms": str(int(age * 1000))}
 
 
 @router.post("/check", response_model=CheckOut, summary="May this member do this action (on this record)?")
@@ -92,13 +112,13 @@ async def check(body: CheckIn, access: DecideAccess) -> Response:
     With a record (`{type, id}`, upserted through `PUT .../records`): whether it is
     granted on that record (assignment, C7 parents). `reasons` say why; `revision`
     is the revision decided at."""
-    snap = _snapshot(access, body.min_revision)
+    snap = await _snapshot(access, body.min_revision)
     if body.record is None:
         decision = snap.check(body.member, body.action)
-        return Response(_with_revision(_rendered(decision), decision.revision), media_type=_JSON)
+        return Response(_with_revision(_rendered(decision), decision.revision), media_type=_JSON, headers=stale_headers(access, snap))
     ref = RecordRef(body.record.type, body.record.id)
     decision = await run_in_threadpool(snap.check, body.member, body.action, ref)
-    return Response(_with_revision(render(decision), decision.revision), media_type=_JSON)
+    return Response(_with_revision(render(decision), decision.revision), media_type=_JSON, headers=stale_headers(access, snap))
 
 
 def _batch(snap: Snapshot, body: BatchCheckIn) -> Response:
@@ -122,17 +142,23 @@ def _batch(snap: Snapshot, body: BatchCheckIn) -> Response:
 async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
     """Every check is decided on the same snapshot (one revision), in order. An unknown
     action or a bad record fails the whole batch, naming the check (`checks[i]`)."""
-    snap = _snapshot(access, body.min_revision)
+    snap = await _snapshot(access, body.min_revision)
     if any(item.get("record") is not None for item in body.checks):
-        return await run_in_threadpool(_batch, snap, body)
-    return _batch(snap, body)
+        answer = await run_in_threadpool(_batch, snap, body)
+    else:
+        answer = _batch(snap, body)
+    headers = stale_headers(access, snap)
+    if headers is not None and answer.status_code == 200:
+        answer.headers.update(headers)
+    return answer
 
 
 @router.post("/fields/filter", response_model=FieldsFilterOut, summary="Remove the fields a member may not read")
-async def filter_fields(body: FieldsFilterIn, access: DecideAccess) -> FieldsFilterOut:
+async def filter_fields(body: FieldsFilterIn, access: DecideAccess, response: Response) -> FieldsFilterOut:
     """K12: a field with no access disappears; undeclared fields are dropped too (K8).
     One `record`, or a page of `records` (the readable set is looked up once)."""
-    snap = _snapshot(access, body.min_revision)
+    snap = await _snapshot(access, body.min_revision)
+    response.headers.update(stale_headers(access, snap) or {})
     if body.records is not None:
         return FieldsFilterOut(records=snap.filter_records(body.member, body.object, body.records), revision=snap.revision)
     assert body.record is not None  # exactly one of the two (FieldsFilterIn)
@@ -140,10 +166,11 @@ async def filter_fields(body: FieldsFilterIn, access: DecideAccess) -> FieldsFil
 
 
 @router.post("/lookup", response_model=LookupOut, summary="Which records of a type may this member act on: a filter")
-async def lookup(body: LookupIn, access: DecideAccess) -> LookupOut:
+async def lookup(body: LookupIn, access: DecideAccess, response: Response) -> LookupOut:
     """A storage-neutral filter to apply to your own database, never a list of ids:
     `{op: "all"}`, `{op: "none"}`, `{op: "assignee", path, member, include: [assigned,
     unassigned, others]}` (on the record `path` steps up), or `{op: "and", args}`."""
-    snap = _snapshot(access, body.min_revision)
+    snap = await _snapshot(access, body.min_revision)
+    response.headers.update(stale_headers(access, snap) or {})
     out = snap.lookup(body.member, body.action, body.object).to_json()
     return LookupOut.model_validate({**out, "revision": snap.revision})
