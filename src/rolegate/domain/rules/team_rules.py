@@ -112,7 +112,7 @@ def field_escalation_violations(
     extra = [(key, access) for key, access in sorted(target_fields.items()) if access > actor_fields.get(key, FieldAccess.NONE)]
     if not extra:
         return []
-    labels = ", ".join(f"{_field_label(schema, obj, name)} ({access.label})" for (obj, name), access in extra[:5]) + (" ..." if len(extra) > 5 else "")
+    labels = ", ".join(f"{_field_label(schema, obj, name)} ({access.label})" for (obj, name), access in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
     return [Violation(schema.rule("escalation"), f"{what} gives field access you do not hold: {labels}.", "Grant at most what your own role has on those fields, or ask a member who holds it (an owner or site administrator).")]
 
 
