@@ -12,14 +12,13 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["hash_password", "hasher", "verify_password"]
+__all__ = ["hash_password", "verify_password"]
 
-hasher = PasswordHasher()
-"""The one argon2 hasher; the timing tests count its verifications through it."""
+_hasher = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
-    return hasher.hash(password)
+    return _hasher.hash(password)
 
 
 @cache
@@ -33,7 +32,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         _spend(password)
         return False
     try:
-        return hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash, password)
     except InvalidHashError:
         _spend(password)
         return False
@@ -43,4 +42,4 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def _spend(password: str) -> None:
     with suppress(VerificationError):
-        hasher.verify(_decoy_hash(), password)
+        _hasher.verify(_decoy_hash(), password)
