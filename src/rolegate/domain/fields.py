@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import FieldAccess, ProductSchema
 
-__all__ = ["FieldDecision", "field_access", "field_decision"]
+__all__ = ["FieldDecision", "field_access", "field_decision", "role_field_access"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +77,10 @@ def field_decision(schema: ProductSchema, role: Role, object_type: str, field_na
 
 def field_access(schema: ProductSchema, role: Role, object_type: str, field_name: str) -> FieldAccess:
     return field_decision(schema, role, object_type, field_name).access
+
+
+def role_field_access(schema: ProductSchema, role: Role) -> dict[tuple[str, str], FieldAccess]:
+    """What `role` ends up with on every declared field, every rule applied: what a
+    role hands out, as `role_permissions` is for permissions (a field it does not
+    mention counts with what its level gives, K8)."""
+    return {(o, f): field_decision(schema, role, o, f).access for o, otype in schema.objects.items() for f in otype.fields}

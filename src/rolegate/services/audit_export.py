@@ -3,14 +3,13 @@ carries the event's hash and the previous one's, so an export can be checked on 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rolegate.domain.audit_diff import diff
 from rolegate.domain.workspace import AuditEvent
+from rolegate.services.csv_export import csv_text
 
 __all__ = ["CSV_COLUMNS", "event_record", "to_csv", "to_jsonl"]
 
@@ -29,17 +28,10 @@ def to_jsonl(events: Iterable[AuditEvent], names: Mapping[str, str]) -> str:
     return "".join(json.dumps(event_record(e, names), sort_keys=True, default=str) + "\n" for e in events)
 
 
-def _cell(value: str) -> str:
-    # A cell starting with =, +, - or @ is a formula to a spreadsheet: quote it.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 def to_csv(events: Iterable[AuditEvent], names: Mapping[str, str]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """Names, record ids and changes come from customers: `csv_text` keeps each cell text."""
+    rows = []
     for e in events:
         rec = event_record(e, names)
-        row = [rec["seq"], rec["at"], rec["actor"], rec["actor_name"], rec["action"], rec["target_type"], rec["target_id"], "; ".join(rec["changes"]), rec["revision"], rec["hash"], rec["prev_hash"]]
-        writer.writerow([_cell(str(v)) for v in row])
-    return buf.getvalue()
+        rows.append([rec["seq"], rec["at"], rec["actor"], rec["actor_name"], rec["action"], rec["target_type"], rec["target_id"], "; ".join(rec["changes"]), rec["revision"], rec["hash"], rec["prev_hash"]])
+    return csv_text(CSV_COLUMNS, rows)

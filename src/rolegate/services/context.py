@@ -13,9 +13,11 @@ from typing import Any
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError, RuleViolationError
 from rolegate.domain.field_registry import apply_registry
+from rolegate.domain.fields import role_field_access
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, Role
-from rolegate.domain.rules.team_rules import escalation_violations
-from rolegate.domain.schema import AdminRight, ProductSchema
+from rolegate.domain.rules.team_rules import escalation_violations, field_escalation_violations
+from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
@@ -26,6 +28,7 @@ from rolegate.store.uow import UnitOfWork
 __all__ = [
     "StoreRecordIndex",
     "WorkspaceState",
+    "actor_field_access",
     "actor_permissions",
     "admin_escalation",
     "authorize",
@@ -35,6 +38,7 @@ __all__ = [
     "new_ids",
     "raise_if",
     "record_change",
+    "role_escalation",
     "workspace_schema",
 ]
 
@@ -168,6 +172,33 @@ def escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what
     if held is None:
         return []
     return escalation_violations(state.schema, actor_permissions=held, target_permissions=target, what=what)
+
+
+def actor_field_access(state: WorkspaceState, actor: Actor) -> dict[tuple[str, str], FieldAccess] | None:
+    """What the acting member ends up with on every field; None for the platform and a
+    site administrator (no ceiling, as for permissions)."""
+    if actor.member_id is None:
+        return None
+    snap, member = state.snapshot, actor.member_id
+    return {(o, f): snap.field_access(member, o, f) for o, otype in state.schema.objects.items() for f in otype.fields}
+
+
+def role_escalation(state: WorkspaceState, actor: Actor, role: Role, what: str, *, before: Role | None = None) -> list[Violation]:
+    """Saving `role` hands out its permissions and its field access (create, clone,
+    copy, apply), or on a change of `before`, what the change adds: the actor must hold
+    all of it. The one check of every path that writes a role."""
+    schema, feats = state.schema, state.workspace.features
+    perms = role_permissions(schema, role, feats)
+    fields = role_field_access(schema, role)
+    if before is not None:
+        perms -= role_permissions(schema, before, feats)
+        was = role_field_access(schema, before)
+        fields = {key: access for key, access in fields.items() if access > was.get(key, FieldAccess.NONE)}
+    out = escalation(state, actor, perms, what)
+    held = actor_field_access(state, actor)
+    if held is not None and fields:
+        out += field_escalation_violations(schema, actor_fields=held, target_fields=fields, what=what)
+    return out
 
 
 def admin_escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what: str) -> list[Violation]:

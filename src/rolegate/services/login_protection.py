@@ -1,12 +1,18 @@
-"""Login protection: per-account and per-address rate limits on logins and password
-reset requests, and security events (logins, failures, refusals, resets) kept in
-their own table (`security_events`), apart from the workspaces' audit chains: a login
-changes no workspace, so it bumps no revision.
+"""Login protection: throttling of failed logins and of password reset requests, and
+security events (logins, failures, refusals, resets) kept in their own table
+(`security_events`), apart from the workspaces' audit chains: a login changes no
+workspace, so it bumps no revision.
 
-The limits are sliding windows counted in this process's memory: enough for one
-server, and for several behind a load balancer each holds its own counts (an attacker
-gets at most the limit times the number of processes). Wrong passwords cost an argon2
-verification each, which is the real brake; the windows stop a patient guesser.
+Failed logins are counted per account *and* client address together, with a delay that
+doubles at each further failure (`ProgressiveDelay`), plus a looser limit per address
+across accounts. Never per account alone: then anyone could lock a person out from
+anywhere by failing on purpose with their email. Reset requests likewise count per
+account and address, per address, and per account only loosely (no mail flood).
+
+The counts live in this process's memory: enough for one server, and for several
+behind a load balancer each holds its own (an attacker gets at most the limits times
+the number of processes). Wrong passwords cost an argon2 verification each, which is
+the real brake; the throttles stop a patient guesser.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import SecurityEventRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["Limit", "LoginGuard", "RateLimiter", "log_in", "security_event"]
+__all__ = ["Backoff", "Limit", "LoginGuard", "ProgressiveDelay", "RateLimiter", "log_in", "security_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +77,78 @@ class RateLimiter:
             self._hits.pop(key, None)
 
 
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    free: int
+    """Failures allowed before any wait (typos happen)."""
+    first: float
+    """Seconds to wait after the first failure beyond `free`; each further one doubles it."""
+    cap: float
+    """The longest wait, in seconds."""
+    forget: float
+    """Seconds after the last failure when the count starts over."""
+
+
+class ProgressiveDelay:
+    """Per key: after `backoff.free` failures, the next attempt waits `first` seconds
+    from the last failure, then twice that after one more failure, and so on up to
+    `cap`: a guesser slows down exponentially, a person who mistyped waits seconds."""
+
+    def __init__(self, backoff: Backoff, *, max_keys: int = 100_000) -> None:
+        self.backoff = backoff
+        self.max_keys = max_keys
+        self._failures: dict[str, tuple[int, float]] = {}
+        """key -> (failures, time of the last one)"""
+        self._lock = threading.Lock()
+
+    def _count(self, key: str, now: float) -> tuple[int, float]:
+        failures, last = self._failures.get(key, (0, now))
+        if failures and now - last >= self.backoff.forget:
+            del self._failures[key]
+            return 0, now
+        return failures, last
+
+    def retry_after(self, key: str, now: float) -> int:
+        """0 when an attempt is allowed now, else the seconds to wait."""
+        with self._lock:
+            failures, last = self._count(key, now)
+        b = self.backoff
+        if failures < b.free:
+            return 0
+        wait = min(b.cap, b.first * 2 ** min(failures - b.free, 62))
+        left = last + wait - now
+        return math.ceil(left) if left > 0 else 0
+
+    def fail(self, key: str, now: float) -> None:
+        with self._lock:
+            failures, _ = self._count(key, now)
+            if key not in self._failures and len(self._failures) >= self.max_keys:
+                self._failures.clear()  # memory stays bounded; a flood forgets counts rather than the process dying
+            self._failures[key] = (failures + 1, now)
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 def _seconds(now: datetime) -> float:
     return now.timestamp()
 
 
 @dataclass
 class LoginGuard:
-    """The limits of one process. Failed logins count per account (the email typed,
-    existing or not, so a refusal tells nothing) and per client address; reset
-    requests count every request."""
+    """The throttles of one process. Failed logins count per (account, address): the
+    email typed, existing or not, so a refusal tells nothing, and only from where the
+    failures came, so an attacker elsewhere cannot lock its owner out. 5 free failures,
+    then 15 s, 30 s, ... up to 15 minutes between attempts; and at most 30 failures per
+    address in 15 minutes, whatever the accounts. Reset requests count every request."""
 
-    login_account: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(5, 15 * 60)))
+    login_pair: ProgressiveDelay = field(default_factory=lambda: ProgressiveDelay(Backoff(free=5, first=15, cap=15 * 60, forget=60 * 60)))
     login_ip: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(30, 15 * 60)))
-    reset_account: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(3, 60 * 60)))
+    reset_pair: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(3, 60 * 60)))
     reset_ip: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(10, 60 * 60)))
+    reset_account: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(10, 60 * 60)))
+    """Loose: bounds the emails one inbox can receive from many addresses."""
 
     @staticmethod
     def _refuse(what: str, wait: int) -> RateLimitedError:
@@ -92,29 +156,35 @@ class LoginGuard:
 
     def check_login(self, email: str, ip: str, now: datetime) -> None:
         t = _seconds(now)
-        wait = max(self.login_account.retry_after(_account(email), t), self.login_ip.retry_after(ip, t))
+        wait = max(self.login_pair.retry_after(_pair(email, ip), t), self.login_ip.retry_after(ip, t))
         if wait:
             raise self._refuse("failed logins", wait)
 
     def login_failed(self, email: str, ip: str, now: datetime) -> None:
         t = _seconds(now)
-        self.login_account.hit(_account(email), t)
+        self.login_pair.fail(_pair(email, ip), t)
         self.login_ip.hit(ip, t)
 
-    def login_succeeded(self, email: str) -> None:
-        self.login_account.clear(_account(email))
+    def login_succeeded(self, email: str, ip: str) -> None:
+        self.login_pair.clear(_pair(email, ip))
 
     def check_reset(self, email: str, ip: str, now: datetime) -> None:
         t = _seconds(now)
-        wait = max(self.reset_account.retry_after(_account(email), t), self.reset_ip.retry_after(ip, t))
+        pair, account = _pair(email, ip), _account(email)
+        wait = max(self.reset_pair.retry_after(pair, t), self.reset_ip.retry_after(ip, t), self.reset_account.retry_after(account, t))
         if wait:
             raise self._refuse("password reset requests", wait)
-        self.reset_account.hit(_account(email), t)
+        self.reset_pair.hit(pair, t)
         self.reset_ip.hit(ip, t)
+        self.reset_account.hit(account, t)
 
 
 def _account(email: str) -> str:
     return email.strip().lower()
+
+
+def _pair(email: str, ip: str) -> str:
+    return f"{_account(email)}\x00{ip}"
 
 
 def security_event(
@@ -143,7 +213,7 @@ def log_in(
             guard.login_failed(email, ip, at)
             security_event(u, "login.failed", email=email, ip=ip, now=at)
         else:
-            guard.login_succeeded(email)
+            guard.login_succeeded(email, ip)
             security_event(u, "login.succeeded", user_id=user.id, email=email, ip=ip, now=at)
         u.commit()
     return user

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from rolegate.domain.workspace import Workspace
-from rolegate.services.passwords import hash_password, verify_password
+from rolegate.services.passwords import verify_password
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
@@ -31,20 +30,13 @@ class Membership:
     member: MemberInfo
 
 
-@cache
-def _decoy_hash() -> str:
-    return hash_password("an unknown user never matches this")
-
-
 def authenticate_user(uow: UnitOfWork, *, email: str, password: str) -> User | None:
-    """The user whose email and password these are, else None. An unknown email costs
-    the same argon2 verification as a wrong password, so timing does not tell which."""
+    """The user whose email and password these are, else None. An unknown email and a
+    user without a password (invited, not yet accepted) cost the same one argon2
+    verification as a wrong password (`verify_password`), so timing does not tell which."""
     with uow:
         row = uow.users.by_email(email)
-    if row is None:
-        verify_password(_decoy_hash(), password)
-        return None
-    if not verify_password(row.password_hash, password):
+    if not verify_password(row.password_hash if row is not None else None, password) or row is None:
         return None
     return _user(row)
 

@@ -3,10 +3,13 @@ administrator (C1: only those who manage the team). The link's token is single-u
 stored hashed and short-lived (`MailPolicy.reset_ttl`, 30 minutes by default); using
 it sets the password, spends every other reset token of the user, and ends every
 session of the user (their session generation moves on). Asking for a reset answers
-the same whether the email exists or not."""
+the same, and after the same time (`Pace`), whether the email exists or not."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rolegate.domain.errors import RolegateError, TokenInvalidError
@@ -25,10 +28,28 @@ from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import PasswordResetRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["MIN_PASSWORD", "check_new_password", "request_password_reset", "reset_password", "send_password_reset"]
+__all__ = ["MIN_PASSWORD", "Pace", "check_new_password", "request_password_reset", "reset_password", "send_password_reset"]
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How long asking for a reset takes, whatever the email. For a known email the
+    request writes a token and an email to the outbox, for an unknown one it does not:
+    milliseconds apart, which a stopwatch over many requests would tell. So every
+    request ends `seconds` after it began (after the commit: no lock is held while
+    waiting). Requests are throttled per address, so the wait ties up little."""
+
+    seconds: float = 0.3
+    clock: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def wait_from(self, start: float) -> None:
+        left = start + self.seconds - self.clock()
+        if left > 0:
+            self.sleep(left)
 
 
 def check_new_password(password: str) -> None:
@@ -53,11 +74,21 @@ def _issue(
     return token
 
 
-def request_password_reset(uow: UnitOfWork, *, email: str, policy: MailPolicy, ip: str = "", now: datetime | None = None) -> str | None:
+def request_password_reset(
+    uow: UnitOfWork, *, email: str, policy: MailPolicy, ip: str = "", now: datetime | None = None, pace: Pace | None = None
+) -> str | None:
     """C8, by the member: email a reset link if a user with a password has this email.
     Returns the token for the caller's tests only; callers must answer the same either
-    way (never reveal whether the email exists)."""
-    at = now or utcnow()
+    way (never reveal whether the email exists), and it returns after the same time."""
+    pace = pace or Pace()
+    start = pace.clock()
+    try:
+        return _request_reset(uow, email=email, policy=policy, ip=ip, at=now or utcnow())
+    finally:
+        pace.wait_from(start)
+
+
+def _request_reset(uow: UnitOfWork, *, email: str, policy: MailPolicy, ip: str, at: datetime) -> str | None:
     with uow:
         row = uow.users.by_email(email)
         if row is None or not row.password_hash:

@@ -15,7 +15,7 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_usage
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import authorize, load_state, raise_if
+from rolegate.services.context import authorize, load_state, raise_if, role_escalation
 from rolegate.services.roles import create_role, update_role
 from rolegate.services.sites import actor_for_user, user_of_actor
 from rolegate.store.repositories import _field_json
@@ -70,6 +70,14 @@ def preview_copy(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: s
                 violations.append(Violation("N8", f"{target.name!r} has a system role named {role.name!r}.", "Rename the role before copying it."))
             elif existing is not None:
                 holders = sum(1 for m in state.members if m.role == existing.id and m.status.value != "disabled")
+            if existing is None or not existing.is_system:
+                # What create_role / update_role will refuse, refused here for every
+                # target first, so a copy is never written to some targets only.
+                assert target_actor is not None  # administers_target above
+                written = role if existing is None else existing.with_changes(
+                    level=role.level, grants=role.grants, landing_page=role.landing_page, description=role.description, field_access=role.field_access
+                )
+                violations += role_escalation(state, target_actor, written, f"Role {role.name!r}", before=existing)
             out.append(
                 copy_preview(
                     state.schema,

@@ -13,7 +13,15 @@ from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, authorize, escalation, load_state, new_id, raise_if, record_change
+from rolegate.services.context import (
+    WorkspaceState,
+    authorize,
+    load_state,
+    new_id,
+    raise_if,
+    record_change,
+    role_escalation,
+)
 from rolegate.store.repositories import _field_json
 from rolegate.store.uow import UnitOfWork
 
@@ -114,7 +122,7 @@ def create_role(
         raise_if(
             role_violations(schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
-            + escalation(state, actor, role_permissions(schema, role, state.workspace.features), f"Role {role.name!r}")
+            + role_escalation(state, actor, role, f"Role {role.name!r}")
         )
         uow.roles.add(workspace_id, role)
         record_change(uow, workspace_id, actor, "role.create", "role", role.id, None, role_json(role))
@@ -171,8 +179,7 @@ def update_role(
             uow.roles.assigned_holders_by_type(workspace_id, role_id),
         )
         violations += _seat_move_violations(uow, state, before, after)
-        added = role_permissions(schema, after, feats) - role_permissions(schema, before, feats)
-        violations += escalation(state, actor, added, f"The change to role {before.name!r}")
+        violations += role_escalation(state, actor, after, f"The change to role {before.name!r}", before=before)
         violations += team_lockout_violations(
             schema,
             guardians_after(schema, state.members, state.roles, feats),
@@ -204,7 +211,7 @@ def clone_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str
         raise_if(
             role_violations(state.schema, clone, state.workspace.features)
             + _name_violations(uow, state, clone.name)
-            + escalation(state, actor, role_permissions(state.schema, clone, state.workspace.features), f"Role {clone.name!r}")
+            + role_escalation(state, actor, clone, f"Role {clone.name!r}")
         )
         uow.roles.add(workspace_id, clone)
         record_change(uow, workspace_id, actor, "role.clone", "role", clone.id, role_json(source), role_json(clone))

@@ -105,3 +105,29 @@ def test_C4_editing_a_role_cannot_leave_no_administrator() -> None:
     assert after == set()
     assert [v.rule_id for v in team_lockout_violations(CSB, before, after, what="This change")] == ["C4"]
     assert team_lockout_violations(CSB, before, before, what="This change") == []
+
+
+def test_K13_nobody_hands_out_field_access_they_do_not_hold() -> None:
+    from rolegate.domain.fields import role_field_access
+    from rolegate.domain.roles import Role, RoleKind
+    from rolegate.domain.rules.team_rules import field_escalation_violations
+    from rolegate.domain.schema import FieldAccess
+
+    cat = load_preset("catalyst")
+    delegate = Role("d", "Delegate", RoleKind.CUSTOM, "high", frozenset(), field_access={("account", "arr"): FieldAccess.READ})
+    held = role_field_access(cat, delegate)
+    # K8: the High level writes what the role does not mention; K9 caps a synced field.
+    assert held[("account", "renewal_risk")] is FieldAccess.WRITE
+    assert held[("account", "contract_value")] is FieldAccess.READ
+    assert held[("account", "arr")] is FieldAccess.READ
+    refused = field_escalation_violations(cat, actor_fields=held, target_fields={("account", "arr"): FieldAccess.WRITE}, what="Role 'X'")
+    assert [v.rule_id for v in refused] == ["K13"]
+    assert refused[0].message == "Role 'X' gives field access you do not hold: Account: ARR (write)."
+    assert field_escalation_violations(cat, actor_fields=held, target_fields={("account", "arr"): FieldAccess.READ}, what="x") == []
+    # Six fields beyond the actor: five are named; a field the schema lost is named by its key.
+    many = {("account", f): FieldAccess.WRITE for f in ("arr", "contract_value", "health_notes", "name", "owner", "renewal_risk")}
+    many[("gone", "field")] = FieldAccess.READ
+    message = field_escalation_violations(cat, actor_fields={}, target_fields=many, what="x")[0].message
+    assert message.endswith("(write) and 2 more.")
+    assert "Account: ARR (write)" in message
+    assert "gone.field (read)" in field_escalation_violations(cat, actor_fields={}, target_fields={("gone", "field"): FieldAccess.READ}, what="x")[0].message

@@ -10,12 +10,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, Role
-from rolegate.domain.schema import ProductSchema
+from rolegate.domain.schema import FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation
 
 __all__ = [
     "assignee_violations",
     "escalation_violations",
+    "field_escalation_violations",
     "guardians_after",
     "disable_blockers",
     "guardian_violations",
@@ -95,6 +96,30 @@ def escalation_violations(
         return []
     labels = ", ".join(repr(schema.permissions[p].label) for p in extra[:5]) + (" ..." if len(extra) > 5 else "")
     return [Violation(schema.rule("escalation"), f"{what} has permissions you do not hold: {labels}.", "Ask a member who holds them (an owner or site administrator).")]
+
+
+def field_escalation_violations(
+    schema: ProductSchema,
+    *,
+    actor_fields: Mapping[tuple[str, str], FieldAccess],
+    target_fields: Mapping[tuple[str, str], FieldAccess],
+    what: str,
+) -> list[Violation]:
+    """`escalation_violations` for field permissions (K11): nobody gives a role read or
+    write on a field that they cannot read or write themselves. `target_fields` is
+    what the role would end up with (on a change, only the fields it raises);
+    `actor_fields` what the acting member ends up with. Same rule, same refusal."""
+    extra = [(key, access) for key, access in sorted(target_fields.items()) if access > actor_fields.get(key, FieldAccess.NONE)]
+    if not extra:
+        return []
+    labels = ", ".join(f"{_field_label(schema, obj, name)} ({access.label})" for (obj, name), access in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    return [Violation(schema.rule("escalation"), f"{what} gives field access you do not hold: {labels}.", "Grant at most what your own role has on those fields, or ask a member who holds it (an owner or site administrator).")]
+
+
+def _field_label(schema: ProductSchema, obj: str, name: str) -> str:
+    otype = schema.objects.get(obj)
+    fdef = otype.fields.get(name) if otype is not None else None
+    return f"{otype.label}: {fdef.label}" if otype is not None and fdef is not None else f"{obj}.{name}"
 
 
 def self_disable_violations(*, actor: str, member: str) -> list[Violation]:

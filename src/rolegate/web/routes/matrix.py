@@ -3,8 +3,6 @@ the marks of `domain.matrix` (locked by the level, inert, unavailable); and as C
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -13,6 +11,7 @@ from starlette.responses import Response
 from rolegate.domain.matrix import Matrix, MatrixRow, permission_matrix
 from rolegate.domain.schema import AdminRight
 from rolegate.services.context import authorize, load_state
+from rolegate.services.csv_export import csv_text
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.pages import page_router, render, session_of, ui_of
 
@@ -46,22 +45,14 @@ def matrix(request: Request, workspace_id: str) -> Response:
     return render(request, "matrix.html", {"matrix": m, "areas": areas}, page=page)
 
 
-def _csv_text(value: str) -> str:
-    """A role name like `=HYPERLINK(...)` stays text in a spreadsheet (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @router.get("/w/{workspace_id}/matrix.csv")
 def matrix_csv(request: Request, workspace_id: str) -> Response:
     page, m = _matrix(request, workspace_id)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["area", "permission", "label", *(_csv_text(r.name) for r in m.roles)])
-    for row in m.rows:
-        writer.writerow([page.schema.areas[row.area].label, row.permission, row.label, *(c.value for c in row.cells)])
+    header = ["area", "permission", "label", *(r.name for r in m.roles)]
+    rows = [[page.schema.areas[row.area].label, row.permission, row.label, *(c.value for c in row.cells)] for row in m.rows]
     filename = f"permission-matrix-{page.workspace.preset}.csv"
     return Response(
-        buf.getvalue(),
+        csv_text(header, rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
