@@ -16,6 +16,7 @@ Mapping:
     SchemaError                    422 schema_invalid
     TokenInvalidError              410 token_invalid
     RateLimitedError               429 rate_limited (with Retry-After)
+    LoginRequiredError             403 login_required
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
@@ -41,6 +42,7 @@ from rolegate.api.schemas import Problem, ProblemError, ProblemViolation
 from rolegate.domain.errors import (
     ErrorCode,
     InvalidRecordError,
+    LoginRequiredError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -91,6 +93,7 @@ TITLES: Mapping[str, str] = {
     ErrorCode.REVISION_NOT_REACHED: "Revision not reached yet",
     ErrorCode.TOKEN_INVALID: "Link not valid",
     ErrorCode.RATE_LIMITED: "Too many attempts",
+    ErrorCode.LOGIN_REQUIRED: "Log in first",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -110,6 +113,7 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     RevisionNotReachedError: 409,
     TokenInvalidError: 410,
     RateLimitedError: 429,
+    LoginRequiredError: 403,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -122,6 +126,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.REVISION_NOT_REACHED: 409,
     ErrorCode.TOKEN_INVALID: 410,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.LOGIN_REQUIRED: 403,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,
