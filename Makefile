@@ -16,10 +16,12 @@ install: $(STAMP)
 
 # Migrate the embedded SQLite database (./rolegate.db; ROLEGATE_DATABASE_URL for another),
 # fill it with the demo (prints the login, the API key and curl commands), then serve.
+# The demo works offline: ROLEGATE_DEV_OUTBOX=1 turns on the admin UI's Outbox (dev)
+# page, where each viewer reads the mail sent to them (off unless turned on).
 run: install
 	$(BIN)/rolegate db upgrade
 	$(BIN)/rolegate demo
-	$(BIN)/rolegate serve --host 127.0.0.1 --port 8000
+	ROLEGATE_DEV_OUTBOX=1 $(BIN)/rolegate serve --host 127.0.0.1 --port 8000
 
 # Browser tests (later issues) drive Debian's Chromium; as root, install it when missing.
 browser:

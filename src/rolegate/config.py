@@ -34,6 +34,10 @@ class Settings:
     """Where the admin UI is reached: the base of the links in emails."""
     invitation_ttl_hours: int = 7 * 24
     reset_ttl_minutes: int = 30
+    dev_outbox: bool = False
+    """The admin UI's developer page of the outbox, where each viewer reads the mail sent
+    to their own address (`ROLEGATE_DEV_OUTBOX=1`; `make run`'s demo turns it on, so it
+    works offline). Off, the page does not exist."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs the admin UI's session cookies; None: a random key per process (sessions
     end when it stops, and several processes do not share them)."""
@@ -51,6 +55,7 @@ class Settings:
             "public_url": os.environ.get("ROLEGATE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
             "invitation_ttl_hours": int(os.environ.get("ROLEGATE_INVITATION_TTL_HOURS", "168")),
             "reset_ttl_minutes": int(os.environ.get("ROLEGATE_RESET_TTL_MINUTES", "30")),
+            "dev_outbox": os.environ.get("ROLEGATE_DEV_OUTBOX", "").strip().lower() in {"1", "true", "yes", "on"},
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
         }
         values.update(overrides)

@@ -138,9 +138,11 @@ def test_E7_account_administrator_edits_a_record_but_cannot_assign_roles(site: S
     r = as_acct.get(site.url(site.a, f"/members/{target}/record"))
     assert r.status_code == 200, r.text
     assert (r.json()["email"], r.json()["role"], r.json()["may_assign_roles"]) == ("target@acme.test", "analyst", False)
-    r = as_acct.patch(site.url(site.a, f"/members/{target}/record"), json={"name": "Tina Target", "email": "tina@acme.test"})
+    r = as_acct.patch(site.url(site.a, f"/members/{target}/record"), json={"name": "Tina Target"})
     assert r.status_code == 200, r.text
-    assert (r.json()["name"], r.json()["email"]) == ("Tina Target", "tina@acme.test")
+    assert (r.json()["name"], r.json()["email"]) == ("Tina Target", "target@acme.test")
+    # the email is the person's login: only they change it (issue 12)
+    assert_problem(as_acct.patch(site.url(site.a, f"/members/{target}/record"), json={"name": "Tina", "email": "tina@acme.test"}), 409, "rule_violation", rule="E7")
     assert_problem(as_acct.patch(site.url(site.a, f"/members/{target}"), json={"role": "content_editor"}), 403, "permission_denied", rule="E7")
     assert_problem(as_acct.patch(site.url(site.a, f"/members/{site.owner_a}/record"), json={"name": "X", "email": "x@acme.test"}), 409, "rule_violation", rule="E7")
     assert site.admin.get(site.url(site.a, f"/members/{target}/record")).json()["may_assign_roles"] is True

@@ -88,12 +88,15 @@ def test_E7_account_administrator_edits_records_but_cannot_assign_roles(rolegate
     target = ws.add("analyst", tag="target")
     record = member_record.get_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=ws.id, member_id=target)
     assert (record.may_assign_roles, record.assignable_roles) == (False, ())
+    email_now = member_record.get_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=ws.id, member_id=target).info.email
     with one_change(ws, "member.update_record"):
-        info = member_record.update_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=ws.id, member_id=target, name="Tina Target", email="Tina.Target@Example.com")
-    assert (info.name, info.email) == ("Tina Target", "tina.target@example.com")
+        info = member_record.update_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=ws.id, member_id=target, name="Tina Target", email=email_now.upper())
+    assert (info.name, info.email) == ("Tina Target", email_now)
     event = ws.events()[-1]
-    assert event.before["email"] != "tina.target@example.com"
-    assert event.after == {"name": "Tina Target", "email": "tina.target@example.com"}
+    assert event.after == {"name": "Tina Target", "email": email_now}
+    # the email is the person's login: only they change it (issue 12)
+    with refused(ws, "E7"):
+        member_record.update_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=ws.id, member_id=target, name="Tina", email="tina.target@example.com")
     with pytest.raises(PermissionDeniedError) as info_denied:
         members.change_member_role(rolegate_app.uow(), actor=account_admin, workspace_id=ws.id, member_id=target, role_id="content_editor")
     assert info_denied.value.rule_id == "E7"
@@ -119,17 +122,24 @@ def test_E7_member_without_the_permission_cannot_open_a_record(rolegate_app: Rol
     assert info.value.rule_id == "E7"
 
 
-def test_E7_E9_a_record_shared_with_a_workspace_the_actor_does_not_manage_is_refused(rolegate_app: Rolegate) -> None:
+def test_E7_E9_a_login_shared_with_another_workspace_keeps_its_name_there_and_its_email(rolegate_app: Rolegate) -> None:
     site = open_site(rolegate_app)
     account_admin = Actor.member(site.a.add(site.custom_role(site.a, "Account admin", ACCOUNT_ADMIN_GRANTS)))
     shared_email = "shared-person@example.com"
-    in_a = members.add_member(rolegate_app.uow(), actor=site.admin, workspace_id=site.a.id, email=shared_email, role_id="analyst").member.id
-    members.add_member(rolegate_app.uow(), actor=site.admin, workspace_id=site.b.id, email=shared_email, role_id="analyst")
-    with refused(site.a, "E9"):
-        member_record.update_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=site.a.id, member_id=in_a, name="X", email=shared_email)
-    # the site administrator manages both: allowed
+    in_a = members.add_member(rolegate_app.uow(), actor=site.admin, workspace_id=site.a.id, email=shared_email, role_id="analyst", name="Pat").member.id
+    in_b = members.add_member(rolegate_app.uow(), actor=site.admin, workspace_id=site.b.id, email=shared_email, role_id="analyst", name="Pat").member.id
+    # the name is each workspace's own: editing it in A leaves B's (and the person's login) as it is
     with one_change(site.a, "member.update_record"):
-        member_record.update_member_record(rolegate_app.uow(), actor=site.admin, workspace_id=site.a.id, member_id=in_a, name="Shared Person", email=shared_email)
+        member_record.update_member_record(rolegate_app.uow(), actor=account_admin, workspace_id=site.a.id, member_id=in_a, name="Pat (A)", email=shared_email)
+    with rolegate_app.uow() as uow:
+        b_record = uow.members.get(site.b.id, in_b)
+        login = uow.users.by_email(shared_email)
+    assert b_record is not None
+    assert login is not None
+    assert (b_record.name, login.name) == ("Pat", "Pat")
+    # the email is nobody's to edit but the person's, not even the site administrator's
+    with refused(site.a, "E7"):
+        member_record.update_member_record(rolegate_app.uow(), actor=site.admin, workspace_id=site.a.id, member_id=in_a, name="Pat", email="elsewhere@example.com")
 
 
 def test_E7_email_of_another_login_is_refused(rolegate_app: Rolegate) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rolegate.bootstrap import Rolegate
-from rolegate.domain.errors import PermissionDeniedError, RolegateError, TokenInvalidError
+from rolegate.domain.errors import LoginRequiredError, PermissionDeniedError, RolegateError, TokenInvalidError
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.workspace import Actor
 from rolegate.services import invitations, members, password_reset, team, workspaces
@@ -109,7 +109,11 @@ def test_T4_an_existing_user_of_another_workspace_is_linked_and_keeps_their_pass
     sent = invite(second, "administrator", address=address)
     preview = invitations.preview_invitation(rolegate_app.uow(), token=sent.token, now=T0)
     assert not preview.needs_password
-    accepted = invitations.accept_invitation(rolegate_app.uow(), token=sent.token, password=None, now=T0)
+    # The link alone is not that person (issue 12): neither linked nor given a password.
+    with pytest.raises(LoginRequiredError):
+        invitations.accept_invitation(rolegate_app.uow(), token=sent.token, password="another password!", now=T0)
+    assert second.status(sent.member.member.id) is MemberStatus.INVITED
+    accepted = invitations.accept_invitation(rolegate_app.uow(), token=sent.token, as_user=preview.user_id, now=T0)
     assert second.status(accepted.member_id) is MemberStatus.ACTIVE
     assert authenticate_user(rolegate_app.uow(), email=address, password=PASSWORD) is not None
 

@@ -109,6 +109,9 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
 
     for module in (audit_log, sites):
         app.include_router(module.router)
+    from rolegate.api.routes import identity  # issue 12: a person's own login
+
+    app.include_router(identity.router)
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 
     mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static

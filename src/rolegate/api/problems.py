@@ -19,6 +19,7 @@ Mapping:
     StoreUnavailableError          503 store_unavailable (with Retry-After; logged once per kind per interval)
     the driver's "unreachable" errors (store.availability.UNAVAILABLE_ERRORS), raised
     inside a use case           503 store_unavailable, the same
+    LoginRequiredError             403 login_required
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
@@ -44,6 +45,7 @@ from rolegate.api.schemas import Problem, ProblemError, ProblemViolation
 from rolegate.domain.errors import (
     ErrorCode,
     InvalidRecordError,
+    LoginRequiredError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -97,6 +99,7 @@ TITLES: Mapping[str, str] = {
     ErrorCode.TOKEN_INVALID: "Link not valid",
     ErrorCode.RATE_LIMITED: "Too many attempts",
     ErrorCode.STORE_UNAVAILABLE: "Database unavailable",
+    ErrorCode.LOGIN_REQUIRED: "Log in first",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -117,6 +120,7 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     TokenInvalidError: 410,
     RateLimitedError: 429,
     StoreUnavailableError: 503,
+    LoginRequiredError: 403,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -130,6 +134,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.TOKEN_INVALID: 410,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.LOGIN_REQUIRED: 403,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,

@@ -624,7 +624,9 @@ class MemberRecordOut(BaseModel):
 
 class MemberRecordIn(_In):
     name: Name
-    email: Email
+    email: Email | None = Field(
+        default=None, description="The person's login: it may only be the current one (only the person changes it, `POST /v1/email-changes`)."
+    )
 
 
 class RetentionIn(_In):
@@ -695,6 +697,9 @@ Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r
 __all__ += [
     "AcceptIn",
     "AcceptedOut",
+    "EmailChangeIn",
+    "EmailChangedOut",
+    "SetPasswordEmailIn",
     "InvitationOut",
     "InvitationWritten",
     "OwnershipIn",
@@ -723,8 +728,25 @@ class InvitationWritten(BaseModel):
 
 
 class AcceptIn(_In):
-    password: Password | None = Field(default=None, description="Required for a new user; an existing user keeps their password.")
+    password: Password | None = Field(
+        default=None,
+        description="Required for a new login. An invitation for an existing login is refused here (`login_required`): that person accepts it in the admin UI, logged in.",
+    )
     name: Name = ""
+
+
+class EmailChangeIn(_In):
+    email: Email = Field(description="The login's current email.")
+    password: Password
+    new_email: Email
+
+
+class EmailChangedOut(BaseModel):
+    email: str
+
+
+class SetPasswordEmailIn(_In):
+    email: Email = Field(description="A person of this organization without a password (an owner created over the API, a site administrator).")
 
 
 class AcceptedOut(BaseModel):

@@ -11,7 +11,8 @@ The tree::
     │   └── NotFoundError         denied and the member may not even see the record
     ├── RevisionNotReachedError   `min_revision` newer than what this database has yet
     ├── RuleViolationError        a change refused by one or more rules (Violations)
-    ├── TokenInvalidError         an invitation or password reset link unknown, used, revoked or expired
+    ├── TokenInvalidError         an invitation, password reset or email change link unknown, used, revoked or expired
+    ├── LoginRequiredError        an invitation for an existing login, accepted without being logged in as it
     ├── RateLimitedError          too many login or password reset attempts (carries retry_after)
     └── StoreUnavailableError     the database cannot be reached now (carries retry_after, kind)
 
@@ -39,6 +40,7 @@ __all__ = [
     "RuleViolationError",
     "SchemaError",
     "TokenInvalidError",
+    "LoginRequiredError",
     "SchemaProblem",
     "StoreUnavailableError",
     "UnknownActionError",
@@ -57,6 +59,7 @@ class ErrorCode(StrEnum):
     TOKEN_INVALID = "token_invalid"
     RATE_LIMITED = "rate_limited"
     STORE_UNAVAILABLE = "store_unavailable"
+    LOGIN_REQUIRED = "login_required"
 
 
 class RolegateError(Exception):
@@ -158,6 +161,17 @@ class TokenInvalidError(RolegateError):
     revoked or expired: single-use secrets never work twice."""
 
     code = ErrorCode.TOKEN_INVALID
+
+
+class LoginRequiredError(RolegateError):
+    """An invitation addressed to an identity someone already uses: the link alone is
+    not enough (it may have been read by someone else); that person must be logged in."""
+
+    code = ErrorCode.LOGIN_REQUIRED
+
+    def __init__(self, message: str, *, email: str, fix: str = "") -> None:
+        super().__init__(message, fix=fix)
+        self.email = email
 
 
 class RateLimitedError(RolegateError):

@@ -2,8 +2,12 @@
 invited member reserves a seat of the role's level at once (N1, K2: refused with the
 seat type and counts when none is free) and can do nothing until they accept. The
 email carries a single-use token, stored hashed, that expires (`MailPolicy.
-invitation_ttl`, 7 days by default). Accepting sets the password of a new user (an
-existing user, member of other workspaces, keeps theirs) and makes the member active.
+invitation_ttl`, 7 days by default). Accepting makes the member active and spends the
+token in one conditional UPDATE (single use under concurrency). The link may set the
+password only of an identity nobody uses yet (made by an invitation); an identity
+already in use (a password, a joined workspace, a site to administer) is linked only
+when that person is logged in as it: a link can be read by someone else (a shared
+mailbox, a forwarded email), and must never hand over a login.
 Resending issues a new token (the old link stops working) and a new expiry; revoking
 removes the invited member, which frees the seat.
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rolegate.domain.errors import NotFoundError, TokenInvalidError
+from rolegate.domain.errors import LoginRequiredError, NotFoundError, TokenInvalidError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight
@@ -47,6 +51,7 @@ __all__ = [
     "Invited",
     "accept_invitation",
     "invitation_json",
+    "login_required",
     "invite",
     "preview_invitation",
     "resend_invitation",
@@ -76,6 +81,8 @@ class InvitationPreview:
     email: str
     role_name: str
     needs_password: bool
+    """A new login: accepting chooses its password. Otherwise the person logs in as `user_id` first."""
+    user_id: str
 
 
 def invitation_json(inv: InvitationRow) -> dict[str, object]:
@@ -89,8 +96,11 @@ def _actor_name(uow: UnitOfWork, state: WorkspaceState, actor: Actor) -> str:
     return (info.name or info.email) if info is not None else "An administrator"
 
 
-def _send(uow: UnitOfWork, state: WorkspaceState, actor: Actor, *, email: str, name: str, role_id: str, token: str, expires: datetime, policy: MailPolicy, now: datetime) -> None:
+def _send(
+    uow: UnitOfWork, state: WorkspaceState, actor: Actor, *, user_id: str, email: str, name: str, role_id: str, token: str, expires: datetime, policy: MailPolicy, now: datetime
+) -> None:
     context = {
+        "new_login": not uow.users.claimed(user_id),
         "name": name,
         "inviter": _actor_name(uow, state, actor),
         "workspace": state.workspace.name,
@@ -112,7 +122,7 @@ def invite(
         token, digest = new_token()
         row = InvitationRow(workspace_id, new_id(), info.member.id, info.email, digest, actor.label, at + policy.invitation_ttl, 1, None, None, at)
         uow.invitations.add(row)
-        _send(uow, state, actor, email=info.email, name=name, role_id=role_id, token=token, expires=row.expires_at, policy=policy, now=at)
+        _send(uow, state, actor, user_id=info.user_id, email=info.email, name=name, role_id=role_id, token=token, expires=row.expires_at, policy=policy, now=at)
         uow.commit()
     return Invited(info, row, token)
 
@@ -149,7 +159,7 @@ def resend_invitation(
         uow.invitations.renew(workspace_id, inv.id, token_hash=digest, expires_at=expires)
         info = uow.members.get(workspace_id, inv.member_id)
         assert info is not None  # an open invitation's member exists (revoking removes both)
-        _send(uow, state, actor, email=inv.email, name=info.name, role_id=info.member.role, token=token, expires=expires, policy=policy, now=at)
+        _send(uow, state, actor, user_id=info.user_id, email=inv.email, name=info.name, role_id=info.member.role, token=token, expires=expires, policy=policy, now=at)
         record_change(uow, workspace_id, actor, "invitation.resend", "member", inv.member_id, invitation_json(inv), {**invitation_json(inv), "expires_at": expires.isoformat(), "sent_count": inv.sent_count + 1})
         uow.commit()
     return Invited(info, InvitationRow(inv.workspace_id, inv.id, inv.member_id, inv.email, digest, inv.invited_by, expires, inv.sent_count + 1, None, None, inv.created_at), token)
@@ -192,29 +202,51 @@ def preview_invitation(uow: UnitOfWork, *, token: str, now: datetime | None = No
         inv = _valid(uow, token, at)
         state = load_state(uow, inv.workspace_id, lock=False)
         info = uow.members.get(inv.workspace_id, inv.member_id)
-        user = uow.users.get(info.user_id) if info is not None else None
-        role = state.roles[info.member.role].name if info is not None else ""
-    return InvitationPreview(state.workspace.name, inv.email, role, needs_password=user is None or not user.password_hash)
+        if info is None:
+            raise TokenInvalidError("This invitation was revoked.", fix="Ask an administrator of the workspace to invite you again.")
+        claimed = uow.users.claimed(info.user_id)
+        role = state.roles[info.member.role].name
+    return InvitationPreview(state.workspace.name, inv.email, role, needs_password=not claimed, user_id=info.user_id)
 
 
-def accept_invitation(uow: UnitOfWork, *, token: str, password: str | None = None, name: str | None = None, now: datetime | None = None) -> Accepted:
-    """T4: the invitation becomes an active member, once. A new user sets their password
-    here; an existing user (of other workspaces) keeps theirs and is linked."""
+def login_required(email: str) -> LoginRequiredError:
+    return LoginRequiredError(
+        f"This invitation is for {email}, which already has a Rolegate login: it is accepted by that person, logged in.",
+        email=email,
+        fix=f"Log in as {email}, then open the invitation link again. No password yet? Choose one with \"Forgot your password?\" on the login page.",
+    )
+
+
+def accept_invitation(
+    uow: UnitOfWork, *, token: str, password: str | None = None, name: str | None = None, as_user: str | None = None, now: datetime | None = None
+) -> Accepted:
+    """T4: the invitation becomes an active member, once (the token is spent by a
+    conditional UPDATE). A new login (an identity made by an invitation, never used)
+    chooses its password and name here; an identity already in use is linked only when
+    `as_user`, the person logged in, is that identity: its password and name stay."""
     at = now or utcnow()
+    digest = hash_token(token)
     with uow:
         first = _valid(uow, token, at)
-        state = load_state(uow, first.workspace_id)  # locked: two clicks on the link accept once
+        state = load_state(uow, first.workspace_id)
         inv = _valid(uow, token, at)
         info = uow.members.get(inv.workspace_id, inv.member_id)
         if info is None:
             raise TokenInvalidError("This invitation was revoked.", fix="Ask an administrator of the workspace to invite you again.")
-        user = uow.users.get(info.user_id)
-        if user is None or not user.password_hash:
+        if not uow.invitations.consume(inv.workspace_id, inv.id, token_hash=digest, at=at):
+            raise TokenInvalidError("This invitation was already accepted (each link works once).", fix="Log in with your email and password.")
+        if uow.users.claimed(info.user_id):
+            if as_user != info.user_id:
+                raise login_required(info.email)
+            if not info.name:
+                uow.members.set_name(inv.workspace_id, inv.member_id, None)  # joined: their own name shows from now on
+        else:
             check_new_password(password or "")
-            uow.team.set_password(info.user_id, hash_password(password or ""), end_sessions=False)
-        if name and user is not None and not user.name:
-            uow.team.set_name(info.user_id, name.strip()[:200])
+            if not uow.team.set_first_password(info.user_id, hash_password(password or "")):
+                raise login_required(info.email)  # another acceptance gave this identity its password first
+            if name and name.strip():
+                uow.team.set_name(info.user_id, name.strip()[:200])
+                uow.members.set_name(inv.workspace_id, inv.member_id, None)
         activate_member_locked(uow, state, actor=Actor.member(inv.member_id), member_id=inv.member_id)
-        uow.invitations.close(inv.workspace_id, inv.id, accepted_at=at)
         uow.commit()
     return Accepted(inv.workspace_id, inv.member_id, info.user_id, info.email)

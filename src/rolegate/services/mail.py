@@ -39,6 +39,10 @@ EMAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates" / "e
 SUBJECTS = {
     "invitation": "You are invited to {workspace} on Rolegate",
     "password_reset": "Reset your Rolegate password",
+    "set_password": "Choose your Rolegate password",
+    "email_change": "Confirm your new Rolegate email address",
+    "email_changed": "Your Rolegate email address was changed",
+    "email_in_use": "This address already has a Rolegate login",
 }
 
 
@@ -49,6 +53,7 @@ class MailPolicy:
     public_url: str = "http://127.0.0.1:8000"
     invitation_ttl: timedelta = timedelta(days=7)
     reset_ttl: timedelta = timedelta(minutes=30)
+    email_change_ttl: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailPolicy:

@@ -1,5 +1,6 @@
-"""An administrator record (E7): a member's name and email, viewed and edited by whoever
-manages members; the role on it is changed only by those who may assign roles."""
+"""An administrator record (E7): a member's name and email, viewed by whoever manages
+members, who may edit the name this workspace shows (never the person's login); the role
+on it is changed only by those who may assign roles."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, admin_escalation, authorize, load_state, raise_if, record_change
 from rolegate.services.members import _role_perms
-from rolegate.services.sites import actor_for_user, user_of_actor
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
@@ -48,10 +48,14 @@ def get_member_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, membe
         return MemberRecord(info, state.roles[member.role], may_assign, roles)
 
 
-def update_member_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, name: str, email: str) -> MemberInfo:
+def update_member_record(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, name: str, email: str | None = None
+) -> MemberInfo:
     """E7: managing administrator records is not assigning roles: this edits the name
-    and email only. The record is the person's login, so every workspace it reaches
-    must be one the actor manages members in (E9)."""
+    this workspace shows for the member, and only that. The email is the person's login,
+    which other workspaces and sites may share, so a different one is refused (the person
+    changes it themselves, `services.email_change`); `email` equal to the current one,
+    or None, leaves it."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
@@ -59,27 +63,16 @@ def update_member_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, me
         before = uow.members.get(workspace_id, member_id)
         assert before is not None
         role = state.roles[member.role]
-        unmanaged: list[str] = []
-        user_id = user_of_actor(uow, workspace_id, actor)
-        for other_id, _ in uow.sites.memberships_of_user(before.user_id):
-            if other_id == workspace_id:
-                continue
-            other = uow.workspaces.get(other_id)
-            assert other is not None
-            acting = actor_for_user(uow, other, user_id, fallback=actor)
-            if acting is None or not _may(load_state(uow, other_id, lock=False), acting, AdminRight.MANAGE_MEMBERS):
-                unmanaged.append(other.name)
-        clean_email = email.strip().lower()
         raise_if(
-            record_edit_violations(email_taken=uow.sites.email_taken(clean_email, except_user=before.user_id), email=email, unmanaged_workspaces=unmanaged)
+            record_edit_violations(email_now=before.email, email_asked=email, name=name)
             + admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
         )
         new_name = name.strip()
-        if (new_name, clean_email) == (before.name, before.email):
+        if new_name == before.name:
             return before
-        uow.sites.update_user(before.user_id, name=new_name, email=clean_email)
+        uow.members.set_name(workspace_id, member_id, new_name)
         record_change(
-            uow, workspace_id, actor, "member.update_record", "member", member_id, {"name": before.name, "email": before.email}, {"name": new_name, "email": clean_email}
+            uow, workspace_id, actor, "member.update_record", "member", member_id, {"name": before.name, "email": before.email}, {"name": new_name, "email": before.email}
         )
         uow.commit()
-    return replace(before, name=new_name, email=clean_email)
+    return replace(before, name=new_name)

@@ -102,10 +102,12 @@ def add_member_locked(
         raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
     raise_if(seat_check(state, role))
     member = Member(new_id(), role_id, status)
-    uow.members.add(workspace_id, member, user_id=user_id)
+    # The workspace keeps the name the adder typed: an existing person's own name (and
+    # anything else their identity holds) is not the inviter's to read.
+    uow.members.add(workspace_id, member, user_id=user_id, name=name.strip()[:200])
     action = "member.invite" if status is MemberStatus.INVITED else "member.add"
     record_change(uow, workspace_id, actor, action, "member", member.id, None, member_json(member, email))
-    return MemberInfo(member, user_id, email.strip().lower(), name, None, None, None)
+    return MemberInfo(member, user_id, email.strip().lower(), name.strip()[:200], None, None, None)
 
 
 def _add(
@@ -148,6 +150,11 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
     before = state.member(member_id)
     if before.status is not MemberStatus.INVITED:
         raise_if([Violation("T4", f"Member {member_id!r} is {before.status.value}, not invited.", "Only an invitation can be accepted.")])
+    if actor.member_id != member_id:
+        info = uow.members.get(workspace_id, member_id)
+        if info is not None and uow.users.claimed(info.user_id):
+            # An identity someone already uses joins only by their own acceptance, logged in.
+            raise_if([Violation("T4", f"{info.email} already has a Rolegate login, so only they can accept this invitation.", "Ask them to open the invitation email and accept it while logged in.")])
     after = Member(before.id, before.role, MemberStatus.ACTIVE)
     uow.members.update(workspace_id, after)
     record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))

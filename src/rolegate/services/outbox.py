@@ -7,7 +7,9 @@ processes may send: a claim expires, so a sender that died mid-send hands the me
 on; delivery is at least once). A failure is retried with exponential backoff
 (`RETRY_BASE` doubling up to `RETRY_MAX`). `OutboxWorker` runs it in a thread: woken
 after each commit that queued mail, and every `poll` seconds for retries. Without SMTP
-configured nothing is sent: the rows stay, and the admin UI's developer page shows them.
+configured nothing is sent: the rows stay (`rolegate outbox` lists them), and where the
+operator turns on the admin UI's developer page (`ROLEGATE_DEV_OUTBOX`), each viewer
+reads their own mail there.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from rolegate.domain.schema import AdminRight
-from rolegate.domain.workspace import Actor
-from rolegate.services.context import authorize, load_state, new_id
+from rolegate.services.context import new_id
 from rolegate.services.mail import RenderedEmail, render_email
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import OutboxRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["CLAIM_FOR", "RETRY_BASE", "RETRY_MAX", "OutboxSender", "OutboxWorker", "Transport", "queue_email", "retry_delay"]
+__all__ = ["CLAIM_FOR", "RETRY_BASE", "RETRY_MAX", "OutboxSender", "OutboxWorker", "Transport", "developer_mails", "queue_email", "retry_delay"]
 
 log = logging.getLogger("rolegate.mail")
 
@@ -127,13 +127,10 @@ class OutboxWorker:
             self._wake.clear()
 
 
-def developer_mails(uow: UnitOfWork, *, actor: Actor, workspace_id: str, viewer_email: str) -> list[OutboxRow]:
-    """What the developer outbox page may show a team manager: the workspace's
-    invitations and the viewer's own mail. Other people's password reset links are live
-    credentials for accounts that may reach other workspaces, so they are never listed
-    (`rolegate outbox` shows everything to the operator)."""
+def developer_mails(uow: UnitOfWork, *, viewer_email: str) -> list[OutboxRow]:
+    """What the developer outbox page shows: the viewer's own mail, and nothing else.
+    Invitations, reset and set-password links are live credentials for logins that may
+    reach other workspaces and organizations, so nobody reads another person's mail
+    here (`rolegate outbox` shows everything to the operator)."""
     with uow:
-        state = load_state(uow, workspace_id, lock=False)
-        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-        mails = uow.outbox.all(workspace_id=workspace_id, to_addrs=[viewer_email])
-    return [m for m in mails if m.kind == "invitation" or m.to_addr == viewer_email]
+        return uow.outbox.all(to_addr=viewer_email)

@@ -2,8 +2,14 @@
 administrator (C1: only those who manage the team). The link's token is single-use,
 stored hashed and short-lived (`MailPolicy.reset_ttl`, 30 minutes by default); using
 it sets the password, spends every other reset token of the user, and ends every
-session of the user (their session generation moves on). Asking for a reset answers
-the same, and after the same time (`Pace`), whether the email exists or not."""
+session of the user (their session generation moves on); the token is spent by one
+conditional UPDATE, so of simultaneous uses exactly one succeeds. Asking for a reset
+answers the same, and after the same time (`Pace`), whether the email exists or not.
+
+A person without a password (an owner created over the API, a site administrator)
+gets a link to choose one (`send_set_password`, from the API or `rolegate users
+set-password`; or from the login page): always at their own address, never shown to
+whoever asked for it."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rolegate.domain.errors import RolegateError, TokenInvalidError
+from rolegate.domain.errors import NotFoundError, RolegateError, TokenInvalidError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight
@@ -28,7 +34,7 @@ from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import PasswordResetRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["MIN_PASSWORD", "Pace", "check_new_password", "request_password_reset", "reset_password", "send_password_reset"]
+__all__ = ["MIN_PASSWORD", "Pace", "check_new_password", "request_password_reset", "reset_password", "send_password_reset", "send_set_password"]
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -64,13 +70,25 @@ def _expires(at: datetime) -> str:
 
 
 def _issue(
-    uow: UnitOfWork, *, user_id: str, email: str, name: str, requested_by: str, reason: str, policy: MailPolicy, now: datetime, workspace_id: str | None
+    uow: UnitOfWork,
+    *,
+    user_id: str,
+    email: str,
+    name: str,
+    requested_by: str,
+    reason: str,
+    policy: MailPolicy,
+    now: datetime,
+    workspace_id: str | None,
+    first: bool = False,
 ) -> str:
+    """A reset link (or, `first`, a link to choose a first password: the same token,
+    another email and the longer life of an invitation) queued to the user's own address."""
     token, digest = new_token()
-    expires = now + policy.reset_ttl
+    expires = now + (policy.invitation_ttl if first else policy.reset_ttl)
     uow.password_resets.add(PasswordResetRow(new_id(), user_id, digest, requested_by, expires, None))
     context = {"name": name, "reason": reason, "link": policy.link(f"/password-reset/{token}"), "expires": _expires(expires)}
-    queue_email(uow, kind="password_reset", to=email, context=context, workspace_id=workspace_id, now=now)
+    queue_email(uow, kind="set_password" if first else "password_reset", to=email, context=context, workspace_id=workspace_id, now=now)
     return token
 
 
@@ -91,20 +109,25 @@ def request_password_reset(
 def _request_reset(uow: UnitOfWork, *, email: str, policy: MailPolicy, ip: str, at: datetime) -> str | None:
     with uow:
         row = uow.users.by_email(email)
-        if row is None or not row.password_hash:
+        # An identity nobody uses yet (made by an invitation) joins through its invitation.
+        if row is None or not uow.users.claimed(str(row.id)):
             security_event(uow, "password_reset.unknown_email", email=email, ip=ip, now=at)
             uow.commit()
             return None
+        first = not row.password_hash
         token = _issue(
             uow,
             user_id=str(row.id),
             email=str(row.email),
             name=str(row.name or ""),
             requested_by="self",
-            reason="Someone (hopefully you) asked to reset your Rolegate password.",
+            reason="Someone (hopefully you) asked for a link to choose your Rolegate password."
+            if first
+            else "Someone (hopefully you) asked to reset your Rolegate password.",
             policy=policy,
             now=at,
             workspace_id=None,
+            first=first,
         )
         security_event(uow, "password_reset.requested", user_id=str(row.id), email=email, ip=ip, now=at)
         uow.commit()
@@ -146,12 +169,49 @@ def send_password_reset(
         return token
 
 
+def send_set_password(uow: UnitOfWork, *, organization_id: str | None, email: str, policy: MailPolicy, now: datetime | None = None) -> str:
+    """Email a person without a password (an owner created over the API, a site
+    administrator) a link to choose one, at their own address only; returns the token for
+    the caller's tests and the CLI (the API never shows it). `organization_id` is the
+    asking platform's organization: the person must be a member of one of its workspaces
+    or one of its site administrators, else NotFoundError (another tenant's people are
+    not found); None is the operator (`rolegate users set-password`). Refused when the
+    person has a password: they reset it themselves from the login page."""
+    at = now or utcnow()
+    with uow:
+        row = uow.users.by_email(email)
+        if row is None or (organization_id is not None and not uow.sites.reaches_user(organization_id, str(row.id))):
+            raise NotFoundError(f"no person with the email {email.strip().lower()} in this organization", decision=None, fix="Check the address; the person must be a member of one of its workspaces or a site administrator.")
+        if row.password_hash:
+            raise RolegateError(
+                f"{row.email} already has a password.",
+                fix="They can choose a new one themselves: \"Forgot your password?\" on the login page sends a link to their address.",
+            )
+        token = _issue(
+            uow,
+            user_id=str(row.id),
+            email=str(row.email),
+            name=str(row.name or ""),
+            requested_by="platform" if organization_id is not None else "operator",
+            reason="Your Rolegate login has no password yet. Choose one to log in.",
+            policy=policy,
+            now=at,
+            workspace_id=None,
+            first=True,
+        )
+        security_event(uow, "password_set.link_sent", user_id=str(row.id), email=str(row.email), now=at)
+        uow.commit()
+        return token
+
+
 def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", now: datetime | None = None) -> str:
-    """Set the password with a reset token; returns the user id. The token works once,
-    before it expires; every session of the user ends."""
+    """Set the password with a reset token; returns the user id. The token works once
+    (spent by a conditional UPDATE: of simultaneous uses exactly one succeeds), before
+    it expires; every session of the user ends."""
     check_new_password(password)
     at = now or utcnow()
     digest = hash_token(token)
+    new_hash = hash_password(password)  # argon2 is slow: outside the transaction
     with uow:
         row = uow.password_resets.by_token_hash(digest)
         if row is None or not same_hash(row.token_hash, digest):
@@ -160,7 +220,9 @@ def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", 
             raise TokenInvalidError("This password reset link was already used (each link works once).", fix="Ask for a new link from the login page.")
         if row.expires_at <= at:
             raise TokenInvalidError("This password reset link has expired.", fix="Ask for a new link from the login page.")
-        uow.team.set_password(row.user_id, hash_password(password), end_sessions=True)
+        if not uow.password_resets.consume(digest, at):
+            raise TokenInvalidError("This password reset link was already used (each link works once).", fix="Ask for a new link from the login page.")
+        uow.team.set_password(row.user_id, new_hash, end_sessions=True)
         uow.password_resets.use_all(row.user_id, at)
         security_event(uow, "password_reset.done", user_id=row.user_id, ip=ip, now=at)
         uow.commit()

@@ -85,7 +85,7 @@ def create_workspace(
         record_change(uow, ws.id, actor, "workspace.create", "workspace", ws.id, None, {"preset": preset, "name": name, "features": sorted(feats), "seat_capacities": caps})
         user_id = ensure_user(uow, owner_email, owner_name, owner_password)
         owner = Member(new_id(), owner_role, MemberStatus.ACTIVE)
-        uow.members.add(ws.id, owner, user_id=user_id)
+        uow.members.add(ws.id, owner, user_id=user_id, name=owner_name.strip()[:200])
         record_change(uow, ws.id, actor, "member.add", "member", owner.id, None, member_json(owner, owner_email))
         uow.commit()
         current = uow.workspaces.get(ws.id)

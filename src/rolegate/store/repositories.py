@@ -280,6 +280,17 @@ class UserRepository(_Repo):
     def get(self, user_id: str) -> Any:
         return self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
 
+    def claimed(self, user_id: str) -> bool:
+        """Whether someone already uses this identity: it has a password, has joined a
+        workspace (a membership ever activated) or administers a site. Only an unclaimed
+        identity (made by an invitation, never used) may get its password from a link
+        that was not sent by its own request."""
+        u, m, s = t.users, t.members, t.site_administrators
+        joined = select(m.c.id).where(and_(m.c.user_id == user_id, m.c.activated_at.is_not(None))).exists()
+        admin = select(s.c.user_id).where(s.c.user_id == user_id).exists()
+        row = self.conn.execute(select(u.c.password_hash, joined.label("joined"), admin.label("admin")).where(u.c.id == user_id)).first()
+        return row is None or bool(row.password_hash) or bool(row.joined) or bool(row.admin)
+
 
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
@@ -295,8 +306,12 @@ class MemberInfo:
 class MemberRepository(_Repo):
     def _select(self, workspace_id: str) -> Any:
         m, u = t.members, t.users
+        # The workspace's own name for the member; the person's own only where the
+        # workspace has none (NULL: they accepted, or the row predates member names).
+        # Adding someone stores what the adder typed, so inviting an existing person
+        # never shows the inviter what the person or another workspace stored.
         return (
-            select(m, u.c.email, u.c.name)
+            select(m, u.c.email, func.coalesce(m.c.name, u.c.name).label("display_name"))
             .select_from(m.join(u, u.c.id == m.c.user_id))
             .where(m.c.workspace_id == workspace_id)
         )
@@ -307,7 +322,7 @@ class MemberRepository(_Repo):
             member=Member(row.id, row.role_id, MemberStatus(row.status)),
             user_id=row.user_id,
             email=row.email,
-            name=row.name,
+            name=row.display_name,
             invited_at=_aware(row.invited_at),
             activated_at=_aware(row.activated_at),
             disabled_at=_aware(row.disabled_at),
@@ -330,13 +345,14 @@ class MemberRepository(_Repo):
         row = self.conn.execute(self._select(workspace_id).where(t.members.c.user_id == user_id)).first()
         return self._info(row) if row is not None else None
 
-    def add(self, workspace_id: str, member: Member, *, user_id: str) -> None:
+    def add(self, workspace_id: str, member: Member, *, user_id: str, name: str | None = None) -> None:
         now = utcnow()
         self.conn.execute(
             insert(t.members).values(
                 workspace_id=workspace_id,
                 id=member.id,
                 user_id=user_id,
+                name=name,
                 role_id=member.role,
                 status=member.status.value,
                 invited_at=now if member.status is MemberStatus.INVITED else None,
@@ -357,6 +373,11 @@ class MemberRepository(_Repo):
         self.conn.execute(
             update(t.members).where(and_(t.members.c.workspace_id == workspace_id, t.members.c.id == member.id)).values(**values)
         )
+
+    def set_name(self, workspace_id: str, member_id: str, name: str | None) -> None:
+        """The workspace's own name for the member (None: the person's own name)."""
+        m = t.members
+        self.conn.execute(update(m).where(and_(m.c.workspace_id == workspace_id, m.c.id == member_id)).values(name=name, updated_at=utcnow()))
 
     def references(self, workspace_id: str, member_id: str) -> list[str]:
         r = t.member_references

@@ -80,9 +80,14 @@ class SiteRepository(_Repo):
         rows = self.conn.execute(select(m.c.workspace_id, w.c.organization_id).select_from(m.join(w, w.c.id == m.c.workspace_id)).where(m.c.user_id == user_id))
         return [(r.workspace_id, r.organization_id) for r in rows]
 
-    # -- administrator records (users) ---------------------------------------------------
-    def update_user(self, user_id: str, *, name: str, email: str) -> None:
-        self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(name=name, email=email.strip().lower(), updated_at=utcnow()))
+    # -- logins (users) ------------------------------------------------------------------
+    def reaches_user(self, organization_id: str, user_id: str) -> bool:
+        """Whether the user is a member of a workspace of the organization, or one of its site administrators."""
+        m, w, s = t.members, t.workspaces, t.site_administrators
+        member = select(m.c.id).select_from(m.join(w, w.c.id == m.c.workspace_id)).where(and_(m.c.user_id == user_id, w.c.organization_id == organization_id))
+        admin = select(s.c.user_id).where(and_(s.c.user_id == user_id, s.c.organization_id == organization_id))
+        row = self.conn.execute(select(member.exists().label("m"), admin.exists().label("a"))).first()
+        return row is not None and (bool(row.m) or bool(row.a))
 
     def email_taken(self, email: str, *, except_user: str) -> bool:
         u = t.users

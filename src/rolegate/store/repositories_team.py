@@ -4,7 +4,6 @@ moving a member's work to another needs. They never commit; the unit of work doe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,8 @@ from rolegate.store import tables as t
 from rolegate.store.repositories import _aware, _Repo, utcnow
 
 __all__ = [
+    "EmailChangeRepository",
+    "EmailChangeRow",
     "InvitationRepository",
     "InvitationRow",
     "OutboxRepository",
@@ -119,6 +120,28 @@ class InvitationRepository(_Repo):
             .values(token_hash=token_hash, expires_at=expires_at, sent_count=i.c.sent_count + 1, updated_at=utcnow())
         )
 
+    def consume(self, workspace_id: str, invitation_id: str, *, token_hash: str, at: datetime) -> bool:
+        """Accept the invitation if it is still open, unexpired and this token is its
+        latest: one conditional UPDATE, so of N simultaneous uses exactly one sees a row
+        changed (PostgreSQL re-checks the WHERE after waiting for the winner's commit;
+        SQLite's writers take turns)."""
+        i = t.invitations
+        done = self.conn.execute(
+            update(i)
+            .where(
+                and_(
+                    i.c.workspace_id == workspace_id,
+                    i.c.id == invitation_id,
+                    i.c.token_hash == token_hash,
+                    i.c.accepted_at.is_(None),
+                    i.c.revoked_at.is_(None),
+                    i.c.expires_at > at,
+                )
+            )
+            .values(accepted_at=at, updated_at=utcnow())
+        )
+        return done.rowcount == 1
+
     def close(self, workspace_id: str, invitation_id: str, *, accepted_at: datetime | None = None, revoked_at: datetime | None = None) -> None:
         i = t.invitations
         self.conn.execute(
@@ -156,10 +179,57 @@ class PasswordResetRepository(_Repo):
             return None
         return PasswordResetRow(row.id, row.user_id, row.token_hash, row.requested_by, _at(row.expires_at) or utcnow(), _at(row.used_at))
 
+    def consume(self, token_hash: str, at: datetime) -> bool:
+        """Spend the token if it is unused and unexpired; True for exactly one of any
+        number of simultaneous uses (a conditional UPDATE, see `InvitationRepository.consume`)."""
+        p = t.password_resets
+        done = self.conn.execute(
+            update(p).where(and_(p.c.token_hash == token_hash, p.c.used_at.is_(None), p.c.expires_at > at)).values(used_at=at)
+        )
+        return done.rowcount == 1
+
     def use_all(self, user_id: str, at: datetime) -> None:
         """Spend every outstanding token of the user: one reset ends the others too."""
         p = t.password_resets
         self.conn.execute(update(p).where(and_(p.c.user_id == user_id, p.c.used_at.is_(None))).values(used_at=at))
+
+
+# -- email changes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChangeRow:
+    id: str
+    user_id: str
+    new_email: str
+    token_hash: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class EmailChangeRepository(_Repo):
+    def add(self, row: EmailChangeRow) -> None:
+        self.conn.execute(
+            insert(t.email_changes).values(id=row.id, user_id=row.user_id, new_email=row.new_email, token_hash=row.token_hash, expires_at=row.expires_at)
+        )
+
+    def by_token_hash(self, token_hash: str) -> EmailChangeRow | None:
+        e = t.email_changes
+        row = self.conn.execute(select(e).where(e.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return EmailChangeRow(row.id, row.user_id, row.new_email, row.token_hash, _at(row.expires_at) or utcnow(), _at(row.used_at))
+
+    def consume(self, token_hash: str, at: datetime) -> bool:
+        """Spend the link if unused and unexpired; True for exactly one of simultaneous uses."""
+        e = t.email_changes
+        done = self.conn.execute(update(e).where(and_(e.c.token_hash == token_hash, e.c.used_at.is_(None), e.c.expires_at > at)).values(used_at=at))
+        return done.rowcount == 1
+
+    def use_all(self, user_id: str, at: datetime) -> None:
+        """Spend every open email change of the user: the newest request, or a confirmed one, ends the others."""
+        e = t.email_changes
+        self.conn.execute(update(e).where(and_(e.c.user_id == user_id, e.c.used_at.is_(None))).values(used_at=at))
 
 
 # -- outbox -------------------------------------------------------------------------------
@@ -245,11 +315,13 @@ class OutboxRepository(_Repo):
             update(o).where(o.c.id == message_id).values(attempts=o.c.attempts + 1, next_attempt_at=retry_at, claimed_until=None, last_error=error[:2000])
         )
 
-    def all(self, *, workspace_id: str | None = None, to_addrs: Sequence[str] = (), limit: int = 200) -> list[OutboxRow]:
+    def all(self, *, workspace_id: str | None = None, to_addr: str | None = None, limit: int = 200) -> list[OutboxRow]:
         o = t.outbox
         stmt = select(o)
         if workspace_id is not None:
-            stmt = stmt.where(or_(o.c.workspace_id == workspace_id, o.c.to_addr.in_(list(to_addrs))))
+            stmt = stmt.where(o.c.workspace_id == workspace_id)
+        if to_addr is not None:
+            stmt = stmt.where(o.c.to_addr == to_addr.strip().lower())
         return [_outbox(r) for r in self.conn.execute(stmt.order_by(o.c.created_at.desc(), o.c.id.desc()).limit(limit))]
 
     def unsent_count(self) -> int:
@@ -302,6 +374,19 @@ class TeamRepository(_Repo):
         if end_sessions:
             values["session_version"] = u.c.session_version + 1
         self.conn.execute(update(u).where(u.c.id == user_id).values(**values))
+
+    def set_first_password(self, user_id: str, password_hash: str) -> bool:
+        """Set the password of an identity that has none; False when it has one by now
+        (a concurrent first acceptance won), so a link never replaces a password."""
+        u = t.users
+        done = self.conn.execute(
+            update(u).where(and_(u.c.id == user_id, u.c.password_hash.is_(None))).values(password_hash=password_hash, updated_at=utcnow())
+        )
+        return done.rowcount == 1
+
+    def set_email(self, user_id: str, email: str) -> None:
+        u = t.users
+        self.conn.execute(update(u).where(u.c.id == user_id).values(email=email.strip().lower(), updated_at=utcnow()))
 
     def set_name(self, user_id: str, name: str) -> None:
         u = t.users

@@ -336,6 +336,11 @@ web_sessions = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
+# A member's name as this workspace knows them (None: the name the person gave
+# themselves). An administrator edits this copy, never the person's identity, which
+# other workspaces and sites share.
+members.append_column(Column("name", String(200)))
+
 # A person changes their own email through a link sent to the new address.
 email_changes = Table(
     "email_changes",

@@ -140,7 +140,7 @@ class WorkspaceContext:
             items.append(NavItem("Administrator records", f"{self.base}/records", "records"))
         if self.can(AdminRight.VIEW_AUDIT):
             items.append(NavItem("Audit log", f"{self.base}/audit", "audit"))
-        if self.can(AdminRight.MANAGE_MEMBERS) and self.viewer.ui.rolegate.outbox is None:
+        if self.viewer.ui.rolegate.settings.dev_outbox:
             items.append(NavItem("Outbox (dev)", f"{self.base}/outbox", "outbox"))
         return items
 

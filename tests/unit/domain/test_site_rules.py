@@ -35,13 +35,14 @@ def test_E9_copy_only_within_the_site_the_preset_and_what_the_actor_administers(
     assert len(_copy(target_preset="natero", administers_target=False)) == 2
 
 
-def test_E7_E9_record_edits() -> None:
-    assert record_edit_violations(email_taken=False, email="a@b.c", unmanaged_workspaces=[]) == []
-    assert [v.rule_id for v in record_edit_violations(email_taken=True, email="a@b.c", unmanaged_workspaces=[])] == ["E7"]
-    assert [v.rule_id for v in record_edit_violations(email_taken=False, email="nope", unmanaged_workspaces=[])] == ["E7"]
-    shared = record_edit_violations(email_taken=False, email="a@b.c", unmanaged_workspaces=["Zeta", "Alpha"])
-    assert [v.rule_id for v in shared] == ["E9"]
-    assert "Alpha, Zeta" in shared[0].message
+def test_E7_a_record_edit_never_changes_the_login_email() -> None:
+    assert record_edit_violations(email_now="a@b.c", email_asked=None, name="Ann") == []
+    assert record_edit_violations(email_now="a@b.c", email_asked=" A@B.c ", name="Ann") == []
+    [moved] = record_edit_violations(email_now="a@b.c", email_asked="other@b.c", name="Ann")
+    assert moved.rule_id == "E7"
+    assert "only they can change it" in moved.message
+    assert "account page" in moved.fix
+    assert [v.rule_id for v in record_edit_violations(email_now="a@b.c", email_asked=None, name="x" * 201)] == ["E7"]
 
 
 def _role(grants: set[str], level: str = "account_administrator", role_id: str = "r") -> Role:

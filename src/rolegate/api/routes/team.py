@@ -110,7 +110,10 @@ def revoke(invitation_id: InvitationId, ctx: AdminAccess) -> QueuedOut:
 
 @router.post("/v1/invitations/{token}/accept", response_model=AcceptedOut, summary="Accept an invitation (no API key: the token)")
 def accept(token: TokenPath, body: AcceptIn, request: Request) -> AcceptedOut:
-    """T4: the invited member becomes active. A new user sets their password here."""
+    """T4: the invited member becomes active. A new login chooses its password here; an
+    invitation for a login someone already uses is refused (`login_required`): the link
+    never sets or resets an existing login's password, so that person accepts it in the
+    admin UI, logged in."""
     done = accept_invitation(_rg(request).uow(), token=token, password=body.password, name=body.name or None)
     return AcceptedOut(workspace=done.workspace_id, member=done.member_id, email=done.email)
 

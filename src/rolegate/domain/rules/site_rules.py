@@ -1,9 +1,7 @@
 """Sites (organizations) of several workspaces: copying a role between them (E9) and
-editing an administrator record that several workspaces share (E7, E9)."""
+editing an administrator record (E7), whose login is the person's own."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from rolegate.domain.violations import Violation
 
@@ -38,22 +36,21 @@ def copy_target_violations(
     return out
 
 
-def record_edit_violations(*, email_taken: bool, email: str, unmanaged_workspaces: Sequence[str]) -> list[Violation]:
-    """E7: an account administrator edits administrator records of their account. A
-    person with access to several accounts (E9) has one record (their login): it is
-    edited only by someone who manages every account it reaches."""
+def record_edit_violations(*, email_now: str, email_asked: str | None, name: str) -> list[Violation]:
+    """E7: an account administrator edits the administrator records of their account:
+    the name this workspace shows. The email is the person's login, which other
+    workspaces and sites may share: only the person changes it, through a link sent to
+    the new address, so a record edit that asks for another email is refused."""
     out: list[Violation] = []
-    if "@" not in email or len(email) > 320 or not email.strip():
-        out.append(Violation("E7", f"{email!r} is not an email address.", "Enter the administrator's email address."))
-    elif email_taken:
-        out.append(Violation("E7", f"{email.strip().lower()} is already someone else's login.", "Use another address."))
-    if unmanaged_workspaces:
-        names = ", ".join(sorted(unmanaged_workspaces))
+    if email_asked is not None and email_asked.strip().lower() != email_now:
         out.append(
             Violation(
-                "E9",
-                f"This person also has access to {names}, which you do not administer; their record is shared.",
-                "Ask a site administrator of those workspaces to edit it.",
+                "E7",
+                f"The email address {email_now} is that person's login, so only they can change it.",
+                "Ask them to change it from their account page (Rolegate sends a confirmation link to the new address). "
+                "To give this seat to someone else, invite that person and disable this member.",
             )
         )
+    if len(name.strip()) > 200:
+        out.append(Violation("E7", "A name has at most 200 characters.", "Shorten the name."))
     return out

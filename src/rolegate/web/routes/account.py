@@ -1,6 +1,9 @@
 """Pages reached from emails and from the login page: accepting an invitation (T4),
-asking for a password reset and choosing a new password (C8). No login needed: the
-link's token is the credential, and a bad one gets the `token_invalid` page."""
+asking for a password reset and choosing a new password (C8), and confirming a new
+email address. The link's token is the credential, and a bad one gets the
+`token_invalid` page; but an invitation for a login someone already uses is accepted
+only by that login, logged in (the link alone never hands over an identity). Changing
+one's own email (`/account/email`) needs the session and the password."""
 
 from __future__ import annotations
 
@@ -10,9 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.domain.errors import RateLimitedError, RolegateError, TokenInvalidError
-from rolegate.services.invitations import accept_invitation, preview_invitation
+from rolegate.domain.errors import LoginRequiredError, RateLimitedError, RolegateError, TokenInvalidError
+from rolegate.services.email_change import clean_email, confirm_email_change, request_email_change
+from rolegate.services.invitations import InvitationPreview, accept_invitation, preview_invitation
+from rolegate.services.login_protection import log_in
+from rolegate.services.logins import User
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
+from rolegate.web.context import LoginRequired, viewer
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -69,10 +76,34 @@ async def reset(request: Request, token: str) -> Response:
     return redirect(request, "/login")
 
 
+def _viewer_id(request: Request) -> str | None:
+    """The logged-in user (a valid session), else None: these pages work logged out too."""
+    try:
+        return viewer(ui_of(request), request, session_of(request)).user.id
+    except LoginRequired:
+        return None
+
+
+def _invitation_page(
+    request: Request, token: str, preview: InvitationPreview, me: str | None, *, name: str = "", error: str | None = None, status: int = 200
+) -> Response:
+    ctx = {
+        "token": token,
+        "invitation": preview,
+        "error": error,
+        "min_length": MIN_PASSWORD,
+        "name": name,
+        "logged_in": me is not None,
+        "is_invitee": me == preview.user_id,
+        "login_url": f"/login?next=/invitations/{token}",
+    }
+    return render(request, "account/invitation.html", ctx, status=status)
+
+
 @router.get("/invitations/{token}")
 def invitation_form(request: Request, token: str) -> Response:
     preview = preview_invitation(ui_of(request).rolegate.uow(), token=token)
-    return render(request, "account/invitation.html", {"token": token, "invitation": preview, "error": None, "min_length": MIN_PASSWORD, "name": ""})
+    return _invitation_page(request, token, preview, _viewer_id(request))
 
 
 @router.post("/invitations/{token}")
@@ -81,17 +112,87 @@ async def accept(request: Request, token: str) -> Response:
     password = str(form.get("password") or "")
     name = str(form.get("name") or "").strip()[:200]
     rg = ui_of(request).rolegate
-    preview = await run_in_threadpool(lambda: preview_invitation(rg.uow(), token=token))
-    ctx = {"token": token, "invitation": preview, "min_length": MIN_PASSWORD, "name": name}
-    if preview.needs_password and password != str(form.get("confirm") or ""):
-        return render(request, "account/invitation.html", {**ctx, "error": "The two passwords differ."}, status=400)
+
+    def run() -> Response:
+        preview = preview_invitation(rg.uow(), token=token)
+        me = _viewer_id(request)
+        if preview.needs_password and password != str(form.get("confirm") or ""):
+            return _invitation_page(request, token, preview, me, name=name, error="The two passwords differ.", status=400)
+        try:
+            # A login someone already uses joins only as itself: the session says who accepts.
+            done = accept_invitation(rg.uow(), token=token, password=password or None, name=name or None, as_user=me)
+        except TokenInvalidError:
+            raise
+        except LoginRequiredError as exc:
+            return _invitation_page(request, token, preview, me, error=str(exc), status=403)
+        except RolegateError as exc:
+            return _invitation_page(request, token, preview, me, name=name, error=str(exc), status=400)
+        session = session_of(request)
+        if not preview.needs_password:
+            session.flash(f"Welcome to {preview.workspace_name}.")
+            return redirect(request, f"/w/{done.workspace_id}/")
+        session.logout()
+        session.flash(f"Welcome to {preview.workspace_name}. Log in with {done.email} and your password.")
+        return redirect(request, f"/login?next=/w/{done.workspace_id}/")
+
+    return await run_in_threadpool(run)
+
+
+# -- the email of one's own login ---------------------------------------------------------
+
+
+def _email_page(request: Request, user: User, *, new_email: str = "", error: str | None = None, sent: str | None = None, status: int = 200) -> Response:
+    ctx = {"user": user, "new_email": new_email, "error": error, "sent": sent}
+    return render(request, "account/email.html", ctx, status=status)
+
+
+@router.get("/account/email")
+def email_form(request: Request) -> Response:
+    return _email_page(request, viewer(ui_of(request), request, session_of(request)).user)
+
+
+@router.post("/account/email")
+async def email_change(request: Request) -> Response:
+    """The person asks, with their password (a session left open is not enough to move
+    a login away); the link goes to the new address, which must be theirs."""
+    form = await checked_form(request)
+    new_email = str(form.get("new_email") or "").strip()[:320]
+    password = str(form.get("password") or "")
+    ui = ui_of(request)
+    rg = ui.rolegate
+
+    def run() -> Response:
+        me = viewer(ui, request, session_of(request)).user
+        try:
+            user = log_in(rg.uow, rg.login_guard, email=me.email, password=password, ip=_ip(request))
+        except RateLimitedError as exc:
+            return _email_page(request, me, new_email=new_email, error=exc.message, status=429)
+        if user is None or user.id != me.id:
+            return _email_page(request, me, new_email=new_email, error="Wrong password: your email stays as it is.", status=401)
+        try:
+            request_email_change(rg.uow(), user_id=me.id, new_email=new_email, policy=rg.mail_policy, ip=_ip(request))
+        except RolegateError as exc:
+            return _email_page(request, me, new_email=new_email, error=str(exc), status=400)
+        return _email_page(request, me, sent=clean_email(new_email))
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/email-change/{token}")
+def email_confirm_form(request: Request, token: str) -> Response:
+    """A button, not the change: mail scanners and link previews open links with GET."""
+    return render(request, "account/email_confirm.html", {"token": token, "error": None})
+
+
+@router.post("/email-change/{token}")
+async def email_confirm(request: Request, token: str) -> Response:
+    await checked_form(request)
+    rg = ui_of(request).rolegate
     try:
-        done = await run_in_threadpool(lambda: accept_invitation(rg.uow(), token=token, password=password or None, name=name or None))
+        done = await run_in_threadpool(lambda: confirm_email_change(rg.uow(), token=token, policy=rg.mail_policy, ip=_ip(request)))
     except TokenInvalidError:
         raise
     except RolegateError as exc:
-        return render(request, "account/invitation.html", {**ctx, "error": str(exc)}, status=400)
-    session = session_of(request)
-    session.logout()
-    session.flash(f"Welcome to {preview.workspace_name}. Log in with {done.email} and your password.")
-    return redirect(request, f"/login?next=/w/{done.workspace_id}/")
+        return render(request, "account/email_confirm.html", {"token": token, "error": str(exc)}, status=409)
+    session_of(request).flash(f"Your login's email is now {done.new_email}.")
+    return redirect(request, "/")

@@ -1,5 +1,6 @@
 """Administrator records (E7): the list of a workspace's administrators, and one record
-(name, email) to view and edit. The role on a record is a control only for those who
+(the name this workspace shows, and the email of the person's login, which only they
+change) to view and edit. The role on a record is a control only for those who
 may assign roles (site administrators); everyone else sees it as text. Not the Team
 page: invitations, disabling and seats live there."""
 
@@ -51,7 +52,11 @@ def record(request: Request, workspace_id: str, member_id: str) -> Response:
 @router.post("/w/{workspace_id}/members/{member_id}/record")
 async def save_record(request: Request, workspace_id: str, member_id: str) -> Response:
     form = await checked_form(request)
-    name, email, role = str(form.get("name", "")), str(form.get("email", "")), form.get("role")
+    name, role = str(form.get("name", "")), form.get("role")
+    # The email is the person's login: sent (by an old form, or forged) it must be the
+    # current one, which the service checks; absent, it is left as it is.
+    sent_email = form.get("email")
+    email = sent_email if isinstance(sent_email, str) else None
 
     def run() -> Response:
         page = _page(request, workspace_id)
@@ -64,8 +69,9 @@ async def save_record(request: Request, workspace_id: str, member_id: str) -> Re
             update_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id, name=name, email=email)
         except RuleViolationError as exc:
             found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
-            return _record_page(request, page, found, name=name, email=email, violations=exc.violations, status=409)
-        session_of(request).flash(f"Administrator record of {email.strip().lower()} saved.")
+            return _record_page(request, page, found, name=name, email=found.info.email, violations=exc.violations, status=409)
+        found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+        session_of(request).flash(f"Administrator record of {found.info.email} saved.")
         return redirect(request, f"{page.base}/members/{member_id}/record")
 
     return await run_in_threadpool(run)

@@ -2,8 +2,8 @@
 invitations and assigned records; invite, change role, disable and enable, send a
 password reset, transfer records, resend and revoke invitations, transfer ownership.
 Every action is a service call; a refusal shows the team page again with the rule,
-its message and its fix. `/w/{ws}/outbox` is the developer page of the mail outbox,
-shown only while no SMTP server is configured (`make run` works offline)."""
+its message and its fix. `/w/{ws}/outbox` is the developer page of the mail outbox: the
+viewer's own mail, where the operator turned it on (`make run` works offline)."""
 
 from __future__ import annotations
 
@@ -184,11 +184,11 @@ async def ownership(request: Request, workspace_id: str) -> Response:
 
 @router.get("/w/{workspace_id}/outbox")
 def outbox(request: Request, workspace_id: str) -> Response:
-    """Developer page, only without SMTP (a real server delivers the mail instead):
-    what `developer_mails` lets a team manager see."""
+    """The developer page, only where the operator turned it on (`ROLEGATE_DEV_OUTBOX`):
+    the viewer's own mail, never anyone else's (`developer_mails`)."""
     ui = ui_of(request)
-    if ui.rolegate.outbox is not None:
+    if not ui.rolegate.settings.dev_outbox:
         raise StarletteHTTPException(404)
     page = _page(request, workspace_id, "outbox")
-    mails = developer_mails(ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, viewer_email=page.viewer.user.email)
-    return render(request, "team/outbox.html", {"mails": mails}, page=page)
+    mails = developer_mails(ui.rolegate.uow(), viewer_email=page.viewer.user.email)
+    return render(request, "team/outbox.html", {"mails": mails, "smtp": ui.rolegate.outbox is not None}, page=page)

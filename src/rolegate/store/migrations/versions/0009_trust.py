@@ -1,5 +1,6 @@
-"""Trust (issue 12): server-side web sessions (logout revokes, idle sessions end) and
-email changes confirmed by a link sent to the new address.
+"""Trust (issue 12): server-side web sessions (logout revokes, idle sessions end),
+email changes confirmed by a link sent to the new address, and a member's
+workspace-local name (an administrator's edit never reaches the person's identity).
 
 Revision ID: 0009_trust
 Revises: 0008_bulk
@@ -48,9 +49,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_email_changes_token_hash")),
     )
     op.create_index(op.f("ix_email_changes_user_id"), "email_changes", ["user_id"])
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(sa.Column("name", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.drop_column("name")
     op.drop_index(op.f("ix_email_changes_user_id"), table_name="email_changes")
     op.drop_table("email_changes")
     op.drop_index(op.f("ix_web_sessions_user_id"), table_name="web_sessions")
