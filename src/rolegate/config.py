@@ -26,6 +26,10 @@ class Settings:
     """Where the admin UI is reached: the base of the links in emails."""
     invitation_ttl_hours: int = 7 * 24
     reset_ttl_minutes: int = 30
+    session_idle_minutes: int = 30
+    """An admin UI session unused this long ends (it is refused, as after logout)."""
+    session_max_hours: int = 12
+    """An admin UI session ends this long after its login, however busy."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs the admin UI's session cookies; None: a random key per process (sessions
     end when it stops, and several processes do not share them)."""
@@ -41,6 +45,8 @@ class Settings:
             "public_url": os.environ.get("ROLEGATE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
             "invitation_ttl_hours": int(os.environ.get("ROLEGATE_INVITATION_TTL_HOURS", "168")),
             "reset_ttl_minutes": int(os.environ.get("ROLEGATE_RESET_TTL_MINUTES", "30")),
+            "session_idle_minutes": int(os.environ.get("ROLEGATE_SESSION_IDLE_MINUTES", "30")),
+            "session_max_hours": int(os.environ.get("ROLEGATE_SESSION_MAX_HOURS", "12")),
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
         }
         values.update(overrides)

@@ -19,6 +19,7 @@ from rolegate.store.repositories import (
 )
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
+from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
 from rolegate.store.repositories_team import (
     InvitationRepository,
@@ -49,6 +50,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     security_events: SecurityEventRepository
     team: TeamRepository
+    web_sessions: WebSessionRepository
 
     def __init__(
         self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None, on_mail: Callable[[], None] | None = None
@@ -82,6 +84,7 @@ class UnitOfWork:
             ("outbox", OutboxRepository),
             ("security_events", SecurityEventRepository),
             ("team", TeamRepository),
+            ("web_sessions", WebSessionRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

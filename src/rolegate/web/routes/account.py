@@ -13,6 +13,7 @@ from starlette.responses import Response
 from rolegate.domain.errors import RateLimitedError, RolegateError, TokenInvalidError
 from rolegate.services.invitations import accept_invitation, preview_invitation
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
+from rolegate.web.context import log_out
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -64,7 +65,7 @@ async def reset(request: Request, token: str) -> Response:
     except RolegateError as exc:
         return render(request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=400)
     session = session_of(request)
-    session.logout()
+    await run_in_threadpool(log_out, ui_of(request), request, session)  # whoever this browser was logged in as
     session.flash("Your password is changed and every session has ended. Log in with the new password.")
     return redirect(request, "/login")
 
@@ -92,6 +93,6 @@ async def accept(request: Request, token: str) -> Response:
     except RolegateError as exc:
         return render(request, "account/invitation.html", {**ctx, "error": str(exc)}, status=400)
     session = session_of(request)
-    session.logout()
+    await run_in_threadpool(log_out, ui_of(request), request, session)
     session.flash(f"Welcome to {preview.workspace_name}. Log in with {done.email} and your password.")
     return redirect(request, f"/login?next=/w/{done.workspace_id}/")
