@@ -16,6 +16,7 @@ Mapping:
     SchemaError                    422 schema_invalid
     TokenInvalidError              410 token_invalid
     RateLimitedError               429 rate_limited (with Retry-After)
+    ActorRefusedError              403 actor_refused
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
@@ -39,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rolegate.api.schemas import Problem, ProblemError, ProblemViolation
 from rolegate.domain.errors import (
+    ActorRefusedError,
     ErrorCode,
     InvalidRecordError,
     NotFoundError,
@@ -91,6 +93,7 @@ TITLES: Mapping[str, str] = {
     ErrorCode.REVISION_NOT_REACHED: "Revision not reached yet",
     ErrorCode.TOKEN_INVALID: "Link not valid",
     ErrorCode.RATE_LIMITED: "Too many attempts",
+    ErrorCode.ACTOR_REFUSED: "Acting party refused",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -110,6 +113,7 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     RevisionNotReachedError: 409,
     TokenInvalidError: 410,
     RateLimitedError: 429,
+    ActorRefusedError: 403,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -122,6 +126,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.REVISION_NOT_REACHED: 409,
     ErrorCode.TOKEN_INVALID: 410,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.ACTOR_REFUSED: 403,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,
@@ -192,6 +197,8 @@ def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
         # The services tag an admin-right refusal with its rule id ("[N12] ...").
         match = _LEADING_RULE.match(exc.message)
         rule = getattr(exc, "rule_id", None) or (match.group(1) if match else None)
+    elif isinstance(exc, ActorRefusedError):
+        rule = exc.rule_id
     elif isinstance(exc, SchemaError):
         errors = [ProblemError(loc=[p.path] if p.path else [], msg=p.message, hint=p.hint) for p in exc.problems]
     detail = str(exc)

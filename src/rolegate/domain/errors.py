@@ -12,6 +12,8 @@ The tree::
     ├── RevisionNotReachedError   `min_revision` newer than what this database has yet
     ├── RuleViolationError        a change refused by one or more rules (Violations)
     ├── TokenInvalidError         an invitation or password reset link unknown, used, revoked or expired
+    ├── ActorRefusedError         the named acting party is no member of the workspace (nor a site
+    │                             administrator of its organization), or a disabled member
     └── RateLimitedError          too many login or password reset attempts (carries retry_after)
 
 Every error has a stable ``code`` (``ErrorCode``) and says what to do instead.
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from rolegate.domain.violations import Violation
 
 __all__ = [
+    "ActorRefusedError",
     "ErrorCode",
     "InvalidRecordError",
     "NotFoundError",
@@ -54,6 +57,7 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     TOKEN_INVALID = "token_invalid"
     RATE_LIMITED = "rate_limited"
+    ACTOR_REFUSED = "actor_refused"
 
 
 class RolegateError(Exception):
@@ -155,6 +159,20 @@ class TokenInvalidError(RolegateError):
     revoked or expired: single-use secrets never work twice."""
 
     code = ErrorCode.TOKEN_INVALID
+
+
+class ActorRefusedError(RolegateError):
+    """A door named an acting party who may not act in this workspace: no member of it
+    (whether they exist elsewhere or nowhere: the two are never told apart), not a site
+    administrator of its organization, or a disabled member. Refused before any use
+    case runs, so nothing is written or audited under that name. `rule_id` is E1 when
+    the name was a site administrator's (it depends on the name's form only)."""
+
+    code = ErrorCode.ACTOR_REFUSED
+
+    def __init__(self, message: str, *, fix: str = "", rule_id: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.rule_id = rule_id
 
 
 class RateLimitedError(RolegateError):
