@@ -1,3 +1,124 @@
 """Security tests (issue 12): each module proves one defense of docs/security.md, as an
 attacker would try it, over the API and the web UI, on SQLite and PostgreSQL where
-storage matters; cross-tenant tests drive two organizations."""
+storage matters; cross-tenant tests drive two organizations.
+
+Shared fixtures:
+- `rolegate_db`: a Rolegate on SQLite (a fresh file, tables created) and on PostgreSQL
+  (one database per test session, built by the Alembic migrations, so the migrated
+  tables are the ones exercised). Tests on the shared PostgreSQL database stay apart by
+  working in workspaces of their own with unique emails.
+- `two_orgs`: organization A with workspaces A1 and A2, organization B with B1 (all
+  Natero), an owner with a password in each, and a site administrator of each
+  organization (a member of no workspace).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rolegate.bootstrap import Rolegate, bootstrap
+from rolegate.config import Settings
+from rolegate.domain.workspace import Actor
+from rolegate.services import sites, workspaces
+from tests.pg import postgres_url
+
+BACKENDS = ("sqlite", "postgresql")
+SECRET_KEY = "security-tests-secret"
+PASSWORD = "correct horse battery staple"
+PLATFORM = Actor.system("security-tests")
+
+
+@pytest.fixture(scope="session")
+def security_pg_url() -> Iterator[str]:
+    with postgres_url(migrate=True) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def rolegate_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rolegate]:
+    if request.param == "sqlite":
+        rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'rolegate.db'}", listen=False, secret_key=SECRET_KEY))
+        rg.create_tables()
+    else:
+        url: str = request.getfixturevalue("security_pg_url")
+        rg = bootstrap(Settings(database_url=url, listen=False, secret_key=SECRET_KEY))
+    try:
+        yield rg
+    finally:
+        rg.close()
+
+
+def unique_email(who: str) -> str:
+    return f"{who}-{uuid.uuid4().hex[:10]}@security.test"
+
+
+@dataclass(frozen=True, slots=True)
+class OrgWorkspace:
+    id: str
+    organization_id: str
+    owner: str
+    """The owner's member id."""
+    owner_user: str
+    owner_email: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteAdmin:
+    user_id: str
+    email: str
+
+    @property
+    def header(self) -> str:
+        return f"site-admin:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TwoOrgs:
+    rolegate: Rolegate
+    org_a: str
+    org_b: str
+    a1: OrgWorkspace
+    a2: OrgWorkspace
+    b1: OrgWorkspace
+    site_admin_a: SiteAdmin
+    site_admin_b: SiteAdmin
+
+    @property
+    def workspaces(self) -> tuple[OrgWorkspace, ...]:
+        return (self.a1, self.a2, self.b1)
+
+
+def _workspace(rg: Rolegate, org: str, name: str) -> OrgWorkspace:
+    email = unique_email("owner")
+    created = workspaces.create_workspace(
+        rg.uow(), actor=PLATFORM, preset="natero", name=name, owner_email=email, owner_password=PASSWORD, organization_id=org
+    )
+    return OrgWorkspace(created.workspace.id, org, created.owner.member.id, created.owner.user_id, email)
+
+
+def _site_admin(rg: Rolegate, org: str) -> SiteAdmin:
+    email = unique_email("site-admin")
+    user = sites.add_site_administrator(rg.uow(), actor=PLATFORM, organization_id=org, email=email, name="Site Admin", password=PASSWORD)
+    return SiteAdmin(user, email)
+
+
+@pytest.fixture
+def two_orgs(rolegate_db: Rolegate) -> TwoOrgs:
+    rg = rolegate_db
+    org_a = workspaces.create_organization(rg.uow(), actor=PLATFORM, name="Org A")
+    org_b = workspaces.create_organization(rg.uow(), actor=PLATFORM, name="Org B")
+    return TwoOrgs(
+        rg,
+        org_a,
+        org_b,
+        _workspace(rg, org_a, "A1"),
+        _workspace(rg, org_a, "A2"),
+        _workspace(rg, org_b, "B1"),
+        _site_admin(rg, org_a),
+        _site_admin(rg, org_b),
+    )
