@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor
 from rolegate.services import sites, workspaces
+from rolegate.services.passwords import hash_password
 from tests.pg import postgres_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -93,17 +95,29 @@ class TwoOrgs:
         return (self.a1, self.a2, self.b1)
 
 
+@cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def _give_password(rg: Rolegate, user_id: str) -> None:
+    # One argon2 hash for every user of the session: hashing costs most of a second.
+    with rg.uow() as uow:
+        uow.team.set_password(user_id, _password_hash(), end_sessions=False)
+        uow.commit()
+
+
 def _workspace(rg: Rolegate, org: str, name: str) -> OrgWorkspace:
     email = unique_email("owner")
-    created = workspaces.create_workspace(
-        rg.uow(), actor=PLATFORM, preset="natero", name=name, owner_email=email, owner_password=PASSWORD, organization_id=org
-    )
+    created = workspaces.create_workspace(rg.uow(), actor=PLATFORM, preset="natero", name=name, owner_email=email, organization_id=org)
+    _give_password(rg, created.owner.user_id)
     return OrgWorkspace(created.workspace.id, org, created.owner.member.id, created.owner.user_id, email)
 
 
 def _site_admin(rg: Rolegate, org: str) -> SiteAdmin:
     email = unique_email("site-admin")
-    user = sites.add_site_administrator(rg.uow(), actor=PLATFORM, organization_id=org, email=email, name="Site Admin", password=PASSWORD)
+    user = sites.add_site_administrator(rg.uow(), actor=PLATFORM, organization_id=org, email=email, name="Site Admin")
+    _give_password(rg, user)
     return SiteAdmin(user, email)
 
 
