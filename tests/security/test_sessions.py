@@ -11,19 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import update
+from sqlalchemy import Row, select, update
 
 from rolegate.api import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.services.password_reset import request_password_reset, reset_password
 from rolegate.store import tables
-from rolegate.store.repositories_sessions import WebSessionRow
 from tests.security.conftest import PASSWORD, SECRET_KEY, TwoOrgs
 from tests.web.conftest import Web
 
@@ -57,9 +57,11 @@ def logged_in(web: Web) -> bool:
     return r.status_code == 200
 
 
-def sessions_of(rg: Rolegate, user_id: str) -> list[WebSessionRow]:
-    with rg.uow() as uow:
-        return uow.web_sessions.of_user(user_id)
+def sessions_of(rg: Rolegate, user_id: str) -> list[Row[Any]]:
+    """The user's rows of `web_sessions`, as stored (what someone reading the database sees)."""
+    s = tables.web_sessions
+    with rg.engine.connect() as conn:
+        return list(conn.execute(select(s).where(s.c.user_id == user_id).order_by(s.c.created_at)))
 
 
 def backdate(rg: Rolegate, user_id: str, *, last_seen: timedelta | None = None, created: timedelta | None = None) -> None:
