@@ -91,8 +91,9 @@ class Target:
         }
 
     def examples(self) -> dict[tuple[str, str], Any]:
-        """A well-formed body per write route, each a change the named actor would make
-        if the door let them through (records: the sync needs no right at all)."""
+        """A well-formed body per write route (or path parameters to use instead and the
+        body), each a change the named actor would make if the door let them through
+        (records: a sync that moves no assignee needs no right at all)."""
         w = "/v1/workspaces/{workspace_id}"
         o = self.orgs
         return {
@@ -101,8 +102,8 @@ class Target:
             ("POST", f"{w}/roles/{{role_id}}/clone"): {"name": "Stranger's clone"},
             ("POST", f"{w}/members"): {"email": unique_email("stranger-invite"), "role": "guest"},
             ("PATCH", f"{w}/members/{{member_id}}"): {"role": "analyst"},
-            ("PUT", f"{w}/records/{{record_type}}/{{record_id}}"): {},
-            ("POST", f"{w}/records/bulk"): {"records": [{"type": "account", "id": "planted-by-a-stranger"}]},
+            ("PUT", f"{w}/records/{{record_type}}/{{record_id}}"): ({"record_id": "planted-by-a-stranger"}, {}),
+            ("POST", f"{w}/records/bulk"): {"records": [{"type": "account", "id": "planted-in-bulk"}]},
             ("POST", f"{w}/records/delete"): {"records": [{"type": "account", "id": "initech"}]},
             ("PUT", f"{w}/records/{{record_type}}/{{record_id}}/assignee"): {"assignee": self.guest},
             ("POST", f"{w}/invitations"): {"email": unique_email("stranger-invite"), "role": "guest"},
@@ -139,8 +140,12 @@ def target(two_orgs: TwoOrgs) -> Iterator[Target]:
 
 
 def send(t: Target, method: str, path: str, actor: str | None) -> httpx.Response:
-    url = path.format(**t.path_params())
+    params = t.path_params()
     body = t.examples().get((method, path), {} if method in ("POST", "PUT", "PATCH") else None)
+    if isinstance(body, tuple):
+        overrides, body = body
+        params |= overrides
+    url = path.format(**params)
     api = t.api.as_(actor=actor) if actor is not None else t.api.without_actor()
     return api.request(method, url, json=body)
 
