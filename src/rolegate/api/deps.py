@@ -231,7 +231,8 @@ async def admin_context(
             pattern=NO_NUL,
             description=(
                 "The id of the member on whose behalf the call is made; the workspace's preset authorizes them (N12, C1, K13, T10, E7). "
-                "Or `site-admin:<user id>`: a site administrator, who holds every admin right in each workspace of their site (E1)."
+                "Or `site-admin:<user id>`: a site administrator, who holds every admin right in each workspace of their site (E1). "
+                "Anyone else (a member of another workspace, an unknown id, a disabled member) is refused: 403 `actor_refused`."
             ),
         ),
     ],
