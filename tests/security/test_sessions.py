@@ -201,3 +201,41 @@ def test_logging_in_again_revokes_the_browsers_previous_session(two_orgs: TwoOrg
         assert not logged_in(attacker)
     # The previous session was revoked, then purged with the user's dead sessions: one row left.
     assert [r.revoked_at for r in sessions_of(rg, owner.owner_user)] == [None]
+
+
+def test_the_session_rules_with_an_injected_clock(two_orgs: TwoOrgs) -> None:
+    # Imported here: the module's other tests also run against code without this service.
+    from rolegate.services.web_sessions import SessionPolicy, end_session, resume_session, start_session
+
+    rg, owner = two_orgs.rolegate, two_orgs.a1
+    policy = SessionPolicy(idle=timedelta(minutes=30), max_age=timedelta(hours=2), touch_every=timedelta(minutes=1))
+    t0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+    sid = start_session(rg.uow(), user_id=owner.owner_user, policy=policy, now=t0)
+
+    def alive(at: datetime) -> bool:
+        user = resume_session(rg.uow(), token=sid, policy=policy, now=at)
+        assert user is None or user.id == owner.owner_user
+        return user is not None
+
+    def last_seen() -> datetime:
+        [row] = sessions_of(rg, owner.owner_user)
+        seen: datetime = row.last_seen_at
+        return seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen
+
+    assert alive(t0 + timedelta(seconds=59))
+    assert last_seen() == t0  # under a minute: not written
+    assert alive(t0 + timedelta(minutes=30))  # exactly the idle period: still alive
+    assert last_seen() == t0 + timedelta(minutes=30)
+    for step in range(1, 4):  # kept busy, every 29 minutes
+        assert alive(t0 + timedelta(minutes=30 + 29 * step))
+    assert not alive(t0 + timedelta(minutes=30 + 29 * 3 + 31))  # then idle for 31 minutes
+    sid2 = start_session(rg.uow(), user_id=owner.owner_user, policy=policy, now=t0 + timedelta(hours=3))
+    assert [r.revoked_at for r in sessions_of(rg, owner.owner_user)] == [None]  # the dead session was purged
+    sid = sid2
+    for minutes in (29, 58, 87, 116):  # busy, up to 4 minutes before its two hours
+        assert alive(t0 + timedelta(hours=3, minutes=minutes))
+    assert not alive(t0 + timedelta(hours=5, seconds=1))  # two hours after login, however busy
+    sid = start_session(rg.uow(), user_id=owner.owner_user, policy=policy, now=t0 + timedelta(hours=6))
+    end_session(rg.uow(), token=sid, now=t0 + timedelta(hours=6, minutes=1))
+    assert not alive(t0 + timedelta(hours=6, minutes=2))
+    assert not alive(t0 + timedelta(hours=6, minutes=1))
