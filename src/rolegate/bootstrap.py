@@ -13,6 +13,7 @@ from rolegate.services.login_protection import LoginGuard
 from rolegate.services.mail import MailPolicy, SmtpTransport
 from rolegate.services.outbox import OutboxSender, OutboxWorker
 from rolegate.services.snapshots import SnapshotCache
+from rolegate.services.web_sessions import SessionPolicy
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
 from rolegate.throttled_log import ThrottledLog
@@ -38,6 +39,10 @@ class Rolegate:
     @property
     def mail_policy(self) -> MailPolicy:
         return MailPolicy.from_settings(self.settings)
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy.from_settings(self.settings)
 
     def wake_mail(self) -> None:
         if self.outbox is not None:

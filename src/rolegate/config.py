@@ -38,6 +38,10 @@ class Settings:
     """The admin UI's developer page of the outbox, where each viewer reads the mail sent
     to their own address (`ROLEGATE_DEV_OUTBOX=1`; `make run`'s demo turns it on, so it
     works offline). Off, the page does not exist."""
+    session_idle_minutes: int = 30
+    """An admin UI session unused this long ends (it is refused, as after logout)."""
+    session_max_hours: int = 12
+    """An admin UI session ends this long after its login, however busy."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs the admin UI's session cookies; None: a random key per process (sessions
     end when it stops, and several processes do not share them)."""
@@ -56,6 +60,8 @@ class Settings:
             "invitation_ttl_hours": int(os.environ.get("ROLEGATE_INVITATION_TTL_HOURS", "168")),
             "reset_ttl_minutes": int(os.environ.get("ROLEGATE_RESET_TTL_MINUTES", "30")),
             "dev_outbox": os.environ.get("ROLEGATE_DEV_OUTBOX", "").strip().lower() in {"1", "true", "yes", "on"},
+            "session_idle_minutes": int(os.environ.get("ROLEGATE_SESSION_IDLE_MINUTES", "30")),
+            "session_max_hours": int(os.environ.get("ROLEGATE_SESSION_MAX_HOURS", "12")),
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
         }
         values.update(overrides)

@@ -145,8 +145,8 @@ def test_N12_member_without_configure_users_cannot_create_roles(natero: Tenant) 
     assert_problem(r, 403, "permission_denied", rule="N12")
 
 
-def test_unknown_actor_is_denied_not_found_is_for_roles(natero: Tenant) -> None:
-    assert_problem(natero.api.as_(actor="nobody").get(natero.url("/roles")), 403, "permission_denied", rule="N12")
+def test_unknown_actor_is_refused_not_found_is_for_roles(natero: Tenant) -> None:
+    assert_problem(natero.api.as_(actor="nobody").get(natero.url("/roles")), 403, "actor_refused")
     assert_problem(natero.api.get(natero.url("/roles/nope")), 404, "not_found")
     assert_problem(natero.api.patch(natero.url("/roles/nope"), json={"name": "x"}), 404, "not_found")
 

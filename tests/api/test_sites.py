@@ -125,7 +125,7 @@ def test_E1_site_administrator_acts_in_every_workspace_and_switches_between_them
     other_key = create_api_key(site.rolegate.uow(), organization_id=other_org, rights={"admin"}, name="other")
     other = site.api.as_(key=other_key)
     other_ws, _ = _workspace(other, "Other co")
-    assert_problem(other.as_(actor=f"site-admin:{site.admin_user}").post(f"/v1/workspaces/{other_ws}/roles", json={"name": "X", "level": "account_administrator"}), 403, "permission_denied", rule="E1")
+    assert_problem(other.as_(actor=f"site-admin:{site.admin_user}").post(f"/v1/workspaces/{other_ws}/roles", json={"name": "X", "level": "account_administrator"}), 403, "actor_refused", rule="E1")
     assert other.get(f"/v1/users/{site.admin_user}/workspaces").json()["workspaces"] == []
     assert_problem(other.post(f"/v1/organizations/{site.org}/site-administrators", json={"email": "x@acme.test"}), 404, "not_found")
 

@@ -18,7 +18,7 @@ from rolegate.services import members
 from rolegate.services.logins import authenticate_user
 from rolegate.store.repositories_team import OutboxRow
 from tests.api.conftest import Api, Tenant, assert_problem, make_tenant
-from tests.security.conftest import TwoOrgs
+from tests.security.conftest import TwoOrgApis
 from tests.web.conftest import Web, one, soup, violations
 from tests.web.demo import CSM_EMAIL, CSM_PASSWORD, Demo
 from tests.web.site_demo import ACCT_EMAIL, ACCT_PASSWORD, SITE_ADMIN_EMAIL, SITE_ADMIN_PASSWORD, build_site
@@ -58,12 +58,12 @@ def site_administrator(api: Api, org: str, email: str, name: str) -> str:
 # -- a record edit never reaches the login -----------------------------------------------------
 
 
-def test_an_organization_cannot_take_over_another_organizations_site_administrator(two_orgs: TwoOrgs) -> None:
+def test_an_organization_cannot_take_over_another_organizations_site_administrator(two_org_apis: TwoOrgApis) -> None:
     """A invites B's site administrator's address, rewrites that member record's email to
     an address A controls, then tries to give the login a password: every step refused,
     and the login stays B's administrator's own."""
-    victim = site_administrator(two_orgs.b, two_orgs.org_b, "root@b.test", "Bea Root")
-    a = make_tenant(two_orgs.a, "telephony")
+    victim = site_administrator(two_org_apis.b, two_org_apis.org_b, "root@b.test", "Bea Root")
+    a = make_tenant(two_org_apis.a, "telephony")
     r = a.api.post(a.url("/invitations"), json={"email": "root@b.test", "role": "analyst"})
     assert r.status_code == 201, r.text
     member = r.json()["member"]["id"]
@@ -72,34 +72,34 @@ def test_an_organization_cannot_take_over_another_organizations_site_administrat
     assert_problem(r, 409, "rule_violation", rule="E7")
     assert "only they can change it" in r.json()["detail"]
     # the attacker's address has no login to reset ...
-    assert two_orgs.a.without_key().post("/v1/password-resets", json={"email": "attacker@a.test"}).status_code == 202
-    assert mailbox(two_orgs.rolegate, "attacker@a.test") == []
+    assert two_org_apis.a.without_key().post("/v1/password-resets", json={"email": "attacker@a.test"}).status_code == 202
+    assert mailbox(two_org_apis.rolegate, "attacker@a.test") == []
     # ... and the invitation (its link read from wherever) sets no password on B's administrator
-    token = token_in(two_orgs.rolegate, "root@b.test", "/invitations/")
-    r = two_orgs.a.without_key().post(f"/v1/invitations/{token}/accept", json={"password": "the attacker's choice"})
+    token = token_in(two_org_apis.rolegate, "root@b.test", "/invitations/")
+    r = two_org_apis.a.without_key().post(f"/v1/invitations/{token}/accept", json={"password": "the attacker's choice"})
     assert_problem(r, 403, "login_required")
 
-    assert login_row(two_orgs.rolegate, victim) == ("root@b.test", None, "Bea Root")
-    assert authenticate_user(two_orgs.rolegate.uow(), email="attacker@a.test", password="the attacker's choice") is None
-    assert authenticate_user(two_orgs.rolegate.uow(), email="root@b.test", password="the attacker's choice") is None
-    admins = two_orgs.b.get(f"/v1/organizations/{two_orgs.org_b}/site-administrators").json()["administrators"]
+    assert login_row(two_org_apis.rolegate, victim) == ("root@b.test", None, "Bea Root")
+    assert authenticate_user(two_org_apis.rolegate.uow(), email="attacker@a.test", password="the attacker's choice") is None
+    assert authenticate_user(two_org_apis.rolegate.uow(), email="root@b.test", password="the attacker's choice") is None
+    admins = two_org_apis.b.get(f"/v1/organizations/{two_org_apis.org_b}/site-administrators").json()["administrators"]
     assert [(x["email"], x["name"]) for x in admins] == [("root@b.test", "Bea Root")]
 
 
-def test_a_record_edit_renames_the_member_in_that_workspace_only(two_orgs: TwoOrgs) -> None:
+def test_a_record_edit_renames_the_member_in_that_workspace_only(two_org_apis: TwoOrgApis) -> None:
     """The name an administrator gives a member is that workspace's: the person's login,
     and the name another organization shows for them, stay as they were."""
-    victim = site_administrator(two_orgs.b, two_orgs.org_b, "root@b.test", "Bea Root")
-    a = make_tenant(two_orgs.a, "telephony")
+    victim = site_administrator(two_org_apis.b, two_org_apis.org_b, "root@b.test", "Bea Root")
+    a = make_tenant(two_org_apis.a, "telephony")
     r = a.api.post(a.url("/invitations"), json={"email": "root@b.test", "role": "analyst", "name": "Bea"})
     assert r.status_code == 201, r.text
     member = r.json()["member"]["id"]
     r = a.api.patch(a.url(f"/members/{member}/record"), json={"name": "Renamed by A", "email": "root@b.test"})
     assert r.status_code == 200, r.text
     assert (r.json()["name"], r.json()["email"]) == ("Renamed by A", "root@b.test")
-    admins = two_orgs.b.get(f"/v1/organizations/{two_orgs.org_b}/site-administrators").json()["administrators"]
+    admins = two_org_apis.b.get(f"/v1/organizations/{two_org_apis.org_b}/site-administrators").json()["administrators"]
     assert [(x["email"], x["name"]) for x in admins] == [("root@b.test", "Bea Root")]
-    assert login_row(two_orgs.rolegate, victim) == ("root@b.test", None, "Bea Root")
+    assert login_row(two_org_apis.rolegate, victim) == ("root@b.test", None, "Bea Root")
 
 
 def test_an_account_administrator_cannot_take_over_the_site_administrator_through_a_record(web_ui: Web, demo_ui: Demo) -> None:
@@ -124,9 +124,9 @@ def test_an_account_administrator_cannot_take_over_the_site_administrator_throug
 # -- inviting an existing person reveals nothing ---------------------------------------------
 
 
-def test_inviting_an_existing_person_shows_the_inviter_nothing_stored_about_them(two_orgs: TwoOrgs) -> None:
-    b = make_tenant(two_orgs.b, "natero", owner_name="Bea Secret")
-    a = make_tenant(two_orgs.a, "telephony")
+def test_inviting_an_existing_person_shows_the_inviter_nothing_stored_about_them(two_org_apis: TwoOrgApis) -> None:
+    b = make_tenant(two_org_apis.b, "natero", owner_name="Bea Secret")
+    a = make_tenant(two_org_apis.a, "telephony")
     r = a.api.post(a.url("/invitations"), json={"email": "owner@natero.test", "role": "analyst"})
     assert r.status_code == 201, r.text
     assert r.json()["member"]["name"] == ""
@@ -135,53 +135,53 @@ def test_inviting_an_existing_person_shows_the_inviter_nothing_stored_about_them
     assert "Bea Secret" not in a.api.get(a.url(f"/members/{r.json()['member']['id']}/record")).text
     assert "Bea Secret" not in a.api.get(a.url("/invitations")).text
     assert b.owner  # B's owner keeps their name where they are a member
-    assert two_orgs.b.get(f"/v1/workspaces/{b.id}/members", headers={"Rolegate-Actor": b.owner}).json()[0]["name"] == "Bea Secret"
+    assert two_org_apis.b.get(f"/v1/workspaces/{b.id}/members", headers={"Rolegate-Actor": b.owner}).json()[0]["name"] == "Bea Secret"
 
 
 # -- the person changes their own email --------------------------------------------------------
 
 
-def _owner_with_password(two_orgs: TwoOrgs, password: str) -> Tenant:
+def _owner_with_password(two_org_apis: TwoOrgApis, password: str) -> Tenant:
     """A tenant whose owner chose a password through the set-password link."""
-    a = make_tenant(two_orgs.a, "telephony")
-    assert two_orgs.a.post("/v1/users/set-password-email", json={"email": "owner@telephony.test"}).status_code == 202
-    token = token_in(two_orgs.rolegate, "owner@telephony.test", "/password-reset/")
-    assert two_orgs.a.without_key().post(f"/v1/password-resets/{token}", json={"password": password}).status_code == 200
+    a = make_tenant(two_org_apis.a, "telephony")
+    assert two_org_apis.a.post("/v1/users/set-password-email", json={"email": "owner@telephony.test"}).status_code == 202
+    token = token_in(two_org_apis.rolegate, "owner@telephony.test", "/password-reset/")
+    assert two_org_apis.a.without_key().post(f"/v1/password-resets/{token}", json={"password": password}).status_code == 200
     return a
 
 
-def test_a_person_changes_their_email_through_a_link_to_the_new_address_over_the_api(two_orgs: TwoOrgs) -> None:
-    _owner_with_password(two_orgs, "owner's own password")
-    anon = two_orgs.a.without_key()
+def test_a_person_changes_their_email_through_a_link_to_the_new_address_over_the_api(two_org_apis: TwoOrgApis) -> None:
+    _owner_with_password(two_org_apis, "owner's own password")
+    anon = two_org_apis.a.without_key()
     body = {"email": "owner@telephony.test", "password": "owner's own password", "new_email": "Owner.New@Telephony.test"}
     assert_problem(anon.post("/v1/email-changes", json={**body, "password": "a wrong guess"}), 400, "bad_request")
-    assert mailbox(two_orgs.rolegate, "owner.new@telephony.test") == []
+    assert mailbox(two_org_apis.rolegate, "owner.new@telephony.test") == []
     r = anon.post("/v1/email-changes", json=body)
     assert r.status_code == 202, r.text
     # nothing changes before the new address proves it is the person's
-    assert authenticate_user(two_orgs.rolegate.uow(), email="owner@telephony.test", password="owner's own password") is not None
-    token = token_in(two_orgs.rolegate, "owner.new@telephony.test", "/email-change/")
+    assert authenticate_user(two_org_apis.rolegate.uow(), email="owner@telephony.test", password="owner's own password") is not None
+    token = token_in(two_org_apis.rolegate, "owner.new@telephony.test", "/email-change/")
     assert token not in r.text
     r = anon.post(f"/v1/email-changes/{token}")
     assert (r.status_code, r.json()) == (200, {"email": "owner.new@telephony.test"})
-    assert authenticate_user(two_orgs.rolegate.uow(), email="owner.new@telephony.test", password="owner's own password") is not None
-    assert authenticate_user(two_orgs.rolegate.uow(), email="owner@telephony.test", password="owner's own password") is None
-    [notice] = [m for m in mailbox(two_orgs.rolegate, "owner@telephony.test") if m.kind == "email_changed"]
+    assert authenticate_user(two_org_apis.rolegate.uow(), email="owner.new@telephony.test", password="owner's own password") is not None
+    assert authenticate_user(two_org_apis.rolegate.uow(), email="owner@telephony.test", password="owner's own password") is None
+    [notice] = [m for m in mailbox(two_org_apis.rolegate, "owner@telephony.test") if m.kind == "email_changed"]
     assert "owner.new@telephony.test" in notice.text_body
     assert_problem(anon.post(f"/v1/email-changes/{token}"), 410, "token_invalid")
 
 
-def test_asking_for_an_address_that_is_someone_elses_login_tells_nothing_and_changes_nothing(two_orgs: TwoOrgs) -> None:
-    _owner_with_password(two_orgs, "owner's own password")
-    site_administrator(two_orgs.b, two_orgs.org_b, "root@b.test", "Bea Root")
-    anon = two_orgs.a.without_key()
+def test_asking_for_an_address_that_is_someone_elses_login_tells_nothing_and_changes_nothing(two_org_apis: TwoOrgApis) -> None:
+    _owner_with_password(two_org_apis, "owner's own password")
+    site_administrator(two_org_apis.b, two_org_apis.org_b, "root@b.test", "Bea Root")
+    anon = two_org_apis.a.without_key()
     free = anon.post("/v1/email-changes", json={"email": "owner@telephony.test", "password": "owner's own password", "new_email": "free@a.test"})
     taken = anon.post("/v1/email-changes", json={"email": "owner@telephony.test", "password": "owner's own password", "new_email": "root@b.test"})
     assert (free.status_code, taken.status_code) == (202, 202)
     assert free.json()["detail"].replace("free@a.test", "X") == taken.json()["detail"].replace("root@b.test", "X")
-    assert [m.kind for m in mailbox(two_orgs.rolegate, "root@b.test")] == ["email_in_use"]
+    assert [m.kind for m in mailbox(two_org_apis.rolegate, "root@b.test")] == ["email_in_use"]
     # the link to free@a.test was spent by the newer request: one email change at a time
-    token = token_in(two_orgs.rolegate, "free@a.test", "/email-change/")
+    token = token_in(two_org_apis.rolegate, "free@a.test", "/email-change/")
     assert_problem(anon.post(f"/v1/email-changes/{token}"), 410, "token_invalid")
 
 

@@ -42,7 +42,7 @@ from tests.api.conftest import assert_problem, make_tenant
 from tests.integration.support import PLATFORM, email, open_workspace
 from tests.integration.test_concurrency import race
 from tests.pg import postgres_url
-from tests.security.conftest import TwoOrgs
+from tests.security.conftest import TwoOrgApis
 from tests.web.conftest import Web, one, soup
 from tests.web.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CSM_EMAIL, CSM_PASSWORD, SECRET_KEY, Demo
 
@@ -83,19 +83,19 @@ def browser(rg: Rolegate) -> Iterator[Web]:
 # -- an invitation never hands over an existing login ----------------------------------------
 
 
-def test_an_invitation_link_never_sets_the_password_of_another_tenants_owner(two_orgs: TwoOrgs) -> None:
+def test_an_invitation_link_never_sets_the_password_of_another_tenants_owner(two_org_apis: TwoOrgApis) -> None:
     """B's owner was created over the API: no password. A invites that address and uses
     the link (read from any mailbox, page or log it reached) with a password of its own."""
-    b = make_tenant(two_orgs.b, "natero")
-    a = make_tenant(two_orgs.a, "telephony")
+    b = make_tenant(two_org_apis.b, "natero")
+    a = make_tenant(two_org_apis.a, "telephony")
     r = a.api.post(a.url("/invitations"), json={"email": "owner@natero.test", "role": "analyst"})
     assert r.status_code == 201, r.text
     member = r.json()["member"]["id"]
-    token = token_in(two_orgs.rolegate, "owner@natero.test", "/invitations/")
-    r = two_orgs.a.without_key().post(f"/v1/invitations/{token}/accept", json={"password": "chosen by org A", "name": "Pwned"})
+    token = token_in(two_org_apis.rolegate, "owner@natero.test", "/invitations/")
+    r = two_org_apis.a.without_key().post(f"/v1/invitations/{token}/accept", json={"password": "chosen by org A", "name": "Pwned"})
     body = assert_problem(r, 403, "login_required")
     assert "log in as owner@natero.test" in body["detail"].lower()
-    assert password_of(two_orgs.rolegate, "owner@natero.test") is None
+    assert password_of(two_org_apis.rolegate, "owner@natero.test") is None
     assert a.api.get(a.url("/members"), params={"status": "invited"}).json()[-1]["id"] == member
     # the administrator's own door: activating it for them is refused as well (T4)
     assert_problem(a.api.post(a.url(f"/members/{member}/activate")), 409, "rule_violation", rule="T4")
@@ -189,20 +189,20 @@ def _members(rg: Rolegate, workspace_id: str) -> list[MemberInfo]:
 # -- a set-password link goes to the person's own address ------------------------------------
 
 
-def test_the_platform_sends_a_password_less_owner_a_set_password_link_to_their_own_address(two_orgs: TwoOrgs) -> None:
-    make_tenant(two_orgs.a, "telephony")
-    r = two_orgs.a.post("/v1/users/set-password-email", json={"email": "Owner@Telephony.test"})
+def test_the_platform_sends_a_password_less_owner_a_set_password_link_to_their_own_address(two_org_apis: TwoOrgApis) -> None:
+    make_tenant(two_org_apis.a, "telephony")
+    r = two_org_apis.a.post("/v1/users/set-password-email", json={"email": "Owner@Telephony.test"})
     assert r.status_code == 202, r.text
-    [mail] = [m for m in _all_mail(two_orgs.rolegate) if m.kind == "set_password"]
+    [mail] = [m for m in _all_mail(two_org_apis.rolegate) if m.kind == "set_password"]
     assert mail.to_addr == "owner@telephony.test"
-    token = token_in(two_orgs.rolegate, "owner@telephony.test", "/password-reset/")
+    token = token_in(two_org_apis.rolegate, "owner@telephony.test", "/password-reset/")
     assert token not in r.text
     # another organization does not even find this person
-    assert_problem(two_orgs.b.post("/v1/users/set-password-email", json={"email": "owner@telephony.test"}), 404, "not_found")
-    assert two_orgs.a.without_key().post(f"/v1/password-resets/{token}", json={"password": "the owner's choice"}).status_code == 200
-    assert authenticate_user(two_orgs.rolegate.uow(), email="owner@telephony.test", password="the owner's choice") is not None
+    assert_problem(two_org_apis.b.post("/v1/users/set-password-email", json={"email": "owner@telephony.test"}), 404, "not_found")
+    assert two_org_apis.a.without_key().post(f"/v1/password-resets/{token}", json={"password": "the owner's choice"}).status_code == 200
+    assert authenticate_user(two_org_apis.rolegate.uow(), email="owner@telephony.test", password="the owner's choice") is not None
     # someone with a password resets it themselves
-    assert_problem(two_orgs.a.post("/v1/users/set-password-email", json={"email": "owner@telephony.test"}), 400, "bad_request")
+    assert_problem(two_org_apis.a.post("/v1/users/set-password-email", json={"email": "owner@telephony.test"}), 400, "bad_request")
 
 
 def _all_mail(rg: Rolegate) -> list[OutboxRow]:

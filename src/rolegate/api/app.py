@@ -30,8 +30,11 @@ Roles, permissions, seats and teams for SaaS products.
 workspaces of its organization or one workspace, with the `decide` right (check,
 batch, fields, lookup) and/or the `admin` right (roles, members, records, audit).
 
-**Admin calls** name the acting member in `Rolegate-Actor: <member id>`; the workspace's
-product preset authorizes that member (N12, C1, K13, T10, E7).
+**Admin calls** name the acting member in `Rolegate-Actor: <member id>` (or a site
+administrator of the workspace's organization: `site-admin:<user id>`, E1); anyone else
+(a member of another workspace, an unknown id, a disabled member) is refused before
+anything runs (`actor_refused`). The workspace's product preset authorizes the member
+(N12, C1, K13, T10, E7).
 
 **Revisions**: every change returns the workspace's new `revision`; pass it as
 `min_revision` to a decision to read your own write.
@@ -47,7 +50,7 @@ says what to do, and `rule` (e.g. `N7`) when a seed rule refused the change.
 ERROR_STATUSES = {
     "400": "Bad request (`bad_request`).",
     "401": "No valid API key (`unauthenticated`).",
-    "403": "The key lacks the right (`key_forbidden`), or the acting member does (`permission_denied`).",
+    "403": "The key lacks the right (`key_forbidden`), `Rolegate-Actor` names no one who may act in this workspace (`actor_refused`), or the acting member lacks the right (`permission_denied`).",
     "404": "No such workspace (or the key does not reach it), role, member or record (`not_found`).",
     "409": "Refused by a rule (`rule_violation`); `rule` names it.",
     "410": "An invitation or password reset link that is unknown, used, revoked or expired (`token_invalid`).",

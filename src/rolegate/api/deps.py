@@ -32,6 +32,7 @@ from rolegate.api.schemas import NO_NUL
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.workspace import Actor
+from rolegate.services.actors import acting_party
 from rolegate.services.api_keys import KeyRight, authenticate, reaches
 from rolegate.store import UnitOfWork
 from rolegate.store.availability import reachable
@@ -270,25 +271,38 @@ async def admin_context(
             pattern=NO_NUL,
             description=(
                 "The id of the member on whose behalf the call is made; the workspace's preset authorizes them (N12, C1, K13, T10, E7). "
-                "Or `site-admin:<user id>`: a site administrator, who holds every admin right in each workspace of their site (E1)."
+                "Or `site-admin:<user id>`: a site administrator, who holds every admin right in each workspace of their site (E1). "
+                "Anyone else (a member of another workspace, an unknown id, a disabled member) is refused: 403 `actor_refused`."
             ),
         ),
     ],
 ) -> AdminContext:
+    """The one place an admin call's acting party is resolved: the key must reach the
+    workspace (else 404), the header must be well formed (else 422 `request_invalid`),
+    and the party must be who may act there (`services.actors.acting_party`, else 403
+    `actor_refused`), all before the route runs a use case."""
     _require(caller.key, KeyRight.ADMIN)
     access = await _reach(caller.auth, caller.key, workspace_id)
-    return AdminContext(access, actor_from_header(actor), Writes(caller.auth.rolegate, workspace_id))
+    claimed = actor_from_header(actor)
+    rolegate = caller.auth.rolegate
+    acting = await run_in_threadpool(lambda: acting_party(rolegate.uow(), workspace_id=workspace_id, claimed=claimed))
+    return AdminContext(access, acting, Writes(rolegate, workspace_id))
 
 
 SITE_ADMIN_PREFIX = "site-admin:"
+_MALFORMED = "Rolegate-Actor is a member id (36 characters at most) or `site-admin:<user id>` (a user id of 36 characters at most)."
 
 
 def actor_from_header(value: str) -> Actor:
-    """`Rolegate-Actor`: a member id, or `site-admin:<user id>` (E1)."""
-    if value.startswith(SITE_ADMIN_PREFIX) and len(value) > len(SITE_ADMIN_PREFIX):
-        return Actor.site_admin(value[len(SITE_ADMIN_PREFIX) :])
+    """`Rolegate-Actor` parsed: a member id, or `site-admin:<user id>` (E1). Only its
+    form is checked here (422); who it names is `acting_party`'s to check."""
+    if value.startswith(SITE_ADMIN_PREFIX):
+        user_id = value[len(SITE_ADMIN_PREFIX) :]
+        if not user_id or len(user_id) > 36:
+            raise ApiError(ApiProblem.REQUEST_INVALID, 422, _MALFORMED)
+        return Actor.site_admin(user_id)
     if len(value) > 36:
-        raise ApiError(ApiProblem.REQUEST_INVALID, 422, "Rolegate-Actor is a member id (36 characters at most) or `site-admin:<user id>`.")
+        raise ApiError(ApiProblem.REQUEST_INVALID, 422, _MALFORMED)
     return Actor.member(value)
 
 

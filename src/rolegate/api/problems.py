@@ -20,6 +20,7 @@ Mapping:
     the driver's "unreachable" errors (store.availability.UNAVAILABLE_ERRORS), raised
     inside a use case           503 store_unavailable, the same
     LoginRequiredError             403 login_required
+    ActorRefusedError              403 actor_refused
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
@@ -43,6 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rolegate.api.schemas import Problem, ProblemError, ProblemViolation
 from rolegate.domain.errors import (
+    ActorRefusedError,
     ErrorCode,
     InvalidRecordError,
     LoginRequiredError,
@@ -100,6 +102,7 @@ TITLES: Mapping[str, str] = {
     ErrorCode.RATE_LIMITED: "Too many attempts",
     ErrorCode.STORE_UNAVAILABLE: "Database unavailable",
     ErrorCode.LOGIN_REQUIRED: "Log in first",
+    ErrorCode.ACTOR_REFUSED: "Acting party refused",
     ApiProblem.UNAUTHENTICATED: "API key missing or invalid",
     ApiProblem.KEY_FORBIDDEN: "API key may not do this",
     ApiProblem.REQUEST_INVALID: "Invalid request",
@@ -121,6 +124,7 @@ STATUS_OF: Mapping[type[RolegateError], int] = {
     RateLimitedError: 429,
     StoreUnavailableError: 503,
     LoginRequiredError: 403,
+    ActorRefusedError: 403,
 }
 
 PROBLEM_STATUS: Mapping[str, int | None] = {
@@ -135,6 +139,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.LOGIN_REQUIRED: 403,
+    ErrorCode.ACTOR_REFUSED: 403,
     ApiProblem.UNAUTHENTICATED: 401,
     ApiProblem.KEY_FORBIDDEN: 403,
     ApiProblem.REQUEST_INVALID: 422,
@@ -205,6 +210,8 @@ def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
         # The services tag an admin-right refusal with its rule id ("[N12] ...").
         match = _LEADING_RULE.match(exc.message)
         rule = getattr(exc, "rule_id", None) or (match.group(1) if match else None)
+    elif isinstance(exc, ActorRefusedError):
+        rule = exc.rule_id
     elif isinstance(exc, SchemaError):
         errors = [ProblemError(loc=[p.path] if p.path else [], msg=p.message, hint=p.hint) for p in exc.problems]
     detail = str(exc)

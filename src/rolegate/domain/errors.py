@@ -13,6 +13,8 @@ The tree::
     ├── RuleViolationError        a change refused by one or more rules (Violations)
     ├── TokenInvalidError         an invitation, password reset or email change link unknown, used, revoked or expired
     ├── LoginRequiredError        an invitation for an existing login, accepted without being logged in as it
+    ├── ActorRefusedError         the named acting party is no member of the workspace (nor a site
+    │                             administrator of its organization), or a disabled member
     ├── RateLimitedError          too many login or password reset attempts (carries retry_after)
     └── StoreUnavailableError     the database cannot be reached now (carries retry_after, kind)
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from rolegate.domain.violations import Violation
 
 __all__ = [
+    "ActorRefusedError",
     "ErrorCode",
     "InvalidRecordError",
     "NotFoundError",
@@ -60,6 +63,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     STORE_UNAVAILABLE = "store_unavailable"
     LOGIN_REQUIRED = "login_required"
+    ACTOR_REFUSED = "actor_refused"
 
 
 class RolegateError(Exception):
@@ -172,6 +176,20 @@ class LoginRequiredError(RolegateError):
     def __init__(self, message: str, *, email: str, fix: str = "") -> None:
         super().__init__(message, fix=fix)
         self.email = email
+
+
+class ActorRefusedError(RolegateError):
+    """A door named an acting party who may not act in this workspace: no member of it
+    (whether they exist elsewhere or nowhere: the two are never told apart), not a site
+    administrator of its organization, or a disabled member. Refused before any use
+    case runs, so nothing is written or audited under that name. `rule_id` is E1 when
+    the name was a site administrator's (it depends on the name's form only)."""
+
+    code = ErrorCode.ACTOR_REFUSED
+
+    def __init__(self, message: str, *, fix: str = "", rule_id: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.rule_id = rule_id
 
 
 class RateLimitedError(RolegateError):

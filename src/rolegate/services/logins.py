@@ -10,7 +10,7 @@ from rolegate.services.passwords import verify_password
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["Membership", "User", "authenticate_user", "get_user", "memberships"]
+__all__ = ["Membership", "User", "authenticate_user", "get_user", "memberships", "user_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,12 @@ def _user(row: Any) -> User:
 
 def get_user(uow: UnitOfWork, user_id: str) -> User | None:
     with uow:
-        row = uow.users.get(user_id)
+        return user_in(uow, user_id)
+
+
+def user_in(uow: UnitOfWork, user_id: str) -> User | None:
+    """The user, read in the caller's open transaction."""
+    row = uow.users.get(user_id)
     return _user(row) if row is not None else None
 
 

@@ -30,6 +30,7 @@ from rolegate.services.mail import MailPolicy
 from rolegate.services.outbox import queue_email
 from rolegate.services.passwords import hash_password
 from rolegate.services.tokens import hash_token, new_token, same_hash
+from rolegate.services.web_sessions import end_user_sessions
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import PasswordResetRow
 from rolegate.store.uow import UnitOfWork
@@ -223,6 +224,7 @@ def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", 
         if not uow.password_resets.consume(digest, at):
             raise TokenInvalidError("This password reset link was already used (each link works once).", fix="Ask for a new link from the login page.")
         uow.team.set_password(row.user_id, new_hash, end_sessions=True)
+        end_user_sessions(uow, user_id=row.user_id, now=at)
         uow.password_resets.use_all(row.user_id, at)
         security_event(uow, "password_reset.done", user_id=row.user_id, ip=ip, now=at)
         uow.commit()

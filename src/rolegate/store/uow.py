@@ -19,6 +19,7 @@ from rolegate.store.repositories import (
 )
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
+from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
 from rolegate.store.repositories_team import (
     EmailChangeRepository,
@@ -51,6 +52,7 @@ class UnitOfWork:
     security_events: SecurityEventRepository
     team: TeamRepository
     email_changes: EmailChangeRepository
+    web_sessions: WebSessionRepository
 
     def __init__(
         self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None, on_mail: Callable[[], None] | None = None
@@ -85,6 +87,7 @@ class UnitOfWork:
             ("security_events", SecurityEventRepository),
             ("team", TeamRepository),
             ("email_changes", EmailChangeRepository),
+            ("web_sessions", WebSessionRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -32,7 +32,7 @@ class WebUI:
 
     def __init__(self, rolegate: Rolegate, secret_key: str) -> None:
         self.rolegate = rolegate
-        self.sessions = Sessions(secret_key)
+        self.sessions = Sessions(secret_key, max_age=int(rolegate.session_policy.max_age.total_seconds()))
         self.renderer = Renderer()
 
 

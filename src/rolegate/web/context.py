@@ -18,15 +18,16 @@ from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Snapshot
-from rolegate.services.logins import Membership, User, get_user, memberships
+from rolegate.services.logins import Membership, User, memberships
 from rolegate.services.sites import SiteWorkspace, workspaces_of_user
+from rolegate.services.web_sessions import end_session, resume_session
 from rolegate.store.repositories import MemberInfo
 
 if TYPE_CHECKING:
     from rolegate.web.app import WebUI
     from rolegate.web.session import Session
 
-__all__ = ["LoginRequired", "NavItem", "Viewer", "WorkspaceContext", "open_workspace", "viewer"]
+__all__ = ["LoginRequired", "NavItem", "Viewer", "WorkspaceContext", "current_user", "log_out", "open_workspace", "viewer"]
 
 
 class LoginRequired(Exception):
@@ -145,16 +146,33 @@ class WorkspaceContext:
         return items
 
 
+def current_user(ui: WebUI, session: Session) -> User:
+    """The user of the cookie's server-side session, else `LoginRequired`: no session,
+    or one logged out, idle too long, too old, of a removed user, or of an older session
+    generation (C8: a password reset ends every session of the user)."""
+    session_id = session.session_id
+    if session_id is None:
+        raise LoginRequired
+    user = resume_session(ui.rolegate.uow(), token=session_id, policy=ui.rolegate.session_policy)
+    if user is None or session.session_version != str(user.session_version):
+        session.logout()  # the cookie forgets the dead session: no lookup on the next request
+        raise LoginRequired
+    return user
+
+
+def log_out(ui: WebUI, request: Request, session: Session) -> None:
+    """End the browser's session server-side (a copy of the cookie stops working too)
+    and give the browser a fresh, anonymous one."""
+    session_id = session.session_id
+    if session_id is not None:
+        ip = request.client.host if request.client is not None else ""
+        end_session(ui.rolegate.uow(), token=session_id, ip=ip)
+    session.logout()
+
+
 def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
     """The logged-in user, else `LoginRequired`."""
-    user_id = session.user_id
-    if user_id is None:
-        raise LoginRequired
-    user = get_user(ui.rolegate.uow(), user_id)
-    if user is None or session.session_version != str(user.session_version):
-        # Removed since, or their password was reset (C8): every older session ends.
-        session.logout()
-        raise LoginRequired
+    user = current_user(ui, session)
     return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id), workspaces_of_user(ui.rolegate.uow(), user.id))
 
 

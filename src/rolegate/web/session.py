@@ -1,8 +1,12 @@
-"""Sessions in a signed cookie, and CSRF protection.
+"""The session cookie, and CSRF protection.
 
 The cookie (`rolegate_session`) is HttpOnly, SameSite=Lax, Secure over HTTPS, signed
-with itsdangerous (HMAC) and time-limited (`MAX_AGE`). It holds the user id, a CSRF
-token and at most one flash message; nothing secret. Every form carries the CSRF
+with itsdangerous (HMAC) and time-limited (the session's maximum age). It holds the
+id of a server-side session (`services.web_sessions`: a row the store keeps by the
+id's hash, which logout revokes and which ends when idle), the user's session
+generation (C8), a CSRF token and at most one flash message. The signature alone
+never logs anyone in: a cookie whose session was revoked, or ended idle, is no
+session, however well signed. Every form carries the CSRF
 token in a hidden field, and htmx sends it as the `X-CSRF-Token` header (`hx-headers`
 on `<body>`): a POST without the session's token is refused (`CsrfError`). A visitor
 who is not logged in gets a session with a token only, so the login form is protected
@@ -25,6 +29,7 @@ COOKIE = "rolegate_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_AGE = 12 * 3600
+"""The cookie's lifetime when the UI is not told the session policy's maximum age."""
 
 
 class CsrfError(Exception):
@@ -37,8 +42,9 @@ class Session:
     dirty: bool = False
 
     @property
-    def user_id(self) -> str | None:
-        return self.data.get("u")
+    def session_id(self) -> str | None:
+        """The server-side session's id (its hash is the `web_sessions` row), if logged in."""
+        return self.data.get("s")
 
     @property
     def csrf(self) -> str:
@@ -54,8 +60,8 @@ class Session:
         """The user's session generation when they logged in (C8: a password reset moves it on)."""
         return self.data.get("v")
 
-    def login(self, user_id: str, session_version: int = 0) -> None:
-        self.data = {"u": user_id, "c": secrets.token_urlsafe(32), "v": str(session_version)}
+    def login(self, session_id: str, session_version: int = 0) -> None:
+        self.data = {"s": session_id, "c": secrets.token_urlsafe(32), "v": str(session_version)}
         self.dirty = True
 
     def logout(self) -> None:
@@ -82,15 +88,16 @@ class Session:
 class Sessions:
     """Reads and writes the session cookie."""
 
-    def __init__(self, secret_key: str) -> None:
+    def __init__(self, secret_key: str, *, max_age: int = MAX_AGE) -> None:
         self._signer = URLSafeTimedSerializer(secret_key, salt="rolegate.web.session")
+        self.max_age = max_age
 
     def load(self, request: Request) -> Session:
         raw = request.cookies.get(COOKIE)
         if not raw:
             return Session()
         try:
-            data = self._signer.loads(raw, max_age=MAX_AGE)
+            data = self._signer.loads(raw, max_age=self.max_age)
         except BadSignature:  # also SignatureExpired
             return Session(dirty=True)
         if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
@@ -103,7 +110,7 @@ class Sessions:
         response.set_cookie(
             COOKIE,
             self._signer.dumps(session.data),
-            max_age=MAX_AGE,
+            max_age=self.max_age,
             path="/",
             httponly=True,
             samesite="lax",

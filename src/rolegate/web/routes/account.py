@@ -19,7 +19,7 @@ from rolegate.services.invitations import InvitationPreview, accept_invitation, 
 from rolegate.services.login_protection import log_in
 from rolegate.services.logins import User
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
-from rolegate.web.context import LoginRequired, viewer
+from rolegate.web.context import LoginRequired, log_out, viewer
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -71,7 +71,7 @@ async def reset(request: Request, token: str) -> Response:
     except RolegateError as exc:
         return render(request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=400)
     session = session_of(request)
-    session.logout()
+    await run_in_threadpool(log_out, ui_of(request), request, session)  # whoever this browser was logged in as
     session.flash("Your password is changed and every session has ended. Log in with the new password.")
     return redirect(request, "/login")
 
@@ -131,7 +131,7 @@ async def accept(request: Request, token: str) -> Response:
         if not preview.needs_password:
             session.flash(f"Welcome to {preview.workspace_name}.")
             return redirect(request, f"/w/{done.workspace_id}/")
-        session.logout()
+        log_out(ui_of(request), request, session)  # whoever this browser was logged in as
         session.flash(f"Welcome to {preview.workspace_name}. Log in with {done.email} and your password.")
         return redirect(request, f"/login?next=/w/{done.workspace_id}/")
 

@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from rolegate.domain.errors import RateLimitedError
 from rolegate.services.login_protection import log_in
-from rolegate.web.context import LoginRequired, viewer
+from rolegate.services.web_sessions import start_session
+from rolegate.web.context import LoginRequired, current_user, log_out, viewer
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect, safe_next
 
@@ -18,8 +19,12 @@ router = page_router()
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> Response:
     session = session_of(request)
-    if session.user_id is not None:
-        return redirect(request, safe_next(next))
+    if session.session_id is not None:
+        try:
+            current_user(ui_of(request), session)
+            return redirect(request, safe_next(next))
+        except LoginRequired:
+            pass  # a dead session (logged out, idle): the form, not a redirect loop
     return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
 
 
@@ -39,7 +44,10 @@ async def login(request: Request) -> Response:
         return response
     if user is None:
         return render(request, "login.html", {"next": target, "email": email, "error": "Wrong email or password."}, status=401)
-    session_of(request).login(user.id, user.session_version)
+    session = session_of(request)
+    previous = session.session_id
+    session_id = await run_in_threadpool(lambda: start_session(rg.uow(), user_id=user.id, policy=rg.session_policy, replaces=previous))
+    session.login(session_id, user.session_version)
     return redirect(request, target)
 
 
@@ -47,7 +55,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await checked_form(request)
     session = session_of(request)
-    session.logout()
+    await run_in_threadpool(log_out, ui_of(request), request, session)
     session.flash("You are logged out.")
     return redirect(request, "/login")
 
