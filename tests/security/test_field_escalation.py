@@ -2,7 +2,9 @@
 cannot read or write some fields themselves (a High "Delegate" role in Catalyst, K13)
 tries to hand that access out, by every path that writes a role's field permissions:
 creating a role, editing it, the Field permissions tab, cloning, copying it to another
-workspace of the site (E9) and applying roles as code. Each is refused with the
+workspace of the site (E9) and applying roles as code; by every path that gives a person
+a role: inviting, adding, changing a member's role, taking a role on ownership transfer
+(T11); and by raising a synced field's integration access (K9). Each is refused with the
 escalation rule (K13 in Catalyst) and writes nothing, exactly as for permissions; a site
 administrator stays unrestricted, as for permissions.
 
@@ -23,7 +25,7 @@ from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.schema import FieldAccess
 from rolegate.domain.workspace import Actor
-from rolegate.services import fields, members, role_copy, roles, roles_code, sites
+from rolegate.services import fields, invitations, members, role_copy, roles, roles_code, sites, team
 from rolegate.services.api_keys import create_api_key
 from rolegate.services.workspaces import create_organization, create_workspace
 from tests import pg
@@ -217,12 +219,98 @@ def test_applying_roles_as_code_cannot_hand_out_field_access_the_actor_lacks(sit
 
 
 def test_a_site_administrator_may_hand_out_any_field_access(site: Site) -> None:
-    """E1, mirrored from permissions: the site's administrators have no ceiling."""
-    admin = sites.add_site_administrator(site.app.uow(), actor=PLATFORM, organization_id=site.org, email=email("site-admin"))
+    """E1, mirrored from permissions: the site's administrators have no ceiling, when they
+    write a role, give one, or raise an integration cap."""
+    admin = Actor.site_admin(sites.add_site_administrator(site.app.uow(), actor=PLATFORM, organization_id=site.org, email=email("site-admin")))
     with one_change(site.ws, "role.create"):
         roles.create_role(
-            site.app.uow(), actor=Actor.site_admin(admin), workspace_id=site.ws.id, name="By the site", level="high", field_access={"account": {"health_notes": "write"}}
+            site.app.uow(), actor=admin, workspace_id=site.ws.id, name="By the site", level="high", field_access={"account": {"health_notes": "write"}}
         )
+    with one_change(site.ws, "member.invite"):
+        members.invite_member(site.app.uow(), actor=admin, workspace_id=site.ws.id, email=email("by-site"), role_id="admin")
+    fields.set_integration_access(site.app.uow(), actor=PLATFORM, workspace_id=site.ws.id, object_type="account", name="arr", access="none")
+    with one_change(site.ws, "field.integration_access"):
+        fields.set_integration_access(site.app.uow(), actor=admin, workspace_id=site.ws.id, object_type="account", name="arr", access="write")
+
+
+# -- giving a role: invite, add, change of role, ownership transfer ----------------------
+
+
+def reader_role(site: Site, name: str = "Reader") -> str:
+    """A role within the delegate's own field access (read on ARR, nothing on Health notes)."""
+    return roles.create_role(site.app.uow(), actor=site.ws.owner, workspace_id=site.ws.id, name=name, level="standard", field_access={"account": {"arr": "read"}}).id
+
+
+def test_inviting_or_adding_a_member_with_field_access_the_actor_lacks_is_refused(site: Site) -> None:
+    """The delegate holds every permission of Writer and of Admin (High's floor), so only
+    the field check stands between them and handing out write on ARR."""
+    writer = writer_role(site)
+    for role in (writer, "admin"):  # a custom role, and a system role mirroring the integration owner (K5)
+        with refused(site.ws, ESCALATION) as info:
+            members.invite_member(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, email=email("invitee"), role_id=role)
+        assert "Account: ARR (write)" in str(info.value)
+        assert "K13" not in info.value.violations[0].message
+        with refused(site.ws, ESCALATION):
+            members.add_member(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, email=email("added"), role_id=role)
+        with refused(site.ws, ESCALATION):  # the invitation with its email, as the API and the Team page send it
+            invitations.invite(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, email=email("mailed"), role_id=role, policy=site.app.mail_policy)
+    reader = reader_role(site)
+    with one_change(site.ws, "member.invite"):
+        members.invite_member(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, email=email("fair"), role_id=reader)
+
+
+def test_changing_a_members_role_to_one_with_field_access_the_actor_lacks_is_refused(site: Site) -> None:
+    reader = reader_role(site)
+    other = site.ws.add(reader, tag="colleague")
+    for role in (writer_role(site), "admin"):
+        with refused(site.ws, ESCALATION) as info:
+            members.change_member_role(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, member_id=other, role_id=role)
+        assert "Account: ARR (write)" in str(info.value)
+    fair = reader_role(site, "Reader 2")
+    with one_change(site.ws, "member.change_role"):
+        members.change_member_role(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, member_id=other, role_id=fair)
+
+
+def test_an_owner_cannot_take_a_role_beyond_their_own_field_access_by_transferring_ownership(site: Site) -> None:
+    """T11 with K13: the delegate is High, so one of the workspace's owners; handing their
+    role to a colleague and taking Admin in exchange would give them write on ARR."""
+    other = site.ws.add(reader_role(site), tag="colleague")
+    with refused(site.ws, ESCALATION) as info:
+        team.transfer_ownership(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, to_member=other, new_role="admin")
+    assert "Role 'Admin' gives field access you do not hold" in str(info.value)
+    fair = reader_role(site, "Reader 2")
+    with one_change(site.ws, "workspace.transfer_ownership"):
+        team.transfer_ownership(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, to_member=other, new_role=fair)
+
+
+# -- raising a synced field's integration access (K9) -----------------------------------
+
+
+def test_raising_the_integration_access_of_a_synced_field_needs_holding_it(site: Site) -> None:
+    """K9: the Salesforce user's access caps every role on ARR. The delegate stores read on
+    ARR: raising the cap from none to read hands out nothing they lack, from read to write
+    lets every role that stores write (Admin, Writer) write it, which they cannot."""
+    writer_role(site)
+    fields.set_integration_access(site.app.uow(), actor=site.ws.owner, workspace_id=site.ws.id, object_type="account", name="arr", access="none")
+    with one_change(site.ws, "field.integration_access"):
+        fields.set_integration_access(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, object_type="account", name="arr", access="read")
+    with refused(site.ws, ESCALATION) as info:
+        fields.set_integration_access(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, object_type="account", name="arr", access="write")
+    (v,) = info.value.violations
+    assert v.message == (
+        "Raising what the Salesforce integration user may do on Account: ARR from read to write would let roles write it, and you can only read it yourself."
+    )
+    assert "K13" not in v.message
+    assert site.app.snapshots.get(site.ws.id).field_access(site.ws.owner_id, "account", "arr") is FieldAccess.READ  # still capped
+    # Lowering is theirs; so is raising a field they write themselves once it is raised
+    # (Contract Value, read for the integration user in the preset; High gives them write, K8).
+    with one_change(site.ws, "field.integration_access"):
+        fields.set_integration_access(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, object_type="account", name="arr", access="none")
+    with one_change(site.ws, "field.integration_access"):
+        fields.set_integration_access(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, object_type="account", name="contract_value", access="write")
+    # The workspace's owner (Admin: the integration owner's access, K5) may raise ARR.
+    with one_change(site.ws, "field.integration_access"):
+        fields.set_integration_access(site.app.uow(), actor=site.ws.owner, workspace_id=site.ws.id, object_type="account", name="arr", access="write")
 
 
 # -- the doors, on SQLite ----------------------------------------------------------------
@@ -285,3 +373,45 @@ def test_in_the_admin_ui_the_field_tab_refuses_escalation_and_stores_nothing(doo
     assert "Account: ARR (write)" in refusal.get_text()
     assert ("account", "arr") not in site.ws.roles()[role].field_access
 
+
+
+def test_over_the_api_giving_a_role_or_raising_a_cap_beyond_the_actor_is_refused(doors: Doors) -> None:
+    site, api = doors.site, doors.api
+    base = f"/v1/workspaces/{site.ws.id}"
+    writer = writer_role(site)
+    other = site.ws.add(reader_role(site), tag="colleague")
+    fields.set_integration_access(site.app.uow(), actor=site.ws.owner, workspace_id=site.ws.id, object_type="account", name="arr", access="read")
+    revision = site.ws.revision()
+    body = assert_problem(api.post(f"{base}/members", json={"email": email("invitee"), "role": writer}), 409, "rule_violation", rule=ESCALATION)
+    assert "Account: Health notes (read)" in body["detail"]  # ARR: Writer stores write, but the cap (read) is what it hands out
+    assert_problem(api.post(f"{base}/invitations", json={"email": email("mailed"), "role": "admin"}), 409, "rule_violation", rule=ESCALATION)
+    assert_problem(api.patch(f"{base}/members/{other}", json={"role": writer}), 409, "rule_violation", rule=ESCALATION)
+    assert_problem(api.post(f"{base}/ownership", json={"to": other, "new_role": "admin"}), 409, "rule_violation", rule=ESCALATION)
+    r = api.put(f"{base}/objects/account/fields/arr/integration-access", json={"access": "write"})
+    body = assert_problem(r, 409, "rule_violation", rule=ESCALATION)
+    assert "Account: ARR from read to write" in body["detail"]
+    assert site.ws.revision() == revision  # nothing written by any of them
+
+
+def test_on_the_team_page_inviting_or_changing_to_a_role_beyond_the_actor_is_refused(doors: Doors) -> None:
+    """The Team page offers invite, change of role and ownership transfer to the delegate;
+    each refusal is shown with its rule and nothing is stored."""
+    site, web = doors.site, doors.web
+    writer = writer_role(site)
+    other = site.ws.add(reader_role(site), tag="colleague")
+    web.login(site.delegate_email, PASSWORD)
+    base = f"/w/{site.ws.id}/team"
+    page = soup(web.get(base))
+    assert {str(o["value"]) for o in one(page, "#invite-role").select("option")} >= {writer, "admin"}  # offered, then refused
+    revision = site.ws.revision()
+    for url, form in (
+        (f"{base}/invite", {"email": email("invitee"), "name": "Invitee", "role": writer}),
+        (f"{base}/{other}/role", {"role": writer}),
+        (f"{base}/ownership", {"to": other, "new_role": "admin"}),
+    ):
+        r = web.post(url, form)
+        assert r.status_code == 409, (url, r.text)
+        refusal = one(soup(r), "#refusal")
+        assert violations(refusal) == [ESCALATION], url
+        assert "gives field access you do not hold" in refusal.get_text(), url
+    assert site.ws.revision() == revision

@@ -185,8 +185,9 @@ def actor_field_access(state: WorkspaceState, actor: Actor) -> dict[tuple[str, s
 
 def role_escalation(state: WorkspaceState, actor: Actor, role: Role, what: str, *, before: Role | None = None) -> list[Violation]:
     """Saving `role` hands out its permissions and its field access (create, clone,
-    copy, apply), or on a change of `before`, what the change adds: the actor must hold
-    all of it. The one check of every path that writes a role."""
+    copy, apply), or on a change of `before`, what the change adds; so does giving
+    `role` to a person (invite, add, change of role, ownership transfer). The actor
+    must hold all of it. The one check of every path that writes or assigns a role."""
     schema, feats = state.schema, state.workspace.features
     perms = role_permissions(schema, role, feats)
     fields = role_field_access(schema, role)

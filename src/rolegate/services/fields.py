@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rolegate.domain.field_registry import FieldRegistry, RegisteredField, RegisteredObject
+from rolegate.domain.field_registry import FieldRegistry, RegisteredField, RegisteredObject, apply_registry
+from rolegate.domain.fields import field_access
 from rolegate.domain.roles import Role
 from rolegate.domain.rules.field_rules import (
     field_addition_violations,
+    integration_access_escalation_violations,
     integration_access_violations,
     object_addition_violations,
     sync_violations,
@@ -21,7 +23,7 @@ from rolegate.domain.rules.field_rules import (
 from rolegate.domain.schema import AdminRight, FieldAccess
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import authorize, load_state, raise_if, record_change
+from rolegate.services.context import WorkspaceState, authorize, load_state, raise_if, record_change
 from rolegate.services.roles import FieldInput, update_role
 from rolegate.store.uow import UnitOfWork
 
@@ -121,17 +123,36 @@ def convert_to_synced(uow: UnitOfWork, *, actor: Actor, workspace_id: str, objec
 
 
 def set_integration_access(uow: UnitOfWork, *, actor: Actor, workspace_id: str, object_type: str, name: str, access: str) -> RegisteredField:
-    """K9: what the integration user may do on a synced field caps every role."""
+    """K9: what the integration user may do on a synced field caps every role. Raising
+    it hands that access out to every role that stores more, so the actor must hold it
+    themselves (as for permissions; the platform and site administrators have no ceiling)."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         raise_if(integration_access_violations(state.schema, object_type, name, access))
         before = _current(uow, workspace_id, object_type, name, state.schema.objects[object_type].fields[name].label)
         after = RegisteredField(before.object_type, before.name, before.label, before.added, before.synced_from, FieldAccess.parse(access))
+        raise_if(_integration_escalation(state, actor, after))
         uow.fields.put_field(workspace_id, after)
         record_change(uow, workspace_id, actor, "field.integration_access", "field", f"{object_type}.{name}", _field_json(before), _field_json(after))
         uow.commit()
         return after
+
+
+def _integration_escalation(state: WorkspaceState, actor: Actor, after: RegisteredField) -> list[Violation]:
+    """What `integration_access_escalation_violations` needs: the cap now, the cap
+    asked for, and what the acting member's role would hold on the field under it."""
+    if actor.member_id is None:
+        return []  # the platform and site administrators: no ceiling (actor_field_access)
+    schema, o, f = state.schema, after.object_type, after.name
+    synced = schema.objects[o].fields[f].synced_from
+    assert synced is not None  # integration_access_violations: only a synced field has a cap
+    assert after.integration_access is not None
+    raised = apply_registry(schema, FieldRegistry(fields=(after,)))
+    held = field_access(raised, state.roles[state.member(actor.member_id).role], o, f)
+    return integration_access_escalation_violations(
+        schema, o, f, before=schema.integrations[synced].cap(o, f), after=after.integration_access, actor_access=held
+    )
 
 
 def set_role_field_access(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, changes: FieldInput) -> Role:

@@ -22,11 +22,11 @@ from rolegate.services.context import (
     WorkspaceState,
     admin_escalation,
     authorize,
-    escalation,
     load_state,
     new_id,
     raise_if,
     record_change,
+    role_escalation,
 )
 from rolegate.services.passwords import hash_password
 from rolegate.store.repositories import MemberInfo
@@ -96,7 +96,7 @@ def add_member_locked(
     authorize(state, actor, AdminRight.MANAGE_MEMBERS)
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
     role = state.role(role_id)
-    raise_if(escalation(state, actor, _role_perms(state, role), f"Role {role.name!r}"))
+    raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))  # its permissions and its field access
     user_id = ensure_user(uow, email, name, password)
     if uow.members.by_user(workspace_id, user_id) is not None:
         raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
@@ -181,7 +181,7 @@ def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, memb
             stays_guardian=_stays_guardian(state, new_role),
         )
         violations += _assignee_loss(uow, state, member_id, new_role)
-        violations += escalation(state, actor, _role_perms(state, new_role), f"Role {new_role.name!r}")
+        violations += role_escalation(state, actor, new_role, f"Role {new_role.name!r}")
         violations += admin_escalation(state, actor, _role_perms(state, old_role), f"Member {member_id!r} (role {old_role.name!r})")
         raise_if(violations)
         after = Member(before.id, role_id, before.status)

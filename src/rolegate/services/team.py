@@ -13,7 +13,15 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, admin_escalation, authorize, load_state, raise_if, record_change
+from rolegate.services.context import (
+    WorkspaceState,
+    admin_escalation,
+    authorize,
+    load_state,
+    raise_if,
+    record_change,
+    role_escalation,
+)
 from rolegate.services.members import member_json
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.repositories_team import InvitationRow
@@ -162,6 +170,10 @@ def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_m
             if used > before_use.get(seat, 0):
                 violations += seat_violations(state.schema, seat, used=used - 1, capacity=state.workspace.seat_capacities.get(seat))
         violations += admin_escalation(state, actor, role_permissions(state.schema, state.roles[target.role], state.workspace.features), f"Member {target.id!r}")
+        # The new owner gets the actor's own role, which the actor holds by definition;
+        # the role the actor takes in exchange is given like any other (permissions and
+        # field access): an owner with narrow field access cannot widen it this way.
+        violations += role_escalation(state, actor, later, f"Role {later.name!r}")
         if not guardians_after(state.schema, after, state.roles, state.workspace.features):
             violations.append(Violation(rule, "This would leave the workspace without an owner.", "Choose a member who can hold the owner's role."))
         raise_if(violations)

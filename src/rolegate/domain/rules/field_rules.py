@@ -10,6 +10,7 @@ from rolegate.domain.violations import Violation
 
 __all__ = [
     "field_addition_violations",
+    "integration_access_escalation_violations",
     "integration_access_violations",
     "object_addition_violations",
     "sync_violations",
@@ -89,3 +90,29 @@ def integration_access_violations(schema: ProductSchema, object_type: str, name:
     if otype.fields[name].synced_from is None:
         out.append(Violation("K9", f"{object_type}.{name} is local: no integration user governs it.", "Convert it to a synced field first (K10)."))
     return out
+
+
+def integration_access_escalation_violations(
+    schema: ProductSchema, object_type: str, name: str, *, before: FieldAccess, after: FieldAccess, actor_access: FieldAccess
+) -> list[Violation]:
+    """No escalation through the integration cap (K9 with K13's "nobody hands out more
+    than they hold"): raising what the integration user may do on a synced field from
+    `before` to `after` widens it for every role that stores more, so the acting member
+    must hold `after` on that field themselves. `actor_access` is what they would hold
+    once it is raised (their own role under the new cap: before the change the cap keeps
+    them at `before` like everyone else). Lowering it, or keeping it, hands out nothing."""
+    if after <= before or actor_access >= after:
+        return []
+    otype = schema.objects[object_type]
+    fdef = otype.fields[name]
+    assert fdef.synced_from is not None  # integration_access_violations comes first: only a synced field has a cap
+    who = f"the {schema.integrations[fdef.synced_from].label} integration user"
+    yours = f"you can only {actor_access.label} it yourself" if actor_access else "you cannot see it yourself"
+    fix = f"Raise it at most to {actor_access.label}" if actor_access > before else f"Leave it at {before.label}"
+    return [
+        Violation(
+            schema.rule("escalation"),
+            f"Raising what {who} may do on {otype.label}: {fdef.label} from {before.label} to {after.label} would let roles {after.label} it, and {yours}.",
+            f"{fix}, or ask a member whose role can {after.label} that field (an owner or site administrator).",
+        )
+    ]
