@@ -138,6 +138,18 @@ def test_inviting_an_existing_person_shows_the_inviter_nothing_stored_about_them
     assert two_org_apis.b.get(f"/v1/workspaces/{b.id}/members", headers={"Rolegate-Actor": b.owner}).json()[0]["name"] == "Bea Secret"
 
 
+def test_naming_an_existing_person_site_administrator_shows_the_namer_nothing_stored_about_them(two_org_apis: TwoOrgApis) -> None:
+    make_tenant(two_org_apis.b, "natero", owner_name="Bea Secret")
+    make_tenant(two_org_apis.a, "telephony")
+    url = f"/v1/organizations/{two_org_apis.org_a}/site-administrators"
+    r = two_org_apis.a.post(url, json={"email": "owner@natero.test", "name": "Our Sam"})
+    assert r.status_code == 201, r.text
+    listed = two_org_apis.a.get(url)
+    assert listed.status_code == 200, listed.text
+    assert [a["name"] for a in listed.json()["administrators"]] == ["Our Sam"]
+    assert "Bea Secret" not in listed.text
+
+
 # -- the person changes their own email --------------------------------------------------------
 
 

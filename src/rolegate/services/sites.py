@@ -65,7 +65,7 @@ def add_site_administrator(uow: UnitOfWork, *, actor: Actor, organization_id: st
             raise NotFoundError(f"no organization {organization_id!r}", decision=None, fix="Check the organization id.")
         _require_site_admin_or_platform(uow, actor, organization_id)
         user_id = ensure_user(uow, email, name, password)
-        if uow.sites.add_admin(organization_id, user_id):
+        if uow.sites.add_admin(organization_id, user_id, name.strip()):
             for ws in uow.workspaces.all(organization_id):
                 uow.workspaces.lock(ws.id)
                 record_change(uow, ws.id, actor, "site.add_administrator", "user", user_id, None, {"email": email.strip().lower(), "organization": organization_id})

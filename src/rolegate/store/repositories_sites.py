@@ -25,11 +25,12 @@ class AuditRetention:
 
 class SiteRepository(_Repo):
     # -- site administrators --------------------------------------------------------------
-    def add_admin(self, organization_id: str, user_id: str) -> bool:
-        """False when the user already administers the site."""
+    def add_admin(self, organization_id: str, user_id: str, name: str = "") -> bool:
+        """False when the user already administers the site. `name` is the site's own
+        name for them (never the person's stored name, which is theirs)."""
         if self.is_admin(organization_id, user_id):
             return False
-        self.conn.execute(insert(t.site_administrators).values(organization_id=organization_id, user_id=user_id))
+        self.conn.execute(insert(t.site_administrators).values(organization_id=organization_id, user_id=user_id, name=name))
         return True
 
     def remove_admin(self, organization_id: str, user_id: str) -> bool:
@@ -47,10 +48,10 @@ class SiteRepository(_Repo):
         return frozenset(r.user_id for r in self.conn.execute(select(s.c.user_id).where(s.c.organization_id == organization_id)))
 
     def admin_list(self, organization_id: str) -> list[tuple[str, str, str]]:
-        """(user id, email, name) of the site's administrators, by email."""
+        """(user id, email, the site's name for them) of the site's administrators, by email."""
         s, u = t.site_administrators, t.users
         rows = self.conn.execute(
-            select(u.c.id, u.c.email, u.c.name).select_from(s.join(u, u.c.id == s.c.user_id)).where(s.c.organization_id == organization_id).order_by(u.c.email)
+            select(u.c.id, u.c.email, s.c.name).select_from(s.join(u, u.c.id == s.c.user_id)).where(s.c.organization_id == organization_id).order_by(u.c.email)
         )
         return [(r.id, r.email, r.name) for r in rows]
 

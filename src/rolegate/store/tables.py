@@ -340,6 +340,9 @@ web_sessions = Table(
 # themselves). An administrator edits this copy, never the person's identity, which
 # other workspaces and sites share.
 members.append_column(Column("name", String(200)))
+# The organization's own name for a site administrator (what the namer typed): the
+# person's stored name is theirs, and naming someone shows the namer nothing of it.
+site_administrators.append_column(Column("name", String(200), nullable=False, server_default=""))
 
 # A person changes their own email through a link sent to the new address.
 email_changes = Table(

@@ -51,9 +51,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_email_changes_user_id"), "email_changes", ["user_id"])
     with op.batch_alter_table("members") as batch:
         batch.add_column(sa.Column("name", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("site_administrators") as batch:
+        batch.add_column(sa.Column("name", sa.String(length=200), server_default="", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("site_administrators") as batch:
+        batch.drop_column("name")
     with op.batch_alter_table("members") as batch:
         batch.drop_column("name")
     op.drop_index(op.f("ix_email_changes_user_id"), table_name="email_changes")
