@@ -220,7 +220,7 @@ def print_env(rg: Rolegate, workspaces: dict[str, Workspace], organization_id: s
     """The ids the README's shell examples use, as `export` lines: the examples run as written."""
     values = {"BASE": rg.settings.public_url, "KEY": key_text, "ORG": organization_id}
     with rg.uow() as uow:
-        for key, prefix in (("natero", ""), ("catalyst", "CATALYST_")):
+        for key, prefix in (("natero", ""), ("catalyst", "CATALYST_"), ("telephony", "TELEPHONY_")):
             ws = workspaces[key]
             infos = {i.email: i for i in uow.members.all(ws.id)}
             values[f"{prefix}WS"] = ws.id
