@@ -14,7 +14,7 @@ request gets the error as a fragment (the page's htmx-config swaps 4xx responses
     RateLimitedError               429 rate_limited
     other RolegateError            400 bad_request
     RequestValidationError         422 request_invalid
-    Starlette HTTPException        its status (404 not_found ...)
+    Starlette HTTPException        its status (404 not_found, 413 body_too_large ...)
     anything else                  500 internal_error (logged)
 """
 
@@ -88,6 +88,8 @@ def error_info(exc: Exception) -> ErrorInfo:
     if isinstance(exc, StarletteHTTPException):
         if exc.status_code == 404:
             return ErrorInfo(404, "not_found", "Not found", "There is no such page.", "Use the navigation, or go to your workspaces.")
+        if exc.status_code == 413:
+            return ErrorInfo(413, "body_too_large", "Too much data", "The form sent more data than this page takes.", "Go back, shorten what you typed, and send it again.")
         if exc.status_code == 405:
             return ErrorInfo(405, "method_not_allowed", "Method not allowed", "This page does not take that method.", "Use the page's links and forms.")
         return ErrorInfo(exc.status_code, "http_error", "Error", str(exc.detail))
@@ -126,6 +128,8 @@ class PageRoute(APIRoute):
                 response = error_response(ui, request, exc)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            if response.status_code == 413:  # the server then drops the rest of the upload instead of reading it
+                response.headers["Connection"] = "close"
             return response
 
         return page_handler

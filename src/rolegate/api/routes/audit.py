@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from rolegate.api.deps import AdminAccess
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import MAX_REVISION, NO_NUL, AuditPage, ChainOut
 from rolegate.api.views import audit_event_out
 from rolegate.domain.schema import AdminRight
 from rolegate.services.audit import list_events, verify_chain
 from rolegate.services.context import authorize, load_state
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"], route_class=ApiRoute)
 
 
 def _filter(max_length: int, description: str) -> object:

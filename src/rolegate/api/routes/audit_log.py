@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from rolegate.api.deps import AdminAccess
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import NO_NUL, RetentionIn, RetentionOut
 from rolegate.services import audit
 from rolegate.services.audit_export import to_csv, to_jsonl
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"], route_class=ApiRoute)
 
 
 def _filter(max_length: int, description: str) -> object:
