@@ -83,7 +83,7 @@ def _routes() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
                         reading.add((method.upper(), path))
         for route in _flat(app.routes):
             if isinstance(route, PageRoute):
-                forms = {(m, route.path) for m in route.methods if m not in ("GET", "HEAD")}
+                forms = {(m, route.path) for m in route.methods or () if m not in ("GET", "HEAD")}
                 every |= forms
                 if ":path}" not in route.path:  # the /w/... catch-all answers 404 unread
                     reading |= forms  # every form POST reads its form first (the CSRF token)
