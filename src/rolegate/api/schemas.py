@@ -710,6 +710,7 @@ Token = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r
 __all__ += [
     "AcceptIn",
     "AcceptedOut",
+    "LoginIn",
     "InvitationOut",
     "InvitationWritten",
     "OwnershipIn",
@@ -746,6 +747,13 @@ class AcceptedOut(BaseModel):
     workspace: str
     member: str
     email: str
+
+
+class LoginIn(_In):
+    """The admin UI's login form (no API route logs in: API keys do)."""
+
+    email: Annotated[str, text(320)]
+    password: Password
 
 
 class PasswordResetRequestIn(_In):

@@ -10,9 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import AcceptIn, PasswordResetIn, PasswordResetRequestIn
 from rolegate.domain.errors import RateLimitedError, RolegateError, TokenInvalidError
 from rolegate.services.invitations import accept_invitation, preview_invitation
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -33,7 +35,12 @@ def reset_request_form(request: Request) -> Response:
 @router.post("/password-reset")
 async def reset_request(request: Request) -> Response:
     form = await checked_form(request)
-    email = str(form.get("email") or "").strip()[:320]
+    email = str(form.get("email") or "").strip()
+    try:
+        if email:
+            validated(PasswordResetRequestIn, {"email": email})
+    except FormInvalid as exc:
+        return render(request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=422)
     rg = ui_of(request).rolegate
     try:
         rg.login_guard.check_reset(email, _ip(request), datetime.now(UTC))
@@ -54,6 +61,10 @@ def reset_form(request: Request, token: str) -> Response:
 async def reset(request: Request, token: str) -> Response:
     form = await checked_form(request)
     password = str(form.get("password") or "")
+    try:
+        validated(PasswordResetIn, {"password": password})
+    except FormInvalid as exc:
+        return render(request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=422)
     if password != str(form.get("confirm") or ""):
         return render(request, "account/reset.html", {"token": token, "error": "The two passwords differ.", "min_length": MIN_PASSWORD}, status=400)
     rg = ui_of(request).rolegate
@@ -79,10 +90,14 @@ def invitation_form(request: Request, token: str) -> Response:
 async def accept(request: Request, token: str) -> Response:
     form = await checked_form(request)
     password = str(form.get("password") or "")
-    name = str(form.get("name") or "").strip()[:200]
+    name = str(form.get("name") or "").strip()
     rg = ui_of(request).rolegate
     preview = await run_in_threadpool(lambda: preview_invitation(rg.uow(), token=token))
     ctx = {"token": token, "invitation": preview, "min_length": MIN_PASSWORD, "name": name}
+    try:
+        validated(AcceptIn, {"password": password or None, "name": name})
+    except FormInvalid as exc:
+        return render(request, "account/invitation.html", {**ctx, "name": "", "error": str(exc)}, status=422)
     if preview.needs_password and password != str(form.get("confirm") or ""):
         return render(request, "account/invitation.html", {**ctx, "error": "The two passwords differ."}, status=400)
     try:
