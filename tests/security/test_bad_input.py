@@ -347,3 +347,124 @@ def test_problem_fields_deep_copy_helper() -> None:
     one = place(schema, ("a",), "x")
     two = copy.deepcopy(one)
     assert one == two == {"a": "x"}
+
+
+# -- the admin UI's forms ---------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    web: Any
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The natero demo workspace (its administrator logged in), a custom role, an
+    invited member with their link, an account; on each backend."""
+    from rolegate.cli.demo import ACTOR, ADMIN_EMAIL, ADMIN_PASSWORD, build_workspace
+    from tests.web.conftest import Web
+
+    with _database(request.param, tmp_path_factory) as url:
+        rg = _build(url, tmp_path_factory)
+        org = create_organization(rg.uow(), actor=ACTOR, name="Demo")
+        ws = build_workspace(rg, "natero", org).id
+        with rg.uow() as uow:
+            members = uow.members.all(ws)
+        owner = next(m.member.id for m in members if m.email == ADMIN_EMAIL)
+        actor = Actor.member(owner)
+        role = create_role(rg.uow(), actor=actor, workspace_id=ws, name="Web custom", grants=["accounts.csm_seat"], landing_page="my_accounts").id
+        invited = invite(rg.uow(), actor=actor, workspace_id=ws, email="web-invited@bad.test", role_id=role, policy=rg.mail_policy)
+        upsert_record(rg.uow(), actor=actor, workspace_id=ws, record=Record("account", "web-acme", None, owner))
+        ids = {"ws": ws, "role": role, "member": invited.member.member.id, "owner": owner, "token": invited.token, "record": "web-acme"}
+        app = create_app(rg)
+        with start_blocking_portal() as portal:
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rolegate.test")
+            try:
+                web = Web(portal, client)
+                web.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+                yield Site(web, ids)
+            finally:
+                portal.call(client.aclose)
+                rg.close()
+
+
+FORMS: list[tuple[str, dict[str, str]]] = [
+    ("/login", {"email": "nobody@bad.test", "password": "wrong", "next": "/"}),
+    ("/password-reset", {"email": "nobody@bad.test"}),
+    ("/password-reset/{token}", {"password": "a-new-password", "confirm": "a-new-password"}),
+    ("/invitations/{token}", {"password": "a-new-password", "confirm": "a-new-password", "name": "Ann"}),
+    ("/w/{ws}/roles", {"name": "Form role", "description": "d", "grants": "accounts.csm_seat", "landing_page": "my_accounts"}),
+    ("/w/{ws}/roles/new/preview", {"name": "Form role", "description": "d", "grants": "accounts.csm_seat", "landing_page": "my_accounts"}),
+    ("/w/{ws}/roles/{role}", {"name": "Web custom", "description": "d", "grants": "accounts.csm_seat", "landing_page": "my_accounts"}),
+    ("/w/{ws}/roles/{role}/preview", {"name": "Web custom", "description": "d", "grants": "accounts.csm_seat", "landing_page": "my_accounts"}),
+    ("/w/{ws}/roles/{role}/copy", {"targets": "{ws}"}),
+    ("/w/{ws}/roles/{role}/fields", {"bulk": "account:read"}),
+    ("/w/{ws}/team/invite", {"email": "new@bad.test", "role": "{role}", "name": "New"}),
+    ("/w/{ws}/team/{member}/role", {"role": "{role}"}),
+    ("/w/{ws}/team/{member}/transfer", {"to": "{owner}"}),
+    ("/w/{ws}/team/ownership", {"to": "{member}", "new_role": "{role}"}),
+    ("/w/{ws}/members/{member}/record", {"name": "Ann", "email": "web-invited@bad.test"}),
+    ("/w/{ws}/accounts/{record}/assignee", {"assignee": "{owner}", "back": ""}),
+    ("/w/{ws}/audit/retention", {"days": "30"}),
+]
+"""Each form POST of the admin UI and a valid set of its fields (`test_every_form_is_here`
+keeps the table complete)."""
+
+WEB_BAD: list[tuple[str, str]] = [
+    ("NUL", "a\x00b"),
+    ("too long", "x" * 5000),
+    ("huge number", "9" * 30),
+    ("negative", "-1"),
+    ("far date", "99999-01-01"),
+]
+
+WEB_CASES = [
+    pytest.param(path, field, value, id=f"{path} {field} {label}") for path, fields in FORMS for field in fields for label, value in WEB_BAD
+]
+
+
+def _fill(text: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], text)
+
+
+def test_every_form_is_here() -> None:
+    from tests.security.test_body_limits import READING
+
+    forms = {path for method, path in READING if not path.startswith("/v1/")}
+    names = {re.sub(r"\{\w+\}", "{}", p) for p in forms}
+    ours = {re.sub(r"\{\w+\}", "{}", p) for p, _ in FORMS}
+    # Forms without a field to fuzz: only their CSRF token is posted.
+    buttons = {"/logout", "/w/{}/roles/{}/clone", "/w/{}/roles/{}/delete", "/w/{}/team/{}/disable", "/w/{}/team/{}/enable", "/w/{}/team/{}/reset"}
+    buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke"}
+    assert sorted(names - ours - buttons) == []
+
+
+@pytest.mark.parametrize(("path", "field", "value"), WEB_CASES)
+def test_a_bad_form_field_is_never_a_500(site: Site, path: str, field: str, value: str) -> None:
+    fields = {k: _fill(v, site.ids) for k, v in FORMS[[p for p, _ in FORMS].index(path)][1].items()}
+    fields[field] = value
+    r = site.web.post(_fill(path, site.ids), fields)
+    assert r.status_code < 500, (r.status_code, r.text[:2000])
+    if r.status_code == 422:  # a field the model refuses: the form names it
+        assert field in r.text, r.text[:2000]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/w/a%00b/team",
+        "/w/" + "x" * 300 + "/roles",
+        "/w/{ws}/roles/a%00b",
+        "/w/{ws}/team?role=a%00b",
+        "/w/{ws}/audit?actor=a%00b",
+        "/w/{ws}/audit?until=9999-12-31",
+        "/w/{ws}/audit?since=0000-01-01",
+        "/w/{ws}/accounts/a%00b",
+        "/invitations/a%00b",
+        "/password-reset/a%00b",
+    ],
+)
+def test_a_bad_page_url_is_never_a_500(site: Site, url: str) -> None:
+    r = site.web.get(_fill(url, site.ids))
+    assert 200 <= r.status_code < 500, (r.status_code, r.text[:1000])
