@@ -96,7 +96,7 @@ async def accept(request: Request, token: str) -> Response:
     ctx = {"token": token, "invitation": preview, "min_length": MIN_PASSWORD, "name": name}
     try:
         validated(AcceptIn, {"password": password or None, "name": name})
-    except FormInvalid as exc:
+    except FormInvalid as exc:  # after the preview: a used or unknown link is a 410 whatever was typed
         return render(request, "account/invitation.html", {**ctx, "name": "", "error": str(exc)}, status=422)
     if preview.needs_password and password != str(form.get("confirm") or ""):
         return render(request, "account/invitation.html", {**ctx, "error": "The two passwords differ."}, status=400)
