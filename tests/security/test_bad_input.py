@@ -361,7 +361,10 @@ class Site:
     ids: dict[str, str]
 
     def client(self, path: str) -> Any:
-        return self.admin if path.startswith("/w/") else self.anonymous
+        if path.startswith("/w/"):
+            return self.admin
+        self.anonymous.get("/login")  # a fresh CSRF token: an accepted invitation or reset ends the session
+        return self.anonymous
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
