@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
 from rolegate.api.deps import Auth
+from rolegate.api.limits import BodyLimit
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from rolegate.api.routes import audit, decisions, fields, members, records, roles, team, workspaces
 from rolegate.api.schemas import Problem
@@ -53,6 +54,7 @@ ERROR_STATUSES = {
     "403": "The key lacks the right (`key_forbidden`), `Rolegate-Actor` names no one who may act in this workspace (`actor_refused`), or the acting member lacks the right (`permission_denied`).",
     "404": "No such workspace (or the key does not reach it), role, member or record (`not_found`).",
     "409": "Refused by a rule (`rule_violation`); `rule` names it.",
+    "413": "The body is larger than the route takes (`body_too_large`): 1 MiB, 8 MiB for the bulk calls, 64 KiB for the calls without a key.",
     "410": "An invitation or password reset link that is unknown, used, revoked or expired (`token_invalid`).",
     "422": "The request does not fit the API or the product schema (`request_invalid`, `unknown_action`, `invalid_record`, `schema_invalid`).",
     "429": "Too many login or password reset attempts (`rate_limited`); `Retry-After` says when to retry.",
@@ -101,7 +103,14 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         if owned:
             rg.close()
 
-    app = FastAPI(title="Rolegate", version="1", description=DESCRIPTION, lifespan=lifespan, generate_unique_id_function=_operation_id)
+    app = FastAPI(
+        title="Rolegate",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.add_middleware(BodyLimit)  # every body of the API and the UI, before any route reads it
     app.state.rolegate = rg
     app.state.auth = Auth(rg)
     install_problem_handlers(app)

@@ -24,7 +24,8 @@ Mapping:
     any other RolegateError        400 bad_request
     ApiError (keys, from deps)     401 unauthenticated / 403 key_forbidden
     RequestValidationError         422 request_invalid
-    Starlette HTTPException        404 not_found, 405 method_not_allowed, else http_error
+    Starlette HTTPException        404 not_found, 405 method_not_allowed, 413 body_too_large
+                                   (with Connection: close), else http_error
     anything else                  500 internal_error (a bug: never on bad input)
 """
 
@@ -66,13 +67,18 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_STATUS",
     "ApiError",
+    "BODY_LIMIT_SCOPE_KEY",
     "ApiProblem",
+    "body_too_large",
     "install_problem_handlers",
     "problem_response",
     "rolegate_problem",
 ]
 
 log = logging.getLogger("rolegate.api")
+
+BODY_LIMIT_SCOPE_KEY = "rolegate.body_limit"
+"""The request's body limit in bytes, set by `api.limits.BodyLimit`."""
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://rolegate.dev/problems/"
@@ -86,6 +92,7 @@ class ApiProblem(StrEnum):
     REQUEST_INVALID = "request_invalid"
     BAD_REQUEST = "bad_request"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    BODY_TOO_LARGE = "body_too_large"
     HTTP_ERROR = "http_error"
     INTERNAL_ERROR = "internal_error"
 
@@ -108,6 +115,7 @@ TITLES: Mapping[str, str] = {
     ApiProblem.REQUEST_INVALID: "Invalid request",
     ApiProblem.BAD_REQUEST: "Bad request",
     ApiProblem.METHOD_NOT_ALLOWED: "Method not allowed",
+    ApiProblem.BODY_TOO_LARGE: "Request body too large",
     ApiProblem.HTTP_ERROR: "HTTP error",
     ApiProblem.INTERNAL_ERROR: "Internal error",
 }
@@ -145,6 +153,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ApiProblem.REQUEST_INVALID: 422,
     ApiProblem.BAD_REQUEST: 400,
     ApiProblem.METHOD_NOT_ALLOWED: 405,
+    ApiProblem.BODY_TOO_LARGE: 413,
     ApiProblem.HTTP_ERROR: None,
     ApiProblem.INTERNAL_ERROR: 500,
 }
@@ -257,8 +266,20 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return problem_response(ApiProblem.REQUEST_INVALID.value, 422, detail, errors=errors)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+def body_too_large(limit: int | None) -> JSONResponse:
+    """413 for a body above the route's limit (`api.limits`). `Connection: close` makes
+    the server drop the connection instead of reading (and discarding) the rest of the
+    upload."""
+    what = f"{limit:,} bytes" if isinstance(limit, int) else "its limit"
+    detail = f"The request body is larger than this route takes ({what}). Send less: split a bulk call into several (see README, Limits)."
+    return problem_response(ApiProblem.BODY_TOO_LARGE.value, 413, detail, headers={"Connection": "close"})
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 413:
+        limit = request.scope.get(BODY_LIMIT_SCOPE_KEY)
+        return body_too_large(limit if isinstance(limit, int) else None)
     if exc.status_code == 404:
         code, detail = ErrorCode.NOT_FOUND.value, "No such route. See /docs for the API."
     elif exc.status_code == 405:

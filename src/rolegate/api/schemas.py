@@ -4,10 +4,10 @@ NUL (PostgreSQL cannot store it), so bad input is a 422, never a database error.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator, with_config
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator, with_config
 from typing_extensions import TypedDict
 
 from rolegate.presets import PRESET_KEYS
@@ -65,6 +65,7 @@ __all__ = [
     "WorkspaceCreated",
     "WorkspaceOut",
     "NO_NUL",
+    "Instant",
     "MAX_REVISION",
     "CopyPreviewOut",
     "MemberRecordIn",
@@ -104,6 +105,20 @@ Description = Annotated[str, text(2000)]
 Access = Literal["none", "read", "write"]
 FieldAccessIn = Annotated[dict[Key, Annotated[dict[Key, Access], Field(max_length=500)]], Field(max_length=100)]
 Grants = Annotated[list[Annotated[str, text(200, min_length=1)]], Field(max_length=500)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Times are compared in UTC (a time without a zone is UTC); one that has no UTC
+    equivalent (year 1 east of Greenwich, year 9999 west of it) is refused here rather
+    than overflowing in a service."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside the years 1 to 9999 in UTC") from None
+
+
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
+"""A point in time from a request (a query's `since`, a form's date), in UTC."""
 
 
 class _In(BaseModel):
@@ -699,6 +714,7 @@ __all__ += [
     "AcceptedOut",
     "EmailChangeIn",
     "EmailChangedOut",
+    "LoginIn",
     "SetPasswordEmailIn",
     "InvitationOut",
     "InvitationWritten",
@@ -753,6 +769,13 @@ class AcceptedOut(BaseModel):
     workspace: str
     member: str
     email: str
+
+
+class LoginIn(_In):
+    """The admin UI's login form (no API route logs in: API keys do)."""
+
+    email: Annotated[str, text(320)]
+    password: Password
 
 
 class PasswordResetRequestIn(_In):

@@ -14,7 +14,9 @@ request gets the error as a fragment (the page's htmx-config swaps 4xx responses
     RateLimitedError               429 rate_limited
     other RolegateError            400 bad_request
     RequestValidationError         422 request_invalid
-    Starlette HTTPException        its status (404 not_found ...)
+    FormInvalid                    422 request_invalid (each field's violation)
+    a NUL or over-long path param  404 not_found; a NUL in the query: 422
+    Starlette HTTPException        its status (404 not_found, 413 body_too_large ...)
     anything else                  500 internal_error (logged)
 """
 
@@ -43,6 +45,7 @@ from rolegate.domain.errors import (
 )
 from rolegate.domain.violations import Violation
 from rolegate.web.context import LoginRequired
+from rolegate.web.forms import FORM_RULE, FormInvalid
 from rolegate.web.render import SECURITY_HEADERS, redirect
 from rolegate.web.session import CsrfError
 
@@ -66,6 +69,8 @@ class ErrorInfo:
 
 
 def error_info(exc: Exception) -> ErrorInfo:
+    if isinstance(exc, FormInvalid):
+        return ErrorInfo(422, "request_invalid", "Invalid form", str(exc), "Go back, correct the fields named here, and send the form again.", None, exc.violations)
     if isinstance(exc, CsrfError):
         return ErrorInfo(403, "csrf_failed", "The form could not be checked", str(exc), "Reload the page, then send the form again.")
     if isinstance(exc, RuleViolationError):
@@ -88,6 +93,8 @@ def error_info(exc: Exception) -> ErrorInfo:
     if isinstance(exc, StarletteHTTPException):
         if exc.status_code == 404:
             return ErrorInfo(404, "not_found", "Not found", "There is no such page.", "Use the navigation, or go to your workspaces.")
+        if exc.status_code == 413:
+            return ErrorInfo(413, "body_too_large", "Too much data", "The form sent more data than this page takes.", "Go back, shorten what you typed, and send it again.")
         if exc.status_code == 405:
             return ErrorInfo(405, "method_not_allowed", "Method not allowed", "This page does not take that method.", "Use the page's links and forms.")
         return ErrorInfo(exc.status_code, "http_error", "Error", str(exc.detail))
@@ -108,6 +115,23 @@ def error_response(ui: WebUI, request: Request, exc: Exception) -> Response:
     return response
 
 
+MAX_PATH_PARAM = 200
+"""No id, key or token of a page's URL is longer (record ids: 200)."""
+
+
+def _check_url(request: Request) -> None:
+    """Every page looks its path's ids up in the store, where PostgreSQL refuses a NUL:
+    such an id names no page (404). A query's NUL is a 422 naming the parameter."""
+    for value in request.path_params.values():
+        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_PATH_PARAM):
+            raise StarletteHTTPException(404)
+    bad = tuple(
+        Violation(FORM_RULE, f"{name}: a NUL character is not allowed.", f"Remove it from {name!r}.") for name, value in request.query_params.multi_items() if "\x00" in name + value
+    )
+    if bad:
+        raise FormInvalid(bad)
+
+
 class PageRoute(APIRoute):
     """A route of the admin UI: the session is loaded before the endpoint runs and
     saved on its response; every error becomes its HTML error page; every response
@@ -120,12 +144,15 @@ class PageRoute(APIRoute):
             ui: WebUI = request.app.state.web
             request.state.session = ui.sessions.load(request)
             try:
+                _check_url(request)
                 response = await handler(request)
                 ui.sessions.save(request, response, request.state.session)
             except Exception as exc:  # every failure gets its page, as the API gives every failure a problem
                 response = error_response(ui, request, exc)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            if response.status_code == 413:  # the server then drops the rest of the upload instead of reading it
+                response.headers["Connection"] = "close"
             return response
 
         return page_handler

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from rolegate.api.limits import FORM_LIMITS
 from rolegate.web.errors import PageRoute
 from rolegate.web.session import Session
 
@@ -35,8 +36,9 @@ def session_of(request: Request) -> Session:
 
 
 async def checked_form(request: Request) -> FormData:
-    """The posted form, once its CSRF token matched the session's (else CsrfError)."""
-    form = await request.form()
+    """The posted form, once its CSRF token matched the session's (else CsrfError).
+    No uploads, and bounded fields (`FORM_LIMITS`): more is a 400 page."""
+    form = await request.form(**FORM_LIMITS)
     session_of(request).check_csrf(request, form)
     return form
 

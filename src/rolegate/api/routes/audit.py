@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from rolegate.api.deps import AdminAccess
-from rolegate.api.schemas import MAX_REVISION, NO_NUL, AuditPage, ChainOut
+from rolegate.api.limits import ApiRoute
+from rolegate.api.schemas import MAX_REVISION, NO_NUL, AuditPage, ChainOut, Instant
 from rolegate.api.views import audit_event_out
 from rolegate.domain.schema import AdminRight
 from rolegate.services.audit import list_events, verify_chain
 from rolegate.services.context import authorize, load_state
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"], route_class=ApiRoute)
 
 
 def _filter(max_length: int, description: str) -> object:
@@ -30,8 +30,8 @@ def events(
     target_id: Annotated[str | None, _filter(200, "The target's id.")] = None,
     after_seq: Annotated[int, Query(ge=0, le=MAX_REVISION, description="Events after this sequence number (the cursor).")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    since: Annotated[datetime | None, Query(description="Events at or after this time (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Events before this time (ISO 8601).")] = None,
+    since: Annotated[Instant | None, Query(description="Events at or after this time (ISO 8601).")] = None,
+    until: Annotated[Instant | None, Query(description="Events before this time (ISO 8601).")] = None,
 ) -> AuditPage:
     """The actor needs the view-audit right. Each event has the actor, action, target,
     before and after, the revision it made, and its hash chained to the previous one.

@@ -3,18 +3,18 @@ the list, and the retention setting."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from rolegate.api.deps import AdminAccess
-from rolegate.api.schemas import NO_NUL, RetentionIn, RetentionOut
+from rolegate.api.limits import ApiRoute
+from rolegate.api.schemas import NO_NUL, Instant, RetentionIn, RetentionOut
 from rolegate.services import audit
 from rolegate.services.audit_export import to_csv, to_jsonl
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"], route_class=ApiRoute)
 
 
 def _filter(max_length: int, description: str) -> object:
@@ -34,8 +34,8 @@ def export(
     action: Annotated[str | None, _filter(64, "e.g. `role.update`, or `role` for every role action.")] = None,
     target_type: Annotated[str | None, _filter(64, "e.g. `role`, `member`.")] = None,
     target_id: Annotated[str | None, _filter(200, "The target's id.")] = None,
-    since: Annotated[datetime | None, Query(description="At or after this time (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time (ISO 8601).")] = None,
+    since: Annotated[Instant | None, Query(description="At or after this time (ISO 8601).")] = None,
+    until: Annotated[Instant | None, Query(description="Before this time (ISO 8601).")] = None,
 ) -> Response:
     """Each line has the event, its readable changes and its hash (E8)."""
     events = audit.list_events(

@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import Access, DecideAccess
+from rolegate.api.limits import ApiRoute
 from rolegate.api.problems import rolegate_problem
 from rolegate.api.schemas import (
     BatchCheckIn,
@@ -40,7 +41,7 @@ from rolegate.api.schemas import (
 from rolegate.domain.errors import RolegateError
 from rolegate.engine import Decision, RecordRef, Snapshot
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["decisions"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["decisions"], route_class=ApiRoute)
 
 _JSON = "application/json"
 

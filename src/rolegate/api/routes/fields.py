@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from rolegate.api.deps import AdminAccess, AdminContext, DecideAccess
+from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.roles import RoleId, _role
 from rolegate.api.schemas import NO_NUL, RoleWritten
 from rolegate.api.schemas_fields import (
@@ -36,7 +37,7 @@ from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.services import fields as field_services
 from rolegate.services.context import authorize, load_state
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["fields"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["fields"], route_class=ApiRoute)
 
 ObjectKey = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL, description="The object type.")]
 FieldName = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL, description="The field.")]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import NO_NUL, InviteIn, MemberChangeIn, MemberOut, MemberWritten
 from rolegate.api.views import member_out
 from rolegate.domain.errors import NotFoundError
@@ -16,7 +17,7 @@ from rolegate.services.invitations import invite as invite_by_email
 from rolegate.services.members import activate_member, change_member_role, disable_member, enable_member
 from rolegate.services.team import list_members as team_members
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/members", tags=["members"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/members", tags=["members"], route_class=ApiRoute)
 
 MemberId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The member id.")]
 StatusChange = Callable[..., Member]

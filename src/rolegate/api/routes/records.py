@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from rolegate.api.deps import AdminAccess, DecideAccess
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import (
     NO_NUL,
     AssigneeIn,
@@ -27,7 +28,7 @@ from rolegate.services.assignments import assign_record, visible_records
 from rolegate.services.record_bulk import delete_records, upsert_records
 from rolegate.services.records import delete_record, upsert_record
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}/records", tags=["records"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}/records", tags=["records"], route_class=ApiRoute)
 
 RecordType = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL, description="The object type, e.g. `account`.")]
 RecordId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL, description="The record's id in your product.")]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import (
     NO_NUL,
     CloneRoleIn,
@@ -28,7 +29,7 @@ from rolegate.domain.schema import AdminRight
 from rolegate.services.context import authorize, load_state
 from rolegate.services.roles import clone_role, create_role, delete_role, update_role
 
-router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["roles"])
+router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["roles"], route_class=ApiRoute)
 
 RoleId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The role id.")]
 

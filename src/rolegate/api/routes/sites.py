@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import SITE_ADMIN_PREFIX, AdminAccess, CallerAccess, PlatformAccess, reach
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import (
     NO_NUL,
     CopyPreviewOut,
@@ -29,7 +30,7 @@ from rolegate.domain.role_copy import CopyPreview
 from rolegate.services import member_record, role_copy, sites
 from rolegate.services.member_record import MemberRecord
 
-router = APIRouter(tags=["sites"])
+router = APIRouter(tags=["sites"], route_class=ApiRoute)
 
 IdPath = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL)]
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import (
     NO_NUL,
     AcceptedOut,
@@ -43,7 +44,7 @@ from rolegate.services.password_reset import request_password_reset, reset_passw
 from rolegate.services.team import transfer_ownership, transfer_records
 from rolegate.store.repositories_team import InvitationRow
 
-router = APIRouter(tags=["team"])
+router = APIRouter(tags=["team"], route_class=ApiRoute)
 
 WS = "/v1/workspaces/{workspace_id}"
 InvitationId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The invitation id.")]

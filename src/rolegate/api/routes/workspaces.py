@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
+from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
 from rolegate.api.views import member_out, schema_out, workspace_out
 from rolegate.domain.errors import NotFoundError
 from rolegate.presets import load_preset
 from rolegate.services.workspaces import create_workspace, set_features, set_seat_capacities
 
-router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"], route_class=ApiRoute)
 
 
 @router.post("", status_code=201, response_model=WorkspaceCreated, summary="Create a workspace from a product preset")

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import AcceptIn, EmailChangeIn, PasswordResetIn, PasswordResetRequestIn
 from rolegate.domain.errors import LoginRequiredError, RateLimitedError, RolegateError, TokenInvalidError
 from rolegate.services.email_change import clean_email, confirm_email_change, request_email_change
 from rolegate.services.invitations import InvitationPreview, accept_invitation, preview_invitation
@@ -20,6 +21,7 @@ from rolegate.services.login_protection import log_in
 from rolegate.services.logins import User
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
 from rolegate.web.context import LoginRequired, log_out, viewer
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -40,7 +42,12 @@ def reset_request_form(request: Request) -> Response:
 @router.post("/password-reset")
 async def reset_request(request: Request) -> Response:
     form = await checked_form(request)
-    email = str(form.get("email") or "").strip()[:320]
+    email = str(form.get("email") or "").strip()
+    try:
+        if email:
+            validated(PasswordResetRequestIn, {"email": email})
+    except FormInvalid as exc:
+        return render(request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=422)
     rg = ui_of(request).rolegate
     try:
         rg.login_guard.check_reset(email, _ip(request), datetime.now(UTC))
@@ -61,6 +68,10 @@ def reset_form(request: Request, token: str) -> Response:
 async def reset(request: Request, token: str) -> Response:
     form = await checked_form(request)
     password = str(form.get("password") or "")
+    try:
+        validated(PasswordResetIn, {"password": password})
+    except FormInvalid as exc:
+        return render(request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=422)
     if password != str(form.get("confirm") or ""):
         return render(request, "account/reset.html", {"token": token, "error": "The two passwords differ.", "min_length": MIN_PASSWORD}, status=400)
     rg = ui_of(request).rolegate
@@ -110,12 +121,16 @@ def invitation_form(request: Request, token: str) -> Response:
 async def accept(request: Request, token: str) -> Response:
     form = await checked_form(request)
     password = str(form.get("password") or "")
-    name = str(form.get("name") or "").strip()[:200]
+    name = str(form.get("name") or "").strip()
     rg = ui_of(request).rolegate
 
     def run() -> Response:
         preview = preview_invitation(rg.uow(), token=token)
         me = _viewer_id(request)
+        try:
+            validated(AcceptIn, {"password": password or None, "name": name})
+        except FormInvalid as exc:  # after the preview: a used or unknown link is a 410 whatever was typed
+            return _invitation_page(request, token, preview, me, error=str(exc), status=422)
         if preview.needs_password and password != str(form.get("confirm") or ""):
             return _invitation_page(request, token, preview, me, name=name, error="The two passwords differ.", status=400)
         try:
@@ -156,13 +171,17 @@ async def email_change(request: Request) -> Response:
     """The person asks, with their password (a session left open is not enough to move
     a login away); the link goes to the new address, which must be theirs."""
     form = await checked_form(request)
-    new_email = str(form.get("new_email") or "").strip()[:320]
+    new_email = str(form.get("new_email") or "").strip()
     password = str(form.get("password") or "")
     ui = ui_of(request)
     rg = ui.rolegate
 
     def run() -> Response:
         me = viewer(ui, request, session_of(request)).user
+        try:
+            validated(EmailChangeIn, {"email": me.email, "password": password, "new_email": new_email})
+        except FormInvalid as exc:
+            return _email_page(request, me, error=str(exc), status=422)
         try:
             user = log_in(rg.uow, rg.login_guard, email=me.email, password=password, ip=_ip(request))
         except RateLimitedError as exc:

@@ -13,12 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import AssigneeIn
 from rolegate.domain.errors import InvalidRecordError, NotFoundError, RuleViolationError
 from rolegate.domain.schema import AdminRight, ObjectType, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.engine import RecordRef
 from rolegate.services.assignments import assign_record, member_choices, visible_records, who_can_see
 from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -120,6 +122,10 @@ async def assign(request: Request, workspace_id: str, record_id: str) -> Respons
     def run() -> Response:
         page, otype = _page(request, workspace_id)
         chosen = str(form.get("assignee") or "") or None
+        try:
+            validated(AssigneeIn, {"assignee": chosen})
+        except FormInvalid as exc:
+            return _detail(request, page, otype, record_id, exc.violations, status=422)
         try:
             done = assign_record(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, ref=RecordRef(otype.key, record_id), assignee=chosen)
         except RuleViolationError as exc:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import RetentionIn
 from rolegate.domain.audit_diff import Change, diff
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.violations import Violation
@@ -20,6 +21,7 @@ from rolegate.domain.workspace import AuditEvent
 from rolegate.services import audit
 from rolegate.services.audit_export import to_csv, to_jsonl
 from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -54,8 +56,10 @@ class Filters:
             if not raw:
                 return None
             try:
-                return date.fromisoformat(raw)
-            except ValueError:
+                day = date.fromisoformat(raw)
+                datetime.combine(day + timedelta(days=1), time(), UTC)  # `until` takes the whole day: 9999-12-31 has no next day
+                return day
+            except (ValueError, OverflowError):
                 problems.append(Violation("E8", f"{raw!r} is not a date.", "Write dates as YYYY-MM-DD."))
                 return None
 
@@ -153,10 +157,14 @@ async def set_retention(request: Request, workspace_id: str) -> Response:
 
     def run() -> Response:
         page = _page(request, workspace_id)
-        if raw and not raw.isdigit():
-            return _render(request, page, violations=(Violation("E8", f"{raw!r} is not a number of days.", "Enter whole days, or leave it empty to keep events forever."),), status=409)
         try:
-            audit.set_retention(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, days=int(raw) if raw else None)
+            days = validated(RetentionIn, {"days": raw or None}).days
+        except FormInvalid as exc:
+            if not (raw.removeprefix("-").isdigit() and int(raw) < 1):
+                return _render(request, page, violations=exc.violations, status=422)
+            days = int(raw)  # below one day: the service's rule (E8) refuses it, with its fix
+        try:
+            audit.set_retention(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, days=days)
         except RuleViolationError as exc:
             return _render(request, page, violations=exc.violations, status=409)
         session_of(request).flash("Retention saved." if raw else "Retention saved: events are kept forever.")

@@ -6,10 +6,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import LoginIn
 from rolegate.domain.errors import RateLimitedError
 from rolegate.services.login_protection import log_in
 from rolegate.services.web_sessions import start_session
 from rolegate.web.context import LoginRequired, current_user, log_out, viewer
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect, safe_next
 
@@ -34,6 +36,10 @@ async def login(request: Request) -> Response:
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or "/"))
+    try:
+        validated(LoginIn, {"email": email, "password": password})
+    except FormInvalid as exc:
+        return render(request, "login.html", {"next": target, "email": email[:320].replace("\x00", ""), "error": str(exc)}, status=422)
     rg = ui_of(request).rolegate
     ip = request.client.host if request.client is not None else ""
     try:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import MemberChangeIn, MemberRecordIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
@@ -17,6 +18,7 @@ from rolegate.services.context import authorize, load_state
 from rolegate.services.member_record import MemberRecord, get_member_record, update_member_record
 from rolegate.services.members import change_member_role
 from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -61,6 +63,13 @@ async def save_record(request: Request, workspace_id: str, member_id: str) -> Re
     def run() -> Response:
         page = _page(request, workspace_id)
         uow = page.viewer.ui.rolegate.uow()
+        try:
+            validated(MemberRecordIn, {"name": name, "email": email})
+            if isinstance(role, str) and role:
+                validated(MemberChangeIn, {"role": role})
+        except FormInvalid as exc:
+            found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+            return _record_page(request, page, found, name=name, email=found.info.email, violations=exc.violations, status=422)
         try:
             # First the role: one sent by someone who may not assign roles is refused by
             # the service (E7) before anything is written.

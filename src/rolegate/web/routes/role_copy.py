@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import RoleCopyIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.role_copy import CopyPreview
 from rolegate.domain.schema import AdminRight
@@ -15,6 +16,7 @@ from rolegate.domain.violations import Violation
 from rolegate.services.context import authorize, load_state
 from rolegate.services.role_copy import copy_role, preview_copy
 from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -64,6 +66,10 @@ async def copy(request: Request, workspace_id: str, role_id: str) -> Response:
         page = _page(request, workspace_id)
         if not chosen:
             return _render(request, page, role_id, chosen=[], violations=(Violation("E9", "No workspace chosen.", "Tick the workspaces to copy the role to."),), status=409)
+        try:
+            validated(RoleCopyIn, {"targets": chosen})
+        except FormInvalid as exc:
+            return _render(request, page, role_id, chosen=[], violations=exc.violations, status=422)
         uow = page.viewer.ui.rolegate.uow()
         previews = preview_copy(uow, actor=page.actor, workspace_id=workspace_id, role_id=role_id, targets=chosen)
         if not confirm or any(p.refused for p in previews):

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import RoleCreateIn, RoleUpdateIn
 from rolegate.api.views import roles_out, workspace_out
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.roles import Role
@@ -22,6 +23,7 @@ from rolegate.services.role_preview import RolePreview, deletion_refusal, previe
 from rolegate.services.roles import clone_role, create_role, delete_role, update_role
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.editor import RoleForm, display_level, permission_grid
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import is_fragment, redirect
 
@@ -133,6 +135,12 @@ def _parse(form: FormData, state: WorkspaceState, role: Role | None) -> RoleForm
     return parsed
 
 
+def _validate(parsed: RoleForm, role: Role | None) -> None:
+    """The API's model of the same change (FormInvalid naming each bad field)."""
+    values = {"name": parsed.name, "description": parsed.description, "level": parsed.level, "landing_page": parsed.landing_page, "grants": sorted(parsed.grants)}
+    validated(RoleUpdateIn if role is not None else RoleCreateIn, values)
+
+
 async def _preview(request: Request, workspace_id: str, role_id: str | None) -> Response:
     form = await checked_form(request)
 
@@ -141,6 +149,11 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
         state = _state(page)
         role = state.role(role_id) if role_id is not None else None
         parsed = _parse(form, state, role)
+        part = (request.query_params.get("part") or "preview") if is_fragment(request) else None
+        try:
+            _validate(parsed, role)
+        except FormInvalid as exc:
+            return _editor(request, page, state, role, parsed, violations=exc.violations, status=422, part=part)
         preview = preview_role_change(
             page.viewer.ui.rolegate.uow(),
             actor=page.actor,
@@ -152,7 +165,6 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
             landing_page=parsed.landing_page,
             description=parsed.description,
         )
-        part = (request.query_params.get("part") or "preview") if is_fragment(request) else None
         return _editor(request, page, state, role, parsed, preview=preview, part=part)
 
     return await run_in_threadpool(run)
@@ -178,6 +190,10 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
         state = _state(page)
         role = state.role(role_id) if role_id is not None else None
         parsed = _parse(form, state, role)
+        try:
+            _validate(parsed, role)
+        except FormInvalid as exc:
+            return _editor(request, page, state, role, parsed, violations=exc.violations, status=422)
         fields: dict[str, Any] = {
             "actor": page.actor,
             "workspace_id": workspace_id,

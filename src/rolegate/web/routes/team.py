@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolegate.api.schemas import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
@@ -24,6 +25,7 @@ from rolegate.services.outbox import developer_mails
 from rolegate.services.password_reset import send_password_reset
 from rolegate.services.team import team_view, transfer_ownership, transfer_records
 from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -83,6 +85,8 @@ async def _act(request: Request, workspace_id: str, action: Action) -> Response:
             message = action(page, form)
         except RuleViolationError as exc:
             return _team(request, page, violations=exc.violations, status=409, form=form)
+        except FormInvalid as exc:
+            return _team(request, page, violations=exc.violations, status=422, form=form)
         session_of(request).flash(message)
         return redirect(request, f"{page.base}/team")
 
@@ -90,16 +94,16 @@ async def _act(request: Request, workspace_id: str, action: Action) -> Response:
 
 
 def _field(form: FormData, name: str) -> str:
-    return str(form.get(name) or "").strip()[:320]
+    """A text field as posted, trimmed; its model (`validated`) bounds it."""
+    return str(form.get(name) or "").strip()
 
 
 @router.post("/w/{workspace_id}/team/invite")
 async def invite_member(request: Request, workspace_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         rg = page.viewer.ui.rolegate
-        sent = invite(
-            rg.uow(), actor=page.actor, workspace_id=workspace_id, email=_field(form, "email"), role_id=_field(form, "role"), name=_field(form, "name")[:200], policy=rg.mail_policy
-        )
+        body = validated(InviteIn, {name: _field(form, name) for name in ("email", "role", "name")})
+        sent = invite(rg.uow(), actor=page.actor, workspace_id=workspace_id, email=body.email, role_id=body.role, name=body.name, policy=rg.mail_policy)
         return f"Invitation sent to {sent.member.email}."
 
     return await _act(request, workspace_id, action)
@@ -108,7 +112,8 @@ async def invite_member(request: Request, workspace_id: str) -> Response:
 @router.post("/w/{workspace_id}/team/{member_id}/role")
 async def change_role(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
-        change_member_role(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=_field(form, "role"))
+        body = validated(MemberChangeIn, {"role": _field(form, "role")})
+        change_member_role(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=body.role)
         return "The role is changed."
 
     return await _act(request, workspace_id, action)
@@ -145,7 +150,8 @@ async def send_reset(request: Request, workspace_id: str, member_id: str) -> Res
 @router.post("/w/{workspace_id}/team/{member_id}/transfer")
 async def transfer(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
-        done = transfer_records(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, from_member=member_id, to_member=_field(form, "to"))
+        body = validated(TransferIn, {"to": _field(form, "to")})
+        done = transfer_records(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, from_member=member_id, to_member=body.to)
         moved = sum(done.records.values())
         return f"Transferred {moved} record(s) and {done.references} playbook task(s)."
 
@@ -174,9 +180,8 @@ async def revoke(request: Request, workspace_id: str, invitation_id: str) -> Res
 @router.post("/w/{workspace_id}/team/ownership")
 async def ownership(request: Request, workspace_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
-        transfer_ownership(
-            page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, to_member=_field(form, "to"), new_role=_field(form, "new_role")
-        )
+        body = validated(OwnershipIn, {"to": _field(form, "to"), "new_role": _field(form, "new_role")})
+        transfer_ownership(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, to_member=body.to, new_role=body.new_role)
         return "Ownership transferred."
 
     return await _act(request, workspace_id, action)
