@@ -4,6 +4,7 @@ reset link asked for from the login page of a server that runs offline (`make ru
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
@@ -11,15 +12,25 @@ import typer
 from rolegate.cli.common import UrlOption, open_rolegate, out, reporting_errors
 
 
+LINK = re.compile(r"https?://\S+")
+
+
 def outbox(
     all_: Annotated[bool, typer.Option("--all", help="Sent emails too, newest first.")] = False,
     to: Annotated[str | None, typer.Option("--to", help="Only emails to this address.", show_default=False)] = None,
+    links: Annotated[bool, typer.Option("--links", help="Only the links of the emails, one a line, newest first (for scripts).")] = False,
     url: UrlOption = None,
 ) -> None:
     """List the emails in the outbox (unsent ones by default), with their text."""
     with reporting_errors(), open_rolegate(url) as rg, rg.uow() as uow:
         mails = uow.outbox.all()
     shown = [m for m in mails if (all_ or m.sent_at is None) and (to is None or m.to_addr == to.strip().lower())]
+    if links:
+        # print(), not the console: a link is never wrapped or styled.
+        for m in shown:
+            for link in LINK.findall(m.text_body):
+                print(link)
+        return
     if not shown:
         out.print("the outbox is empty" if all_ else "no unsent email")
         return
