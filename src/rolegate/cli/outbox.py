@@ -11,7 +11,6 @@ import typer
 
 from rolegate.cli.common import UrlOption, open_rolegate, out, reporting_errors
 
-
 LINK = re.compile(r"https?://\S+")
 
 
