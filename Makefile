@@ -39,8 +39,11 @@ typecheck: install
 contracts: install
 	$(BIN)/lint-imports
 
+# Test modules run in parallel, one worker per core (a module stays on one worker: some
+# share a server or a database across their tests); PYTEST_WORKERS=0 runs them in process.
+PYTEST_WORKERS ?= auto
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: install browser lint typecheck contracts pytest
 
