@@ -196,7 +196,9 @@ def test_bootstrap_shares_the_throttles_through_redis_when_the_url_is_set(redis_
     finally:
         for p in processes:
             p.close()
-    assert bootstrap(Settings(database_url="sqlite:///:memory:", listen=False)).login_guard.counters.shared is None
+    alone = bootstrap(Settings(database_url="sqlite:///:memory:", listen=False))
+    assert alone.login_guard.counters.shared is None  # no URL: each process's memory
+    alone.close()
 
 
 # -- Redis does not answer ------------------------------------------------------------------
