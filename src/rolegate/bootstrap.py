@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from rolegate.config import Settings
-from rolegate.services.login_protection import LoginGuard
+from rolegate.services.login_protection import Counters, LoginGuard
 from rolegate.services.mail import MailPolicy, SmtpTransport
 from rolegate.services.outbox import OutboxSender, OutboxWorker
 from rolegate.services.snapshots import SnapshotCache
 from rolegate.services.web_sessions import SessionPolicy
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
+from rolegate.store.throttles import redis_storage
 from rolegate.throttled_log import ThrottledLog
 
 __all__ = ["Rolegate", "bootstrap"]
@@ -30,6 +31,7 @@ class Rolegate:
     outbox: OutboxWorker | None = field(default=None)
     """Sends queued emails over SMTP; None without ROLEGATE_SMTP_URL (mail stays queued)."""
     login_guard: LoginGuard = field(default_factory=LoginGuard)
+    """Login and reset throttles: in this process's memory, or in Redis (ROLEGATE_REDIS_URL)."""
     incidents: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("rolegate.incidents")))
     """Failures that repeat (the database unreachable): one log line per kind per interval."""
 
@@ -57,6 +59,7 @@ class Rolegate:
             self.outbox.stop()
         if self.listener is not None:
             self.listener.stop()
+        self.login_guard.counters.close()
         self.engine.dispose()
 
 
@@ -75,7 +78,9 @@ def bootstrap(settings: Settings | None = None) -> Rolegate:
     if settings.listen and is_postgres(engine):
         listener = RevisionListener(settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
         listener.start()
-    rg = Rolegate(settings, engine, snapshots, listener, incidents=incidents)
+    shared = redis_storage(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+    guard = LoginGuard(Counters(shared, incidents=incidents))
+    rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))

@@ -44,7 +44,13 @@ class Settings:
     """An admin UI session ends this long after its login, however busy."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs the admin UI's session cookies; None: a random key per process (sessions
-    end when it stops, and several processes do not share them)."""
+    end when it stops, and several processes do not share them). `rolegate serve
+    --workers N` without it makes one key for all its workers."""
+    redis_url: str | None = field(default=None, repr=False)
+    """`redis://[:password@]host[:port][/db]` (or `rediss://`): the login throttles'
+    counts shared by every process; None keeps them in each process's memory."""
+    redis_prefix: str = "rolegate"
+    """The start of every Redis key Rolegate writes (several deployments, one Redis)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -63,6 +69,8 @@ class Settings:
             "session_idle_minutes": int(os.environ.get("ROLEGATE_SESSION_IDLE_MINUTES", "30")),
             "session_max_hours": int(os.environ.get("ROLEGATE_SESSION_MAX_HOURS", "12")),
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
+            "redis_url": os.environ.get("ROLEGATE_REDIS_URL") or None,
+            "redis_prefix": os.environ.get("ROLEGATE_REDIS_PREFIX") or "rolegate",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # keys are this dataclass's fields

@@ -1,11 +1,13 @@
 """The HTTP API: `create_app(rolegate)` -> a FastAPI app (OpenAPI at /docs).
 
 `uvicorn --factory rolegate.api.app:create_app` serves it with settings from the
-environment (`ROLEGATE_DATABASE_URL`, ...).
+environment (`ROLEGATE_DATABASE_URL`, ...); `create_app_from_env` is the factory each
+worker of `rolegate serve --workers N` calls.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +24,7 @@ from rolegate.api.routes import audit, decisions, fields, members, records, role
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_env"]
 
 DESCRIPTION = """\
 Roles, permissions, seats and teams for SaaS products.
@@ -134,4 +136,17 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory in each worker process of `rolegate serve --workers N`: the app
+    over Rolegate bootstrapped from the environment (`serve` puts the database URL and
+    the session key there), with its own snapshot cache and LISTEN connection, closed
+    when the worker stops."""
+    app = create_app()
+    # As `rolegate serve` does in one process: start-up objects live as long as the
+    # worker, and kept out of the collector's reach they keep full collections short.
+    gc.collect()
+    gc.freeze()
     return app
