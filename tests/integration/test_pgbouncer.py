@@ -88,13 +88,11 @@ def app(bounced: Bounced) -> Iterator[Rolegate]:
         rg.close()
 
 
-def test_pgbouncer_setting_turns_off_prepared_statements(bounced: Bounced) -> None:
+def test_pgbouncer_setting_turns_off_prepared_statements(bounced: Bounced, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ROLEGATE_PGBOUNCER", raising=False)
     assert Settings.from_env().pgbouncer is False
-    os.environ["ROLEGATE_PGBOUNCER"] = "1"
-    try:
-        assert Settings.from_env().pgbouncer is True
-    finally:
-        del os.environ["ROLEGATE_PGBOUNCER"]
+    monkeypatch.setenv("ROLEGATE_PGBOUNCER", "1")
+    assert Settings.from_env().pgbouncer is True
     pooled, direct = make_engine(bounced.bouncer.url, pgbouncer=True), make_engine(bounced.direct)
     try:
         assert transaction_pooled(pooled)

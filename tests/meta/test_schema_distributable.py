@@ -71,11 +71,11 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ),
     ("api_keys", "reference table with a foreign key to a tenant table"): (
         "api_keys.workspace_id -> workspaces (ON DELETE CASCADE) for workspace-scoped keys. "
-        "Citus: drop the foreign key; deleting a workspace deletes its keys in the same use case."
+        "Citus: drop the foreign key; nothing deletes a workspace today, and the use case that will must delete its keys itself."
     ),
     ("outbox", "global table with a foreign key to a tenant table"): (
         "outbox.workspace_id -> workspaces (ON DELETE CASCADE). "
-        "Citus: drop the foreign key; deleting a workspace deletes its queued mail in the same use case."
+        "Citus: drop the foreign key; the use case that deletes a workspace (none yet) deletes its queued mail."
     ),
 }
 
