@@ -42,6 +42,7 @@ from rolegate.services.outbox import OutboxSender
 from rolegate.services.workspaces import create_organization, create_workspace
 from rolegate.store.database import make_engine, transaction_pooled
 from rolegate.store.migrations import upgrade
+from tests.security import pg_cluster
 from tests.security.pg_cluster import PgBouncer, PgCluster, find_bindir, find_pgbouncer
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rolegate"
@@ -104,6 +105,18 @@ def test_pgbouncer_setting_turns_off_prepared_statements(bounced: Bounced, monke
     finally:
         pooled.dispose()
         direct.dispose()
+
+
+def test_without_pgbouncer_the_tests_skip_saying_how_to_get_it_and_fail_on_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ROLEGATE_PGBOUNCER_BIN", raising=False)
+    monkeypatch.setattr(pg_cluster, "PGBOUNCER_PATHS", [str(tmp_path / "pgbouncer")])
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install pgbouncer"):
+        find_pgbouncer()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true: the PgBouncer tests may not be skipped"):
+        find_pgbouncer()
 
 
 def _role(app: Rolegate, workspace_id: str, name: str) -> str:

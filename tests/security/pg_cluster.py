@@ -63,9 +63,13 @@ def find_bindir() -> Path:
     pytest.skip(INSTALL_HINT)
 
 
+PGBOUNCER_PATHS = ["/usr/sbin/pgbouncer"]
+"""Where Debian's package puts it (/usr/sbin is not on every user's PATH)."""
+
+
 def find_pgbouncer() -> Path:
     """The pgbouncer executable, or skip (fail under CI=true)."""
-    candidates = [os.environ.get("ROLEGATE_PGBOUNCER_BIN"), shutil.which("pgbouncer"), "/usr/sbin/pgbouncer"]
+    candidates = [os.environ.get("ROLEGATE_PGBOUNCER_BIN"), shutil.which("pgbouncer"), *PGBOUNCER_PATHS]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             return Path(candidate)
