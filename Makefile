@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck contracts pytest browser bench clean
+.PHONY: run test install lint typecheck contracts pytest browser pgbouncer bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The production-PostgreSQL tests put Debian's pgbouncer (run from a generated ini, never
+# the system service) in front of a private cluster; as root, install it when missing.
+pgbouncer:
+	@if [ "$$(id -u)" = "0" ] && ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then \
+		echo "installing Debian's pgbouncer for the PgBouncer tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	fi
+
 lint: install
 	$(BIN)/ruff check src tests bench
 
@@ -45,7 +53,7 @@ PYTEST_WORKERS ?= auto
 pytest: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-test: install browser lint typecheck contracts pytest
+test: install browser pgbouncer lint typecheck contracts pytest
 
 bench: install
 	$(BIN)/python bench/engine.py

@@ -1,5 +1,6 @@
-"""The composition root: settings -> engine -> unit of work factory -> snapshot cache
-(-> revision listener on PostgreSQL). The API, the CLI and the tests all start here."""
+"""The composition root: settings -> engine (and a read replica's) -> unit of work
+factory -> snapshot cache (-> revision listener on PostgreSQL, on `listen_url`). The
+API, the CLI and the tests all start here."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rolegate.services.snapshots import SnapshotCache
 from rolegate.services.web_sessions import SessionPolicy
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
+from rolegate.store.replica import Replica
 from rolegate.store.throttles import redis_storage
 from rolegate.throttled_log import ThrottledLog
 
@@ -34,6 +36,8 @@ class Rolegate:
     """Login and reset throttles: in this process's memory, or in Redis (ROLEGATE_REDIS_URL)."""
     incidents: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("rolegate.incidents")))
     """Failures that repeat (the database unreachable): one log line per kind per interval."""
+    replica: Replica | None = field(default=None)
+    """The streaming replica the snapshot cache reads from (ROLEGATE_DATABASE_REPLICA_URL)."""
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, on_revision=self.snapshots.mark, on_mail=self.wake_mail)
@@ -60,27 +64,40 @@ class Rolegate:
         if self.listener is not None:
             self.listener.stop()
         self.login_guard.counters.close()
+        if self.replica is not None:
+            self.replica.engine.dispose()
         self.engine.dispose()
 
 
 def bootstrap(settings: Settings | None = None) -> Rolegate:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pgbouncer=settings.pgbouncer)
     incidents = ThrottledLog(logging.getLogger("rolegate.incidents"))
+    replica = None
+    if settings.database_replica_url:
+        replica_engine = make_engine(settings.database_replica_url, pgbouncer=settings.pgbouncer)
+        if not (is_postgres(engine) and is_postgres(replica_engine)):
+            replica_engine.dispose()
+            engine.dispose()
+            raise ValueError("ROLEGATE_DATABASE_REPLICA_URL is a PostgreSQL streaming replica of a PostgreSQL ROLEGATE_DATABASE_URL")
+        replica = Replica(replica_engine, retry_every=max(settings.max_staleness_ms / 1000, 1.0), incidents=incidents)
     snapshots = SnapshotCache(
         engine,
         maxsize=settings.snapshot_cache_size,
         max_staleness=settings.max_staleness_ms / 1000,
         max_outage=settings.max_outage_ms / 1000,
         incidents=incidents,
+        replica=replica,
     )
     listener = None
     if settings.listen and is_postgres(engine):
-        listener = RevisionListener(settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
+        # Direct to the primary: a pooled (PgBouncer) connection would hand the LISTEN
+        # to whichever client holds it next, and a replica cannot LISTEN at all.
+        listener = RevisionListener(settings.listen_url or settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
         listener.start()
     shared = redis_storage(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
     guard = LoginGuard(Counters(shared, incidents=incidents))
-    rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents)
+    rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents, replica=replica)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))
