@@ -1,16 +1,30 @@
 """Engines for SQLite (embedded default: WAL, foreign keys, immediate write locks)
-and PostgreSQL (psycopg 3)."""
+and PostgreSQL (psycopg 3).
+
+On SQLite a transaction that may write begins with `BEGIN IMMEDIATE` (the write lock,
+taken up front); one that only reads (a connection given `READ_ONLY`) begins with a
+plain deferred `BEGIN`: in WAL mode a reader sees one consistent snapshot of the file
+from its first read to its end and neither waits for a writer nor makes one wait."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
-__all__ = ["CONNECT_TIMEOUT", "is_postgres", "make_engine", "normalize_url"]
+__all__ = ["CONNECT_TIMEOUT", "READ_ONLY", "is_postgres", "make_engine", "normalize_url", "read_only"]
 
 CONNECT_TIMEOUT = 5
 """Seconds to wait for PostgreSQL to accept a connection."""
+
+
+READ_ONLY = "rolegate_read_only"
+"""Execution option: this connection's transactions only read (SQLite: deferred BEGIN)."""
+
+
+def read_only(conn: Connection) -> Connection:
+    """Mark `conn` (before its first statement) as one whose transactions only read."""
+    return conn.execution_options(**{READ_ONLY: True})
 
 
 def normalize_url(url: str) -> str:
@@ -40,6 +54,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
+            if conn.get_execution_options().get(READ_ONLY):
+                # A reader: no lock until its first read, then a WAL snapshot that writers
+                # do not wait for. Taking the write lock here made every decision that
+                # reads (a snapshot load, a record) queue behind every write.
+                conn.exec_driver_sql("BEGIN")
+                return
             # IMMEDIATE takes the write lock up front: two writers never both read the
             # old seat count and both commit (the PostgreSQL path locks the workspace row).
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
-from rolegate.store.database import CONNECT_TIMEOUT
+from rolegate.store.database import CONNECT_TIMEOUT, read_only
 
 __all__ = ["SqlRecordIndex", "lineage_statement"]
 
@@ -146,6 +146,7 @@ class SqlRecordIndex:
         if self._readers is not None:
             return chain_from_row(self._readers.fetch(_lineage_sql(depth), params), depth)
         with self._engine.connect() as conn:
+            read_only(conn)  # SQLite: a deferred read, not the write lock every writer waits for
             row = conn.execute(lineage_statement(depth), params).first()
             conn.rollback()
         return chain_from_row(row, depth)

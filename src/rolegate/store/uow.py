@@ -1,5 +1,9 @@
 """The unit of work: one transaction, rolled back unless committed; callbacks run
-only after the commit (notifications, emails)."""
+only after the commit (notifications, emails).
+
+A unit of work made with `read_only=True` only reads (snapshot loads, lists, the
+checks before a write): on SQLite it begins a deferred transaction, so it never takes
+the write lock nor waits for a writer; it cannot commit."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
+from rolegate.store.database import read_only as read_only_connection
 from rolegate.store.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -55,10 +60,21 @@ class UnitOfWork:
     web_sessions: WebSessionRepository
 
     def __init__(
-        self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None, on_mail: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        on_revision: Callable[[str, int], None] | None = None,
+        on_mail: Callable[[], None] | None = None,
+        on_pending: Callable[[str, int | None], None] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
+        self.read_only = read_only
         self._on_revision = on_revision
+        self._on_pending = on_pending
+        """Told, just before the commit, of each revision it is about to make (so the
+        snapshot cache can wait for this process to load it rather than have decisions
+        do it), then `on_revision` after the commit; None instead when the commit failed."""
         self.on_mail = on_mail
         """Wakes the outbox sender; a service that queues an email calls it after commit."""
         self._conn: Connection | None = None
@@ -67,6 +83,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
+        if self.read_only:
+            read_only_connection(self._conn)
         self._conn.begin()
         self._changed = {}
         self._after_commit = []
@@ -114,8 +132,19 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None
-        self._conn.commit()
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit: open it without read_only=True to write")
         changed, self._changed = self._changed, {}
+        if self._on_pending is not None:
+            for workspace_id, revision in changed.items():
+                self._on_pending(workspace_id, revision)
+        try:
+            self._conn.commit()
+        except BaseException:
+            if self._on_pending is not None:
+                for workspace_id in changed:
+                    self._on_pending(workspace_id, None)  # the revision will not come
+            raise
         if self._on_revision is not None:
             for workspace_id, revision in changed.items():
                 self._on_revision(workspace_id, revision)
