@@ -166,7 +166,8 @@ def grow(demo: DemoWorkspace, config: Config) -> Workspace:
             create_role(rg.uow(), actor=admin, workspace_id=ws, name=f"Bench {k}", level="analyst", grants=BENCH_ROLE_GRANTS[0], landing_page="dashboard").id
             for k in range(4)
         ]
-        csms, analysts = [], []
+        csms: list[str] = []
+        analysts: list[str] = []
         for k in range(config.members):
             csm = k % 2 == 0
             info = add_member(rg.uow(), actor=admin, workspace_id=ws, email=f"bench{k}@example.com", role_id="csm" if csm else "executive", name=f"Bench {k}")
@@ -475,6 +476,9 @@ def verify(w: Workspace, port: int, rng: random.Random, n: int = 64) -> int:
 # -- phases ------------------------------------------------------------------------------------------
 
 
+_prepared: dict[str, Workspace] = {}
+
+
 def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str, Any]:
     db = "sqlite" if name == "record-sqlite" else "pg" if name == "record-pg" else config.db
     mix = phase_mix(name)
@@ -482,9 +486,13 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
     duration = config.record_duration if name.startswith("record") else config.duration
     workers = config.workers if name == "workers" else 1
     rng = random.Random(f"{config.seed}:{name}")
-    with database(db, tmp, name, server_url) as url:
-        demo = setup_demo(url)
-        w = grow(demo, config)
+    with database(db, tmp, "quick" if config.quick else name, server_url) as url:
+        # --quick (the smoke test) prepares one SQLite database for all its phases: the
+        # CLI's `db upgrade` and `demo` are most of its time; a full run starts afresh.
+        w = _prepared.get(url) if config.quick and db == "sqlite" else None
+        if w is None:
+            w = _prepared[url] = grow(setup_demo(url), config)
+        demo = w.demo
         log(f"{name}: workspace ready on {db} ({len(w.members)} members, {len(w.accounts)} accounts, {w.setup_s:.1f} s); {connections} connections, {duration:g} s")
         with servers(url, tmp, name, workers) as (started, how):
             pids = [s.pid for s in started if s.pid is not None]
