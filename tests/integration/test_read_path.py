@@ -15,6 +15,8 @@ from rolegate.config import Settings
 from rolegate.domain.workspace import Actor
 from rolegate.services import context, roles
 from rolegate.services.context import load_state
+from rolegate.services.snapshots import SnapshotCache
+from rolegate.store import UnitOfWork, make_engine
 from tests.integration.support import open_workspace
 
 
@@ -109,3 +111,22 @@ def test_a_write_reuses_the_inputs_loaded_at_its_revision(rolegate_app: Rolegate
         assert "Elsewhere" in {r.name for r in state.roles.values()}
         assert state.snapshot.revision == snap.revision + 1
     assert compiled == [1]
+
+
+def test_a_write_loads_its_snapshot_after_giving_back_its_connection(rolegate_app: Rolegate) -> None:
+    """With every pooled connection taken (here: a pool of one), the writer's load of its
+    own revision must not need a second connection while it still holds the first:
+    under a burst of writes, the others all waiting for the workspace's lock, that was
+    a wait for the pool's timeout."""
+    ws = open_workspace(rolegate_app, "telephony")
+    engine = make_engine(rolegate_app.settings.database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    try:
+        cache = SnapshotCache(engine)
+        held = cache.get(ws.id)
+        uow = UnitOfWork(engine, on_revision=cache.committed, on_pending=cache.expect)
+        roles.create_role(uow, actor=Actor.member(ws.owner_id), workspace_id=ws.id, name="One connection", level="analyst")
+        now = cache.fresh(ws.id)
+        assert now is not None
+        assert now.revision == held.revision + 1
+    finally:
+        engine.dispose()

@@ -80,6 +80,7 @@ class UnitOfWork:
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._changed: dict[str, int] = {}
+        self._committed: dict[str, int] = {}
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
@@ -87,6 +88,7 @@ class UnitOfWork:
             read_only_connection(self._conn)
         self._conn.begin()
         self._changed = {}
+        self._committed = {}
         self._after_commit = []
         for name, repo in (
             ("workspaces", WorkspaceRepository),
@@ -118,6 +120,14 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            committed, self._committed = self._committed, {}
+            if self._on_revision is not None:
+                # Only now, with this unit's connection back in the pool: the snapshot cache
+                # may load the new revision here, and a writer that needed a second pooled
+                # connection while holding its first starved when every other pooled
+                # connection was held by a writer waiting for the workspace's lock.
+                for workspace_id, revision in committed.items():
+                    self._on_revision(workspace_id, revision)
 
     def revision_changed(self, workspace_id: str, revision: int) -> None:
         """Record that the workspace moved to `revision`: other processes hear it on
@@ -145,9 +155,7 @@ class UnitOfWork:
                 for workspace_id in changed:
                     self._on_pending(workspace_id, None)  # the revision will not come
             raise
-        if self._on_revision is not None:
-            for workspace_id, revision in changed.items():
-                self._on_revision(workspace_id, revision)
+        self._committed.update(changed)  # reported to `on_revision` on exit, connection released
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
