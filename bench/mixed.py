@@ -662,7 +662,7 @@ def chart_soak(result: dict[str, Any], path: Path) -> None:
     ax2.grid(True, alpha=0.3)
     ax2.set_ylim(bottom=0)
     fig.suptitle(
-        f"Soak, {result['date']}: {p['duration_s'] / 60:.0f} minutes ran (of the 30 asked by the issue unless 30), {p['db']}, {p['connections']} connections; "
+        f"Soak, {result['date']}: ran {p['duration_s'] / 60:.0f} minutes (the issue asks for 30), {p['db']}, {p['connections']} connections; "
         f"1-min load {p['load_start'][0]:.2f} -> {p['load_end'][0]:.2f}",
         fontsize=9,
     )
