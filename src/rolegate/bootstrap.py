@@ -40,7 +40,11 @@ class Rolegate:
     """The streaming replica the snapshot cache reads from (ROLEGATE_DATABASE_REPLICA_URL)."""
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, on_revision=self.snapshots.mark, on_mail=self.wake_mail)
+        return UnitOfWork(self.engine, on_revision=self.snapshots.committed, on_pending=self.snapshots.expect, on_mail=self.wake_mail)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads (SQLite: no write lock; cannot commit)."""
+        return UnitOfWork(self.engine, read_only=True)
 
     @property
     def mail_policy(self) -> MailPolicy:

@@ -114,7 +114,7 @@ class Auth:
 
     def _authenticate(self, token: str) -> ApiKeyRow | None:
         with reachable():
-            return authenticate(self.rolegate.uow(), token)
+            return authenticate(self.rolegate.reader(), token)
 
     async def organization_of(self, workspace_id: str) -> str | None:
         org = self._orgs.get(workspace_id)
@@ -123,7 +123,7 @@ class Auth:
         return org
 
     def _load_org(self, workspace_id: str) -> str | None:
-        with reachable(), self.rolegate.uow() as uow:
+        with reachable(), self.rolegate.reader() as uow:
             ws = uow.workspaces.get(workspace_id)
         if ws is None:
             return None
@@ -219,10 +219,11 @@ class Writes:
     revision: int | None = field(default=None)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.rolegate.engine, on_revision=self._committed, on_mail=self.rolegate.wake_mail)
+        snapshots = self.rolegate.snapshots
+        return UnitOfWork(self.rolegate.engine, on_revision=self._committed, on_pending=snapshots.expect, on_mail=self.rolegate.wake_mail)
 
     def _committed(self, workspace_id: str, revision: int) -> None:
-        self.rolegate.snapshots.mark(workspace_id, revision)
+        self.rolegate.snapshots.committed(workspace_id, revision)
         if workspace_id == self.workspace_id and (self.revision is None or revision > self.revision):
             self.revision = revision
 
@@ -231,7 +232,7 @@ class Writes:
         request changed nothing (an idempotent repeat)."""
         if self.revision is not None:
             return self.revision
-        with self.rolegate.uow() as uow:
+        with self.rolegate.reader() as uow:
             rev = uow.workspaces.revision(self.workspace_id)
         return int(rev or 0)
 
@@ -285,7 +286,7 @@ async def admin_context(
     access = await _reach(caller.auth, caller.key, workspace_id)
     claimed = actor_from_header(actor)
     rolegate = caller.auth.rolegate
-    acting = await run_in_threadpool(lambda: acting_party(rolegate.uow(), workspace_id=workspace_id, claimed=claimed))
+    acting = await run_in_threadpool(lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed))
     return AdminContext(access, acting, Writes(rolegate, workspace_id))
 
 

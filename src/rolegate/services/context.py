@@ -6,7 +6,9 @@ and what every change ends with: an audit event and a new revision."""
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,10 +24,12 @@ from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.presets import load_preset
+from rolegate.store import Engine
 from rolegate.store.repositories import RecordRepository, utcnow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
+    "StateInputs",
     "StoreRecordIndex",
     "WorkspaceState",
     "actor_field_access",
@@ -38,6 +42,7 @@ __all__ = [
     "new_ids",
     "raise_if",
     "record_change",
+    "remember_inputs",
     "role_escalation",
     "workspace_schema",
 ]
@@ -111,10 +116,54 @@ class WorkspaceState:
         raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
 
 
+@dataclass(frozen=True, slots=True)
+class StateInputs:
+    """What a workspace's decisions are compiled from, at one committed revision, and
+    the snapshot the snapshot cache compiled from it (its record index reads outside
+    any transaction: good for rights and permissions, which read no record)."""
+
+    revision: int
+    preset: str
+    schema: ProductSchema
+    roles: tuple[Role, ...]
+    members: tuple[Member, ...]
+    snapshot: Snapshot
+
+
+_inputs: weakref.WeakKeyDictionary[Engine, dict[str, StateInputs]] = weakref.WeakKeyDictionary()
+_inputs_lock = threading.Lock()
+
+
+def remember_inputs(engine: Engine, ws: Workspace, inputs: StateInputs) -> None:
+    """Keep the newest committed inputs of the workspace (one entry per workspace).
+    Only callers that read committed data outside a write (the snapshot cache's loads)
+    remember: a write's own reads may include its uncommitted changes."""
+    with _inputs_lock:
+        per = _inputs.setdefault(engine, {})
+        held = per.get(ws.id)
+        if held is None or held.revision <= inputs.revision:
+            per[ws.id] = inputs
+
+
+def _remembered(engine: Engine, ws: Workspace) -> StateInputs | None:
+    held = _inputs.get(engine, {}).get(ws.id)
+    if held is None or held.revision != ws.revision or held.preset != ws.preset:
+        return None
+    return held
+
+
 def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> WorkspaceState:
     ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
+    held = _remembered(uow.engine, ws)
+    if held is not None:
+        # Every change of the schema, a role or a member bumps the revision, so the inputs
+        # the snapshot cache loaded at this revision are this transaction's too: the
+        # write reads three tables fewer and compiles nothing while it holds the lock.
+        roles = {r.id: r for r in held.roles}
+        snap = held.snapshot
+        return WorkspaceState(ws, held.schema, roles, list(held.members), lambda: snap, uow.sites.admins(ws.organization_id))
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)

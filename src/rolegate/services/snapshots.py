@@ -25,6 +25,14 @@ staleness bound, or it is unreachable. A snapshot the replica confirmed counts a
 confirmed when the primary had that state (`lag` seconds earlier), so the staleness
 bound holds whichever database answered.
 
+A write of this process loads the snapshot of its own revision itself, after its
+commit and before it answers (`expect`, then `committed`), when a snapshot of the
+workspace is held: meanwhile decisions keep using the held snapshot (the write has not
+answered yet, so no one can have been told of its revision) instead of each waiting
+for a reload, and the write's caller reads its own write as before. The inputs it
+compiles from are kept for the next write (`context.remember_inputs`), which then
+reads and compiles less while it holds the workspace's lock.
+
 Only the newest snapshot of a workspace is kept: an older one is never served again,
 and holding it would only give the collector more to walk (full collections were the
 p99 of decisions). A request that already holds an older snapshot finishes on it.
@@ -41,7 +49,7 @@ from functools import partial
 
 from rolegate.domain.errors import NotFoundError, RevisionNotReachedError, StoreUnavailableError
 from rolegate.engine import Snapshot, compile_snapshot
-from rolegate.services.context import workspace_schema
+from rolegate.services.context import StateInputs, remember_inputs, workspace_schema
 from rolegate.store import Engine
 from rolegate.store.availability import reachable, read_revision
 from rolegate.store.record_index import SqlRecordIndex
@@ -104,6 +112,8 @@ class SnapshotCache:
         self._known: dict[str, int] = {}
         self._flights: dict[str, threading.Lock] = {}
         self._unconfirmed: dict[str, float] = {}
+        self._pending: dict[str, set[int]] = {}
+        """Revisions this process is committing, per workspace: it loads them itself."""
         self._lock = threading.Lock()
         self.degraded = False
         """True while some snapshot is served without the database's confirmation."""
@@ -127,9 +137,45 @@ class SnapshotCache:
         with self._lock:
             return {ws: entry.snapshot.revision for ws, entry in self._latest.items()}
 
-    def mark(self, workspace_id: str, revision: int) -> None:
-        """A commit made `revision` the newest; older snapshots are stale from now on."""
+    def expect(self, workspace_id: str, revision: int | None) -> None:
+        """Just before a commit of this process makes `revision` (None: the commit
+        failed, the revisions expected will not come): the listener's notice of it
+        does not send decisions to reload; `committed` will."""
         with self._lock:
+            if revision is None:
+                self._pending.pop(workspace_id, None)
+            elif workspace_id in self._latest:
+                self._pending.setdefault(workspace_id, set()).add(revision)
+
+    def committed(self, workspace_id: str, revision: int) -> None:
+        """After this process's commit made `revision`: load it now, in the writer's
+        thread, if a snapshot of the workspace is held (a process that decides for it),
+        then make it the newest known. Never raises: the write is committed; a failed
+        load leaves the reload to the next decision, as before."""
+        with self._lock:
+            pending = self._pending.get(workspace_id)
+            expected = pending is not None and revision in pending
+        try:
+            if expected:
+                self.get(workspace_id, min_revision=revision)
+        except Exception as error:  # any failure: the next decision reloads instead
+            log.debug("loading revision %s of %s after its commit failed: %r", revision, workspace_id, error)
+        finally:
+            with self._lock:
+                pending = self._pending.get(workspace_id)
+                if pending is not None:
+                    pending.discard(revision)
+                    if not pending:
+                        del self._pending[workspace_id]
+            self.mark(workspace_id, revision)
+
+    def mark(self, workspace_id: str, revision: int) -> None:
+        """A commit made `revision` the newest; older snapshots are stale from now on
+        (unless this process is loading it itself: `expect`)."""
+        with self._lock:
+            pending = self._pending.get(workspace_id)
+            if pending is not None and revision in pending:
+                return  # our own commit: `committed` loads it, decisions keep going meanwhile
             if revision > self._known.get(workspace_id, -1):
                 self._known[workspace_id] = revision
                 entry = self._latest.get(workspace_id)
@@ -295,26 +341,30 @@ class SnapshotCache:
 
     def _compile(self, workspace_id: str, engine: Engine) -> Snapshot | None:
         """The workspace's snapshot as `engine` has it; None: no such workspace there."""
-        with reachable(), UnitOfWork(engine) as uow:
+        with reachable(), UnitOfWork(engine, read_only=True) as uow:
             ws = uow.workspaces.get(workspace_id)
             if ws is None:
                 return None
             current = self._latest.get(ws.id)
             if current is not None and current.snapshot.revision == ws.revision:
                 return current.snapshot  # another process's write was undone, or a reconnect found nothing new
-            roles = [info.role for info in uow.roles.all(ws.id)]
-            members = uow.members.members(ws.id)
+            roles = tuple(info.role for info in uow.roles.all(ws.id))
+            members = tuple(uow.members.members(ws.id))
+            schema = workspace_schema(uow, ws)
             # Records are read live, where the snapshot came from: a replica has at least
             # its revision (replay only moves forward); the primary while it cannot be reached.
             replica = self._replica if engine is not self._engine else None
             cached = compile_snapshot(
-                workspace_schema(uow, ws),
+                schema,
                 features=ws.features,
                 roles=roles,
                 members=members,
                 records=SqlRecordIndex(self._engine, ws.id, replica=replica),
                 revision=ws.revision,
             )
+            # The next write of this process starts from these inputs (same revision: the
+            # same rows, whichever database they were read from).
+            remember_inputs(self._engine, ws, StateInputs(ws.revision, ws.preset, schema, roles, members, cached))
             self.loads += 1
             if replica is not None:
                 self.replica_loads += 1

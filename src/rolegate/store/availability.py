@@ -14,6 +14,7 @@ from sqlalchemy import Engine, exc, select
 
 from rolegate.domain.errors import StoreUnavailableError
 from rolegate.store import tables as t
+from rolegate.store.database import read_only
 
 __all__ = ["UNAVAILABLE_ERRORS", "failure_kind", "reachable", "read_revision"]
 
@@ -48,6 +49,7 @@ def reachable() -> Iterator[None]:
 def read_revision(engine: Engine, workspace_id: str) -> int | None:
     """The workspace's revision (None: no such workspace): one primary-key read."""
     with reachable(), engine.connect() as conn:
+        read_only(conn)
         revision = conn.execute(select(t.workspaces.c.revision).where(t.workspaces.c.id == workspace_id)).scalar()
         conn.rollback()
     return None if revision is None else int(revision)

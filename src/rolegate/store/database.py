@@ -7,19 +7,33 @@ So psycopg prepares nothing (`prepare_threshold=None`: a statement prepared on o
 server connection is unknown, or already taken, on the next), and the store uses no
 session state: no `SET` outside a transaction, advisory locks only `pg_advisory_xact_*`,
 temporary tables emptied at commit, LISTEN on a direct connection of its own
-(`notify.py`; tests/integration/test_pgbouncer.py checks the source for the rest)."""
+(`notify.py`; tests/integration/test_pgbouncer.py checks the source for the rest).
+
+On SQLite a transaction that may write begins with `BEGIN IMMEDIATE` (the write lock,
+taken up front); one that only reads (a connection given `READ_ONLY`) begins with a
+plain deferred `BEGIN`: in WAL mode a reader sees one consistent snapshot of the file
+from its first read to its end and neither waits for a writer nor makes one wait."""
 
 from __future__ import annotations
 
 from typing import Any
 from weakref import WeakSet
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
-__all__ = ["CONNECT_TIMEOUT", "is_postgres", "make_engine", "normalize_url", "transaction_pooled"]
+__all__ = ["CONNECT_TIMEOUT", "READ_ONLY", "is_postgres", "make_engine", "normalize_url", "read_only", "transaction_pooled"]
 
 CONNECT_TIMEOUT = 5
 """Seconds to wait for PostgreSQL to accept a connection."""
+
+
+READ_ONLY = "rolegate_read_only"
+"""Execution option: this connection's transactions only read (SQLite: deferred BEGIN)."""
+
+
+def read_only(conn: Connection) -> Connection:
+    """Mark `conn` (before its first statement) as one whose transactions only read."""
+    return conn.execution_options(**{READ_ONLY: True})
 
 
 def normalize_url(url: str) -> str:
@@ -58,6 +72,12 @@ def make_engine(url: str, *, pgbouncer: bool = False, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
+            if conn.get_execution_options().get(READ_ONLY):
+                # A reader: no lock until its first read, then a WAL snapshot that writers
+                # do not wait for. Taking the write lock here made every decision that
+                # reads (a snapshot load, a record) queue behind every write.
+                conn.exec_driver_sql("BEGIN")
+                return
             # IMMEDIATE takes the write lock up front: two writers never both read the
             # old seat count and both commit (the PostgreSQL path locks the workspace row).
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -34,7 +34,7 @@ from rolegate.domain.errors import StoreUnavailableError
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
 from rolegate.store.availability import UNAVAILABLE_ERRORS, failure_kind
-from rolegate.store.database import CONNECT_TIMEOUT, transaction_pooled
+from rolegate.store.database import CONNECT_TIMEOUT, read_only, transaction_pooled
 from rolegate.store.replica import Replica
 
 __all__ = ["SqlRecordIndex", "lineage_statement"]
@@ -168,6 +168,7 @@ class SqlRecordIndex:
         if readers is not None:
             return chain_from_row(readers.fetch(_lineage_sql(depth), params), depth)
         with engine.connect() as conn:
+            read_only(conn)  # SQLite: a deferred read, not the write lock every writer waits for
             row = conn.execute(lineage_statement(depth), params).first()
             conn.rollback()
         return chain_from_row(row, depth)

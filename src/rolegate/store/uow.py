@@ -1,5 +1,9 @@
 """The unit of work: one transaction, rolled back unless committed; callbacks run
-only after the commit (notifications, emails)."""
+only after the commit (notifications, emails).
+
+A unit of work made with `read_only=True` only reads (snapshot loads, lists, the
+checks before a write): on SQLite it begins a deferred transaction, so it never takes
+the write lock nor waits for a writer; it cannot commit."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
+from rolegate.store.database import read_only as read_only_connection
 from rolegate.store.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -55,20 +60,35 @@ class UnitOfWork:
     web_sessions: WebSessionRepository
 
     def __init__(
-        self, engine: Engine, *, on_revision: Callable[[str, int], None] | None = None, on_mail: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        on_revision: Callable[[str, int], None] | None = None,
+        on_mail: Callable[[], None] | None = None,
+        on_pending: Callable[[str, int | None], None] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
+        self.read_only = read_only
         self._on_revision = on_revision
+        self._on_pending = on_pending
+        """Told, just before the commit, of each revision it is about to make (so the
+        snapshot cache can wait for this process to load it rather than have decisions
+        do it), then `on_revision` after the commit; None instead when the commit failed."""
         self.on_mail = on_mail
         """Wakes the outbox sender; a service that queues an email calls it after commit."""
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._changed: dict[str, int] = {}
+        self._committed: dict[str, int] = {}
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
+        if self.read_only:
+            read_only_connection(self._conn)
         self._conn.begin()
         self._changed = {}
+        self._committed = {}
         self._after_commit = []
         for name, repo in (
             ("workspaces", WorkspaceRepository),
@@ -100,6 +120,14 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            committed, self._committed = self._committed, {}
+            if self._on_revision is not None:
+                # Only now, with this unit's connection back in the pool: the snapshot cache
+                # may load the new revision here, and a writer that needed a second pooled
+                # connection while holding its first starved when every other pooled
+                # connection was held by a writer waiting for the workspace's lock.
+                for workspace_id, revision in committed.items():
+                    self._on_revision(workspace_id, revision)
 
     def revision_changed(self, workspace_id: str, revision: int) -> None:
         """Record that the workspace moved to `revision`: other processes hear it on
@@ -114,11 +142,20 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None
-        self._conn.commit()
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit: open it without read_only=True to write")
         changed, self._changed = self._changed, {}
-        if self._on_revision is not None:
+        if self._on_pending is not None:
             for workspace_id, revision in changed.items():
-                self._on_revision(workspace_id, revision)
+                self._on_pending(workspace_id, revision)
+        try:
+            self._conn.commit()
+        except BaseException:
+            if self._on_pending is not None:
+                for workspace_id in changed:
+                    self._on_pending(workspace_id, None)  # the revision will not come
+            raise
+        self._committed.update(changed)  # reported to `on_revision` on exit, connection released
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()

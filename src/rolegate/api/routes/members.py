@@ -25,7 +25,7 @@ StatusChange = Callable[..., Member]
 
 
 def _written(ctx: AdminContext, member_id: str) -> MemberWritten:
-    with ctx.rolegate.uow() as uow:
+    with ctx.rolegate.reader() as uow:
         info = uow.members.get(ctx.workspace_id, member_id)
     if info is None:  # removed by a concurrent change between the write and this read
         raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
@@ -40,7 +40,7 @@ def list_members(ctx: AdminAccess, status: Filter = None, role: Filter = None, s
     """The actor needs the view-roles right (T10; the products have no separate right to
     see the team). Filters: `status` (invited, active, disabled), `role` (a role id),
     `seat` (a seat type of the product, e.g. `csm`)."""
-    infos = team_members(ctx.rolegate.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
+    infos = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
     return [member_out(i) for i in infos]
 
 

@@ -89,6 +89,6 @@ def visible(body: VisibleIn, access: DecideAccess) -> VisibleOut:
     your own database, use `POST .../lookup` instead."""
     snap = access.rolegate.snapshots.get(access.workspace_id, min_revision=body.min_revision)
     page = visible_records(
-        access.rolegate.uow(), snap, workspace_id=access.workspace_id, member=body.member, action=body.action, object_type=body.object, cursor=body.cursor, limit=body.limit
+        access.rolegate.reader(), snap, workspace_id=access.workspace_id, member=body.member, action=body.action, object_type=body.object, cursor=body.cursor, limit=body.limit
     )
     return VisibleOut(ids=list(page.ids), next_cursor=page.next_cursor, revision=snap.revision)

@@ -35,7 +35,7 @@ RoleId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, descri
 
 
 def _role(ctx: AdminContext, role_id: str, *, authorize_as: AdminRight | None = None) -> RoleOut:
-    with ctx.rolegate.uow() as uow:
+    with ctx.rolegate.reader() as uow:
         state = load_state(uow, ctx.workspace_id, lock=False)
         if authorize_as is not None:
             authorize(state, ctx.actor, authorize_as)
@@ -49,7 +49,7 @@ def _role(ctx: AdminContext, role_id: str, *, authorize_as: AdminRight | None = 
 def list_roles(ctx: AdminAccess) -> RoleListOut:
     """Per role: type, level, seat, description, active and invited members, creation
     and update dates (T3). The actor needs the view-roles right (T10)."""
-    with ctx.rolegate.uow() as uow:
+    with ctx.rolegate.reader() as uow:
         state = load_state(uow, ctx.workspace_id, lock=False)
         authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
         infos = uow.roles.all(ctx.workspace_id)
@@ -117,7 +117,7 @@ def clone(role_id: RoleId, ctx: AdminAccess, body: CloneRoleIn | None = None) ->
 def matrix(ctx: AdminAccess) -> MatrixOut:
     """Cells: `on`, `locked` (the level's floor, T7), `inert` (feature off E5 or a
     requirement missing E6), `off`, `unavailable` (above the level's ceiling)."""
-    with ctx.rolegate.uow() as uow:
+    with ctx.rolegate.reader() as uow:
         state = load_state(uow, ctx.workspace_id, lock=False)
         authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
         roles = [info.role for info in uow.roles.all(ctx.workspace_id)]

@@ -1,0 +1,64 @@
+"""Smoke test of the mixed-load benchmark: `bench/mixed.py --quick --db sqlite` (a tiny
+workspace, seconds per phase; the servers are subprocesses). Checks that every kind of
+request was sent and answered 2xx, that the peer sent no write, that the decisions over
+HTTP equal the engine's, that the chart was drawn and the servers stopped; never how
+fast. The 30-minute soak is `test_soak`, run only with RUN_SLOW=1 (on PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+from tests.bench.support import load_bench
+from tests.pg import postgres_url
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load_bench("mixed")
+    out = tmp_path / "mixed.json"
+
+    assert bench.main(["--quick", "--db", "sqlite", "--phases", "mixed,peer,workers,record-sqlite", "--json", str(out)]) == 0
+
+    result = json.loads(out.read_text())
+    phases = result["phases"]
+    assert set(phases) == {"mixed", "peer", "workers", "record-sqlite"}
+    for name, p in phases.items():
+        assert p["errors"] == 0, (name, p["error_examples"])
+        assert p["verified"] > 0
+        assert p["rss"]["start_mb"] > 0
+        for pid in p["server_pids"]:
+            assert not _alive(pid), f"{name}: server pid {pid} still running"
+    assert set(phases["mixed"]["kinds"]) == {*bench.KINDS, "writes"}
+    for kind, stats in phases["mixed"]["kinds"].items():
+        assert stats["requests"] > 0, kind
+        assert math.isfinite(stats["p99_ms"]), kind
+    assert not set(phases["peer"]["kinds"]) & {*bench.WRITE_KINDS, "writes"}  # the peer: decisions alone
+    assert set(phases["record-sqlite"]["kinds"]) == {"record"}
+    assert Path(result["charts"]["latency over time per request kind"]).stat().st_size > 0
+    assert {t["status"] for t in result["targets"]} <= {"PASS", "SHORT"}  # which one is not asserted in a smoke run
+    assert "| target | measured | status |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("RUN_SLOW") != "1", reason="the 30-minute soak runs only with RUN_SLOW=1")
+def test_soak(tmp_path: Path) -> None:
+    """`bench/mixed.py --soak --duration 1800` on PostgreSQL: RSS and p99 per minute."""
+    bench = load_bench("mixed")
+    out = tmp_path / "soak.json"
+    with postgres_url() as url:
+        server = url.rsplit("/", 1)[0] + "/postgres"
+        assert bench.main(["--soak", "--duration", "1800", "--server", server, "--json", str(out)]) == 0
+    p = json.loads(out.read_text())["phases"]["mixed"]
+    assert p["errors"] == 0, p["error_examples"]
+    assert p["rss"]["growth"] < 0.10
