@@ -1,10 +1,15 @@
 """The composition root: settings -> engine -> unit of work factory -> snapshot cache
-(-> revision listener on PostgreSQL). The API, the CLI and the tests all start here."""
+(-> revision listener on PostgreSQL). The API, the CLI and the tests all start here.
+
+Observability is wired here too: the pool's gauges (`store.pool_metrics`) always, and
+OpenTelemetry (`rolegate.tracing`) only when the OTEL_* variables ask for traces."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -16,7 +21,9 @@ from rolegate.services.snapshots import SnapshotCache
 from rolegate.services.web_sessions import SessionPolicy
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
+from rolegate.store.pool_metrics import watch_pool
 from rolegate.throttled_log import ThrottledLog
+from rolegate.tracing import Tracing, start_tracing
 
 __all__ = ["Rolegate", "bootstrap"]
 
@@ -32,6 +39,9 @@ class Rolegate:
     login_guard: LoginGuard = field(default_factory=LoginGuard)
     incidents: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("rolegate.incidents")))
     """Failures that repeat (the database unreachable): one log line per kind per interval."""
+    tracing: Tracing | None = field(default=None)
+    """OpenTelemetry, when the OTEL_* variables turn it on (the app instruments itself with it)."""
+    unwatch_pool: Callable[[], None] | None = field(default=None, repr=False)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, on_revision=self.snapshots.mark, on_mail=self.wake_mail)
@@ -57,12 +67,24 @@ class Rolegate:
             self.outbox.stop()
         if self.listener is not None:
             self.listener.stop()
+        self.snapshots.clear()
+        if self.unwatch_pool is not None:
+            self.unwatch_pool()
         self.engine.dispose()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
-def bootstrap(settings: Settings | None = None) -> Rolegate:
+def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any] = ()) -> Rolegate:
+    """`span_exporters`: OpenTelemetry SpanExporter objects to trace to, whatever the
+    settings say (tests read spans from an in-memory one)."""
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
+    exporters = tuple(span_exporters) or settings.traces_exporters
+    tracing = start_tracing(exporters) if exporters else None
+    if tracing is not None:
+        tracing.instrument_engine(engine)
+    unwatch_pool = watch_pool(engine)
     incidents = ThrottledLog(logging.getLogger("rolegate.incidents"))
     snapshots = SnapshotCache(
         engine,
@@ -75,7 +97,7 @@ def bootstrap(settings: Settings | None = None) -> Rolegate:
     if settings.listen and is_postgres(engine):
         listener = RevisionListener(settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
         listener.start()
-    rg = Rolegate(settings, engine, snapshots, listener, incidents=incidents)
+    rg = Rolegate(settings, engine, snapshots, listener, incidents=incidents, tracing=tracing, unwatch_pool=unwatch_pool)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))

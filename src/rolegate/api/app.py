@@ -14,15 +14,17 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
+from starlette.types import ASGIApp
 
 from rolegate.api.deps import Auth
 from rolegate.api.limits import BodyLimit
+from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from rolegate.api.routes import audit, decisions, fields, members, records, roles, team, workspaces
+from rolegate.api.routes import audit, decisions, fields, members, ops, records, roles, team, workspaces
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
 
-__all__ = ["create_app"]
+__all__ = ["RolegateApp", "create_app"]
 
 DESCRIPTION = """\
 Roles, permissions, seats and teams for SaaS products.
@@ -86,6 +88,15 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+class RolegateApp(FastAPI):
+    """FastAPI with `Observe` (request id, latency) around everything, Starlette's
+    error middleware included, so a 500 is timed and carries the request id too
+    (`add_middleware` would put it inside the error middleware)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Observe(super().build_middleware_stack())
+
+
 def _operation_id(route: APIRoute) -> str:
     """`<tag>-<function>`, e.g. `roles-create`: stable names for generated clients."""
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
@@ -103,7 +114,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         if owned:
             rg.close()
 
-    app = FastAPI(
+    app = RolegateApp(
         title="Rolegate",
         version="1",
         description=DESCRIPTION,
@@ -124,6 +135,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     from rolegate.api.routes import identity  # issue 12: a person's own login
 
     app.include_router(identity.router)
+    app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 
     mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static
@@ -134,4 +146,6 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
+    if rg.tracing is not None:
+        rg.tracing.instrument_app(app)  # only when the OTEL_* variables turned tracing on
     return app
