@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
-from starlette.types import ASGIApp
+from starlette.types import Receive, Scope, Send
 
 from rolegate.api.deps import Auth
 from rolegate.api.limits import BodyLimit
@@ -91,10 +91,16 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
 class RolegateApp(FastAPI):
     """FastAPI with `Observe` (request id, latency) around everything, Starlette's
     error middleware included, so a 500 is timed and carries the request id too
-    (`add_middleware` would put it inside the error middleware)."""
+    (`add_middleware` would put it inside the error middleware). Wrapped around the
+    app's call rather than its middleware stack, which the OpenTelemetry
+    instrumentation rebuilds and expects to start with the error middleware."""
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return Observe(super().build_middleware_stack())
+    _observed: Observe | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._observed is None:
+            self._observed = Observe(super().__call__)
+        await self._observed(scope, receive, send)
 
 
 def _operation_id(route: APIRoute) -> str:
