@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck contracts pytest browser bench clean
+.PHONY: run test install lint typecheck contracts pytest browser prometheus bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,13 +21,22 @@ install: $(STAMP)
 run: install
 	$(BIN)/rolegate db upgrade
 	$(BIN)/rolegate demo
-	ROLEGATE_DEV_OUTBOX=1 $(BIN)/rolegate serve --host 127.0.0.1 --port 8000
+	ROLEGATE_DEV_OUTBOX=1 $(BIN)/rolegate serve --host 127.0.0.1 --port 8000 --log-format text
 
 # Browser tests (later issues) drive Debian's Chromium; as root, install it when missing.
 browser:
 	@if [ "$$(id -u)" = "0" ] && ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# The metrics tests run `promtool check metrics` and a real Prometheus scraping `rolegate
+# serve` (tests/cli/test_serve_ops.py); as root, install Debian's prometheus when missing.
+# Only the binaries are used: its system service is never started here.
+prometheus:
+	@if [ "$$(id -u)" = "0" ] && ! command -v promtool >/dev/null 2>&1; then \
+		echo "installing Debian's prometheus for the metrics tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
 	fi
 
 lint: install
@@ -42,7 +51,7 @@ contracts: install
 pytest: install
 	$(BIN)/pytest
 
-test: install browser lint typecheck contracts pytest
+test: install browser prometheus lint typecheck contracts pytest
 
 bench: install
 	$(BIN)/python bench/engine.py
