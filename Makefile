@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck contracts pytest browser prometheus bench clean
+.PHONY: run test install lint typecheck contracts pytest browser pgbouncer prometheus bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The production-PostgreSQL tests put Debian's pgbouncer (run from a generated ini, never
+# the system service) in front of a private cluster; as root, install it when missing.
+pgbouncer:
+	@if [ "$$(id -u)" = "0" ] && ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then \
+		echo "installing Debian's pgbouncer for the PgBouncer tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	fi
+
 # The metrics tests run `promtool check metrics` and a real Prometheus scraping `rolegate
 # serve` (tests/cli/test_serve_ops.py); as root, install Debian's prometheus when missing.
 # Only the binaries are used: its system service is never started here.
@@ -48,10 +56,13 @@ typecheck: install
 contracts: install
 	$(BIN)/lint-imports
 
+# Test modules run in parallel, one worker per core (a module stays on one worker: some
+# share a server or a database across their tests); PYTEST_WORKERS=0 runs them in process.
+PYTEST_WORKERS ?= auto
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-test: install browser prometheus lint typecheck contracts pytest
+test: install browser pgbouncer prometheus lint typecheck contracts pytest
 
 bench: install
 	$(BIN)/python bench/engine.py

@@ -1,7 +1,8 @@
-"""The composition root: settings -> engine -> unit of work factory -> snapshot cache
-(-> revision listener on PostgreSQL). The API, the CLI and the tests all start here.
+"""The composition root: settings -> engine (and a read replica's) -> unit of work
+factory -> snapshot cache (-> revision listener on PostgreSQL, on `listen_url`). The
+API, the CLI and the tests all start here.
 
-Observability is wired here too: the pool's gauges (`store.pool_metrics`) always, and
+Observability is wired here too: the pools' gauges (`store.pool_metrics`) always, and
 OpenTelemetry (`rolegate.tracing`) only when the OTEL_* variables ask for traces."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from rolegate.config import Settings
-from rolegate.services.login_protection import LoginGuard
+from rolegate.services.login_protection import Counters, LoginGuard
 from rolegate.services.mail import MailPolicy, SmtpTransport
 from rolegate.services.outbox import OutboxSender, OutboxWorker
 from rolegate.services.snapshots import SnapshotCache
@@ -22,6 +23,8 @@ from rolegate.services.web_sessions import SessionPolicy
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
 from rolegate.store.pool_metrics import watch_pool
+from rolegate.store.replica import Replica
+from rolegate.store.throttles import redis_storage
 from rolegate.throttled_log import ThrottledLog
 from rolegate.tracing import Tracing, start_tracing
 
@@ -37,11 +40,14 @@ class Rolegate:
     outbox: OutboxWorker | None = field(default=None)
     """Sends queued emails over SMTP; None without ROLEGATE_SMTP_URL (mail stays queued)."""
     login_guard: LoginGuard = field(default_factory=LoginGuard)
+    """Login and reset throttles: in this process's memory, or in Redis (ROLEGATE_REDIS_URL)."""
     incidents: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("rolegate.incidents")))
     """Failures that repeat (the database unreachable): one log line per kind per interval."""
+    replica: Replica | None = field(default=None)
+    """The streaming replica the snapshot cache reads from (ROLEGATE_DATABASE_REPLICA_URL)."""
     tracing: Tracing | None = field(default=None)
     """OpenTelemetry, when the OTEL_* variables turn it on (the app instruments itself with it)."""
-    unwatch_pool: Callable[[], None] | None = field(default=None, repr=False)
+    unwatch_pools: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, on_revision=self.snapshots.mark, on_mail=self.wake_mail)
@@ -68,8 +74,11 @@ class Rolegate:
         if self.listener is not None:
             self.listener.stop()
         self.snapshots.clear()
-        if self.unwatch_pool is not None:
-            self.unwatch_pool()
+        for unwatch in self.unwatch_pools:
+            unwatch()
+        self.login_guard.counters.close()
+        if self.replica is not None:
+            self.replica.engine.dispose()
         self.engine.dispose()
         if self.tracing is not None:
             self.tracing.shutdown()
@@ -79,25 +88,39 @@ def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any]
     """`span_exporters`: OpenTelemetry SpanExporter objects to trace to, whatever the
     settings say (tests read spans from an in-memory one)."""
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
-    exporters = tuple(span_exporters) or settings.traces_exporters
-    tracing = start_tracing(exporters) if exporters else None
-    if tracing is not None:
-        tracing.instrument_engine(engine)
-    unwatch_pool = watch_pool(engine)
+    engine = make_engine(settings.database_url, pgbouncer=settings.pgbouncer)
     incidents = ThrottledLog(logging.getLogger("rolegate.incidents"))
+    replica = None
+    if settings.database_replica_url:
+        replica_engine = make_engine(settings.database_replica_url, pgbouncer=settings.pgbouncer)
+        if not (is_postgres(engine) and is_postgres(replica_engine)):
+            replica_engine.dispose()
+            engine.dispose()
+            raise ValueError("ROLEGATE_DATABASE_REPLICA_URL is a PostgreSQL streaming replica of a PostgreSQL ROLEGATE_DATABASE_URL")
+        replica = Replica(replica_engine, retry_every=max(settings.max_staleness_ms / 1000, 1.0), incidents=incidents)
     snapshots = SnapshotCache(
         engine,
         maxsize=settings.snapshot_cache_size,
         max_staleness=settings.max_staleness_ms / 1000,
         max_outage=settings.max_outage_ms / 1000,
         incidents=incidents,
+        replica=replica,
     )
     listener = None
     if settings.listen and is_postgres(engine):
-        listener = RevisionListener(settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
+        # Direct to the primary: a pooled (PgBouncer) connection would hand the LISTEN
+        # to whichever client holds it next, and a replica cannot LISTEN at all.
+        listener = RevisionListener(settings.listen_url or settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
         listener.start()
-    rg = Rolegate(settings, engine, snapshots, listener, incidents=incidents, tracing=tracing, unwatch_pool=unwatch_pool)
+    engines = [engine] if replica is None else [engine, replica.engine]
+    exporters = tuple(span_exporters) or settings.traces_exporters
+    tracing = start_tracing(exporters) if exporters else None
+    if tracing is not None:
+        tracing.instrument_engines(engines)
+    unwatch_pools = [watch_pool(e) for e in engines]
+    shared = redis_storage(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+    guard = LoginGuard(Counters(shared, incidents=incidents))
+    rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents, replica=replica, tracing=tracing, unwatch_pools=unwatch_pools)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))

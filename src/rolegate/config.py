@@ -16,6 +16,18 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    database_replica_url: str | None = None
+    """A PostgreSQL streaming replica (`ROLEGATE_DATABASE_REPLICA_URL`): snapshot loads
+    and revision reads go there while it has the revision a read needs and lags less
+    than the staleness bound; otherwise, and while it is unreachable, the primary."""
+    listen_url: str | None = None
+    """Where LISTEN connects (`ROLEGATE_LISTEN_URL`); None: `database_url`. Behind a
+    transaction-pooling PgBouncer this must be a direct connection to the primary:
+    a pooled one delivers notifications to whichever client holds it, or to none."""
+    pgbouncer: bool = False
+    """`database_url` goes through PgBouncer in transaction mode (`ROLEGATE_PGBOUNCER=1`):
+    no server-side prepared statements (each transaction may land on another server
+    connection, which never saw them)."""
     snapshot_cache_size: int = 256
     listen: bool = True
     """On PostgreSQL, LISTEN for other processes' commits (stale-free snapshots)."""
@@ -45,7 +57,13 @@ class Settings:
     """An admin UI session ends this long after its login, however busy."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs the admin UI's session cookies; None: a random key per process (sessions
-    end when it stops, and several processes do not share them)."""
+    end when it stops, and several processes do not share them). `rolegate serve
+    --workers N` without it makes one key for all its workers."""
+    redis_url: str | None = field(default=None, repr=False)
+    """`redis://[:password@]host[:port][/db]` (or `rediss://`): the login throttles'
+    counts shared by every process; None keeps them in each process's memory."""
+    redis_prefix: str = "rolegate"
+    """The start of every Redis key Rolegate writes (several deployments, one Redis)."""
     log_format: str = "json"
     """`json` (one object per line) or `text`; `rolegate serve --log-format` overrides it."""
     log_level: str = "INFO"
@@ -61,6 +79,9 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {
             "database_url": os.environ.get("ROLEGATE_DATABASE_URL", DEFAULT_DATABASE_URL),
+            "database_replica_url": os.environ.get("ROLEGATE_DATABASE_REPLICA_URL") or None,
+            "listen_url": os.environ.get("ROLEGATE_LISTEN_URL") or None,
+            "pgbouncer": _flag(os.environ.get("ROLEGATE_PGBOUNCER", "")),
             "snapshot_cache_size": int(os.environ.get("ROLEGATE_SNAPSHOT_CACHE_SIZE", "256")),
             "listen": os.environ.get("ROLEGATE_LISTEN", "1") not in {"0", "false", "no"},
             "max_staleness_ms": int(os.environ.get("ROLEGATE_MAX_STALENESS_MS", "1000")),
@@ -74,6 +95,8 @@ class Settings:
             "session_idle_minutes": int(os.environ.get("ROLEGATE_SESSION_IDLE_MINUTES", "30")),
             "session_max_hours": int(os.environ.get("ROLEGATE_SESSION_MAX_HOURS", "12")),
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
+            "redis_url": os.environ.get("ROLEGATE_REDIS_URL") or None,
+            "redis_prefix": os.environ.get("ROLEGATE_REDIS_PREFIX") or "rolegate",
             "log_format": os.environ.get("ROLEGATE_LOG_FORMAT", "json").strip().lower(),
             "log_level": os.environ.get("ROLEGATE_LOG_LEVEL", "INFO").strip().upper(),
             "metrics_token": os.environ.get("ROLEGATE_METRICS_TOKEN") or None,
@@ -81,6 +104,10 @@ class Settings:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # keys are this dataclass's fields
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def traces_exporters(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -45,12 +45,14 @@ class Tracing:
 
         FastAPIInstrumentor.instrument_app(app, tracer_provider=self.provider, excluded_urls=UNTRACED_URLS)
 
-    def instrument_engine(self, engine: Any) -> None:
+    def instrument_engines(self, engines: Sequence[Any]) -> None:
+        """The primary's engine and, when there is one, the read replica's (one call:
+        the instrumentor is one per process)."""
         from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
         # skip_dep_check: the instrumentation declares SQLAlchemy < 2.1 but works on the
         # 2.1 we run (tests/api/test_tracing.py proves the statement spans).
-        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=self.provider, skip_dep_check=True)
+        SQLAlchemyInstrumentor().instrument(engines=list(engines), tracer_provider=self.provider, skip_dep_check=True)
         self._engine_instrumented = True
 
     def shutdown(self) -> None:

@@ -76,13 +76,15 @@ def site(browser_template: Path, tmp_path: Path) -> Iterator[Site]:
         demo.rolegate.close()
 
 
-@pytest.fixture(scope="session")
+# Package scope: the sync API runs an event loop in this thread while it lives, and
+# asyncio.run() in a later module of the same worker (the bench smoke tests) would fail.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         reason = f"{CHROMIUM} is missing: apt-get install chromium (or `make browser` as root)"

@@ -97,5 +97,5 @@ done > {state}.new && mv {state}.new {state}
         + code.replace(DEFAULT_BASE, f"127.0.0.1:{env['README_PORT']}")
         + keep
     )
-    done = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"README.md:{line} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"

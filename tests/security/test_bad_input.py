@@ -361,7 +361,7 @@ class Site:
     ids: dict[str, str]
 
     def client(self, path: str) -> Any:
-        if path.startswith("/w/"):
+        if path.startswith(("/w/", "/account/")):
             return self.admin
         self.anonymous.get("/login")  # a fresh CSRF token: an accepted invitation or reset ends the session
         return self.anonymous
@@ -417,6 +417,7 @@ FORMS: list[tuple[str, dict[str, str]]] = [
     ("/w/{ws}/members/{member}/record", {"name": "Ann", "email": "web-invited@bad.test"}),
     ("/w/{ws}/accounts/{record}/assignee", {"assignee": "{owner}", "back": ""}),
     ("/w/{ws}/audit/retention", {"days": "30"}),
+    ("/account/email", {"new_email": "new-login@bad.test", "password": "not the password"}),  # refused by the password check
 ]
 """Each form POST of the admin UI and a valid set of its fields (`test_every_form_is_here`
 keeps the table complete)."""
@@ -446,7 +447,7 @@ def test_every_form_is_here() -> None:
     ours = {re.sub(r"\{\w+\}", "{}", p) for p, _ in FORMS}
     # Forms without a field to fuzz: only their CSRF token is posted.
     buttons = {"/logout", "/w/{}/roles/{}/clone", "/w/{}/roles/{}/delete", "/w/{}/team/{}/disable", "/w/{}/team/{}/enable", "/w/{}/team/{}/reset"}
-    buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke"}
+    buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke", "/email-change/{}"}
     assert sorted(names - ours - buttons) == []
 
 

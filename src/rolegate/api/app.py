@@ -1,11 +1,13 @@
 """The HTTP API: `create_app(rolegate)` -> a FastAPI app (OpenAPI at /docs).
 
 `uvicorn --factory rolegate.api.app:create_app` serves it with settings from the
-environment (`ROLEGATE_DATABASE_URL`, ...).
+environment (`ROLEGATE_DATABASE_URL`, ...); `create_app_from_env` is the factory each
+worker of `rolegate serve --workers N` calls.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,8 +25,10 @@ from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from rolegate.api.routes import audit, decisions, fields, members, ops, records, roles, team, workspaces
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
+from rolegate.config import Settings
+from rolegate.logs import configure_logging
 
-__all__ = ["RolegateApp", "create_app"]
+__all__ = ["RolegateApp", "create_app", "create_app_from_env"]
 
 DESCRIPTION = """\
 Roles, permissions, seats and teams for SaaS products.
@@ -154,4 +158,21 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
     if rg.tracing is not None:
         rg.tracing.instrument_app(app)  # only when the OTEL_* variables turned tracing on
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory in each worker process of `rolegate serve --workers N`: the app
+    over Rolegate bootstrapped from the environment (`serve` puts the database URL and
+    the session key there), with its own snapshot cache and LISTEN connection, closed
+    when the worker stops."""
+    settings = Settings.from_env()
+    # A worker is a fresh interpreter: it logs as `rolegate serve` chose (the format it
+    # put in the environment), through its own handler.
+    configure_logging("text" if settings.log_format == "text" else "json", level=settings.log_level)
+    app = create_app()
+    # As `rolegate serve` does in one process: start-up objects live as long as the
+    # worker, and kept out of the collector's reach they keep full collections short.
+    gc.collect()
+    gc.freeze()
     return app

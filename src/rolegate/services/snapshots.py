@@ -18,6 +18,13 @@ retried once per interval, not per request) for at most `max_outage` seconds aft
 was last confirmed; `unconfirmed_for` says how long, so responses can say so. Past
 that, or without a snapshot, `StoreUnavailableError`.
 
+With a streaming replica (`store.replica.Replica`), revision reads and loads go there
+first, and to the primary when the replica cannot serve that read: it lacks the
+revision needed (`min_revision`, or the newest known), it lags more than the
+staleness bound, or it is unreachable. A snapshot the replica confirmed counts as
+confirmed when the primary had that state (`lag` seconds earlier), so the staleness
+bound holds whichever database answered.
+
 Only the newest snapshot of a workspace is kept: an older one is never served again,
 and holding it would only give the collector more to walk (full collections were the
 p99 of decisions). A request that already holds an older snapshot finishes on it.
@@ -51,6 +58,7 @@ from rolegate.services.context import workspace_schema
 from rolegate.store import Engine
 from rolegate.store.availability import reachable, read_revision
 from rolegate.store.record_index import SqlRecordIndex
+from rolegate.store.replica import Replica, ReplicaRead
 from rolegate.store.uow import UnitOfWork
 from rolegate.throttled_log import ThrottledLog
 
@@ -75,10 +83,10 @@ class _Entry:
 
     __slots__ = ("confirmed_at", "fresh_until", "retry_at", "snapshot")
 
-    def __init__(self, snapshot: Snapshot, now: float, max_staleness: float) -> None:
+    def __init__(self, snapshot: Snapshot, confirmed_at: float, max_staleness: float) -> None:
         self.snapshot = snapshot
-        self.confirmed_at = now
-        self.fresh_until = now + max_staleness
+        self.confirmed_at = confirmed_at
+        self.fresh_until = confirmed_at + max_staleness
         """Served without asking the database until then; -inf: revalidate first."""
         self.retry_at = _NEVER
         """After a failed read: the database is not asked again before then."""
@@ -95,6 +103,7 @@ class SnapshotCache:
         clock: Callable[[], float] = time.monotonic,
         read_revision: Callable[[str], int | None] | None = None,
         incidents: ThrottledLog | None = None,
+        replica: Replica | None = None,
     ) -> None:
         if maxsize < 1:
             raise ValueError("the snapshot cache holds at least one workspace")
@@ -106,6 +115,7 @@ class SnapshotCache:
         self._max_outage = max_outage
         self._clock = clock
         self._read_revision = read_revision or partial(_read_revision, engine)
+        self._replica = replica
         self._incidents = incidents or ThrottledLog(log)
         self._latest: OrderedDict[str, _Entry] = OrderedDict()
         self._known: dict[str, int] = {}
@@ -117,6 +127,10 @@ class SnapshotCache:
         self.loads = 0
         self.reads = 0
         """Revision reads made to revalidate (one per workspace per interval at most)."""
+        self.replica_reads = 0
+        """Of `reads`, those the replica answered (the others went to the primary)."""
+        self.replica_loads = 0
+        """Of `loads`, those compiled from the replica."""
 
     @property
     def max_staleness(self) -> float:
@@ -199,27 +213,49 @@ class SnapshotCache:
         wanted = min_revision or 0
         if entry is not None and entry.snapshot.revision >= wanted and now < entry.retry_at:
             return self._unconfirmed_snapshot(workspace_id, entry, now, None)  # asked less than an interval ago
+        seen: ReplicaRead | None = None
         if entry is not None and entry.snapshot.revision >= max(self._known.get(workspace_id, 0), wanted):
             # Only the bound (or a reconnect) asks: is this still the workspace's revision?
             self.reads += 1
-            try:
-                revision = self._read_revision(workspace_id)
-            except StoreUnavailableError as error:
-                _REVALIDATED["unreachable"].inc()
-                return self._unconfirmed_snapshot(workspace_id, entry, now, error)
-            if revision == entry.snapshot.revision:
-                _REVALIDATED["current"].inc()
-                self._confirm(workspace_id, entry, now)
-                return entry.snapshot
-            _REVALIDATED["changed"].inc()
-            if revision is not None:
-                self.mark(workspace_id, revision)
+            seen = self._ask_replica(workspace_id, entry.snapshot.revision)
+            if seen is not None:
+                self.replica_reads += 1
+                if seen.revision == entry.snapshot.revision:
+                    _REVALIDATED["current"].inc()
+                    self._confirm(workspace_id, entry, now - seen.lag)
+                    return entry.snapshot
+                _REVALIDATED["changed"].inc()
+                assert seen.revision is not None  # _ask_replica: at least the snapshot's
+                self.mark(workspace_id, seen.revision)
+            else:
+                try:
+                    revision = self._read_revision(workspace_id)
+                except StoreUnavailableError as error:
+                    _REVALIDATED["unreachable"].inc()
+                    return self._unconfirmed_snapshot(workspace_id, entry, now, error)
+                if revision == entry.snapshot.revision:
+                    _REVALIDATED["current"].inc()
+                    self._confirm(workspace_id, entry, now)
+                    return entry.snapshot
+                _REVALIDATED["changed"].inc()
+                if revision is not None:
+                    self.mark(workspace_id, revision)
         try:
-            return self._load(workspace_id, min_revision)
+            return self._load(workspace_id, min_revision, seen)
         except StoreUnavailableError as error:
             if entry is None or entry.snapshot.revision < wanted:
                 raise
             return self._unconfirmed_snapshot(workspace_id, entry, now, error)
+
+    def _ask_replica(self, workspace_id: str, needed: int) -> ReplicaRead | None:
+        """The replica's answer if it may serve a read that needs revision `needed`
+        (see the module's docstring), else None: ask the primary."""
+        if self._replica is None:
+            return None
+        seen = self._replica.read(workspace_id)
+        if seen is None or seen.revision is None or seen.revision < needed or seen.lag > self._max_staleness:
+            return None
+        return seen
 
     def _confirm(self, workspace_id: str, entry: _Entry, now: float) -> None:
         with self._lock:
@@ -258,38 +294,69 @@ class SnapshotCache:
             )
         return entry.snapshot
 
-    def _load(self, workspace_id: str, min_revision: int | None) -> Snapshot:
-        with reachable(), UnitOfWork(self._engine) as uow:
-            ws = uow.workspaces.get(workspace_id)
-            if ws is None:
-                self._forget(workspace_id)
-                raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
-            current = self._latest.get(ws.id)
-            if current is not None and current.snapshot.revision == ws.revision:
-                cached = current.snapshot  # another process's write was undone, or a reconnect found nothing new
-            else:
-                started = time.perf_counter()
-                roles = [info.role for info in uow.roles.all(ws.id)]
-                members = uow.members.members(ws.id)
-                cached = compile_snapshot(
-                    workspace_schema(uow, ws),
-                    features=ws.features,
-                    roles=roles,
-                    members=members,
-                    records=SqlRecordIndex(self._engine, ws.id),
-                    revision=ws.revision,
-                )
-                SNAPSHOT_COMPILE_SECONDS.observe(time.perf_counter() - started)
-                self.loads += 1
+    def _load(self, workspace_id: str, min_revision: int | None, seen: ReplicaRead | None = None) -> Snapshot:
+        """Compile the workspace's snapshot: from the replica when it may serve the read
+        (`seen`: it just said so), else from the primary."""
+        needed = max(self._known.get(workspace_id, 0), min_revision or 0)
+        if self._replica is not None:
+            seen = seen or self._ask_replica(workspace_id, needed)
+            if seen is not None:
+                asked = self._clock()
+                try:
+                    cached = self._compile(workspace_id, self._replica.engine)
+                except StoreUnavailableError as error:
+                    self._replica.failed(error)
+                    cached = None
+                # None (the workspace is not there) or older: another replica answered
+                # behind the same address (a load balancer); the primary decides.
+                if cached is not None and cached.revision >= needed:
+                    return self._keep(workspace_id, cached, asked - seen.lag)
+        with reachable():
+            cached = self._compile(workspace_id, self._engine)
+        if cached is None:
+            self._forget(workspace_id)
+            raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
         if min_revision is not None and cached.revision < min_revision:
             raise RevisionNotReachedError(workspace_id, cached.revision, min_revision)
-        now = self._clock()
+        return self._keep(workspace_id, cached, self._clock())
+
+    def _compile(self, workspace_id: str, engine: Engine) -> Snapshot | None:
+        """The workspace's snapshot as `engine` has it; None: no such workspace there."""
+        with reachable(), UnitOfWork(engine) as uow:
+            ws = uow.workspaces.get(workspace_id)
+            if ws is None:
+                return None
+            current = self._latest.get(ws.id)
+            if current is not None and current.snapshot.revision == ws.revision:
+                return current.snapshot  # another process's write was undone, or a reconnect found nothing new
+            started = time.perf_counter()
+            roles = [info.role for info in uow.roles.all(ws.id)]
+            members = uow.members.members(ws.id)
+            # Records are read live, where the snapshot came from: a replica has at least
+            # its revision (replay only moves forward); the primary while it cannot be reached.
+            replica = self._replica if engine is not self._engine else None
+            cached = compile_snapshot(
+                workspace_schema(uow, ws),
+                features=ws.features,
+                roles=roles,
+                members=members,
+                records=SqlRecordIndex(self._engine, ws.id, replica=replica),
+                revision=ws.revision,
+            )
+            SNAPSHOT_COMPILE_SECONDS.observe(time.perf_counter() - started)
+            self.loads += 1
+            if replica is not None:
+                self.replica_loads += 1
+            return cached
+
+    def _keep(self, workspace_id: str, cached: Snapshot, confirmed_at: float) -> Snapshot:
+        """Hold `cached` as the workspace's newest snapshot, confirmed at `confirmed_at`."""
         with self._lock:
             current = self._latest.get(workspace_id)
             if current is None or cached.revision >= current.snapshot.revision:
                 if current is None:
                     SNAPSHOTS_CACHED.inc()
-                self._latest[workspace_id] = _Entry(cached, now, self._max_staleness)
+                self._latest[workspace_id] = _Entry(cached, confirmed_at, self._max_staleness)
                 self._recovered(workspace_id)
             self._latest.move_to_end(workspace_id)
             while len(self._latest) > self._maxsize:

@@ -1,13 +1,22 @@
 """Engines for SQLite (embedded default: WAL, foreign keys, immediate write locks)
-and PostgreSQL (psycopg 3)."""
+and PostgreSQL (psycopg 3), directly or through PgBouncer in transaction mode.
+
+Behind a transaction-pooling PgBouncer each transaction (each statement, in autocommit)
+may run on another server connection: nothing may outlive a transaction on the server.
+So psycopg prepares nothing (`prepare_threshold=None`: a statement prepared on one
+server connection is unknown, or already taken, on the next), and the store uses no
+session state: no `SET` outside a transaction, advisory locks only `pg_advisory_xact_*`,
+temporary tables emptied at commit, LISTEN on a direct connection of its own
+(`notify.py`; tests/integration/test_pgbouncer.py checks the source for the rest)."""
 
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakSet
 
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["CONNECT_TIMEOUT", "is_postgres", "make_engine", "normalize_url"]
+__all__ = ["CONNECT_TIMEOUT", "is_postgres", "make_engine", "normalize_url", "transaction_pooled"]
 
 CONNECT_TIMEOUT = 5
 """Seconds to wait for PostgreSQL to accept a connection."""
@@ -23,7 +32,16 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+_TRANSACTION_POOLED: WeakSet[Engine] = WeakSet()
+
+
+def transaction_pooled(engine: Engine) -> bool:
+    """Whether `engine` goes through a transaction-pooling PgBouncer: then the store's
+    own psycopg connections (the record index's) prepare nothing either."""
+    return engine in _TRANSACTION_POOLED
+
+
+def make_engine(url: str, *, pgbouncer: bool = False, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
@@ -47,5 +65,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # An unreachable host must fail a request in seconds (503), not hang a worker thread
     # for libpq's default of forever.
-    kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    if pgbouncer:
+        connect_args["prepare_threshold"] = None
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if pgbouncer:
+        _TRANSACTION_POOLED.add(engine)
+    return engine

@@ -9,6 +9,11 @@ On PostgreSQL the index reads through a few autocommit psycopg connections of it
 shared by every snapshot of the engine, with server-side prepared statements: one
 round trip per check, where a pooled SQLAlchemy connection adds a pre-ping, a BEGIN
 and a ROLLBACK (three more round trips). They close when the engine is disposed.
+Behind a transaction-pooling PgBouncer they prepare nothing (see `database.py`).
+
+A snapshot loaded from a streaming replica reads its records there too (the replica
+has at least the snapshot's revision: replay only moves forward), and from the
+primary while the replica cannot be reached (`Replica.available`).
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ import psycopg
 from sqlalchemy import Engine, Select, and_, bindparam, event, select
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
+from rolegate.domain.errors import StoreUnavailableError
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
-from rolegate.store.database import CONNECT_TIMEOUT
+from rolegate.store.availability import UNAVAILABLE_ERRORS, failure_kind
+from rolegate.store.database import CONNECT_TIMEOUT, transaction_pooled
+from rolegate.store.replica import Replica
 
 __all__ = ["SqlRecordIndex", "lineage_statement"]
 
@@ -72,9 +80,11 @@ def _lineage_sql(depth: int) -> str:
 class _Readers:
     """Idle autocommit connections for record reads (at most `keep` kept)."""
 
-    def __init__(self, url: str, keep: int = 8) -> None:
+    def __init__(self, url: str, keep: int = 8, *, prepare: bool = True) -> None:
         self._url = url
         self._keep = keep
+        self._prepare_threshold = 5 if prepare else None
+        """None: `prepare=True` below prepares nothing (psycopg's rule)."""
         self._idle: queue.SimpleQueue[psycopg.Connection[Any]] = queue.SimpleQueue()
         self._closed = False
 
@@ -83,7 +93,7 @@ class _Readers:
             try:
                 conn = self._idle.get_nowait()
             except queue.Empty:
-                conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                conn = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, prepare_threshold=self._prepare_threshold)
             try:
                 row = conn.execute(query, params, prepare=True).fetchone()
             except psycopg.OperationalError:
@@ -119,7 +129,8 @@ def _readers_of(engine: Engine) -> _Readers | None:
         with _readers_lock:
             readers = _readers.get(engine)
             if readers is None:
-                readers = _readers[engine] = _Readers(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+                url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                readers = _readers[engine] = _Readers(url, prepare=not transaction_pooled(engine))
                 event.listen(engine, "engine_disposed", lambda _engine: _close_readers(_engine))
     return readers
 
@@ -131,21 +142,32 @@ def _close_readers(engine: Engine) -> None:
 
 
 class SqlRecordIndex:
-    __slots__ = ("_engine", "_readers", "_workspace_id")
+    __slots__ = ("_engine", "_readers", "_replica", "_workspace_id")
 
-    def __init__(self, engine: Engine, workspace_id: str) -> None:
+    def __init__(self, engine: Engine, workspace_id: str, *, replica: Replica | None = None) -> None:
+        """`replica`: read there while it can be reached, else from `engine` (the primary)."""
         self._engine = engine
         self._workspace_id = workspace_id
         self._readers = _readers_of(engine)
+        self._replica = replica
 
     def get(self, ref: RecordRef) -> Record | None:
         return self.lineage(ref, 0)[0]
 
     def lineage(self, ref: RecordRef, depth: int) -> list[Record | None]:
+        replica = self._replica
+        if replica is not None and replica.available():
+            try:
+                return self._lineage(replica.engine, _readers_of(replica.engine), ref, depth)
+            except UNAVAILABLE_ERRORS as error:
+                replica.failed(StoreUnavailableError(failure_kind(error)))
+        return self._lineage(self._engine, self._readers, ref, depth)
+
+    def _lineage(self, engine: Engine, readers: _Readers | None, ref: RecordRef, depth: int) -> list[Record | None]:
         params = {"ws": self._workspace_id, "type": ref[0], "id": ref[1]}
-        if self._readers is not None:
-            return chain_from_row(self._readers.fetch(_lineage_sql(depth), params), depth)
-        with self._engine.connect() as conn:
+        if readers is not None:
+            return chain_from_row(readers.fetch(_lineage_sql(depth), params), depth)
+        with engine.connect() as conn:
             row = conn.execute(lineage_statement(depth), params).first()
             conn.rollback()
         return chain_from_row(row, depth)

@@ -1,5 +1,7 @@
 """The SQL tables. Every table holding tenant data leads its key with `workspace_id`,
-so a workspace's rows sit together and a distributed PostgreSQL can shard on it."""
+so a workspace's rows sit together and a distributed PostgreSQL can shard on it;
+tests/meta/test_schema_distributable.py classifies every table (tenant, reference,
+global, or an exception with its reason) and docs/scaling.md says what Citus makes of each."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 
@@ -158,7 +161,7 @@ audit_events = Table(
     metadata,
     Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("id", ID, nullable=False, unique=True),
+    Column("id", ID, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("action", String(64), nullable=False),
@@ -169,6 +172,9 @@ audit_events = Table(
     Column("revision", BigInteger, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Unique within the workspace: a distributed PostgreSQL enforces only unique keys
+    # that hold the distribution column (0010_distributable, docs/scaling.md).
+    UniqueConstraint("workspace_id", "id"),
     Index("ix_audit_events_actor", "workspace_id", "actor"),
     Index("ix_audit_events_target", "workspace_id", "target_type", "target_id"),
 )

@@ -3,7 +3,8 @@ and `/w/{workspace}/...`, static files under `/static`; the API keeps `/v1` and 
 
 The session cookie is signed with `ROLEGATE_SECRET_KEY`. Without it, each process
 makes a random key: sessions then end when the process stops, and several processes
-behind one load balancer do not share them, so set it in production.
+behind one load balancer do not share them, so set it in production
+(`rolegate serve --workers N` makes one key for all its workers when it is unset).
 """
 
 from __future__ import annotations

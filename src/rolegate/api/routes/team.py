@@ -131,7 +131,7 @@ async def ask_reset(body: PasswordResetRequestIn, request: Request) -> QueuedOut
     """C8, by the member. The answer is the same whether the email exists or not."""
     rg = _rg(request)
     ip = _client_ip(request)
-    rg.login_guard.check_reset(body.email, ip, datetime.now(UTC))
+    await run_in_threadpool(rg.login_guard.check_reset, body.email, ip)  # may wait on Redis
     await run_in_threadpool(lambda: request_password_reset(rg.uow(), email=body.email, policy=rg.mail_policy, ip=ip))
     return QueuedOut(detail=RESET_QUEUED)
 

@@ -7,8 +7,6 @@ one's own email (`/account/email`) needs the session and the password."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,7 +48,7 @@ async def reset_request(request: Request) -> Response:
         return render(request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=422)
     rg = ui_of(request).rolegate
     try:
-        rg.login_guard.check_reset(email, _ip(request), datetime.now(UTC))
+        await run_in_threadpool(rg.login_guard.check_reset, email, _ip(request))  # may wait on Redis
     except RateLimitedError as exc:
         return render(request, "account/reset_request.html", {"email": email, "error": exc.message, "sent": False}, status=429)
     if email:
