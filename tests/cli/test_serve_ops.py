@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from rolegate.cli.main import app
@@ -161,3 +163,29 @@ def test_prometheus_scrapes_rolegate(served: Served, tmp_path: Path) -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
+
+
+def test_with_workers_metrics_are_summed_over_them(tmp_path: Path) -> None:
+    """`serve --workers 2` gives its workers a metrics directory: whichever answers
+    /metrics counts the requests both served; the directory goes with the run."""
+    from tests.cli.test_serve_workers import _two_workers, serve_workers
+
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--url", url]).exit_code == 0
+    env = {k: "" for k in os.environ if k.startswith("PROMETHEUS_")}
+    with serve_workers(url, env=env) as workers:
+        a, b = _two_workers(workers)
+        for worker in (a, a, b):
+            assert workers.request(worker, "GET", "/healthz", headers={"X-Request-Id": f"w-{worker}"}).status == 200
+        counts = []
+        for worker in (a, b):  # either worker answers the scrape with the sum
+            text = workers.request(worker, "GET", "/metrics").data.decode()
+            samples = {
+                (s.name, frozenset(s.labels.items())): s.value for f in text_string_to_metric_families(text) for s in f.samples
+            }
+            counts.append(samples[("rolegate_http_request_duration_seconds_count", frozenset({"route": "/healthz", "method": "GET", "status": "200"}.items()))])
+        assert counts == [3, 3]
+        workers.proc.terminate()
+        out, _ = workers.proc.communicate(timeout=30)
+    assert not list(Path(tempfile.gettempdir()).glob(f"rolegate-metrics-*/*{a}*"))  # the run's directory is gone
+    assert "Traceback" not in out, out
