@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck contracts pytest browser pgbouncer bench clean
+.PHONY: run test install lint typecheck contracts pytest browser pgbouncer prometheus bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/rolegate db upgrade
 	$(BIN)/rolegate demo
-	ROLEGATE_DEV_OUTBOX=1 $(BIN)/rolegate serve --host 127.0.0.1 --port 8000
+	ROLEGATE_DEV_OUTBOX=1 $(BIN)/rolegate serve --host 127.0.0.1 --port 8000 --log-format text
 
 # Browser tests (later issues) drive Debian's Chromium; as root, install it when missing.
 browser:
@@ -36,6 +36,15 @@ pgbouncer:
 	@if [ "$$(id -u)" = "0" ] && ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then \
 		echo "installing Debian's pgbouncer for the PgBouncer tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	fi
+
+# The metrics tests run `promtool check metrics` and a real Prometheus scraping `rolegate
+# serve` (tests/cli/test_serve_ops.py); as root, install Debian's prometheus when missing.
+# Only the binaries are used: its system service is never started here.
+prometheus:
+	@if [ "$$(id -u)" = "0" ] && ! command -v promtool >/dev/null 2>&1; then \
+		echo "installing Debian's prometheus for the metrics tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
 	fi
 
 lint: install
@@ -53,7 +62,7 @@ PYTEST_WORKERS ?= auto
 pytest: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-test: install browser pgbouncer lint typecheck contracts pytest
+test: install browser pgbouncer prometheus lint typecheck contracts pytest
 
 bench: install
 	$(BIN)/python bench/engine.py

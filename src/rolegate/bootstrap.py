@@ -1,11 +1,16 @@
 """The composition root: settings -> engine (and a read replica's) -> unit of work
 factory -> snapshot cache (-> revision listener on PostgreSQL, on `listen_url`). The
-API, the CLI and the tests all start here."""
+API, the CLI and the tests all start here.
+
+Observability is wired here too: the pools' gauges (`store.pool_metrics`) always, and
+OpenTelemetry (`rolegate.tracing`) only when the OTEL_* variables ask for traces."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -17,9 +22,11 @@ from rolegate.services.snapshots import SnapshotCache
 from rolegate.services.web_sessions import SessionPolicy
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
+from rolegate.store.pool_metrics import watch_pool
 from rolegate.store.replica import Replica
 from rolegate.store.throttles import redis_storage
 from rolegate.throttled_log import ThrottledLog
+from rolegate.tracing import Tracing, start_tracing
 
 __all__ = ["Rolegate", "bootstrap"]
 
@@ -38,6 +45,9 @@ class Rolegate:
     """Failures that repeat (the database unreachable): one log line per kind per interval."""
     replica: Replica | None = field(default=None)
     """The streaming replica the snapshot cache reads from (ROLEGATE_DATABASE_REPLICA_URL)."""
+    tracing: Tracing | None = field(default=None)
+    """OpenTelemetry, when the OTEL_* variables turn it on (the app instruments itself with it)."""
+    unwatch_pools: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, on_revision=self.snapshots.committed, on_pending=self.snapshots.expect, on_mail=self.wake_mail)
@@ -67,13 +77,20 @@ class Rolegate:
             self.outbox.stop()
         if self.listener is not None:
             self.listener.stop()
+        self.snapshots.clear()
+        for unwatch in self.unwatch_pools:
+            unwatch()
         self.login_guard.counters.close()
         if self.replica is not None:
             self.replica.engine.dispose()
         self.engine.dispose()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
-def bootstrap(settings: Settings | None = None) -> Rolegate:
+def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any] = ()) -> Rolegate:
+    """`span_exporters`: OpenTelemetry SpanExporter objects to trace to, whatever the
+    settings say (tests read spans from an in-memory one)."""
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url, pgbouncer=settings.pgbouncer)
     incidents = ThrottledLog(logging.getLogger("rolegate.incidents"))
@@ -99,9 +116,15 @@ def bootstrap(settings: Settings | None = None) -> Rolegate:
         # to whichever client holds it next, and a replica cannot LISTEN at all.
         listener = RevisionListener(settings.listen_url or settings.database_url, snapshots.mark, on_reconnect=snapshots.on_reconnect, incidents=incidents)
         listener.start()
+    engines = [engine] if replica is None else [engine, replica.engine]
+    exporters = tuple(span_exporters) or settings.traces_exporters
+    tracing = start_tracing(exporters) if exporters else None
+    if tracing is not None:
+        tracing.instrument_engines(engines)
+    unwatch_pools = [watch_pool(e) for e in engines]
     shared = redis_storage(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
     guard = LoginGuard(Counters(shared, incidents=incidents))
-    rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents, replica=replica)
+    rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents, replica=replica, tracing=tracing, unwatch_pools=unwatch_pools)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "traces_exporters"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./rolegate.db"
 DEFAULT_MAIL_FROM = "Rolegate <rolegate@localhost>"
@@ -63,6 +64,16 @@ class Settings:
     counts shared by every process; None keeps them in each process's memory."""
     redis_prefix: str = "rolegate"
     """The start of every Redis key Rolegate writes (several deployments, one Redis)."""
+    log_format: str = "json"
+    """`json` (one object per line) or `text`; `rolegate serve --log-format` overrides it."""
+    log_level: str = "INFO"
+    metrics_token: str | None = field(default=None, repr=False)
+    """When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise);
+    unset, it is open (it names no tenant: see README, "Operate it")."""
+    traces_exporters: tuple[str, ...] = ()
+    """OpenTelemetry span exporters (entry point names: `otlp_proto_http`,
+    `otlp_proto_grpc`, `console`); empty: tracing is off and OpenTelemetry is never
+    imported. From the standard OTEL_* variables (`traces_exporters`)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -86,6 +97,10 @@ class Settings:
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
             "redis_url": os.environ.get("ROLEGATE_REDIS_URL") or None,
             "redis_prefix": os.environ.get("ROLEGATE_REDIS_PREFIX") or "rolegate",
+            "log_format": os.environ.get("ROLEGATE_LOG_FORMAT", "json").strip().lower(),
+            "log_level": os.environ.get("ROLEGATE_LOG_LEVEL", "INFO").strip().upper(),
+            "metrics_token": os.environ.get("ROLEGATE_METRICS_TOKEN") or None,
+            "traces_exporters": traces_exporters(os.environ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # keys are this dataclass's fields
@@ -93,3 +108,25 @@ class Settings:
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def traces_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Which span exporters the standard OpenTelemetry variables ask for; () for none.
+
+    Tracing is on when `OTEL_TRACES_EXPORTER` names an exporter (`otlp`, `console`, or
+    several, comma-separated; `none` is off), or, without it, when an OTLP endpoint is
+    set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`): the
+    specification's default exporter is `otlp`. `OTEL_SDK_DISABLED=true` turns it off
+    whatever else is set. `otlp` is sent over `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` (or
+    `OTEL_EXPORTER_OTLP_PROTOCOL`): `http/protobuf` (the default) or `grpc`.
+    """
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return ()
+    named = [n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "").split(",") if n.strip()]
+    if not named:
+        named = ["otlp"] if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") else []
+    if "none" in named:
+        return ()
+    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
+    otlp = "otlp_proto_grpc" if protocol == "grpc" else "otlp_proto_http"
+    return tuple(dict.fromkeys(otlp if n == "otlp" else n for n in named))

@@ -27,7 +27,8 @@ def test_serve_runs_the_api_on_the_database(sqlite_url: str, monkeypatch: pytest
     assert runner.invoke(app, ["db", "upgrade", "--url", sqlite_url]).exit_code == 0
     calls: list[tuple[Any, str, int, bool]] = []
 
-    def fake_run(api: Any, *, host: str, port: int, access_log: bool) -> None:
+    def fake_run(api: Any, *, host: str, port: int, access_log: bool, log_config: Any) -> None:
+        assert log_config is None  # uvicorn's lines go through Rolegate's handler (rolegate.logs), in its format
         calls.append((api, host, port, access_log))
 
     monkeypatch.setattr(uvicorn, "run", fake_run)  # `rolegate serve` calls uvicorn.run(create_app(...), host=, port=)

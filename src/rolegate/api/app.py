@@ -16,15 +16,19 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
+from starlette.types import Receive, Scope, Send
 
 from rolegate.api.deps import Auth
 from rolegate.api.limits import BodyLimit
+from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from rolegate.api.routes import audit, decisions, fields, members, records, roles, team, workspaces
+from rolegate.api.routes import audit, decisions, fields, members, ops, records, roles, team, workspaces
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
+from rolegate.config import Settings
+from rolegate.logs import configure_logging
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["RolegateApp", "create_app", "create_app_from_env"]
 
 DESCRIPTION = """\
 Roles, permissions, seats and teams for SaaS products.
@@ -88,6 +92,21 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+class RolegateApp(FastAPI):
+    """FastAPI with `Observe` (request id, latency) around everything, Starlette's
+    error middleware included, so a 500 is timed and carries the request id too
+    (`add_middleware` would put it inside the error middleware). Wrapped around the
+    app's call rather than its middleware stack, which the OpenTelemetry
+    instrumentation rebuilds and expects to start with the error middleware."""
+
+    _observed: Observe | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._observed is None:
+            self._observed = Observe(super().__call__)
+        await self._observed(scope, receive, send)
+
+
 def _operation_id(route: APIRoute) -> str:
     """`<tag>-<function>`, e.g. `roles-create`: stable names for generated clients."""
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
@@ -105,7 +124,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         if owned:
             rg.close()
 
-    app = FastAPI(
+    app = RolegateApp(
         title="Rolegate",
         version="1",
         description=DESCRIPTION,
@@ -126,6 +145,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     from rolegate.api.routes import identity  # issue 12: a person's own login
 
     app.include_router(identity.router)
+    app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 
     mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static
@@ -136,6 +156,8 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
+    if rg.tracing is not None:
+        rg.tracing.instrument_app(app)  # only when the OTEL_* variables turned tracing on
     return app
 
 
@@ -144,6 +166,10 @@ def create_app_from_env() -> FastAPI:
     over Rolegate bootstrapped from the environment (`serve` puts the database URL and
     the session key there), with its own snapshot cache and LISTEN connection, closed
     when the worker stops."""
+    settings = Settings.from_env()
+    # A worker is a fresh interpreter: it logs as `rolegate serve` chose (the format it
+    # put in the environment), through its own handler.
+    configure_logging("text" if settings.log_format == "text" else "json", level=settings.log_level)
     app = create_app()
     # As `rolegate serve` does in one process: start-up objects live as long as the
     # worker, and kept out of the collector's reach they keep full collections short.

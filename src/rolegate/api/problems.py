@@ -27,6 +27,7 @@ Mapping:
     Starlette HTTPException        404 not_found, 405 method_not_allowed, 413 body_too_large
                                    (with Connection: close), else http_error
     anything else                  500 internal_error (a bug: never on bad input)
+    /readyz, database not migrated 503 not_ready (with Retry-After)
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class ApiProblem(StrEnum):
     BODY_TOO_LARGE = "body_too_large"
     HTTP_ERROR = "http_error"
     INTERNAL_ERROR = "internal_error"
+    NOT_READY = "not_ready"
 
 
 TITLES: Mapping[str, str] = {
@@ -118,6 +120,7 @@ TITLES: Mapping[str, str] = {
     ApiProblem.BODY_TOO_LARGE: "Request body too large",
     ApiProblem.HTTP_ERROR: "HTTP error",
     ApiProblem.INTERNAL_ERROR: "Internal error",
+    ApiProblem.NOT_READY: "Not ready",
 }
 
 STATUS_OF: Mapping[type[RolegateError], int] = {
@@ -156,6 +159,7 @@ PROBLEM_STATUS: Mapping[str, int | None] = {
     ApiProblem.BODY_TOO_LARGE: 413,
     ApiProblem.HTTP_ERROR: None,
     ApiProblem.INTERNAL_ERROR: 500,
+    ApiProblem.NOT_READY: 503,
 }
 """Every problem code and its HTTP status (None: the status of the HTTP error), as
 `docs/errors.md` lists them."""

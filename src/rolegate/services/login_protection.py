@@ -32,6 +32,7 @@ from limits import RateLimitItemPerSecond
 from limits.strategies import MovingWindowRateLimiter
 
 from rolegate.domain.errors import RateLimitedError
+from rolegate.metrics import RATE_LIMIT_REFUSALS
 from rolegate.services.context import new_id
 from rolegate.services.logins import User, authenticate_user
 from rolegate.store.repositories import utcnow
@@ -246,13 +247,14 @@ class LoginGuard:
         """Loose: bounds the emails one inbox can receive from many addresses."""
 
     @staticmethod
-    def _refuse(what: str, wait: int) -> RateLimitedError:
+    def _refuse(kind: str, what: str, wait: int) -> RateLimitedError:
+        RATE_LIMIT_REFUSALS.labels(kind=kind).inc()
         return RateLimitedError(f"Too many {what}: try again in {wait} seconds.", retry_after=wait)
 
     def check_login(self, email: str, ip: str, now: datetime) -> None:
         wait = max(self.login_pair.retry_after(_pair(email, ip), _seconds(now)), self.login_ip.retry_after(ip))
         if wait:
-            raise self._refuse("failed logins", wait)
+            raise self._refuse("login", "failed logins", wait)
 
     def login_failed(self, email: str, ip: str, now: datetime) -> None:
         self.login_pair.fail(_pair(email, ip), _seconds(now))
@@ -267,7 +269,7 @@ class LoginGuard:
         pair, account = _pair(email, ip), _account(email)
         wait = max(self.reset_pair.retry_after(pair), self.reset_ip.retry_after(ip), self.reset_account.retry_after(account))
         if wait:
-            raise self._refuse("password reset requests", wait)
+            raise self._refuse("password_reset", "password reset requests", wait)
         self.reset_pair.hit(pair)
         self.reset_ip.hit(ip)
         self.reset_account.hit(account)

@@ -17,16 +17,30 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from rolegate.metrics import OUTBOX_SEND_FAILURES, OUTBOX_SENT
 from rolegate.services.context import new_id
 from rolegate.services.mail import RenderedEmail, render_email
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import OutboxRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["CLAIM_FOR", "RETRY_BASE", "RETRY_MAX", "OutboxSender", "OutboxWorker", "Transport", "developer_mails", "queue_email", "retry_delay"]
+__all__ = [
+    "CLAIM_FOR",
+    "RETRY_BASE",
+    "RETRY_MAX",
+    "Backlog",
+    "OutboxSender",
+    "OutboxWorker",
+    "Transport",
+    "backlog",
+    "developer_mails",
+    "queue_email",
+    "retry_delay",
+]
 
 log = logging.getLogger("rolegate.mail")
 
@@ -81,6 +95,7 @@ class OutboxSender:
                 self._transport.send(message.to_addr, RenderedEmail(message.subject, message.text_body, message.html_body))
             except Exception as exc:  # any SMTP or network failure: keep the message, retry later
                 retry_at = self._clock() + retry_delay(message.attempts + 1)
+                OUTBOX_SEND_FAILURES.inc()
                 log.warning("email %s to %s failed (attempt %d), retrying at %s: %s", message.id, message.to_addr, message.attempts + 1, retry_at, exc)
                 with self._uow() as uow:
                     uow.outbox.mark_failed(message.id, error=f"{exc.__class__.__name__}: {exc}", retry_at=retry_at)
@@ -89,6 +104,7 @@ class OutboxSender:
             with self._uow() as uow:
                 uow.outbox.mark_sent(message.id, self._clock())
                 uow.commit()
+            OUTBOX_SENT.inc()
             sent += 1
         return sent
 
@@ -134,3 +150,20 @@ def developer_mails(uow: UnitOfWork, *, viewer_email: str) -> list[OutboxRow]:
     here (`rolegate outbox` shows everything to the operator)."""
     with uow:
         return uow.outbox.all(to_addr=viewer_email)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    unsent: int
+    """Emails written and not sent yet (due, waiting for a retry, or being sent)."""
+    oldest_age: float
+    """Seconds since the oldest of them was written; 0 when there is none."""
+
+
+def backlog(uow: UnitOfWork, *, now: datetime | None = None) -> Backlog:
+    """How far the outbox is behind (`/metrics`). Webhook deliveries (issue 16) will be
+    rows of the outbox too, and counted here."""
+    at = now or utcnow()
+    with uow:
+        unsent, oldest = uow.outbox.backlog()
+    return Backlog(unsent, max(0.0, (at - oldest).total_seconds()) if oldest is not None else 0.0)

@@ -36,6 +36,11 @@ reads and compiles less while it holds the workspace's lock.
 Only the newest snapshot of a workspace is kept: an older one is never served again,
 and holding it would only give the collector more to walk (full collections were the
 p99 of decisions). A request that already holds an older snapshot finishes on it.
+
+Metrics (`rolegate.metrics`): each lookup is a hit (served without the database) or
+a miss (it went on to revalidate or load); each revalidation says what it found;
+each compile is timed; the gauges follow the cached and the unconfirmed workspaces.
+A hit costs one counter increment on a child bound at import.
 """
 
 from __future__ import annotations
@@ -49,6 +54,14 @@ from functools import partial
 
 from rolegate.domain.errors import NotFoundError, RevisionNotReachedError, StoreUnavailableError
 from rolegate.engine import Snapshot, compile_snapshot
+from rolegate.metrics import (
+    SNAPSHOT_COMPILE_SECONDS,
+    SNAPSHOT_EVICTIONS,
+    SNAPSHOT_LOOKUPS,
+    SNAPSHOT_REVALIDATIONS,
+    SNAPSHOTS_CACHED,
+    SNAPSHOTS_UNCONFIRMED,
+)
 from rolegate.services.context import StateInputs, remember_inputs, workspace_schema
 from rolegate.store import Engine
 from rolegate.store.availability import reachable, read_revision
@@ -67,6 +80,10 @@ DEFAULT_MAX_OUTAGE = 300.0
 log = logging.getLogger(__name__)
 
 _NEVER = float("-inf")
+
+_HIT = SNAPSHOT_LOOKUPS.labels(result="hit")
+_MISS = SNAPSHOT_LOOKUPS.labels(result="miss")
+_REVALIDATED = {outcome: SNAPSHOT_REVALIDATIONS.labels(result=outcome) for outcome in ("current", "changed", "unreachable")}
 
 
 class _Entry:
@@ -212,6 +229,7 @@ class SnapshotCache:
             self._latest.move_to_end(workspace_id)
         except KeyError:  # evicted by another thread meanwhile; still valid to serve
             pass
+        _HIT.inc()
         return snap
 
     def get(self, workspace_id: str, *, min_revision: int | None = None) -> Snapshot:
@@ -235,6 +253,7 @@ class SnapshotCache:
         return lock
 
     def _refresh(self, workspace_id: str, min_revision: int | None) -> Snapshot:
+        _MISS.inc()
         entry = self._latest.get(workspace_id)
         now = self._clock()
         wanted = min_revision or 0
@@ -248,18 +267,23 @@ class SnapshotCache:
             if seen is not None:
                 self.replica_reads += 1
                 if seen.revision == entry.snapshot.revision:
+                    _REVALIDATED["current"].inc()
                     self._confirm(workspace_id, entry, now - seen.lag)
                     return entry.snapshot
+                _REVALIDATED["changed"].inc()
                 assert seen.revision is not None  # _ask_replica: at least the snapshot's
                 self.mark(workspace_id, seen.revision)
             else:
                 try:
                     revision = self._read_revision(workspace_id)
                 except StoreUnavailableError as error:
+                    _REVALIDATED["unreachable"].inc()
                     return self._unconfirmed_snapshot(workspace_id, entry, now, error)
                 if revision == entry.snapshot.revision:
+                    _REVALIDATED["current"].inc()
                     self._confirm(workspace_id, entry, now)
                     return entry.snapshot
+                _REVALIDATED["changed"].inc()
                 if revision is not None:
                     self.mark(workspace_id, revision)
         try:
@@ -290,6 +314,7 @@ class SnapshotCache:
         """Under `_lock`: the workspace's snapshot is confirmed again."""
         if self._unconfirmed.pop(workspace_id, None) is not None:
             self.degraded = bool(self._unconfirmed)
+            SNAPSHOTS_UNCONFIRMED.dec()
             self._incidents.recovered("snapshots_unconfirmed", "database reachable again: snapshots confirmed")
 
     def _unconfirmed_snapshot(self, workspace_id: str, entry: _Entry, now: float, error: StoreUnavailableError | None) -> Snapshot:
@@ -304,6 +329,8 @@ class SnapshotCache:
             if error is not None:
                 entry.retry_at = now + self._max_staleness
                 entry.fresh_until = min(entry.retry_at, entry.confirmed_at + self._max_outage)
+            if workspace_id not in self._unconfirmed:
+                SNAPSHOTS_UNCONFIRMED.inc()
             self._unconfirmed[workspace_id] = entry.confirmed_at
             self.degraded = True
         if error is not None:
@@ -348,6 +375,7 @@ class SnapshotCache:
             current = self._latest.get(ws.id)
             if current is not None and current.snapshot.revision == ws.revision:
                 return current.snapshot  # another process's write was undone, or a reconnect found nothing new
+            started = time.perf_counter()
             roles = tuple(info.role for info in uow.roles.all(ws.id))
             members = tuple(uow.members.members(ws.id))
             schema = workspace_schema(uow, ws)
@@ -365,6 +393,7 @@ class SnapshotCache:
             # The next write of this process starts from these inputs (same revision: the
             # same rows, whichever database they were read from).
             remember_inputs(self._engine, ws, StateInputs(ws.revision, ws.preset, schema, roles, members, cached))
+            SNAPSHOT_COMPILE_SECONDS.observe(time.perf_counter() - started)
             self.loads += 1
             if replica is not None:
                 self.replica_loads += 1
@@ -375,23 +404,40 @@ class SnapshotCache:
         with self._lock:
             current = self._latest.get(workspace_id)
             if current is None or cached.revision >= current.snapshot.revision:
+                if current is None:
+                    SNAPSHOTS_CACHED.inc()
                 self._latest[workspace_id] = _Entry(cached, confirmed_at, self._max_staleness)
                 self._recovered(workspace_id)
             self._latest.move_to_end(workspace_id)
             while len(self._latest) > self._maxsize:
                 evicted, _ = self._latest.popitem(last=False)
+                SNAPSHOTS_CACHED.dec()
+                SNAPSHOT_EVICTIONS.inc()
                 self._flights.pop(evicted, None)
-                self._unconfirmed.pop(evicted, None)
+                if self._unconfirmed.pop(evicted, None) is not None:
+                    SNAPSHOTS_UNCONFIRMED.dec()
                 self.degraded = bool(self._unconfirmed)
             if cached.revision > self._known.get(workspace_id, -1):
                 self._known[workspace_id] = cached.revision
         return cached
 
+    def clear(self) -> None:
+        """Drop every snapshot (the process's Rolegate closes): the gauges say so."""
+        with self._lock:
+            SNAPSHOTS_CACHED.dec(len(self._latest))
+            SNAPSHOTS_UNCONFIRMED.dec(len(self._unconfirmed))
+            self._latest.clear()
+            self._unconfirmed.clear()
+            self._flights.clear()
+            self.degraded = False
+
     def _forget(self, workspace_id: str) -> None:
         """The workspace is gone: its snapshot must not decide again."""
         with self._lock:
-            self._latest.pop(workspace_id, None)
-            self._unconfirmed.pop(workspace_id, None)
+            if self._latest.pop(workspace_id, None) is not None:
+                SNAPSHOTS_CACHED.dec()
+            if self._unconfirmed.pop(workspace_id, None) is not None:
+                SNAPSHOTS_UNCONFIRMED.dec()
             self.degraded = bool(self._unconfirmed)
 
 

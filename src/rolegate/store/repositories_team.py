@@ -324,6 +324,12 @@ class OutboxRepository(_Repo):
             stmt = stmt.where(o.c.to_addr == to_addr.strip().lower())
         return [_outbox(r) for r in self.conn.execute(stmt.order_by(o.c.created_at.desc(), o.c.id.desc()).limit(limit))]
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Unsent emails and when the oldest of them was written (one indexed read)."""
+        o = t.outbox
+        row = self.conn.execute(select(func.count(), func.min(o.c.created_at)).where(o.c.sent_at.is_(None))).one()
+        return int(row[0]), _at(row[1])
+
     def unsent_count(self) -> int:
         o = t.outbox
         return int(self.conn.execute(select(func.count()).select_from(o).where(o.c.sent_at.is_(None))).scalar_one())

@@ -14,6 +14,10 @@ carry `Rolegate-Stale: true`, `Rolegate-Revision` and `Rolegate-Stale-Age-Ms` (h
 since the database last confirmed that revision). Fresh answers carry none of them.
 Bodies are rendered here, not through the response models (which document them): a
 batch renders each distinct decision once (`DecisionJson`).
+
+Each answer counts its decisions in `rolegate_decisions_total` (route, result) on
+counter children bound at import: one increment per check, two per batch (its
+allowed and denied totals, added up as it renders).
 """
 
 from __future__ import annotations
@@ -40,10 +44,17 @@ from rolegate.api.schemas import (
 )
 from rolegate.domain.errors import RolegateError
 from rolegate.engine import Decision, RecordRef, Snapshot
+from rolegate.metrics import DECISIONS, STALE_ANSWERS
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["decisions"], route_class=ApiRoute)
 
 _JSON = "application/json"
+
+_CHECKED = {True: DECISIONS.labels("check", "allowed"), False: DECISIONS.labels("check", "denied")}
+_BATCH_ALLOWED = DECISIONS.labels("check_batch", "allowed")
+_BATCH_DENIED = DECISIONS.labels("check_batch", "denied")
+_FILTERED = DECISIONS.labels("fields_filter", "filtered")
+_LOOKED_UP = {op: DECISIONS.labels("lookup", op) for op in ("all", "none", "filtered")}
 
 
 class DecisionJson:
@@ -104,6 +115,7 @@ def stale_headers(access: Access, snap: Snapshot) -> dict[str, str] | None:
     age = cache.unconfirmed_for(access.workspace_id)
     if age is None:
         return None
+    STALE_ANSWERS.inc()
     return {"Rolegate-Stale": "true", "Rolegate-Revision": str(snap.revision), "Rolegate-Stale-Age-Ms": str(int(age * 1000))}
 
 
@@ -116,9 +128,11 @@ async def check(body: CheckIn, access: DecideAccess) -> Response:
     snap = await _snapshot(access, body.min_revision)
     if body.record is None:
         decision = snap.check(body.member, body.action)
+        _CHECKED[decision.allowed].inc()
         return Response(_with_revision(_rendered(decision), decision.revision), media_type=_JSON, headers=stale_headers(access, snap))
     ref = RecordRef(body.record.type, body.record.id)
     decision = await run_in_threadpool(snap.check, body.member, body.action, ref)
+    _CHECKED[decision.allowed].inc()
     return Response(_with_revision(render(decision), decision.revision), media_type=_JSON, headers=stale_headers(access, snap))
 
 
@@ -127,15 +141,21 @@ def _batch(snap: Snapshot, body: BatchCheckIn) -> Response:
     rendered = _rendered
     parts: list[str] = []
     append = parts.append
+    allowed = 0
     for i, item in enumerate(body.checks):
         try:
             record = item.get("record")
             if record is None:
-                append(rendered(check(item["member"], item["action"])))
+                d = check(item["member"], item["action"])
+                append(rendered(d))
             else:
-                append(render(check(item["member"], item["action"], RecordRef(record["type"], record["id"]))))
+                d = check(item["member"], item["action"], RecordRef(record["type"], record["id"]))
+                append(render(d))
         except RolegateError as exc:
             return rolegate_problem(exc, pointer=f"checks[{i}]")
+        allowed += d.allowed
+    _BATCH_ALLOWED.inc(allowed)
+    _BATCH_DENIED.inc(len(parts) - allowed)
     return Response(f'{{"results":[{",".join(parts)}],"revision":{snap.revision}}}', media_type=_JSON)
 
 
@@ -161,8 +181,11 @@ async def filter_fields(body: FieldsFilterIn, access: DecideAccess, response: Re
     snap = await _snapshot(access, body.min_revision)
     response.headers.update(stale_headers(access, snap) or {})
     if body.records is not None:
-        return FieldsFilterOut(records=snap.filter_records(body.member, body.object, body.records), revision=snap.revision)
+        filtered = snap.filter_records(body.member, body.object, body.records)
+        _FILTERED.inc(len(filtered))
+        return FieldsFilterOut(records=filtered, revision=snap.revision)
     assert body.record is not None  # exactly one of the two (FieldsFilterIn)
+    _FILTERED.inc()
     return FieldsFilterOut(record=snap.filter_fields(body.member, body.object, body.record), revision=snap.revision)
 
 
@@ -173,5 +196,7 @@ async def lookup(body: LookupIn, access: DecideAccess, response: Response) -> Lo
     unassigned, others]}` (on the record `path` steps up), or `{op: "and", args}`."""
     snap = await _snapshot(access, body.min_revision)
     response.headers.update(stale_headers(access, snap) or {})
-    out = snap.lookup(body.member, body.action, body.object).to_json()
+    found = snap.lookup(body.member, body.action, body.object)
+    _LOOKED_UP["none" if found.nothing else "filtered" if found.terms else "all"].inc()
+    out = found.to_json()
     return LookupOut.model_validate({**out, "revision": snap.revision})

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from rolegate.domain.errors import RolegateError
+from rolegate.store.availability import reachable
 from rolegate.store.database import make_engine
 from rolegate.store.tables import metadata
 
@@ -36,6 +38,7 @@ __all__ = [
     "alembic_config",
     "downgrade",
     "head_revision",
+    "readiness",
     "require_current",
     "schema_diffs",
     "safe_url",
@@ -170,6 +173,21 @@ def require_current(url: str) -> DatabaseStatus:
         where = "has no Rolegate tables" if st.current is None else f"is at revision {st.current}, this version needs {st.head}"
         raise RolegateError(f"the database at {st.url} {where}", fix="Run `rolegate db upgrade` (same --url or ROLEGATE_DATABASE_URL) first.")
     return st
+
+
+_head_of_this_version = cache(head_revision)
+"""The head cannot change while a process runs (its migration files are its code)."""
+
+
+def readiness(engine: Engine) -> DatabaseStatus:
+    """Where the database of a running process stands, through its own pool (no new
+    engine, no Alembic environment: `/readyz` asks every few seconds): one read of
+    the version table; StoreUnavailableError when the database cannot be reached."""
+    with reachable(), engine.connect() as conn:
+        current = _current(conn)
+        has_tables = current is not None or bool(set(inspect(conn).get_table_names()) & metadata.tables.keys())
+        conn.rollback()
+    return DatabaseStatus(engine.url.render_as_string(hide_password=True), current, _head_of_this_version(), has_tables)
 
 
 @dataclass(frozen=True, slots=True)
