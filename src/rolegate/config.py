@@ -72,8 +72,8 @@ class Settings:
     unset, it is open (it names no tenant: see README, "Operate it")."""
     traces_exporters: tuple[str, ...] = ()
     """OpenTelemetry span exporters (entry point names: `otlp_proto_http`,
-    `otlp_proto_grpc`, `console`); empty: tracing is off and OpenTelemetry is never
-    imported. From the standard OTEL_* variables (`traces_exporters`)."""
+    `otlp_proto_grpc`, `console`); empty: tracing is off, and Rolegate imports
+    neither the OpenTelemetry SDK nor an instrumentation. From the standard OTEL_* variables (`traces_exporters`)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -3,7 +3,7 @@ and SQLAlchemy (a span per statement), exported where the standard OTEL_* variab
 say (`config.traces_exporters`).
 
 Off unless those variables turn it on: then, and only then, `bootstrap` calls
-`start_tracing` and OpenTelemetry is imported. Its packages are the `otel` extra
+`start_tracing` and the SDK, the instrumentations and the exporters are imported. Its packages are the `otel` extra
 (`pip install 'rolegate[otel]'`); asking for traces without them is an error that
 says so, never a silent no-op.
 

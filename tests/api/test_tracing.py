@@ -94,7 +94,7 @@ def test_log_lines_carry_the_trace_id(traced: tuple[Api, Rolegate, InMemorySpanE
     assert len(line["span_id"]) == 16
 
 
-def test_without_otel_variables_nothing_is_imported(tmp_path: Path) -> None:
+def test_without_otel_variables_nothing_is_imported_or_instrumented(tmp_path: Path) -> None:
     code = f"""
 import os, sys
 for name in [n for n in os.environ if n.startswith("OTEL_")]:
@@ -102,17 +102,24 @@ for name in [n for n in os.environ if n.startswith("OTEL_")]:
 from rolegate.api import create_app
 from rolegate.bootstrap import bootstrap
 from rolegate.config import Settings
+from rolegate.logs import JsonFormatter
+import logging
 rg = bootstrap(Settings.from_env(database_url="sqlite:///{tmp_path}/t.db", listen=False))
 app = create_app(rg)
 assert rg.tracing is None
-print(sorted(m for m in sys.modules if m.startswith(("opentelemetry.sdk", "opentelemetry.instrumentation", "opentelemetry.exporter"))))
+assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+assert "trace_id" not in JsonFormatter().format(logging.LogRecord("x", 20, "", 0, "m", None, None))
+print(sorted(m for m in sys.modules if m.startswith(("opentelemetry.instrumentation", "opentelemetry.exporter"))))
+from opentelemetry import trace
+print(type(trace.get_tracer_provider()).__name__)
 rg.close()
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
-    # FastAPI itself imports the OpenTelemetry *API* (its native telemetry, idle without a
-    # configured provider); the SDK, the instrumentations and the exporters are ours to
-    # import, and are not.
-    assert out.strip() == "[]"
+    # Others import parts of OpenTelemetry on their own: FastAPI its API (its native
+    # telemetry, idle without a configured provider), the redis client its SDK (its
+    # observability module, when the SDK is installed). Ours, the instrumentations and
+    # the exporters, are not imported, and no tracer provider is installed.
+    assert out.split() == ["[]", "ProxyTracerProvider"]
 
 
 def test_which_variables_turn_tracing_on() -> None:
