@@ -1,10 +1,19 @@
-"""A rule's refusal: which rule, what is wrong, and what to do instead."""
+"""A rule's refusal: which rule, what is wrong, and what to do instead.
+
+Rules are functions of the domain that return violations; a use case raises them
+with `raise_if` (nothing to refuse: it goes on) or `refuse` (a path that cannot go
+on). The rule id comes from the product schema (`schema.rule(name)`), never a literal
+outside the domain."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
-__all__ = ["Violation"]
+from rolegate.domain.errors import RuleViolationError
+
+__all__ = ["Violation", "raise_if", "refuse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +24,14 @@ class Violation:
 
     def __str__(self) -> str:
         return f"[{self.rule_id}] {self.message}"
+
+
+def raise_if(violations: Sequence[Violation]) -> None:
+    """Refuse the change when any rule returned a violation; otherwise do nothing."""
+    if violations:
+        raise RuleViolationError(violations)
+
+
+def refuse(first: Violation, *more: Violation) -> NoReturn:
+    """Refuse the change: for a path the use case cannot go on from."""
+    raise RuleViolationError((first, *more))

@@ -9,18 +9,18 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rolegate.domain.errors import NotFoundError, PermissionDeniedError, RuleViolationError
+from rolegate.domain.errors import NotFoundError, PermissionDeniedError
 from rolegate.domain.field_registry import apply_registry
 from rolegate.domain.fields import role_field_access
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, Role
 from rolegate.domain.rules.team_rules import escalation_violations, field_escalation_violations
 from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import Violation, raise_if
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.presets import load_preset
@@ -106,14 +106,18 @@ class WorkspaceState:
     def role(self, role_id: str) -> Role:
         role = self.roles.get(role_id)
         if role is None:
-            raise NotFoundError(f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id.")
+            raise NotFoundError(
+                f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id."
+            )
         return role
 
     def member(self, member_id: str) -> Member:
         for m in self.members:
             if m.id == member_id:
                 return m
-        raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
+        raise NotFoundError(
+            f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +167,18 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
         # write reads three tables fewer and compiles nothing while it holds the lock.
         roles = {r.id: r for r in held.roles}
         snap = held.snapshot
-        return WorkspaceState(ws, held.schema, roles, list(held.members), lambda: snap, uow.sites.admins(ws.organization_id))
+        return WorkspaceState(
+            ws, held.schema, roles, list(held.members), lambda: snap, uow.sites.admins(ws.organization_id)
+        )
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)
     index = StoreRecordIndex(uow.records, ws.id)
 
     def snapshot() -> Snapshot:
-        return compile_snapshot(schema, features=ws.features, roles=roles.values(), members=members, records=index, revision=ws.revision)
+        return compile_snapshot(
+            schema, features=ws.features, roles=roles.values(), members=members, records=index, revision=ws.revision
+        )
 
     return WorkspaceState(ws, schema, roles, members, snapshot, uow.sites.admins(ws.organization_id))
 
@@ -232,7 +240,9 @@ def actor_field_access(state: WorkspaceState, actor: Actor) -> dict[tuple[str, s
     return {(o, f): snap.field_access(member, o, f) for o, otype in state.schema.objects.items() for f in otype.fields}
 
 
-def role_escalation(state: WorkspaceState, actor: Actor, role: Role, what: str, *, before: Role | None = None) -> list[Violation]:
+def role_escalation(
+    state: WorkspaceState, actor: Actor, role: Role, what: str, *, before: Role | None = None
+) -> list[Violation]:
     """Saving `role` hands out its permissions and its field access (create, clone,
     copy, apply), or on a change of `before`, what the change adds; so does giving
     `role` to a person (invite, add, change of role, ownership transfer). The actor
@@ -259,11 +269,6 @@ def admin_escalation(state: WorkspaceState, actor: Actor, target: frozenset[str]
     admin_actions = set(state.schema.admin_actions.values())
     guarded = frozenset(p for p in target if any(g.action in admin_actions for g in state.schema.permissions[p].grants))
     return escalation(state, actor, guarded, what)
-
-
-def raise_if(violations: Sequence[Violation]) -> None:
-    if violations:
-        raise RuleViolationError(violations)
 
 
 def record_change(
