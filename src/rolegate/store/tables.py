@@ -193,7 +193,7 @@ api_keys = Table(
     *_timestamps(),
 )
 
-# -- issue 7: a workspace's objects and fields on top of its preset (K6, K8, K9, K10) -----
+# -- fields: a workspace's objects and fields on top of its preset (K6, K8, K9, K10) -----
 
 registry_objects = Table(
     "registry_objects",
@@ -220,7 +220,7 @@ registry_fields = Table(
 
 __all__ += ["registry_fields", "registry_objects"]
 
-# -- sites (issue 8): organization-wide administrators and the audit retention setting ---
+# -- sites: organization-wide administrators and the audit retention setting ------------
 
 site_administrators = Table(
     "site_administrators",
@@ -257,7 +257,7 @@ _UNASSIGNED = records.c.assignee_id.is_(None)
 Index("ix_records_unassigned", records.c.workspace_id, records.c.type, records.c.id, postgresql_where=_UNASSIGNED, sqlite_where=_UNASSIGNED)
 
 
-# -- team: invitations, password resets, the outbox, security events (issue 5) ----------
+# -- team: invitations, password resets, the outbox, security events --------------------
 
 # C8: every session of a user ends when their password is reset. A session remembers
 # the generation it was made in; the reset moves the generation on.
@@ -328,7 +328,7 @@ security_events = Table(
 )
 
 
-# -- trust: server-side sessions, email changes (issue 12) --------------------------------
+# -- logins: server-side sessions, email changes ------------------------------------------
 
 # A session cookie carries a random id; the row is the session. Logging out revokes the
 # row, so a replayed cookie is refused; `last_seen_at` ends it after an idle period.
