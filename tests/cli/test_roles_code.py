@@ -48,19 +48,27 @@ def _app(url: str) -> Rolegate:
 
 
 def _workspace(app: Rolegate, preset: str, features: list[str] | None = None) -> str:
-    created = workspaces.create_workspace(app.uow(), actor=PLATFORM, preset=preset, name=f"{preset} ws", owner_email=f"owner-{preset}-{id(app)}-{features is None}@example.com", features=features)
+    created = workspaces.create_workspace(
+        app.uow(),
+        actor=PLATFORM,
+        preset=preset,
+        name=f"{preset} ws",
+        owner_email=f"owner-{preset}-{id(app)}-{features is None}@example.com",
+        features=features,
+    )
     return created.workspace.id
 
 
-def _effective(app: Rolegate, workspace_id: str) -> dict[str, tuple[str, frozenset[str], dict[tuple[str, str], object], str | None]]:
+def _effective(
+    app: Rolegate, workspace_id: str
+) -> dict[str, tuple[str, frozenset[str], dict[tuple[str, str], object], str | None]]:
     with app.uow() as uow:
         ws = uow.workspaces.get(workspace_id)
         assert ws is not None
         schema = load_preset(ws.preset)
         found: list[Role] = [info.role for info in uow.roles.all(workspace_id)]
     return {
-        r.name: (r.level, role_permissions(schema, r, ws.features), dict(r.field_access), r.landing_page)
-        for r in found
+        r.name: (r.level, role_permissions(schema, r, ws.features), dict(r.field_access), r.landing_page) for r in found
     }
 
 
@@ -71,7 +79,9 @@ def _run(*args: str) -> str:
 
 
 @pytest.mark.parametrize("preset", ["email_marketing", "catalyst", "natero"])
-def test_E2_export_then_apply_reproduces_every_roles_effective_permissions(db_url: str, tmp_path: Path, preset: str) -> None:
+def test_E2_export_then_apply_reproduces_every_roles_effective_permissions(
+    db_url: str, tmp_path: Path, preset: str
+) -> None:
     app = _app(db_url)
     try:
         schema = load_preset(preset)
@@ -87,7 +97,9 @@ def test_E2_export_then_apply_reproduces_every_roles_effective_permissions(db_ur
         assert cloned >= 2
         with app.uow() as uow:
             custom = next(r for r in uow.roles.all(source) if not r.role.is_system).role
-        roles.update_role(app.uow(), actor=PLATFORM, workspace_id=source, role_id=custom.id, description="edited before export")
+        roles.update_role(
+            app.uow(), actor=PLATFORM, workspace_id=source, role_id=custom.id, description="edited before export"
+        )
         path = tmp_path / "roles.yaml"
         _run("export", "--workspace", source, "--out", str(path), "--url", db_url)
         doc = yaml.safe_load(path.read_text())
@@ -120,8 +132,17 @@ def test_E2_plan_shows_the_impact_on_members_and_apply_enforces_the_rules(db_url
     app = _app(db_url)
     try:
         ws = _workspace(app, "email_marketing")
-        role = roles.create_role(app.uow(), actor=PLATFORM, workspace_id=ws, name="Reader", level="account_administrator", grants=["campaigns.view"])
-        members.add_member(app.uow(), actor=PLATFORM, workspace_id=ws, email=f"reader-{id(app)}@example.com", role_id=role.id)
+        role = roles.create_role(
+            app.uow(),
+            actor=PLATFORM,
+            workspace_id=ws,
+            name="Reader",
+            level="account_administrator",
+            grants=["campaigns.view"],
+        )
+        members.add_member(
+            app.uow(), actor=PLATFORM, workspace_id=ws, email=f"reader-{id(app)}@example.com", role_id=role.id
+        )
         path = tmp_path / "roles.yaml"
         _run("export", "-w", ws, "-o", str(path), "--url", db_url)
         doc = yaml.safe_load(path.read_text())
@@ -157,17 +178,33 @@ def test_E2_plan_shows_the_impact_on_members_and_apply_enforces_the_rules(db_url
         app.close()
 
 
+def test_a_roles_file_with_a_repeated_key_is_refused_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "roles.yaml"
+    path.write_text(
+        "format: 1\npreset: email_marketing\nroles:\n  - name: Reader\n    level: account_administrator\n    name: Writer\n"
+    )
+    result = runner.invoke(
+        cli_app, ["plan", str(path), "-w", "any", "--url", f"sqlite:///{tmp_path / 'none.db'}"], env=WIDE
+    )
+    assert result.exit_code == 2
+    assert "roles[0].name: duplicate key 'name' (lines 4 and 6)" in result.output
+
+
 def test_E8_audit_verify_names_the_first_altered_event(db_url: str) -> None:
     app = _app(db_url)
     try:
         ws = _workspace(app, "email_marketing")
         for name in ("One", "Two", "Three"):
-            roles.create_role(app.uow(), actor=PLATFORM, workspace_id=ws, name=name, level="account_administrator", grants=[])
+            roles.create_role(
+                app.uow(), actor=PLATFORM, workspace_id=ws, name=name, level="account_administrator", grants=[]
+            )
         ok = _run("audit", "verify", "-w", ws, "--url", db_url)
         assert "chain intact, 5 events (intact up to event 5)" in ok
         events = tables.audit_events
         with app.engine.begin() as conn:
-            conn.execute(update(events).where(events.c.workspace_id == ws, events.c.seq == 4).values(before={"forged": True}))
+            conn.execute(
+                update(events).where(events.c.workspace_id == ws, events.c.seq == 4).values(before={"forged": True})
+            )
         with app.uow() as uow:
             altered = uow.audit.all(ws, after_seq=3, limit=1)[0]
     finally:

@@ -24,7 +24,10 @@ def test_validate_bad_file_lists_problems_and_exits_2(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(data))
     result = runner.invoke(app, ["schema", "validate", str(path)])
     assert result.exit_code == 2
-    assert "permissions.assets.manage_media.requires[0]: unknown permission 'assets.veiw_media' (did you mean 'assets.view_media'?)" in result.output
+    assert (
+        "permissions.assets.manage_media.requires[0]: unknown permission 'assets.veiw_media' (did you mean 'assets.view_media'?)"
+        in result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -46,3 +49,14 @@ def test_committed_json_schema_matches_the_format() -> None:
     assert committed == json_schema_text(), "run `rolegate schema jsonschema --out schema/product-schema.json`"
     assert "permissions" in json.loads(committed)["properties"]
 
+
+def test_validate_refuses_a_repeated_key_with_its_path(tmp_path: Path) -> None:
+    # The same permission twice: PyYAML alone would keep the second and say nothing.
+    text = yaml.safe_dump(minimal(), sort_keys=False)
+    text = text.replace("permissions:\n", "permissions:\n  assets.manage_media:\n    label: Manage media, again\n", 1)
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["schema", "validate", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "permissions.assets.manage_media: duplicate key 'assets.manage_media' (lines " in result.output
+    assert "Traceback" not in result.output

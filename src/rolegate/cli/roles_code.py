@@ -12,6 +12,7 @@ import yaml
 
 from rolegate.cli.common import UrlOption, fail, open_rolegate, out, reporting_errors
 from rolegate.domain.workspace import Actor
+from rolegate.presets.loader import DuplicateKeysError, load_yaml
 from rolegate.services.roles_code import Plan, apply_document, export_document, plan_document
 
 __all__ = ["apply", "export", "plan"]
@@ -19,15 +20,22 @@ __all__ = ["apply", "export", "plan"]
 OPERATOR = Actor.system("cli")
 
 WorkspaceOption = Annotated[str, typer.Option("--workspace", "-w", help="The workspace id.", show_default=False)]
-FileArgument = Annotated[Path, typer.Argument(help="A roles file written by `rolegate export` (YAML).", show_default=False)]
+FileArgument = Annotated[
+    Path, typer.Argument(help="A roles file written by `rolegate export` (YAML).", show_default=False)
+]
 PruneOption = Annotated[bool, typer.Option("--prune", help="Also delete custom roles that the file does not list.")]
 
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}", "Check the path.")
+    except DuplicateKeysError as exc:
+        fail(
+            f"{path} repeats a key: {'; '.join(map(str, exc.problems))}",
+            "Write each key once (YAML would keep only the last).",
+        )
     except yaml.YAMLError as exc:
         fail(f"{path} is not valid YAML: {exc}", "Fix the file, or export it again.")
     if not isinstance(data, dict):
@@ -42,7 +50,10 @@ def _print(plan: Plan, *, done: bool) -> None:
 
 def export(
     workspace: WorkspaceOption,
-    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file (default: standard output).", show_default=False)] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write to this file (default: standard output).", show_default=False),
+    ] = None,
     url: UrlOption = None,
 ) -> None:
     """Write the workspace's roles, field permissions, features and seat capacities as YAML."""
