@@ -1,9 +1,11 @@
-"""`rolegate serve`: the API of `create_app(bootstrap())` under uvicorn, and the demo's
-curl commands answered by a real server, as a newcomer pastes them."""
+"""`rolegate serve`: the API of `create_app(bootstrap())` under uvicorn, named by its
+import string (the CLI imports nothing of the API), and the demo's curl commands
+answered by a real server, as a newcomer pastes them."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 import uvicorn
 from typer.testing import CliRunner
+from uvicorn.importer import import_from_string
 
 from rolegate.bootstrap import Rolegate
 from rolegate.cli.main import app
@@ -24,25 +27,41 @@ runner = CliRunner()
 
 
 def test_serve_runs_the_api_on_the_database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
     assert runner.invoke(app, ["db", "upgrade", "--url", sqlite_url]).exit_code == 0
     calls: list[tuple[Any, str, int, bool]] = []
 
-    def fake_run(api: Any, *, host: str, port: int, access_log: bool, log_config: Any) -> None:
+    def fake_run(
+        target: Any, *, factory: bool, host: str, port: int, workers: int, access_log: bool, log_config: Any, **_: Any
+    ) -> None:
         assert log_config is None  # uvicorn's lines go through Rolegate's handler (rolegate.logs), in its format
-        calls.append((api, host, port, access_log))
+        assert (factory, workers) == (True, 1)  # one process: the factory is built here, by uvicorn
+        # What uvicorn does with the import string, in the environment `serve` set for it.
+        calls.append((import_from_string(target)(), host, port, access_log))
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)  # `rolegate serve` calls uvicorn.run(create_app(...), host=, port=)
+    monkeypatch.setattr(
+        uvicorn, "run", fake_run
+    )  # `rolegate serve` calls uvicorn.run(APP_FACTORY, factory=True, host=, port=)
+    monkeypatch.setattr(
+        gc, "freeze", lambda: None
+    )  # not in the test process: the suite's objects are not start-up objects
+    monkeypatch.delenv("ROLEGATE_DATABASE_URL", raising=False)
     result = runner.invoke(app, ["serve"], env={"ROLEGATE_DATABASE_URL": sqlite_url})
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["serve", "--url", sqlite_url, "--host", "0.0.0.0", "--port", "9001", "--access-log"])
     assert result.exit_code == 0, result.output
     assert "Rolegate on http://0.0.0.0:9001: admin UI at /" in result.output
+    assert "ROLEGATE_DATABASE_URL" not in os.environ  # set for the server only, the caller's environment afterwards
     # The access log is off unless asked for: it costs a third of a single check's time.
     assert [(host, port, log) for _, host, port, log in calls] == [("127.0.0.1", 8000, False), ("0.0.0.0", 9001, True)]
     for api, _, _, _ in calls:
         rolegate: Rolegate = api.state.rolegate
-        assert rolegate.settings.database_url == sqlite_url
-        assert api.title == "Rolegate"  # create_app(rolegate): the API itself
+        try:
+            assert rolegate.settings.database_url == sqlite_url
+            assert api.title == "Rolegate"  # create_app(rolegate): the API itself
+        finally:
+            rolegate.close()
 
 
 def test_serve_refuses_an_unmigrated_database(sqlite_url: str) -> None:
@@ -90,7 +109,13 @@ def test_the_demo_curl_commands_work_against_rolegate_serve(tmp_path: Path) -> N
         _wait_for(port, proc)
         answers = []
         for command in curls:
-            done = subprocess.run(["bash", "-c", command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")], capture_output=True, text=True, timeout=20, check=True)
+            done = subprocess.run(
+                ["bash", "-c", command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
+            )
             answers.append(json.loads(done.stdout))
     finally:
         proc.terminate()

@@ -30,9 +30,10 @@ from urllib.parse import urlencode
 import pytest
 import uvicorn
 from typer.testing import CliRunner
+from uvicorn.importer import import_from_string
 
 from rolegate.cli.main import app
-from rolegate.cli.serve import WORKER_FACTORY
+from rolegate.cli.serve import APP_FACTORY
 from tests.pg import postgres_url
 
 runner = CliRunner()
@@ -43,7 +44,9 @@ START_TIMEOUT = 90.0
 # -- the command line: what `serve --workers` hands uvicorn -------------------------------
 
 
-def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_key(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_key(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert runner.invoke(app, ["db", "upgrade", "--url", sqlite_url]).exit_code == 0
     calls: list[tuple[Any, dict[str, Any], dict[str, str]]] = []
 
@@ -57,7 +60,7 @@ def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_
     assert result.exit_code == 0, result.output
     target, options, env = calls[-1]
     # Workers import the app themselves: a factory by its import string, never the parent's object.
-    assert (target, options["factory"], options["workers"], options["port"]) == (WORKER_FACTORY, True, 3, 9002)
+    assert (target, options["factory"], options["workers"], options["port"]) == (APP_FACTORY, True, 3, 9002)
     assert env["ROLEGATE_DATABASE_URL"] == sqlite_url  # --url reaches the workers
     assert len(env["ROLEGATE_SECRET_KEY"]) >= 32  # one key made once, inherited by every worker
     assert "ROLEGATE_SECRET_KEY is not set" in result.output
@@ -72,16 +75,18 @@ def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_
     assert "is not set" not in result.output
 
 
-def test_the_worker_factory_builds_the_app_from_the_environment(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_factory_builds_the_app_from_the_environment(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import gc
-
-    from rolegate.api.app import create_app_from_env
 
     assert runner.invoke(app, ["db", "upgrade", "--url", sqlite_url]).exit_code == 0
     monkeypatch.setenv("ROLEGATE_DATABASE_URL", sqlite_url)
     frozen: list[bool] = []
-    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # not in the test process: the suite's objects are not start-up objects
-    api = create_app_from_env()
+    monkeypatch.setattr(
+        gc, "freeze", lambda: frozen.append(True)
+    )  # not in the test process: the suite's objects are not start-up objects
+    api = import_from_string(APP_FACTORY)()  # as uvicorn does in each worker
     try:
         assert api.state.rolegate.settings.database_url == sqlite_url
         assert frozen == [True]  # as in one process: start-up objects out of the collector's reach
@@ -117,7 +122,11 @@ def _holder(client_port: int, server_port: int, pids: set[int]) -> int | None:
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             f = line.split()
-            if int(f[1].rsplit(":", 1)[1], 16) == server_port and int(f[2].rsplit(":", 1)[1], 16) == client_port and f[9] != "0":
+            if (
+                int(f[1].rsplit(":", 1)[1], 16) == server_port
+                and int(f[2].rsplit(":", 1)[1], 16) == client_port
+                and f[9] != "0"
+            ):
                 inode = f[9]
     if inode is None:
         return None  # not accepted yet
@@ -163,7 +172,9 @@ class Workers:
             conn.close()
         raise AssertionError(f"no connection reached worker {worker} in 30 s")
 
-    def request(self, worker: int, method: str, path: str, *, body: Any = None, headers: Mapping[str, str] | None = None) -> Reply:
+    def request(
+        self, worker: int, method: str, path: str, *, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Reply:
         with self.connection(worker) as (_, conn):
             conn.request(method, path, body=body, headers=dict(headers or {}))
             r = conn.getresponse()
@@ -182,7 +193,11 @@ def serve_workers(url: str, env: Mapping[str, str] | None = None) -> Iterator[Wo
     if not Path("/proc/net/tcp").exists():
         pytest.skip("needs Linux's /proc to tell which worker holds a connection")
     port = _free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in {"ROLEGATE_SECRET_KEY", "ROLEGATE_REDIS_URL", "ROLEGATE_DATABASE_URL"}}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"ROLEGATE_SECRET_KEY", "ROLEGATE_REDIS_URL", "ROLEGATE_DATABASE_URL"}
+    }
     environment.update(env or {})
     cli = "from rolegate.cli.main import main; main()"
     proc = subprocess.Popen(
@@ -262,7 +277,13 @@ def _check(workers: Workers, worker: int, ids: Mapping[str, str], **extra: Any) 
 
 
 def _disable_bob(workers: Workers, worker: int, ids: Mapping[str, str]) -> int:
-    r = workers.request(worker, "POST", f"/v1/workspaces/{ids['TELEPHONY_WS']}/members/{ids['TELEPHONY_BOB']}/disable", body=b"", headers=_api(ids, actor=True))
+    r = workers.request(
+        worker,
+        "POST",
+        f"/v1/workspaces/{ids['TELEPHONY_WS']}/members/{ids['TELEPHONY_BOB']}/disable",
+        body=b"",
+        headers=_api(ids, actor=True),
+    )
     assert r.status == 200, r.data
     revision: int = json.loads(r.data)["revision"]
     return revision
@@ -290,8 +311,21 @@ def test_two_workers_serve_share_logins_and_decide_fresh_after_a_write_on_sqlite
         page = workers.request(a, "GET", "/login")
         csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
         assert csrf is not None
-        form = urlencode({"email": "admin@example.com", "password": "rolegate-demo", "next": "/", "csrf_token": csrf.group(1).decode()})
-        login = workers.request(a, "POST", "/login", body=form, headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie(page)})
+        form = urlencode(
+            {
+                "email": "admin@example.com",
+                "password": "rolegate-demo",
+                "next": "/",
+                "csrf_token": csrf.group(1).decode(),
+            }
+        )
+        login = workers.request(
+            a,
+            "POST",
+            "/login",
+            body=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie(page)},
+        )
         assert login.status == 303, login.data
         session = _cookie(login)
         # ... is valid on worker b, which did not make the key: `serve` made one for both.
@@ -316,6 +350,8 @@ def test_a_write_through_one_worker_reaches_the_others_decisions_by_listen_on_po
             revision = _disable_bob(workers, a, ids)
             deadline = time.monotonic() + 10
             while (answer := _check(workers, b, ids))["allowed"]:
-                assert time.monotonic() < deadline, f"worker b still allows at revision {answer['revision']} (write: {revision})"
+                assert time.monotonic() < deadline, (
+                    f"worker b still allows at revision {answer['revision']} (write: {revision})"
+                )
                 time.sleep(0.05)
             assert answer["revision"] >= revision

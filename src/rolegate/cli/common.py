@@ -18,7 +18,7 @@ from rich.console import Console
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.errors import RolegateError
-from rolegate.store.migrations import require_current
+from rolegate.services.database import require_current
 
 __all__ = [
     "EXIT_ERROR",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from rolegate.cli.common import UrlOption, database_url, out, reporting_errors
-from rolegate.store.migrations import upgrade as run_upgrade
+from rolegate.services.database import upgrade as run_upgrade
 
 app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
 

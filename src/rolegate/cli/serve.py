@@ -1,5 +1,7 @@
 """`rolegate serve`: the HTTP API (FastAPI) under uvicorn, in one process or in
-`--workers N` processes sharing the port.
+`--workers N` processes sharing the port. uvicorn gets the app by its import string
+(`APP_FACTORY`) and builds it from the environment set here: the CLI imports nothing
+of the HTTP app.
 
 Logs go to stderr through one handler (`rolegate.logs`): JSON lines by default (a
 server's logs are read by machines: one object per line, with the request id), or
@@ -14,28 +16,28 @@ answers a scrape reports them all (`rolegate.metrics`)."""
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from rolegate.api import create_app
-from rolegate.bootstrap import bootstrap
 from rolegate.cli.common import UrlOption, database_url, out, reporting_errors
 from rolegate.config import Settings
 from rolegate.logs import LogFormat, configure_logging
-from rolegate.store.migrations import require_current
+from rolegate.services.database import require_current
 
-WORKER_FACTORY = "rolegate.api.app:create_app_from_env"
-"""What each worker process imports and calls (uvicorn needs an import string to start
-workers; the parent's objects do not cross to them)."""
+APP_FACTORY = "rolegate.asgi:create_app_from_env"
+"""What uvicorn imports and calls, in this process or in each worker (workers need an
+import string: the parent's objects do not cross to them). The factory reads its
+settings from the environment `serve` sets (`rolegate.asgi`)."""
 WORKER_HEALTHCHECK_SECONDS = 30
 """How long the supervisor waits for a worker's answer to its ping before killing it as
 hung. uvicorn's 5 s is shorter than a worker's start-up (imports, presets, database)
@@ -52,11 +54,18 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     url: UrlOption = None,
     access_log: Annotated[
-        bool, typer.Option("--access-log/--no-access-log", help="Log every request (off by default: it costs a third of a check's time).")
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (off by default: it costs a third of a check's time).",
+        ),
     ] = False,
     log_format: Annotated[
         LogFormatChoice | None,
-        typer.Option("--log-format", help="json: one JSON object per line with the request id (default; ROLEGATE_LOG_FORMAT); text: for a terminal."),
+        typer.Option(
+            "--log-format",
+            help="json: one JSON object per line with the request id (default; ROLEGATE_LOG_FORMAT); text: for a terminal.",
+        ),
     ] = None,
     workers: Annotated[
         int,
@@ -78,7 +87,9 @@ def serve(
     """
     resolved = database_url(url)
     settings = Settings.from_env(database_url=resolved)
-    chosen: LogFormat = "text" if (log_format.value if log_format is not None else settings.log_format) == "text" else "json"
+    chosen: LogFormat = (
+        "text" if (log_format.value if log_format is not None else settings.log_format) == "text" else "json"
+    )
     handler = configure_logging(chosen, level=_level(settings.log_level))
     try:
         _serve(settings, host, port, access_log, workers, chosen)
@@ -89,35 +100,37 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: int, log_format: str) -> None:
     with reporting_errors():
         status = require_current(settings.database_url)
+    # The app reads its settings from the environment it is built in: the database
+    # chosen here (--url included) and the log format.
+    environment = {"ROLEGATE_DATABASE_URL": settings.database_url, "ROLEGATE_LOG_FORMAT": log_format}
     if workers > 1:
-        _serve_workers(settings.database_url, status.url, host=host, port=port, access_log=access_log, workers=workers, log_format=log_format)
-        return
-    with reporting_errors():
-        rolegate = bootstrap(settings)
-    out.print(f"Rolegate on http://{host}:{port}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}", markup=False)
-    try:
-        app = create_app(rolegate)
-        # Start-up objects (presets, the app, the routes) live as long as the process:
-        # moving them out of the collector's reach keeps full collections short, which
-        # is where the decision p99 went.
-        gc.collect()
-        gc.freeze()
-        uvicorn.run(app, host=host, port=port, access_log=access_log, log_config=None)
-    finally:
-        rolegate.close()
+        environment |= _shared_by_workers(settings, workers)
+    together = f" with {workers} workers" if workers > 1 else ""
+    out.print(
+        f"Rolegate on http://{host}:{port}{together}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}",
+        markup=False,
+    )
+    with _environment(environment):
+        # The factory builds the app (and its Rolegate, closed when the server stops) and
+        # freezes the start-up objects out of the collector's reach, where the decision p99 went.
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            log_config=None,
+        )
 
 
-def _serve_workers(resolved: str, shown: str, *, host: str, port: int, access_log: bool, workers: int, log_format: str) -> None:
-    """uvicorn's supervisor: it starts `workers` processes (and restarts any that dies),
-    each of which builds its own Rolegate from the environment set here."""
-    settings = Settings.from_env(database_url=resolved)
-    # The workers read their settings from the environment they inherit: the database
-    # chosen here (--url included), and one session key for all, so that a login
-    # answered by one worker is valid on the others.
-    os.environ["ROLEGATE_DATABASE_URL"] = resolved
-    os.environ["ROLEGATE_LOG_FORMAT"] = log_format
+def _shared_by_workers(settings: Settings, workers: int) -> dict[str, str]:
+    """What every worker must share: one session key, so that a login answered by one
+    worker is valid on the others, and one metrics directory."""
+    shared: dict[str, str] = {}
     if not settings.secret_key:
-        os.environ["ROLEGATE_SECRET_KEY"] = secrets.token_urlsafe(32)
+        shared["ROLEGATE_SECRET_KEY"] = secrets.token_urlsafe(32)
         out.print(
             "ROLEGATE_SECRET_KEY is not set: the workers share a random key made now, so logins end when this server stops (set it to keep them).",
             markup=False,
@@ -127,30 +140,30 @@ def _serve_workers(resolved: str, shown: str, *, host: str, port: int, access_lo
             f"ROLEGATE_REDIS_URL is not set: each worker counts failed logins in its own memory (at most {workers} times the limits; set it to share them).",
             markup=False,
         )
-    out.print(
-        f"Rolegate on http://{host}:{port} with {workers} workers: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {shown}",
-        markup=False,
-    )
-    made = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Read by prometheus-client when each worker imports it: the workers' metrics
-        # are written there and summed by whichever worker answers /metrics.
-        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rolegate-metrics-")
+        # are written there and summed by whichever worker answers /metrics. Made for
+        # this run, removed with it (`_environment`).
+        shared["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rolegate-metrics-")
+    return shared
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ while the server runs (its processes inherit them), the
+    previous environment afterwards; a metrics directory made for the run goes too."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
-        uvicorn.run(
-            WORKER_FACTORY,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-            log_config=None,
-        )
+        yield
     finally:
-        if made is not None:
-            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
-            shutil.rmtree(made, ignore_errors=True)
+        for name, value in before.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+        if "PROMETHEUS_MULTIPROC_DIR" in values and not before["PROMETHEUS_MULTIPROC_DIR"]:
+            shutil.rmtree(values["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def _level(name: str) -> int:
