@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rolegate.cli.common import UrlOption, open_rolegate, out, reporting_errors
+from rolegate.services.outbox import operator_mails
 
 LINK = re.compile(r"https?://\S+")
 
@@ -17,13 +18,14 @@ LINK = re.compile(r"https?://\S+")
 def outbox(
     all_: Annotated[bool, typer.Option("--all", help="Sent emails too, newest first.")] = False,
     to: Annotated[str | None, typer.Option("--to", help="Only emails to this address.", show_default=False)] = None,
-    links: Annotated[bool, typer.Option("--links", help="Only the links of the emails, one a line, newest first (for scripts).")] = False,
+    links: Annotated[
+        bool, typer.Option("--links", help="Only the links of the emails, one a line, newest first (for scripts).")
+    ] = False,
     url: UrlOption = None,
 ) -> None:
     """List the emails in the outbox (unsent ones by default), with their text."""
-    with reporting_errors(), open_rolegate(url) as rg, rg.uow() as uow:
-        mails = uow.outbox.all()
-    shown = [m for m in mails if (all_ or m.sent_at is None) and (to is None or m.to_addr == to.strip().lower())]
+    with reporting_errors(), open_rolegate(url) as rg:
+        shown = operator_mails(rg.reader(), unsent_only=not all_, to=to)
     if links:
         # print(), not the console: a link is never wrapped or styled.
         for m in shown:
@@ -35,5 +37,7 @@ def outbox(
         return
     for m in shown:
         state = f"sent {m.sent_at:%Y-%m-%d %H:%M}" if m.sent_at else f"unsent, {m.attempts} attempt(s)"
-        out.print(f"--- {m.created_at:%Y-%m-%d %H:%M:%S} to {m.to_addr}: {m.subject} ({state})", markup=False, highlight=False)
+        out.print(
+            f"--- {m.created_at:%Y-%m-%d %H:%M:%S} to {m.to_addr}: {m.subject} ({state})", markup=False, highlight=False
+        )
         out.print(m.text_body, markup=False, highlight=False)

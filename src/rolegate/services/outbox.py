@@ -38,6 +38,7 @@ __all__ = [
     "Transport",
     "backlog",
     "developer_mails",
+    "operator_mails",
     "queue_email",
     "retry_delay",
 ]
@@ -60,21 +61,31 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def queue_email(
-    uow: UnitOfWork, *, kind: str, to: str, context: dict[str, Any], workspace_id: str | None = None, now: datetime | None = None
+    uow: UnitOfWork,
+    *,
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    workspace_id: str | None = None,
+    now: datetime | None = None,
 ) -> str:
     """Render the email and write it to the outbox in the open transaction; the sender
     is woken once the transaction commits."""
     at = now or utcnow()
     email = render_email(kind, context)
     message_id = new_id()
-    uow.outbox.add(OutboxRow(message_id, workspace_id, kind, to, email.subject, email.text, email.html, 0, at, None, None, at))
+    uow.outbox.add(
+        OutboxRow(message_id, workspace_id, kind, to, email.subject, email.text, email.html, 0, at, None, None, at)
+    )
     if uow.on_mail is not None:
         uow.after_commit(uow.on_mail)
     return message_id
 
 
 class OutboxSender:
-    def __init__(self, uow: Callable[[], UnitOfWork], transport: Transport, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, uow: Callable[[], UnitOfWork], transport: Transport, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._uow = uow
         self._transport = transport
         self._clock = clock
@@ -92,11 +103,20 @@ class OutboxSender:
             if not claimed:
                 continue
             try:
-                self._transport.send(message.to_addr, RenderedEmail(message.subject, message.text_body, message.html_body))
+                self._transport.send(
+                    message.to_addr, RenderedEmail(message.subject, message.text_body, message.html_body)
+                )
             except Exception as exc:  # any SMTP or network failure: keep the message, retry later
                 retry_at = self._clock() + retry_delay(message.attempts + 1)
                 OUTBOX_SEND_FAILURES.inc()
-                log.warning("email %s to %s failed (attempt %d), retrying at %s: %s", message.id, message.to_addr, message.attempts + 1, retry_at, exc)
+                log.warning(
+                    "email %s to %s failed (attempt %d), retrying at %s: %s",
+                    message.id,
+                    message.to_addr,
+                    message.attempts + 1,
+                    retry_at,
+                    exc,
+                )
                 with self._uow() as uow:
                     uow.outbox.mark_failed(message.id, error=f"{exc.__class__.__name__}: {exc}", retry_at=retry_at)
                     uow.commit()
@@ -150,6 +170,14 @@ def developer_mails(uow: UnitOfWork, *, viewer_email: str) -> list[OutboxRow]:
     here (`rolegate outbox` shows everything to the operator)."""
     with uow:
         return uow.outbox.all(to_addr=viewer_email)
+
+
+def operator_mails(uow: UnitOfWork, *, unsent_only: bool = True, to: str | None = None) -> list[OutboxRow]:
+    """What `rolegate outbox` shows the operator: the outbox (its unsent emails, or all
+    of them), newest first, to one address or to anyone."""
+    with uow:
+        mails = uow.outbox.all(to_addr=to)
+    return [m for m in mails if m.sent_at is None] if unsent_only else mails
 
 
 @dataclass(frozen=True, slots=True)
