@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rolegate.bootstrap import bootstrap
 from rolegate.cli.demo import ADMIN_EMAIL, ADMIN_PASSWORD
 from rolegate.cli.main import app
+from rolegate.config import Settings
+from rolegate.domain.workspace import Actor
+from rolegate.services.workspaces import create_workspace
 from tests import pg
 
 runner = CliRunner()
@@ -86,6 +90,37 @@ def test_demo_reset_starts_over(demo_db: Demo, tmp_path: Path) -> None:
     assert "dropped every Rolegate table" in output
     assert "Created the demo" in output
     assert demo_db.workspace("natero") not in output
+
+
+def test_demo_reset_keeps_a_database_that_holds_other_workspaces(demo_db: Demo, tmp_path: Path) -> None:
+    url = demo_db.copy(tmp_path)
+    rg = bootstrap(Settings(database_url=url, listen=False))
+    try:
+        create_workspace(rg.uow(), actor=Actor.system("test"), preset="natero", name="Acme CRM", owner_email="owner@acme.test")
+    finally:
+        rg.close()
+    code, output = run("demo", "--url", url, "--reset")
+    assert code == 2, output
+    assert "--reset would delete 1 workspace(s) that are not the demo's (e.g. 'Acme CRM')" in output
+    assert "fix: Run the demo on a database of its own" in output
+    code, output = run("audit", "verify", "--url", url)
+    assert code == 0, output
+    assert "(Acme CRM): chain intact" in output  # nothing was dropped
+
+
+def test_audit_prune_and_verify_every_workspace_or_one(demo_db: Demo, tmp_path: Path) -> None:
+    url = demo_db.copy(tmp_path)
+    code, output = run("audit", "prune", "--url", url)
+    assert code == 0, output
+    assert "pruned 0 event(s) in 5 workspace(s)" in output  # no retention set: every event stays
+    ws = demo_db.workspace("natero")
+    code, output = run("audit", "verify", "--url", url, "-w", ws)
+    assert code == 0, output
+    assert output.count("chain intact") == 1
+    for command in ("verify", "prune"):
+        code, output = run("audit", command, "--url", url, "-w", "nope")
+        assert code == 2, output
+        assert "no workspace 'nope'" in output
 
 
 def test_check_allowed_denied_and_explained(demo_db: Demo) -> None:
