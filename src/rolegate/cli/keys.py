@@ -10,7 +10,7 @@ import typer
 from rolegate.cli.common import UrlOption, fail, open_rolegate, out, reporting_errors
 from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import KeyRight, create_api_key, list_api_keys, revoke_api_key
-from rolegate.services.workspaces import create_organization
+from rolegate.services.key_admin import create_organization_with_key
 
 org_app = typer.Typer(no_args_is_help=True, help="Organizations (the tenants that own workspaces and API keys).")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create, list, revoke.")
@@ -41,10 +41,9 @@ def create(
         fail("an organization needs a name", "Pass a non-empty NAME.")
     wanted = _rights(rights)
     with reporting_errors(), open_rolegate(url) as rg:
-        org = create_organization(rg.uow(), actor=Actor.system("cli"), name=name.strip())
-        key = create_api_key(rg.uow(), organization_id=org, rights=wanted, name=f"{name.strip()} first key")
-    out.print(f"organization {org}", markup=False)
-    _print_key(key, "every workspace of the organization")
+        created = create_organization_with_key(rg.uow(), actor=Actor.system("cli"), name=name, rights=wanted)
+    out.print(f"organization {created.organization_id}", markup=False)
+    _print_key(created.api_key, "every workspace of the organization")
 
 
 @keys_app.command("create")
@@ -66,7 +65,7 @@ def create_key(
 def list_keys(org: OrgOption, url: UrlOption = None) -> None:
     """The organization's keys (prefix, name, reach, rights, created, revoked); never a secret."""
     with reporting_errors(), open_rolegate(url) as rg:
-        keys = list_api_keys(rg.uow(), organization_id=org)
+        keys = list_api_keys(rg.reader(), organization_id=org)
     # Plain aligned lines, never truncated to the terminal's width: one line per key, for grep.
     rows = [("prefix", "name", "reaches", "rights", "created", "status")]
     for k in keys:

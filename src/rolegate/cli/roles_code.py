@@ -58,7 +58,7 @@ def export(
 ) -> None:
     """Write the workspace's roles, field permissions, features and seat capacities as YAML."""
     with reporting_errors(), open_rolegate(url) as rg:
-        doc = export_document(rg.uow(), actor=OPERATOR, workspace_id=workspace)
+        doc = export_document(rg.reader(), actor=OPERATOR, workspace_id=workspace)
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
     if output is None:
         typer.echo(text, nl=False)
@@ -71,7 +71,7 @@ def plan(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = Fa
     """Show what `apply` would change, and which members it affects ("no changes" when none)."""
     doc = _read(file)
     with reporting_errors(), open_rolegate(url) as rg:
-        _print(plan_document(rg.uow(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune), done=False)
+        _print(plan_document(rg.reader(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune), done=False)
 
 
 def apply(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = False, url: UrlOption = None) -> None:
