@@ -62,12 +62,19 @@ def test_demo_prints_login_workspaces_key_and_curl_commands(demo_db: Demo) -> No
     assert "Created the demo" in out
     assert f"{ADMIN_EMAIL} / {ADMIN_PASSWORD}" in out
     for preset in ("natero", "customersuccessbox", "catalyst", "email_marketing", "telephony"):
-        assert re.search(rf"^  {preset} +[0-9a-f-]{{36}}  \d+ members \(1 invited, 1 disabled\)", out, re.MULTILINE), preset
+        assert re.search(rf"^  {preset} +[0-9a-f-]{{36}}  \d+ members \(1 invited, 1 disabled\)", out, re.MULTILINE), (
+            preset
+        )
     assert re.search(r"^  rg_[0-9a-f]{12}_\S+$", out, re.MULTILINE)
     curls = [line for line in out.splitlines() if line.startswith("curl ")]
     assert len(curls) == 4
     assert all("http://127.0.0.1:8000/v1/workspaces/" in c and "Authorization: Bearer rg_" in c for c in curls)
-    assert [c.split("/v1/workspaces/")[1].split()[0].split("/", 1)[1].rstrip("'") for c in curls] == ["check", "check", "roles", "lookup"]
+    assert [c.split("/v1/workspaces/")[1].split()[0].split("/", 1)[1].rstrip("'") for c in curls] == [
+        "check",
+        "check",
+        "roles",
+        "lookup",
+    ]
 
 
 def test_demo_twice_keeps_the_data_and_prints_it_again(demo_db: Demo, tmp_path: Path) -> None:
@@ -96,7 +103,9 @@ def test_demo_reset_keeps_a_database_that_holds_other_workspaces(demo_db: Demo, 
     url = demo_db.copy(tmp_path)
     rg = bootstrap(Settings(database_url=url, listen=False))
     try:
-        create_workspace(rg.uow(), actor=Actor.system("test"), preset="natero", name="Acme CRM", owner_email="owner@acme.test")
+        create_workspace(
+            rg.uow(), actor=Actor.system("test"), preset="natero", name="Acme CRM", owner_email="owner@acme.test"
+        )
     finally:
         rg.close()
     code, output = run("demo", "--url", url, "--reset")
@@ -130,12 +139,32 @@ def test_check_allowed_denied_and_explained(demo_db: Demo) -> None:
     assert "ALLOWED:" in out
     assert "scope: assigned" in out
     assert "holds role 'CSM'" in out
-    code, out = run("check", "--url", demo_db.url, "-w", ws, "ann@example.com", "accounts.update_attributes", "--record", "account:globex")
+    code, out = run(
+        "check",
+        "--url",
+        demo_db.url,
+        "-w",
+        ws,
+        "ann@example.com",
+        "accounts.update_attributes",
+        "--record",
+        "account:globex",
+    )
     assert code == 1, out
     assert "DENIED:" in out
     assert "on account 'globex'" in out
     assert "[N11]" in out
-    code, out = run("check", "--url", demo_db.url, "-w", ws, "ann@example.com", "accounts.update_attributes", "--record", "account:acme")
+    code, out = run(
+        "check",
+        "--url",
+        demo_db.url,
+        "-w",
+        ws,
+        "ann@example.com",
+        "accounts.update_attributes",
+        "--record",
+        "account:acme",
+    )
     assert code == 0, out
 
 
@@ -203,7 +232,11 @@ def test_audit_verify_names_the_first_altered_event(demo_db: Demo, tmp_path: Pat
     _tamper(url, "UPDATE audit_events SET actor = 'member:someone-else' WHERE workspace_id = ? AND seq = 4", ws)
     code, out = run("audit", "verify", "--url", url, "--all")
     assert code == 1, out
-    assert re.search(rf"^{ws} \(Natero demo\): chain broken at event 4 \(id \S+, member.add on member \S+, at \S+\): content does not match its hash \(altered\)$", out, re.MULTILINE), out
+    assert re.search(
+        rf"^{ws} \(Natero demo\): chain broken at event 4 \(id \S+, member.add on member \S+, at \S+\): content does not match its hash \(altered\)$",
+        out,
+        re.MULTILINE,
+    ), out
     assert out.count("chain intact") == 4
     assert "1 of 5 workspace(s) have a broken audit chain" in out
 
@@ -233,7 +266,9 @@ def test_demo_check_and_audit_on_postgresql() -> None:
         code, again = run("demo", "--url", url)
         assert code == 0
         assert "already in" in again
-        code, checked = run("check", "--url", url, "-w", ws.group(1), "ann@example.com", "accounts.view", "--record", "account:acme")
+        code, checked = run(
+            "check", "--url", url, "-w", ws.group(1), "ann@example.com", "accounts.view", "--record", "account:acme"
+        )
         assert code == 0, checked
         code, verified = run("audit", "verify", "--url", url)
         assert code == 0, verified

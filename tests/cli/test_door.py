@@ -24,16 +24,28 @@ def _leaks(tree: ast.AST) -> list[str]:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(FORBIDDEN_IMPORTS):
             found.append(f"line {node.lineno}: from {node.module} import ...")
         elif isinstance(node, ast.Import):
-            found += [f"line {node.lineno}: import {a.name}" for a in node.names if a.name.startswith(FORBIDDEN_IMPORTS)]
+            found += [
+                f"line {node.lineno}: import {a.name}" for a in node.names if a.name.startswith(FORBIDDEN_IMPORTS)
+            ]
         elif isinstance(node, ast.With):
             for item in node.items:
                 call = item.context_expr
-                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in {"uow", "reader"}:
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in {"uow", "reader"}
+                ):
                     found.append(f"line {node.lineno}: with ...{call.func.attr}() (a unit of work opened in the door)")
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "uow":
             found.append(f"line {node.lineno}: uow.{node.attr} (a repository read in the door)")
         elif isinstance(node, ast.Call):
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id if isinstance(node.func, ast.Name) else ""
+            name = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else node.func.id
+                if isinstance(node.func, ast.Name)
+                else ""
+            )
             if name in FORBIDDEN_CALLS:
                 found.append(f"line {node.lineno}: {name}(...) (authorization belongs to the use case)")
     return found
@@ -53,7 +65,13 @@ def command(rg):
         uow.members.all("ws")
     authorize(state, actor, right)
 """
-    assert sorted(leak.split(":")[0] for leak in _leaks(ast.parse(leaky))) == ["line 2", "line 3", "line 5", "line 6", "line 7"]
+    assert sorted(leak.split(":")[0] for leak in _leaks(ast.parse(leaky))) == [
+        "line 2",
+        "line 3",
+        "line 5",
+        "line 6",
+        "line 7",
+    ]
 
 
 def test_the_cli_loads_no_module_of_the_api_or_the_web() -> None:

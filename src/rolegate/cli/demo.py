@@ -40,10 +40,15 @@ def build_workspace(rg: Rolegate, preset: str, organization_id: str) -> Workspac
 
 def demo(
     url: UrlOption = None,
-    reset: Annotated[bool, typer.Option("--reset", help="Drop every Rolegate table of this database first and start over.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Drop every Rolegate table of this database first and start over.")
+    ] = False,
     env: Annotated[
         bool,
-        typer.Option("--env", help="Print only shell `export` lines (API key, workspace and member ids) for `eval \"$(rolegate demo --env)\"`."),
+        typer.Option(
+            "--env",
+            help='Print only shell `export` lines (API key, workspace and member ids) for `eval "$(rolegate demo --env)"`.',
+        ),
     ] = False,
 ) -> None:
     """Fill a database with one workspace per preset, sample members and records, and an API key; print how to use them.
@@ -68,7 +73,10 @@ def demo(
     elif built.created:
         out.print(f"Created the demo in {migrated.url}: one workspace per preset.", markup=False)
     else:
-        out.print(f"The demo data is already in {migrated.url} (created earlier; left as it is). Here it is again:", markup=False)
+        out.print(
+            f"The demo data is already in {migrated.url} (created earlier; left as it is). Here it is again:",
+            markup=False,
+        )
     print_instructions(rg.settings.public_url, built)
 
 
@@ -90,7 +98,9 @@ def print_env(public_url: str, built: DemoBuilt) -> None:
 def print_instructions(public_url: str, built: DemoBuilt) -> None:
     out.print()
     out.print("Log in (admin UI)", style="bold")
-    out.print(f"  {ADMIN_EMAIL} / {ADMIN_PASSWORD}  (the first owner or administrator of every demo workspace)", markup=False)
+    out.print(
+        f"  {ADMIN_EMAIL} / {ADMIN_PASSWORD}  (the first owner or administrator of every demo workspace)", markup=False
+    )
     out.print()
     out.print("Workspaces", style="bold")
     for key, shown in built.workspaces.items():
@@ -101,7 +111,10 @@ def print_instructions(public_url: str, built: DemoBuilt) -> None:
     out.print()
     out.print("API key", style="bold")
     out.print(f"  {built.api_key}", markup=False)
-    out.print("  organization-wide, rights decide + admin; a new one on every run (keys are stored hashed; earlier ones keep working)", markup=False)
+    out.print(
+        "  organization-wide, rights decide + admin; a new one on every run (keys are stored hashed; earlier ones keep working)",
+        markup=False,
+    )
     out.print()
     natero = built.workspaces["natero"].workspace.id
     ann = built.workspaces["natero"].member_ids[PEOPLE["ann"][0]]
@@ -109,19 +122,34 @@ def print_instructions(public_url: str, built: DemoBuilt) -> None:
     api = public_url
     base = f"{api}/v1/workspaces/{natero}"
     auth = f"-H {shlex.quote('Authorization: Bearer ' + built.api_key)}"
-    out.print(f"Try it (Natero demo; the server must be running: `rolegate serve`, or `make run`). Ann ({ann}) is a CSM; acme is assigned to her, globex to Bob:", style="bold", markup=False)
+    out.print(
+        f"Try it (Natero demo; the server must be running: `rolegate serve`, or `make run`). Ann ({ann}) is a CSM; acme is assigned to her, globex to Bob:",
+        style="bold",
+        markup=False,
+    )
     examples = [
-        ("May Ann update account attributes? (yes, on the accounts assigned to her: scope 'assigned')",
-         f"curl -s -w '\\n' {auth} -H 'Content-Type: application/json' {base}/check -d '{{\"member\": \"{ann}\", \"action\": \"accounts.update_attributes\"}}'"),
-        ("And on account globex, which is Bob's? (no, and the reasons say why)",
-         f"curl -s -w '\\n' {auth} -H 'Content-Type: application/json' {base}/check -d '{{\"member\": \"{ann}\", \"action\": \"accounts.update_attributes\", \"record\": {{\"type\": \"account\", \"id\": \"globex\"}}}}'"),
-        ("The roles, with levels and member counts (an admin call, made on behalf of the admin member)",
-         f"curl -s -w '\\n' {auth} -H 'Rolegate-Actor: {admin}' {base}/roles"),
-        ("Which accounts may Ann view? A filter for your own database",
-         f"curl -s -w '\\n' {auth} -H 'Content-Type: application/json' {base}/lookup -d '{{\"member\": \"{ann}\", \"action\": \"accounts.view\", \"object\": \"account\"}}'"),
+        (
+            "May Ann update account attributes? (yes, on the accounts assigned to her: scope 'assigned')",
+            f'curl -s -w \'\\n\' {auth} -H \'Content-Type: application/json\' {base}/check -d \'{{"member": "{ann}", "action": "accounts.update_attributes"}}\'',
+        ),
+        (
+            "And on account globex, which is Bob's? (no, and the reasons say why)",
+            f'curl -s -w \'\\n\' {auth} -H \'Content-Type: application/json\' {base}/check -d \'{{"member": "{ann}", "action": "accounts.update_attributes", "record": {{"type": "account", "id": "globex"}}}}\'',
+        ),
+        (
+            "The roles, with levels and member counts (an admin call, made on behalf of the admin member)",
+            f"curl -s -w '\\n' {auth} -H 'Rolegate-Actor: {admin}' {base}/roles",
+        ),
+        (
+            "Which accounts may Ann view? A filter for your own database",
+            f'curl -s -w \'\\n\' {auth} -H \'Content-Type: application/json\' {base}/lookup -d \'{{"member": "{ann}", "action": "accounts.view", "object": "account"}}\'',
+        ),
     ]
     for comment, command in examples:
         out.print(f"# {comment}", markup=False)
         out.print(command, markup=False)
     out.print()
-    out.print(f"OpenAPI: {api}/docs. From the command line: rolegate check -w {natero} {PEOPLE['ann'][0]} accounts.update_attributes --record account:globex", markup=False)
+    out.print(
+        f"OpenAPI: {api}/docs. From the command line: rolegate check -w {natero} {PEOPLE['ann'][0]} accounts.update_attributes --record account:globex",
+        markup=False,
+    )

@@ -21,7 +21,10 @@ OrgOption = Annotated[str, typer.Option("--org", "-o", help="Organization id.", 
 def _rights(rights: str) -> set[str]:
     wanted = {r.strip() for r in rights.split(",") if r.strip()}
     if not wanted:
-        fail("no rights given", f"Pass --rights {KeyRight.DECIDE.value}, {KeyRight.ADMIN.value} or both, comma-separated.")
+        fail(
+            "no rights given",
+            f"Pass --rights {KeyRight.DECIDE.value}, {KeyRight.ADMIN.value} or both, comma-separated.",
+        )
     return wanted
 
 
@@ -50,7 +53,9 @@ def create(
 def create_key(
     org: OrgOption,
     rights: Annotated[str, typer.Option(help="decide, admin, or both (comma-separated).")] = "decide",
-    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Reach this workspace only.", show_default=False)] = None,
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", "-w", help="Reach this workspace only.", show_default=False)
+    ] = None,
     name: Annotated[str, typer.Option(help="A name to recognize the key by.")] = "",
     url: UrlOption = None,
 ) -> None:
@@ -70,7 +75,16 @@ def list_keys(org: OrgOption, url: UrlOption = None) -> None:
     rows = [("prefix", "name", "reaches", "rights", "created", "status")]
     for k in keys:
         created = k.created_at.strftime("%Y-%m-%d %H:%M") if k.created_at else ""
-        rows.append((k.prefix, k.name, k.workspace_id or "all workspaces", ",".join(sorted(k.rights)), created, "revoked" if k.revoked else "active"))
+        rows.append(
+            (
+                k.prefix,
+                k.name,
+                k.workspace_id or "all workspaces",
+                ",".join(sorted(k.rights)),
+                created,
+                "revoked" if k.revoked else "active",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), markup=False)
@@ -80,7 +94,9 @@ def list_keys(org: OrgOption, url: UrlOption = None) -> None:
 
 @keys_app.command("revoke")
 def revoke(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix: the 12 hex digits after `rg_` (see `rolegate keys list`).")],
+    prefix: Annotated[
+        str, typer.Argument(help="The key's prefix: the 12 hex digits after `rg_` (see `rolegate keys list`).")
+    ],
     org: OrgOption,
     url: UrlOption = None,
 ) -> None:

@@ -71,7 +71,9 @@ def plan(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = Fa
     """Show what `apply` would change, and which members it affects ("no changes" when none)."""
     doc = _read(file)
     with reporting_errors(), open_rolegate(url) as rg:
-        _print(plan_document(rg.reader(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune), done=False)
+        _print(
+            plan_document(rg.reader(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune), done=False
+        )
 
 
 def apply(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = False, url: UrlOption = None) -> None:

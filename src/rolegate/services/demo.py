@@ -82,7 +82,13 @@ INVITED, DISABLED = MemberStatus.INVITED, MemberStatus.DISABLED
 
 PLANS: dict[str, Plan] = {
     "natero": Plan(
-        members=[Seat("ann", "csm"), Seat("bob", "csm"), Seat("eve", "executive"), Seat("carol", "guest", INVITED), Seat("dan", "analyst", DISABLED)],
+        members=[
+            Seat("ann", "csm"),
+            Seat("bob", "csm"),
+            Seat("eve", "executive"),
+            Seat("carol", "guest", INVITED),
+            Seat("dan", "analyst", DISABLED),
+        ],
         records=[
             Rec("account", "acme", "ann"),
             Rec("account", "globex", "bob"),
@@ -93,7 +99,12 @@ PLANS: dict[str, Plan] = {
         seat_capacities={"csm": 5, "analyst": 5},
     ),
     "customersuccessbox": Plan(
-        members=[Seat("ann", "csm"), Seat("bob", "super_manager"), Seat("carol", "developer", INVITED), Seat("dan", "csm", DISABLED)],
+        members=[
+            Seat("ann", "csm"),
+            Seat("bob", "super_manager"),
+            Seat("carol", "developer", INVITED),
+            Seat("dan", "csm", DISABLED),
+        ],
         records=[
             Rec("account", "acme", "ann"),
             Rec("account", "globex", "bob"),
@@ -103,16 +114,31 @@ PLANS: dict[str, Plan] = {
         ],
     ),
     "catalyst": Plan(
-        members=[Seat("ann", "member"), Seat("bob", "viewer"), Seat("carol", "member", INVITED), Seat("dan", "viewer", DISABLED)],
+        members=[
+            Seat("ann", "member"),
+            Seat("bob", "viewer"),
+            Seat("carol", "member", INVITED),
+            Seat("dan", "viewer", DISABLED),
+        ],
         records=[Rec("account", "acme"), Rec("account", "globex"), Rec("contact", "jane-doe")],
         seat_capacities={"editor": 5, "viewer": 10},
     ),
     "email_marketing": Plan(
-        members=[Seat("ann", "campaign_manager"), Seat("bob", "content_editor"), Seat("carol", "analyst", INVITED), Seat("dan", "analyst", DISABLED)],
+        members=[
+            Seat("ann", "campaign_manager"),
+            Seat("bob", "content_editor"),
+            Seat("carol", "analyst", INVITED),
+            Seat("dan", "analyst", DISABLED),
+        ],
         features=["basic_crm", "sms"],
     ),
     "telephony": Plan(
-        members=[Seat("ann", "administrator"), Seat("bob", "analyst"), Seat("carol", "analyst", INVITED), Seat("dan", "analyst", DISABLED)],
+        members=[
+            Seat("ann", "administrator"),
+            Seat("bob", "analyst"),
+            Seat("carol", "analyst", INVITED),
+            Seat("dan", "analyst", DISABLED),
+        ],
     ),
 }
 
@@ -182,7 +208,9 @@ def build_workspace(uow: UnitOfWork, *, preset: str, organization_id: str, polic
         email, name = PEOPLE[seat.person]
         if seat.status is INVITED:
             # A real invitation: its email waits in the outbox (the admin UI's Outbox page, or SMTP).
-            info = invite(uow, actor=ACTOR, workspace_id=ws_id, email=email, role_id=seat.role, name=name, policy=policy).member
+            info = invite(
+                uow, actor=ACTOR, workspace_id=ws_id, email=email, role_id=seat.role, name=name, policy=policy
+            ).member
         else:
             info = add_member(uow, actor=ACTOR, workspace_id=ws_id, email=email, role_id=seat.role, name=name)
         ids[seat.person] = info.member.id
@@ -198,7 +226,11 @@ def build_workspace(uow: UnitOfWork, *, preset: str, organization_id: str, polic
 def build_demo(uow: UnitOfWork, *, policy: MailPolicy) -> DemoBuilt:
     """The workspaces of the demo that are missing, and a fresh API key; what the demo holds."""
     found, _ = demo_workspaces(uow)
-    org = next(iter(found.values())).organization_id if found else create_organization(uow, actor=ACTOR, name=ORGANIZATION)
+    org = (
+        next(iter(found.values())).organization_id
+        if found
+        else create_organization(uow, actor=ACTOR, name=ORGANIZATION)
+    )
     created = [key for key in PRESET_KEYS if key not in found]
     for key in created:
         found[key] = build_workspace(uow, preset=key, organization_id=org, policy=policy)

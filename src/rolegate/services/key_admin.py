@@ -21,7 +21,9 @@ class OrganizationCreated:
     """The first key's plaintext, shown only this once (stored hashed)."""
 
 
-def create_organization_with_key(uow: UnitOfWork, *, actor: Actor, name: str, rights: Iterable[str]) -> OrganizationCreated:
+def create_organization_with_key(
+    uow: UnitOfWork, *, actor: Actor, name: str, rights: Iterable[str]
+) -> OrganizationCreated:
     org = create_organization(uow, actor=actor, name=name.strip())
     key = create_api_key(uow, organization_id=org, rights=rights, name=f"{name.strip()} first key")
     return OrganizationCreated(org, key)
