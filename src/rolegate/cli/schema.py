@@ -11,7 +11,7 @@ from rich.console import Console
 
 from rolegate.domain.errors import SchemaError
 from rolegate.domain.schema_format import ProductSchemaSpec
-from rolegate.presets import PRESET_KEYS, load_preset, load_schema_file
+from rolegate.presets import load_schema_file
 
 app = typer.Typer(no_args_is_help=True, help="Product schema files.")
 out = Console(highlight=False, soft_wrap=True)
@@ -44,7 +44,9 @@ def json_schema_text() -> str:
 
 
 @app.command("jsonschema")
-def jsonschema(out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None) -> None:
+def jsonschema(
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
     """Print the JSON Schema of the product schema format, for editors."""
     text = json_schema_text()
     if out_path is None:
@@ -52,10 +54,3 @@ def jsonschema(out_path: Annotated[Path | None, typer.Option("--out", help="Writ
     else:
         out_path.write_text(text, encoding="utf-8")
         out.print(f"wrote {out_path}")
-
-
-def presets() -> None:
-    """List the shipped presets."""
-    for key in PRESET_KEYS:
-        s = load_preset(key)
-        out.print(f"{key:20} {s.name}: {len(s.permissions)} permissions, {len(s.system_roles)} system roles")
