@@ -10,6 +10,8 @@ from rolegate.domain.violations import Violation
 
 __all__ = [
     "field_addition_violations",
+    "field_permission_violations",
+    "write_without_read_violations",
     "integration_access_escalation_violations",
     "integration_access_violations",
     "object_addition_violations",
@@ -17,6 +19,20 @@ __all__ = [
 ]
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def field_permission_violations(schema: ProductSchema, text: str, *, where: str = "") -> list[Violation]:
+    """K11: a field permission is none, read or write (write includes read)."""
+    if text in ("none", "read", "write"):
+        return []
+    return [Violation(schema.rule("field_access"), f"{where}{text!r} is not a field permission.", "Use none, read or write (write includes read).")]
+
+
+def write_without_read_violations(schema: ProductSchema, field: str, *, read: bool, write: bool) -> list[Violation]:
+    """K11: write includes read, so a field cannot be written and not read."""
+    if write and not read:
+        return [Violation(schema.rule("field_access"), f"{field}: write without read is not possible.", "Tick read too, or untick write.")]
+    return []
 
 
 def _key_violations(what: str, key: str) -> list[Violation]:

@@ -13,9 +13,14 @@ from rolegate.domain.violations import Violation
 
 __all__ = [
     "HolderCounts",
+    "RoleLocks",
     "assignee_permission_violations",
+    "disabled_holder_violations",
     "field_grant_violations",
+    "level_choice_violations",
     "role_deletion_violations",
+    "role_locks",
+    "role_name_violations",
     "role_violations",
     "system_role_violations",
 ]
@@ -71,14 +76,62 @@ def role_violations(
     unknown = sorted(role.grants - schema.permissions.keys())
     if unknown:
         out.append(Violation("N8", f"Unknown permissions: {', '.join(unknown)}.", "Use permission keys of the product schema."))
-    if role.level not in schema.levels:
-        out.append(Violation("N8", f"Unknown level {role.level!r}.", f"Choose one of {', '.join(schema.levels)}."))
-        return out
+    unknown_level = level_choice_violations(schema, role.level)
+    if unknown_level:
+        return out + unknown_level
     out.extend(_level_violations(schema, role, previous))
     out.extend(_grant_violations(schema, role, previous))
     out.extend(_landing_violations(schema, role, features))
     out.extend(field_grant_violations(schema, role, previous))
     return out
+
+
+def level_choice_violations(schema: ProductSchema, level: str | None) -> list[Violation]:
+    """N8: a role has one of the schema's levels (None: none was chosen where the
+    product makes the administrator choose). Checked before anything computes
+    permissions from the level, which needs it to exist."""
+    fix = f"Choose one of {', '.join(schema.levels)}."
+    if level is None:
+        return [Violation(schema.rule("role_definition"), "A level must be chosen for this role.", fix)]
+    if level not in schema.levels:
+        return [Violation(schema.rule("role_definition"), f"Unknown level {level!r}.", fix)]
+    return []
+
+
+def role_name_violations(schema: ProductSchema, name: str, *, taken: bool) -> list[Violation]:
+    """N8: role names are unique in a workspace (`taken`: the store found another)."""
+    if name.strip() and taken:
+        return [Violation(schema.rule("role_definition"), f"A role named {name.strip()!r} already exists.", "Choose another name.")]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class RoleLocks:
+    """What of a role the editor may not change, and the rule that says so: the
+    editor shows these before the change is tried (the rules above refuse it)."""
+
+    edit: bool
+    """A system role that cannot be edited at all (K4)."""
+    name: bool
+    """A system role keeps its name (T2)."""
+    level: bool
+    """A saved role's level: a system role's (T2), a custom role's where levels are fixed at creation (K6)."""
+    edit_rule: str
+    level_rule: str
+
+
+def role_locks(schema: ProductSchema, role: Role | None) -> RoleLocks:
+    """The locks of `role` (None: a new role, nothing locked)."""
+    if role is None:
+        return RoleLocks(False, False, False, schema.rule("system_role_edit"), schema.rule("system_role_rename"))
+    level = schema.level_mode is LevelMode.CHOSEN and (role.is_system or not schema.level_changeable_after_create)
+    return RoleLocks(
+        edit=role.is_system and not role.editable,
+        name=role.is_system,
+        level=level,
+        edit_rule=schema.rule("system_role_edit"),
+        level_rule=schema.rule("system_role_rename") if role.is_system else schema.rule("level_locked"),
+    )
 
 
 def _level_violations(schema: ProductSchema, role: Role, previous: Role | None) -> list[Violation]:
@@ -174,6 +227,14 @@ def assignee_permission_violations(
 
 def _grants_action(schema: ProductSchema, perms: frozenset[str], action: str) -> bool:
     return any(action == g.action for p in perms for g in schema.permissions[p].grants)
+
+
+def disabled_holder_violations(schema: ProductSchema, role: Role, *, held_by_disabled: bool) -> list[Violation]:
+    """Disabled members still hold their role (C2: exactly one), so they keep it from
+    deletion too (T9)."""
+    if not held_by_disabled:
+        return []
+    return [Violation(schema.rule("role_in_use"), f"Role {role.name!r} is held by disabled members.", "Give them another role first.")]
 
 
 def role_deletion_violations(schema: ProductSchema, role: Role, holders: HolderCounts) -> list[Violation]:
