@@ -316,4 +316,3 @@ class ProductSchema:
     @property
     def feature_defaults(self) -> frozenset[str]:
         return frozenset(k for k, f in self.features.items() if f.default)
-

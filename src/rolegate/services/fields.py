@@ -112,7 +112,14 @@ class RoleFieldsPage:
     revision: int
 
 
-_FIELD_RULES = ("field_default_read", "field_integration_cap", "field_level_ceiling", "field_access", "field_not_configured", "field_mirror")
+_FIELD_RULES = (
+    "field_default_read",
+    "field_integration_cap",
+    "field_level_ceiling",
+    "field_access",
+    "field_not_configured",
+    "field_mirror",
+)
 
 
 def role_fields_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> RoleFieldsPage:
@@ -121,7 +128,13 @@ def role_fields_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_i
         authorize(state, actor, AdminRight.VIEW_ROLES)
     role = state.role(role_id)
     schema = state.schema
-    return RoleFieldsPage(role, schema, role_locks(schema, role), {name: schema.rule(name) for name in _FIELD_RULES}, state.workspace.revision)
+    return RoleFieldsPage(
+        role,
+        schema,
+        role_locks(schema, role),
+        {name: schema.rule(name) for name in _FIELD_RULES},
+        state.workspace.revision,
+    )
 
 
 def field_registry_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> FieldRegistryPage:
@@ -131,7 +144,9 @@ def field_registry_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> 
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
         registry = uow.fields.registry(workspace_id)
-    return FieldRegistryPage(tuple(object_view(state.schema, registry, k) for k in state.schema.objects), state.workspace.revision)
+    return FieldRegistryPage(
+        tuple(object_view(state.schema, registry, k) for k in state.schema.objects), state.workspace.revision
+    )
 
 
 def _object_written(uow: UnitOfWork, state: WorkspaceState, key: str) -> ObjectView:
@@ -173,7 +188,9 @@ def add_object(uow: UnitOfWork, *, actor: Actor, workspace_id: str, key: str, la
         raise_if(object_addition_violations(state.schema, key, label))
         obj = RegisteredObject(key, label.strip())
         uow.fields.add_object(workspace_id, obj)
-        revision = record_change(uow, workspace_id, actor, "object.add", "object", key, None, {"key": key, "label": obj.label})
+        revision = record_change(
+            uow, workspace_id, actor, "object.add", "object", key, None, {"key": key, "label": obj.label}
+        )
         written = ObjectWritten(_object_written(uow, state, key), revision)
         uow.commit()
         return written
@@ -195,10 +212,16 @@ def add_field(
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         access = _access(state.schema, integration_access)
-        raise_if(field_addition_violations(state.schema, object_type, name, label, synced_from=synced_from, integration_access=access))
+        raise_if(
+            field_addition_violations(
+                state.schema, object_type, name, label, synced_from=synced_from, integration_access=access
+            )
+        )
         field = RegisteredField(object_type, name, label.strip(), True, synced_from, access)
         uow.fields.put_field(workspace_id, field)
-        revision = record_change(uow, workspace_id, actor, "field.add", "field", f"{object_type}.{name}", None, _field_json(field))
+        revision = record_change(
+            uow, workspace_id, actor, "field.add", "field", f"{object_type}.{name}", None, _field_json(field)
+        )
         written = _field_written(uow, state, object_type, name, revision)
         uow.commit()
         return written
@@ -216,7 +239,9 @@ def _current(uow: UnitOfWork, workspace_id: str, object_type: str, name: str, la
     return found if found is not None else RegisteredField(object_type, name, label, False)
 
 
-def convert_to_synced(uow: UnitOfWork, *, actor: Actor, workspace_id: str, object_type: str, name: str, integration: str) -> FieldWritten:
+def convert_to_synced(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, object_type: str, name: str, integration: str
+) -> FieldWritten:
     """K10: a local field becomes synced. No role changes: each keeps its stored
     permission, capped from now on by the integration user's (K9)."""
     with uow:
@@ -224,15 +249,28 @@ def convert_to_synced(uow: UnitOfWork, *, actor: Actor, workspace_id: str, objec
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         raise_if(sync_violations(state.schema, object_type, name, integration))
         before = _current(uow, workspace_id, object_type, name, state.schema.objects[object_type].fields[name].label)
-        after = RegisteredField(before.object_type, before.name, before.label, before.added, integration, before.integration_access)
+        after = RegisteredField(
+            before.object_type, before.name, before.label, before.added, integration, before.integration_access
+        )
         uow.fields.put_field(workspace_id, after)
-        revision = record_change(uow, workspace_id, actor, "field.sync", "field", f"{object_type}.{name}", _field_json(before), _field_json(after))
+        revision = record_change(
+            uow,
+            workspace_id,
+            actor,
+            "field.sync",
+            "field",
+            f"{object_type}.{name}",
+            _field_json(before),
+            _field_json(after),
+        )
         written = _field_written(uow, state, object_type, name, revision)
         uow.commit()
         return written
 
 
-def set_integration_access(uow: UnitOfWork, *, actor: Actor, workspace_id: str, object_type: str, name: str, access: str) -> FieldWritten:
+def set_integration_access(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, object_type: str, name: str, access: str
+) -> FieldWritten:
     """K9: what the integration user may do on a synced field caps every role. Raising
     it hands that access out to every role that stores more, so the actor must hold it
     themselves (as for permissions; the platform and site administrators have no ceiling)."""
@@ -241,10 +279,21 @@ def set_integration_access(uow: UnitOfWork, *, actor: Actor, workspace_id: str, 
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         raise_if(integration_access_violations(state.schema, object_type, name, access))
         before = _current(uow, workspace_id, object_type, name, state.schema.objects[object_type].fields[name].label)
-        after = RegisteredField(before.object_type, before.name, before.label, before.added, before.synced_from, FieldAccess.parse(access))
+        after = RegisteredField(
+            before.object_type, before.name, before.label, before.added, before.synced_from, FieldAccess.parse(access)
+        )
         raise_if(_integration_escalation(state, actor, after))
         uow.fields.put_field(workspace_id, after)
-        revision = record_change(uow, workspace_id, actor, "field.integration_access", "field", f"{object_type}.{name}", _field_json(before), _field_json(after))
+        revision = record_change(
+            uow,
+            workspace_id,
+            actor,
+            "field.integration_access",
+            "field",
+            f"{object_type}.{name}",
+            _field_json(before),
+            _field_json(after),
+        )
         written = _field_written(uow, state, object_type, name, revision)
         uow.commit()
         return written
@@ -266,7 +315,9 @@ def _integration_escalation(state: WorkspaceState, actor: Actor, after: Register
     )
 
 
-def set_role_field_access(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, changes: FieldInput) -> RoleWritten:
+def set_role_field_access(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, changes: FieldInput
+) -> RoleWritten:
     """Change some field permissions of a role, keeping the others (K6, K7, K9, K11,
     the level's ceiling); `update_role` checks only the fields that changed."""
     return update_role_written(uow, actor=actor, workspace_id=workspace_id, role_id=role_id, field_changes=changes)

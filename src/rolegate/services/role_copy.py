@@ -50,7 +50,13 @@ def _source(uow: UnitOfWork, actor: Actor, workspace_id: str, role_id: str) -> _
     authorize(state, actor, AdminRight.VIEW_ROLES)
     role = state.role(role_id)
     raise_if(copy_source_violations(state.schema, role))
-    return _Source(role, state.schema, state.workspace.preset, state.workspace.organization_id, user_of_actor(uow, workspace_id, actor))
+    return _Source(
+        role,
+        state.schema,
+        state.workspace.preset,
+        state.workspace.organization_id,
+        user_of_actor(uow, workspace_id, actor),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,9 @@ def role_copy_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id:
     return RoleCopyPage(state.role(role_id), state.workspace.revision)
 
 
-def preview_copy(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, targets: Sequence[str]) -> list[CopyPreview]:
+def preview_copy(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, targets: Sequence[str]
+) -> list[CopyPreview]:
     """What copying would do in each target, refusals included; writes nothing."""
     with uow:
         source = _source(uow, actor, workspace_id, role_id)
@@ -92,7 +100,9 @@ def preview_copy(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: s
                 out.append(CopyPreview(target.id, target.name, "refused", role.level, violations=tuple(violations)))
                 continue
             state = load_state(uow, target_id, lock=False)
-            existing = next((r for r in state.roles.values() if r.name.strip().lower() == role.name.strip().lower()), None)
+            existing = next(
+                (r for r in state.roles.values() if r.name.strip().lower() == role.name.strip().lower()), None
+            )
             holders = 0
             violations += copy_name_violations(state.schema, role, target_name=target.name, existing=existing)
             if existing is not None and not existing.is_system:
@@ -101,8 +111,16 @@ def preview_copy(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: s
                 # What create_role / update_role will refuse, refused here for every
                 # target first, so a copy is never written to some targets only.
                 assert target_actor is not None  # administers_target above
-                written = role if existing is None else existing.with_changes(
-                    level=role.level, grants=role.grants, landing_page=role.landing_page, description=role.description, field_access=role.field_access
+                written = (
+                    role
+                    if existing is None
+                    else existing.with_changes(
+                        level=role.level,
+                        grants=role.grants,
+                        landing_page=role.landing_page,
+                        description=role.description,
+                        field_access=role.field_access,
+                    )
                 )
                 violations += role_escalation(state, target_actor, written, f"Role {role.name!r}", before=existing)
             out.append(
@@ -164,7 +182,11 @@ def copy_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str,
             )
         elif p.action == "update":
             with uow:
-                existing = next(r.role for r in uow.roles.all(p.workspace_id) if r.role.name.strip().lower() == role.name.strip().lower())
+                existing = next(
+                    r.role
+                    for r in uow.roles.all(p.workspace_id)
+                    if r.role.name.strip().lower() == role.name.strip().lower()
+                )
             written[p.workspace_id] = update_role(
                 uow,
                 actor=target_actor,

@@ -28,7 +28,15 @@ from rolegate.services.role_views import RoleView
 from rolegate.services.roles import built_role, changed_role, create_role, delete_role, stored_role_view, update_role
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["DeletionPage", "Refusal", "RolePreview", "SeatChange", "deletion_page", "deletion_refusal", "preview_role_change"]
+__all__ = [
+    "DeletionPage",
+    "Refusal",
+    "RolePreview",
+    "SeatChange",
+    "deletion_page",
+    "deletion_refusal",
+    "preview_role_change",
+]
 
 
 _NEW = "(new)"
@@ -156,15 +164,23 @@ def preview_role_change(
             ),
         )
 
-    after = _after(schema, before, name=name, level=level, grants=grant_set, landing_page=landing_page, description=description)
+    after = _after(
+        schema, before, name=name, level=level, grants=grant_set, landing_page=landing_page, description=description
+    )
     eff_after = role_permissions(schema, after, feats)
     eff_before = role_permissions(schema, before, feats) if before is not None else frozenset()
     holders = [m for m in state.members if before is not None and m.role == before.id]
     used_before = seat_usage(schema, state.roles, state.members)
-    used_after = seat_usage(schema, {**state.roles, after.id: after}, state.members) if before is not None else used_before
+    used_after = (
+        seat_usage(schema, {**state.roles, after.id: after}, state.members) if before is not None else used_before
+    )
     states = resolve_permissions(schema, after.level, after.grants, feats, system_role=after.is_system)
     inert = tuple(
-        s for k, s in states.items() if k in (after.grants | schema.levels[after.level].floor) and not s.effective and s.status.value in ("feature_off", "requirement_missing")
+        s
+        for k, s in states.items()
+        if k in (after.grants | schema.levels[after.level].floor)
+        and not s.effective
+        and s.status.value in ("feature_off", "requirement_missing")
     )
     order = list(schema.permissions)
     return RolePreview(
@@ -177,7 +193,13 @@ def preview_role_change(
         seat_before=seat_of(schema, before) if before is not None else None,
         seat_after=seat_of(schema, after),
         seats=tuple(
-            SeatChange(key, seat.label, used_before.get(key, 0), used_after.get(key, 0), state.workspace.seat_capacities.get(key))
+            SeatChange(
+                key,
+                seat.label,
+                used_before.get(key, 0),
+                used_after.get(key, 0),
+                state.workspace.seat_capacities.get(key),
+            )
             for key, seat in schema.seats.items()
         ),
         inert=inert,
@@ -186,7 +208,14 @@ def preview_role_change(
 
 
 def _after(
-    schema: ProductSchema, before: Role | None, *, name: str, level: str | None, grants: frozenset[str], landing_page: str | None, description: str
+    schema: ProductSchema,
+    before: Role | None,
+    *,
+    name: str,
+    level: str | None,
+    grants: frozenset[str],
+    landing_page: str | None,
+    description: str,
 ) -> Role:
     """The role saving would write, built by the use case's own builder (not derived
     again here, so the preview cannot show another role than the one saved). A level
@@ -196,11 +225,29 @@ def _after(
     for chosen in (level, fallback):
         try:
             if before is not None:
-                return changed_role(schema, before, name=name, level=chosen, grants=grants, landing_page=landing_page, description=description)
-            return built_role(schema, name=name, level=chosen, grants=grants, landing_page=landing_page, description=description, role_id=_NEW)
+                return changed_role(
+                    schema,
+                    before,
+                    name=name,
+                    level=chosen,
+                    grants=grants,
+                    landing_page=landing_page,
+                    description=description,
+                )
+            return built_role(
+                schema,
+                name=name,
+                level=chosen,
+                grants=grants,
+                landing_page=landing_page,
+                description=description,
+                role_id=_NEW,
+            )
         except RuleViolationError:
             continue
-    raise AssertionError("the fallback level is one of the schema's")  # pragma: no cover - levels_by_rank() names existing levels
+    raise AssertionError(
+        "the fallback level is one of the schema's"
+    )  # pragma: no cover - levels_by_rank() names existing levels
 
 
 def deletion_refusal(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> Refusal:
@@ -218,12 +265,18 @@ class DeletionPage:
     revision: int
 
 
-def deletion_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, violations: tuple[Violation, ...] | None = None) -> DeletionPage:
+def deletion_page(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, violations: tuple[Violation, ...] | None = None
+) -> DeletionPage:
     """`violations`: what a deletion just tried was refused by (else a dry run says)."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
         role = state.role(role_id)
         view = stored_role_view(uow, state, role_id)
-    refusal = Refusal(violations=violations) if violations is not None else deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id)
+    refusal = (
+        Refusal(violations=violations)
+        if violations is not None
+        else deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id)
+    )
     return DeletionPage(role, view, refusal, state.workspace.revision)

@@ -94,7 +94,9 @@ class WorkspaceView:
     revision: int
 
 
-def workspace_view(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> WorkspaceView:
+def workspace_view(
+    ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]
+) -> WorkspaceView:
     holders = seat_holders(schema, roles, members)
     return WorkspaceView(
         id=ws.id,
@@ -104,7 +106,9 @@ def workspace_view(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Rol
         schema_version=ws.schema_version,
         features=tuple(sorted(ws.features)),
         seats={
-            key: SeatUsageView(seat.label, holders[key].used, holders[key].active, holders[key].invited, ws.seat_capacities.get(key))
+            key: SeatUsageView(
+                seat.label, holders[key].used, holders[key].active, holders[key].invited, ws.seat_capacities.get(key)
+            )
             for key, seat in schema.seats.items()
         },
         revision=ws.revision,

@@ -94,7 +94,9 @@ def _fields(schema: ProductSchema, data: FieldInput | None) -> dict[tuple[str, s
     return out
 
 
-def _name_violations(uow: UnitOfWork, state: WorkspaceState, name: str, except_id: str | None = None) -> list[Violation]:
+def _name_violations(
+    uow: UnitOfWork, state: WorkspaceState, name: str, except_id: str | None = None
+) -> list[Violation]:
     taken = bool(name.strip()) and uow.roles.name_taken(state.workspace.id, name, except_id=except_id)
     return role_name_violations(state.schema, name, taken=taken)
 
@@ -110,7 +112,9 @@ def _seat_move_violations(uow: UnitOfWork, state: WorkspaceState, before: Role, 
     if not holders.total:
         return []
     used = _seats_used(state, new)
-    return seat_violations(schema, new, used=used, capacity=state.workspace.seat_capacities.get(new), extra=holders.total)
+    return seat_violations(
+        schema, new, used=used, capacity=state.workspace.seat_capacities.get(new), extra=holders.total
+    )
 
 
 def _seats_used(state: WorkspaceState, seat: str) -> int:
@@ -120,7 +124,9 @@ def _seats_used(state: WorkspaceState, seat: str) -> int:
 # -- reads ----------------------------------------------------------------------------------
 
 
-def _viewed(uow: UnitOfWork, workspace_id: str, actor: Actor, right: AdminRight = AdminRight.VIEW_ROLES) -> WorkspaceState:
+def _viewed(
+    uow: UnitOfWork, workspace_id: str, actor: Actor, right: AdminRight = AdminRight.VIEW_ROLES
+) -> WorkspaceState:
     """The workspace, read without locking it, with the actor authorized for `right`."""
     state = load_state(uow, workspace_id, lock=False)
     authorize(state, actor, right)
@@ -131,7 +137,9 @@ def stored_role_view(uow: UnitOfWork, state: WorkspaceState, role_id: str) -> Ro
     """The role as the list shows it (dates from the store), read in the caller's transaction."""
     info = next((i for i in uow.roles.all(state.workspace.id) if i.role.id == role_id), None)
     if info is None:
-        raise NotFoundError(f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id.")
+        raise NotFoundError(
+            f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id."
+        )
     return role_view(info, state.schema, state.workspace.features, state.members)
 
 
@@ -181,9 +189,13 @@ class RoleEditor:
 def role_editor(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str | None) -> RoleEditor:
     """A saved role needs the view-roles right; a new role the manage-roles right."""
     with uow:
-        state = _viewed(uow, workspace_id, actor, AdminRight.VIEW_ROLES if role_id is not None else AdminRight.MANAGE_ROLES)
+        state = _viewed(
+            uow, workspace_id, actor, AdminRight.VIEW_ROLES if role_id is not None else AdminRight.MANAGE_ROLES
+        )
     role = state.role(role_id) if role_id is not None else None
-    return RoleEditor(role, state.schema, state.workspace.features, role_locks(state.schema, role), state.workspace.revision)
+    return RoleEditor(
+        role, state.schema, state.workspace.features, role_locks(state.schema, role), state.workspace.revision
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +265,10 @@ def changed_role(
     level follows the grants (N2)."""
     new_fields = _fields(schema, field_access)
     if field_changes is not None:
-        new_fields = {**(new_fields if new_fields is not None else before.field_access), **(_fields(schema, field_changes) or {})}
+        new_fields = {
+            **(new_fields if new_fields is not None else before.field_access),
+            **(_fields(schema, field_changes) or {}),
+        }
     new_grants = frozenset(grants) if grants is not None else before.grants
     new_level = level if level is not None else before.level
     if schema.level_mode is LevelMode.MARKER:
@@ -329,7 +344,13 @@ def create_role_written(
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         role = built_role(
-            state.schema, name=name, level=level, grants=grants, landing_page=landing_page, description=description, field_access=field_access
+            state.schema,
+            name=name,
+            level=level,
+            grants=grants,
+            landing_page=landing_page,
+            description=description,
+            field_access=field_access,
         )
         raise_if(
             role_violations(state.schema, role, state.workspace.features)
@@ -426,7 +447,9 @@ def update_role_written(
         )
         raise_if(violations)
         uow.roles.update(workspace_id, after)
-        revision = record_change(uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after))
+        revision = record_change(
+            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after)
+        )
         written = RoleWritten(after, stored_role_view(uow, state, role_id), revision)
         uow.commit()
         return written
@@ -437,7 +460,9 @@ def clone_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str
     return clone_role_written(uow, actor=actor, workspace_id=workspace_id, role_id=role_id, name=name).written
 
 
-def clone_role_written(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, name: str | None = None) -> RoleWritten:
+def clone_role_written(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, name: str | None = None
+) -> RoleWritten:
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
@@ -458,7 +483,9 @@ def clone_role_written(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role
             + role_escalation(state, actor, clone, f"Role {clone.name!r}")
         )
         uow.roles.add(workspace_id, clone)
-        revision = record_change(uow, workspace_id, actor, "role.clone", "role", clone.id, role_json(source), role_json(clone))
+        revision = record_change(
+            uow, workspace_id, actor, "role.clone", "role", clone.id, role_json(source), role_json(clone)
+        )
         written = RoleWritten(clone, stored_role_view(uow, state, clone.id), revision)
         uow.commit()
         return written
@@ -472,7 +499,11 @@ def delete_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: st
         assignable = [o.key for o in state.schema.objects.values() if o.assignable]
         holders = uow.roles.holder_counts(workspace_id, role_id, assignable)
         raise_if(role_deletion_violations(state.schema, role, holders))
-        raise_if(disabled_holder_violations(state.schema, role, held_by_disabled=any(m.role == role_id for m in state.members)))
+        raise_if(
+            disabled_holder_violations(
+                state.schema, role, held_by_disabled=any(m.role == role_id for m in state.members)
+            )
+        )
         uow.roles.delete(workspace_id, role_id)
         revision = record_change(uow, workspace_id, actor, "role.delete", "role", role_id, role_json(role), None)
         uow.commit()

@@ -55,12 +55,17 @@ async def check_write(body: FieldCheckWriteIn, access: DecideAccess) -> WriteChe
         object=result.object_type,
         allowed=result.allowed,
         writable=list(result.writable),
-        refused=[FieldRefusalOut(field=r.field, access=r.access.label, rule=r.rule_id, message=r.message) for r in result.refused],
+        refused=[
+            FieldRefusalOut(field=r.field, access=r.access.label, rule=r.rule_id, message=r.message)
+            for r in result.refused
+        ],
         revision=result.revision,
     )
 
 
-@router.post("/fields/visible", response_model=FieldVisibleOut, summary="The fields a member sees, and what that hides (K12)")
+@router.post(
+    "/fields/visible", response_model=FieldVisibleOut, summary="The fields a member sees, and what that hides (K12)"
+)
 async def visible(body: FieldVisibleIn, access: DecideAccess) -> FieldVisibleOut:
     """For filters, segments, layouts, notes and dashboard modules: the readable and
     writable fields, and per `uses` entry whether it is shown, hidden (a filter, a
@@ -117,11 +122,15 @@ def list_fields(ctx: AdminAccess) -> FieldRegistryOut:
 
 @router.post("/objects", status_code=201, response_model=ObjectWrittenOut, summary="Add an object (K6, K8)")
 def add_object(body: NewObjectIn, ctx: AdminAccess) -> ObjectWrittenOut:
-    written = field_services.add_object(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, key=body.key, label=body.label)
+    written = field_services.add_object(
+        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, key=body.key, label=body.label
+    )
     return ObjectWrittenOut(object=_object_out(written.object), revision=written.revision)
 
 
-@router.post("/objects/{object_key}/fields", status_code=201, response_model=FieldWrittenOut, summary="Add a field (K8, K9)")
+@router.post(
+    "/objects/{object_key}/fields", status_code=201, response_model=FieldWrittenOut, summary="Add a field (K8, K9)"
+)
 def add_field(object_key: ObjectKey, body: NewFieldIn, ctx: AdminAccess) -> FieldWrittenOut:
     """Standard and Limited custom roles do not get it until configured (K8)."""
     written = field_services.add_field(
@@ -137,23 +146,55 @@ def add_field(object_key: ObjectKey, body: NewFieldIn, ctx: AdminAccess) -> Fiel
     return _field_written(written)
 
 
-@router.post("/objects/{object_key}/fields/{name}/sync", response_model=FieldWrittenOut, summary="Convert a local field to synced (K10)")
+@router.post(
+    "/objects/{object_key}/fields/{name}/sync",
+    response_model=FieldWrittenOut,
+    summary="Convert a local field to synced (K10)",
+)
 def sync_field(object_key: ObjectKey, name: FieldName, body: SyncFieldIn, ctx: AdminAccess) -> FieldWrittenOut:
     """No role changes: each keeps its permission, capped by the integration user (K9)."""
     return _field_written(
-        field_services.convert_to_synced(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, object_type=object_key, name=name, integration=body.integration)
+        field_services.convert_to_synced(
+            ctx.uow(),
+            actor=ctx.actor,
+            workspace_id=ctx.workspace_id,
+            object_type=object_key,
+            name=name,
+            integration=body.integration,
+        )
     )
 
 
-@router.put("/objects/{object_key}/fields/{name}/integration-access", response_model=FieldWrittenOut, summary="The integration user's permission on a synced field (K9)")
-def integration_access(object_key: ObjectKey, name: FieldName, body: IntegrationAccessIn, ctx: AdminAccess) -> FieldWrittenOut:
+@router.put(
+    "/objects/{object_key}/fields/{name}/integration-access",
+    response_model=FieldWrittenOut,
+    summary="The integration user's permission on a synced field (K9)",
+)
+def integration_access(
+    object_key: ObjectKey, name: FieldName, body: IntegrationAccessIn, ctx: AdminAccess
+) -> FieldWrittenOut:
     return _field_written(
-        field_services.set_integration_access(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, object_type=object_key, name=name, access=body.access)
+        field_services.set_integration_access(
+            ctx.uow(),
+            actor=ctx.actor,
+            workspace_id=ctx.workspace_id,
+            object_type=object_key,
+            name=name,
+            access=body.access,
+        )
     )
 
 
-@router.patch("/roles/{role_id}/fields", response_model=RoleWritten, summary="Change some field permissions of a role (K6, K7, K9, K11)")
+@router.patch(
+    "/roles/{role_id}/fields",
+    response_model=RoleWritten,
+    summary="Change some field permissions of a role (K6, K7, K9, K11)",
+)
 def role_fields(role_id: RoleId, body: RoleFieldsIn, ctx: AdminAccess) -> RoleWritten:
     """Fields not named keep their permission. Refused: a default field's read (K7),
     write on a field the integration user only reads (K9), write at Limited (K1)."""
-    return role_written(field_services.set_role_field_access(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, changes=body.fields))
+    return role_written(
+        field_services.set_role_field_access(
+            ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, changes=body.fields
+        )
+    )

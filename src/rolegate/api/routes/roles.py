@@ -65,7 +65,11 @@ def create(body: RoleCreateIn, ctx: AdminAccess) -> RoleWritten:
 
 @router.get("/roles/{role_id}", response_model=RoleOut, summary="Read a role")
 def get(role_id: RoleId, ctx: AdminAccess) -> RoleOut:
-    return role_out(role_services.role_page(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id).role)
+    return role_out(
+        role_services.role_page(
+            ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id
+        ).role
+    )
 
 
 @router.patch("/roles/{role_id}", response_model=RoleWritten, summary="Edit a role")
@@ -96,10 +100,16 @@ def delete(role_id: RoleId, ctx: AdminAccess) -> RevisionOut:
     return RevisionOut(revision=deleted.revision)
 
 
-@router.post("/roles/{role_id}/clone", status_code=201, response_model=RoleWritten, summary="Clone a role into a custom role")
+@router.post(
+    "/roles/{role_id}/clone", status_code=201, response_model=RoleWritten, summary="Clone a role into a custom role"
+)
 def clone(role_id: RoleId, ctx: AdminAccess, body: CloneRoleIn | None = None) -> RoleWritten:
     name = body.name if body is not None else None
-    return role_written(role_services.clone_role_written(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, name=name))
+    return role_written(
+        role_services.clone_role_written(
+            ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, name=name
+        )
+    )
 
 
 @router.get("/matrix", response_model=MatrixOut, summary="Permission matrix: roles x permissions (T6)")
@@ -110,6 +120,11 @@ def matrix(ctx: AdminAccess) -> MatrixOut:
     m = page.matrix
     return MatrixOut(
         roles=[MatrixRoleOut(id=r.id, name=r.name) for r in m.roles],
-        rows=[MatrixRowOut.model_validate({"area": r.area, "permission": r.permission, "label": r.label, "cells": [c.value for c in r.cells]}) for r in m.rows],
+        rows=[
+            MatrixRowOut.model_validate(
+                {"area": r.area, "permission": r.permission, "label": r.label, "cells": [c.value for c in r.cells]}
+            )
+            for r in m.rows
+        ],
         revision=page.revision,
     )
