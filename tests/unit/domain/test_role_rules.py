@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rolegate.domain.permissions import locked_permissions
 from rolegate.domain.role_copy import copy_choice_violations, copy_name_violations, copy_source_violations
 from rolegate.domain.roles import Role, RoleKind, role_from_system
 from rolegate.domain.rules.field_rules import field_permission_violations, write_without_read_violations
@@ -116,3 +117,16 @@ def test_K6_T2_K4_the_editor_locks_come_from_the_domain() -> None:
     )
     # In marker mode the level follows the grants (N2): it is never locked.
     assert role_locks(NATERO, custom(level=next(iter(NATERO.levels)))).level is False
+
+
+def test_T7_E7_the_locked_permissions_are_the_floor_a_role_cannot_drop() -> None:
+    limited = CATALYST.levels["limited"]
+    assert locked_permissions(CATALYST, "limited", system_role=False) == limited.floor & limited.ceiling
+    # A floor permission only system roles may hold is locked on for them, never shown on for a custom role (E7).
+    perms = {
+        **CATALYST.permissions,
+        "notes.view": dataclasses.replace(CATALYST.permissions["notes.view"], system_only=True),
+    }
+    own = dataclasses.replace(CATALYST, permissions=perms)
+    assert "notes.view" in locked_permissions(own, "limited", system_role=True)
+    assert "notes.view" not in locked_permissions(own, "limited", system_role=False)
