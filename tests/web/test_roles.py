@@ -34,23 +34,8 @@ def roles_rows(doc: BeautifulSoup) -> dict[str, Tag]:
     return {str(tr["data-role-name"]): tr for tr in doc.select("table.roles-table tbody tr")}
 
 
-def custom_role(
-    demo: Demo,
-    preset: str,
-    name: str,
-    level: str | None = None,
-    grants: tuple[str, ...] = (),
-    landing: str | None = None,
-) -> str:
-    role = create_role(
-        demo.rolegate.uow(),
-        actor=PLATFORM,
-        workspace_id=demo.ws(preset),
-        name=name,
-        level=level,
-        grants=grants,
-        landing_page=landing,
-    )
+def custom_role(demo: Demo, preset: str, name: str, level: str | None = None, grants: tuple[str, ...] = (), landing: str | None = None) -> str:
+    role = create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=demo.ws(preset), name=name, level=level, grants=grants, landing_page=landing)
     return role.id
 
 
@@ -60,30 +45,12 @@ def custom_role(
 def test_T3_the_roles_list_shows_type_level_description_counts_and_dates(admin: Web, demo: Demo) -> None:
     doc = soup(admin.get(f"/w/{demo.ws('telephony')}/roles"))
     headers = [th.get_text() for th in doc.select("table.roles-table thead th")]
-    assert headers == [
-        "Role",
-        "Type",
-        "Level",
-        "Seat",
-        "Description",
-        "Active",
-        "Invited",
-        "Created",
-        "Updated",
-        "Actions",
-    ]
+    assert headers == ["Role", "Type", "Level", "Seat", "Description", "Active", "Invited", "Created", "Updated", "Actions"]
     rows = roles_rows(doc)
     assert list(rows) == ["Owner", "Administrator", "Analyst"]
     analyst = rows["Analyst"]
     cells = [td.get_text(strip=True) for td in analyst.select("td")]
-    assert cells[:6] == [
-        "System",
-        "Analyst",
-        "none",
-        "Views Reports only.",
-        "1",
-        "1",
-    ]  # bob active, carol invited; dan disabled
+    assert cells[:6] == ["System", "Analyst", "none", "Views Reports only.", "1", "1"]  # bob active, carol invited; dan disabled
     assert analyst.select("time")[0]["datetime"]
     assert one(doc, "#add-role")["href"] == f"/w/{demo.ws('telephony')}/roles/new"
 
@@ -97,9 +64,7 @@ def test_T3_the_roles_list_as_a_fragment(admin: Web, demo: Demo) -> None:
 
 def test_N1_seat_usage_per_seat_type(admin: Web, demo: Demo) -> None:
     doc = soup(admin.get(f"/w/{demo.ws('natero')}/roles"))
-    seats = {
-        str(li["data-seat"]): li.select_one(".seat-usage").get_text(" ", strip=True) for li in doc.select("li.seat")
-    }  # type: ignore[union-attr]
+    seats = {str(li["data-seat"]): li.select_one(".seat-usage").get_text(" ", strip=True) for li in doc.select("li.seat")}  # type: ignore[union-attr]
     # CSM seats: the admin (CSM Manager), Ann, Bob, Nina; Analyst seats: Eve and Carol (invited); Dan is disabled
     assert seats == {"csm": "4 / 5", "analyst": "2 / 5"}
     assert one(doc, "li.seat[data-seat=csm] meter")["value"] == "4"
@@ -173,21 +138,13 @@ def test_T7_a_locked_box_cannot_be_unticked_by_posting_without_it(admin: Web, de
 
 def test_T7_create_a_custom_role_with_the_administrator_license(admin: Web, demo: Demo) -> None:
     ws = demo.ws("telephony")
-    r = admin.post(
-        f"/w/{ws}/roles",
-        {"name": "Night shift", "description": "Covers nights", "level": "administrator", "grants": "reports.manage"},
-    )
+    r = admin.post(f"/w/{ws}/roles", {"name": "Night shift", "description": "Covers nights", "level": "administrator", "grants": "reports.manage"})
     assert r.status_code == 303
     assert r.headers["location"] == f"/w/{ws}/roles"
     doc = soup(admin.get(r.headers["location"]))
     assert one(doc, ".flash").get_text() == "Role 'Night shift' created."
     row = roles_rows(doc)["Night shift"]
-    assert [td.get_text(strip=True) for td in row.select("td")][:4] == [
-        "Custom",
-        "Administrator",
-        "none",
-        "Covers nights",
-    ]
+    assert [td.get_text(strip=True) for td in row.select("td")][:4] == ["Custom", "Administrator", "none", "Covers nights"]
     editor = soup(admin.get(str(one(row, "th a")["href"])))
     assert box(editor, "users.manage")["data-state"] == "locked"
     assert box(editor, "reports.manage").has_attr("checked")
@@ -216,9 +173,7 @@ def test_the_new_role_form(admin: Web, demo: Demo) -> None:
 
 def test_a_refused_create_keeps_the_form(admin: Web, demo: Demo) -> None:
     ws = demo.ws("telephony")
-    r = admin.post(
-        f"/w/{ws}/roles", {"name": "Analyst", "description": "dup", "level": "owner", "grants": "account.audit"}
-    )
+    r = admin.post(f"/w/{ws}/roles", {"name": "Analyst", "description": "dup", "level": "owner", "grants": "account.audit"})
     assert r.status_code == 409
     doc = soup(r)
     assert violations(one(doc, "#refused")) == ["N8"]
@@ -278,13 +233,7 @@ def test_N2_natero_level_follows_the_csm_seat_permission(admin: Web, demo: Demo)
 def test_E5_a_gated_permission_without_its_feature_is_inert(admin: Web, demo: Demo) -> None:
     ws = demo.ws("email_marketing")
     set_features(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, features=["basic_crm"])  # SMS off
-    role = custom_role(
-        demo,
-        "email_marketing",
-        "Texter",
-        "account_administrator",
-        ("contacts.view", "settings.view", "settings.text_messaging"),
-    )
+    role = custom_role(demo, "email_marketing", "Texter", "account_administrator", ("contacts.view", "settings.view", "settings.text_messaging"))
     doc = soup(admin.get(f"/w/{ws}/roles/{role}"))
     texting = box(doc, "settings.text_messaging")
     assert texting.has_attr("checked")
@@ -303,10 +252,7 @@ def test_E5_a_gated_permission_without_its_feature_is_inert(admin: Web, demo: De
 
 def test_E6_a_granted_permission_without_its_requirement_is_inert(admin: Web, demo: Demo) -> None:
     ws = demo.ws("email_marketing")
-    r = admin.post(
-        f"/w/{ws}/roles/new/preview",
-        {"name": "Media", "level": "account_administrator", "grants": "assets.manage_media"},
-    )
+    r = admin.post(f"/w/{ws}/roles/new/preview", {"name": "Media", "level": "account_administrator", "grants": "assets.manage_media"})
     doc = soup(r)
     media = box(doc, "assets.manage_media")
     assert media["data-state"] == "inert"
@@ -360,10 +306,7 @@ def test_N2_the_preview_shows_the_seat_change(admin: Web, demo: Demo) -> None:
     assert one(doc, "#impact-holders").get_text() == "0 active and 1 invited member holds this role."
     assert "Customer Success Manager Seat" in one(doc, "#impact-gained").get_text()
     assert "from the Analyst seat to the CSM seat (N2): 1 member moves with it" in one(doc, "#seat-move").get_text()
-    seats = {
-        str(tr["data-seat"]): [td.get_text() for td in tr.select("td")]
-        for tr in doc.select("table.seats-impact tbody tr")
-    }
+    seats = {str(tr["data-seat"]): [td.get_text() for td in tr.select("td")] for tr in doc.select("table.seats-impact tbody tr")}
     assert seats == {"csm": ["4", "5", "5"], "analyst": ["2", "1", "5"]}
     assert one(doc, "#current-seat").get_text() == "CSM seat"
     fragment = soup(admin.post(f"/w/{ws}/roles/guest/preview", fields, htmx=True))
@@ -390,9 +333,7 @@ def test_N1_a_seat_move_beyond_capacity_is_refused(admin: Web, demo: Demo) -> No
 
 def test_N2_saving_a_seat_change_changes_seat_usage(admin: Web, demo: Demo) -> None:
     ws = demo.ws("natero")
-    r = admin.post(
-        f"/w/{ws}/roles", {"name": "Field CSM", "landing_page": "my_accounts", "grants": "accounts.csm_seat"}
-    )
+    r = admin.post(f"/w/{ws}/roles", {"name": "Field CSM", "landing_page": "my_accounts", "grants": "accounts.csm_seat"})
     assert r.status_code == 303
     role = next(i.role.id for i in _roles(demo, "natero") if i.role.name == "Field CSM")
     add_member(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="ivy@example.com", role_id=role)
@@ -481,12 +422,7 @@ def test_N7_a_role_whose_members_have_accounts_cannot_be_deleted(admin: Web, dem
     ws = demo.ws("natero")
     role = custom_role(demo, "natero", "Key accounts", None, ("accounts.csm_seat",), "my_accounts")
     member = add_member(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="kim@example.com", role_id=role)
-    upsert_record(
-        demo.rolegate.uow(),
-        actor=PLATFORM,
-        workspace_id=ws,
-        record=Record("account", "stark", assignee=member.member.id),
-    )
+    upsert_record(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, record=Record("account", "stark", assignee=member.member.id))
     doc = soup(admin.get(f"/w/{ws}/roles/{role}/delete"))
     assert violations(one(doc, "#delete-refused")) == ["N7", "T9"]
 
@@ -514,17 +450,9 @@ def test_the_preview_and_the_delete_confirmation_change_nothing(admin: Web, demo
 
     before = state()
     form = one(soup(admin.get(f"/w/{ws}/roles/guest")), "form#role-form")
-    doc = soup(
-        admin.post(f"/w/{ws}/roles/guest/preview", [*form_fields(form), ("grants", "accounts.csm_seat")], htmx=True)
-    )
+    doc = soup(admin.post(f"/w/{ws}/roles/guest/preview", [*form_fields(form), ("grants", "accounts.csm_seat")], htmx=True))
     assert one(doc, "#preview-ok")
-    doc = soup(
-        admin.post(
-            f"/w/{ws}/roles/new/preview",
-            {"name": "Draft", "landing_page": "dashboard", "grants": "accounts.view_all"},
-            htmx=True,
-        )
-    )
+    doc = soup(admin.post(f"/w/{ws}/roles/new/preview", {"name": "Draft", "landing_page": "dashboard", "grants": "accounts.view_all"}, htmx=True))
     assert one(doc, "#preview-ok")
     assert one(soup(admin.get(f"/w/{ws}/roles/csm/delete")), "#delete-refused")
     assert state() == before
