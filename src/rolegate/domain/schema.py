@@ -255,6 +255,8 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         # roles: what a role, its copy to another workspace and its field permissions are refused by
         "role_definition": "N8",  # a role's name and level: missing, unknown, taken
         "role_copy": "E9",  # copying a role to other workspaces of the site
+        "level_marker": "N2",  # the level follows the marker permission (and with it the seat)
+        "landing_page": "N4",  # every role lands on a page it can open
         "field_access": "K11",  # a field permission: none, read or write (write includes read)
         "field_default_read": "K7",  # a default field's read cannot be removed
         "field_integration_cap": "K9",  # a synced field: the integration user caps every role

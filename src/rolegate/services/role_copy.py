@@ -64,6 +64,8 @@ class RoleCopyPage:
     """The copy form: the role to copy (any role; copying a system role is refused, E9)."""
 
     role: Role
+    rule: str
+    """The rule the page cites: copying a role to other workspaces of the site (E9)."""
     revision: int
 
 
@@ -71,7 +73,7 @@ def role_copy_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id:
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
-    return RoleCopyPage(state.role(role_id), state.workspace.revision)
+    return RoleCopyPage(state.role(role_id), state.schema.rule("role_copy"), state.workspace.revision)
 
 
 def preview_copy(

@@ -183,6 +183,8 @@ class RoleEditor:
     schema: ProductSchema
     features: frozenset[str]
     locks: RoleLocks
+    rules: Mapping[str, str]
+    """The rule ids the editor cites: level_marker (N2), landing_page (N4)."""
     revision: int
 
 
@@ -193,9 +195,9 @@ def role_editor(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: st
             uow, workspace_id, actor, AdminRight.VIEW_ROLES if role_id is not None else AdminRight.MANAGE_ROLES
         )
     role = state.role(role_id) if role_id is not None else None
-    return RoleEditor(
-        role, state.schema, state.workspace.features, role_locks(state.schema, role), state.workspace.revision
-    )
+    schema = state.schema
+    rules = {name: schema.rule(name) for name in ("level_marker", "landing_page")}
+    return RoleEditor(role, schema, state.workspace.features, role_locks(schema, role), rules, state.workspace.revision)
 
 
 @dataclass(frozen=True, slots=True)

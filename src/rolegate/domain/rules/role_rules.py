@@ -165,7 +165,7 @@ def _level_violations(schema: ProductSchema, role: Role, previous: Role | None) 
         if role.level != expected:
             out.append(
                 Violation(
-                    "N2",
+                    schema.rule("level_marker"),
                     f"With these permissions the role takes the {expected!r} level, not {role.level!r}.",
                     f"Leave the level to follow {schema.marker_permission!r}.",
                 )
@@ -227,12 +227,14 @@ def _landing_violations(schema: ProductSchema, role: Role, features: frozenset[s
     if not schema.landing_pages:
         return []
     if role.landing_page is None:
-        return [Violation("N4", "Every role needs a landing page.", "Choose one the role can open.")]
+        return [
+            Violation(schema.rule("landing_page"), "Every role needs a landing page.", "Choose one the role can open.")
+        ]
     page = schema.landing_pages.get(role.landing_page)
     if page is None:
         return [
             Violation(
-                "N4",
+                schema.rule("landing_page"),
                 f"Unknown landing page {role.landing_page!r}.",
                 f"Choose one of {', '.join(schema.landing_pages)}.",
             )
@@ -241,7 +243,7 @@ def _landing_violations(schema: ProductSchema, role: Role, features: frozenset[s
         need = schema.permissions[page.requires].label
         return [
             Violation(
-                "N4",
+                schema.rule("landing_page"),
                 f"Landing page {page.label!r} needs {need!r}, which this role does not effectively have.",
                 f"Grant {need!r} or choose another landing page.",
             )

@@ -35,9 +35,9 @@ def _render(
     violations: tuple[Violation, ...] = (),
     status: int = 200,
 ) -> Response:
-    role = role_copy_page(
+    read = role_copy_page(
         page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, role_id=role_id
-    ).role
+    )
     targets = [
         w
         for w in page.viewer.switchable
@@ -46,7 +46,14 @@ def _render(
     return render(
         request,
         "roles/copy.html",
-        {"role": role, "targets": targets, "chosen": chosen, "previews": previews, "violations": violations},
+        {
+            "role": read.role,
+            "copy_rule": read.rule,
+            "targets": targets,
+            "chosen": chosen,
+            "previews": previews,
+            "violations": violations,
+        },
         page=page,
         status=status,
     )

@@ -101,6 +101,7 @@ def _editor(
         "level_rule": locks.level_rule,
         "name_fixed": locks.name,
         "edit_rule": locks.edit_rule,
+        "rules": editor.rules,
         "preview": preview,
         "violations": violations,
         "action": f"{page.base}/roles/{role.id}" if role else f"{page.base}/roles",
