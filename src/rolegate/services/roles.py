@@ -188,12 +188,13 @@ class RoleEditor:
     revision: int
 
 
-def role_editor(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str | None) -> RoleEditor:
-    """A saved role needs the view-roles right; a new role the manage-roles right."""
+def role_editor(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str | None, right: AdminRight = AdminRight.VIEW_ROLES
+) -> RoleEditor:
+    """The editor of a saved role (`role_id`) or of a new one, for an actor holding
+    `right` (the view-roles right; the new-role form asks for the manage-roles right)."""
     with uow:
-        state = _viewed(
-            uow, workspace_id, actor, AdminRight.VIEW_ROLES if role_id is not None else AdminRight.MANAGE_ROLES
-        )
+        state = _viewed(uow, workspace_id, actor, right)
     role = state.role(role_id) if role_id is not None else None
     schema = state.schema
     rules = {name: schema.rule(name) for name in ("level_marker", "landing_page")}

@@ -113,16 +113,17 @@ def _editor(
     return render(request, "roles/editor.html", ctx, page=page, status=status)
 
 
-def _open_editor(page: WorkspaceContext, role_id: str | None) -> RoleEditor:
+def _open_editor(page: WorkspaceContext, role_id: str | None, right: AdminRight = AdminRight.VIEW_ROLES) -> RoleEditor:
+    """The editor read for an actor with `right` (T10, N12, K13, E7: the service authorizes)."""
     return role_editor(
-        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, role_id=role_id
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, role_id=role_id, right=right
     )
 
 
 @router.get("/w/{workspace_id}/roles/new")
 def new_role(request: Request, workspace_id: str) -> Response:
     page = _page(request, workspace_id)
-    editor = _open_editor(page, None)
+    editor = _open_editor(page, None, AdminRight.MANAGE_ROLES)
     return _editor(request, page, editor, RoleForm.new(editor.schema))
 
 
