@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup, Tag
 
+from rolegate.domain import schema as schema_module
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.workspace import Actor
@@ -552,3 +553,13 @@ def test_saving_a_role_answers_with_what_it_wrote_and_the_revision(demo: Demo) -
     listed = roles_page(demo.rolegate.reader(), actor=PLATFORM, workspace_id=ws)
     assert listed.revision == written.revision
     assert written.role in listed.roles
+
+
+def test_the_editor_cites_the_rule_ids_the_product_schema_names(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema_module, "DEFAULT_RULE_IDS", {**schema_module.DEFAULT_RULE_IDS, "landing_page": "X4", "role_copy": "X9"})
+    ws = demo.ws("natero")
+    doc = soup(admin.get(f"/w/{ws}/roles/new"))
+    assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in (X4)."
+    role = custom_role(demo, "natero", "Renewals", grants=("accounts.csm_seat",), landing="my_accounts")
+    copy_page = soup(admin.get(f"/w/{ws}/roles/{role}/copy"))
+    assert "you administer (X9)" in copy_page.get_text()
