@@ -4,8 +4,10 @@ and new fields unticked, bulk read all / none, and saving through the services."
 
 from __future__ import annotations
 
+import pytest
 from bs4 import BeautifulSoup, Tag
 
+from rolegate.domain import schema as schema_module
 from rolegate.domain.schema import FieldAccess
 from rolegate.services import fields
 from rolegate.services.roles import create_role
@@ -150,3 +152,23 @@ def test_the_tab_renders_as_a_fragment_with_htmx(admin: Web, demo: Demo) -> None
     assert full.status_code == part.status_code == 200
     assert "<html" in full.text
     assert "<html" not in part.text
+
+
+def test_the_tab_cites_the_rule_ids_the_product_schema_names(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ids come from the page's read model (`schema.rule`), never from the template.
+    own = {"field_default_read": "X7", "field_not_configured": "X8", "field_integration_cap": "X9", "field_access": "X11"}
+    monkeypatch.setattr(schema_module, "DEFAULT_RULE_IDS", {**schema_module.DEFAULT_RULE_IDS, **own})
+    ws = demo.ws("catalyst")
+    role = custom(demo, "CSM", "standard", {"account": {"health_notes": "write"}})
+    fields.add_field(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, object_type="account", name="nps", label="NPS")
+    doc = soup(admin.get(f"/w/{ws}/roles/{role}/fields"))
+    assert box(doc, "read", "account.name")["data-rule"] == "X7"
+    assert "cannot be removed (X7)" in one(doc, "#why-read-account\\.name").get_text()
+    notice = one(doc, "#new-fields-notice")
+    assert notice["data-rule"] == "X8"
+    assert "(X8)" in notice.get_text()
+    legend = one(doc, "p.legend").get_text(" ", strip=True)
+    assert "default field (X7)" in legend
+    assert "X9" in legend
+    assert "Write includes read (X11)." in legend
+    assert not {"K7", "K8", "K9", "K11"} & set(legend.replace("(", " ").replace(")", " ").replace(",", " ").split())

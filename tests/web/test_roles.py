@@ -4,13 +4,21 @@ change preview (N2 seat moves) and delete (T8, T9, N7)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from bs4 import BeautifulSoup, Tag
 
+from rolegate.domain import schema as schema_module
+from rolegate.domain.roles import Role
+from rolegate.domain.schema import ProductSchema
 from rolegate.domain.workspace import Actor
 from rolegate.engine import Record
+from rolegate.services import role_preview
 from rolegate.services.members import add_member
 from rolegate.services.records import upsert_record
-from rolegate.services.roles import create_role
+from rolegate.services.role_preview import preview_role_change
+from rolegate.services.roles import changed_role, create_role, create_role_written, roles_page, update_role_written
 from rolegate.services.workspaces import set_features
 from rolegate.store.repositories import RoleInfo
 from tests.web.conftest import Web, form_fields, one, set_field, soup, violations, without
@@ -463,3 +471,95 @@ def test_N12_a_member_without_the_right_can_neither_open_nor_save_a_role(web: We
     ):
         assert r.status_code == 403
         assert one(soup(r), ".rule").get_text() == "N12"
+
+
+# -- the preview shows the role the use case builds -----------------------------------------
+
+
+def test_the_preview_shows_the_role_saving_writes(demo: Demo) -> None:
+    # The use case trims the name; a preview that derived the role again kept the
+    # padding, so it showed a role that saving would not write.
+    ws = demo.ws("telephony")
+    role_id = custom_role(demo, "telephony", "Support", "analyst")
+    preview = preview_role_change(
+        demo.rolegate.reader(),
+        actor=PLATFORM,
+        workspace_id=ws,
+        role_id=role_id,
+        name="  Support desk  ",
+        level="analyst",
+        grants=("reports.view",),
+        description="Calls",
+    )
+    assert not preview.refusal
+    saved = update_role_written(
+        demo.rolegate.uow(),
+        actor=PLATFORM,
+        workspace_id=ws,
+        role_id=role_id,
+        name="  Support desk  ",
+        level="analyst",
+        grants=("reports.view",),
+        description="Calls",
+    )
+    assert preview.after == saved.written
+    assert preview.after.name == saved.role.name == "Support desk"
+    new = preview_role_change(
+        demo.rolegate.reader(),
+        actor=PLATFORM,
+        workspace_id=ws,
+        role_id=None,
+        name=" Night shift ",
+        level="analyst",
+        grants=(),
+    )
+    assert new.after.name == "Night shift"
+
+
+def test_the_preview_builds_the_role_with_the_use_cases_builder_once(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = demo.ws("telephony")
+    role_id = custom_role(demo, "telephony", "Support", "analyst")
+    built: list[Role] = []
+
+    def spy(schema: ProductSchema, before: Role, **changes: Any) -> Role:
+        role = changed_role(schema, before, **changes)
+        built.append(role)
+        return role
+
+    monkeypatch.setattr(role_preview, "changed_role", spy)
+    preview = preview_role_change(
+        demo.rolegate.reader(),
+        actor=PLATFORM,
+        workspace_id=ws,
+        role_id=role_id,
+        name="Support",
+        level="analyst",
+        grants=(),
+    )
+    assert len(built) == 1
+    assert preview.after is built[0]
+
+
+def test_saving_a_role_answers_with_what_it_wrote_and_the_revision(demo: Demo) -> None:
+    ws = demo.ws("telephony")
+    before = roles_page(demo.rolegate.reader(), actor=PLATFORM, workspace_id=ws).revision
+    written = create_role_written(
+        demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, name=" Night shift ", level="analyst"
+    )
+    assert written.revision == before + 1
+    assert (written.role.name, written.role.type, written.role.active_members) == ("Night shift", "custom", 0)
+    listed = roles_page(demo.rolegate.reader(), actor=PLATFORM, workspace_id=ws)
+    assert listed.revision == written.revision
+    assert written.role in listed.roles
+
+
+def test_the_editor_cites_the_rule_ids_the_product_schema_names(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema_module, "DEFAULT_RULE_IDS", {**schema_module.DEFAULT_RULE_IDS, "landing_page": "X4", "role_copy": "X9"})
+    ws = demo.ws("natero")
+    doc = soup(admin.get(f"/w/{ws}/roles/new"))
+    assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in (X4)."
+    role = custom_role(demo, "natero", "Renewals", grants=("accounts.csm_seat",), landing="my_accounts")
+    copy_page = soup(admin.get(f"/w/{ws}/roles/{role}/copy"))
+    assert "you administer (X9)" in copy_page.get_text()

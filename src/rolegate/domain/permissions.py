@@ -12,7 +12,14 @@ from enum import StrEnum
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import ProductSchema
 
-__all__ = ["PermissionState", "PermissionStatus", "effective_permissions", "resolve_permissions", "role_permissions"]
+__all__ = [
+    "PermissionState",
+    "PermissionStatus",
+    "effective_permissions",
+    "locked_permissions",
+    "resolve_permissions",
+    "role_permissions",
+]
 
 
 class PermissionStatus(StrEnum):
@@ -87,3 +94,11 @@ def effective_permissions(
 def role_permissions(schema: ProductSchema, role: Role, features: frozenset[str]) -> frozenset[str]:
     """The effective permissions of `role` in a workspace with `features`."""
     return effective_permissions(schema, role.level, role.grants, features, system_role=role.is_system)
+
+
+def locked_permissions(schema: ProductSchema, level: str, *, system_role: bool) -> frozenset[str]:
+    """T7: what a role of `level` holds whatever it grants, so an editor shows it on and
+    fixed: the level's floor within its ceiling, less what only system roles may hold
+    when the role is custom (E7)."""
+    lv = schema.levels[level]
+    return frozenset(k for k in lv.floor & lv.ceiling if system_role or not schema.permissions[k].system_only)

@@ -4,6 +4,7 @@ would gain or lose, and the seats it would take. Pure: the service gathers the i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rolegate.domain.permissions import PermissionStatus, resolve_permissions, role_permissions
@@ -12,7 +13,7 @@ from rolegate.domain.schema import ProductSchema
 from rolegate.domain.seats import seat_of
 from rolegate.domain.violations import Violation
 
-__all__ = ["CopyPreview", "copy_preview"]
+__all__ = ["CopyPreview", "copy_choice_violations", "copy_name_violations", "copy_preview", "copy_source_violations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,13 @@ def copy_preview(
         action = "refused"
     elif existing is None:
         action = "create"
-    elif (existing.level, existing.grants, existing.landing_page, existing.description, dict(existing.field_access)) == (
+    elif (
+        existing.level,
+        existing.grants,
+        existing.landing_page,
+        existing.description,
+        dict(existing.field_access),
+    ) == (
         role.level,
         role.grants,
         role.landing_page,
@@ -101,3 +108,46 @@ def copy_preview(
         seat_capacity=seat_capacities.get(seat) if seat is not None else None,
         violations=tuple(violations),
     )
+
+
+def copy_source_violations(schema: ProductSchema, role: Role) -> list[Violation]:
+    """E9: only custom roles are copied; every workspace of the preset has the system roles."""
+    if not role.is_system:
+        return []
+    return [
+        Violation(
+            schema.rule("role_copy"),
+            f"{role.name!r} is a system role: every workspace of the preset has it already.",
+            "Copy a custom role.",
+        )
+    ]
+
+
+def copy_choice_violations(schema: ProductSchema, source_workspace_id: str, targets: Sequence[str]) -> list[Violation]:
+    """E9: a copy goes to at least one workspace, and not to the one the role is in."""
+    if not targets:
+        return [Violation(schema.rule("role_copy"), "No workspace chosen.", "Tick the workspaces to copy the role to.")]
+    if source_workspace_id in targets:
+        return [
+            Violation(
+                schema.rule("role_copy"),
+                "The role is already in this workspace.",
+                "Choose other workspaces of the site, or clone the role.",
+            )
+        ]
+    return []
+
+
+def copy_name_violations(
+    schema: ProductSchema, role: Role, *, target_name: str, existing: Role | None
+) -> list[Violation]:
+    """N8: a copy never overwrites a target's system role of the same name."""
+    if existing is None or not existing.is_system:
+        return []
+    return [
+        Violation(
+            schema.rule("role_definition"),
+            f"{target_name!r} has a system role named {role.name!r}.",
+            "Rename the role before copying it.",
+        )
+    ]

@@ -252,6 +252,17 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "escalation": "T11",
         "level_ceiling": "T5",  # a level's ceiling, where the level names no rule of its own
         "level_locked": "K6",  # a saved custom role's level when levels are fixed at creation
+        # roles: what a role, its copy to another workspace and its field permissions are refused by
+        "role_definition": "N8",  # a role's name and level: missing, unknown, taken
+        "role_copy": "E9",  # copying a role to other workspaces of the site
+        "level_marker": "N2",  # the level follows the marker permission (and with it the seat)
+        "landing_page": "N4",  # every role lands on a page it can open
+        "field_access": "K11",  # a field permission: none, read or write (write includes read)
+        "field_default_read": "K7",  # a default field's read cannot be removed
+        "field_integration_cap": "K9",  # a synced field: the integration user caps every role
+        "field_level_ceiling": "K1",  # a level that never writes fields, where it names no rule
+        "field_not_configured": "K8",  # fields a custom role never configured
+        "field_mirror": "K5",  # a system role mirroring the integration owner
     }
 )
 
@@ -307,4 +318,3 @@ class ProductSchema:
     @property
     def feature_defaults(self) -> frozenset[str]:
         return frozenset(k for k, f in self.features.items() if f.default)
-

@@ -8,12 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError
-from rolegate.domain.role_copy import CopyPreview, copy_preview
+from rolegate.domain.role_copy import (
+    CopyPreview,
+    copy_choice_violations,
+    copy_name_violations,
+    copy_preview,
+    copy_source_violations,
+)
 from rolegate.domain.roles import Role
 from rolegate.domain.rules.site_rules import copy_target_violations
-from rolegate.domain.schema import AdminRight
+from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_usage
-from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import authorize, load_state, raise_if, role_escalation
 from rolegate.services.roles import create_role, update_role
@@ -21,7 +26,7 @@ from rolegate.services.sites import actor_for_user, user_of_actor
 from rolegate.store.repositories import _field_json
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["CopyResult", "copy_role", "preview_copy"]
+__all__ = ["CopyResult", "RoleCopyPage", "copy_role", "preview_copy", "role_copy_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +36,56 @@ class CopyResult:
     """Target workspace id -> the role created or updated there."""
 
 
-def _source(uow: UnitOfWork, actor: Actor, workspace_id: str, role_id: str) -> tuple[Role, str, str, str | None]:
+@dataclass(frozen=True, slots=True)
+class _Source:
+    role: Role
+    schema: ProductSchema
+    preset: str
+    organization: str
+    user_id: str | None
+
+
+def _source(uow: UnitOfWork, actor: Actor, workspace_id: str, role_id: str) -> _Source:
     state = load_state(uow, workspace_id, lock=False)
     authorize(state, actor, AdminRight.VIEW_ROLES)
     role = state.role(role_id)
-    if role.is_system:
-        raise_if([Violation("E9", f"{role.name!r} is a system role: every workspace of the preset has it already.", "Copy a custom role.")])
-    return role, state.workspace.preset, state.workspace.organization_id, user_of_actor(uow, workspace_id, actor)
+    raise_if(copy_source_violations(state.schema, role))
+    return _Source(
+        role,
+        state.schema,
+        state.workspace.preset,
+        state.workspace.organization_id,
+        user_of_actor(uow, workspace_id, actor),
+    )
 
 
-def preview_copy(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, targets: Sequence[str]) -> list[CopyPreview]:
+@dataclass(frozen=True, slots=True)
+class RoleCopyPage:
+    """The copy form: the role to copy (any role; copying a system role is refused, E9)."""
+
+    role: Role
+    rule: str
+    """The rule the page cites: copying a role to other workspaces of the site (E9)."""
+    revision: int
+
+
+def role_copy_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> RoleCopyPage:
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+    return RoleCopyPage(state.role(role_id), state.schema.rule("role_copy"), state.workspace.revision)
+
+
+def preview_copy(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, targets: Sequence[str]
+) -> list[CopyPreview]:
     """What copying would do in each target, refusals included; writes nothing."""
     with uow:
-        role, preset, org, user_id = _source(uow, actor, workspace_id, role_id)
+        source = _source(uow, actor, workspace_id, role_id)
+        role, preset, org, user_id = source.role, source.preset, source.organization, source.user_id
+        raise_if(copy_choice_violations(source.schema, workspace_id, targets))
         out = []
         for target_id in dict.fromkeys(targets):
-            if target_id == workspace_id:
-                raise_if([Violation("E9", "The role is already in this workspace.", "Choose other workspaces of the site, or clone the role.")])
             target = uow.workspaces.get(target_id)
             if target is None:
                 raise NotFoundError(f"no workspace {target_id!r}", decision=None, fix="Choose workspaces of this site.")
@@ -64,18 +102,27 @@ def preview_copy(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: s
                 out.append(CopyPreview(target.id, target.name, "refused", role.level, violations=tuple(violations)))
                 continue
             state = load_state(uow, target_id, lock=False)
-            existing = next((r for r in state.roles.values() if r.name.strip().lower() == role.name.strip().lower()), None)
+            existing = next(
+                (r for r in state.roles.values() if r.name.strip().lower() == role.name.strip().lower()), None
+            )
             holders = 0
-            if existing is not None and existing.is_system:
-                violations.append(Violation("N8", f"{target.name!r} has a system role named {role.name!r}.", "Rename the role before copying it."))
-            elif existing is not None:
+            violations += copy_name_violations(state.schema, role, target_name=target.name, existing=existing)
+            if existing is not None and not existing.is_system:
                 holders = sum(1 for m in state.members if m.role == existing.id and m.status.value != "disabled")
             if existing is None or not existing.is_system:
                 # What create_role / update_role will refuse, refused here for every
                 # target first, so a copy is never written to some targets only.
                 assert target_actor is not None  # administers_target above
-                written = role if existing is None else existing.with_changes(
-                    level=role.level, grants=role.grants, landing_page=role.landing_page, description=role.description, field_access=role.field_access
+                written = (
+                    role
+                    if existing is None
+                    else existing.with_changes(
+                        level=role.level,
+                        grants=role.grants,
+                        landing_page=role.landing_page,
+                        description=role.description,
+                        field_access=role.field_access,
+                    )
                 )
                 violations += role_escalation(state, target_actor, written, f"Role {role.name!r}", before=existing)
             out.append(
@@ -110,7 +157,8 @@ def copy_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str,
     previews = preview_copy(uow, actor=actor, workspace_id=workspace_id, role_id=role_id, targets=targets)
     raise_if([v for p in previews for v in p.violations])
     with uow:
-        role, _, _, user_id = _source(uow, actor, workspace_id, role_id)
+        source = _source(uow, actor, workspace_id, role_id)
+        role, user_id = source.role, source.user_id
         actors: dict[str, Actor] = {}
         for p in previews:
             target = uow.workspaces.get(p.workspace_id)
@@ -136,7 +184,11 @@ def copy_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str,
             )
         elif p.action == "update":
             with uow:
-                existing = next(r.role for r in uow.roles.all(p.workspace_id) if r.role.name.strip().lower() == role.name.strip().lower())
+                existing = next(
+                    r.role
+                    for r in uow.roles.all(p.workspace_id)
+                    if r.role.name.strip().lower() == role.name.strip().lower()
+                )
             written[p.workspace_id] = update_role(
                 uow,
                 actor=target_actor,

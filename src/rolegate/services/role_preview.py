@@ -18,16 +18,29 @@ from dataclasses import dataclass
 
 from rolegate.domain.errors import PermissionDeniedError, RuleViolationError
 from rolegate.domain.permissions import PermissionState, resolve_permissions, role_permissions
-from rolegate.domain.roles import MemberStatus, Role, RoleKind
-from rolegate.domain.schema import LevelMode
+from rolegate.domain.roles import MemberStatus, Role
+from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import load_state
-from rolegate.services.roles import create_role, delete_role, update_role
+from rolegate.services.context import authorize, load_state
+from rolegate.services.role_views import RoleView
+from rolegate.services.roles import built_role, changed_role, create_role, delete_role, stored_role_view, update_role
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["Refusal", "RolePreview", "SeatChange", "deletion_refusal", "preview_role_change"]
+__all__ = [
+    "DeletionPage",
+    "Refusal",
+    "RolePreview",
+    "SeatChange",
+    "deletion_page",
+    "deletion_refusal",
+    "preview_role_change",
+]
+
+
+_NEW = "(new)"
+"""The id a role not yet created is previewed under."""
 
 
 class _RolledBack(UnitOfWork):
@@ -117,6 +130,7 @@ def preview_role_change(
     grant_set = frozenset(grants)
     with uow:
         state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
     schema, feats = state.schema, state.workspace.features
     before = state.role(role_id) if role_id is not None else None
 
@@ -150,23 +164,23 @@ def preview_role_change(
             ),
         )
 
-    fallback = before.level if before is not None else schema.levels_by_rank()[0].key
-    if schema.level_mode is LevelMode.MARKER:
-        resolved = schema.level_for(None, grant_set)
-    else:
-        resolved = level if level is not None and level in schema.levels else fallback
-    base = before or Role(id="(new)", name=name, kind=RoleKind.CUSTOM, level=resolved, grants=frozenset())
-    saved_grants = grant_set if before is not None else grant_set | schema.levels[resolved].floor
-    after = base.with_changes(name=name, description=description, level=resolved, grants=saved_grants, landing_page=landing_page)
-
+    after = _after(
+        schema, before, name=name, level=level, grants=grant_set, landing_page=landing_page, description=description
+    )
     eff_after = role_permissions(schema, after, feats)
     eff_before = role_permissions(schema, before, feats) if before is not None else frozenset()
     holders = [m for m in state.members if before is not None and m.role == before.id]
     used_before = seat_usage(schema, state.roles, state.members)
-    used_after = seat_usage(schema, {**state.roles, after.id: after}, state.members) if before is not None else used_before
+    used_after = (
+        seat_usage(schema, {**state.roles, after.id: after}, state.members) if before is not None else used_before
+    )
     states = resolve_permissions(schema, after.level, after.grants, feats, system_role=after.is_system)
     inert = tuple(
-        s for k, s in states.items() if k in (after.grants | schema.levels[after.level].floor) and not s.effective and s.status.value in ("feature_off", "requirement_missing")
+        s
+        for k, s in states.items()
+        if k in (after.grants | schema.levels[after.level].floor)
+        and not s.effective
+        and s.status.value in ("feature_off", "requirement_missing")
     )
     order = list(schema.permissions)
     return RolePreview(
@@ -179,7 +193,13 @@ def preview_role_change(
         seat_before=seat_of(schema, before) if before is not None else None,
         seat_after=seat_of(schema, after),
         seats=tuple(
-            SeatChange(key, seat.label, used_before.get(key, 0), used_after.get(key, 0), state.workspace.seat_capacities.get(key))
+            SeatChange(
+                key,
+                seat.label,
+                used_before.get(key, 0),
+                used_after.get(key, 0),
+                state.workspace.seat_capacities.get(key),
+            )
             for key, seat in schema.seats.items()
         ),
         inert=inert,
@@ -187,6 +207,75 @@ def preview_role_change(
     )
 
 
+def _after(
+    schema: ProductSchema,
+    before: Role | None,
+    *,
+    name: str,
+    level: str | None,
+    grants: frozenset[str],
+    landing_page: str | None,
+    description: str,
+) -> Role:
+    """The role saving would write, built by the use case's own builder (not derived
+    again here, so the preview cannot show another role than the one saved). A level
+    the rules refuse (missing or unknown, N8: the refusal says so) is shown as the
+    role's own, or the lowest, so the rest of the impact can still be drawn."""
+    fallback = before.level if before is not None else schema.levels_by_rank()[0].key
+    for chosen in (level, fallback):
+        try:
+            if before is not None:
+                return changed_role(
+                    schema,
+                    before,
+                    name=name,
+                    level=chosen,
+                    grants=grants,
+                    landing_page=landing_page,
+                    description=description,
+                )
+            return built_role(
+                schema,
+                name=name,
+                level=chosen,
+                grants=grants,
+                landing_page=landing_page,
+                description=description,
+                role_id=_NEW,
+            )
+        except RuleViolationError:
+            continue
+    # The fallback is the role's own level or the schema's lowest: the builder accepts it.
+    raise AssertionError("unreachable")  # pragma: no cover - see above
+
+
 def deletion_refusal(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> Refusal:
     """Why deleting the role would be refused (empty: it would be deleted). Changes nothing."""
     return _dry_run(uow, lambda dry: delete_role(dry, actor=actor, workspace_id=workspace_id, role_id=role_id))
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionPage:
+    """The confirmation of deleting a role: the role, and why deleting it would be refused."""
+
+    role: Role
+    view: RoleView
+    refusal: Refusal
+    revision: int
+
+
+def deletion_page(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, violations: tuple[Violation, ...] | None = None
+) -> DeletionPage:
+    """`violations`: what a deletion just tried was refused by (else a dry run says)."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        role = state.role(role_id)
+        view = stored_role_view(uow, state, role_id)
+    refusal = (
+        Refusal(violations=violations)
+        if violations is not None
+        else deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id)
+    )
+    return DeletionPage(role, view, refusal, state.workspace.revision)

@@ -1,17 +1,32 @@
-"""Use cases on roles: create, edit, clone, delete. One transaction each."""
+"""Use cases on roles: read the list, one role and the matrix (each authorizes the
+actor for the view-roles right); create, edit, clone, delete (one transaction each,
+returning what they wrote with the workspace revision)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from rolegate.domain.errors import NotFoundError
+from rolegate.domain.matrix import Matrix, permission_matrix
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, RoleKind
-from rolegate.domain.rules.role_rules import assignee_permission_violations, role_deletion_violations, role_violations
+from rolegate.domain.rules.field_rules import field_permission_violations
+from rolegate.domain.rules.role_rules import (
+    RoleLocks,
+    assignee_permission_violations,
+    disabled_holder_violations,
+    level_choice_violations,
+    role_deletion_violations,
+    role_locks,
+    role_name_violations,
+    role_violations,
+)
 from rolegate.domain.rules.team_rules import guardians_after, team_lockout_violations
-from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
+from rolegate.domain.schema import AdminRight, FieldAccess, LevelMode, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import Violation, refuse
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
@@ -22,10 +37,34 @@ from rolegate.services.context import (
     record_change,
     role_escalation,
 )
+from rolegate.services.role_views import RoleView, WorkspaceView, role_view, workspace_view
 from rolegate.store.repositories import _field_json
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["clone_role", "create_role", "delete_role", "role_json", "update_role"]
+__all__ = [
+    "FieldInput",
+    "MatrixPage",
+    "RoleDeleted",
+    "RoleEditor",
+    "RolePage",
+    "RoleWritten",
+    "RolesPage",
+    "built_role",
+    "changed_role",
+    "clone_role",
+    "clone_role_written",
+    "create_role",
+    "create_role_written",
+    "delete_role",
+    "matrix_page",
+    "role_editor",
+    "role_json",
+    "role_page",
+    "roles_page",
+    "stored_role_view",
+    "update_role",
+    "update_role_written",
+]
 
 FieldInput = Mapping[str, Mapping[str, str]]
 
@@ -44,28 +83,22 @@ def role_json(role: Role) -> dict[str, Any]:
     }
 
 
-def _fields(data: FieldInput | None) -> dict[tuple[str, str], FieldAccess] | None:
+def _fields(schema: ProductSchema, data: FieldInput | None) -> dict[tuple[str, str], FieldAccess] | None:
     if data is None:
         return None
     out: dict[tuple[str, str], FieldAccess] = {}
     for obj, per in data.items():
         for name, access in per.items():
-            if access not in ("none", "read", "write"):
-                raise_if([Violation("K11", f"{obj}.{name}: {access!r} is not a field permission.", "Use none, read or write (write includes read).")])
+            raise_if(field_permission_violations(schema, access, where=f"{obj}.{name}: "))
             out[(obj, name)] = FieldAccess.parse(access)
     return out
 
 
-def _require_level(schema: ProductSchema, level: str) -> None:
-    # Checked before anything computes permissions from the level (they need it to exist).
-    if level not in schema.levels:
-        raise_if([Violation("N8", f"Unknown level {level!r}.", f"Choose one of {', '.join(schema.levels)}.")])
-
-
-def _name_violations(uow: UnitOfWork, state: WorkspaceState, name: str, except_id: str | None = None) -> list[Violation]:
-    if name.strip() and uow.roles.name_taken(state.workspace.id, name, except_id=except_id):
-        return [Violation("N8", f"A role named {name.strip()!r} already exists.", "Choose another name.")]
-    return []
+def _name_violations(
+    uow: UnitOfWork, state: WorkspaceState, name: str, except_id: str | None = None
+) -> list[Violation]:
+    taken = bool(name.strip()) and uow.roles.name_taken(state.workspace.id, name, except_id=except_id)
+    return role_name_violations(state.schema, name, taken=taken)
 
 
 def _seat_move_violations(uow: UnitOfWork, state: WorkspaceState, before: Role, after: Role) -> list[Violation]:
@@ -79,11 +112,197 @@ def _seat_move_violations(uow: UnitOfWork, state: WorkspaceState, before: Role, 
     if not holders.total:
         return []
     used = _seats_used(state, new)
-    return seat_violations(schema, new, used=used, capacity=state.workspace.seat_capacities.get(new), extra=holders.total)
+    return seat_violations(
+        schema, new, used=used, capacity=state.workspace.seat_capacities.get(new), extra=holders.total
+    )
 
 
 def _seats_used(state: WorkspaceState, seat: str) -> int:
     return seat_usage(state.schema, state.roles, state.members).get(seat, 0)
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def _viewed(
+    uow: UnitOfWork, workspace_id: str, actor: Actor, right: AdminRight = AdminRight.VIEW_ROLES
+) -> WorkspaceState:
+    """The workspace, read without locking it, with the actor authorized for `right`."""
+    state = load_state(uow, workspace_id, lock=False)
+    authorize(state, actor, right)
+    return state
+
+
+def stored_role_view(uow: UnitOfWork, state: WorkspaceState, role_id: str) -> RoleView:
+    """The role as the list shows it (dates from the store), read in the caller's transaction."""
+    info = next((i for i in uow.roles.all(state.workspace.id) if i.role.id == role_id), None)
+    if info is None:
+        raise NotFoundError(
+            f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id."
+        )
+    return role_view(info, state.schema, state.workspace.features, state.members)
+
+
+@dataclass(frozen=True, slots=True)
+class RolesPage:
+    """T3: every role of the workspace, with its seat usage (N1, K2)."""
+
+    roles: tuple[RoleView, ...]
+    workspace: WorkspaceView
+    custom_roles_allowed: bool
+    revision: int
+
+
+def roles_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> RolesPage:
+    with uow:
+        state = _viewed(uow, workspace_id, actor)
+        infos = uow.roles.all(workspace_id)
+    roles = tuple(role_view(info, state.schema, state.workspace.features, state.members) for info in infos)
+    ws = workspace_view(state.workspace, state.schema, state.roles, state.members)
+    return RolesPage(roles, ws, state.schema.custom_roles_allowed, state.workspace.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class RolePage:
+    role: RoleView
+    revision: int
+
+
+def role_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> RolePage:
+    with uow:
+        state = _viewed(uow, workspace_id, actor)
+        return RolePage(stored_role_view(uow, state, role_id), state.workspace.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleEditor:
+    """What the role editor shows: the role (None: a new one), the schema and features
+    its boxes are drawn from, and what the rules lock before anything is tried."""
+
+    role: Role | None
+    schema: ProductSchema
+    features: frozenset[str]
+    locks: RoleLocks
+    rules: Mapping[str, str]
+    """The rule ids the editor cites: level_marker (N2), landing_page (N4)."""
+    revision: int
+
+
+def role_editor(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str | None, right: AdminRight = AdminRight.VIEW_ROLES
+) -> RoleEditor:
+    """The editor of a saved role (`role_id`) or of a new one, for an actor holding
+    `right` (the view-roles right; the new-role form asks for the manage-roles right)."""
+    with uow:
+        state = _viewed(uow, workspace_id, actor, right)
+    role = state.role(role_id) if role_id is not None else None
+    schema = state.schema
+    rules = {name: schema.rule(name) for name in ("level_marker", "landing_page")}
+    return RoleEditor(role, schema, state.workspace.features, role_locks(schema, role), rules, state.workspace.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixPage:
+    """T6: every role x every permission."""
+
+    matrix: Matrix
+    schema: ProductSchema
+    preset: str
+    revision: int
+
+
+def matrix_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> MatrixPage:
+    with uow:
+        state = _viewed(uow, workspace_id, actor)
+        roles = [info.role for info in uow.roles.all(workspace_id)]
+    m = permission_matrix(state.schema, roles, state.workspace.features)
+    return MatrixPage(m, state.schema, state.workspace.preset, state.workspace.revision)
+
+
+# -- what a change builds (the preview shows the same role) ---------------------------------
+
+
+def built_role(
+    schema: ProductSchema,
+    *,
+    name: str,
+    level: str | None,
+    grants: Iterable[str],
+    landing_page: str | None = None,
+    description: str = "",
+    field_access: FieldInput | None = None,
+    role_id: str | None = None,
+) -> Role:
+    """The custom role `create_role` saves: its level resolved (N2), its floor added (T7)."""
+    grant_set = frozenset(grants)
+    try:
+        resolved = schema.level_for(level, grant_set)
+    except ValueError:
+        refuse(*level_choice_violations(schema, None))
+    raise_if(level_choice_violations(schema, resolved))
+    return Role(
+        id=role_id or new_id(),
+        name=name.strip(),
+        kind=RoleKind.CUSTOM,
+        level=resolved,
+        grants=grant_set | schema.levels[resolved].floor,
+        landing_page=landing_page,
+        description=description,
+        field_access=_fields(schema, field_access) or {},
+    )
+
+
+def changed_role(
+    schema: ProductSchema,
+    before: Role,
+    *,
+    name: str | None = None,
+    level: str | None = None,
+    grants: Iterable[str] | None = None,
+    landing_page: str | None = None,
+    description: str | None = None,
+    field_access: FieldInput | None = None,
+    field_changes: FieldInput | None = None,
+) -> Role:
+    """`before` as `update_role` saves it: only what is given changes; in marker mode the
+    level follows the grants (N2)."""
+    new_fields = _fields(schema, field_access)
+    if field_changes is not None:
+        new_fields = {
+            **(new_fields if new_fields is not None else before.field_access),
+            **(_fields(schema, field_changes) or {}),
+        }
+    new_grants = frozenset(grants) if grants is not None else before.grants
+    new_level = level if level is not None else before.level
+    if schema.level_mode is LevelMode.MARKER:
+        new_level = schema.level_for(None, new_grants)
+    raise_if(level_choice_violations(schema, new_level))
+    return before.with_changes(
+        name=name.strip() if name is not None else None,
+        description=description,
+        level=new_level,
+        grants=new_grants,
+        landing_page=landing_page,
+        field_access=new_fields,
+    )
+
+
+# -- writes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoleWritten:
+    """A role as a write left it: the domain role, its read model, the revision."""
+
+    written: Role
+    role: RoleView
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDeleted:
+    role: Role
+    revision: int
 
 
 def create_role(
@@ -98,36 +317,54 @@ def create_role(
     description: str = "",
     field_access: FieldInput | None = None,
 ) -> Role:
+    """The role created (see `create_role_written` for its read model and revision)."""
+    return create_role_written(
+        uow,
+        actor=actor,
+        workspace_id=workspace_id,
+        name=name,
+        level=level,
+        grants=grants,
+        landing_page=landing_page,
+        description=description,
+        field_access=field_access,
+    ).written
+
+
+def create_role_written(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    name: str,
+    level: str | None = None,
+    grants: Iterable[str] = (),
+    landing_page: str | None = None,
+    description: str = "",
+    field_access: FieldInput | None = None,
+) -> RoleWritten:
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
-        schema = state.schema
-        grant_set = frozenset(grants)
-        try:
-            resolved_level = schema.level_for(level, grant_set)
-        except ValueError:
-            raise_if([Violation("N8", "A level must be chosen for this role.", f"Choose one of {', '.join(schema.levels)}.")])
-            raise
-        _require_level(schema, resolved_level)
-        role = Role(
-            id=new_id(),
-            name=name.strip(),
-            kind=RoleKind.CUSTOM,
-            level=resolved_level,
-            grants=grant_set | (schema.levels[resolved_level].floor if resolved_level in schema.levels else frozenset()),
+        role = built_role(
+            state.schema,
+            name=name,
+            level=level,
+            grants=grants,
             landing_page=landing_page,
             description=description,
-            field_access=_fields(field_access) or {},
+            field_access=field_access,
         )
         raise_if(
-            role_violations(schema, role, state.workspace.features)
+            role_violations(state.schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
             + role_escalation(state, actor, role, f"Role {role.name!r}")
         )
         uow.roles.add(workspace_id, role)
-        record_change(uow, workspace_id, actor, "role.create", "role", role.id, None, role_json(role))
+        revision = record_change(uow, workspace_id, actor, "role.create", "role", role.id, None, role_json(role))
+        written = RoleWritten(role, stored_role_view(uow, state, role.id), revision)
         uow.commit()
-        return role
+        return written
 
 
 def update_role(
@@ -144,6 +381,36 @@ def update_role(
     field_access: FieldInput | None = None,
     field_changes: FieldInput | None = None,
 ) -> Role:
+    """The role as saved (see `update_role_written` for its read model and revision)."""
+    return update_role_written(
+        uow,
+        actor=actor,
+        workspace_id=workspace_id,
+        role_id=role_id,
+        name=name,
+        level=level,
+        grants=grants,
+        landing_page=landing_page,
+        description=description,
+        field_access=field_access,
+        field_changes=field_changes,
+    ).written
+
+
+def update_role_written(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    role_id: str,
+    name: str | None = None,
+    level: str | None = None,
+    grants: Iterable[str] | None = None,
+    landing_page: str | None = None,
+    description: str | None = None,
+    field_access: FieldInput | None = None,
+    field_changes: FieldInput | None = None,
+) -> RoleWritten:
     """`field_access` replaces the role's field permissions; `field_changes` changes
     only the fields it names (in the same transaction, so no edit is lost)."""
     with uow:
@@ -151,24 +418,19 @@ def update_role(
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         schema = state.schema
         before = state.role(role_id)
-        new_fields = _fields(field_access)
-        if field_changes is not None:
-            new_fields = {**(new_fields if new_fields is not None else before.field_access), **(_fields(field_changes) or {})}
-        new_grants = frozenset(grants) if grants is not None else before.grants
-        new_level = level if level is not None else before.level
-        if schema.level_mode.value == "marker":
-            new_level = schema.level_for(None, new_grants)
-        _require_level(schema, new_level)
-        after = before.with_changes(
-            name=name.strip() if name is not None else None,
-            description=description,
-            level=new_level,
-            grants=new_grants,
+        after = changed_role(
+            schema,
+            before,
+            name=name,
+            level=level,
+            grants=grants,
             landing_page=landing_page,
-            field_access=new_fields,
+            description=description,
+            field_access=field_access,
+            field_changes=field_changes,
         )
         if after == before:
-            return before
+            return RoleWritten(before, stored_role_view(uow, state, role_id), state.workspace.revision)
         feats = state.workspace.features
         violations = role_violations(schema, after, feats, previous=before)
         violations += _name_violations(uow, state, after.name, except_id=before.id)
@@ -188,12 +450,22 @@ def update_role(
         )
         raise_if(violations)
         uow.roles.update(workspace_id, after)
-        record_change(uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after))
+        revision = record_change(
+            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after)
+        )
+        written = RoleWritten(after, stored_role_view(uow, state, role_id), revision)
         uow.commit()
-        return after
+        return written
 
 
 def clone_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, name: str | None = None) -> Role:
+    """The clone (see `clone_role_written` for its read model and revision)."""
+    return clone_role_written(uow, actor=actor, workspace_id=workspace_id, role_id=role_id, name=name).written
+
+
+def clone_role_written(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, name: str | None = None
+) -> RoleWritten:
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
@@ -214,12 +486,15 @@ def clone_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str
             + role_escalation(state, actor, clone, f"Role {clone.name!r}")
         )
         uow.roles.add(workspace_id, clone)
-        record_change(uow, workspace_id, actor, "role.clone", "role", clone.id, role_json(source), role_json(clone))
+        revision = record_change(
+            uow, workspace_id, actor, "role.clone", "role", clone.id, role_json(source), role_json(clone)
+        )
+        written = RoleWritten(clone, stored_role_view(uow, state, clone.id), revision)
         uow.commit()
-        return clone
+        return written
 
 
-def delete_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> None:
+def delete_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> RoleDeleted:
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
@@ -227,9 +502,12 @@ def delete_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: st
         assignable = [o.key for o in state.schema.objects.values() if o.assignable]
         holders = uow.roles.holder_counts(workspace_id, role_id, assignable)
         raise_if(role_deletion_violations(state.schema, role, holders))
-        # Disabled members still hold the role (C2: exactly one); they keep it from deletion too.
-        if any(m.role == role_id for m in state.members):
-            raise_if([Violation(state.schema.rule("role_in_use"), f"Role {role.name!r} is held by disabled members.", "Give them another role first.")])
+        raise_if(
+            disabled_holder_violations(
+                state.schema, role, held_by_disabled=any(m.role == role_id for m in state.members)
+            )
+        )
         uow.roles.delete(workspace_id, role_id)
-        record_change(uow, workspace_id, actor, "role.delete", "role", role_id, role_json(role), None)
+        revision = record_change(uow, workspace_id, actor, "role.delete", "role", role_id, role_json(role), None)
         uow.commit()
+        return RoleDeleted(role, revision)

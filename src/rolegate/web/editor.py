@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from starlette.datastructures import FormData
 
-from rolegate.domain.permissions import PermissionStatus, resolve_permissions
+from rolegate.domain.permissions import PermissionStatus, locked_permissions, resolve_permissions
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema
 
@@ -114,6 +114,7 @@ def _cell(
     status: PermissionStatus,
     missing: tuple[str, ...],
     *,
+    locked: bool,
     is_system: bool,
     read_only: bool,
 ) -> PermCell:
@@ -121,16 +122,29 @@ def _cell(
     rule = level.rule or schema.rule("level_ceiling")
     marker = schema.level_mode is LevelMode.MARKER and key == schema.marker_permission
     system_only = perm.system_only and not is_system
-    locked = key in level.floor and key in level.ceiling and not system_only
     checked = key in grants or locked
 
     def make(checked: bool, disabled: bool, state: str, note: str = "", title: str = "") -> PermCell:
-        return PermCell(key, perm.label, perm.description, checked, disabled, state, note, title, tuple(sorted(perm.requires)))
+        return PermCell(
+            key, perm.label, perm.description, checked, disabled, state, note, title, tuple(sorted(perm.requires))
+        )
 
     if locked:
-        return make(True, True, "locked", f"{level.label} level", f"Part of the {level.label} level ({rule}): it cannot be disabled. Choose a lower level to drop it.")
+        return make(
+            True,
+            True,
+            "locked",
+            f"{level.label} level",
+            f"Part of the {level.label} level ({rule}): it cannot be disabled. Choose a lower level to drop it.",
+        )
     if key not in level.ceiling and not marker:
-        return make(checked, True, "unavailable", f"not in {level.label}", f"Above the {level.label} level ({rule}): choose a higher level to grant it.")
+        return make(
+            checked,
+            True,
+            "unavailable",
+            f"not in {level.label}",
+            f"Above the {level.label} level ({rule}): choose a higher level to grant it.",
+        )
     if system_only:
         return make(checked, True, "unavailable", "system roles only", "Only system roles may hold it (E7).")
     note, title, state = "", perm.description, "on" if checked else "off"
@@ -162,6 +176,7 @@ def permission_grid(
 ) -> list[AreaGrid]:
     lv = schema.levels[level]
     states = resolve_permissions(schema, level, grants & schema.permissions.keys(), features, system_role=is_system)
+    locked = locked_permissions(schema, level, system_role=is_system)
     grid: list[AreaGrid] = []
     for area in schema.areas.values():
         perms = [p for p in schema.permissions.values() if p.area == area.key]
@@ -172,7 +187,18 @@ def permission_grid(
         paired: dict[str, PermRow] = {}
         for p in perms:
             st = states[p.key]
-            cell = _cell(schema, p, lv, grants, features, st.status, st.missing, is_system=is_system, read_only=read_only)
+            cell = _cell(
+                schema,
+                p,
+                lv,
+                grants,
+                features,
+                st.status,
+                st.missing,
+                locked=p.key in locked,
+                is_system=is_system,
+                read_only=read_only,
+            )
             if p.pair_row is not None and p.pair_column is not None:
                 if p.pair_column not in columns:
                     columns.append(p.pair_column)

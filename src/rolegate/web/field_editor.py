@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from rolegate.domain.fields import field_decision
 from rolegate.domain.roles import Role
+from rolegate.domain.rules.field_rules import write_without_read_violations
 from rolegate.domain.schema import FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation
 
@@ -59,30 +60,56 @@ class ObjectTable:
 
 def field_tables(schema: ProductSchema, role: Role, *, read_only: bool) -> list[ObjectTable]:
     level = schema.levels[role.level]
+    default_read, cap_rule = schema.rule("field_default_read"), schema.rule("field_integration_cap")
+    ceiling_rule = level.rule or schema.rule("field_level_ceiling")
     tables: list[ObjectTable] = []
     for okey, otype in schema.objects.items():
         rows = []
         for fname, fdef in otype.fields.items():
             d = field_decision(schema, role, okey, fname)
             if d.read_locked:
-                read = FieldBox(True, True, "locked", "K7", "Default field: its read permission cannot be removed (K7).")
+                read = FieldBox(
+                    True,
+                    True,
+                    "locked",
+                    default_read,
+                    f"Default field: its read permission cannot be removed ({default_read}).",
+                )
             else:
-                read = FieldBox(d.access >= FieldAccess.READ, read_only, "on" if d.access >= FieldAccess.READ else "off")
+                read = FieldBox(
+                    d.access >= FieldAccess.READ, read_only, "on" if d.access >= FieldAccess.READ else "off"
+                )
             if level.field_ceiling < FieldAccess.WRITE:
-                write = FieldBox(False, True, "capped", level.rule or "K1", f"The {level.label} level never writes fields ({level.rule or 'K1'}).")
+                write = FieldBox(
+                    False,
+                    True,
+                    "capped",
+                    ceiling_rule,
+                    f"The {level.label} level never writes fields ({ceiling_rule}).",
+                )
             elif d.cap < FieldAccess.WRITE:
                 source = schema.integrations.get(fdef.synced_from or "")
                 integ = source.label if source is not None else "an integration"
-                write = FieldBox(False, True, "capped", "K9", f"Synced from {integ}, whose integration user can only {d.cap.label} it: write is locked for every role (K9).")
+                write = FieldBox(
+                    False,
+                    True,
+                    "capped",
+                    cap_rule,
+                    f"Synced from {integ}, whose integration user can only {d.cap.label} it: write is locked for every role ({cap_rule}).",
+                )
             else:
-                write = FieldBox(d.access >= FieldAccess.WRITE, read_only, "on" if d.access >= FieldAccess.WRITE else "off")
+                write = FieldBox(
+                    d.access >= FieldAccess.WRITE, read_only, "on" if d.access >= FieldAccess.WRITE else "off"
+                )
             new = not role.mirror_integration and (okey, fname) not in role.field_access
             rows.append(FieldRow(okey, fname, fdef.label, read, write, fdef.synced_from, new))
         tables.append(ObjectTable(okey, otype.label, tuple(rows)))
     return tables
 
 
-def parse_field_form(form: FormData, tables: list[ObjectTable]) -> tuple[dict[str, dict[str, str]], list[Violation]]:
+def parse_field_form(
+    form: FormData, schema: ProductSchema, tables: list[ObjectTable]
+) -> tuple[dict[str, dict[str, str]], list[Violation]]:
     """The changes the form makes: each field whose access differs from what the role
     has now. Disabled boxes are not posted: a locked read stays read (K7); a capped
     write box is shown unticked, so a role's stored write on a field that became capped
@@ -100,8 +127,9 @@ def parse_field_form(form: FormData, tables: list[ObjectTable]) -> tuple[dict[st
             if table.key == bulk_obj and bulk_to in ("read", "none"):
                 read = row.read.disabled or bulk_to == "read"
                 write = write and bulk_to == "read"
-            if write and not read:
-                violations.append(Violation("K11", f"{row.label} ({row.key}): write without read is not possible.", "Tick read too, or untick write."))
+            refused = write_without_read_violations(schema, f"{row.label} ({row.key})", read=read, write=write)
+            if refused:
+                violations += refused
                 continue
             access = "write" if write else "read" if read else "none"
             before = "write" if row.write.checked else "read" if row.read.checked else "none"

@@ -5,13 +5,14 @@ domain's; a refusal comes back as a problem naming it."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from rolegate.api.deps import AdminAccess, AdminContext, DecideAccess
+from rolegate.api.deps import AdminAccess, DecideAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.routes.roles import RoleId, _role
+from rolegate.api.routes.roles import RoleId, role_written
 from rolegate.api.schemas import NO_NUL, RoleWritten
 from rolegate.api.schemas_fields import (
     FieldCheckWriteIn,
@@ -31,11 +32,8 @@ from rolegate.api.schemas_fields import (
     SyncFieldIn,
     WriteCheckOut,
 )
-from rolegate.domain.field_registry import FieldRegistry
 from rolegate.domain.field_usage import FieldUse, UsageKind
-from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.services import fields as field_services
-from rolegate.services.context import authorize, load_state
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["fields"], route_class=ApiRoute)
 
@@ -57,12 +55,17 @@ async def check_write(body: FieldCheckWriteIn, access: DecideAccess) -> WriteChe
         object=result.object_type,
         allowed=result.allowed,
         writable=list(result.writable),
-        refused=[FieldRefusalOut(field=r.field, access=r.access.label, rule=r.rule_id, message=r.message) for r in result.refused],
+        refused=[
+            FieldRefusalOut(field=r.field, access=r.access.label, rule=r.rule_id, message=r.message)
+            for r in result.refused
+        ],
         revision=result.revision,
     )
 
 
-@router.post("/fields/visible", response_model=FieldVisibleOut, summary="The fields a member sees, and what that hides (K12)")
+@router.post(
+    "/fields/visible", response_model=FieldVisibleOut, summary="The fields a member sees, and what that hides (K12)"
+)
 async def visible(body: FieldVisibleIn, access: DecideAccess) -> FieldVisibleOut:
     """For filters, segments, layouts, notes and dashboard modules: the readable and
     writable fields, and per `uses` entry whether it is shown, hidden (a filter, a
@@ -97,51 +100,40 @@ async def visible(body: FieldVisibleIn, access: DecideAccess) -> FieldVisibleOut
 # -- the registry ---------------------------------------------------------------------------
 
 
-def _object_out(schema: ProductSchema, registry: FieldRegistry, key: str) -> ObjectFieldsOut:
-    otype = schema.objects[key]
-    added_objects = {o.key for o in registry.objects}
-    fields = []
-    for f in otype.fields.values():
-        reg = registry.field(key, f.name)
-        cap = schema.integrations[f.synced_from].cap(key, f.name).label if f.synced_from is not None else None
-        fields.append(FieldDefOut(name=f.name, label=f.label, default=f.default, synced_from=f.synced_from, integration_access=cap, added=bool(reg and reg.added)))
-    return ObjectFieldsOut(key=key, label=otype.label, added=key in added_objects, fields=fields)
+def _field_out(f: field_services.FieldView) -> FieldDefOut:
+    return FieldDefOut.model_validate(asdict(f))
 
 
-def _registry(ctx: AdminContext) -> tuple[ProductSchema, FieldRegistry, int]:
-    with ctx.rolegate.uow() as uow:
-        state = load_state(uow, ctx.workspace_id, lock=False)
-        authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
-        registry = uow.fields.registry(ctx.workspace_id)
-    return state.schema, registry, state.workspace.revision
+def _object_out(o: field_services.ObjectView) -> ObjectFieldsOut:
+    return ObjectFieldsOut(key=o.key, label=o.label, added=o.added, fields=[_field_out(f) for f in o.fields])
+
+
+def _field_written(written: field_services.FieldWritten) -> FieldWrittenOut:
+    return FieldWrittenOut(object=written.object, field=_field_out(written.field), revision=written.revision)
 
 
 @router.get("/fields", response_model=FieldRegistryOut, summary="Objects and fields of the workspace")
 def list_fields(ctx: AdminAccess) -> FieldRegistryOut:
     """The preset's objects and fields with the host's additions (`added`, K8),
     conversions (`synced_from`, K10) and integration caps (`integration_access`, K9)."""
-    schema, registry, revision = _registry(ctx)
-    return FieldRegistryOut(objects=[_object_out(schema, registry, k) for k in schema.objects], revision=revision)
+    page = field_services.field_registry_page(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
+    return FieldRegistryOut(objects=[_object_out(o) for o in page.objects], revision=page.revision)
 
 
 @router.post("/objects", status_code=201, response_model=ObjectWrittenOut, summary="Add an object (K6, K8)")
 def add_object(body: NewObjectIn, ctx: AdminAccess) -> ObjectWrittenOut:
-    field_services.add_object(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, key=body.key, label=body.label)
-    revision = ctx.revision()
-    schema, registry, _ = _registry(ctx)
-    return ObjectWrittenOut(object=_object_out(schema, registry, body.key), revision=revision)
+    written = field_services.add_object(
+        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, key=body.key, label=body.label
+    )
+    return ObjectWrittenOut(object=_object_out(written.object), revision=written.revision)
 
 
-def _field_written(ctx: AdminContext, object_key: str, name: str, revision: int) -> FieldWrittenOut:
-    schema, registry, _ = _registry(ctx)
-    out = _object_out(schema, registry, object_key)
-    return FieldWrittenOut(object=object_key, field=next(f for f in out.fields if f.name == name), revision=revision)
-
-
-@router.post("/objects/{object_key}/fields", status_code=201, response_model=FieldWrittenOut, summary="Add a field (K8, K9)")
+@router.post(
+    "/objects/{object_key}/fields", status_code=201, response_model=FieldWrittenOut, summary="Add a field (K8, K9)"
+)
 def add_field(object_key: ObjectKey, body: NewFieldIn, ctx: AdminAccess) -> FieldWrittenOut:
     """Standard and Limited custom roles do not get it until configured (K8)."""
-    field_services.add_field(
+    written = field_services.add_field(
         ctx.uow(),
         actor=ctx.actor,
         workspace_id=ctx.workspace_id,
@@ -151,25 +143,58 @@ def add_field(object_key: ObjectKey, body: NewFieldIn, ctx: AdminAccess) -> Fiel
         synced_from=body.synced_from,
         integration_access=body.integration_access,
     )
-    return _field_written(ctx, object_key, body.name, ctx.revision())
+    return _field_written(written)
 
 
-@router.post("/objects/{object_key}/fields/{name}/sync", response_model=FieldWrittenOut, summary="Convert a local field to synced (K10)")
+@router.post(
+    "/objects/{object_key}/fields/{name}/sync",
+    response_model=FieldWrittenOut,
+    summary="Convert a local field to synced (K10)",
+)
 def sync_field(object_key: ObjectKey, name: FieldName, body: SyncFieldIn, ctx: AdminAccess) -> FieldWrittenOut:
     """No role changes: each keeps its permission, capped by the integration user (K9)."""
-    field_services.convert_to_synced(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, object_type=object_key, name=name, integration=body.integration)
-    return _field_written(ctx, object_key, name, ctx.revision())
+    return _field_written(
+        field_services.convert_to_synced(
+            ctx.uow(),
+            actor=ctx.actor,
+            workspace_id=ctx.workspace_id,
+            object_type=object_key,
+            name=name,
+            integration=body.integration,
+        )
+    )
 
 
-@router.put("/objects/{object_key}/fields/{name}/integration-access", response_model=FieldWrittenOut, summary="The integration user's permission on a synced field (K9)")
-def integration_access(object_key: ObjectKey, name: FieldName, body: IntegrationAccessIn, ctx: AdminAccess) -> FieldWrittenOut:
-    field_services.set_integration_access(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, object_type=object_key, name=name, access=body.access)
-    return _field_written(ctx, object_key, name, ctx.revision())
+@router.put(
+    "/objects/{object_key}/fields/{name}/integration-access",
+    response_model=FieldWrittenOut,
+    summary="The integration user's permission on a synced field (K9)",
+)
+def integration_access(
+    object_key: ObjectKey, name: FieldName, body: IntegrationAccessIn, ctx: AdminAccess
+) -> FieldWrittenOut:
+    return _field_written(
+        field_services.set_integration_access(
+            ctx.uow(),
+            actor=ctx.actor,
+            workspace_id=ctx.workspace_id,
+            object_type=object_key,
+            name=name,
+            access=body.access,
+        )
+    )
 
 
-@router.patch("/roles/{role_id}/fields", response_model=RoleWritten, summary="Change some field permissions of a role (K6, K7, K9, K11)")
+@router.patch(
+    "/roles/{role_id}/fields",
+    response_model=RoleWritten,
+    summary="Change some field permissions of a role (K6, K7, K9, K11)",
+)
 def role_fields(role_id: RoleId, body: RoleFieldsIn, ctx: AdminAccess) -> RoleWritten:
     """Fields not named keep their permission. Refused: a default field's read (K7),
     write on a field the integration user only reads (K9), write at Limited (K1)."""
-    field_services.set_role_field_access(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, changes=body.fields)
-    return RoleWritten(role=_role(ctx, role_id), revision=ctx.revision())
+    return role_written(
+        field_services.set_role_field_access(
+            ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, changes=body.fields
+        )
+    )

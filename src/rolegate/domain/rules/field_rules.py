@@ -10,6 +10,8 @@ from rolegate.domain.violations import Violation
 
 __all__ = [
     "field_addition_violations",
+    "field_permission_violations",
+    "write_without_read_violations",
     "integration_access_escalation_violations",
     "integration_access_violations",
     "object_addition_violations",
@@ -19,17 +21,53 @@ __all__ = [
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
+def field_permission_violations(schema: ProductSchema, text: str, *, where: str = "") -> list[Violation]:
+    """K11: a field permission is none, read or write (write includes read)."""
+    if text in ("none", "read", "write"):
+        return []
+    return [
+        Violation(
+            schema.rule("field_access"),
+            f"{where}{text!r} is not a field permission.",
+            "Use none, read or write (write includes read).",
+        )
+    ]
+
+
+def write_without_read_violations(schema: ProductSchema, field: str, *, read: bool, write: bool) -> list[Violation]:
+    """K11: write includes read, so a field cannot be written and not read."""
+    if write and not read:
+        return [
+            Violation(
+                schema.rule("field_access"),
+                f"{field}: write without read is not possible.",
+                "Tick read too, or untick write.",
+            )
+        ]
+    return []
+
+
 def _key_violations(what: str, key: str) -> list[Violation]:
     if _KEY.match(key):
         return []
-    return [Violation("K6", f"{what} {key!r} is not a valid key.", "Use lower-case letters, digits and underscores, starting with a letter (at most 64).")]
+    return [
+        Violation(
+            "K6",
+            f"{what} {key!r} is not a valid key.",
+            "Use lower-case letters, digits and underscores, starting with a letter (at most 64).",
+        )
+    ]
 
 
 def object_addition_violations(schema: ProductSchema, key: str, label: str) -> list[Violation]:
     """K6: additional objects sit beside accounts, contacts and opportunities."""
     out = _key_violations("Object", key)
     if key in schema.objects:
-        out.append(Violation("K6", f"Object {key!r} already exists.", "Choose another key, or add fields to the existing object."))
+        out.append(
+            Violation(
+                "K6", f"Object {key!r} already exists.", "Choose another key, or add fields to the existing object."
+            )
+        )
     if not label.strip():
         out.append(Violation("K6", "An object needs a label.", "Enter the name members will see."))
     return out
@@ -48,15 +86,33 @@ def field_addition_violations(
     integration (K9)."""
     otype = schema.objects.get(object_type)
     if otype is None:
-        return [Violation("K6", f"Unknown object {object_type!r}.", f"Add the object first, or use one of {', '.join(schema.objects)}.")]
+        return [
+            Violation(
+                "K6",
+                f"Unknown object {object_type!r}.",
+                f"Add the object first, or use one of {', '.join(schema.objects)}.",
+            )
+        ]
     out = _key_violations("Field", name)
     if name in otype.fields:
-        out.append(Violation("K6", f"Field {object_type}.{name} already exists.", "Choose another name, or convert the existing field."))
+        out.append(
+            Violation(
+                "K6",
+                f"Field {object_type}.{name} already exists.",
+                "Choose another name, or convert the existing field.",
+            )
+        )
     if not label.strip():
         out.append(Violation("K6", "A field needs a label.", "Enter the name members will see."))
     out.extend(_integration_violations(schema, synced_from))
     if integration_access is not None and synced_from is None:
-        out.append(Violation("K9", f"{object_type}.{name} is local: only a synced field has an integration user's permission.", "Name the integration it is synced from, or leave the permission out."))
+        out.append(
+            Violation(
+                "K9",
+                f"{object_type}.{name} is local: only a synced field has an integration user's permission.",
+                "Name the integration it is synced from, or leave the permission out.",
+            )
+        )
     return out
 
 
@@ -75,7 +131,13 @@ def sync_violations(schema: ProductSchema, object_type: str, name: str, integrat
     out = _integration_violations(schema, integration)
     synced = otype.fields[name].synced_from
     if synced is not None:
-        out.append(Violation("K10", f"{object_type}.{name} is already synced from {synced!r}.", "Only a local field can be converted."))
+        out.append(
+            Violation(
+                "K10",
+                f"{object_type}.{name} is already synced from {synced!r}.",
+                "Only a local field can be converted.",
+            )
+        )
     return out
 
 
@@ -83,17 +145,37 @@ def integration_access_violations(schema: ProductSchema, object_type: str, name:
     """K9: the integration user's permission exists only on a synced field (K11 values)."""
     otype = schema.objects.get(object_type)
     if otype is None or name not in otype.fields:
-        return [Violation("K9", f"Unknown field {object_type}.{name}.", "Set the integration user's permission on a field that exists.")]
+        return [
+            Violation(
+                "K9",
+                f"Unknown field {object_type}.{name}.",
+                "Set the integration user's permission on a field that exists.",
+            )
+        ]
     out: list[Violation] = []
     if access not in ("none", "read", "write"):
-        out.append(Violation("K11", f"{access!r} is not a field permission.", "Use none, read or write (write includes read)."))
+        out.append(
+            Violation("K11", f"{access!r} is not a field permission.", "Use none, read or write (write includes read).")
+        )
     if otype.fields[name].synced_from is None:
-        out.append(Violation("K9", f"{object_type}.{name} is local: no integration user governs it.", "Convert it to a synced field first (K10)."))
+        out.append(
+            Violation(
+                "K9",
+                f"{object_type}.{name} is local: no integration user governs it.",
+                "Convert it to a synced field first (K10).",
+            )
+        )
     return out
 
 
 def integration_access_escalation_violations(
-    schema: ProductSchema, object_type: str, name: str, *, before: FieldAccess, after: FieldAccess, actor_access: FieldAccess
+    schema: ProductSchema,
+    object_type: str,
+    name: str,
+    *,
+    before: FieldAccess,
+    after: FieldAccess,
+    actor_access: FieldAccess,
 ) -> list[Violation]:
     """No escalation through the integration cap (K9 with K13's "nobody hands out more
     than they hold"): raising what the integration user may do on a synced field from

@@ -13,9 +13,14 @@ from rolegate.domain.violations import Violation
 
 __all__ = [
     "HolderCounts",
+    "RoleLocks",
     "assignee_permission_violations",
+    "disabled_holder_violations",
     "field_grant_violations",
+    "level_choice_violations",
     "role_deletion_violations",
+    "role_locks",
+    "role_name_violations",
     "role_violations",
     "system_role_violations",
 ]
@@ -56,24 +61,44 @@ def role_violations(
     """Everything wrong with saving `role` (created when `previous` is None)."""
     out: list[Violation] = []
     if previous is None and role.is_system and not system_ok:
-        out.append(Violation(schema.rule("system_role_create"), "System roles cannot be created.", "Create a custom role instead."))
+        out.append(
+            Violation(
+                schema.rule("system_role_create"), "System roles cannot be created.", "Create a custom role instead."
+            )
+        )
     if previous is None and not role.is_system and not schema.custom_roles_allowed:
-        out.append(Violation("C3", f"{schema.name} has only its predefined profiles.", "Assign one of the system roles."))
+        out.append(
+            Violation("C3", f"{schema.name} has only its predefined profiles.", "Assign one of the system roles.")
+        )
     if previous is not None and previous.is_system and not previous.editable and previous != role:
-        out.append(Violation(schema.rule("system_role_edit"), f"System role {previous.name!r} cannot be edited.", "Clone it into a custom role and edit the clone."))
+        out.append(
+            Violation(
+                schema.rule("system_role_edit"),
+                f"System role {previous.name!r} cannot be edited.",
+                "Clone it into a custom role and edit the clone.",
+            )
+        )
         return out
     # In marker mode the level follows the grants (N2), so only the name is fixed.
     level_fixed = schema.level_mode is LevelMode.CHOSEN and role.level != previous.level if previous else False
     if previous is not None and previous.is_system and (role.name != previous.name or level_fixed):
-        out.append(Violation(schema.rule("system_role_rename"), "A system role keeps its name and level; only its permissions may change.", "Clone it to change its name or level."))
+        out.append(
+            Violation(
+                schema.rule("system_role_rename"),
+                "A system role keeps its name and level; only its permissions may change.",
+                "Clone it to change its name or level.",
+            )
+        )
     if not role.name.strip():
         out.append(Violation("N8", "A role needs a name.", "Enter a name."))
     unknown = sorted(role.grants - schema.permissions.keys())
     if unknown:
-        out.append(Violation("N8", f"Unknown permissions: {', '.join(unknown)}.", "Use permission keys of the product schema."))
-    if role.level not in schema.levels:
-        out.append(Violation("N8", f"Unknown level {role.level!r}.", f"Choose one of {', '.join(schema.levels)}."))
-        return out
+        out.append(
+            Violation("N8", f"Unknown permissions: {', '.join(unknown)}.", "Use permission keys of the product schema.")
+        )
+    unknown_level = level_choice_violations(schema, role.level)
+    if unknown_level:
+        return out + unknown_level
     out.extend(_level_violations(schema, role, previous))
     out.extend(_grant_violations(schema, role, previous))
     out.extend(_landing_violations(schema, role, features))
@@ -81,14 +106,83 @@ def role_violations(
     return out
 
 
+def level_choice_violations(schema: ProductSchema, level: str | None) -> list[Violation]:
+    """N8: a role has one of the schema's levels (None: none was chosen where the
+    product makes the administrator choose). Checked before anything computes
+    permissions from the level, which needs it to exist."""
+    fix = f"Choose one of {', '.join(schema.levels)}."
+    if level is None:
+        return [Violation(schema.rule("role_definition"), "A level must be chosen for this role.", fix)]
+    if level not in schema.levels:
+        return [Violation(schema.rule("role_definition"), f"Unknown level {level!r}.", fix)]
+    return []
+
+
+def role_name_violations(schema: ProductSchema, name: str, *, taken: bool) -> list[Violation]:
+    """N8: role names are unique in a workspace (`taken`: the store found another)."""
+    if name.strip() and taken:
+        return [
+            Violation(
+                schema.rule("role_definition"), f"A role named {name.strip()!r} already exists.", "Choose another name."
+            )
+        ]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class RoleLocks:
+    """What of a role the editor may not change, and the rule that says so: the
+    editor shows these before the change is tried (the rules above refuse it)."""
+
+    edit: bool
+    """A system role that cannot be edited at all (K4)."""
+    name: bool
+    """A system role keeps its name (T2)."""
+    level: bool
+    """A saved role's level: a system role's (T2), a custom role's where levels are fixed at creation (K6)."""
+    edit_rule: str
+    level_rule: str
+
+
+def role_locks(schema: ProductSchema, role: Role | None) -> RoleLocks:
+    """The locks of `role` (None: a new role, nothing locked)."""
+    if role is None:
+        return RoleLocks(False, False, False, schema.rule("system_role_edit"), schema.rule("system_role_rename"))
+    level = schema.level_mode is LevelMode.CHOSEN and (role.is_system or not schema.level_changeable_after_create)
+    return RoleLocks(
+        edit=role.is_system and not role.editable,
+        name=role.is_system,
+        level=level,
+        edit_rule=schema.rule("system_role_edit"),
+        level_rule=schema.rule("system_role_rename") if role.is_system else schema.rule("level_locked"),
+    )
+
+
 def _level_violations(schema: ProductSchema, role: Role, previous: Role | None) -> list[Violation]:
     out: list[Violation] = []
     if schema.level_mode is LevelMode.MARKER:
         expected = schema.level_for(None, role.grants)
         if role.level != expected:
-            out.append(Violation("N2", f"With these permissions the role takes the {expected!r} level, not {role.level!r}.", f"Leave the level to follow {schema.marker_permission!r}."))
-    elif previous is not None and not previous.is_system and previous.level != role.level and not schema.level_changeable_after_create:
-        out.append(Violation(schema.rule("level_locked"), f"The access level of a saved custom role cannot change ({previous.level!r} -> {role.level!r}).", "Create a new role with the other level and move its members."))
+            out.append(
+                Violation(
+                    schema.rule("level_marker"),
+                    f"With these permissions the role takes the {expected!r} level, not {role.level!r}.",
+                    f"Leave the level to follow {schema.marker_permission!r}.",
+                )
+            )
+    elif (
+        previous is not None
+        and not previous.is_system
+        and previous.level != role.level
+        and not schema.level_changeable_after_create
+    ):
+        out.append(
+            Violation(
+                schema.rule("level_locked"),
+                f"The access level of a saved custom role cannot change ({previous.level!r} -> {role.level!r}).",
+                "Create a new role with the other level and move its members.",
+            )
+        )
     return out
 
 
@@ -97,15 +191,35 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
     level = schema.levels[role.level]
     above = sorted((role.grants - level.ceiling) & schema.permissions.keys())
     if above:
-        out.append(Violation(level.rule or schema.rule("level_ceiling"), f"Level {level.label!r} cannot grant {', '.join(above)}.", "Remove them, or choose a higher level."))
+        out.append(
+            Violation(
+                level.rule or schema.rule("level_ceiling"),
+                f"Level {level.label!r} cannot grant {', '.join(above)}.",
+                "Remove them, or choose a higher level.",
+            )
+        )
     if not role.is_system:
-        system_only = sorted(k for k in (role.grants | level.floor) & schema.permissions.keys() if schema.permissions[k].system_only)
+        system_only = sorted(
+            k for k in (role.grants | level.floor) & schema.permissions.keys() if schema.permissions[k].system_only
+        )
         if system_only:
-            out.append(Violation("E7", f"Only system roles may hold {', '.join(system_only)}.", "Leave it to the site administrators' role."))
+            out.append(
+                Violation(
+                    "E7",
+                    f"Only system roles may hold {', '.join(system_only)}.",
+                    "Leave it to the site administrators' role.",
+                )
+            )
     if previous is not None:
         dropped = sorted((previous.grants - role.grants) & level.floor)
         if dropped:
-            out.append(Violation("T7", f"{', '.join(dropped)} belong to level {level.label!r} and cannot be disabled.", "Choose a lower level to drop them."))
+            out.append(
+                Violation(
+                    "T7",
+                    f"{', '.join(dropped)} belong to level {level.label!r} and cannot be disabled.",
+                    "Choose a lower level to drop them.",
+                )
+            )
     return out
 
 
@@ -113,13 +227,27 @@ def _landing_violations(schema: ProductSchema, role: Role, features: frozenset[s
     if not schema.landing_pages:
         return []
     if role.landing_page is None:
-        return [Violation("N4", "Every role needs a landing page.", "Choose one the role can open.")]
+        return [
+            Violation(schema.rule("landing_page"), "Every role needs a landing page.", "Choose one the role can open.")
+        ]
     page = schema.landing_pages.get(role.landing_page)
     if page is None:
-        return [Violation("N4", f"Unknown landing page {role.landing_page!r}.", f"Choose one of {', '.join(schema.landing_pages)}.")]
+        return [
+            Violation(
+                schema.rule("landing_page"),
+                f"Unknown landing page {role.landing_page!r}.",
+                f"Choose one of {', '.join(schema.landing_pages)}.",
+            )
+        ]
     if page.requires is not None and page.requires not in role_permissions(schema, role, features):
         need = schema.permissions[page.requires].label
-        return [Violation("N4", f"Landing page {page.label!r} needs {need!r}, which this role does not effectively have.", f"Grant {need!r} or choose another landing page.")]
+        return [
+            Violation(
+                schema.rule("landing_page"),
+                f"Landing page {page.label!r} needs {need!r}, which this role does not effectively have.",
+                f"Grant {need!r} or choose another landing page.",
+            )
+        ]
     return []
 
 
@@ -137,15 +265,33 @@ def field_grant_violations(schema: ProductSchema, role: Role, previous: Role | N
             continue
         fdef = otype.fields[fname]
         if fdef.default and access < FieldAccess.READ:
-            out.append(Violation("K7", f"{obj}.{fname} is a default field: its read permission cannot be removed.", "Keep read; only write can change."))
+            out.append(
+                Violation(
+                    "K7",
+                    f"{obj}.{fname} is a default field: its read permission cannot be removed.",
+                    "Keep read; only write can change.",
+                )
+            )
         if access == FieldAccess.WRITE and fdef.synced_from is not None:
             cap = schema.integrations[fdef.synced_from].cap(obj, fname)
             if cap < FieldAccess.WRITE:
-                out.append(Violation("K9", f"{obj}.{fname} is synced from {fdef.synced_from} and its integration user can only {cap.label} it.", "Grant read only, or give the integration user write in the CRM."))
+                out.append(
+                    Violation(
+                        "K9",
+                        f"{obj}.{fname} is synced from {fdef.synced_from} and its integration user can only {cap.label} it.",
+                        "Grant read only, or give the integration user write in the CRM.",
+                    )
+                )
                 continue
         level = schema.levels[role.level]
         if access > level.field_ceiling:
-            out.append(Violation(level.rule or "K1", f"Level {level.label!r} cannot write fields ({obj}.{fname}).", "Grant read only, or use a higher level."))
+            out.append(
+                Violation(
+                    level.rule or "K1",
+                    f"Level {level.label!r} cannot write fields ({obj}.{fname}).",
+                    "Grant read only, or use a higher level.",
+                )
+            )
     return out
 
 
@@ -167,8 +313,18 @@ def assignee_permission_violations(
         had = _grants_action(schema, before, otype.assignee_action)
         has = _grants_action(schema, after, otype.assignee_action)
         if had and not has:
-            perms = [schema.permissions[p].label for p in sorted(before - after) if otype.assignee_action in {g.action for g in schema.permissions[p].grants}]
-            out.append(Violation("N6", f"{', '.join(perms) or 'This change'} cannot be turned off: {holders_with_assigned[otype.key]} member(s) with this role have {otype.label.lower()} records assigned.", f"Unassign those {otype.label.lower()} records or switch them to other members first."))
+            perms = [
+                schema.permissions[p].label
+                for p in sorted(before - after)
+                if otype.assignee_action in {g.action for g in schema.permissions[p].grants}
+            ]
+            out.append(
+                Violation(
+                    "N6",
+                    f"{', '.join(perms) or 'This change'} cannot be turned off: {holders_with_assigned[otype.key]} member(s) with this role have {otype.label.lower()} records assigned.",
+                    f"Unassign those {otype.label.lower()} records or switch them to other members first.",
+                )
+            )
     return out
 
 
@@ -176,13 +332,45 @@ def _grants_action(schema: ProductSchema, perms: frozenset[str], action: str) ->
     return any(action == g.action for p in perms for g in schema.permissions[p].grants)
 
 
+def disabled_holder_violations(schema: ProductSchema, role: Role, *, held_by_disabled: bool) -> list[Violation]:
+    """Disabled members still hold their role (C2: exactly one), so they keep it from
+    deletion too (T9)."""
+    if not held_by_disabled:
+        return []
+    return [
+        Violation(
+            schema.rule("role_in_use"),
+            f"Role {role.name!r} is held by disabled members.",
+            "Give them another role first.",
+        )
+    ]
+
+
 def role_deletion_violations(schema: ProductSchema, role: Role, holders: HolderCounts) -> list[Violation]:
     out: list[Violation] = []
     if role.is_system and not role.deletable:
-        out.append(Violation(schema.rule("system_role_delete"), f"System role {role.name!r} cannot be deleted.", "Only custom roles can be deleted."))
+        out.append(
+            Violation(
+                schema.rule("system_role_delete"),
+                f"System role {role.name!r} cannot be deleted.",
+                "Only custom roles can be deleted.",
+            )
+        )
         return out
     if holders.with_assigned_records:
-        out.append(Violation("N7", f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned accounts.", "Unassign their accounts or switch them to other members, then move the members to another role."))
+        out.append(
+            Violation(
+                "N7",
+                f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned accounts.",
+                "Unassign their accounts or switch them to other members, then move the members to another role.",
+            )
+        )
     if holders.total:
-        out.append(Violation(schema.rule("role_in_use"), f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).", "Give those members another role first; deletion is irreversible."))
+        out.append(
+            Violation(
+                schema.rule("role_in_use"),
+                f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).",
+                "Give those members another role first; deletion is irreversible.",
+            )
+        )
     return out

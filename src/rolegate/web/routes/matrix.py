@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.domain.matrix import Matrix, MatrixRow, permission_matrix
-from rolegate.domain.schema import AdminRight
-from rolegate.services.context import authorize, load_state
+from rolegate.domain.matrix import MatrixRow
 from rolegate.services.csv_export import csv_text
+from rolegate.services.roles import MatrixPage, matrix_page
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.pages import page_router, render, session_of, ui_of
 
@@ -24,21 +23,18 @@ class AreaRows:
     rows: list[MatrixRow]
 
 
-def _matrix(request: Request, workspace_id: str) -> tuple[WorkspaceContext, Matrix]:
+def _matrix(request: Request, workspace_id: str) -> tuple[WorkspaceContext, MatrixPage]:
     page = open_workspace(ui_of(request), request, session_of(request), workspace_id, current="matrix")
-    with page.viewer.ui.rolegate.uow() as uow:
-        state = load_state(uow, workspace_id, lock=False)
-        authorize(state, page.actor, AdminRight.VIEW_ROLES)
-        roles = [info.role for info in uow.roles.all(workspace_id)]
-    return page, permission_matrix(state.schema, roles, state.workspace.features)
+    return page, matrix_page(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id)
 
 
 @router.get("/w/{workspace_id}/matrix")
 def matrix(request: Request, workspace_id: str) -> Response:
-    page, m = _matrix(request, workspace_id)
+    page, read = _matrix(request, workspace_id)
+    m = read.matrix
     areas: list[AreaRows] = []
     for row in m.rows:
-        label = page.schema.areas[row.area].label
+        label = read.schema.areas[row.area].label
         if not areas or areas[-1].label != label:
             areas.append(AreaRows(label, []))
         areas[-1].rows.append(row)
@@ -47,10 +43,13 @@ def matrix(request: Request, workspace_id: str) -> Response:
 
 @router.get("/w/{workspace_id}/matrix.csv")
 def matrix_csv(request: Request, workspace_id: str) -> Response:
-    page, m = _matrix(request, workspace_id)
+    _, read = _matrix(request, workspace_id)
+    m = read.matrix
     header = ["area", "permission", "label", *(r.name for r in m.roles)]
-    rows = [[page.schema.areas[row.area].label, row.permission, row.label, *(c.value for c in row.cells)] for row in m.rows]
-    filename = f"permission-matrix-{page.workspace.preset}.csv"
+    rows = [
+        [read.schema.areas[row.area].label, row.permission, row.label, *(c.value for c in row.cells)] for row in m.rows
+    ]
+    filename = f"permission-matrix-{read.preset}.csv"
     return Response(
         csv_text(header, rows),
         media_type="text/csv; charset=utf-8",

@@ -11,10 +11,8 @@ from starlette.responses import Response
 from rolegate.api.schemas import RoleCopyIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.role_copy import CopyPreview
-from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
-from rolegate.services.context import authorize, load_state
-from rolegate.services.role_copy import copy_role, preview_copy
+from rolegate.services.role_copy import copy_role, preview_copy, role_copy_page
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -37,15 +35,25 @@ def _render(
     violations: tuple[Violation, ...] = (),
     status: int = 200,
 ) -> Response:
-    with page.viewer.ui.rolegate.uow() as uow:
-        state = load_state(uow, page.workspace.id, lock=False)
-    authorize(state, page.actor, AdminRight.VIEW_ROLES)
-    role = state.role(role_id)
-    targets = [w for w in page.viewer.switchable if w.id != page.workspace.id and w.organization_id == page.workspace.organization_id]
+    read = role_copy_page(
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, role_id=role_id
+    )
+    targets = [
+        w
+        for w in page.viewer.switchable
+        if w.id != page.workspace.id and w.organization_id == page.workspace.organization_id
+    ]
     return render(
         request,
         "roles/copy.html",
-        {"role": role, "targets": targets, "chosen": chosen, "previews": previews, "violations": violations},
+        {
+            "role": read.role,
+            "copy_rule": read.rule,
+            "targets": targets,
+            "chosen": chosen,
+            "previews": previews,
+            "violations": violations,
+        },
         page=page,
         status=status,
     )
@@ -64,21 +72,37 @@ async def copy(request: Request, workspace_id: str, role_id: str) -> Response:
 
     def run() -> Response:
         page = _page(request, workspace_id)
-        if not chosen:
-            return _render(request, page, role_id, chosen=[], violations=(Violation("E9", "No workspace chosen.", "Tick the workspaces to copy the role to."),), status=409)
         try:
-            validated(RoleCopyIn, {"targets": chosen})
+            if chosen:  # none chosen: the service says so (E9)
+                validated(RoleCopyIn, {"targets": chosen})
         except FormInvalid as exc:
             return _render(request, page, role_id, chosen=[], violations=exc.violations, status=422)
         uow = page.viewer.ui.rolegate.uow()
-        previews = preview_copy(uow, actor=page.actor, workspace_id=workspace_id, role_id=role_id, targets=chosen)
+        try:
+            previews = preview_copy(uow, actor=page.actor, workspace_id=workspace_id, role_id=role_id, targets=chosen)
+        except RuleViolationError as exc:
+            if chosen:  # refused as a whole: the error page, as for any refusal
+                raise
+            return _render(request, page, role_id, chosen=[], violations=exc.violations, status=409)
         if not confirm or any(p.refused for p in previews):
-            return _render(request, page, role_id, chosen=chosen, previews=previews, status=409 if any(p.refused for p in previews) else 200)
+            return _render(
+                request,
+                page,
+                role_id,
+                chosen=chosen,
+                previews=previews,
+                status=409 if any(p.refused for p in previews) else 200,
+            )
         try:
             result = copy_role(uow, actor=page.actor, workspace_id=workspace_id, role_id=role_id, targets=chosen)
         except RuleViolationError as exc:
-            return _render(request, page, role_id, chosen=chosen, previews=previews, violations=exc.violations, status=409)
-        names = ", ".join(p.workspace_name for p in result.previews if p.action != "unchanged") or "nowhere (already the same)"
+            return _render(
+                request, page, role_id, chosen=chosen, previews=previews, violations=exc.violations, status=409
+            )
+        names = (
+            ", ".join(p.workspace_name for p in result.previews if p.action != "unchanged")
+            or "nowhere (already the same)"
+        )
         session_of(request).flash(f"Role copied to {names}.")
         return redirect(request, f"{page.base}/roles")
 

@@ -15,8 +15,7 @@ from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight, FieldAccess
 from rolegate.domain.violations import Violation
-from rolegate.services.context import WorkspaceState, authorize, load_state
-from rolegate.services.fields import set_role_field_access
+from rolegate.services.fields import RoleFieldsPage, role_fields_page, set_role_field_access
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.field_editor import field_tables, parse_field_form
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -29,30 +28,40 @@ def _page(request: Request, workspace_id: str) -> WorkspaceContext:
     return open_workspace(ui_of(request), request, session_of(request), workspace_id, current="roles")
 
 
-def _state(page: WorkspaceContext) -> WorkspaceState:
-    with page.viewer.ui.rolegate.uow() as uow:
-        state = load_state(uow, page.workspace.id, lock=False)
-    authorize(state, page.actor, AdminRight.VIEW_ROLES)
-    return state
+def _open(page: WorkspaceContext, role_id: str) -> RoleFieldsPage:
+    return role_fields_page(
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, role_id=role_id
+    )
 
 
-def _tab(request: Request, page: WorkspaceContext, state: WorkspaceState, role: Role, *, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
+def _tab(
+    request: Request,
+    page: WorkspaceContext,
+    tab: RoleFieldsPage,
+    *,
+    role: Role | None = None,
+    violations: tuple[Violation, ...] = (),
+    status: int = 200,
+) -> Response:
+    """`role`: the role as a refused save left the form (else the page's)."""
+    shown = role or tab.role
     can_manage = page.can(AdminRight.MANAGE_ROLES)
-    read_only = not can_manage or (role.is_system and not role.editable)
-    level = state.schema.levels[role.level]
-    tables = field_tables(state.schema, role, read_only=read_only)
+    read_only = not can_manage or tab.locks.edit
+    level = tab.schema.levels[shown.level]
+    tables = field_tables(tab.schema, shown, read_only=read_only)
     ctx: dict[str, Any] = {
-        "role": role,
+        "role": shown,
         "level": level,
         "tables": tables,
         "read_only": read_only,
-        "edit_rule": state.schema.rule("system_role_edit"),
+        "edit_rule": tab.locks.edit_rule,
+        "rules": tab.rules,
         "new_fields": sum(t.new_count for t in tables),
         # K8: what an unconfigured field gets at this level.
         "new_access": level.new_field_access.label,
-        "k8_closed": not role.mirror_integration and level.new_field_access is FieldAccess.NONE,
+        "k8_closed": not shown.mirror_integration and level.new_field_access is FieldAccess.NONE,
         "violations": violations,
-        "action": f"{page.base}/roles/{role.id}/fields",
+        "action": f"{page.base}/roles/{shown.id}/fields",
     }
     return render(request, "roles/fields.html", ctx, page=page, status=status)
 
@@ -60,8 +69,7 @@ def _tab(request: Request, page: WorkspaceContext, state: WorkspaceState, role: 
 @router.get("/w/{workspace_id}/roles/{role_id}/fields")
 def field_permissions(request: Request, workspace_id: str, role_id: str) -> Response:
     page = _page(request, workspace_id)
-    state = _state(page)
-    return _tab(request, page, state, state.role(role_id))
+    return _tab(request, page, _open(page, role_id))
 
 
 @router.post("/w/{workspace_id}/roles/{role_id}/fields")
@@ -70,18 +78,24 @@ async def save_field_permissions(request: Request, workspace_id: str, role_id: s
 
     def run() -> Response:
         page = _page(request, workspace_id)
-        state = _state(page)
-        role = state.role(role_id)
-        tables = field_tables(state.schema, role, read_only=False)
-        changes, refused = parse_field_form(form, tables)
+        tab = _open(page, role_id)
+        tables = field_tables(tab.schema, tab.role, read_only=False)
+        changes, refused = parse_field_form(form, tab.schema, tables)
         if refused:
-            return _tab(request, page, state, role, violations=tuple(refused), status=409)
+            return _tab(request, page, tab, violations=tuple(refused), status=409)
+        name = tab.role.name
         if changes:
             try:
-                role = set_role_field_access(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, role_id=role_id, changes=changes)
+                name = set_role_field_access(
+                    page.viewer.ui.rolegate.uow(),
+                    actor=page.actor,
+                    workspace_id=workspace_id,
+                    role_id=role_id,
+                    changes=changes,
+                ).role.name
             except RuleViolationError as exc:
-                return _tab(request, page, state, role, violations=exc.violations, status=409)
-        session_of(request).flash(f"Field permissions of {role.name!r} saved.")
+                return _tab(request, page, tab, violations=exc.violations, status=409)
+        session_of(request).flash(f"Field permissions of {name!r} saved.")
         return redirect(request, f"{page.base}/roles/{role_id}/fields")
 
     return await run_in_threadpool(run)
