@@ -58,3 +58,15 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(rolegate: Rolega
     r = anyio.run(call)
     body = assert_problem(r, 500, "internal_error")
     assert "secret" not in body["detail"]
+
+
+def test_the_refusing_rule_is_data_never_read_from_the_message() -> None:
+    """A message that merely starts like a rule id names no rule: `rule` is what the
+    error carries (`rule_id`), and only that."""
+    from rolegate.api.problems import rolegate_problem
+    from rolegate.domain.errors import PermissionDeniedError
+
+    plain = rolegate_problem(PermissionDeniedError("[N12] looks like a rule", decision=None))
+    assert b'"rule":null' in plain.body
+    tagged = rolegate_problem(PermissionDeniedError("may not manage roles", decision=None, rule_id="K13"))
+    assert b'"rule":"K13"' in tagged.body
