@@ -65,6 +65,18 @@ ApiProblem = FrameworkProblem
 """The API's own problem codes (keys, request validation, readiness): rows of the one table."""
 
 
+def _answered(code: str, status: int | None) -> int:
+    """The status of `code` from the table; a status given must agree with it (only
+    `http_error` takes the status of its HTTP error)."""
+    table = PROBLEM_TYPES[code].status
+    if table is not None and status not in (None, table):
+        raise ValueError(f"{code} is answered with {table}, not {status}")
+    answered = status if status is not None else table
+    if answered is None:
+        raise ValueError(f"{code} needs the status of its HTTP error")
+    return answered
+
+
 class ApiError(Exception):
     """An error of the HTTP layer (authentication, key rights), raised by deps. Its
     status is its code's row of the table; a `status` given must agree with it."""
@@ -73,12 +85,8 @@ class ApiError(Exception):
         self, code: ApiProblem, status: int | None = None, detail: str = "", *, headers: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(detail)
-        answered = PROBLEM_TYPES[code].status
-        assert answered is not None
-        if status is not None and status != answered:
-            raise ValueError(f"{code} is answered with {answered}, not {status}")
         self.code = code
-        self.status = answered
+        self.status = _answered(code, status)
         self.detail = detail
         self.headers = dict(headers or {})
 
@@ -95,8 +103,7 @@ def problem_response(
 ) -> JSONResponse:
     """The problem body of `code`; `status` None: the code's own (from the table)."""
     kind = PROBLEM_TYPES[code]
-    answered = status if status is not None else kind.status
-    assert answered is not None, f"{code} needs the status of its HTTP error"
+    answered = _answered(code, status)
     body = Problem(
         type=PROBLEM_BASE + code,
         code=code,
