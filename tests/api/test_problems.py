@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import anyio
 import httpx
+import pytest
 
 from rolegate.api import create_app
+from rolegate.api.problems import ApiError, ApiProblem, problem_response, rolegate_problem
 from rolegate.bootstrap import Rolegate
+from rolegate.domain.errors import PermissionDeniedError
 from tests.api.conftest import Api, Tenant, assert_problem
 
 
@@ -58,3 +61,25 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(rolegate: Rolega
     r = anyio.run(call)
     body = assert_problem(r, 500, "internal_error")
     assert "secret" not in body["detail"]
+
+
+def test_the_refusing_rule_is_data_never_read_from_the_message() -> None:
+    """A message that merely starts like a rule id names no rule: `rule` is what the
+    error carries (`rule_id`), and only that."""
+    plain = rolegate_problem(PermissionDeniedError("[N12] looks like a rule", decision=None))
+    assert b'"rule":null' in plain.body
+    tagged = rolegate_problem(PermissionDeniedError("may not manage roles", decision=None, rule_id="K13"))
+    assert b'"rule":"K13"' in tagged.body
+
+
+def test_the_table_decides_every_status() -> None:
+    """A door that names a status other than its code's row is a bug, refused at once."""
+    assert ApiError(ApiProblem.UNAUTHENTICATED, detail="no key").status == 401
+    assert ApiError(ApiProblem.KEY_FORBIDDEN, 403, "no right").status == 403
+    with pytest.raises(ValueError, match="answered with 401"):
+        ApiError(ApiProblem.UNAUTHENTICATED, 403, "no key")
+    with pytest.raises(ValueError, match="answered with 503"):
+        problem_response(ApiProblem.NOT_READY.value, 500, "not migrated")
+    assert problem_response(ApiProblem.HTTP_ERROR.value, 418, "teapot").status_code == 418
+    with pytest.raises(ValueError, match="needs the status"):
+        problem_response(ApiProblem.HTTP_ERROR.value, None, "which status?")

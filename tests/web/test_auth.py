@@ -136,7 +136,7 @@ def test_T10_the_administrator_sees_roles_and_matrix(admin: Web, demo: Demo) -> 
     nav = [(a.get_text(), a.get("aria-current")) for a in doc.select("nav.mainnav a")]
     # With no SMTP server configured, the outbox's developer page is in the navigation too.
     assert nav[:4] == [("Home", None), ("Roles & Permissions", "page"), ("Permission matrix", None), ("Team", None)]
-    assert nav[4:] == [("Administrator records", None), ("Audit log", None)]  # issue 8 (E7, E8)
+    assert nav[4:] == [("Explain", None), ("Administrator records", None), ("Audit log", None)]  # issue 8 (E7, E8)
 
 
 def test_the_workspace_switcher(admin: Web, demo: Demo) -> None:

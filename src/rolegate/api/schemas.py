@@ -809,3 +809,18 @@ class OwnershipOut(BaseModel):
     owner: MemberOut
     former_owner: MemberOut
     revision: int
+
+
+# -- explain ---------------------------------------------------------------------------
+
+
+class ExplainIn(CheckIn):
+    """The same question as `/check`; the answer says why."""
+
+
+class ExplainOut(CheckOut):
+    member: str
+    role: str | None = Field(description="The id of the member's role (null: no such member).")
+    role_name: str | None
+    level: str | None = Field(description="The role's level (e.g. `admin`).")
+    lines: list[str] = Field(description="The engine's explanation in words, verdict first, one link of the chain per line.")

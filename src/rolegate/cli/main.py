@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import typer
 
-from rolegate.cli import audit, check, db, demo, keys, outbox, presets, roles_code, schema, serve, users
+from rolegate.cli import audit, check, db, demo, explain, keys, outbox, presets, roles_code, schema, serve, users
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rolegate: roles, permissions, seats and teams for SaaS products.")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("check")(check.check)
+app.command("explain")(explain.explain)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(schema.app, name="schema")

@@ -14,8 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from rolegate.domain.errors import (
+    HiddenRecordError,
     InvalidRecordError,
-    NotFoundError,
     PermissionDeniedError,
     UnknownActionError,
 )
@@ -108,7 +108,7 @@ class Snapshot:
             return decision
         message = f"{member!r} may not {action!r}: " + "; ".join(r.message for r in decision.reasons)
         if record is not None and not self.can_see(member, record):
-            raise NotFoundError(f"no such {record[0]} {record[1]!r}", decision=decision, fix="Check the id, or ask an administrator for access.")
+            raise HiddenRecordError(f"no such {record[0]} {record[1]!r}", decision=decision, fix="Check the id, or ask an administrator for access.")
         raise PermissionDeniedError(message, decision=decision, fix="Ask an administrator for a role that grants it.")
 
     def can_see(self, member: str, record: RecordRef | tuple[str, str]) -> bool:

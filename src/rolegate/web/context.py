@@ -128,6 +128,7 @@ class WorkspaceContext:
             items.append(NavItem("Roles & Permissions", f"{self.base}/roles", "roles"))
             items.append(NavItem("Permission matrix", f"{self.base}/matrix", "matrix"))
             items.append(NavItem("Team", f"{self.base}/team", "team"))
+            items.append(NavItem("Explain", f"{self.base}/explain", "explain"))
         # Accounts: the assignable top-level records, for members who may view some.
         assignable = next((o for o in self.schema.objects.values() if o.assignable and o.parent is None and o.view_action), None)
         if (

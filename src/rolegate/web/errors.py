@@ -3,21 +3,12 @@
 The same codes as the API's problems (`docs/errors.md`), as HTML: a title, what
 happened, the rule that refused (its id, message and fix), and a way back. An htmx
 request gets the error as a fragment (the page's htmx-config swaps 4xx responses).
-
-    LoginRequired                  303 to /login?next=...  (htmx: HX-Redirect)
-    CsrfError                      403 csrf_failed
-    RuleViolationError             409 rule_violation
-    NotFoundError                  404 not_found
-    PermissionDeniedError          403 permission_denied
-    RevisionNotReachedError        409 revision_not_reached
-    TokenInvalidError              410 token_invalid
-    RateLimitedError               429 rate_limited
-    other RolegateError            400 bad_request
-    RequestValidationError         422 request_invalid
-    FormInvalid                    422 request_invalid (each field's violation)
-    a NUL or over-long path param  404 not_found; a NUL in the query: 422
-    Starlette HTTPException        its status (404 not_found, 413 body_too_large ...)
-    anything else                  500 internal_error (logged)
+Status and title come from the one table (`rolegate.domain.errors.PROBLEM_TYPES`): a
+Rolegate error carries its own, the UI's own refusals have their rows there
+(`csrf_failed`, `request_invalid` for a form, the router's 404/405/413 through
+`http_problem`, `internal_error`). A visitor without a session is sent to
+/login?next=... (htmx: HX-Redirect) instead; a NUL or over-long path parameter is a
+404, a NUL in the query a 422.
 """
 
 from __future__ import annotations
@@ -34,15 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.domain.errors import (
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitedError,
-    RevisionNotReachedError,
-    RolegateError,
-    RuleViolationError,
-    TokenInvalidError,
-)
+from rolegate.domain.errors import PROBLEM_TYPES, FrameworkProblem, ProblemType, RolegateError, http_problem
 from rolegate.domain.violations import Violation
 from rolegate.web.context import LoginRequired
 from rolegate.web.forms import FORM_RULE, FormInvalid
@@ -68,37 +51,51 @@ class ErrorInfo:
     violations: tuple[Violation, ...] = ()
 
 
+def _info(kind: ProblemType, detail: str, fix: str = "", violations: tuple[Violation, ...] = ()) -> ErrorInfo:
+    assert kind.status is not None
+    return ErrorInfo(kind.status, kind.code, kind.title, detail, fix, None, violations)
+
+
 def error_info(exc: Exception) -> ErrorInfo:
-    if isinstance(exc, FormInvalid):
-        return ErrorInfo(422, "request_invalid", "Invalid form", str(exc), "Go back, correct the fields named here, and send the form again.", None, exc.violations)
-    if isinstance(exc, CsrfError):
-        return ErrorInfo(403, "csrf_failed", "The form could not be checked", str(exc), "Reload the page, then send the form again.")
-    if isinstance(exc, RuleViolationError):
-        return ErrorInfo(409, exc.code.value, "Refused by a rule", exc.message, exc.fix, exc.rule_id, exc.violations)
-    if isinstance(exc, NotFoundError):
-        return ErrorInfo(404, exc.code.value, "Not found", exc.message, exc.fix)
-    if isinstance(exc, PermissionDeniedError):
-        return ErrorInfo(403, exc.code.value, "You may not do this", exc.message, exc.fix, exc.rule_id)
-    if isinstance(exc, RevisionNotReachedError):
-        return ErrorInfo(409, exc.code.value, "Not up to date yet", exc.message, exc.fix)
-    if isinstance(exc, TokenInvalidError):
-        return ErrorInfo(410, exc.code.value, "This link does not work", exc.message, exc.fix)
-    if isinstance(exc, RateLimitedError):
-        return ErrorInfo(429, exc.code.value, "Too many attempts", exc.message, exc.fix)
     if isinstance(exc, RolegateError):
-        return ErrorInfo(400, "bad_request", "Bad request", exc.message, exc.fix)
+        return ErrorInfo(exc.status, exc.code.value, exc.title, exc.message, exc.fix, exc.rule_id, exc.violations)
+    if isinstance(exc, FormInvalid):
+        return _info(
+            PROBLEM_TYPES[FrameworkProblem.REQUEST_INVALID],
+            str(exc),
+            "Go back, correct the fields named here, and send the form again.",
+            exc.violations,
+        )
+    if isinstance(exc, CsrfError):
+        return _info(
+            PROBLEM_TYPES[FrameworkProblem.CSRF_FAILED], str(exc), "Reload the page, then send the form again."
+        )
     if isinstance(exc, RequestValidationError):
-        where = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', '')}" for e in list(exc.errors())[:5])
-        return ErrorInfo(422, "request_invalid", "Invalid request", f"The request does not fit this page: {where}.", "Go back and check the form.")
+        where = "; ".join(
+            f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', '')}" for e in list(exc.errors())[:5]
+        )
+        return _info(
+            PROBLEM_TYPES[FrameworkProblem.REQUEST_INVALID],
+            f"The request does not fit this page: {where}.",
+            "Go back and check the form.",
+        )
     if isinstance(exc, StarletteHTTPException):
-        if exc.status_code == 404:
-            return ErrorInfo(404, "not_found", "Not found", "There is no such page.", "Use the navigation, or go to your workspaces.")
-        if exc.status_code == 413:
-            return ErrorInfo(413, "body_too_large", "Too much data", "The form sent more data than this page takes.", "Go back, shorten what you typed, and send it again.")
-        if exc.status_code == 405:
-            return ErrorInfo(405, "method_not_allowed", "Method not allowed", "This page does not take that method.", "Use the page's links and forms.")
-        return ErrorInfo(exc.status_code, "http_error", "Error", str(exc.detail))
-    return ErrorInfo(500, "internal_error", "Something went wrong", "Rolegate failed unexpectedly; the error is logged.", "Retry, and report it if it persists.")
+        kind = http_problem(exc.status_code)
+        detail, fix = _HTTP_WORDS.get(exc.status_code, (str(exc.detail), ""))
+        return _info(kind, detail, fix)
+    return _info(
+        PROBLEM_TYPES[FrameworkProblem.INTERNAL_ERROR],
+        "Rolegate failed unexpectedly; the error is logged.",
+        "Retry, and report it if it persists.",
+    )
+
+
+_HTTP_WORDS: dict[int, tuple[str, str]] = {
+    404: ("There is no such page.", "Use the navigation, or go to your workspaces."),
+    413: ("The form sent more data than this page takes.", "Go back, shorten what you typed, and send it again."),
+    405: ("This page does not take that method.", "Use the page's links and forms."),
+}
+"""What the router's own errors mean on a page of the UI, and what to do."""
 
 
 def error_response(ui: WebUI, request: Request, exc: Exception) -> Response:
@@ -126,7 +123,9 @@ def _check_url(request: Request) -> None:
         if isinstance(value, str) and ("\x00" in value or len(value) > MAX_PATH_PARAM):
             raise StarletteHTTPException(404)
     bad = tuple(
-        Violation(FORM_RULE, f"{name}: a NUL character is not allowed.", f"Remove it from {name!r}.") for name, value in request.query_params.multi_items() if "\x00" in name + value
+        Violation(FORM_RULE, f"{name}: a NUL character is not allowed.", f"Remove it from {name!r}.")
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name + value
     )
     if bad:
         raise FormInvalid(bad)

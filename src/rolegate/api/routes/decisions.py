@@ -1,4 +1,4 @@
-"""Decisions: check, check/batch, fields/filter, lookup. Read-only, from the cached
+"""Decisions: check, check/batch, explain, fields/filter, lookup. Read-only, from the cached
 snapshot of the workspace (`min_revision` to read one's own writes): no SQL on the way
 except for record-level checks (the record index) and, once per new revision, the
 snapshot's compilation.
@@ -37,14 +37,18 @@ from rolegate.api.schemas import (
     BatchCheckOut,
     CheckIn,
     CheckOut,
+    ExplainIn,
+    ExplainOut,
     FieldsFilterIn,
     FieldsFilterOut,
     LookupIn,
     LookupOut,
+    ReasonOut,
 )
 from rolegate.domain.errors import RolegateError
 from rolegate.engine import Decision, RecordRef, Snapshot
 from rolegate.metrics import DECISIONS, STALE_ANSWERS
+from rolegate.services.explain import explain_decision
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["decisions"], route_class=ApiRoute)
 
@@ -134,6 +138,30 @@ async def check(body: CheckIn, access: DecideAccess) -> Response:
     decision = await run_in_threadpool(snap.check, body.member, body.action, ref)
     _CHECKED[decision.allowed].inc()
     return Response(_with_revision(render(decision), decision.revision), media_type=_JSON, headers=stale_headers(access, snap))
+
+
+@router.post("/explain", response_model=ExplainOut, summary="Why may (or may not) this member do this action?")
+async def explain(body: ExplainIn, access: DecideAccess, response: Response) -> ExplainOut:
+    """The decision of `/check` for the same question, with the chain of reasons the
+    engine gives in process: the member's role and level, then each reason (its code,
+    the seed rule that decided, the permission), and `lines` in words. A `decide` key,
+    like `/check`; an unknown action or a bad record is refused like there."""
+    snap = await _snapshot(access, body.min_revision)
+    response.headers.update(stale_headers(access, snap) or {})
+    ref = RecordRef(body.record.type, body.record.id) if body.record is not None else None
+    answer = await run_in_threadpool(explain_decision, snap, body.member, body.action, ref)
+    return ExplainOut(
+        action=answer.action,
+        allowed=answer.allowed,
+        scope=answer.scope,
+        reasons=[ReasonOut(code=r.code, message=r.message, permission=r.permission, rule=r.rule) for r in answer.reasons],
+        revision=answer.revision,
+        member=answer.member_id,
+        role=answer.role_id,
+        role_name=answer.role_name,
+        level=answer.level,
+        lines=list(answer.lines),
+    )
 
 
 def _batch(snap: Snapshot, body: BatchCheckIn) -> Response:
