@@ -118,3 +118,25 @@ def test_settings_need_an_organization_wide_key(natero: Tenant, rolegate: Rolega
     scoped = create_api_key(rolegate.uow(), organization_id=ws.organization_id, workspace_id=natero.id, rights={"admin", "decide"}, name="scoped")
     r = natero.api.as_(key=scoped).without_actor().put(natero.url("/settings"), json={"features": []})
     assert_problem(r, 403, "key_forbidden")
+
+
+def test_settings_are_one_transaction_a_refused_part_leaves_the_whole_unchanged(api: Api) -> None:
+    # Before, the features were committed (and audited, revision bumped) before the
+    # seat capacities were refused: a 409 that had changed the workspace.
+    t = make_tenant(api, "email_marketing")
+    before = api.get(t.url()).json()
+    events = t.api.get(t.url("/audit")).json()["events"]
+    r = api.without_actor().put(t.url("/settings"), json={"features": ["sms"], "seat_capacities": {"gold": 1}})
+    assert_problem(r, 409, "rule_violation", rule="N1")
+    after = api.get(t.url()).json()
+    assert after["features"] == before["features"] == []
+    assert after["revision"] == before["revision"]
+    assert t.api.get(t.url("/audit")).json()["events"] == events
+
+
+def test_settings_write_both_parts_and_answer_the_revision_they_made(api: Api, natero: Tenant) -> None:
+    r = api.without_actor().put(natero.url("/settings"), json={"features": [], "seat_capacities": {"csm": 4}})
+    assert r.status_code == 200, r.text
+    assert r.json()["seats"]["csm"]["capacity"] == 4
+    assert r.json()["revision"] == natero.revision + 2  # one audited change per part
+    assert api.get(natero.url()).json() == r.json()

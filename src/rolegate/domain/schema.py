@@ -252,6 +252,14 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "escalation": "T11",
         "level_ceiling": "T5",  # a level's ceiling, where the level names no rule of its own
         "level_locked": "K6",  # a saved custom role's level when levels are fixed at creation
+        # org: workspaces, sites, the audit log, administrator records, password resets
+        "feature_unknown": "E4",
+        "seat_unknown": "N1",
+        "seat_capacity": "N1",  # a seat's capacity, where the seat names no rule of its own
+        "site_admin": "E1",
+        "audit_log": "E8",
+        "member_record": "E7",
+        "password_reset": "C8",
     }
 )
 

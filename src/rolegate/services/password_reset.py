@@ -20,9 +20,8 @@ from datetime import datetime
 
 from rolegate.domain.errors import NotFoundError, RolegateError, TokenInvalidError
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import MemberStatus
+from rolegate.domain.rules.reset_rules import reset_target_violations
 from rolegate.domain.schema import AdminRight
-from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import admin_escalation, authorize, load_state, new_id, raise_if, record_change
 from rolegate.services.login_protection import security_event
@@ -146,10 +145,7 @@ def send_password_reset(
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         member = state.member(member_id)
-        if member.status is MemberStatus.INVITED:
-            raise_if([Violation("C8", f"Member {member_id!r} has not accepted their invitation yet.", "Resend the invitation instead.")])
-        if member.status is MemberStatus.DISABLED:
-            raise_if([Violation("C8", f"Member {member_id!r} is disabled.", "Enable them first.")])
+        raise_if(reset_target_violations(member_id, member.status, rule_id=state.schema.rule("password_reset")))
         role = state.roles[member.role]
         raise_if(admin_escalation(state, actor, role_permissions(state.schema, role, state.workspace.features), f"Member {member_id!r} (role {role.name!r})"))
         info = uow.members.get(workspace_id, member_id)
