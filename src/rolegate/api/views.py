@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from rolegate.api.schemas import (
     ActionOut,
     AreaOut,
-    AuditEventOut,
     FeatureOut,
     FieldOut,
     GrantOut,
@@ -33,11 +32,11 @@ from rolegate.domain.permissions import effective_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.seats import seat_holders, seat_of
-from rolegate.domain.workspace import AuditEvent, Workspace
+from rolegate.domain.workspace import Workspace
 from rolegate.engine import Record
 from rolegate.store.repositories import MemberInfo, RoleInfo
 
-__all__ = ["audit_event_out", "member_out", "record_out", "role_out", "roles_out", "schema_out", "workspace_out"]
+__all__ = ["member_out", "record_out", "role_out", "roles_out", "schema_out", "workspace_out"]
 
 
 def workspace_out(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> WorkspaceOut:
@@ -110,23 +109,6 @@ def roles_out(infos: Iterable[RoleInfo], schema: ProductSchema, features: frozen
 def record_out(record: Record) -> RecordOut:
     parent = {"type": record.parent.type, "id": record.parent.id} if record.parent else None
     return RecordOut(type=record.type, id=record.id, parent=parent, assignee=record.assignee)
-
-
-def audit_event_out(e: AuditEvent) -> AuditEventOut:
-    return AuditEventOut(
-        seq=e.seq,
-        id=e.id,
-        at=e.at,
-        actor=e.actor,
-        action=e.action,
-        target_type=e.target_type,
-        target_id=e.target_id,
-        before=e.before,
-        after=e.after,
-        revision=e.revision,
-        prev_hash=e.prev_hash,
-        hash=e.hash,
-    )
 
 
 _schemas: dict[str, tuple[ProductSchema, SchemaOut]] = {}

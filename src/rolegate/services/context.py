@@ -196,11 +196,12 @@ def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
     if actor.site_user_id is not None:
         if actor.site_user_id in state.site_admins:
             return
+        site_rule = state.schema.rule("site_admin")
         raise PermissionDeniedError(
-            f"[E1] user {actor.site_user_id!r} is not an administrator of this workspace's site",
+            f"[{site_rule}] user {actor.site_user_id!r} is not an administrator of this workspace's site",
             decision=None,
             fix="Act as a member of this workspace, or ask a site administrator of its organization.",
-            rule_id="E1",
+            rule_id=site_rule,
         )
     if actor.member_id is None:
         return  # the platform (an organization API key, the operator's CLI)

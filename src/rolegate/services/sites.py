@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError
 from rolegate.domain.roles import MemberStatus
-from rolegate.domain.violations import Violation
+from rolegate.domain.rules.site_rules import SITE_RULE, last_administrator_violations
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.services.context import raise_if, record_change
 from rolegate.services.members import ensure_user
@@ -50,10 +50,10 @@ class SiteWorkspace:
 def _require_site_admin_or_platform(uow: UnitOfWork, actor: Actor, organization_id: str) -> None:
     if actor.member_id is not None or (actor.site_user_id is not None and not uow.sites.is_admin(organization_id, actor.site_user_id)):
         raise PermissionDeniedError(
-            "[E1] only the platform or a site administrator names site administrators",
+            f"[{SITE_RULE}] only the platform or a site administrator names site administrators",
             decision=None,
             fix="Ask a site administrator of this organization.",
-            rule_id="E1",
+            rule_id=SITE_RULE,
         )
 
 
@@ -80,7 +80,7 @@ def remove_site_administrator(uow: UnitOfWork, *, actor: Actor, organization_id:
         admins = uow.sites.admins(organization_id)
         if user_id not in admins:
             return
-        raise_if([Violation("E1", "This is the site's last administrator.", "Name another site administrator first.")] if len(admins) == 1 else [])
+        raise_if(last_administrator_violations(admins, user_id))
         uow.sites.remove_admin(organization_id, user_id)
         for ws in uow.workspaces.all(organization_id):
             uow.workspaces.lock(ws.id)

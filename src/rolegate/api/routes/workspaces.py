@@ -6,7 +6,14 @@ from fastapi import APIRouter
 
 from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import SchemaOut, SeatUsageOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
+from rolegate.api.schemas import (
+    SchemaOut,
+    SeatUsageOut,
+    WorkspaceCreated,
+    WorkspaceCreateIn,
+    WorkspaceOut,
+    WorkspaceSettingsIn,
+)
 from rolegate.api.views import member_out, schema_out
 from rolegate.services.workspaces import WorkspaceView, create_workspace, update_settings, workspace_view
 
