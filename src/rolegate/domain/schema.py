@@ -260,6 +260,7 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "audit_log": "E8",
         "member_record": "E7",
         "password_reset": "C8",
+        "landing_page": "N4",  # a role lands on its landing page
     }
 )
 

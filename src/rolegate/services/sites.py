@@ -10,17 +10,21 @@ from rolegate.domain.roles import MemberStatus
 from rolegate.domain.rules.site_rules import SITE_RULE, last_administrator_violations
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.services.context import raise_if, record_change
+from rolegate.services.logins import Membership
 from rolegate.services.members import ensure_user
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "SiteWorkspace",
+    "UserWorkspaces",
     "actor_for_user",
     "add_site_administrator",
     "remove_site_administrator",
     "site_administrators",
     "user_of_actor",
+    "user_workspaces",
+    "user_workspaces_in",
     "workspaces_of_user",
 ]
 
@@ -93,14 +97,40 @@ def site_administrators(uow: UnitOfWork, *, organization_id: str) -> list[tuple[
         return uow.sites.admin_list(organization_id)
 
 
-def workspaces_of_user(uow: UnitOfWork, user_id: str) -> list[SiteWorkspace]:
-    """Every workspace the user may see in the switcher, in creation order."""
+def workspaces_of_user(uow: UnitOfWork, user_id: str, *, organization_id: str | None = None, workspace_id: str | None = None) -> list[SiteWorkspace]:
+    """Every workspace the user may see in the switcher, in creation order; only those
+    of `organization_id` (and only `workspace_id`) when given: an API key never learns
+    about another tenant's."""
     with uow:
-        administered = set(uow.sites.organizations_administered(user_id))
-        out = []
-        for ws in uow.sites.workspaces_of_user(user_id):
-            out.append(SiteWorkspace(ws, uow.members.by_user(ws.id, user_id), ws.organization_id in administered))
-        return out
+        return [
+            s
+            for s in user_workspaces_in(uow, user_id).sites
+            if (organization_id is None or s.workspace.organization_id == organization_id) and (workspace_id is None or s.workspace.id == workspace_id)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class UserWorkspaces:
+    """Where a user belongs: their memberships (any status) and every workspace they
+    may enter, incl. those of the sites they administer (E1)."""
+
+    memberships: tuple[Membership, ...]
+    sites: tuple[SiteWorkspace, ...]
+
+
+def user_workspaces(uow: UnitOfWork, user_id: str) -> UserWorkspaces:
+    """The user's memberships and workspaces in three queries, however many workspaces
+    the database holds."""
+    with uow:
+        return user_workspaces_in(uow, user_id)
+
+
+def user_workspaces_in(uow: UnitOfWork, user_id: str) -> UserWorkspaces:
+    """`user_workspaces`, read in the caller's open transaction."""
+    administered = set(uow.sites.organizations_administered(user_id))
+    infos = dict(uow.members.of_user(user_id))
+    found = tuple(SiteWorkspace(ws, infos.get(ws.id), ws.organization_id in administered) for ws in uow.sites.workspaces_of_user(user_id))
+    return UserWorkspaces(tuple(Membership(s.workspace, s.member) for s in found if s.member is not None), found)
 
 
 def user_of_actor(uow: UnitOfWork, workspace_id: str, actor: Actor) -> str | None:

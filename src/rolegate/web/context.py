@@ -18,8 +18,8 @@ from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Snapshot
-from rolegate.services.logins import Membership, User, memberships
-from rolegate.services.sites import SiteWorkspace, workspaces_of_user
+from rolegate.services.logins import Membership, User
+from rolegate.services.sites import SiteWorkspace, user_workspaces
 from rolegate.services.web_sessions import end_session, resume_session
 from rolegate.store.repositories import MemberInfo
 
@@ -173,7 +173,8 @@ def log_out(ui: WebUI, request: Request, session: Session) -> None:
 def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
     """The logged-in user, else `LoginRequired`."""
     user = current_user(ui, session)
-    return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id), workspaces_of_user(ui.rolegate.uow(), user.id))
+    found = user_workspaces(ui.rolegate.reader(), user.id)
+    return Viewer(ui, request, session, user, list(found.memberships), list(found.sites))
 
 
 def open_workspace(ui: WebUI, request: Request, session: Session, workspace_id: str, *, current: str = "") -> WorkspaceContext:

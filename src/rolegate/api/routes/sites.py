@@ -52,7 +52,7 @@ def add_site_administrator(platform: PlatformAccess, organization_id: IdPath, bo
 @router.get("/v1/organizations/{organization_id}/site-administrators", response_model=SiteAdministratorsOut, summary="List site administrators")
 def list_site_administrators(platform: PlatformAccess, organization_id: IdPath) -> SiteAdministratorsOut:
     _own_organization(platform, organization_id)
-    found = sites.site_administrators(platform.rolegate.uow(), organization_id=organization_id)
+    found = sites.site_administrators(platform.rolegate.reader(), organization_id=organization_id)
     return SiteAdministratorsOut(organization_id=organization_id, administrators=[SiteAdministratorOut(user_id=u, email=e, name=n) for u, e, n in found])
 
 
@@ -61,11 +61,8 @@ def user_workspaces(platform: PlatformAccess, user_id: IdPath) -> UserWorkspaces
     """Each workspace of the key's organization the user is a member of or administers
     as site administrator, with the `Rolegate-Actor` value that acts as them there."""
     out = []
-    for w in sites.workspaces_of_user(platform.rolegate.uow(), user_id):
-        if w.workspace.organization_id != platform.key.organization_id:
-            continue  # a key never learns about other tenants
-        if platform.key.workspace_id is not None and platform.key.workspace_id != w.workspace.id:
-            continue
+    found = sites.workspaces_of_user(platform.rolegate.reader(), user_id, organization_id=platform.key.organization_id, workspace_id=platform.key.workspace_id)
+    for w in found:
         actor = None
         if w.site_admin:
             actor = f"{SITE_ADMIN_PREFIX}{user_id}"
