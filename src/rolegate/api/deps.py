@@ -33,10 +33,9 @@ from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.workspace import Actor
 from rolegate.services.actors import acting_party
-from rolegate.services.api_keys import KeyRight, authenticate, reaches
-from rolegate.store import UnitOfWork
-from rolegate.store.availability import reachable
-from rolegate.store.repositories import ApiKeyRow
+from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
+from rolegate.services.context import UnitOfWork
+from rolegate.services.workspaces import workspace_revision
 
 __all__ = [
     "KEY_TTL",
@@ -113,8 +112,7 @@ class Auth:
         return row
 
     def _authenticate(self, token: str) -> ApiKeyRow | None:
-        with reachable():
-            return authenticate(self.rolegate.reader(), token)
+        return authenticate(self.rolegate.reader(), token)
 
     async def organization_of(self, workspace_id: str) -> str | None:
         org = self._orgs.get(workspace_id)
@@ -123,15 +121,14 @@ class Auth:
         return org
 
     def _load_org(self, workspace_id: str) -> str | None:
-        with reachable(), self.rolegate.reader() as uow:
-            ws = uow.workspaces.get(workspace_id)
-        if ws is None:
+        org = organization_of(self.rolegate.reader(), workspace_id)
+        if org is None:
             return None
         with self._lock:
             if len(self._orgs) > 100_000:
                 self._orgs.clear()
-            self._orgs[workspace_id] = ws.organization_id
-        return ws.organization_id
+            self._orgs[workspace_id] = org
+        return org
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +229,7 @@ class Writes:
         request changed nothing (an idempotent repeat)."""
         if self.revision is not None:
             return self.revision
-        with self.rolegate.reader() as uow:
-            rev = uow.workspaces.revision(self.workspace_id)
-        return int(rev or 0)
+        return workspace_revision(self.rolegate.reader(), workspace_id=self.workspace_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +250,10 @@ class AdminContext:
 
     def uow(self) -> UnitOfWork:
         return self.writes.uow()
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for a read use case (SQLite: no write lock)."""
+        return self.access.rolegate.reader()
 
     def revision(self) -> int:
         return self.writes.current_revision()

@@ -26,11 +26,12 @@ from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.presets import load_preset
 from rolegate.store import Engine
 from rolegate.store.repositories import RecordRepository, utcnow
-from rolegate.store.uow import UnitOfWork
+from rolegate.store.uow import UnitOfWork  # re-exported: the doors pass one to each use case
 
 __all__ = [
     "StateInputs",
     "StoreRecordIndex",
+    "UnitOfWork",
     "WorkspaceState",
     "actor_field_access",
     "actor_permissions",

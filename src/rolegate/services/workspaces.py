@@ -29,6 +29,7 @@ __all__ = [
     "set_features",
     "set_seat_capacities",
     "update_settings",
+    "workspace_revision",
     "workspace_view",
 ]
 
@@ -75,6 +76,12 @@ def _view(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], membe
             for key, seat in schema.seats.items()
         ),
     )
+
+
+def workspace_revision(uow: UnitOfWork, *, workspace_id: str) -> int:
+    """The workspace's revision (0: no such workspace): one primary-key read."""
+    with uow:
+        return int(uow.workspaces.revision(workspace_id) or 0)
 
 
 def workspace_view(uow: UnitOfWork, *, workspace_id: str) -> WorkspaceView:

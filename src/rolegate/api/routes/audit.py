@@ -64,7 +64,7 @@ def events(
     before and after, the revision it made, and its hash chained to the previous one.
     Page with `after_seq=<next_after_seq>` until `next_after_seq` is null."""
     found = audit.list_events(
-        ctx.rolegate.reader(),
+        ctx.reader(),
         actor=ctx.actor,
         workspace_id=ctx.workspace_id,
         actor_filter=actor,
@@ -85,7 +85,7 @@ def events(
 def verify(ctx: AdminAccess) -> ChainOut:
     """Recomputes every hash in order; names the first event whose content, link or
     position does not match (an event altered or removed)."""
-    report = audit.verify_audit(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
+    report = audit.verify_audit(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
     return ChainOut(
         workspace_id=report.workspace_id,
         events=report.events,
@@ -115,7 +115,7 @@ def export(
 ) -> Response:
     """Each line has the event, its readable changes and its hash (E8)."""
     filters = EventFilter(actor, action, target_type, target_id, since, until)
-    file = audit.export_events(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, filters=filters, fmt=format)
+    file = audit.export_events(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, filters=filters, fmt=format)
     return Response(file.content, media_type=file.media_type, headers={"Content-Disposition": f'attachment; filename="{file.name}"'})
 
 
@@ -125,7 +125,7 @@ def _retention_out(kept: AuditRetention) -> RetentionOut:
 
 @router.get("/retention", response_model=RetentionOut, summary="The audit retention setting")
 def get_retention(ctx: AdminAccess) -> RetentionOut:
-    return _retention_out(audit.get_retention(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id))
+    return _retention_out(audit.get_retention(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id))
 
 
 @router.put("/retention", response_model=RetentionOut, summary="Set how long audit events are kept")
