@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from rolegate.bootstrap import Rolegate
 from rolegate.services.api_keys import create_api_key
 from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
@@ -140,3 +144,20 @@ def test_settings_write_both_parts_and_answer_the_revision_they_made(api: Api, n
     assert r.json()["seats"]["csm"]["capacity"] == 4
     assert r.json()["revision"] == natero.revision + 2  # one audited change per part
     assert api.get(natero.url()).json() == r.json()
+
+
+@pytest.mark.parametrize("path", ["", "/audit", "/audit/verify", "/audit/retention", "/audit/export"])
+def test_a_read_does_not_wait_for_a_writer(natero: Tenant, rolegate: Rolegate, path: str) -> None:
+    # Before, these reads opened a unit of work that may write: on SQLite its BEGIN
+    # IMMEDIATE waited for the writer's lock (up to the 30 s busy timeout).
+    natero.api.get(natero.url(path))  # the key and the organization are cached: only the read itself is measured
+    answered: list[int] = []
+    with rolegate.uow() as writer:  # holds SQLite's write lock from BEGIN IMMEDIATE
+        writer.workspaces.lock(natero.id)
+        reader = threading.Thread(target=lambda: answered.append(natero.api.get(natero.url(path)).status_code))
+        reader.start()
+        reader.join(timeout=10)
+        waited = reader.is_alive()
+    reader.join()
+    assert not waited, "the read waited for the writer's lock"
+    assert answered == [200]

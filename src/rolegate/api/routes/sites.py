@@ -134,7 +134,7 @@ def _record_out(r: MemberRecord) -> MemberRecordOut:
 @router.get("/v1/workspaces/{workspace_id}/members/{member_id}/record", response_model=MemberRecordOut, summary="An administrator record")
 def get_record(ctx: AdminAccess, member_id: IdPath) -> MemberRecordOut:
     """E7: needs the manage-members right (Account Administrators)."""
-    return _record_out(member_record.get_member_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))
+    return _record_out(member_record.get_member_record(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))
 
 
 @router.patch("/v1/workspaces/{workspace_id}/members/{member_id}/record", response_model=MemberRecordOut, summary="Edit an administrator record")
@@ -142,4 +142,4 @@ def update_record(ctx: AdminAccess, member_id: IdPath, body: MemberRecordIn) -> 
     """E7: name and email only; the role is changed with PATCH /members/{id} by those who
     may assign roles (site administrators)."""
     member_record.update_member_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, name=body.name, email=body.email)
-    return _record_out(member_record.get_member_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))
+    return _record_out(member_record.get_member_record(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))

@@ -111,7 +111,7 @@ def _invitation_page(
 
 @router.get("/invitations/{token}")
 def invitation_form(request: Request, token: str) -> Response:
-    preview = preview_invitation(ui_of(request).rolegate.uow(), token=token)
+    preview = preview_invitation(ui_of(request).rolegate.reader(), token=token)
     return _invitation_page(request, token, preview, _viewer_id(request))
 
 
@@ -123,7 +123,7 @@ async def accept(request: Request, token: str) -> Response:
     rg = ui_of(request).rolegate
 
     def run() -> Response:
-        preview = preview_invitation(rg.uow(), token=token)
+        preview = preview_invitation(rg.reader(), token=token)
         me = _viewer_id(request)
         try:
             validated(AcceptIn, {"password": password or None, "name": name})
