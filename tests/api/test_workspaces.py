@@ -14,7 +14,13 @@ from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
 def test_create_workspace_returns_workspace_owner_and_revision(api: Api) -> None:
     r = api.post(
         "/v1/workspaces",
-        json={"preset": "natero", "name": "Acme", "owner_email": "Ann@Acme.test", "owner_name": "Ann", "seat_capacities": {"csm": 3}},
+        json={
+            "preset": "natero",
+            "name": "Acme",
+            "owner_email": "Ann@Acme.test",
+            "owner_name": "Ann",
+            "seat_capacities": {"csm": 3},
+        },
     )
     assert r.status_code == 201, r.text
     data = r.json()
@@ -41,14 +47,22 @@ def test_get_workspace_counts_seats_of_active_and_invited_members(natero: Tenant
 
 
 def test_N1_seat_capacity_too_small_for_the_owner_is_refused(api: Api) -> None:
-    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"csm": 0}})
+    r = api.post(
+        "/v1/workspaces",
+        json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"csm": 0}},
+    )
     assert_problem(r, 409, "rule_violation", rule="N1")
 
 
 def test_unknown_seat_and_feature_are_refused_with_their_rules(api: Api) -> None:
-    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"gold": 1}})
+    r = api.post(
+        "/v1/workspaces",
+        json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"gold": 1}},
+    )
     assert_problem(r, 409, "rule_violation", rule="N1")
-    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "features": ["warp"]})
+    r = api.post(
+        "/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "features": ["warp"]}
+    )
     assert_problem(r, 409, "rule_violation", rule="E4")
 
 
@@ -119,7 +133,13 @@ def test_settings_need_an_organization_wide_key(natero: Tenant, rolegate: Rolega
     with rolegate.uow() as uow:
         ws = uow.workspaces.get(natero.id)
     assert ws is not None
-    scoped = create_api_key(rolegate.uow(), organization_id=ws.organization_id, workspace_id=natero.id, rights={"admin", "decide"}, name="scoped")
+    scoped = create_api_key(
+        rolegate.uow(),
+        organization_id=ws.organization_id,
+        workspace_id=natero.id,
+        rights={"admin", "decide"},
+        name="scoped",
+    )
     r = natero.api.as_(key=scoped).without_actor().put(natero.url("/settings"), json={"features": []})
     assert_problem(r, 403, "key_forbidden")
 

@@ -76,7 +76,9 @@ def statements(rolegate: Rolegate) -> Iterator[list[str]]:
 def other_tenants(rolegate: Rolegate, n: int, start: int = 0) -> None:
     """`n` workspaces, each of its own organization, that the viewer has nothing to do with."""
     for i in range(start, start + n):
-        create_workspace(rolegate.uow(), actor=PLATFORM, preset="telephony", name=f"Other {i}", owner_email=f"owner{i}@other.test")
+        create_workspace(
+            rolegate.uow(), actor=PLATFORM, preset="telephony", name=f"Other {i}", owner_email=f"owner{i}@other.test"
+        )
 
 
 MEASURED = ("/workspaces", "/w/{ws}/home", "/w/{ws}/roles", "/w/{ws}/audit", "/w/{ws}/pages/all_accounts")
@@ -103,7 +105,9 @@ def test_the_statements_a_page_runs_do_not_grow_with_the_workspaces_of_the_datab
     assert measure() == few
 
 
-def test_the_landing_page_reads_only_the_records_the_member_may_view(web: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_landing_page_reads_only_the_records_the_member_may_view(
+    web: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Before, the page loaded every record and every member of the workspace and
     # filtered them in Python.
     rg, natero = demo.rolegate, demo.ws("natero")
@@ -117,7 +121,9 @@ def test_the_landing_page_reads_only_the_records_the_member_may_view(web: Web, d
     monkeypatch.setattr(MemberRepository, "all", everything)
     web.login(CSM_EMAIL, CSM_PASSWORD)
     doc = soup(web.get(f"/w/{natero}/pages/my_accounts"))
-    assert [[td.get_text() for td in tr.select("td")] for tr in doc.select("main tbody tr")] == [["umbrella", "Nina Novak"]]
+    assert [[td.get_text() for td in tr.select("td")] for tr in doc.select("main tbody tr")] == [
+        ["umbrella", "Nina Novak"]
+    ]
 
 
 def test_the_landing_page_shows_the_first_records_and_says_more_follow(admin: Web, demo: Demo) -> None:

@@ -101,7 +101,9 @@ class Auth:
         except StoreUnavailableError:
             if hit is None or now - hit.verified_at > self.max_outage:
                 raise
-            hit.until = min(now + self.retry_every, hit.verified_at + self.max_outage)  # ask again next interval, not per request
+            hit.until = min(
+                now + self.retry_every, hit.verified_at + self.max_outage
+            )  # ask again next interval, not per request
             return hit.row
         with self._lock:
             self._keys.pop(digest, None)  # re-inserted last: the dict's order is the order of verification
@@ -148,7 +150,10 @@ async def authenticated(request: Request) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
-            ApiProblem.UNAUTHENTICATED, 401, "Send an API key: `Authorization: Bearer rg_<prefix>_<secret>`.", headers={"WWW-Authenticate": "Bearer"}
+            ApiProblem.UNAUTHENTICATED,
+            401,
+            "Send an API key: `Authorization: Bearer rg_<prefix>_<secret>`.",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     row = await auth.key(token.strip())
     if row is None:
@@ -188,7 +193,11 @@ async def _reach(auth: Auth, key: ApiKeyRow, workspace_id: str) -> Access:
         org = await auth.organization_of(workspace_id)
         ok = org is not None and reaches(key, organization_id=org, workspace_id=workspace_id)
     if not ok:
-        raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id and that your API key covers it.")
+        raise NotFoundError(
+            f"no workspace {workspace_id!r}",
+            decision=None,
+            fix="Check the workspace id and that your API key covers it.",
+        )
     return Access(auth.rolegate, key, workspace_id)
 
 
@@ -217,7 +226,12 @@ class Writes:
 
     def uow(self) -> UnitOfWork:
         snapshots = self.rolegate.snapshots
-        return UnitOfWork(self.rolegate.engine, on_revision=self._committed, on_pending=snapshots.expect, on_mail=self.rolegate.wake_mail)
+        return UnitOfWork(
+            self.rolegate.engine,
+            on_revision=self._committed,
+            on_pending=snapshots.expect,
+            on_mail=self.rolegate.wake_mail,
+        )
 
     def _committed(self, workspace_id: str, revision: int) -> None:
         self.rolegate.snapshots.committed(workspace_id, revision)
@@ -285,7 +299,9 @@ async def admin_context(
     access = await _reach(caller.auth, caller.key, workspace_id)
     claimed = actor_from_header(actor)
     rolegate = caller.auth.rolegate
-    acting = await run_in_threadpool(lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed))
+    acting = await run_in_threadpool(
+        lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed)
+    )
     return AdminContext(access, acting, Writes(rolegate, workspace_id))
 
 
@@ -323,7 +339,9 @@ async def platform_access(caller: Annotated[Caller, Depends(authenticated)]) -> 
     _require(key, KeyRight.ADMIN)
     if key.workspace_id is not None:
         raise ApiError(
-            ApiProblem.KEY_FORBIDDEN, 403, "This API key is scoped to one workspace; creating workspaces needs an organization-wide admin key."
+            ApiProblem.KEY_FORBIDDEN,
+            403,
+            "This API key is scoped to one workspace; creating workspaces needs an organization-wide admin key.",
         )
     return Platform(caller.auth.rolegate, key)
 

@@ -27,7 +27,17 @@ from rolegate.store.availability import reachable
 from rolegate.store.repositories import ApiKeyRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["ApiKeyRow", "KeyRight", "authenticate", "create_api_key", "list_api_keys", "organization_of", "parse_key", "reaches", "revoke_api_key"]
+__all__ = [
+    "ApiKeyRow",
+    "KeyRight",
+    "authenticate",
+    "create_api_key",
+    "list_api_keys",
+    "organization_of",
+    "parse_key",
+    "reaches",
+    "revoke_api_key",
+]
 
 KEY_PREFIX = "rg"
 _KEY = re.compile(r"rg_([0-9a-f]{12})_([A-Za-z0-9_-]{20,200})")
@@ -71,7 +81,9 @@ def create_api_key(
         if workspace_id is not None:
             ws = uow.workspaces.get(workspace_id)
             if ws is None or ws.organization_id != organization_id:
-                raise NotFoundError(f"no workspace {workspace_id!r} in this organization", decision=None, fix="Check the workspace id.")
+                raise NotFoundError(
+                    f"no workspace {workspace_id!r} in this organization", decision=None, fix="Check the workspace id."
+                )
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         uow.api_keys.add(

@@ -80,11 +80,23 @@ def _verify(uow: UnitOfWork, workspace_id: str) -> ChainReport:
     n, pruned = len(events), kept.pruned_through_seq
     for e in events:
         if e.seq != expected_seq:
-            return ChainReport(workspace_id, n, False, e.seq, f"expected event {expected_seq} (an event was removed)", expected_seq - 1, pruned)
+            return ChainReport(
+                workspace_id,
+                n,
+                False,
+                e.seq,
+                f"expected event {expected_seq} (an event was removed)",
+                expected_seq - 1,
+                pruned,
+            )
         if e.prev_hash != prev:
-            return ChainReport(workspace_id, n, False, e.seq, "does not link to the previous event", expected_seq - 1, pruned)
+            return ChainReport(
+                workspace_id, n, False, e.seq, "does not link to the previous event", expected_seq - 1, pruned
+            )
         if event_hash(e) != e.hash:
-            return ChainReport(workspace_id, n, False, e.seq, "content does not match its hash (altered)", expected_seq - 1, pruned)
+            return ChainReport(
+                workspace_id, n, False, e.seq, "content does not match its hash (altered)", expected_seq - 1, pruned
+            )
         prev, expected_seq = e.hash, expected_seq + 1
     return ChainReport(workspace_id, n, True, last_seq=expected_seq - 1, pruned_through=pruned)
 
@@ -135,7 +147,9 @@ class AuditFile:
     content: str
 
 
-def audit_log_view(uow: UnitOfWork, *, actor: Actor, workspace_id: str, filters: EventFilter, limit: int) -> AuditLogView:
+def audit_log_view(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, filters: EventFilter, limit: int
+) -> AuditLogView:
     """E8: the newest `limit` events that match, read with the chain and the retention
     in one transaction, for an actor who holds the view-audit right."""
     with uow:
@@ -153,7 +167,9 @@ def audit_log_view(uow: UnitOfWork, *, actor: Actor, workspace_id: str, filters:
         )
 
 
-def export_events(uow: UnitOfWork, *, actor: Actor, workspace_id: str, filters: EventFilter, fmt: Literal["csv", "jsonl"]) -> AuditFile:
+def export_events(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, filters: EventFilter, fmt: Literal["csv", "jsonl"]
+) -> AuditFile:
     """E8: every event that matches, oldest first, as CSV or JSON Lines, for an actor
     who holds the view-audit right."""
     with uow:
@@ -167,7 +183,15 @@ def export_events(uow: UnitOfWork, *, actor: Actor, workspace_id: str, filters: 
     return AuditFile(name, "application/x-ndjson", to_jsonl(events, names))
 
 
-def _events(uow: UnitOfWork, workspace_id: str, filters: EventFilter, *, limit: int | None, after_seq: int = 0, newest_first: bool = False) -> list[AuditEvent]:
+def _events(
+    uow: UnitOfWork,
+    workspace_id: str,
+    filters: EventFilter,
+    *,
+    limit: int | None,
+    after_seq: int = 0,
+    newest_first: bool = False,
+) -> list[AuditEvent]:
     return uow.audit.all(
         workspace_id,
         actor=filters.actor,
@@ -222,9 +246,13 @@ def actor_names(uow: UnitOfWork, *, workspace_id: str) -> dict[str, str]:
 
 
 def _names(uow: UnitOfWork, workspace_id: str, organization_id: str) -> dict[str, str]:
-    out = {f"member:{m.member.id}": (f"{m.name} <{m.email}>" if m.name else m.email) for m in uow.members.all(workspace_id)}
+    out = {
+        f"member:{m.member.id}": (f"{m.name} <{m.email}>" if m.name else m.email) for m in uow.members.all(workspace_id)
+    }
     for user_id, email, name in uow.sites.admin_list(organization_id):
-        out[f"site-admin:{user_id}"] = f"{name} <{email}> (site administrator)" if name else f"{email} (site administrator)"
+        out[f"site-admin:{user_id}"] = (
+            f"{name} <{email}> (site administrator)" if name else f"{email} (site administrator)"
+        )
     return out
 
 
@@ -246,7 +274,16 @@ def set_retention(uow: UnitOfWork, *, actor: Actor, workspace_id: str, days: int
             return before
         after = AuditRetention(days, before.pruned_through_seq, before.pruned_through_hash)
         uow.sites.set_retention(workspace_id, after)
-        record_change(uow, workspace_id, actor, "audit.retention", "workspace", workspace_id, {"retention_days": before.days}, {"retention_days": days})
+        record_change(
+            uow,
+            workspace_id,
+            actor,
+            "audit.retention",
+            "workspace",
+            workspace_id,
+            {"retention_days": before.days},
+            {"retention_days": days},
+        )
         uow.commit()
         return after
 
@@ -273,6 +310,15 @@ def prune_events(uow: UnitOfWork, *, actor: Actor, workspace_id: str, now: datet
             through = (older[0].seq, older[0].hash)
         removed = uow.sites.delete_events_through(workspace_id, through[0])
         uow.sites.set_retention(workspace_id, AuditRetention(kept.days, through[0], through[1]))
-        record_change(uow, workspace_id, actor, "audit.prune", "workspace", workspace_id, {"first_event": kept.pruned_through_seq + 1}, {"first_event": through[0] + 1, "removed": removed})
+        record_change(
+            uow,
+            workspace_id,
+            actor,
+            "audit.prune",
+            "workspace",
+            workspace_id,
+            {"first_event": kept.pruned_through_seq + 1},
+            {"first_event": through[0] + 1, "removed": removed},
+        )
         uow.commit()
         return removed

@@ -39,7 +39,9 @@ class LandingView:
     revision: int
 
 
-def landing_view(uow: UnitOfWork, snapshot: Snapshot, *, workspace_id: str, member_id: str, landing_page: str) -> LandingView:
+def landing_view(
+    uow: UnitOfWork, snapshot: Snapshot, *, workspace_id: str, member_id: str, landing_page: str
+) -> LandingView:
     """The records `member_id` may view per top-level object type, `LANDING_ROWS` at
     most each: one page query and one read of those records per type, one read per
     assignee shown."""
@@ -53,7 +55,9 @@ def landing_view(uow: UnitOfWork, snapshot: Snapshot, *, workspace_id: str, memb
         for otype in schema.objects.values():
             if otype.parent is not None or otype.view_action is None:
                 continue
-            page = uow.records_bulk.visible_page(snapshot.lookup(member_id, otype.view_action, otype.key), workspace_id, cursor=None, limit=LANDING_ROWS)
+            page = uow.records_bulk.visible_page(
+                snapshot.lookup(member_id, otype.view_action, otype.key), workspace_id, cursor=None, limit=LANDING_ROWS
+            )
             found = uow.records_bulk.get_many(workspace_id, [(otype.key, i) for i in page.ids])
             records = [found[ref] for ref in sorted(found, key=lambda ref: ref.id)]
             for r in records:

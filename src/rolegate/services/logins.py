@@ -7,10 +7,10 @@ from typing import Any
 
 from rolegate.domain.workspace import Workspace
 from rolegate.services.passwords import verify_password
-from rolegate.store.repositories import MemberInfo
+from rolegate.store.repositories import MemberInfo  # re-exported: the doors show memberships
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["Membership", "User", "authenticate_user", "get_user", "user_in"]
+__all__ = ["MemberInfo", "Membership", "User", "authenticate_user", "get_user", "user_in"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,14 @@ def _view(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], membe
     return WorkspaceView(
         ws,
         tuple(
-            SeatUse(key, seat.label, holders[key].used, holders[key].active, holders[key].invited, ws.seat_capacities.get(key))
+            SeatUse(
+                key,
+                seat.label,
+                holders[key].used,
+                holders[key].active,
+                holders[key].invited,
+                ws.seat_capacities.get(key),
+            )
             for key, seat in schema.seats.items()
         ),
     )
@@ -122,7 +129,9 @@ def create_workspace(
     caps = dict.fromkeys(schema.seats, None) | dict(seat_capacities or {})
     owner_role = _owner_role(schema)
     owner_seat = seat_of(schema, role_from_system(schema, schema.system_roles[owner_role], role_id=owner_role))
-    violations = feature_violations(schema, feats, fix=f"Use features of {preset}: {', '.join(schema.features) or 'none'}.")
+    violations = feature_violations(
+        schema, feats, fix=f"Use features of {preset}: {', '.join(schema.features) or 'none'}."
+    )
     bad_seats = seat_key_violations(schema, caps, fix=f"Use seats of {preset}: {', '.join(schema.seats) or 'none'}.")
     violations += bad_seats
     if not bad_seats and owner_seat is not None:
@@ -140,11 +149,22 @@ def create_workspace(
         roles = {key: role_from_system(schema, system, role_id=key) for key, system in schema.system_roles.items()}
         for key, role in roles.items():
             uow.roles.add(ws.id, role, system_key=key)
-        record_change(uow, ws.id, actor, "workspace.create", "workspace", ws.id, None, {"preset": preset, "name": name, "features": sorted(feats), "seat_capacities": caps})
+        record_change(
+            uow,
+            ws.id,
+            actor,
+            "workspace.create",
+            "workspace",
+            ws.id,
+            None,
+            {"preset": preset, "name": name, "features": sorted(feats), "seat_capacities": caps},
+        )
         user_id = ensure_user(uow, owner_email, owner_name, owner_password)
         owner = Member(new_id(), owner_role, MemberStatus.ACTIVE)
         uow.members.add(ws.id, owner, user_id=user_id, name=owner_name.strip()[:200])
-        revision = record_change(uow, ws.id, actor, "member.add", "member", owner.id, None, member_json(owner, owner_email))
+        revision = record_change(
+            uow, ws.id, actor, "member.add", "member", owner.id, None, member_json(owner, owner_email)
+        )
         info = uow.members.get(ws.id, owner.id)  # with the times the store gave it
         uow.commit()
     assert info is not None  # written above, in this transaction
@@ -158,7 +178,9 @@ def _owner_role(schema: ProductSchema) -> str:
         role = role_from_system(schema, system, role_id=key)
         if is_guardian(schema, role, role_permissions(schema, role, every)):
             return key
-    raise RolegateError(f"preset {schema.key!r} has no system role that keeps the team", fix="fix the preset's team.keep_one")
+    raise RolegateError(
+        f"preset {schema.key!r} has no system role that keeps the team", fix="fix the preset's team.keep_one"
+    )
 
 
 def update_settings(
@@ -186,23 +208,40 @@ def update_settings(
             violations += feature_violations(schema, feats, fix=f"Use one of {', '.join(schema.features) or 'none'}.")
         if seat_capacities is not None:
             violations += seat_key_violations(schema, seat_capacities, fix=f"Use one of {', '.join(schema.seats)}.")
-            violations += capacity_violations(schema, seat_capacities, used=seat_usage(schema, state.roles, state.members))
+            violations += capacity_violations(
+                schema, seat_capacities, used=seat_usage(schema, state.roles, state.members)
+            )
             caps |= dict(seat_capacities)
         raise_if(violations)
         uow.workspaces.update_settings(workspace_id, features=feats, seat_capacities=caps)
         revision = ws.revision
         if features is not None:
-            revision = record_change(uow, workspace_id, actor, "workspace.features", "workspace", workspace_id, sorted(ws.features), sorted(feats))
+            revision = record_change(
+                uow,
+                workspace_id,
+                actor,
+                "workspace.features",
+                "workspace",
+                workspace_id,
+                sorted(ws.features),
+                sorted(feats),
+            )
         if seat_capacities is not None:
-            revision = record_change(uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps)
+            revision = record_change(
+                uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps
+            )
         uow.commit()
-    return _view(replace(ws, features=feats, seat_capacities=caps, revision=revision), schema, state.roles, state.members)
+    return _view(
+        replace(ws, features=feats, seat_capacities=caps, revision=revision), schema, state.roles, state.members
+    )
 
 
 def set_features(uow: UnitOfWork, *, actor: Actor, workspace_id: str, features: Iterable[str]) -> Workspace:
     return update_settings(uow, actor=actor, workspace_id=workspace_id, features=features).workspace
 
 
-def set_seat_capacities(uow: UnitOfWork, *, actor: Actor, workspace_id: str, seat_capacities: Mapping[str, int | None]) -> Workspace:
+def set_seat_capacities(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, seat_capacities: Mapping[str, int | None]
+) -> Workspace:
     """Capacity can shrink only down to what is in use."""
     return update_settings(uow, actor=actor, workspace_id=workspace_id, seat_capacities=seat_capacities).workspace

@@ -55,7 +55,9 @@ def events(
     action: Annotated[str | None, _filter(64, "e.g. `role.update`, `member.disable`.")] = None,
     target_type: Annotated[str | None, _filter(64, "e.g. `role`, `member`, `account`.")] = None,
     target_id: Annotated[str | None, _filter(200, "The target's id.")] = None,
-    after_seq: Annotated[int, Query(ge=0, le=MAX_REVISION, description="Events after this sequence number (the cursor).")] = 0,
+    after_seq: Annotated[
+        int, Query(ge=0, le=MAX_REVISION, description="Events after this sequence number (the cursor).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     since: Annotated[Instant | None, Query(description="Events at or after this time (ISO 8601).")] = None,
     until: Annotated[Instant | None, Query(description="Events before this time (ISO 8601).")] = None,
@@ -101,7 +103,9 @@ def verify(ctx: AdminAccess) -> ChainOut:
     "/export",
     summary="Export audit events (CSV or JSON Lines)",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "The events, oldest first."}},
+    responses={
+        200: {"content": {"text/csv": {}, "application/x-ndjson": {}}, "description": "The events, oldest first."}
+    },
 )
 def export(
     ctx: AdminAccess,
@@ -115,8 +119,12 @@ def export(
 ) -> Response:
     """Each line has the event, its readable changes and its hash (E8)."""
     filters = EventFilter(actor, action, target_type, target_id, since, until)
-    file = audit.export_events(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, filters=filters, fmt=format)
-    return Response(file.content, media_type=file.media_type, headers={"Content-Disposition": f'attachment; filename="{file.name}"'})
+    file = audit.export_events(
+        ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, filters=filters, fmt=format
+    )
+    return Response(
+        file.content, media_type=file.media_type, headers={"Content-Disposition": f'attachment; filename="{file.name}"'}
+    )
 
 
 def _retention_out(kept: AuditRetention) -> RetentionOut:
@@ -132,4 +140,6 @@ def get_retention(ctx: AdminAccess) -> RetentionOut:
 def set_retention(ctx: AdminAccess, body: RetentionIn) -> RetentionOut:
     """Needs the manage-roles right (site administrators, E1). Events older than this go
     when `rolegate audit prune` runs; the chain stays verifiable from the first kept one."""
-    return _retention_out(audit.set_retention(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, days=body.days))
+    return _retention_out(
+        audit.set_retention(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, days=body.days)
+    )

@@ -61,7 +61,11 @@ class DatabaseCollector(Collector):
             "Emails written to the outbox and not sent yet (webhooks will be counted here too: issue 16).",
             value=due.unsent,
         )
-        yield GaugeMetricFamily("rolegate_outbox_oldest_unsent_age_seconds", "Age of the oldest unsent email (0: none).", value=due.oldest_age)
+        yield GaugeMetricFamily(
+            "rolegate_outbox_oldest_unsent_age_seconds",
+            "Age of the oldest unsent email (0: none).",
+            value=due.oldest_age,
+        )
 
 
 def _require_token(request: Request, token: str) -> None:
@@ -97,7 +101,11 @@ def readyz(request: Request) -> Response:
     except StoreUnavailableError as error:
         return rolegate_problem(error)
     if not status.is_current:
-        where = "has no Rolegate tables" if status.current is None else f"is at migration {status.current}, this version needs {status.head}"
+        where = (
+            "has no Rolegate tables"
+            if status.current is None
+            else f"is at migration {status.current}, this version needs {status.head}"
+        )
         detail = f"The database {where}. Run `rolegate db upgrade` with this version."
         return problem_response(ApiProblem.NOT_READY.value, 503, detail, headers={"Retry-After": _NOT_READY_RETRY})
     return JSONResponse({"status": "ready", "migration": status.current})

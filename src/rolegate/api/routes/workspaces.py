@@ -29,7 +29,10 @@ def _out(view: WorkspaceView) -> WorkspaceOut:
         preset=ws.preset,
         schema_version=ws.schema_version,
         features=sorted(ws.features),
-        seats={s.key: SeatUsageOut(label=s.label, used=s.used, active=s.active, invited=s.invited, capacity=s.capacity) for s in view.seats},
+        seats={
+            s.key: SeatUsageOut(label=s.label, used=s.used, active=s.active, invited=s.invited, capacity=s.capacity)
+            for s in view.seats
+        },
         revision=ws.revision,
     )
 
@@ -50,10 +53,14 @@ def create(body: WorkspaceCreateIn, platform: PlatformAccess) -> WorkspaceCreate
         features=body.features,
         seat_capacities=body.seat_capacities,
     )
-    return WorkspaceCreated(workspace=_out(created.view), owner=member_out(created.owner), revision=created.view.revision)
+    return WorkspaceCreated(
+        workspace=_out(created.view), owner=member_out(created.owner), revision=created.view.revision
+    )
 
 
-@router.get("/{workspace_id}", response_model=WorkspaceOut, summary="A workspace: revision, features, seats used and capacity")
+@router.get(
+    "/{workspace_id}", response_model=WorkspaceOut, summary="A workspace: revision, features, seats used and capacity"
+)
 def get(access: AnyAccess) -> WorkspaceOut:
     return _out(workspace_view(access.rolegate.reader(), workspace_id=access.workspace_id))
 
@@ -67,7 +74,9 @@ def schema(access: AnyAccess) -> SchemaOut:
     return schema_out(snap.schema)
 
 
-@router.put("/{workspace_id}/settings", response_model=WorkspaceOut, summary="Set features (plan, add-ons) and seat capacities")
+@router.put(
+    "/{workspace_id}/settings", response_model=WorkspaceOut, summary="Set features (plan, add-ons) and seat capacities"
+)
 def settings(body: WorkspaceSettingsIn, access: PlatformWorkspaceAccess) -> WorkspaceOut:
     """Needs an organization-wide admin key (billing). A permission whose feature is off
     has no effect (E5); a capacity cannot shrink below the seats in use (N1, K2). All or

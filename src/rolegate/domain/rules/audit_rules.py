@@ -24,7 +24,9 @@ def filter_day(raw: str, *, rule_id: str) -> tuple[date | None, list[Violation]]
         return None, []
     try:
         day = date.fromisoformat(raw)
-        datetime.combine(day + timedelta(days=1), time(), UTC)  # `until` takes the whole day: 9999-12-31 has no next day
+        datetime.combine(
+            day + timedelta(days=1), time(), UTC
+        )  # `until` takes the whole day: 9999-12-31 has no next day
     except (ValueError, OverflowError):
         return None, [Violation(rule_id, f"{raw!r} is not a date.", "Write dates as YYYY-MM-DD.")]
     return day, []

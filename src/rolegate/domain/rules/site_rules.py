@@ -38,7 +38,11 @@ def copy_target_violations(
     out: list[Violation] = []
     if target_organization != source_organization:
         # Named as not found elsewhere; here it is a plain refusal naming the rule.
-        out.append(Violation("E9", f"Workspace {target_name!r} belongs to another site.", "Copy only to workspaces of this site."))
+        out.append(
+            Violation(
+                "E9", f"Workspace {target_name!r} belongs to another site.", "Copy only to workspaces of this site."
+            )
+        )
     elif target_preset != source_preset:
         out.append(
             Violation(
@@ -48,11 +52,19 @@ def copy_target_violations(
             )
         )
     if not administers_target:
-        out.append(Violation("E9", f"You do not manage roles in workspace {target_name!r}.", "Ask an administrator of that workspace, or a site administrator."))
+        out.append(
+            Violation(
+                "E9",
+                f"You do not manage roles in workspace {target_name!r}.",
+                "Ask an administrator of that workspace, or a site administrator.",
+            )
+        )
     return out
 
 
-def record_edit_violations(*, email_now: str, email_asked: str | None, name: str, rule_id: str = DEFAULT_RULE_IDS["member_record"]) -> list[Violation]:
+def record_edit_violations(
+    *, email_now: str, email_asked: str | None, name: str, rule_id: str = DEFAULT_RULE_IDS["member_record"]
+) -> list[Violation]:
     """E7: an account administrator edits the administrator records of their account:
     the name this workspace shows. The email is the person's login, which other
     workspaces and sites may share: only the person changes it, through a link sent to

@@ -27,7 +27,9 @@ def seat_key_violations(schema: ProductSchema, seats: Iterable[str], *, fix: str
     return [Violation(schema.rule("seat_unknown"), f"Unknown seats: {', '.join(unknown)}.", fix)]
 
 
-def capacity_violations(schema: ProductSchema, capacities: Mapping[str, int | None], *, used: Mapping[str, int]) -> list[Violation]:
+def capacity_violations(
+    schema: ProductSchema, capacities: Mapping[str, int | None], *, used: Mapping[str, int]
+) -> list[Violation]:
     """N1, K2: a seat's capacity can shrink only down to the seats in use (None: unlimited);
     unknown seats are `seat_key_violations`' to name."""
     out: list[Violation] = []

@@ -49,7 +49,9 @@ class Filters:
         def text(name: str) -> str | None:
             return (q.get(name) or "").strip()[:200] or None
 
-        return cls(text("actor"), text("action"), text("target_type"), text("target_id"), since, until), since_problems + until_problems
+        return cls(
+            text("actor"), text("action"), text("target_type"), text("target_id"), since, until
+        ), since_problems + until_problems
 
     def events(self) -> EventFilter:
         # `until` is inclusive in the form: the events of that whole day.
@@ -58,7 +60,18 @@ class Filters:
         return EventFilter(self.actor, self.action, self.target_type, self.target_id, since, until)
 
     def query(self) -> str:
-        pairs = [(k, str(v)) for k, v in (("actor", self.actor), ("action", self.action), ("target_type", self.target_type), ("target_id", self.target_id), ("since", self.since), ("until", self.until)) if v]
+        pairs = [
+            (k, str(v))
+            for k, v in (
+                ("actor", self.actor),
+                ("action", self.action),
+                ("target_type", self.target_type),
+                ("target_id", self.target_id),
+                ("since", self.since),
+                ("until", self.until),
+            )
+            if v
+        ]
         return urlencode(pairs)
 
 
@@ -70,9 +83,17 @@ def _filters(request: Request, page: WorkspaceContext) -> tuple[Filters, list[Vi
     return Filters.parse(request, rule_id=page.schema.rule("audit_log"))
 
 
-def _render(request: Request, page: WorkspaceContext, *, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
+def _render(
+    request: Request, page: WorkspaceContext, *, violations: tuple[Violation, ...] = (), status: int = 200
+) -> Response:
     filters, problems = _filters(request, page)
-    view = audit.audit_log_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, filters=filters.events(), limit=PAGE_SIZE)
+    view = audit.audit_log_view(
+        page.viewer.ui.rolegate.reader(),
+        actor=page.actor,
+        workspace_id=page.workspace.id,
+        filters=filters.events(),
+        limit=PAGE_SIZE,
+    )
     return render(
         request,
         "audit/log.html",
@@ -104,9 +125,15 @@ def export(request: Request, workspace_id: str, fmt: str) -> Response:
         return redirect(request, f"{page.base}/audit")
     filters, _ = _filters(request, page)
     file = audit.export_events(
-        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, filters=filters.events(), fmt="csv" if fmt == "csv" else "jsonl"
+        page.viewer.ui.rolegate.reader(),
+        actor=page.actor,
+        workspace_id=workspace_id,
+        filters=filters.events(),
+        fmt="csv" if fmt == "csv" else "jsonl",
     )
-    return Response(file.content, media_type=file.media_type, headers={"Content-Disposition": f'attachment; filename="{file.name}"'})
+    return Response(
+        file.content, media_type=file.media_type, headers={"Content-Disposition": f'attachment; filename="{file.name}"'}
+    )
 
 
 @router.post("/w/{workspace_id}/audit/retention")
@@ -130,4 +157,3 @@ async def set_retention(request: Request, workspace_id: str) -> Response:
         return redirect(request, f"{page.base}/audit")
 
     return await run_in_threadpool(run)
-

@@ -55,7 +55,13 @@ def landing_page(request: Request, workspace_id: str, landing_page: str) -> Resp
         if landing_page not in page.schema.landing_pages:
             raise NotFoundError(f"no landing page {landing_page!r}", decision=None, fix="Use the navigation.")
         return redirect(request, f"{page.base}/roles")
-    view = landing_view(ui_of(request).rolegate.reader(), page.snapshot, workspace_id=workspace_id, member_id=page.member.member.id, landing_page=landing_page)
+    view = landing_view(
+        ui_of(request).rolegate.reader(),
+        page.snapshot,
+        workspace_id=workspace_id,
+        member_id=page.member.member.id,
+        landing_page=landing_page,
+    )
     return render(request, "landing.html", {"landing": view.landing, "sections": view.sections}, page=page)
 
 
