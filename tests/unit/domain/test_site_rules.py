@@ -6,7 +6,11 @@ from __future__ import annotations
 from rolegate.domain.audit_diff import Change, diff
 from rolegate.domain.role_copy import copy_preview
 from rolegate.domain.roles import Role, RoleKind
-from rolegate.domain.rules.site_rules import copy_target_violations, last_administrator_violations, record_edit_violations
+from rolegate.domain.rules.site_rules import (
+    copy_target_violations,
+    last_administrator_violations,
+    record_edit_violations,
+)
 from rolegate.domain.violations import Violation
 from rolegate.presets import load_preset
 
