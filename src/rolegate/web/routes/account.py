@@ -18,7 +18,7 @@ from rolegate.services.invitations import InvitationPreview, accept_invitation, 
 from rolegate.services.login_protection import log_in
 from rolegate.services.logins import User
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
-from rolegate.web.context import LoginRequired, log_out, viewer
+from rolegate.web.context import LoginRequired, current_user, log_out
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
@@ -105,7 +105,7 @@ async def reset(request: Request, token: str) -> Response:
 def _viewer_id(request: Request) -> str | None:
     """The logged-in user (a valid session), else None: these pages work logged out too."""
     try:
-        return viewer(ui_of(request), request, session_of(request)).user.id
+        return current_user(ui_of(request), session_of(request)).id
     except LoginRequired:
         return None
 
@@ -195,7 +195,7 @@ def _email_page(
 
 @router.get("/account/email")
 def email_form(request: Request) -> Response:
-    return _email_page(request, viewer(ui_of(request), request, session_of(request)).user)
+    return _email_page(request, current_user(ui_of(request), session_of(request)))
 
 
 @router.post("/account/email")
@@ -209,7 +209,7 @@ async def email_change(request: Request) -> Response:
     rg = ui.rolegate
 
     def run() -> Response:
-        me = viewer(ui, request, session_of(request)).user
+        me = current_user(ui, session_of(request))
         try:
             validated(EmailChangeIn, {"email": me.email, "password": password, "new_email": new_email})
         except FormInvalid as exc:
