@@ -1,4 +1,4 @@
-"""Sites of several workspaces (issue 8): site administrators (E1), the workspaces a user
+"""Sites of several workspaces: site administrators (E1), the workspaces a user
 may switch between and how to act in each, copying roles across the site (E9), and
 administrator records (E7)."""
 
