@@ -9,6 +9,7 @@ import pytest
 from rolegate.bootstrap import Rolegate
 from rolegate.services.api_keys import create_api_key
 from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
+from tests.statements import other_tenants, statements
 
 
 def test_create_workspace_returns_workspace_owner_and_revision(api: Api) -> None:
@@ -181,3 +182,20 @@ def test_a_read_does_not_wait_for_a_writer(natero: Tenant, rolegate: Rolegate, p
     reader.join()
     assert not waited, "the read waited for the writer's lock"
     assert answered == [200]
+
+
+def test_an_admin_calls_statements_do_not_grow_with_the_workspaces_of_the_database(
+    natero: Tenant, rolegate: Rolegate
+) -> None:
+    # The key, the workspace's organization and the acting member are resolved by
+    # lookups keyed by this workspace, never by a walk over every workspace.
+    def measure() -> int:
+        natero.api.get(natero.url("/audit/retention"))  # the key and the organization are cached
+        with statements(rolegate) as seen:
+            assert natero.api.get(natero.url("/audit/retention")).status_code == 200
+        return len(seen)
+
+    other_tenants(rolegate, 1)
+    few = measure()
+    other_tenants(rolegate, 20)
+    assert measure() == few

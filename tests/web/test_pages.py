@@ -3,20 +3,14 @@ content only (fief's habit); the same content either way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 
-from rolegate.bootstrap import Rolegate
 from rolegate.domain.workspace import Actor
 from rolegate.engine import Record
 from rolegate.services.landing import LANDING_ROWS
 from rolegate.services.records import upsert_record
-from rolegate.services.workspaces import create_workspace
 from rolegate.store.repositories import MemberRepository, RecordRepository
+from tests.statements import other_tenants, statements
 from tests.web.conftest import Web, soup
 from tests.web.demo import CSM_EMAIL, CSM_PASSWORD, Demo
 
@@ -58,29 +52,6 @@ def test_every_page_in_full_and_as_a_fragment(admin: Web, demo: Demo, name: str)
     assert str(main.select_one("h1")) in str(fragment)
 
 
-@contextmanager
-def statements(rolegate: Rolegate) -> Iterator[list[str]]:
-    """The SQL statements run on the database while the block runs."""
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(rolegate.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(rolegate.engine, "before_cursor_execute", count)
-
-
-def other_tenants(rolegate: Rolegate, n: int, start: int = 0) -> None:
-    """`n` workspaces, each of its own organization, that the viewer has nothing to do with."""
-    for i in range(start, start + n):
-        create_workspace(
-            rolegate.uow(), actor=PLATFORM, preset="telephony", name=f"Other {i}", owner_email=f"owner{i}@other.test"
-        )
-
-
 MEASURED = ("/workspaces", "/w/{ws}/home", "/w/{ws}/roles", "/w/{ws}/audit", "/w/{ws}/pages/all_accounts")
 
 
@@ -101,7 +72,7 @@ def test_the_statements_a_page_runs_do_not_grow_with_the_workspaces_of_the_datab
 
     other_tenants(rg, 1)
     few = measure()
-    other_tenants(rg, 20, start=1)
+    other_tenants(rg, 20)
     assert measure() == few
 
 
