@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from rolegate.bootstrap import Rolegate
 from rolegate.services.api_keys import create_api_key
 from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
+from tests.statements import other_tenants, statements
 
 
 def test_create_workspace_returns_workspace_owner_and_revision(api: Api) -> None:
     r = api.post(
         "/v1/workspaces",
-        json={"preset": "natero", "name": "Acme", "owner_email": "Ann@Acme.test", "owner_name": "Ann", "seat_capacities": {"csm": 3}},
+        json={
+            "preset": "natero",
+            "name": "Acme",
+            "owner_email": "Ann@Acme.test",
+            "owner_name": "Ann",
+            "seat_capacities": {"csm": 3},
+        },
     )
     assert r.status_code == 201, r.text
     data = r.json()
@@ -37,14 +48,22 @@ def test_get_workspace_counts_seats_of_active_and_invited_members(natero: Tenant
 
 
 def test_N1_seat_capacity_too_small_for_the_owner_is_refused(api: Api) -> None:
-    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"csm": 0}})
+    r = api.post(
+        "/v1/workspaces",
+        json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"csm": 0}},
+    )
     assert_problem(r, 409, "rule_violation", rule="N1")
 
 
 def test_unknown_seat_and_feature_are_refused_with_their_rules(api: Api) -> None:
-    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"gold": 1}})
+    r = api.post(
+        "/v1/workspaces",
+        json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "seat_capacities": {"gold": 1}},
+    )
     assert_problem(r, 409, "rule_violation", rule="N1")
-    r = api.post("/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "features": ["warp"]})
+    r = api.post(
+        "/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "features": ["warp"]}
+    )
     assert_problem(r, 409, "rule_violation", rule="E4")
 
 
@@ -115,6 +134,68 @@ def test_settings_need_an_organization_wide_key(natero: Tenant, rolegate: Rolega
     with rolegate.uow() as uow:
         ws = uow.workspaces.get(natero.id)
     assert ws is not None
-    scoped = create_api_key(rolegate.uow(), organization_id=ws.organization_id, workspace_id=natero.id, rights={"admin", "decide"}, name="scoped")
+    scoped = create_api_key(
+        rolegate.uow(),
+        organization_id=ws.organization_id,
+        workspace_id=natero.id,
+        rights={"admin", "decide"},
+        name="scoped",
+    )
     r = natero.api.as_(key=scoped).without_actor().put(natero.url("/settings"), json={"features": []})
     assert_problem(r, 403, "key_forbidden")
+
+
+def test_settings_are_one_transaction_a_refused_part_leaves_the_whole_unchanged(api: Api) -> None:
+    # Before, the features were committed (and audited, revision bumped) before the
+    # seat capacities were refused: a 409 that had changed the workspace.
+    t = make_tenant(api, "email_marketing")
+    before = api.get(t.url()).json()
+    events = t.api.get(t.url("/audit")).json()["events"]
+    r = api.without_actor().put(t.url("/settings"), json={"features": ["sms"], "seat_capacities": {"gold": 1}})
+    assert_problem(r, 409, "rule_violation", rule="N1")
+    after = api.get(t.url()).json()
+    assert after["features"] == before["features"] == []
+    assert after["revision"] == before["revision"]
+    assert t.api.get(t.url("/audit")).json()["events"] == events
+
+
+def test_settings_write_both_parts_and_answer_the_revision_they_made(api: Api, natero: Tenant) -> None:
+    r = api.without_actor().put(natero.url("/settings"), json={"features": [], "seat_capacities": {"csm": 4}})
+    assert r.status_code == 200, r.text
+    assert r.json()["seats"]["csm"]["capacity"] == 4
+    assert r.json()["revision"] == natero.revision + 2  # one audited change per part
+    assert api.get(natero.url()).json() == r.json()
+
+
+@pytest.mark.parametrize("path", ["", "/audit", "/audit/verify", "/audit/retention", "/audit/export"])
+def test_a_read_does_not_wait_for_a_writer(natero: Tenant, rolegate: Rolegate, path: str) -> None:
+    # Before, these reads opened a unit of work that may write: on SQLite its BEGIN
+    # IMMEDIATE waited for the writer's lock (up to the 30 s busy timeout).
+    natero.api.get(natero.url(path))  # the key and the organization are cached: only the read itself is measured
+    answered: list[int] = []
+    with rolegate.uow() as writer:  # holds SQLite's write lock from BEGIN IMMEDIATE
+        writer.workspaces.lock(natero.id)
+        reader = threading.Thread(target=lambda: answered.append(natero.api.get(natero.url(path)).status_code))
+        reader.start()
+        reader.join(timeout=10)
+        waited = reader.is_alive()
+    reader.join()
+    assert not waited, "the read waited for the writer's lock"
+    assert answered == [200]
+
+
+def test_an_admin_calls_statements_do_not_grow_with_the_workspaces_of_the_database(
+    natero: Tenant, rolegate: Rolegate
+) -> None:
+    # The key, the workspace's organization and the acting member are resolved by
+    # lookups keyed by this workspace, never by a walk over every workspace.
+    def measure() -> int:
+        natero.api.get(natero.url("/audit/retention"))  # the key and the organization are cached
+        with statements(rolegate) as seen:
+            assert natero.api.get(natero.url("/audit/retention")).status_code == 200
+        return len(seen)
+
+    other_tenants(rolegate, 1)
+    few = measure()
+    other_tenants(rolegate, 20)
+    assert measure() == few

@@ -22,7 +22,19 @@ from rolegate.api.deps import Auth
 from rolegate.api.limits import BodyLimit
 from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from rolegate.api.routes import audit, decisions, fields, members, ops, records, roles, team, workspaces
+from rolegate.api.routes import (
+    audit,
+    decisions,
+    fields,
+    identity,
+    members,
+    ops,
+    records,
+    roles,
+    sites,
+    team,
+    workspaces,
+)
 from rolegate.api.schemas import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
@@ -137,14 +149,8 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (decisions, workspaces, roles, members, records, audit, team):  # the hot path is matched first
         app.include_router(module.router)
-    app.include_router(fields.router)  # issue 7: field-level security (K5-K12)
-    from rolegate.api.routes import audit_log, sites  # issue 8: sites, role copy, administrator records, audit export
-
-    for module in (audit_log, sites):
+    for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
-    from rolegate.api.routes import identity  # issue 12: a person's own login
-
-    app.include_router(identity.router)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
     from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
 

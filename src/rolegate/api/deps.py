@@ -33,10 +33,9 @@ from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.workspace import Actor
 from rolegate.services.actors import acting_party
-from rolegate.services.api_keys import KeyRight, authenticate, reaches
-from rolegate.store import UnitOfWork
-from rolegate.store.availability import reachable
-from rolegate.store.repositories import ApiKeyRow
+from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
+from rolegate.services.context import UnitOfWork
+from rolegate.services.workspaces import workspace_revision
 
 __all__ = [
     "KEY_TTL",
@@ -102,7 +101,9 @@ class Auth:
         except StoreUnavailableError:
             if hit is None or now - hit.verified_at > self.max_outage:
                 raise
-            hit.until = min(now + self.retry_every, hit.verified_at + self.max_outage)  # ask again next interval, not per request
+            hit.until = min(
+                now + self.retry_every, hit.verified_at + self.max_outage
+            )  # ask again next interval, not per request
             return hit.row
         with self._lock:
             self._keys.pop(digest, None)  # re-inserted last: the dict's order is the order of verification
@@ -113,8 +114,7 @@ class Auth:
         return row
 
     def _authenticate(self, token: str) -> ApiKeyRow | None:
-        with reachable():
-            return authenticate(self.rolegate.reader(), token)
+        return authenticate(self.rolegate.reader(), token)
 
     async def organization_of(self, workspace_id: str) -> str | None:
         org = self._orgs.get(workspace_id)
@@ -123,15 +123,14 @@ class Auth:
         return org
 
     def _load_org(self, workspace_id: str) -> str | None:
-        with reachable(), self.rolegate.reader() as uow:
-            ws = uow.workspaces.get(workspace_id)
-        if ws is None:
+        org = organization_of(self.rolegate.reader(), workspace_id)
+        if org is None:
             return None
         with self._lock:
             if len(self._orgs) > 100_000:
                 self._orgs.clear()
-            self._orgs[workspace_id] = ws.organization_id
-        return ws.organization_id
+            self._orgs[workspace_id] = org
+        return org
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +150,10 @@ async def authenticated(request: Request) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
-            ApiProblem.UNAUTHENTICATED, 401, "Send an API key: `Authorization: Bearer rg_<prefix>_<secret>`.", headers={"WWW-Authenticate": "Bearer"}
+            ApiProblem.UNAUTHENTICATED,
+            401,
+            "Send an API key: `Authorization: Bearer rg_<prefix>_<secret>`.",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     row = await auth.key(token.strip())
     if row is None:
@@ -191,7 +193,11 @@ async def _reach(auth: Auth, key: ApiKeyRow, workspace_id: str) -> Access:
         org = await auth.organization_of(workspace_id)
         ok = org is not None and reaches(key, organization_id=org, workspace_id=workspace_id)
     if not ok:
-        raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id and that your API key covers it.")
+        raise NotFoundError(
+            f"no workspace {workspace_id!r}",
+            decision=None,
+            fix="Check the workspace id and that your API key covers it.",
+        )
     return Access(auth.rolegate, key, workspace_id)
 
 
@@ -220,7 +226,12 @@ class Writes:
 
     def uow(self) -> UnitOfWork:
         snapshots = self.rolegate.snapshots
-        return UnitOfWork(self.rolegate.engine, on_revision=self._committed, on_pending=snapshots.expect, on_mail=self.rolegate.wake_mail)
+        return UnitOfWork(
+            self.rolegate.engine,
+            on_revision=self._committed,
+            on_pending=snapshots.expect,
+            on_mail=self.rolegate.wake_mail,
+        )
 
     def _committed(self, workspace_id: str, revision: int) -> None:
         self.rolegate.snapshots.committed(workspace_id, revision)
@@ -232,9 +243,7 @@ class Writes:
         request changed nothing (an idempotent repeat)."""
         if self.revision is not None:
             return self.revision
-        with self.rolegate.reader() as uow:
-            rev = uow.workspaces.revision(self.workspace_id)
-        return int(rev or 0)
+        return workspace_revision(self.rolegate.reader(), workspace_id=self.workspace_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +264,10 @@ class AdminContext:
 
     def uow(self) -> UnitOfWork:
         return self.writes.uow()
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for a read use case (SQLite: no write lock)."""
+        return self.access.rolegate.reader()
 
     def revision(self) -> int:
         return self.writes.current_revision()
@@ -286,7 +299,9 @@ async def admin_context(
     access = await _reach(caller.auth, caller.key, workspace_id)
     claimed = actor_from_header(actor)
     rolegate = caller.auth.rolegate
-    acting = await run_in_threadpool(lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed))
+    acting = await run_in_threadpool(
+        lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed)
+    )
     return AdminContext(access, acting, Writes(rolegate, workspace_id))
 
 
@@ -324,7 +339,9 @@ async def platform_access(caller: Annotated[Caller, Depends(authenticated)]) -> 
     _require(key, KeyRight.ADMIN)
     if key.workspace_id is not None:
         raise ApiError(
-            ApiProblem.KEY_FORBIDDEN, 403, "This API key is scoped to one workspace; creating workspaces needs an organization-wide admin key."
+            ApiProblem.KEY_FORBIDDEN,
+            403,
+            "This API key is scoped to one workspace; creating workspaces needs an organization-wide admin key.",
         )
     return Platform(caller.auth.rolegate, key)
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
 from rolegate.api.schemas import (
-    AuditEventOut,
     MemberOut,
     RecordOut,
     SchemaOut,
@@ -19,13 +18,13 @@ from rolegate.api.schemas import (
 )
 from rolegate.domain.roles import Member, Role
 from rolegate.domain.schema import ProductSchema
-from rolegate.domain.workspace import AuditEvent, Workspace
+from rolegate.domain.workspace import Workspace
 from rolegate.engine import Record
 from rolegate.services.role_views import workspace_view
 from rolegate.services.schema_catalog import SchemaCatalog, schema_catalog
 from rolegate.store.repositories import MemberInfo
 
-__all__ = ["audit_event_out", "member_out", "record_out", "schema_out", "workspace_out"]
+__all__ = ["member_out", "record_out", "schema_out", "workspace_out"]
 
 
 def workspace_out(
@@ -52,23 +51,6 @@ def member_out(info: MemberInfo) -> MemberOut:
 def record_out(record: Record) -> RecordOut:
     parent = {"type": record.parent.type, "id": record.parent.id} if record.parent else None
     return RecordOut(type=record.type, id=record.id, parent=parent, assignee=record.assignee)
-
-
-def audit_event_out(e: AuditEvent) -> AuditEventOut:
-    return AuditEventOut(
-        seq=e.seq,
-        id=e.id,
-        at=e.at,
-        actor=e.actor,
-        action=e.action,
-        target_type=e.target_type,
-        target_id=e.target_id,
-        before=e.before,
-        after=e.after,
-        revision=e.revision,
-        prev_hash=e.prev_hash,
-        hash=e.hash,
-    )
 
 
 _schemas: dict[str, tuple[SchemaCatalog, SchemaOut]] = {}

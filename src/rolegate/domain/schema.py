@@ -263,6 +263,14 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "field_level_ceiling": "K1",  # a level that never writes fields, where it names no rule
         "field_not_configured": "K8",  # fields a custom role never configured
         "field_mirror": "K5",  # a system role mirroring the integration owner
+        # org: workspaces, sites, the audit log, administrator records, password resets
+        "feature_unknown": "E4",
+        "seat_unknown": "N1",
+        "seat_capacity": "N1",  # a seat's capacity, where the seat names no rule of its own
+        "site_admin": "E1",
+        "audit_log": "E8",
+        "member_record": "E7",
+        "password_reset": "C8",
     }
 )
 

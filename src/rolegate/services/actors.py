@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from rolegate.domain.errors import ActorRefusedError
 from rolegate.domain.roles import MemberStatus
+from rolegate.domain.rules.site_rules import SITE_RULE
 from rolegate.domain.workspace import Actor
 from rolegate.store.uow import UnitOfWork
 
@@ -50,6 +51,6 @@ def acting_party(uow: UnitOfWork, *, workspace_id: str, claimed: Actor) -> Actor
         if claimed.site_user_id is not None:
             ws = uow.workspaces.get(workspace_id)
             if ws is None or not uow.sites.is_admin(ws.organization_id, claimed.site_user_id):
-                raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1], rule_id="E1")
+                raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1], rule_id=SITE_RULE)
             return claimed
         raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1])

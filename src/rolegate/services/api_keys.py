@@ -23,10 +23,21 @@ from enum import StrEnum
 
 from rolegate.domain.errors import NotFoundError, RolegateError
 from rolegate.services.context import new_id
+from rolegate.store.availability import reachable
 from rolegate.store.repositories import ApiKeyRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["KeyRight", "authenticate", "create_api_key", "list_api_keys", "parse_key", "reaches", "revoke_api_key"]
+__all__ = [
+    "ApiKeyRow",
+    "KeyRight",
+    "authenticate",
+    "create_api_key",
+    "list_api_keys",
+    "organization_of",
+    "parse_key",
+    "reaches",
+    "revoke_api_key",
+]
 
 KEY_PREFIX = "rg"
 _KEY = re.compile(r"rg_([0-9a-f]{12})_([A-Za-z0-9_-]{20,200})")
@@ -70,7 +81,9 @@ def create_api_key(
         if workspace_id is not None:
             ws = uow.workspaces.get(workspace_id)
             if ws is None or ws.organization_id != organization_id:
-                raise NotFoundError(f"no workspace {workspace_id!r} in this organization", decision=None, fix="Check the workspace id.")
+                raise NotFoundError(
+                    f"no workspace {workspace_id!r} in this organization", decision=None, fix="Check the workspace id."
+                )
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         uow.api_keys.add(
@@ -116,12 +129,13 @@ def revoke_api_key(uow: UnitOfWork, *, organization_id: str, prefix: str) -> Api
 
 def authenticate(uow: UnitOfWork, token: str) -> ApiKeyRow | None:
     """The key row for a presented token, or None (malformed, unknown, wrong secret,
-    revoked): the caller answers 401 alike, so nothing tells which."""
+    revoked): the caller answers 401 alike, so nothing tells which. A database that
+    cannot be reached raises StoreUnavailableError."""
     parsed = parse_key(token)
     if parsed is None:
         return None
     prefix, secret = parsed
-    with uow:
+    with reachable(), uow:
         row = uow.api_keys.by_prefix(prefix)
     digest = _digest(secret)
     if row is None:
@@ -137,3 +151,11 @@ def reaches(key: ApiKeyRow, *, organization_id: str, workspace_id: str) -> bool:
     if key.organization_id != organization_id:
         return False
     return key.workspace_id is None or key.workspace_id == workspace_id
+
+
+def organization_of(uow: UnitOfWork, workspace_id: str) -> str | None:
+    """The organization of a workspace (None: no such workspace), to check a key
+    reaches it. StoreUnavailableError when the database cannot be reached."""
+    with reachable(), uow:
+        ws = uow.workspaces.get(workspace_id)
+    return ws.organization_id if ws is not None else None

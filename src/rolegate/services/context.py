@@ -26,11 +26,12 @@ from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.presets import load_preset
 from rolegate.store import Engine
 from rolegate.store.repositories import RecordRepository, utcnow
-from rolegate.store.uow import UnitOfWork
+from rolegate.store.uow import UnitOfWork  # re-exported: the doors pass one to each use case
 
 __all__ = [
     "StateInputs",
     "StoreRecordIndex",
+    "UnitOfWork",
     "WorkspaceState",
     "actor_field_access",
     "actor_permissions",
@@ -196,11 +197,12 @@ def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
     if actor.site_user_id is not None:
         if actor.site_user_id in state.site_admins:
             return
+        site_rule = state.schema.rule("site_admin")
         raise PermissionDeniedError(
-            f"[E1] user {actor.site_user_id!r} is not an administrator of this workspace's site",
+            f"[{site_rule}] user {actor.site_user_id!r} is not an administrator of this workspace's site",
             decision=None,
             fix="Act as a member of this workspace, or ask a site administrator of its organization.",
-            rule_id="E1",
+            rule_id=site_rule,
         )
     if actor.member_id is None:
         return  # the platform (an organization API key, the operator's CLI)

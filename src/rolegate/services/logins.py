@@ -1,4 +1,4 @@
-"""Logging in (the admin UI): a user's email and password, and the workspaces they belong to."""
+"""Logging in (the admin UI): a user's email and password; a membership of a workspace."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 from rolegate.domain.workspace import Workspace
 from rolegate.services.passwords import verify_password
-from rolegate.store.repositories import MemberInfo
+from rolegate.store.repositories import MemberInfo  # re-exported: the doors show memberships
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["Membership", "User", "authenticate_user", "get_user", "memberships", "user_in"]
+__all__ = ["MemberInfo", "Membership", "User", "authenticate_user", "get_user", "user_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +54,3 @@ def user_in(uow: UnitOfWork, user_id: str) -> User | None:
     """The user, read in the caller's open transaction."""
     row = uow.users.get(user_id)
     return _user(row) if row is not None else None
-
-
-def memberships(uow: UnitOfWork, user_id: str) -> list[Membership]:
-    """Every workspace the user is a member of, in creation order.
-
-    The store has no query by user across workspaces yet, so this asks each workspace
-    (one query each): fine for an organization's handful, not for thousands."""
-    out: list[Membership] = []
-    with uow:
-        for ws in uow.workspaces.all():
-            info = uow.members.by_user(ws.id, user_id)
-            if info is not None:
-                out.append(Membership(ws, info))
-    return out

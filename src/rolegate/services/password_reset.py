@@ -20,9 +20,8 @@ from datetime import datetime
 
 from rolegate.domain.errors import NotFoundError, RolegateError, TokenInvalidError
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import MemberStatus
+from rolegate.domain.rules.reset_rules import reset_target_violations
 from rolegate.domain.schema import AdminRight
-from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import admin_escalation, authorize, load_state, new_id, raise_if, record_change
 from rolegate.services.login_protection import security_event
@@ -35,7 +34,15 @@ from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_team import PasswordResetRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["MIN_PASSWORD", "Pace", "check_new_password", "request_password_reset", "reset_password", "send_password_reset", "send_set_password"]
+__all__ = [
+    "MIN_PASSWORD",
+    "Pace",
+    "check_new_password",
+    "request_password_reset",
+    "reset_password",
+    "send_password_reset",
+    "send_set_password",
+]
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -61,7 +68,10 @@ class Pace:
 
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise RolegateError(f"A password needs at least {MIN_PASSWORD} characters.", fix="Choose a longer password (a phrase of several words works well).")
+        raise RolegateError(
+            f"A password needs at least {MIN_PASSWORD} characters.",
+            fix="Choose a longer password (a phrase of several words works well).",
+        )
     if len(password) > MAX_PASSWORD:
         raise RolegateError(f"A password has at most {MAX_PASSWORD} characters.", fix="Choose a shorter password.")
 
@@ -88,13 +98,31 @@ def _issue(
     token, digest = new_token()
     expires = now + (policy.invitation_ttl if first else policy.reset_ttl)
     uow.password_resets.add(PasswordResetRow(new_id(), user_id, digest, requested_by, expires, None))
-    context = {"name": name, "reason": reason, "link": policy.link(f"/password-reset/{token}"), "expires": _expires(expires)}
-    queue_email(uow, kind="set_password" if first else "password_reset", to=email, context=context, workspace_id=workspace_id, now=now)
+    context = {
+        "name": name,
+        "reason": reason,
+        "link": policy.link(f"/password-reset/{token}"),
+        "expires": _expires(expires),
+    }
+    queue_email(
+        uow,
+        kind="set_password" if first else "password_reset",
+        to=email,
+        context=context,
+        workspace_id=workspace_id,
+        now=now,
+    )
     return token
 
 
 def request_password_reset(
-    uow: UnitOfWork, *, email: str, policy: MailPolicy, ip: str = "", now: datetime | None = None, pace: Pace | None = None
+    uow: UnitOfWork,
+    *,
+    email: str,
+    policy: MailPolicy,
+    ip: str = "",
+    now: datetime | None = None,
+    pace: Pace | None = None,
 ) -> str | None:
     """C8, by the member: email a reset link if a user with a password has this email.
     Returns the token for the caller's tests only; callers must answer the same either
@@ -146,12 +174,16 @@ def send_password_reset(
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         member = state.member(member_id)
-        if member.status is MemberStatus.INVITED:
-            raise_if([Violation("C8", f"Member {member_id!r} has not accepted their invitation yet.", "Resend the invitation instead.")])
-        if member.status is MemberStatus.DISABLED:
-            raise_if([Violation("C8", f"Member {member_id!r} is disabled.", "Enable them first.")])
+        raise_if(reset_target_violations(member_id, member.status, rule_id=state.schema.rule("password_reset")))
         role = state.roles[member.role]
-        raise_if(admin_escalation(state, actor, role_permissions(state.schema, role, state.workspace.features), f"Member {member_id!r} (role {role.name!r})"))
+        raise_if(
+            admin_escalation(
+                state,
+                actor,
+                role_permissions(state.schema, role, state.workspace.features),
+                f"Member {member_id!r} (role {role.name!r})",
+            )
+        )
         info = uow.members.get(workspace_id, member_id)
         assert info is not None  # in the locked state above
         token = _issue(
@@ -165,12 +197,16 @@ def send_password_reset(
             now=at,
             workspace_id=workspace_id,
         )
-        record_change(uow, workspace_id, actor, "member.password_reset", "member", member_id, None, {"sent_to": info.email})
+        record_change(
+            uow, workspace_id, actor, "member.password_reset", "member", member_id, None, {"sent_to": info.email}
+        )
         uow.commit()
         return token
 
 
-def send_set_password(uow: UnitOfWork, *, organization_id: str | None, email: str, policy: MailPolicy, now: datetime | None = None) -> str:
+def send_set_password(
+    uow: UnitOfWork, *, organization_id: str | None, email: str, policy: MailPolicy, now: datetime | None = None
+) -> str:
     """Email a person without a password (an owner created over the API, a site
     administrator) a link to choose one, at their own address only; returns the token for
     the caller's tests and the CLI (the API never shows it). `organization_id` is the
@@ -182,11 +218,15 @@ def send_set_password(uow: UnitOfWork, *, organization_id: str | None, email: st
     with uow:
         row = uow.users.by_email(email)
         if row is None or (organization_id is not None and not uow.sites.reaches_user(organization_id, str(row.id))):
-            raise NotFoundError(f"no person with the email {email.strip().lower()} in this organization", decision=None, fix="Check the address; the person must be a member of one of its workspaces or a site administrator.")
+            raise NotFoundError(
+                f"no person with the email {email.strip().lower()} in this organization",
+                decision=None,
+                fix="Check the address; the person must be a member of one of its workspaces or a site administrator.",
+            )
         if row.password_hash:
             raise RolegateError(
                 f"{row.email} already has a password.",
-                fix="They can choose a new one themselves: \"Forgot your password?\" on the login page sends a link to their address.",
+                fix='They can choose a new one themselves: "Forgot your password?" on the login page sends a link to their address.',
             )
         token = _issue(
             uow,
@@ -216,13 +256,23 @@ def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", 
     with uow:
         row = uow.password_resets.by_token_hash(digest)
         if row is None or not same_hash(row.token_hash, digest):
-            raise TokenInvalidError("This password reset link is not valid.", fix="Ask for a new link from the login page.")
+            raise TokenInvalidError(
+                "This password reset link is not valid.", fix="Ask for a new link from the login page."
+            )
         if row.used_at is not None:
-            raise TokenInvalidError("This password reset link was already used (each link works once).", fix="Ask for a new link from the login page.")
+            raise TokenInvalidError(
+                "This password reset link was already used (each link works once).",
+                fix="Ask for a new link from the login page.",
+            )
         if row.expires_at <= at:
-            raise TokenInvalidError("This password reset link has expired.", fix="Ask for a new link from the login page.")
+            raise TokenInvalidError(
+                "This password reset link has expired.", fix="Ask for a new link from the login page."
+            )
         if not uow.password_resets.consume(digest, at):
-            raise TokenInvalidError("This password reset link was already used (each link works once).", fix="Ask for a new link from the login page.")
+            raise TokenInvalidError(
+                "This password reset link was already used (each link works once).",
+                fix="Ask for a new link from the login page.",
+            )
         uow.team.set_password(row.user_id, new_hash, end_sessions=True)
         end_user_sessions(uow, user_id=row.user_id, now=at)
         uow.password_resets.use_all(row.user_id, at)

@@ -7,20 +7,24 @@ from dataclasses import dataclass
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError
 from rolegate.domain.roles import MemberStatus
-from rolegate.domain.violations import Violation
+from rolegate.domain.rules.site_rules import SITE_RULE, last_administrator_violations
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.services.context import raise_if, record_change
+from rolegate.services.logins import Membership
 from rolegate.services.members import ensure_user
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "SiteWorkspace",
+    "UserWorkspaces",
     "actor_for_user",
     "add_site_administrator",
     "remove_site_administrator",
     "site_administrators",
     "user_of_actor",
+    "user_workspaces",
+    "user_workspaces_in",
     "workspaces_of_user",
 ]
 
@@ -48,16 +52,20 @@ class SiteWorkspace:
 
 
 def _require_site_admin_or_platform(uow: UnitOfWork, actor: Actor, organization_id: str) -> None:
-    if actor.member_id is not None or (actor.site_user_id is not None and not uow.sites.is_admin(organization_id, actor.site_user_id)):
+    if actor.member_id is not None or (
+        actor.site_user_id is not None and not uow.sites.is_admin(organization_id, actor.site_user_id)
+    ):
         raise PermissionDeniedError(
-            "[E1] only the platform or a site administrator names site administrators",
+            f"[{SITE_RULE}] only the platform or a site administrator names site administrators",
             decision=None,
             fix="Ask a site administrator of this organization.",
-            rule_id="E1",
+            rule_id=SITE_RULE,
         )
 
 
-def add_site_administrator(uow: UnitOfWork, *, actor: Actor, organization_id: str, email: str, name: str = "", password: str | None = None) -> str:
+def add_site_administrator(
+    uow: UnitOfWork, *, actor: Actor, organization_id: str, email: str, name: str = "", password: str | None = None
+) -> str:
     """Make the user with `email` (created if new) an administrator of every workspace
     of the site (E1). Returns their user id. Audited in every workspace of the site."""
     with uow:
@@ -68,7 +76,16 @@ def add_site_administrator(uow: UnitOfWork, *, actor: Actor, organization_id: st
         if uow.sites.add_admin(organization_id, user_id, name.strip()):
             for ws in uow.workspaces.all(organization_id):
                 uow.workspaces.lock(ws.id)
-                record_change(uow, ws.id, actor, "site.add_administrator", "user", user_id, None, {"email": email.strip().lower(), "organization": organization_id})
+                record_change(
+                    uow,
+                    ws.id,
+                    actor,
+                    "site.add_administrator",
+                    "user",
+                    user_id,
+                    None,
+                    {"email": email.strip().lower(), "organization": organization_id},
+                )
         uow.commit()
         return user_id
 
@@ -80,11 +97,13 @@ def remove_site_administrator(uow: UnitOfWork, *, actor: Actor, organization_id:
         admins = uow.sites.admins(organization_id)
         if user_id not in admins:
             return
-        raise_if([Violation("E1", "This is the site's last administrator.", "Name another site administrator first.")] if len(admins) == 1 else [])
+        raise_if(last_administrator_violations(admins, user_id))
         uow.sites.remove_admin(organization_id, user_id)
         for ws in uow.workspaces.all(organization_id):
             uow.workspaces.lock(ws.id)
-            record_change(uow, ws.id, actor, "site.remove_administrator", "user", user_id, {"organization": organization_id}, None)
+            record_change(
+                uow, ws.id, actor, "site.remove_administrator", "user", user_id, {"organization": organization_id}, None
+            )
         uow.commit()
 
 
@@ -93,14 +112,46 @@ def site_administrators(uow: UnitOfWork, *, organization_id: str) -> list[tuple[
         return uow.sites.admin_list(organization_id)
 
 
-def workspaces_of_user(uow: UnitOfWork, user_id: str) -> list[SiteWorkspace]:
-    """Every workspace the user may see in the switcher, in creation order."""
+def workspaces_of_user(
+    uow: UnitOfWork, user_id: str, *, organization_id: str | None = None, workspace_id: str | None = None
+) -> list[SiteWorkspace]:
+    """Every workspace the user may see in the switcher, in creation order; only those
+    of `organization_id` (and only `workspace_id`) when given: an API key never learns
+    about another tenant's."""
     with uow:
-        administered = set(uow.sites.organizations_administered(user_id))
-        out = []
-        for ws in uow.sites.workspaces_of_user(user_id):
-            out.append(SiteWorkspace(ws, uow.members.by_user(ws.id, user_id), ws.organization_id in administered))
-        return out
+        return [
+            s
+            for s in user_workspaces_in(uow, user_id).sites
+            if (organization_id is None or s.workspace.organization_id == organization_id)
+            and (workspace_id is None or s.workspace.id == workspace_id)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class UserWorkspaces:
+    """Where a user belongs: their memberships (any status) and every workspace they
+    may enter, incl. those of the sites they administer (E1)."""
+
+    memberships: tuple[Membership, ...]
+    sites: tuple[SiteWorkspace, ...]
+
+
+def user_workspaces(uow: UnitOfWork, user_id: str) -> UserWorkspaces:
+    """The user's memberships and workspaces in three queries, however many workspaces
+    the database holds."""
+    with uow:
+        return user_workspaces_in(uow, user_id)
+
+
+def user_workspaces_in(uow: UnitOfWork, user_id: str) -> UserWorkspaces:
+    """`user_workspaces`, read in the caller's open transaction."""
+    administered = set(uow.sites.organizations_administered(user_id))
+    infos = dict(uow.members.of_user(user_id))
+    found = tuple(
+        SiteWorkspace(ws, infos.get(ws.id), ws.organization_id in administered)
+        for ws in uow.sites.workspaces_of_user(user_id)
+    )
+    return UserWorkspaces(tuple(Membership(s.workspace, s.member) for s in found if s.member is not None), found)
 
 
 def user_of_actor(uow: UnitOfWork, workspace_id: str, actor: Actor) -> str | None:
@@ -110,7 +161,11 @@ def user_of_actor(uow: UnitOfWork, workspace_id: str, actor: Actor) -> str | Non
     if actor.member_id is not None:
         info = uow.members.get(workspace_id, actor.member_id)
         if info is None:
-            raise NotFoundError(f"no member {actor.member_id!r} in this workspace", decision=None, fix="Name a member of this workspace.")
+            raise NotFoundError(
+                f"no member {actor.member_id!r} in this workspace",
+                decision=None,
+                fix="Name a member of this workspace.",
+            )
         return info.user_id
     return None
 

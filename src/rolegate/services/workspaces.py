@@ -1,17 +1,18 @@
-"""Use cases on workspaces: create one from a preset, switch features, set seat capacities."""
+"""Use cases on workspaces: create one from a preset, read it (features, seats in use
+and their capacity), change its settings (features, seat capacities) in one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rolegate.domain.errors import RolegateError
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Member, MemberStatus, role_from_system
+from rolegate.domain.roles import Member, MemberStatus, Role, role_from_system
 from rolegate.domain.rules.team_rules import is_guardian
+from rolegate.domain.rules.workspace_rules import capacity_violations, feature_violations, seat_key_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
-from rolegate.domain.seats import seat_of, seat_usage, seat_violations
-from rolegate.domain.violations import Violation
+from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.presets import load_preset
 from rolegate.services.context import authorize, load_state, new_id, raise_if, record_change
@@ -19,15 +20,82 @@ from rolegate.services.members import ensure_user, member_json
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["CreatedWorkspace", "create_organization", "create_workspace", "set_features", "set_seat_capacities"]
+__all__ = [
+    "CreatedWorkspace",
+    "SeatUse",
+    "WorkspaceView",
+    "create_organization",
+    "create_workspace",
+    "set_features",
+    "set_seat_capacities",
+    "update_settings",
+    "workspace_revision",
+    "workspace_view",
+]
 
 SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SeatUse:
+    """One seat type of a workspace: its holders (active and invited) and capacity."""
+
+    key: str
+    label: str
+    used: int
+    active: int
+    invited: int
+    capacity: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceView:
+    """A workspace as its readers see it, at `revision`."""
+
+    workspace: Workspace
+    seats: tuple[SeatUse, ...]
+
+    @property
+    def revision(self) -> int:
+        return self.workspace.revision
 
 
 @dataclass(frozen=True, slots=True)
 class CreatedWorkspace:
     workspace: Workspace
     owner: MemberInfo
+    view: WorkspaceView
+
+
+def _view(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> WorkspaceView:
+    holders = seat_holders(schema, roles, members)
+    return WorkspaceView(
+        ws,
+        tuple(
+            SeatUse(
+                key,
+                seat.label,
+                holders[key].used,
+                holders[key].active,
+                holders[key].invited,
+                ws.seat_capacities.get(key),
+            )
+            for key, seat in schema.seats.items()
+        ),
+    )
+
+
+def workspace_revision(uow: UnitOfWork, *, workspace_id: str) -> int:
+    """The workspace's revision (0: no such workspace): one primary-key read."""
+    with uow:
+        return int(uow.workspaces.revision(workspace_id) or 0)
+
+
+def workspace_view(uow: UnitOfWork, *, workspace_id: str) -> WorkspaceView:
+    """The workspace, its features and seats, for any key that reaches it (no member acts)."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        return _view(state.workspace, state.schema, state.roles, state.members)
 
 
 def create_organization(uow: UnitOfWork, *, actor: Actor, name: str) -> str:
@@ -58,17 +126,15 @@ def create_workspace(
         raise RolegateError("only the platform creates workspaces", fix="use an organization API key or the CLI")
     schema = load_preset(preset)
     feats = schema.feature_defaults if features is None else frozenset(features)
-    unknown = sorted(feats - schema.features.keys())
     caps = dict.fromkeys(schema.seats, None) | dict(seat_capacities or {})
-    bad_seats = sorted(caps.keys() - schema.seats.keys())
     owner_role = _owner_role(schema)
     owner_seat = seat_of(schema, role_from_system(schema, schema.system_roles[owner_role], role_id=owner_role))
-    violations = []
-    if unknown:
-        violations.append(Violation("E4", f"Unknown features: {', '.join(unknown)}.", f"Use features of {preset}: {', '.join(schema.features) or 'none'}."))
-    if bad_seats:
-        violations.append(Violation("N1", f"Unknown seats: {', '.join(bad_seats)}.", f"Use seats of {preset}: {', '.join(schema.seats) or 'none'}."))
-    elif owner_seat is not None:
+    violations = feature_violations(
+        schema, feats, fix=f"Use features of {preset}: {', '.join(schema.features) or 'none'}."
+    )
+    bad_seats = seat_key_violations(schema, caps, fix=f"Use seats of {preset}: {', '.join(schema.seats) or 'none'}.")
+    violations += bad_seats
+    if not bad_seats and owner_seat is not None:
         violations += seat_violations(schema, owner_seat, used=0, capacity=caps.get(owner_seat))
     raise_if(violations)
     with uow:
@@ -80,19 +146,30 @@ def create_workspace(
             raise RolegateError(f"no organization {org_id!r}", fix="create it first or omit it")
         ws = Workspace(new_id(), org_id, name, preset, SCHEMA_VERSION, feats, caps, 0)
         uow.workspaces.add(ws)
-        for key, system in schema.system_roles.items():
-            uow.roles.add(ws.id, role_from_system(schema, system, role_id=key), system_key=key)
-        record_change(uow, ws.id, actor, "workspace.create", "workspace", ws.id, None, {"preset": preset, "name": name, "features": sorted(feats), "seat_capacities": caps})
+        roles = {key: role_from_system(schema, system, role_id=key) for key, system in schema.system_roles.items()}
+        for key, role in roles.items():
+            uow.roles.add(ws.id, role, system_key=key)
+        record_change(
+            uow,
+            ws.id,
+            actor,
+            "workspace.create",
+            "workspace",
+            ws.id,
+            None,
+            {"preset": preset, "name": name, "features": sorted(feats), "seat_capacities": caps},
+        )
         user_id = ensure_user(uow, owner_email, owner_name, owner_password)
         owner = Member(new_id(), owner_role, MemberStatus.ACTIVE)
         uow.members.add(ws.id, owner, user_id=user_id, name=owner_name.strip()[:200])
-        record_change(uow, ws.id, actor, "member.add", "member", owner.id, None, member_json(owner, owner_email))
+        revision = record_change(
+            uow, ws.id, actor, "member.add", "member", owner.id, None, member_json(owner, owner_email)
+        )
+        info = uow.members.get(ws.id, owner.id)  # with the times the store gave it
         uow.commit()
-        current = uow.workspaces.get(ws.id)
-        info = uow.members.get(ws.id, owner.id)
-    assert current is not None  # written above, in this transaction
-    assert info is not None
-    return CreatedWorkspace(current, info)
+    assert info is not None  # written above, in this transaction
+    current = replace(ws, revision=revision)
+    return CreatedWorkspace(current, info, _view(current, schema, {r.id: r for r in roles.values()}, [owner]))
 
 
 def _owner_role(schema: ProductSchema) -> str:
@@ -101,46 +178,70 @@ def _owner_role(schema: ProductSchema) -> str:
         role = role_from_system(schema, system, role_id=key)
         if is_guardian(schema, role, role_permissions(schema, role, every)):
             return key
-    raise RolegateError(f"preset {schema.key!r} has no system role that keeps the team", fix="fix the preset's team.keep_one")
+    raise RolegateError(
+        f"preset {schema.key!r} has no system role that keeps the team", fix="fix the preset's team.keep_one"
+    )
+
+
+def update_settings(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    features: Iterable[str] | None = None,
+    seat_capacities: Mapping[str, int | None] | None = None,
+) -> WorkspaceView:
+    """Set the features (plan, add-ons: E4, E5) and the seat capacities (billing: N1, K2)
+    given, in one transaction: a refused part leaves the whole unchanged. Each part
+    written is its own audit event. Capacity can shrink only down to what is in use."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        schema, ws = state.schema, state.workspace
+        if features is not None:
+            authorize(state, actor, AdminRight.MANAGE_ROLES)
+        if seat_capacities is not None and not actor.is_platform:
+            raise RolegateError("seat capacities are set by the platform (billing)", fix="use an organization API key")
+        feats = ws.features if features is None else frozenset(features)
+        caps = dict(ws.seat_capacities)
+        violations = []
+        if features is not None:
+            violations += feature_violations(schema, feats, fix=f"Use one of {', '.join(schema.features) or 'none'}.")
+        if seat_capacities is not None:
+            violations += seat_key_violations(schema, seat_capacities, fix=f"Use one of {', '.join(schema.seats)}.")
+            violations += capacity_violations(
+                schema, seat_capacities, used=seat_usage(schema, state.roles, state.members)
+            )
+            caps |= dict(seat_capacities)
+        raise_if(violations)
+        uow.workspaces.update_settings(workspace_id, features=feats, seat_capacities=caps)
+        revision = ws.revision
+        if features is not None:
+            revision = record_change(
+                uow,
+                workspace_id,
+                actor,
+                "workspace.features",
+                "workspace",
+                workspace_id,
+                sorted(ws.features),
+                sorted(feats),
+            )
+        if seat_capacities is not None:
+            revision = record_change(
+                uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps
+            )
+        uow.commit()
+    return _view(
+        replace(ws, features=feats, seat_capacities=caps, revision=revision), schema, state.roles, state.members
+    )
 
 
 def set_features(uow: UnitOfWork, *, actor: Actor, workspace_id: str, features: Iterable[str]) -> Workspace:
-    with uow:
-        state = load_state(uow, workspace_id)
-        authorize(state, actor, AdminRight.MANAGE_ROLES)
-        feats = frozenset(features)
-        unknown = sorted(feats - state.schema.features.keys())
-        raise_if([Violation("E4", f"Unknown features: {', '.join(unknown)}.", f"Use one of {', '.join(state.schema.features) or 'none'}.")] if unknown else [])
-        ws = state.workspace
-        uow.workspaces.update_settings(workspace_id, features=feats, seat_capacities=ws.seat_capacities)
-        record_change(uow, workspace_id, actor, "workspace.features", "workspace", workspace_id, sorted(ws.features), sorted(feats))
-        uow.commit()
-    with uow:
-        out = uow.workspaces.get(workspace_id)
-    assert out is not None
-    return out
+    return update_settings(uow, actor=actor, workspace_id=workspace_id, features=features).workspace
 
 
-def set_seat_capacities(uow: UnitOfWork, *, actor: Actor, workspace_id: str, seat_capacities: Mapping[str, int | None]) -> Workspace:
+def set_seat_capacities(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, seat_capacities: Mapping[str, int | None]
+) -> Workspace:
     """Capacity can shrink only down to what is in use."""
-    with uow:
-        state = load_state(uow, workspace_id)
-        if not actor.is_platform:
-            raise RolegateError("seat capacities are set by the platform (billing)", fix="use an organization API key")
-        schema = state.schema
-        unknown = sorted(set(seat_capacities) - schema.seats.keys())
-        used = seat_usage(schema, state.roles, state.members)
-        violations = [Violation("N1", f"Unknown seats: {', '.join(unknown)}.", f"Use one of {', '.join(schema.seats)}.")] if unknown else []
-        for seat, cap in seat_capacities.items():
-            if seat in schema.seats and cap is not None and (cap < 0 or used.get(seat, 0) > cap):
-                violations.append(Violation(schema.seats[seat].rule or "N1", f"{seat}: {used.get(seat, 0)} in use, capacity {cap} is too small.", "Free seats first (disable members or change roles)."))
-        raise_if(violations)
-        ws = state.workspace
-        caps = dict(ws.seat_capacities) | dict(seat_capacities)
-        uow.workspaces.update_settings(workspace_id, features=ws.features, seat_capacities=caps)
-        record_change(uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps)
-        uow.commit()
-    with uow:
-        out = uow.workspaces.get(workspace_id)
-    assert out is not None
-    return out
+    return update_settings(uow, actor=actor, workspace_id=workspace_id, seat_capacities=seat_capacities).workspace

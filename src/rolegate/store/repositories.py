@@ -304,17 +304,14 @@ class MemberInfo:
 
 
 class MemberRepository(_Repo):
-    def _select(self, workspace_id: str) -> Any:
+    def _select(self, workspace_id: str | None = None) -> Any:
         m, u = t.members, t.users
         # The workspace's own name for the member; the person's own only where the
         # workspace has none (NULL: they accepted, or the row predates member names).
         # Adding someone stores what the adder typed, so inviting an existing person
         # never shows the inviter what the person or another workspace stored.
-        return (
-            select(m, u.c.email, func.coalesce(m.c.name, u.c.name).label("display_name"))
-            .select_from(m.join(u, u.c.id == m.c.user_id))
-            .where(m.c.workspace_id == workspace_id)
-        )
+        query = select(m, u.c.email, func.coalesce(m.c.name, u.c.name).label("display_name")).select_from(m.join(u, u.c.id == m.c.user_id))
+        return query if workspace_id is None else query.where(m.c.workspace_id == workspace_id)
 
     @staticmethod
     def _info(row: Any) -> MemberInfo:
@@ -344,6 +341,11 @@ class MemberRepository(_Repo):
     def by_user(self, workspace_id: str, user_id: str) -> MemberInfo | None:
         row = self.conn.execute(self._select(workspace_id).where(t.members.c.user_id == user_id)).first()
         return self._info(row) if row is not None else None
+
+    def of_user(self, user_id: str) -> list[tuple[str, MemberInfo]]:
+        """(workspace id, membership) of each workspace the user is a member of, in one query."""
+        rows = self.conn.execute(self._select().where(t.members.c.user_id == user_id))
+        return [(r.workspace_id, self._info(r)) for r in rows]
 
     def add(self, workspace_id: str, member: Member, *, user_id: str, name: str | None = None) -> None:
         now = utcnow()

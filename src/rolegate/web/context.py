@@ -18,16 +18,24 @@ from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Snapshot
-from rolegate.services.logins import Membership, User, memberships
-from rolegate.services.sites import SiteWorkspace, workspaces_of_user
+from rolegate.services.logins import MemberInfo, Membership, User
+from rolegate.services.sites import SiteWorkspace, user_workspaces
 from rolegate.services.web_sessions import end_session, resume_session
-from rolegate.store.repositories import MemberInfo
 
 if TYPE_CHECKING:
     from rolegate.web.app import WebUI
     from rolegate.web.session import Session
 
-__all__ = ["LoginRequired", "NavItem", "Viewer", "WorkspaceContext", "current_user", "log_out", "open_workspace", "viewer"]
+__all__ = [
+    "LoginRequired",
+    "NavItem",
+    "Viewer",
+    "WorkspaceContext",
+    "current_user",
+    "log_out",
+    "open_workspace",
+    "viewer",
+]
 
 
 class LoginRequired(Exception):
@@ -130,7 +138,9 @@ class WorkspaceContext:
             items.append(NavItem("Team", f"{self.base}/team", "team"))
             items.append(NavItem("Explain", f"{self.base}/explain", "explain"))
         # Accounts: the assignable top-level records, for members who may view some.
-        assignable = next((o for o in self.schema.objects.values() if o.assignable and o.parent is None and o.view_action), None)
+        assignable = next(
+            (o for o in self.schema.objects.values() if o.assignable and o.parent is None and o.view_action), None
+        )
         if (
             assignable is not None
             and assignable.view_action is not None
@@ -174,10 +184,13 @@ def log_out(ui: WebUI, request: Request, session: Session) -> None:
 def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
     """The logged-in user, else `LoginRequired`."""
     user = current_user(ui, session)
-    return Viewer(ui, request, session, user, memberships(ui.rolegate.uow(), user.id), workspaces_of_user(ui.rolegate.uow(), user.id))
+    found = user_workspaces(ui.rolegate.reader(), user.id)
+    return Viewer(ui, request, session, user, list(found.memberships), list(found.sites))
 
 
-def open_workspace(ui: WebUI, request: Request, session: Session, workspace_id: str, *, current: str = "") -> WorkspaceContext:
+def open_workspace(
+    ui: WebUI, request: Request, session: Session, workspace_id: str, *, current: str = ""
+) -> WorkspaceContext:
     """The workspace page context; a workspace the user is not a member of is "not
     found", exactly like one that does not exist."""
     v = viewer(ui, request, session)

@@ -6,7 +6,11 @@ from __future__ import annotations
 from rolegate.domain.audit_diff import Change, diff
 from rolegate.domain.role_copy import copy_preview
 from rolegate.domain.roles import Role, RoleKind
-from rolegate.domain.rules.site_rules import copy_target_violations, record_edit_violations
+from rolegate.domain.rules.site_rules import (
+    copy_target_violations,
+    last_administrator_violations,
+    record_edit_violations,
+)
 from rolegate.domain.violations import Violation
 from rolegate.presets import load_preset
 
@@ -88,3 +92,14 @@ def test_E8_diff_reads_as_changes() -> None:
     assert diff(["a", "b"], ["b", "a"]) == [Change("(value)", "changed", ["a", "b"], ["b", "a"])]
     assert diff(1, 2) == [Change("(value)", "changed", 1, 2)]
     assert diff({"f": {"o": {"x": "read"}}}, {"f": {"o": {"x": "write"}}}) == [Change("f.o.x", "changed", "read", "write")]
+
+
+def test_E1_a_site_keeps_its_last_administrator() -> None:
+    assert last_administrator_violations(frozenset({"u1", "u2"}), "u1") == []
+    [v] = last_administrator_violations(frozenset({"u1"}), "u1")
+    assert (v.rule_id, v.message) == ("E1", "This is the site's last administrator.")
+
+
+def test_E7_a_record_edit_cites_the_products_rule() -> None:
+    [v] = record_edit_violations(email_now="a@b.c", email_asked=None, name="x" * 201, rule_id="X7")
+    assert v.rule_id == "X7"

@@ -31,16 +31,13 @@ from rolegate.api.problems import ApiError, ApiProblem, problem_response, rolega
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import StoreUnavailableError
 from rolegate.metrics import CONTENT_TYPE, exposition
-from rolegate.services.outbox import backlog
-from rolegate.store.availability import UNAVAILABLE_ERRORS
-from rolegate.store.migrations import readiness
+from rolegate.services.operations import database_status, outbox_backlog
 
 __all__ = ["DatabaseCollector", "router"]
 
 router = APIRouter(tags=["operations"])
 
 _NOT_READY_RETRY = "10"
-_UNREACHABLE: tuple[type[Exception], ...] = (StoreUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 class DatabaseCollector(Collector):
@@ -52,8 +49,8 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("rolegate_database_up", "1 when this scrape could read the database, else 0.")
         try:
-            due = backlog(self._rolegate.uow())
-        except _UNREACHABLE:
+            due = outbox_backlog(self._rolegate.reader())
+        except StoreUnavailableError:
             up.add_metric([], 0)
             yield up
             return
@@ -64,7 +61,11 @@ class DatabaseCollector(Collector):
             "Emails written to the outbox and not sent yet (webhooks will be counted here too: issue 16).",
             value=due.unsent,
         )
-        yield GaugeMetricFamily("rolegate_outbox_oldest_unsent_age_seconds", "Age of the oldest unsent email (0: none).", value=due.oldest_age)
+        yield GaugeMetricFamily(
+            "rolegate_outbox_oldest_unsent_age_seconds",
+            "Age of the oldest unsent email (0: none).",
+            value=due.oldest_age,
+        )
 
 
 def _require_token(request: Request, token: str) -> None:
@@ -96,11 +97,15 @@ async def healthz() -> dict[str, str]:
 def readyz(request: Request) -> Response:
     rolegate: Rolegate = request.app.state.rolegate
     try:
-        status = readiness(rolegate.engine)
+        status = database_status(rolegate.engine)
     except StoreUnavailableError as error:
         return rolegate_problem(error)
     if not status.is_current:
-        where = "has no Rolegate tables" if status.current is None else f"is at migration {status.current}, this version needs {status.head}"
+        where = (
+            "has no Rolegate tables"
+            if status.current is None
+            else f"is at migration {status.current}, this version needs {status.head}"
+        )
         detail = f"The database {where}. Run `rolegate db upgrade` with this version."
         return problem_response(ApiProblem.NOT_READY.value, 503, detail, headers={"Retry-After": _NOT_READY_RETRY})
     return JSONResponse({"status": "ready", "migration": status.current})

@@ -1,4 +1,4 @@
-"""Sites of several workspaces (issue 8): site administrators (E1), the workspaces a user
+"""Sites of several workspaces: site administrators (E1), the workspaces a user
 may switch between and how to act in each, copying roles across the site (E9), and
 administrator records (E7)."""
 
@@ -37,35 +37,57 @@ IdPath = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL)]
 
 def _own_organization(platform: PlatformAccess, organization_id: str) -> None:
     if platform.key.organization_id != organization_id:
-        raise NotFoundError(f"no organization {organization_id!r}", decision=None, fix="Use an API key of that organization.")
+        raise NotFoundError(
+            f"no organization {organization_id!r}", decision=None, fix="Use an API key of that organization."
+        )
 
 
-@router.post("/v1/organizations/{organization_id}/site-administrators", response_model=SiteAdministratorOut, status_code=201, summary="Name a site administrator")
-def add_site_administrator(platform: PlatformAccess, organization_id: IdPath, body: SiteAdministratorIn) -> SiteAdministratorOut:
+@router.post(
+    "/v1/organizations/{organization_id}/site-administrators",
+    response_model=SiteAdministratorOut,
+    status_code=201,
+    summary="Name a site administrator",
+)
+def add_site_administrator(
+    platform: PlatformAccess, organization_id: IdPath, body: SiteAdministratorIn
+) -> SiteAdministratorOut:
     """E1: the user (created if new) administers roles and role assignments in every
     workspace of the organization. Audited in each workspace."""
     _own_organization(platform, organization_id)
-    user_id = sites.add_site_administrator(platform.rolegate.uow(), actor=platform.actor, organization_id=organization_id, email=body.email, name=body.name)
+    user_id = sites.add_site_administrator(
+        platform.rolegate.uow(), actor=platform.actor, organization_id=organization_id, email=body.email, name=body.name
+    )
     return SiteAdministratorOut(user_id=user_id, email=body.email.strip().lower(), name=body.name)
 
 
-@router.get("/v1/organizations/{organization_id}/site-administrators", response_model=SiteAdministratorsOut, summary="List site administrators")
+@router.get(
+    "/v1/organizations/{organization_id}/site-administrators",
+    response_model=SiteAdministratorsOut,
+    summary="List site administrators",
+)
 def list_site_administrators(platform: PlatformAccess, organization_id: IdPath) -> SiteAdministratorsOut:
     _own_organization(platform, organization_id)
-    found = sites.site_administrators(platform.rolegate.uow(), organization_id=organization_id)
-    return SiteAdministratorsOut(organization_id=organization_id, administrators=[SiteAdministratorOut(user_id=u, email=e, name=n) for u, e, n in found])
+    found = sites.site_administrators(platform.rolegate.reader(), organization_id=organization_id)
+    return SiteAdministratorsOut(
+        organization_id=organization_id,
+        administrators=[SiteAdministratorOut(user_id=u, email=e, name=n) for u, e, n in found],
+    )
 
 
-@router.get("/v1/users/{user_id}/workspaces", response_model=UserWorkspacesOut, summary="Workspaces a user may switch between")
+@router.get(
+    "/v1/users/{user_id}/workspaces", response_model=UserWorkspacesOut, summary="Workspaces a user may switch between"
+)
 def user_workspaces(platform: PlatformAccess, user_id: IdPath) -> UserWorkspacesOut:
     """Each workspace of the key's organization the user is a member of or administers
     as site administrator, with the `Rolegate-Actor` value that acts as them there."""
     out = []
-    for w in sites.workspaces_of_user(platform.rolegate.uow(), user_id):
-        if w.workspace.organization_id != platform.key.organization_id:
-            continue  # a key never learns about other tenants
-        if platform.key.workspace_id is not None and platform.key.workspace_id != w.workspace.id:
-            continue
+    found = sites.workspaces_of_user(
+        platform.rolegate.reader(),
+        user_id,
+        organization_id=platform.key.organization_id,
+        workspace_id=platform.key.workspace_id,
+    )
+    for w in found:
         actor = None
         if w.site_admin:
             actor = f"{SITE_ADMIN_PREFIX}{user_id}"
@@ -103,7 +125,11 @@ def _preview_out(p: CopyPreview) -> CopyPreviewOut:
     )
 
 
-@router.post("/v1/workspaces/{workspace_id}/roles/{role_id}/copy", response_model=RoleCopyOut, summary="Copy a role to other workspaces of the site")
+@router.post(
+    "/v1/workspaces/{workspace_id}/roles/{role_id}/copy",
+    response_model=RoleCopyOut,
+    summary="Copy a role to other workspaces of the site",
+)
 async def copy_role(ctx: AdminAccess, caller: CallerAccess, role_id: IdPath, body: RoleCopyIn) -> RoleCopyOut:
     """E9: the role is created (or, where a custom role of that name exists, updated) in
     each target, as the acting user is there (site administrator, or their membership).
@@ -114,11 +140,19 @@ async def copy_role(ctx: AdminAccess, caller: CallerAccess, role_id: IdPath, bod
     uow = ctx.rolegate.uow()
     if body.dry_run:
         previews = await run_in_threadpool(
-            lambda: role_copy.preview_copy(uow, actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, targets=body.targets)
+            lambda: role_copy.preview_copy(
+                uow, actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, targets=body.targets
+            )
         )
         return RoleCopyOut(previews=[_preview_out(p) for p in previews], copied={})
-    result = await run_in_threadpool(lambda: role_copy.copy_role(uow, actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, targets=body.targets))
-    return RoleCopyOut(previews=[_preview_out(p) for p in result.previews], copied={ws: r.id for ws, r in result.roles.items()})
+    result = await run_in_threadpool(
+        lambda: role_copy.copy_role(
+            uow, actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, targets=body.targets
+        )
+    )
+    return RoleCopyOut(
+        previews=[_preview_out(p) for p in result.previews], copied={ws: r.id for ws, r in result.roles.items()}
+    )
 
 
 def _record_out(r: MemberRecord) -> MemberRecordOut:
@@ -134,15 +168,33 @@ def _record_out(r: MemberRecord) -> MemberRecordOut:
     )
 
 
-@router.get("/v1/workspaces/{workspace_id}/members/{member_id}/record", response_model=MemberRecordOut, summary="An administrator record")
+@router.get(
+    "/v1/workspaces/{workspace_id}/members/{member_id}/record",
+    response_model=MemberRecordOut,
+    summary="An administrator record",
+)
 def get_record(ctx: AdminAccess, member_id: IdPath) -> MemberRecordOut:
     """E7: needs the manage-members right (Account Administrators)."""
-    return _record_out(member_record.get_member_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))
+    return _record_out(
+        member_record.get_member_record(
+            ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id
+        )
+    )
 
 
-@router.patch("/v1/workspaces/{workspace_id}/members/{member_id}/record", response_model=MemberRecordOut, summary="Edit an administrator record")
+@router.patch(
+    "/v1/workspaces/{workspace_id}/members/{member_id}/record",
+    response_model=MemberRecordOut,
+    summary="Edit an administrator record",
+)
 def update_record(ctx: AdminAccess, member_id: IdPath, body: MemberRecordIn) -> MemberRecordOut:
     """E7: name and email only; the role is changed with PATCH /members/{id} by those who
     may assign roles (site administrators)."""
-    member_record.update_member_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, name=body.name, email=body.email)
-    return _record_out(member_record.get_member_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))
+    member_record.update_member_record(
+        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, name=body.name, email=body.email
+    )
+    return _record_out(
+        member_record.get_member_record(
+            ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id
+        )
+    )

@@ -6,13 +6,35 @@ from fastapi import APIRouter
 
 from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
-from rolegate.api.views import member_out, schema_out, workspace_out
-from rolegate.domain.errors import NotFoundError
-from rolegate.presets import load_preset
-from rolegate.services.workspaces import create_workspace, set_features, set_seat_capacities
+from rolegate.api.schemas import (
+    SchemaOut,
+    SeatUsageOut,
+    WorkspaceCreated,
+    WorkspaceCreateIn,
+    WorkspaceOut,
+    WorkspaceSettingsIn,
+)
+from rolegate.api.views import member_out, schema_out
+from rolegate.services.workspaces import WorkspaceView, create_workspace, update_settings, workspace_view
 
 router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"], route_class=ApiRoute)
+
+
+def _out(view: WorkspaceView) -> WorkspaceOut:
+    ws = view.workspace
+    return WorkspaceOut(
+        id=ws.id,
+        organization_id=ws.organization_id,
+        name=ws.name,
+        preset=ws.preset,
+        schema_version=ws.schema_version,
+        features=sorted(ws.features),
+        seats={
+            s.key: SeatUsageOut(label=s.label, used=s.used, active=s.active, invited=s.invited, capacity=s.capacity)
+            for s in view.seats
+        },
+        revision=ws.revision,
+    )
 
 
 @router.post("", status_code=201, response_model=WorkspaceCreated, summary="Create a workspace from a product preset")
@@ -20,9 +42,8 @@ def create(body: WorkspaceCreateIn, platform: PlatformAccess) -> WorkspaceCreate
     """Needs an organization-wide admin key. The workspace gets the preset's system
     roles, the features and seat capacities given, and a first active member (the
     owner) holding the role that keeps the team (C4, T11)."""
-    rg = platform.rolegate
     created = create_workspace(
-        rg.uow(),
+        platform.rolegate.uow(),
         actor=platform.actor,
         preset=body.preset,
         name=body.name,
@@ -32,23 +53,16 @@ def create(body: WorkspaceCreateIn, platform: PlatformAccess) -> WorkspaceCreate
         features=body.features,
         seat_capacities=body.seat_capacities,
     )
-    ws = created.workspace
-    with rg.uow() as uow:
-        roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
-        members = uow.members.members(ws.id)
-    out = workspace_out(ws, load_preset(ws.preset), roles, members)
-    return WorkspaceCreated(workspace=out, owner=member_out(created.owner), revision=ws.revision)
+    return WorkspaceCreated(
+        workspace=_out(created.view), owner=member_out(created.owner), revision=created.view.revision
+    )
 
 
-@router.get("/{workspace_id}", response_model=WorkspaceOut, summary="A workspace: revision, features, seats used and capacity")
+@router.get(
+    "/{workspace_id}", response_model=WorkspaceOut, summary="A workspace: revision, features, seats used and capacity"
+)
 def get(access: AnyAccess) -> WorkspaceOut:
-    with access.rolegate.uow() as uow:
-        ws = uow.workspaces.get(access.workspace_id)
-        if ws is None:
-            raise NotFoundError(f"no workspace {access.workspace_id!r}", decision=None, fix="Check the workspace id.")
-        roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
-        members = uow.members.members(ws.id)
-    return workspace_out(ws, load_preset(ws.preset), roles, members)
+    return _out(workspace_view(access.rolegate.reader(), workspace_id=access.workspace_id))
 
 
 @router.get("/{workspace_id}/schema", response_model=SchemaOut, summary="The resolved product schema (catalog)")
@@ -60,13 +74,18 @@ def schema(access: AnyAccess) -> SchemaOut:
     return schema_out(snap.schema)
 
 
-@router.put("/{workspace_id}/settings", response_model=WorkspaceOut, summary="Set features (plan, add-ons) and seat capacities")
+@router.put(
+    "/{workspace_id}/settings", response_model=WorkspaceOut, summary="Set features (plan, add-ons) and seat capacities"
+)
 def settings(body: WorkspaceSettingsIn, access: PlatformWorkspaceAccess) -> WorkspaceOut:
     """Needs an organization-wide admin key (billing). A permission whose feature is off
-    has no effect (E5); a capacity cannot shrink below the seats in use (N1, K2)."""
-    writes = access.writes
-    if body.features is not None:
-        set_features(writes.uow(), actor=access.platform.actor, workspace_id=access.access.workspace_id, features=body.features)
-    if body.seat_capacities is not None:
-        set_seat_capacities(writes.uow(), actor=access.platform.actor, workspace_id=access.access.workspace_id, seat_capacities=body.seat_capacities)
-    return get(access.access)
+    has no effect (E5); a capacity cannot shrink below the seats in use (N1, K2). All or
+    nothing: a refused part leaves the workspace unchanged."""
+    view = update_settings(
+        access.writes.uow(),
+        actor=access.platform.actor,
+        workspace_id=access.access.workspace_id,
+        features=body.features,
+        seat_capacities=body.seat_capacities,
+    )
+    return _out(view)

@@ -1,11 +1,27 @@
-"""Sites (organizations) of several workspaces: copying a role between them (E9) and
-editing an administrator record (E7), whose login is the person's own."""
+"""Sites (organizations) of several workspaces: their administrators (E1), copying a
+role between them (E9) and editing an administrator record (E7), whose login is the
+person's own.
+
+A site spans workspaces of any product, so its own rules (E1) cite the default id
+(`SITE_RULE`), not one product's."""
 
 from __future__ import annotations
 
+from collections.abc import Set
+
+from rolegate.domain.schema import DEFAULT_RULE_IDS
 from rolegate.domain.violations import Violation
 
-__all__ = ["copy_target_violations", "record_edit_violations"]
+__all__ = ["SITE_RULE", "copy_target_violations", "last_administrator_violations", "record_edit_violations"]
+
+SITE_RULE = DEFAULT_RULE_IDS["site_admin"]
+
+
+def last_administrator_violations(admins: Set[str], user_id: str) -> list[Violation]:
+    """E1 (inferred): a site keeps at least one administrator once it has had one."""
+    if admins != {user_id}:
+        return []
+    return [Violation(SITE_RULE, "This is the site's last administrator.", "Name another site administrator first.")]
 
 
 def copy_target_violations(
@@ -22,7 +38,11 @@ def copy_target_violations(
     out: list[Violation] = []
     if target_organization != source_organization:
         # Named as not found elsewhere; here it is a plain refusal naming the rule.
-        out.append(Violation("E9", f"Workspace {target_name!r} belongs to another site.", "Copy only to workspaces of this site."))
+        out.append(
+            Violation(
+                "E9", f"Workspace {target_name!r} belongs to another site.", "Copy only to workspaces of this site."
+            )
+        )
     elif target_preset != source_preset:
         out.append(
             Violation(
@@ -32,25 +52,34 @@ def copy_target_violations(
             )
         )
     if not administers_target:
-        out.append(Violation("E9", f"You do not manage roles in workspace {target_name!r}.", "Ask an administrator of that workspace, or a site administrator."))
+        out.append(
+            Violation(
+                "E9",
+                f"You do not manage roles in workspace {target_name!r}.",
+                "Ask an administrator of that workspace, or a site administrator.",
+            )
+        )
     return out
 
 
-def record_edit_violations(*, email_now: str, email_asked: str | None, name: str) -> list[Violation]:
+def record_edit_violations(
+    *, email_now: str, email_asked: str | None, name: str, rule_id: str = DEFAULT_RULE_IDS["member_record"]
+) -> list[Violation]:
     """E7: an account administrator edits the administrator records of their account:
     the name this workspace shows. The email is the person's login, which other
     workspaces and sites may share: only the person changes it, through a link sent to
-    the new address, so a record edit that asks for another email is refused."""
+    the new address, so a record edit that asks for another email is refused.
+    `rule_id`: the product's (`schema.rule("member_record")`)."""
     out: list[Violation] = []
     if email_asked is not None and email_asked.strip().lower() != email_now:
         out.append(
             Violation(
-                "E7",
+                rule_id,
                 f"The email address {email_now} is that person's login, so only they can change it.",
                 "Ask them to change it from their account page (Rolegate sends a confirmation link to the new address). "
                 "To give this seat to someone else, invite that person and disable this member.",
             )
         )
     if len(name.strip()) > 200:
-        out.append(Violation("E7", "A name has at most 200 characters.", "Shorten the name."))
+        out.append(Violation(rule_id, "A name has at most 200 characters.", "Shorten the name."))
     return out

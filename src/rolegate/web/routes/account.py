@@ -18,14 +18,16 @@ from rolegate.services.invitations import InvitationPreview, accept_invitation, 
 from rolegate.services.login_protection import log_in
 from rolegate.services.logins import User
 from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
-from rolegate.web.context import LoginRequired, log_out, viewer
+from rolegate.web.context import LoginRequired, current_user, log_out
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
 router = page_router()
 
-RESET_SENT = "If an account exists for this email, we sent a link to choose a new password. It works once, for a short time."
+RESET_SENT = (
+    "If an account exists for this email, we sent a link to choose a new password. It works once, for a short time."
+)
 
 
 def _ip(request: Request) -> str:
@@ -45,14 +47,20 @@ async def reset_request(request: Request) -> Response:
         if email:
             validated(PasswordResetRequestIn, {"email": email})
     except FormInvalid as exc:
-        return render(request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=422)
+        return render(
+            request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=422
+        )
     rg = ui_of(request).rolegate
     try:
         await run_in_threadpool(rg.login_guard.check_reset, email, _ip(request))  # may wait on Redis
     except RateLimitedError as exc:
-        return render(request, "account/reset_request.html", {"email": email, "error": exc.message, "sent": False}, status=429)
+        return render(
+            request, "account/reset_request.html", {"email": email, "error": exc.message, "sent": False}, status=429
+        )
     if email:
-        await run_in_threadpool(lambda: request_password_reset(rg.uow(), email=email, policy=rg.mail_policy, ip=_ip(request)))
+        await run_in_threadpool(
+            lambda: request_password_reset(rg.uow(), email=email, policy=rg.mail_policy, ip=_ip(request))
+        )
     # The same page whether the email exists or not (C8).
     return render(request, "account/reset_request.html", {"email": "", "error": None, "sent": True})
 
@@ -69,16 +77,25 @@ async def reset(request: Request, token: str) -> Response:
     try:
         validated(PasswordResetIn, {"password": password})
     except FormInvalid as exc:
-        return render(request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=422)
+        return render(
+            request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=422
+        )
     if password != str(form.get("confirm") or ""):
-        return render(request, "account/reset.html", {"token": token, "error": "The two passwords differ.", "min_length": MIN_PASSWORD}, status=400)
+        return render(
+            request,
+            "account/reset.html",
+            {"token": token, "error": "The two passwords differ.", "min_length": MIN_PASSWORD},
+            status=400,
+        )
     rg = ui_of(request).rolegate
     try:
         await run_in_threadpool(lambda: reset_password(rg.uow(), token=token, password=password, ip=_ip(request)))
     except TokenInvalidError:
         raise
     except RolegateError as exc:
-        return render(request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=400)
+        return render(
+            request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=400
+        )
     session = session_of(request)
     await run_in_threadpool(log_out, ui_of(request), request, session)  # whoever this browser was logged in as
     session.flash("Your password is changed and every session has ended. Log in with the new password.")
@@ -88,13 +105,20 @@ async def reset(request: Request, token: str) -> Response:
 def _viewer_id(request: Request) -> str | None:
     """The logged-in user (a valid session), else None: these pages work logged out too."""
     try:
-        return viewer(ui_of(request), request, session_of(request)).user.id
+        return current_user(ui_of(request), session_of(request)).id
     except LoginRequired:
         return None
 
 
 def _invitation_page(
-    request: Request, token: str, preview: InvitationPreview, me: str | None, *, name: str = "", error: str | None = None, status: int = 200
+    request: Request,
+    token: str,
+    preview: InvitationPreview,
+    me: str | None,
+    *,
+    name: str = "",
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
     ctx = {
         "token": token,
@@ -111,7 +135,7 @@ def _invitation_page(
 
 @router.get("/invitations/{token}")
 def invitation_form(request: Request, token: str) -> Response:
-    preview = preview_invitation(ui_of(request).rolegate.uow(), token=token)
+    preview = preview_invitation(ui_of(request).rolegate.reader(), token=token)
     return _invitation_page(request, token, preview, _viewer_id(request))
 
 
@@ -123,14 +147,16 @@ async def accept(request: Request, token: str) -> Response:
     rg = ui_of(request).rolegate
 
     def run() -> Response:
-        preview = preview_invitation(rg.uow(), token=token)
+        preview = preview_invitation(rg.reader(), token=token)
         me = _viewer_id(request)
         try:
             validated(AcceptIn, {"password": password or None, "name": name})
         except FormInvalid as exc:  # after the preview: a used or unknown link is a 410 whatever was typed
             return _invitation_page(request, token, preview, me, error=str(exc), status=422)
         if preview.needs_password and password != str(form.get("confirm") or ""):
-            return _invitation_page(request, token, preview, me, name=name, error="The two passwords differ.", status=400)
+            return _invitation_page(
+                request, token, preview, me, name=name, error="The two passwords differ.", status=400
+            )
         try:
             # A login someone already uses joins only as itself: the session says who accepts.
             done = accept_invitation(rg.uow(), token=token, password=password or None, name=name or None, as_user=me)
@@ -154,14 +180,22 @@ async def accept(request: Request, token: str) -> Response:
 # -- the email of one's own login ---------------------------------------------------------
 
 
-def _email_page(request: Request, user: User, *, new_email: str = "", error: str | None = None, sent: str | None = None, status: int = 200) -> Response:
+def _email_page(
+    request: Request,
+    user: User,
+    *,
+    new_email: str = "",
+    error: str | None = None,
+    sent: str | None = None,
+    status: int = 200,
+) -> Response:
     ctx = {"user": user, "new_email": new_email, "error": error, "sent": sent}
     return render(request, "account/email.html", ctx, status=status)
 
 
 @router.get("/account/email")
 def email_form(request: Request) -> Response:
-    return _email_page(request, viewer(ui_of(request), request, session_of(request)).user)
+    return _email_page(request, current_user(ui_of(request), session_of(request)))
 
 
 @router.post("/account/email")
@@ -175,7 +209,7 @@ async def email_change(request: Request) -> Response:
     rg = ui.rolegate
 
     def run() -> Response:
-        me = viewer(ui, request, session_of(request)).user
+        me = current_user(ui, session_of(request))
         try:
             validated(EmailChangeIn, {"email": me.email, "password": password, "new_email": new_email})
         except FormInvalid as exc:
@@ -185,7 +219,9 @@ async def email_change(request: Request) -> Response:
         except RateLimitedError as exc:
             return _email_page(request, me, new_email=new_email, error=exc.message, status=429)
         if user is None or user.id != me.id:
-            return _email_page(request, me, new_email=new_email, error="Wrong password: your email stays as it is.", status=401)
+            return _email_page(
+                request, me, new_email=new_email, error="Wrong password: your email stays as it is.", status=401
+            )
         try:
             request_email_change(rg.uow(), user_id=me.id, new_email=new_email, policy=rg.mail_policy, ip=_ip(request))
         except RolegateError as exc:
@@ -206,7 +242,9 @@ async def email_confirm(request: Request, token: str) -> Response:
     await checked_form(request)
     rg = ui_of(request).rolegate
     try:
-        done = await run_in_threadpool(lambda: confirm_email_change(rg.uow(), token=token, policy=rg.mail_policy, ip=_ip(request)))
+        done = await run_in_threadpool(
+            lambda: confirm_email_change(rg.uow(), token=token, policy=rg.mail_policy, ip=_ip(request))
+        )
     except TokenInvalidError:
         raise
     except RolegateError as exc:

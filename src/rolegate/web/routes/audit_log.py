@@ -14,12 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolegate.api.schemas import RetentionIn
-from rolegate.domain.audit_diff import Change, diff
 from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.rules.audit_rules import filter_day
 from rolegate.domain.violations import Violation
-from rolegate.domain.workspace import AuditEvent
 from rolegate.services import audit
-from rolegate.services.audit_export import to_csv, to_jsonl
+from rolegate.services.audit import EventFilter
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -31,14 +30,9 @@ PAGE_SIZE = 200
 
 
 @dataclass(frozen=True, slots=True)
-class EventRow:
-    event: AuditEvent
-    who: str
-    changes: list[Change]
-
-
-@dataclass(frozen=True, slots=True)
 class Filters:
+    """The filter form as typed (dates as days, `until` inclusive)."""
+
     actor: str | None
     action: str | None
     target_type: str | None
@@ -47,38 +41,37 @@ class Filters:
     until: date | None
 
     @classmethod
-    def parse(cls, request: Request) -> tuple[Filters, list[Violation]]:
+    def parse(cls, request: Request, *, rule_id: str) -> tuple[Filters, list[Violation]]:
         q = request.query_params
-        problems: list[Violation] = []
-
-        def day(name: str) -> date | None:
-            raw = (q.get(name) or "").strip()
-            if not raw:
-                return None
-            try:
-                day = date.fromisoformat(raw)
-                datetime.combine(day + timedelta(days=1), time(), UTC)  # `until` takes the whole day: 9999-12-31 has no next day
-                return day
-            except (ValueError, OverflowError):
-                problems.append(Violation("E8", f"{raw!r} is not a date.", "Write dates as YYYY-MM-DD."))
-                return None
+        since, since_problems = filter_day(q.get("since") or "", rule_id=rule_id)
+        until, until_problems = filter_day(q.get("until") or "", rule_id=rule_id)
 
         def text(name: str) -> str | None:
             return (q.get(name) or "").strip()[:200] or None
 
-        return cls(text("actor"), text("action"), text("target_type"), text("target_id"), day("since"), day("until")), problems
+        return cls(
+            text("actor"), text("action"), text("target_type"), text("target_id"), since, until
+        ), since_problems + until_problems
 
-    @property
-    def since_at(self) -> datetime | None:
-        return datetime.combine(self.since, time(), UTC) if self.since else None
-
-    @property
-    def until_at(self) -> datetime | None:
+    def events(self) -> EventFilter:
         # `until` is inclusive in the form: the events of that whole day.
-        return datetime.combine(self.until + timedelta(days=1), time(), UTC) if self.until else None
+        since = datetime.combine(self.since, time(), UTC) if self.since else None
+        until = datetime.combine(self.until + timedelta(days=1), time(), UTC) if self.until else None
+        return EventFilter(self.actor, self.action, self.target_type, self.target_id, since, until)
 
     def query(self) -> str:
-        pairs = [(k, str(v)) for k, v in (("actor", self.actor), ("action", self.action), ("target_type", self.target_type), ("target_id", self.target_id), ("since", self.since), ("until", self.until)) if v]
+        pairs = [
+            (k, str(v))
+            for k, v in (
+                ("actor", self.actor),
+                ("action", self.action),
+                ("target_type", self.target_type),
+                ("target_id", self.target_id),
+                ("since", self.since),
+                ("until", self.until),
+            )
+            if v
+        ]
         return urlencode(pairs)
 
 
@@ -86,44 +79,33 @@ def _page(request: Request, workspace_id: str) -> WorkspaceContext:
     return open_workspace(ui_of(request), request, session_of(request), workspace_id, current="audit")
 
 
-def _events(page: WorkspaceContext, filters: Filters, *, limit: int | None) -> list[AuditEvent]:
-    return audit.list_events(
-        page.viewer.ui.rolegate.uow(),
+def _filters(request: Request, page: WorkspaceContext) -> tuple[Filters, list[Violation]]:
+    return Filters.parse(request, rule_id=page.schema.rule("audit_log"))
+
+
+def _render(
+    request: Request, page: WorkspaceContext, *, violations: tuple[Violation, ...] = (), status: int = 200
+) -> Response:
+    filters, problems = _filters(request, page)
+    view = audit.audit_log_view(
+        page.viewer.ui.rolegate.reader(),
         actor=page.actor,
         workspace_id=page.workspace.id,
-        actor_filter=filters.actor,
-        action=filters.action,
-        target_type=filters.target_type,
-        target_id=filters.target_id,
-        since=filters.since_at,
-        until=filters.until_at,
-        limit=limit,
-        newest_first=limit is not None,
+        filters=filters.events(),
+        limit=PAGE_SIZE,
     )
-
-
-def _render(request: Request, page: WorkspaceContext, *, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
-    filters, problems = Filters.parse(request)
-    rg = page.viewer.ui.rolegate
-    events = _events(page, filters, limit=PAGE_SIZE)
-    names = audit.actor_names(rg.uow(), workspace_id=page.workspace.id)
-    rows = [EventRow(e, names.get(e.actor, e.actor), diff(e.before, e.after)) for e in events]
-    chain = audit.verify_chain(rg.uow(), workspace_id=page.workspace.id)
-    retention = audit.get_retention(rg.uow(), actor=page.actor, workspace_id=page.workspace.id)
-    with rg.uow() as uow:
-        actors = uow.sites.event_actors(page.workspace.id)
     return render(
         request,
         "audit/log.html",
         {
-            "rows": rows,
+            "rows": view.lines,
             "filters": filters,
             "query": filters.query(),
-            "actors": [(a, names.get(a, a)) for a in actors],
-            "chain": chain,
-            "retention": retention,
+            "actors": view.actors,
+            "chain": view.chain,
+            "retention": view.retention,
             "violations": tuple(problems) + violations,
-            "truncated": len(rows) == PAGE_SIZE,
+            "truncated": view.truncated,
             "page_size": PAGE_SIZE,
         },
         page=page,
@@ -141,13 +123,17 @@ def export(request: Request, workspace_id: str, fmt: str) -> Response:
     page = _page(request, workspace_id)
     if fmt not in ("csv", "jsonl"):
         return redirect(request, f"{page.base}/audit")
-    filters, _ = Filters.parse(request)
-    events = _events(page, filters, limit=None)
-    names = audit.actor_names(page.viewer.ui.rolegate.uow(), workspace_id=workspace_id)
-    headers = {"Content-Disposition": f'attachment; filename="audit-{workspace_id}.{fmt}"'}
-    if fmt == "csv":
-        return Response(to_csv(events, names), media_type="text/csv; charset=utf-8", headers=headers)
-    return Response(to_jsonl(events, names), media_type="application/x-ndjson", headers=headers)
+    filters, _ = _filters(request, page)
+    file = audit.export_events(
+        page.viewer.ui.rolegate.reader(),
+        actor=page.actor,
+        workspace_id=workspace_id,
+        filters=filters.events(),
+        fmt="csv" if fmt == "csv" else "jsonl",
+    )
+    return Response(
+        file.content, media_type=file.media_type, headers={"Content-Disposition": f'attachment; filename="{file.name}"'}
+    )
 
 
 @router.post("/w/{workspace_id}/audit/retention")
@@ -171,4 +157,3 @@ async def set_retention(request: Request, workspace_id: str) -> Response:
         return redirect(request, f"{page.base}/audit")
 
     return await run_in_threadpool(run)
-

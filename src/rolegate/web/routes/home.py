@@ -3,8 +3,6 @@ roles page when they may see it, else on a page about their own role."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +10,7 @@ from starlette.responses import Response
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight
-from rolegate.engine import InMemoryRecordIndex, Record
+from rolegate.services.landing import landing_view
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.editor import area_permissions
 from rolegate.web.pages import page_router, render, session_of, ui_of
@@ -48,39 +46,23 @@ def home(request: Request, workspace_id: str) -> Response:
     return render(request, "home.html", {"areas": area_permissions(page.schema, effective)}, page=page)
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRow:
-    record: Record
-    assignee: str
-
-
 @router.get("/w/{workspace_id}/pages/{landing_page}")
 def landing_page(request: Request, workspace_id: str, landing_page: str) -> Response:
     """The role's landing page. The host product renders the real one; here it lists
     the top-level records the member may view, as the engine's `lookup` filters them."""
     page = _page(request, workspace_id, "home")
-    lp = page.schema.landing_pages.get(landing_page)
-    if lp is None:
-        raise NotFoundError(f"no landing page {landing_page!r}", decision=None, fix="Use the navigation.")
     if page.membership is None:
+        if landing_page not in page.schema.landing_pages:
+            raise NotFoundError(f"no landing page {landing_page!r}", decision=None, fix="Use the navigation.")
         return redirect(request, f"{page.base}/roles")
-    member_id = page.member.member.id
-    sections: list[tuple[str, list[RecordRow]]] = []
-    with ui_of(request).rolegate.uow() as uow:
-        names = {info.member.id: info.name or info.email for info in uow.members.all(workspace_id)}
-        records = uow.records.all(workspace_id)
-    index = InMemoryRecordIndex(records)
-    for otype in page.schema.objects.values():
-        if otype.parent is not None or otype.view_action is None:
-            continue
-        visible = page.snapshot.lookup(member_id, otype.view_action, otype.key)
-        rows = [
-            RecordRow(r, names.get(r.assignee, r.assignee) if r.assignee else "")
-            for r in records
-            if r.type == otype.key and visible.matches(index, r.ref)
-        ]
-        sections.append((otype.label, rows))
-    return render(request, "landing.html", {"landing": lp, "sections": sections}, page=page)
+    view = landing_view(
+        ui_of(request).rolegate.reader(),
+        page.snapshot,
+        workspace_id=workspace_id,
+        member_id=page.member.member.id,
+        landing_page=landing_page,
+    )
+    return render(request, "landing.html", {"landing": view.landing, "sections": view.sections}, page=page)
 
 
 @router.api_route("/w/{rest:path}", methods=["GET", "POST"])
