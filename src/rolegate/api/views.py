@@ -19,10 +19,8 @@ from rolegate.api.schemas import (
     GrantOut,
     LandingPageOut,
     LevelOut,
-    MemberOut,
     ObjectOut,
     PermissionOut,
-    RecordOut,
     RoleOut,
     SchemaOut,
     SeatOut,
@@ -34,10 +32,9 @@ from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.seats import seat_holders, seat_of
 from rolegate.domain.workspace import AuditEvent, Workspace
-from rolegate.engine import Record
-from rolegate.store.repositories import MemberInfo, RoleInfo
+from rolegate.store.repositories import RoleInfo
 
-__all__ = ["audit_event_out", "member_out", "record_out", "role_out", "roles_out", "schema_out", "workspace_out"]
+__all__ = ["audit_event_out", "role_out", "roles_out", "schema_out", "workspace_out"]
 
 
 def workspace_out(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> WorkspaceOut:
@@ -56,20 +53,6 @@ def workspace_out(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role
             for key, seat in schema.seats.items()
         },
         revision=ws.revision,
-    )
-
-
-def member_out(info: MemberInfo) -> MemberOut:
-    m = info.member
-    return MemberOut(
-        id=m.id,
-        email=info.email,
-        name=info.name,
-        role=m.role,
-        status=m.status.value,
-        invited_at=info.invited_at,
-        activated_at=info.activated_at,
-        disabled_at=info.disabled_at,
     )
 
 
@@ -105,11 +88,6 @@ def role_out(info: RoleInfo, schema: ProductSchema, features: frozenset[str], me
 
 def roles_out(infos: Iterable[RoleInfo], schema: ProductSchema, features: frozenset[str], members: list[Member]) -> list[RoleOut]:
     return [role_out(info, schema, features, members) for info in infos]
-
-
-def record_out(record: Record) -> RecordOut:
-    parent = {"type": record.parent.type, "id": record.parent.id} if record.parent else None
-    return RecordOut(type=record.type, id=record.id, parent=parent, assignee=record.assignee)
 
 
 def audit_event_out(e: AuditEvent) -> AuditEventOut:

@@ -252,6 +252,10 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "escalation": "T11",
         "level_ceiling": "T5",  # a level's ceiling, where the level names no rule of its own
         "level_locked": "K6",  # a saved custom role's level when levels are fixed at creation
+        # team: members, invitations and the records assigned to them
+        "membership": "C2",  # one membership per person, by a valid email
+        "invitation": "T4",  # an invitation is accepted once, by the invited person
+        "assignee": "N9",  # who may be assigned records, and moving them
     }
 )
 

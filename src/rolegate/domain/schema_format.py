@@ -235,6 +235,10 @@ RuleName = Literal[
     "escalation",
     "level_ceiling",
     "level_locked",
+    # team
+    "membership",
+    "invitation",
+    "assignee",
 ]
 
 
