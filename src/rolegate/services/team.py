@@ -8,7 +8,11 @@ from typing import Any
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
-from rolegate.domain.rules.ownership_rules import ownership_giver_violations, ownership_kept_violations, ownership_receiver_violations
+from rolegate.domain.rules.ownership_rules import (
+    ownership_giver_violations,
+    ownership_kept_violations,
+    ownership_receiver_violations,
+)
 from rolegate.domain.rules.team_rules import assignee_violations, guardians_after, is_guardian, self_transfer_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
@@ -174,7 +178,8 @@ def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_m
         my_role = state.roles[me.role] if me is not None else None
         owner = my_role is not None and is_guardian(schema, my_role, role_permissions(schema, my_role, features))
         raise_if(ownership_giver_violations(schema, giver=me, giver_is_owner=owner))
-        assert me is not None and my_role is not None  # ownership_giver_violations refused otherwise
+        assert me is not None  # ownership_giver_violations refused otherwise
+        assert my_role is not None
         target = state.member(to_member)
         later = state.role(new_role)
         raise_if(ownership_receiver_violations(schema, giver=me, receiver=target))

@@ -11,7 +11,14 @@ from rolegate.api.deps import AdminAccess, AdminContext
 from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import NO_NUL, InviteIn, MemberChangeIn, MemberOut, MemberWritten
 from rolegate.services.invitations import invite as invite_by_email
-from rolegate.services.members import MemberChanged, MemberInfo, activate_member, change_member_role, disable_member, enable_member
+from rolegate.services.members import (
+    MemberChanged,
+    MemberInfo,
+    activate_member,
+    change_member_role,
+    disable_member,
+    enable_member,
+)
 from rolegate.services.team import list_members as team_members
 
 __all__ = ["member_out", "router"]

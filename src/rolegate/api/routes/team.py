@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import AdminAccess
 from rolegate.api.limits import ApiRoute
+from rolegate.api.routes.members import member_out
 from rolegate.api.schemas import (
     NO_NUL,
     AcceptedOut,
@@ -34,9 +35,16 @@ from rolegate.api.schemas import (
     TransferIn,
     TransferredOut,
 )
-from rolegate.api.routes.members import member_out
 from rolegate.bootstrap import Rolegate
-from rolegate.services.invitations import InvitationRow, Invited, accept_invitation, invite, open_invitations, resend_invitation, revoke_invitation
+from rolegate.services.invitations import (
+    InvitationRow,
+    Invited,
+    accept_invitation,
+    invite,
+    open_invitations,
+    resend_invitation,
+    revoke_invitation,
+)
 from rolegate.services.password_reset import request_password_reset, reset_password, send_password_reset
 from rolegate.services.team import transfer_ownership, transfer_records
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
 from rolegate.api.routes.members import member_out
+from rolegate.api.schemas import SchemaOut, WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
 from rolegate.api.views import schema_out, workspace_out
 from rolegate.domain.errors import NotFoundError
 from rolegate.presets import load_preset

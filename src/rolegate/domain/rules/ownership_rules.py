@@ -30,7 +30,13 @@ def ownership_receiver_violations(schema: ProductSchema, *, giver: Member, recei
     if receiver.id == giver.id:
         out.append(Violation(rule, "You cannot transfer ownership to yourself.", "Choose another active member."))
     if not receiver.is_active:
-        out.append(Violation(rule, f"Member {receiver.id!r} is {receiver.status.value}: ownership goes to an active member.", "Choose an active member."))
+        out.append(
+            Violation(
+                rule,
+                f"Member {receiver.id!r} is {receiver.status.value}: ownership goes to an active member.",
+                "Choose an active member.",
+            )
+        )
     return out
 
 
@@ -38,4 +44,10 @@ def ownership_kept_violations(schema: ProductSchema, *, owners_after: int) -> li
     """The workspace has an owner after the exchange (`owners_after`: how many)."""
     if owners_after:
         return []
-    return [Violation(schema.guardian.rule_id, "This would leave the workspace without an owner.", "Choose a member who can hold the owner's role.")]
+    return [
+        Violation(
+            schema.guardian.rule_id,
+            "This would leave the workspace without an owner.",
+            "Choose a member who can hold the owner's role.",
+        )
+    ]
