@@ -33,6 +33,7 @@ from rolegate.store.repositories_team import InvitationRow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
+    "MemberList",
     "OwnershipTransferred",
     "SeatCount",
     "TeamMember",
@@ -116,10 +117,18 @@ def team_view(
     return TeamView(schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision)
 
 
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    members: tuple[MemberInfo, ...]
+    revision: int
+
+
 def list_members(
     uow: UnitOfWork, *, actor: Actor, workspace_id: str, status: str | None = None, role: str | None = None, seat: str | None = None
-) -> list[MemberInfo]:
-    return [m.info for m in team_view(uow, actor=actor, workspace_id=workspace_id, status=status, role=role, seat=seat).members]
+) -> MemberList:
+    """The members the filters keep (`team_view`'s), as the members list shows them."""
+    view = team_view(uow, actor=actor, workspace_id=workspace_id, status=status, role=role, seat=seat)
+    return MemberList(tuple(m.info for m in view.members), view.revision)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,8 +56,8 @@ def list_members(ctx: AdminAccess, status: Filter = None, role: Filter = None, s
     """The actor needs the view-roles right (T10; the products have no separate right to
     see the team). Filters: `status` (invited, active, disabled), `role` (a role id),
     `seat` (a seat type of the product, e.g. `csm`)."""
-    infos = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
-    return [member_out(i) for i in infos]
+    found = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
+    return [member_out(i) for i in found.members]
 
 
 @router.post("", status_code=201, response_model=MemberWritten, summary="Invite a member")
