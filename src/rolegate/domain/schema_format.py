@@ -239,6 +239,8 @@ RuleName = Literal[
     "membership",
     "invitation",
     "assignee",
+    "record_parent",
+    "seat_held",
 ]
 
 

@@ -45,7 +45,7 @@ def _validate(state: WorkspaceState, uow: UnitOfWork, record: Record) -> list[Vi
     if otype is None:
         raise InvalidRecordError(f"unknown object type {record.type!r}", fix=f"use one of {', '.join(schema.objects)}")
     if otype.parent is not None and (record.parent is None or record.parent.type != otype.parent):
-        raise InvalidRecordError(f"a {record.type} record needs a parent of type {otype.parent!r} (C7)", fix="pass `parent`")
+        raise InvalidRecordError(f"a {record.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="pass `parent`")
     if otype.parent is None and record.parent is not None:
         raise InvalidRecordError(f"{record.type} records have no parent", fix="drop `parent`")
     if record.parent is not None and uow.records.get(state.workspace.id, record.parent) is None:
