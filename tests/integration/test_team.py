@@ -314,8 +314,9 @@ def test_T11_ownership_is_transferred_in_one_change(rolegate_app: Rolegate) -> N
     with refused(ws, "T11"):
         team.transfer_ownership(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, to_member=invited, new_role="administrator")
     with one_change(ws, "workspace.transfer_ownership"):
-        new_owner, former = team.transfer_ownership(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, to_member=analyst, new_role="administrator")
-    assert (new_owner.role, former.role) == ("owner", "administrator")
+        done = team.transfer_ownership(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, to_member=analyst, new_role="administrator")
+    assert (done.owner.member.role, done.former_owner.member.role) == ("owner", "administrator")
+    assert done.revision == ws.revision()
     assert ws.member(analyst).role == "owner"
     assert ws.member(ws.owner_id).role == "administrator"
     # The former owner is no owner any more: they cannot take it back.
@@ -331,7 +332,7 @@ def test_the_members_list_filters_by_status_role_and_seat(rolegate_app: Rolegate
     members.disable_member(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=csm)
 
     def ids(**filters: str) -> set[str]:
-        return {i.member.id for i in team.list_members(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, **filters)}
+        return {i.member.id for i in team.list_members(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, **filters).members}
 
     everyone = {m.id for m in ws.members()}
     assert ids() == everyone

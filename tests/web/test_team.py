@@ -193,3 +193,24 @@ def test_T3_resend_then_revoke_an_invitation_frees_its_seat(admin: Web, demo: De
     doc = soup(admin.get(f"{base}/team"))
     assert not doc.select('tr[data-email="carol@example.com"]')
     assert int(one(doc, 'li.seat[data-seat="analyst"] .used').get_text()) == used - 1
+
+
+def test_E7_the_record_form_saves_the_role_and_the_name_together_or_not_at_all(web: Web, demo: Demo) -> None:
+    """A site administrator sends a new role with an email that is not the person's: the
+    refusal (E7: the email is their login) leaves the role as it was too, where the page
+    used to commit the role before the name and email were refused."""
+    from tests.web.site_demo import SITE_ADMIN_EMAIL, SITE_ADMIN_PASSWORD, build_site
+
+    acme = build_site(demo.rolegate)
+    web.login(SITE_ADMIN_EMAIL, SITE_ADMIN_PASSWORD)
+    url = f"/w/{acme.a}/members/{acme.target_member}/record"
+    r = web.post(url, {"name": "Tom", "role": "campaign_manager", "email": "tom.x@acme-site.test"})
+    assert r.status_code == 409
+    assert violations(soup(r)) == ["E7"]
+    page = soup(web.get(url))
+    assert one(page, "#record-role option[selected]")["value"] == "analyst"
+    assert one(page, "#record-name")["value"] == "Tom Target"
+    r = web.post(url, {"name": "Tom", "role": "campaign_manager"})
+    assert r.status_code == 303, r.text
+    page = soup(web.get(url))
+    assert (one(page, "#record-role option[selected]")["value"], one(page, "#record-name")["value"]) == ("campaign_manager", "Tom")

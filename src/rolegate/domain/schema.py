@@ -271,6 +271,12 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "audit_log": "E8",
         "member_record": "E7",
         "password_reset": "C8",
+        # team: members, invitations and the records assigned to them
+        "membership": "C2",  # one membership per person, by a valid email
+        "invitation": "T4",  # an invitation is accepted once, by the invited person
+        "assignee": "N9",  # who may be assigned records, and moving them
+        "record_parent": "C7",  # a child record lives under its parent
+        "seat_held": "T3",  # invited members hold a seat until revoked or disabled
     }
 )
 

@@ -235,6 +235,12 @@ RuleName = Literal[
     "escalation",
     "level_ceiling",
     "level_locked",
+    # team
+    "membership",
+    "invitation",
+    "assignee",
+    "record_parent",
+    "seat_held",
 ]
 
 

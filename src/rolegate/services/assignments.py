@@ -4,31 +4,48 @@
 the actor needs the assign-records right (N12, C1), the member must be allowed to be
 an assignee (N9), and the change is an audit event. `visible_records` pages through
 the ids a member may act on, as `lookup`'s filter compiled to SQL (never a loop of
-checks); `who_can_see` lists the members who may see one record.
+checks); `who_can_see` lists the members who may see one record. `accounts_page` and
+`account_page` are the Accounts pages' reads: they load the names they show (the
+assignees on the page, the viewers, the assign menu), not the whole team.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from rolegate.domain.errors import InvalidRecordError, NotFoundError
+from rolegate.domain.errors import InvalidRecordError, NotFoundError, PermissionDeniedError
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.engine import Decision, InMemoryRecordIndex, Record, RecordRef, Snapshot, compile_snapshot
-from rolegate.services.context import authorize, load_state, raise_if
-from rolegate.services.record_bulk import Change, eligibility, record_changes
+from rolegate.services.context import WorkspaceState, authorize, load_state, raise_if
+from rolegate.services.record_bulk import Change, Eligibility, eligibility, record_changes
 from rolegate.store.record_lists import Page
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["AssignmentWritten", "MemberChoice", "Viewer", "assign_record", "member_choices", "visible_records", "who_can_see"]
+__all__ = [
+    "AccountPage",
+    "AccountsPage",
+    "AssignmentWritten",
+    "MemberChoice",
+    "Viewer",
+    "account_page",
+    "accounts_page",
+    "assign_record",
+    "member_choices",
+    "visible_records",
+    "who_can_see",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class AssignmentWritten:
     record: Record
-    revision: int | None
-    """None when the record already had that assignee (nothing written)."""
+    revision: int
+    """The workspace's revision after the call (the current one when nothing changed)."""
+    changed: bool
+    """False when the record already had that assignee (nothing written)."""
 
 
 def assign_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: RecordRef, assignee: str | None) -> AssignmentWritten:
@@ -43,14 +60,14 @@ def assign_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: Reco
         if not otype.assignable:
             raise InvalidRecordError(f"{otype.label} records are not assigned to members", fix="Assign the parent record instead.")
         if before.assignee == assignee:
-            return AssignmentWritten(before, None)
+            return AssignmentWritten(before, state.workspace.revision, changed=False)
         if assignee is not None:
             raise_if(eligibility(state, ref.type, assignee))
         after = Record(before.type, before.id, before.parent, assignee)
         uow.records.upsert(workspace_id, after)
         revision = record_changes(uow, workspace_id, actor, [Change("record.assign", ref.type, ref.id, {"assignee": before.assignee}, {"assignee": assignee})])
         uow.commit()
-        return AssignmentWritten(after, revision)
+        return AssignmentWritten(after, revision, changed=True)
 
 
 def visible_records(uow: UnitOfWork, snapshot: Snapshot, *, workspace_id: str, member: str, action: str, object_type: str, cursor: str | None = None, limit: int = 100) -> Page:
@@ -75,19 +92,24 @@ def who_can_see(uow: UnitOfWork, *, workspace_id: str, ref: RecordRef) -> tuple[
     and decides every member in memory."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
-        otype = state.schema.objects.get(ref.type)
-        if otype is None:
-            raise InvalidRecordError(f"unknown object type {ref.type!r}", fix=f"use one of {', '.join(state.schema.objects)}")
-        chain: list[Record] = []
-        at: RecordRef | None = ref
-        while at is not None and len(chain) <= len(otype.ancestors):
-            rec = uow.records.get(workspace_id, at)
-            if rec is None:
-                break
-            chain.append(rec)
-            at = rec.parent
-        if not chain:
-            raise NotFoundError(f"no {ref.type} {ref.id!r} in the record index", decision=None, fix="Check the id.")
+        return _viewers(uow, state, ref)
+
+
+def _viewers(uow: UnitOfWork, state: WorkspaceState, ref: RecordRef) -> tuple[Record, list[Viewer]]:
+    workspace_id = state.workspace.id
+    otype = state.schema.objects.get(ref.type)
+    if otype is None:
+        raise InvalidRecordError(f"unknown object type {ref.type!r}", fix=f"use one of {', '.join(state.schema.objects)}")
+    chain: list[Record] = []
+    at: RecordRef | None = ref
+    while at is not None and len(chain) <= len(otype.ancestors):
+        rec = uow.records.get(workspace_id, at)
+        if rec is None:
+            break
+        chain.append(rec)
+        at = rec.parent
+    if not chain:
+        raise NotFoundError(f"no {ref.type} {ref.id!r} in the record index", decision=None, fix="Check the id.")
     snap = compile_snapshot(
         state.schema, features=state.workspace.features, roles=state.roles.values(), members=state.members, records=InMemoryRecordIndex(chain), revision=state.workspace.revision
     )
@@ -104,18 +126,93 @@ def who_can_see(uow: UnitOfWork, *, workspace_id: str, ref: RecordRef) -> tuple[
 
 @dataclass(frozen=True, slots=True)
 class MemberChoice:
+    """A member who may be assigned records of the type (N9), by name."""
+
     member: str
     label: str
-    eligible: bool
-    """May be assigned records of the type (N9)."""
 
 
-def member_choices(uow: UnitOfWork, *, workspace_id: str, object_type: str) -> list[MemberChoice]:
-    """Every member by name, with whether they may be assigned `object_type` records (N9)."""
+def member_choices(uow: UnitOfWork, *, actor: Actor, workspace_id: str, object_type: str) -> list[MemberChoice]:
+    """The assign menu: the members who may be assigned `object_type` records (N9), by
+    name. Needs the assign-records right (N12, C1); loads the names of those members only."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
-        infos = uow.members.all(workspace_id)
-    return sorted(
-        (MemberChoice(i.member.id, i.name or i.email, not eligibility(state, object_type, i.member.id)) for i in infos),
-        key=lambda c: c.label.lower(),
-    )
+        authorize(state, actor, AdminRight.ASSIGN_RECORDS)
+        return _named(uow, state, object_type, shown=(), may_assign=True)[1]
+
+
+def _may_assign(state: WorkspaceState, actor: Actor) -> bool:
+    try:
+        authorize(state, actor, AdminRight.ASSIGN_RECORDS)
+    except PermissionDeniedError:
+        return False
+    return True
+
+
+def _named(uow: UnitOfWork, state: WorkspaceState, object_type: str, *, shown: Collection[str], may_assign: bool) -> tuple[Mapping[str, str], list[MemberChoice]]:
+    """The names of the members `shown` on a page, and the assign menu when the viewer
+    may assign (each member's eligibility decided once per role: `Eligibility`); the
+    names come from one query for exactly those members."""
+    eligible: list[str] = []
+    if may_assign:
+        check = Eligibility(state)
+        eligible = [m.id for m in state.members if m.is_active and not check.violations(object_type, m.id)]
+    names = {i.member.id: i.name or i.email for i in uow.members.some(state.workspace.id, {*shown, *eligible})}
+    choices = sorted((MemberChoice(m, names[m]) for m in eligible if m in names), key=lambda c: c.label.lower())
+    return names, choices
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsPage:
+    """A page of the records a member may see, with their assignees' names, and the
+    assign menu when the viewer may assign records (empty otherwise)."""
+
+    records: tuple[Record, ...]
+    next_cursor: str | None
+    names: Mapping[str, str]
+    choices: tuple[MemberChoice, ...]
+    may_assign: bool
+    revision: int
+
+
+def accounts_page(
+    uow: UnitOfWork, snapshot: Snapshot, *, actor: Actor, workspace_id: str, member: str, action: str, object_type: str, cursor: str | None = None, limit: int = 100
+) -> AccountsPage:
+    """`visible_records` for `member` (the viewer), with the records themselves; a stale
+    cursor raises InvalidRecordError as there."""
+    f = snapshot.lookup(member, action, object_type)
+    with uow:
+        page = uow.records_bulk.visible_page(f, workspace_id, cursor=cursor, limit=limit)
+        found = uow.records_bulk.get_many(workspace_id, [(object_type, i) for i in page.ids])
+        rows = tuple(found[RecordRef(object_type, i)] for i in page.ids if RecordRef(object_type, i) in found)
+        state = load_state(uow, workspace_id, lock=False)
+        may = _may_assign(state, actor)
+        names, choices = _named(uow, state, object_type, shown={r.assignee for r in rows if r.assignee is not None}, may_assign=may)
+    return AccountsPage(rows, page.next_cursor, names, tuple(choices), may, state.workspace.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    """One record, who can see it and why, the names shown, and the assign menu when
+    the viewer may assign records."""
+
+    record: Record
+    viewers: tuple[Viewer, ...]
+    names: Mapping[str, str]
+    choices: tuple[MemberChoice, ...]
+    may_assign: bool
+    revision: int
+
+
+def account_page(uow: UnitOfWork, snapshot: Snapshot, *, actor: Actor, workspace_id: str, member: str, ref: RecordRef) -> AccountPage:
+    """A record `member` (the viewer) may see; one they may not is not found (N11, C3)."""
+    if not snapshot.can_see(member, (ref.type, ref.id)):
+        label = snapshot.schema.objects[ref.type].label.lower() if ref.type in snapshot.schema.objects else ref.type
+        raise NotFoundError(f"no {label} {ref.id!r}", decision=None, fix="Choose one from the list.")
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        record, viewers = _viewers(uow, state, ref)
+        may = _may_assign(state, actor)
+        shown = {v.member for v in viewers} | ({record.assignee} if record.assignee is not None else set())
+        names, choices = _named(uow, state, ref.type, shown=shown, may_assign=may)
+    return AccountPage(record, tuple(viewers), names, tuple(choices), may, state.workspace.revision)

@@ -23,8 +23,8 @@ from datetime import datetime
 from rolegate.domain.errors import LoginRequiredError, NotFoundError, TokenInvalidError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import MemberStatus
+from rolegate.domain.rules.team_rules import invitation_open_violations
 from rolegate.domain.schema import AdminRight
-from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
@@ -47,12 +47,16 @@ from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "Accepted",
+    "InvitationList",
     "InvitationPreview",
+    "InvitationRevoked",
+    "InvitationRow",
     "Invited",
     "accept_invitation",
     "invitation_json",
     "login_required",
     "invite",
+    "open_invitations",
     "preview_invitation",
     "resend_invitation",
     "revoke_invitation",
@@ -65,6 +69,22 @@ class Invited:
     invitation: InvitationRow
     token: str
     """Only for the caller's tests and the CLI: the API and the UI never show it."""
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRevoked:
+    invitation_id: str
+    member_id: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationList:
+    """The open invitations (expired ones included: they hold their seat until resent or revoked)."""
+
+    invitations: tuple[InvitationRow, ...]
+    revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,22 +138,29 @@ def invite(
     at = now or utcnow()
     with uow:
         state = load_state(uow, workspace_id)
-        info = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=None, status=MemberStatus.INVITED)
+        added = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=None, status=MemberStatus.INVITED)
+        info = added.member
         token, digest = new_token()
         row = InvitationRow(workspace_id, new_id(), info.member.id, info.email, digest, actor.label, at + policy.invitation_ttl, 1, None, None, at)
         uow.invitations.add(row)
         _send(uow, state, actor, user_id=info.user_id, email=info.email, name=name, role_id=role_id, token=token, expires=row.expires_at, policy=policy, now=at)
         uow.commit()
-    return Invited(info, row, token)
+    return Invited(info, row, token, added.revision)
+
+
+def open_invitations(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> InvitationList:
+    """The invitations neither accepted nor revoked; seeing them needs the view-roles right (T10), as the team does."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        return InvitationList(tuple(uow.invitations.all(workspace_id, open_only=True)), state.workspace.revision)
 
 
 def _open_invitation(uow: UnitOfWork, state: WorkspaceState, invitation_id: str) -> InvitationRow:
     inv = uow.invitations.get(state.workspace.id, invitation_id)
     if inv is None:
         raise NotFoundError(f"no invitation {invitation_id!r} in this workspace", decision=None, fix="List the invitations to find its id.")
-    if not inv.is_open():
-        what = "accepted" if inv.accepted_at is not None else "revoked"
-        raise_if([Violation("T4", f"This invitation was already {what}.", "Invite the person again if they still need access.")])
+    raise_if(invitation_open_violations(state.schema, accepted=inv.accepted_at is not None, revoked=inv.revoked_at is not None))
     return inv
 
 
@@ -160,12 +187,12 @@ def resend_invitation(
         info = uow.members.get(workspace_id, inv.member_id)
         assert info is not None  # an open invitation's member exists (revoking removes both)
         _send(uow, state, actor, user_id=info.user_id, email=inv.email, name=info.name, role_id=info.member.role, token=token, expires=expires, policy=policy, now=at)
-        record_change(uow, workspace_id, actor, "invitation.resend", "member", inv.member_id, invitation_json(inv), {**invitation_json(inv), "expires_at": expires.isoformat(), "sent_count": inv.sent_count + 1})
+        revision = record_change(uow, workspace_id, actor, "invitation.resend", "member", inv.member_id, invitation_json(inv), {**invitation_json(inv), "expires_at": expires.isoformat(), "sent_count": inv.sent_count + 1})
         uow.commit()
-    return Invited(info, InvitationRow(inv.workspace_id, inv.id, inv.member_id, inv.email, digest, inv.invited_by, expires, inv.sent_count + 1, None, None, inv.created_at), token)
+    return Invited(info, InvitationRow(inv.workspace_id, inv.id, inv.member_id, inv.email, digest, inv.invited_by, expires, inv.sent_count + 1, None, None, inv.created_at), token, revision)
 
 
-def revoke_invitation(uow: UnitOfWork, *, actor: Actor, workspace_id: str, invitation_id: str, now: datetime | None = None) -> None:
+def revoke_invitation(uow: UnitOfWork, *, actor: Actor, workspace_id: str, invitation_id: str, now: datetime | None = None) -> InvitationRevoked:
     """The link stops working and the invited member is removed: their seat is free (T3)."""
     at = now or utcnow()
     with uow:
@@ -177,8 +204,9 @@ def revoke_invitation(uow: UnitOfWork, *, actor: Actor, workspace_id: str, invit
         uow.invitations.close(workspace_id, inv.id, revoked_at=at)
         if member.status is MemberStatus.INVITED:
             uow.team.delete_member(workspace_id, member.id)
-        record_change(uow, workspace_id, actor, "invitation.revoke", "member", member.id, {**member_json(member, inv.email), "invitation": inv.id}, None)
+        revision = record_change(uow, workspace_id, actor, "invitation.revoke", "member", member.id, {**member_json(member, inv.email), "invitation": inv.id}, None)
         uow.commit()
+    return InvitationRevoked(inv.id, member.id, revision)
 
 
 def _valid(uow: UnitOfWork, token: str, at: datetime) -> InvitationRow:

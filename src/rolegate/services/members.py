@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.team_rules import (
+    assignments_kept_violations,
     disable_blockers,
+    email_violations,
     guardian_violations,
     guardians_after,
     is_guardian,
+    joining_violations,
+    membership_violations,
     self_disable_violations,
 )
 from rolegate.domain.schema import AdminRight
@@ -33,18 +37,45 @@ from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
+    "MemberChanged",
+    "MemberInfo",
     "activate_member",
     "activate_member_locked",
     "add_member",
     "add_member_locked",
     "change_member_role",
+    "change_member_role_locked",
     "disable_member",
     "ensure_user",
     "enable_member",
     "invite_member",
     "member_json",
     "seat_check",
+    "written_members",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChanged:
+    """A member as a use case left them, and the workspace revision after it (the
+    current one when nothing had to change)."""
+
+    member: MemberInfo
+    revision: int
+
+
+def written_members(uow: UnitOfWork, workspace_id: str, *member_ids: str) -> list[MemberInfo]:
+    """The members' rows as this transaction wrote them (their timestamps are the store's)."""
+    out = []
+    for member_id in member_ids:
+        info = uow.members.get(workspace_id, member_id)
+        assert info is not None  # written in this transaction, with the workspace locked
+        out.append(info)
+    return out
+
+
+def _changed(uow: UnitOfWork, workspace_id: str, member_id: str, revision: int) -> MemberChanged:
+    return MemberChanged(written_members(uow, workspace_id, member_id)[0], revision)
 
 
 def member_json(member: Member, email: str | None = None) -> dict[str, Any]:
@@ -76,12 +107,13 @@ def _stays_guardian(state: WorkspaceState, role: Role) -> bool:
     return is_guardian(schema, role, role_permissions(schema, role, state.workspace.features))
 
 
-def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None) -> str:
+def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None, *, rule_id: str | None = None) -> str:
+    """The user of `email`, made (without a login) when nobody has it yet; `rule_id`:
+    the product's membership rule, where a workspace is at hand."""
     row = uow.users.by_email(email)
     if row is not None:
         return str(row.id)
-    if "@" not in email or len(email) > 320:
-        raise RuleViolationError([Violation("C2", f"{email!r} is not an email address.", "Enter the member's email address.")])
+    raise_if(email_violations(email, rule_id=rule_id) if rule_id is not None else email_violations(email))
     # Two workspaces may invite the same new person at once: whoever inserts second
     # gets the first one's user (no unique-violation error).
     return uow.users.add_if_absent(new_id(), email, name=name, password_hash=hash_password(password) if password else None)
@@ -89,7 +121,7 @@ def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None) ->
 
 def add_member_locked(
     uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, email: str, role_id: str, name: str, password: str | None, status: MemberStatus
-) -> MemberInfo:
+) -> MemberChanged:
     """Add a member inside an open transaction whose workspace `state` is locked (the
     invitation service adds its token and email to the same transaction)."""
     workspace_id = state.workspace.id
@@ -97,17 +129,16 @@ def add_member_locked(
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
     role = state.role(role_id)
     raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))  # its permissions and its field access
-    user_id = ensure_user(uow, email, name, password)
-    if uow.members.by_user(workspace_id, user_id) is not None:
-        raise_if([Violation("C2", f"{email} is already a member of this workspace.", "Change their role instead.")])
+    user_id = ensure_user(uow, email, name, password, rule_id=state.schema.rule("membership"))
+    raise_if(membership_violations(state.schema, email=email, already_member=uow.members.by_user(workspace_id, user_id) is not None))
     raise_if(seat_check(state, role))
     member = Member(new_id(), role_id, status)
     # The workspace keeps the name the adder typed: an existing person's own name (and
     # anything else their identity holds) is not the inviter's to read.
     uow.members.add(workspace_id, member, user_id=user_id, name=name.strip()[:200])
     action = "member.invite" if status is MemberStatus.INVITED else "member.add"
-    record_change(uow, workspace_id, actor, action, "member", member.id, None, member_json(member, email))
-    return MemberInfo(member, user_id, email.strip().lower(), name.strip()[:200], None, None, None)
+    revision = record_change(uow, workspace_id, actor, action, "member", member.id, None, member_json(member, email))
+    return _changed(uow, workspace_id, member.id, revision)
 
 
 def _add(
@@ -115,9 +146,9 @@ def _add(
 ) -> MemberInfo:
     with uow:
         state = load_state(uow, workspace_id)
-        info = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=password, status=status)
+        added = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=password, status=status)
         uow.commit()
-    return info
+    return added.member
 
 
 def invite_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str = "") -> MemberInfo:
@@ -132,86 +163,88 @@ def add_member(
     return _add(uow, actor=actor, workspace_id=workspace_id, email=email, role_id=role_id, name=name, password=password, status=MemberStatus.ACTIVE)
 
 
-def activate_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> Member:
+def activate_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberChanged:
     """T4: an invited member becomes active (accepting the invitation). The seat was
     reserved at invitation, so no seat check here."""
     with uow:
         state = load_state(uow, workspace_id)
-        after = activate_member_locked(uow, state, actor=actor, member_id=member_id)
+        revision = activate_member_locked(uow, state, actor=actor, member_id=member_id)
+        done = _changed(uow, workspace_id, member_id, revision)
         uow.commit()
-        return after
+        return done
 
 
-def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str) -> Member:
-    """`activate_member` inside an open transaction (accepting an invitation by its token)."""
+def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str) -> int:
+    """`activate_member` inside an open transaction (accepting an invitation by its
+    token); returns the revision it made."""
     workspace_id = state.workspace.id
     if actor.member_id != member_id:
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
     before = state.member(member_id)
-    if before.status is not MemberStatus.INVITED:
-        raise_if([Violation("T4", f"Member {member_id!r} is {before.status.value}, not invited.", "Only an invitation can be accepted.")])
-    if actor.member_id != member_id:
+    by_themselves = actor.member_id == member_id
+    claimed: str | None = None
+    if before.status is MemberStatus.INVITED and not by_themselves:
         info = uow.members.get(workspace_id, member_id)
-        if info is not None and uow.users.claimed(info.user_id):
-            # An identity someone already uses joins only by their own acceptance, logged in.
-            raise_if([Violation("T4", f"{info.email} already has a Rolegate login, so only they can accept this invitation.", "Ask them to open the invitation email and accept it while logged in.")])
+        claimed = info.email if info is not None and uow.users.claimed(info.user_id) else None
+    raise_if(joining_violations(state.schema, member=before, by_themselves=by_themselves, claimed_email=claimed))
     after = Member(before.id, before.role, MemberStatus.ACTIVE)
     uow.members.update(workspace_id, after)
-    record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
-    return after
+    return record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
 
 
-def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> Member:
+def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
         state = load_state(uow, workspace_id)
-        authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
-        before = state.member(member_id)
-        new_role = state.role(role_id)
-        if before.role == role_id:
-            return before
-        old_role = state.roles[before.role]
-        violations: list[Violation] = []
-        if before.status is not MemberStatus.DISABLED:
-            violations += seat_check(state, new_role, moving_from=old_role)
-        violations += guardian_violations(
-            state.schema,
-            member=member_id,
-            actor=actor.member_id or "",
-            active_guardians=_guardians(state),
-            stays_guardian=_stays_guardian(state, new_role),
-        )
-        violations += _assignee_loss(uow, state, member_id, new_role)
-        violations += role_escalation(state, actor, new_role, f"Role {new_role.name!r}")
-        violations += admin_escalation(state, actor, _role_perms(state, old_role), f"Member {member_id!r} (role {old_role.name!r})")
-        raise_if(violations)
-        after = Member(before.id, role_id, before.status)
-        uow.members.update(workspace_id, after)
-        record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after))
+        revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id)
+        done = _changed(uow, workspace_id, member_id, revision)
         uow.commit()
-        return after
+        return done
+
+
+def change_member_role_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str, role_id: str) -> int:
+    """`change_member_role` inside an open transaction whose workspace `state` is locked
+    (the administrator record saves a role and a name at once); returns the revision."""
+    workspace_id = state.workspace.id
+    authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
+    before = state.member(member_id)
+    new_role = state.role(role_id)
+    if before.role == role_id:
+        return state.workspace.revision
+    old_role = state.roles[before.role]
+    violations: list[Violation] = []
+    if before.status is not MemberStatus.DISABLED:
+        violations += seat_check(state, new_role, moving_from=old_role)
+    violations += guardian_violations(
+        state.schema,
+        member=member_id,
+        actor=actor.member_id or "",
+        active_guardians=_guardians(state),
+        stays_guardian=_stays_guardian(state, new_role),
+    )
+    violations += _assignee_loss(uow, state, member_id, new_role)
+    violations += role_escalation(state, actor, new_role, f"Role {new_role.name!r}")
+    violations += admin_escalation(state, actor, _role_perms(state, old_role), f"Member {member_id!r} (role {old_role.name!r})")
+    raise_if(violations)
+    after = Member(before.id, role_id, before.status)
+    uow.members.update(workspace_id, after)
+    return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after))
 
 
 def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:
-    """N9 (and N6 for one member): a member with assigned records keeps a role that lets them be assigned."""
+    """N9: the member's assigned records, by the object types whose assignees need an action."""
     schema = state.schema
-    eff = role_permissions(schema, new_role, state.workspace.features)
-    out: list[Violation] = []
-    for otype in schema.objects.values():
-        if otype.assignee_action is None:
-            continue
-        count = uow.records.assigned_count(state.workspace.id, member_id, [otype.key])
-        if count and not any(g.action == otype.assignee_action for p in eff for g in schema.permissions[p].grants):
-            out.append(Violation("N9", f"Member {member_id!r} has {count} {otype.label.lower()} record(s) assigned; role {new_role.name!r} cannot hold assignments.", "Transfer or unassign those records first."))
-    return out
+    held = [o.key for o in schema.objects.values() if o.assignee_action is not None]
+    assigned = {key: uow.records.assigned_count(state.workspace.id, member_id, [key]) for key in held}
+    return assignments_kept_violations(schema, member=member_id, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=assigned)
 
 
-def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> Member:
+def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberChanged:
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         before = state.member(member_id)
         if before.status is MemberStatus.DISABLED:
-            return before
+            return _changed(uow, workspace_id, member_id, state.workspace.revision)
         violations = self_disable_violations(actor=actor.member_id or "", member=member_id)
         assignable = [o.key for o in state.schema.objects.values() if o.assignable]
         violations += disable_blockers(
@@ -227,19 +260,20 @@ def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_i
         raise_if(violations)
         after = Member(before.id, before.role, MemberStatus.DISABLED)
         uow.members.update(workspace_id, after)
-        record_change(uow, workspace_id, actor, "member.disable", "member", member_id, member_json(before), member_json(after))
+        revision = record_change(uow, workspace_id, actor, "member.disable", "member", member_id, member_json(before), member_json(after))
+        done = _changed(uow, workspace_id, member_id, revision)
         uow.commit()
-        return after
+        return done
 
 
-def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> Member:
+def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberChanged:
     """Enabling takes a seat again: there must be one free."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         before = state.member(member_id)
         if before.status is not MemberStatus.DISABLED:
-            return before
+            return _changed(uow, workspace_id, member_id, state.workspace.revision)
         role = state.roles[before.role]
         raise_if(seat_check(state, role) + admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})"))
         info = uow.members.get(workspace_id, member_id)
@@ -247,6 +281,7 @@ def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         status = MemberStatus.ACTIVE if info is not None and info.activated_at is not None else MemberStatus.INVITED
         after = Member(before.id, before.role, status)
         uow.members.update(workspace_id, after)
-        record_change(uow, workspace_id, actor, "member.enable", "member", member_id, member_json(before), member_json(after))
+        revision = record_change(uow, workspace_id, actor, "member.enable", "member", member_id, member_json(before), member_json(after))
+        done = _changed(uow, workspace_id, member_id, revision)
         uow.commit()
-        return after
+        return done

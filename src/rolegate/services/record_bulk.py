@@ -17,7 +17,7 @@ from datetime import UTC
 
 from rolegate.domain.errors import InvalidRecordError
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.rules.team_rules import assignee_violations
+from rolegate.domain.rules.team_rules import assignee_violations, unknown_assignee_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, SealedEvent, sealed_json
@@ -38,15 +38,16 @@ class BulkWritten:
     updated: int
     unchanged: int
     assignments: int
-    revision: int | None
-    """None when nothing changed (no new revision)."""
+    revision: int
+    """The workspace's revision after the call (the current one when nothing changed)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BulkDeleted:
     deleted: int
     orphaned: int
-    revision: int | None
+    revision: int
+    """The workspace's revision after the call (the current one when nothing changed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ def eligibility(state: WorkspaceState, object_type: str, member_id: str) -> list
     """N9: may `member_id` be the assignee of a record of `object_type`?"""
     member = next((m for m in state.members if m.id == member_id), None)
     if member is None:
-        return [Violation("N9", f"No member {member_id!r} in this workspace.", "Assign the record to a member of the workspace.")]
+        return unknown_assignee_violations(state.schema, member=member_id)
     eff = role_permissions(state.schema, state.roles[member.role], state.workspace.features)
     return assignee_violations(state.schema, object_type=object_type, member=member.id, effective=eff, active=member.is_active)
 
@@ -131,11 +132,13 @@ def _check_shapes(schema: ProductSchema, records: Sequence[Record], missing: set
         if otype is None:
             raise InvalidRecordError(f"{where}: unknown object type {rec.type!r}", fix=f"use one of {', '.join(schema.objects)}")
         if otype.parent is not None and (rec.parent is None or rec.parent.type != otype.parent):
-            raise InvalidRecordError(f"{where}: a {rec.type} record needs a parent of type {otype.parent!r} (C7)", fix="pass `parent`")
+            raise InvalidRecordError(f"{where}: a {rec.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="pass `parent`")
         if otype.parent is None and rec.parent is not None:
             raise InvalidRecordError(f"{where}: {rec.type} records have no parent", fix="drop `parent`")
         if rec.parent is not None and (rec.parent.type, rec.parent.id) in missing:
-            raise InvalidRecordError(f"{where}: parent {rec.parent.type} {rec.parent.id!r} is not in the record index (C7)", fix="upsert the parent first, or in the same call")
+            raise InvalidRecordError(
+                f"{where}: parent {rec.parent.type} {rec.parent.id!r} is not in the record index ({schema.rule('record_parent')})", fix="upsert the parent first, or in the same call"
+            )
         if rec.assignee is not None and not otype.assignable:
             raise InvalidRecordError(f"{where}: {rec.type} records are not assigned to members", fix="assign the parent record")
 
@@ -214,7 +217,7 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
                     break
             raise_if(violations)
         if not plan.created and not plan.updated:
-            return BulkWritten(0, 0, plan.unchanged, 0, None)
+            return BulkWritten(0, 0, plan.unchanged, 0, state.workspace.revision)
         bulk.insert_new(workspace_id, plan.created)
         bulk.update_many(workspace_id, plan.updated)
         if uow.workspaces.bump_revision(workspace_id) != revision:
@@ -236,7 +239,7 @@ def delete_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, refs: Se
         bulk = uow.records_bulk
         found = bulk.get_many(workspace_id, refs)
         if not found:
-            return BulkDeleted(0, 0, None)
+            return BulkDeleted(0, 0, state.workspace.revision)
         if any(r.assignee is not None for r in found.values()):
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
         doomed: set[tuple[str, str]] = set(found)

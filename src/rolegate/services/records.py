@@ -3,19 +3,33 @@ record-level rules need (type, id, parent, assignee)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rolegate.domain.errors import InvalidRecordError
-from rolegate.domain.permissions import role_permissions
-from rolegate.domain.rules.team_rules import assignee_violations
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.engine.records import Record, RecordRef
 from rolegate.services.context import WorkspaceState, authorize, load_state, raise_if, record_change
+from rolegate.services.record_bulk import eligibility
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["delete_record", "record_json", "upsert_record"]
+__all__ = ["RecordDeleted", "RecordSaved", "delete_record", "record_json", "upsert_record"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSaved:
+    record: Record
+    revision: int
+    """The workspace's revision after the call (the current one when nothing changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDeleted:
+    removed: int
+    """The record and the children deleted with it; 0 when it was not in the index."""
+    revision: int
 
 
 def record_json(record: Record | None) -> dict[str, Any] | None:
@@ -31,7 +45,7 @@ def _validate(state: WorkspaceState, uow: UnitOfWork, record: Record) -> list[Vi
     if otype is None:
         raise InvalidRecordError(f"unknown object type {record.type!r}", fix=f"use one of {', '.join(schema.objects)}")
     if otype.parent is not None and (record.parent is None or record.parent.type != otype.parent):
-        raise InvalidRecordError(f"a {record.type} record needs a parent of type {otype.parent!r} (C7)", fix="pass `parent`")
+        raise InvalidRecordError(f"a {record.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="pass `parent`")
     if otype.parent is None and record.parent is not None:
         raise InvalidRecordError(f"{record.type} records have no parent", fix="drop `parent`")
     if record.parent is not None and uow.records.get(state.workspace.id, record.parent) is None:
@@ -40,15 +54,10 @@ def _validate(state: WorkspaceState, uow: UnitOfWork, record: Record) -> list[Vi
         return []
     if not otype.assignable:
         raise InvalidRecordError(f"{record.type} records are not assigned to members", fix="assign the parent record")
-    member = next((m for m in state.members if m.id == record.assignee), None)
-    if member is None:
-        return [Violation("N9", f"No member {record.assignee!r} in this workspace.", "Assign the record to a member of the workspace.")]
-    role = state.roles[member.role]
-    eff = role_permissions(schema, role, state.workspace.features)
-    return assignee_violations(schema, object_type=record.type, member=member.id, effective=eff, active=member.is_active)
+    return eligibility(state, record.type, record.assignee)
 
 
-def upsert_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, record: Record) -> Record:
+def upsert_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, record: Record) -> RecordSaved:
     """Create or update a record; changing its assignee needs the assign-records right
     (N12) and an eligible member (N9)."""
     with uow:
@@ -58,25 +67,26 @@ def upsert_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, record: R
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
         raise_if(_validate(state, uow, record))
         if before == record:
-            return record
+            return RecordSaved(record, state.workspace.revision)
         uow.records.upsert(workspace_id, record)
-        record_change(uow, workspace_id, actor, "record.upsert", record.type, record.id, record_json(before), record_json(record))
+        revision = record_change(uow, workspace_id, actor, "record.upsert", record.type, record.id, record_json(before), record_json(record))
         uow.commit()
-        return record
+        return RecordSaved(record, revision)
 
 
-def delete_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: RecordRef) -> None:
+def delete_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: RecordRef) -> RecordDeleted:
     """Delete a record; its children are deleted or orphaned as the schema says."""
     with uow:
         state = load_state(uow, workspace_id)
         before = uow.records.get(workspace_id, ref)
         if before is None:
-            return
+            return RecordDeleted(0, state.workspace.revision)
         if before.assignee is not None:
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
         removed = _delete_tree(state, uow, before)
-        record_change(uow, workspace_id, actor, "record.delete", ref.type, ref.id, record_json(before), {"deleted": removed})
+        revision = record_change(uow, workspace_id, actor, "record.delete", ref.type, ref.id, record_json(before), {"deleted": removed})
         uow.commit()
+    return RecordDeleted(removed, revision)
 
 
 def _delete_tree(state: WorkspaceState, uow: UnitOfWork, record: Record) -> int:

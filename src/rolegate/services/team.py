@@ -7,9 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Member
-from rolegate.domain.rules.team_rules import assignee_violations, guardians_after, is_guardian
-from rolegate.domain.schema import AdminRight
+from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.rules.ownership_rules import (
+    ownership_giver_violations,
+    ownership_kept_violations,
+    ownership_receiver_violations,
+)
+from rolegate.domain.rules.team_rules import assignee_violations, guardians_after, is_guardian, self_transfer_violations
+from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
@@ -22,12 +27,23 @@ from rolegate.services.context import (
     record_change,
     role_escalation,
 )
-from rolegate.services.members import member_json
+from rolegate.services.members import member_json, written_members
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.repositories_team import InvitationRow
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["SeatCount", "TeamMember", "TeamView", "Transferred", "list_members", "team_view", "transfer_ownership", "transfer_records"]
+__all__ = [
+    "MemberList",
+    "OwnershipTransferred",
+    "SeatCount",
+    "TeamMember",
+    "TeamView",
+    "Transferred",
+    "list_members",
+    "team_view",
+    "transfer_ownership",
+    "transfer_records",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +72,15 @@ class SeatCount:
 
 @dataclass(frozen=True, slots=True)
 class TeamView:
-    state: WorkspaceState
+    """The Team page: the members the filters keep, every active member (transfers and
+    ownership go to any of them, whatever the filters show), seats, and the roles."""
+
+    schema: ProductSchema
+    roles: tuple[Role, ...]
     members: list[TeamMember]
+    active: list[TeamMember]
     seats: list[SeatCount]
+    revision: int
 
 
 def _seats(state: WorkspaceState) -> list[SeatCount]:
@@ -82,24 +104,31 @@ def team_view(
         invitations = {inv.member_id: inv for inv in uow.invitations.all(workspace_id, open_only=True)}
         assigned = uow.team.assigned_counts(workspace_id)
     schema = state.schema
-    members = []
+    everyone = []
     for info in infos:
         r = state.roles[info.member.role]
-        s = seat_of(schema, r)
-        if status is not None and info.member.status.value != status:
-            continue
-        if role is not None and info.member.role != role:
-            continue
-        if seat is not None and s != seat:
-            continue
-        members.append(TeamMember(info, r.name, s, invitations.get(info.member.id), assigned.get(info.member.id, 0)))
-    return TeamView(state, members, _seats(state))
+        everyone.append(TeamMember(info, r.name, seat_of(schema, r), invitations.get(info.member.id), assigned.get(info.member.id, 0)))
+    members = [
+        m
+        for m in everyone
+        if (status is None or m.info.member.status.value == status) and (role is None or m.info.member.role == role) and (seat is None or m.seat == seat)
+    ]
+    active = [m for m in everyone if m.info.member.status is MemberStatus.ACTIVE]
+    return TeamView(schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    members: tuple[MemberInfo, ...]
+    revision: int
 
 
 def list_members(
     uow: UnitOfWork, *, actor: Actor, workspace_id: str, status: str | None = None, role: str | None = None, seat: str | None = None
-) -> list[MemberInfo]:
-    return [m.info for m in team_view(uow, actor=actor, workspace_id=workspace_id, status=status, role=role, seat=seat).members]
+) -> MemberList:
+    """The members the filters keep (`team_view`'s), as the members list shows them."""
+    view = team_view(uow, actor=actor, workspace_id=workspace_id, status=status, role=role, seat=seat)
+    return MemberList(tuple(m.info for m in view.members), view.revision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +148,7 @@ def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_m
         authorize(state, actor, AdminRight.ASSIGN_RECORDS)
         source = state.member(from_member)
         target = state.member(to_member)
-        if source.id == target.id:
-            raise_if([Violation("N9", "A member's records cannot be transferred to themselves.", "Choose another member to receive them.")])
+        raise_if(self_transfer_violations(state.schema, source=source.id, target=target.id))
         by_type = uow.team.assigned_by_type(workspace_id, source.id)
         eff = role_permissions(state.schema, state.roles[target.role], state.workspace.features)
         violations: list[Violation] = []
@@ -141,47 +169,54 @@ def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_m
     return Transferred(by_type, moved_refs, revision)
 
 
-def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_member: str, new_role: str) -> tuple[Member, Member]:
+@dataclass(frozen=True, slots=True)
+class OwnershipTransferred:
+    owner: MemberInfo
+    former_owner: MemberInfo
+    revision: int
+
+
+def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_member: str, new_role: str) -> OwnershipTransferred:
     """T11: an owner (the preset's guardian: Owner license, Administrator profile) hands
     their role to another active member and takes `new_role`, in one change: the
-    workspace has an owner before, during and after. Returns (new owner, former owner)."""
+    workspace has an owner before, during and after."""
     with uow:
         state = load_state(uow, workspace_id)
-        rule = state.schema.guardian.rule_id
-        if actor.member_id is None:
-            raise_if([Violation(rule, "Ownership is transferred by an owner.", "Act as the owner who hands it over.")])
-        assert actor.member_id is not None
-        me = state.member(actor.member_id)
-        my_role = state.roles[me.role]
-        if not (me.is_active and is_guardian(state.schema, my_role, role_permissions(state.schema, my_role, state.workspace.features))):
-            raise_if([Violation(rule, "Only an owner can transfer ownership.", "Ask an owner of the workspace to do it.")])
+        schema, features = state.schema, state.workspace.features
+        me = state.member(actor.member_id) if actor.member_id is not None else None
+        my_role = state.roles[me.role] if me is not None else None
+        owner = my_role is not None and is_guardian(schema, my_role, role_permissions(schema, my_role, features))
+        raise_if(ownership_giver_violations(schema, giver=me, giver_is_owner=owner))
+        assert me is not None  # ownership_giver_violations refused otherwise
+        assert my_role is not None
         target = state.member(to_member)
         later = state.role(new_role)
-        violations: list[Violation] = []
-        if target.id == me.id:
-            violations.append(Violation(rule, "You cannot transfer ownership to yourself.", "Choose another active member."))
-        if not target.is_active:
-            violations.append(Violation(rule, f"Member {target.id!r} is {target.status.value}: ownership goes to an active member.", "Choose an active member."))
-        raise_if(violations)
+        raise_if(ownership_receiver_violations(schema, giver=me, receiver=target))
         after = [Member(m.id, my_role.id if m.id == target.id else (later.id if m.id == me.id else m.role), m.status) for m in state.members]
-        before_use = seat_usage(state.schema, state.roles, state.members)
-        after_use = seat_usage(state.schema, state.roles, after)
-        for seat, used in after_use.items():
-            if used > before_use.get(seat, 0):
-                violations += seat_violations(state.schema, seat, used=used - 1, capacity=state.workspace.seat_capacities.get(seat))
-        violations += admin_escalation(state, actor, role_permissions(state.schema, state.roles[target.role], state.workspace.features), f"Member {target.id!r}")
+        violations = _seat_violations(state, after)
+        violations += admin_escalation(state, actor, role_permissions(schema, state.roles[target.role], features), f"Member {target.id!r}")
         # The new owner gets the actor's own role, which the actor holds by definition;
         # the role the actor takes in exchange is given like any other (permissions and
         # field access): an owner with narrow field access cannot widen it this way.
         violations += role_escalation(state, actor, later, f"Role {later.name!r}")
-        if not guardians_after(state.schema, after, state.roles, state.workspace.features):
-            violations.append(Violation(rule, "This would leave the workspace without an owner.", "Choose a member who can hold the owner's role."))
+        violations += ownership_kept_violations(schema, owners_after=len(guardians_after(schema, after, state.roles, features)))
         raise_if(violations)
         new_owner = Member(target.id, my_role.id, target.status)
         former = Member(me.id, later.id, me.status)
         uow.members.update(workspace_id, new_owner)
         uow.members.update(workspace_id, former)
         payload: dict[str, Any] = {"owner": member_json(new_owner), "former_owner": member_json(former)}
-        record_change(uow, workspace_id, actor, "workspace.transfer_ownership", "member", target.id, {"owner": member_json(me), "member": member_json(target)}, payload)
+        revision = record_change(uow, workspace_id, actor, "workspace.transfer_ownership", "member", target.id, {"owner": member_json(me), "member": member_json(target)}, payload)
+        written = written_members(uow, workspace_id, new_owner.id, former.id)
         uow.commit()
-    return new_owner, former
+    return OwnershipTransferred(written[0], written[1], revision)
+
+
+def _seat_violations(state: WorkspaceState, after: list[Member]) -> list[Violation]:
+    """N1, K2: a seat type the exchange uses more of needs a free seat."""
+    before_use = seat_usage(state.schema, state.roles, state.members)
+    out: list[Violation] = []
+    for seat, used in seat_usage(state.schema, state.roles, after).items():
+        if used > before_use.get(seat, 0):
+            out += seat_violations(state.schema, seat, used=used - 1, capacity=state.workspace.seat_capacities.get(seat))
+    return out

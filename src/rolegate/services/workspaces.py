@@ -8,21 +8,22 @@ from dataclasses import dataclass, replace
 
 from rolegate.domain.errors import RolegateError
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Member, MemberStatus, Role, role_from_system
+from rolegate.domain.roles import Member, MemberStatus, role_from_system
 from rolegate.domain.rules.team_rules import is_guardian
 from rolegate.domain.rules.workspace_rules import capacity_violations, feature_violations, seat_key_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
-from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
+from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.presets import load_preset
+from rolegate.services import role_views
 from rolegate.services.context import authorize, load_state, new_id, raise_if, record_change
 from rolegate.services.members import ensure_user, member_json
+from rolegate.services.role_views import WorkspaceView
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "CreatedWorkspace",
-    "SeatUse",
     "WorkspaceView",
     "create_organization",
     "create_workspace",
@@ -37,52 +38,10 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
-class SeatUse:
-    """One seat type of a workspace: its holders (active and invited) and capacity."""
-
-    key: str
-    label: str
-    used: int
-    active: int
-    invited: int
-    capacity: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class WorkspaceView:
-    """A workspace as its readers see it, at `revision`."""
-
-    workspace: Workspace
-    seats: tuple[SeatUse, ...]
-
-    @property
-    def revision(self) -> int:
-        return self.workspace.revision
-
-
-@dataclass(frozen=True, slots=True)
 class CreatedWorkspace:
     workspace: Workspace
     owner: MemberInfo
     view: WorkspaceView
-
-
-def _view(ws: Workspace, schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member]) -> WorkspaceView:
-    holders = seat_holders(schema, roles, members)
-    return WorkspaceView(
-        ws,
-        tuple(
-            SeatUse(
-                key,
-                seat.label,
-                holders[key].used,
-                holders[key].active,
-                holders[key].invited,
-                ws.seat_capacities.get(key),
-            )
-            for key, seat in schema.seats.items()
-        ),
-    )
 
 
 def workspace_revision(uow: UnitOfWork, *, workspace_id: str) -> int:
@@ -95,7 +54,7 @@ def workspace_view(uow: UnitOfWork, *, workspace_id: str) -> WorkspaceView:
     """The workspace, its features and seats, for any key that reaches it (no member acts)."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
-        return _view(state.workspace, state.schema, state.roles, state.members)
+        return role_views.workspace_view(state.workspace, state.schema, state.roles, state.members)
 
 
 def create_organization(uow: UnitOfWork, *, actor: Actor, name: str) -> str:
@@ -169,7 +128,7 @@ def create_workspace(
         uow.commit()
     assert info is not None  # written above, in this transaction
     current = replace(ws, revision=revision)
-    return CreatedWorkspace(current, info, _view(current, schema, {r.id: r for r in roles.values()}, [owner]))
+    return CreatedWorkspace(current, info, role_views.workspace_view(current, schema, {r.id: r for r in roles.values()}, [owner]))
 
 
 def _owner_role(schema: ProductSchema) -> str:
@@ -231,17 +190,17 @@ def update_settings(
                 uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps
             )
         uow.commit()
-    return _view(
+    return role_views.workspace_view(
         replace(ws, features=feats, seat_capacities=caps, revision=revision), schema, state.roles, state.members
     )
 
 
-def set_features(uow: UnitOfWork, *, actor: Actor, workspace_id: str, features: Iterable[str]) -> Workspace:
-    return update_settings(uow, actor=actor, workspace_id=workspace_id, features=features).workspace
+def set_features(uow: UnitOfWork, *, actor: Actor, workspace_id: str, features: Iterable[str]) -> WorkspaceView:
+    return update_settings(uow, actor=actor, workspace_id=workspace_id, features=features)
 
 
 def set_seat_capacities(
     uow: UnitOfWork, *, actor: Actor, workspace_id: str, seat_capacities: Mapping[str, int | None]
-) -> Workspace:
+) -> WorkspaceView:
     """Capacity can shrink only down to what is in use."""
-    return update_settings(uow, actor=actor, workspace_id=workspace_id, seat_capacities=seat_capacities).workspace
+    return update_settings(uow, actor=actor, workspace_id=workspace_id, seat_capacities=seat_capacities)

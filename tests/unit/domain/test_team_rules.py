@@ -6,10 +6,17 @@ from rolegate.domain.permissions import effective_permissions
 from rolegate.domain.roles import Member, MemberStatus, role_from_system
 from rolegate.domain.rules.team_rules import (
     assignee_violations,
+    assignments_kept_violations,
     disable_blockers,
+    email_violations,
     guardian_violations,
+    invitation_open_violations,
     is_guardian,
+    joining_violations,
+    membership_violations,
     self_disable_violations,
+    self_transfer_violations,
+    unknown_assignee_violations,
 )
 from rolegate.domain.seats import seat_usage, seat_violations
 from rolegate.presets import load_preset
@@ -131,3 +138,67 @@ def test_K13_nobody_hands_out_field_access_they_do_not_hold() -> None:
     assert message.endswith("(write) and 2 more.")
     assert "Account: ARR (write)" in message
     assert "gone.field (read)" in field_escalation_violations(cat, actor_fields={}, target_fields={("gone", "field"): FieldAccess.READ}, what="x")[0].message
+
+
+def test_N9_records_go_to_a_member_of_the_workspace_and_not_to_their_holder() -> None:
+    natero = load_preset("natero")
+    assert [(v.rule_id, v.message) for v in unknown_assignee_violations(natero, member="ghost")] == [
+        ("N9", "No member 'ghost' in this workspace.")
+    ]
+    assert [v.rule_id for v in self_transfer_violations(natero, source="ann", target="ann")] == ["N9"]
+    assert self_transfer_violations(natero, source="ann", target="bob") == []
+
+
+def test_N9_a_member_with_accounts_keeps_a_role_that_may_hold_them() -> None:
+    natero = load_preset("natero")
+    roles = {k: role_from_system(natero, r) for k, r in natero.system_roles.items()}
+
+    def eff(key: str) -> frozenset[str]:
+        r = roles[key]
+        return effective_permissions(natero, r.level, r.grants, frozenset())
+
+    refused = assignments_kept_violations(
+        natero, member="c", role_name="Guest", effective=eff("guest"), assigned={"account": 2}
+    )
+    assert [(v.rule_id, v.message) for v in refused] == [
+        ("N9", "Member 'c' has 2 account record(s) assigned; role 'Guest' cannot hold assignments.")
+    ]
+    assert (
+        assignments_kept_violations(
+            natero, member="c", role_name="Guest", effective=eff("guest"), assigned={"account": 0}
+        )
+        == []
+    )
+    assert (
+        assignments_kept_violations(natero, member="c", role_name="CSM", effective=eff("csm"), assigned={"account": 2})
+        == []
+    )
+
+
+def test_C2_a_person_joins_once_by_an_email_address() -> None:
+    assert [v.rule_id for v in email_violations("not-an-email")] == ["C2"]
+    assert [v.rule_id for v in email_violations("x" * 321 + "@example.com", rule_id="E1")] == ["E1"]
+    assert email_violations("ann@example.com") == []
+    assert [v.message for v in membership_violations(CSB, email="ann@example.com", already_member=True)] == [
+        "ann@example.com is already a member of this workspace."
+    ]
+    assert membership_violations(CSB, email="ann@example.com", already_member=False) == []
+
+
+def test_T4_an_invitation_is_accepted_once_and_by_its_person_when_their_login_exists() -> None:
+    invited = Member("m", "csm", MemberStatus.INVITED)
+    assert joining_violations(CSB, member=invited, by_themselves=True, claimed_email="m@example.com") == []
+    assert joining_violations(CSB, member=invited, by_themselves=False, claimed_email=None) == []
+    claimed = joining_violations(CSB, member=invited, by_themselves=False, claimed_email="m@example.com")
+    assert [(v.rule_id, v.message) for v in claimed] == [
+        ("T4", "m@example.com already has a Rolegate login, so only they can accept this invitation.")
+    ]
+    active = joining_violations(CSB, member=Member("m", "csm"), by_themselves=True, claimed_email=None)
+    assert [v.message for v in active] == ["Member 'm' is active, not invited."]
+    assert [v.message for v in invitation_open_violations(CSB, accepted=True, revoked=False)] == [
+        "This invitation was already accepted."
+    ]
+    assert [v.message for v in invitation_open_violations(CSB, accepted=False, revoked=True)] == [
+        "This invitation was already revoked."
+    ]
+    assert invitation_open_violations(CSB, accepted=False, revoked=False) == []

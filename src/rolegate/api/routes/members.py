@@ -10,26 +10,42 @@ from fastapi import APIRouter, Path, Query
 from rolegate.api.deps import AdminAccess, AdminContext
 from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas import NO_NUL, InviteIn, MemberChangeIn, MemberOut, MemberWritten
-from rolegate.api.views import member_out
-from rolegate.domain.errors import NotFoundError
-from rolegate.domain.roles import Member
 from rolegate.services.invitations import invite as invite_by_email
-from rolegate.services.members import activate_member, change_member_role, disable_member, enable_member
+from rolegate.services.members import (
+    MemberChanged,
+    MemberInfo,
+    activate_member,
+    change_member_role,
+    disable_member,
+    enable_member,
+)
 from rolegate.services.team import list_members as team_members
+
+__all__ = ["member_out", "router"]
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/members", tags=["members"], route_class=ApiRoute)
 
 MemberId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The member id.")]
-StatusChange = Callable[..., Member]
+StatusChange = Callable[..., MemberChanged]
 """disable_member, enable_member, activate_member: (uow, *, actor, workspace_id, member_id)."""
 
 
-def _written(ctx: AdminContext, member_id: str) -> MemberWritten:
-    with ctx.rolegate.reader() as uow:
-        info = uow.members.get(ctx.workspace_id, member_id)
-    if info is None:  # removed by a concurrent change between the write and this read
-        raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
-    return MemberWritten(member=member_out(info), revision=ctx.revision())
+def member_out(info: MemberInfo) -> MemberOut:
+    m = info.member
+    return MemberOut(
+        id=m.id,
+        email=info.email,
+        name=info.name,
+        role=m.role,
+        status=m.status.value,
+        invited_at=info.invited_at,
+        activated_at=info.activated_at,
+        disabled_at=info.disabled_at,
+    )
+
+
+def _written(done: MemberChanged) -> MemberWritten:
+    return MemberWritten(member=member_out(done.member), revision=done.revision)
 
 
 Filter = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
@@ -40,8 +56,8 @@ def list_members(ctx: AdminAccess, status: Filter = None, role: Filter = None, s
     """The actor needs the view-roles right (T10; the products have no separate right to
     see the team). Filters: `status` (invited, active, disabled), `role` (a role id),
     `seat` (a seat type of the product, e.g. `csm`)."""
-    infos = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
-    return [member_out(i) for i in infos]
+    found = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
+    return [member_out(i) for i in found.members]
 
 
 @router.post("", status_code=201, response_model=MemberWritten, summary="Invite a member")
@@ -52,20 +68,18 @@ def invite(body: InviteIn, ctx: AdminAccess) -> MemberWritten:
     sent = invite_by_email(
         ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name, policy=ctx.rolegate.mail_policy
     )
-    return _written(ctx, sent.member.member.id)
+    return MemberWritten(member=member_out(sent.member), revision=sent.revision)
 
 
 @router.patch("/{member_id}", response_model=MemberWritten, summary="Change a member's role")
 def change(member_id: MemberId, body: MemberChangeIn, ctx: AdminAccess) -> MemberWritten:
     """Refused when no seat is free (N1, K2), when the last administrator/owner would
     lose the role (C4, T11), or when the member's assigned accounts need the role (N9)."""
-    change_member_role(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, role_id=body.role)
-    return _written(ctx, member_id)
+    return _written(change_member_role(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, role_id=body.role))
 
 
 def _status_change(ctx: AdminContext, member_id: str, use_case: StatusChange) -> MemberWritten:
-    use_case(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id)
-    return _written(ctx, member_id)
+    return _written(use_case(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id))
 
 
 @router.post("/{member_id}/disable", response_model=MemberWritten, summary="Disable a member")

@@ -17,18 +17,23 @@ from rolegate.api.schemas import (
     BulkUpsertIn,
     BulkUpsertOut,
     RecordIn,
+    RecordOut,
     RecordWritten,
     RevisionOut,
     VisibleIn,
     VisibleOut,
 )
-from rolegate.api.views import record_out
 from rolegate.engine import Record, RecordRef
 from rolegate.services.assignments import assign_record, visible_records
 from rolegate.services.record_bulk import delete_records, upsert_records
 from rolegate.services.records import delete_record, upsert_record
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/records", tags=["records"], route_class=ApiRoute)
+
+def record_out(record: Record) -> RecordOut:
+    parent = {"type": record.parent.type, "id": record.parent.id} if record.parent else None
+    return RecordOut(type=record.type, id=record.id, parent=parent, assignee=record.assignee)
+
 
 RecordType = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL, description="The object type, e.g. `account`.")]
 RecordId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL, description="The record's id in your product.")]
@@ -39,16 +44,16 @@ def put(record_type: RecordType, record_id: RecordId, body: RecordIn, ctx: Admin
     """A child object needs its parent (C7), upserted first. Changing the assignee needs
     the assign-records right (N12) and a member who may be assigned (N9)."""
     parent = RecordRef(body.parent.type, body.parent.id) if body.parent is not None else None
-    record = upsert_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, record=Record(record_type, record_id, parent, body.assignee))
-    return RecordWritten(record=record_out(record), revision=ctx.revision())
+    done = upsert_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, record=Record(record_type, record_id, parent, body.assignee))
+    return RecordWritten(record=record_out(done.record), revision=done.revision)
 
 
 @router.delete("/{record_type}/{record_id}", response_model=RevisionOut, summary="Delete a record")
 def delete(record_type: RecordType, record_id: RecordId, ctx: AdminAccess) -> RevisionOut:
     """Its children are deleted or orphaned as the product schema says. Deleting a
     record that is not there changes nothing."""
-    delete_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id))
-    return RevisionOut(revision=ctx.revision())
+    done = delete_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id))
+    return RevisionOut(revision=done.revision)
 
 
 # -- in bulk, assignments, pages of visible records ---------------------------------------
@@ -63,7 +68,7 @@ def put_many(body: BulkUpsertIn, ctx: AdminAccess) -> BulkUpsertOut:
         Record(r.type, r.id, RecordRef(r.parent.type, r.parent.id) if r.parent is not None else None, r.assignee) for r in body.records
     ]
     done = upsert_records(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, records=records)
-    return BulkUpsertOut(created=done.created, updated=done.updated, unchanged=done.unchanged, assignments=done.assignments, revision=ctx.revision())
+    return BulkUpsertOut(created=done.created, updated=done.updated, unchanged=done.unchanged, assignments=done.assignments, revision=done.revision)
 
 
 @router.post("/delete", response_model=BulkDeleteOut, summary="Delete up to 10,000 records")
@@ -71,7 +76,7 @@ def delete_many(body: BulkDeleteIn, ctx: AdminAccess) -> BulkDeleteOut:
     """Children are deleted or orphaned as the product schema says, at any depth.
     Records not in the index are skipped."""
     done = delete_records(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, refs=[RecordRef(r.type, r.id) for r in body.records])
-    return BulkDeleteOut(deleted=done.deleted, orphaned=done.orphaned, revision=ctx.revision())
+    return BulkDeleteOut(deleted=done.deleted, orphaned=done.orphaned, revision=done.revision)
 
 
 @router.put("/{record_type}/{record_id}/assignee", response_model=RecordWritten, summary="Assign or unassign a record")
@@ -79,7 +84,7 @@ def put_assignee(record_type: RecordType, record_id: RecordId, body: AssigneeIn,
     """Needs the assign-records right (N12, C1); the member must be allowed to be
     assigned (N9). Audited as `record.assign`."""
     done = assign_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id), assignee=body.assignee)
-    return RecordWritten(record=record_out(done.record), revision=ctx.revision())
+    return RecordWritten(record=record_out(done.record), revision=done.revision)
 
 
 @router.post("/visible", response_model=VisibleOut, summary="A page of the ids a member may act on")

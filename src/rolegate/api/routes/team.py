@@ -16,8 +16,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.deps import AdminAccess
 from rolegate.api.limits import ApiRoute
+from rolegate.api.routes.members import member_out
 from rolegate.api.schemas import (
     NO_NUL,
     AcceptedOut,
@@ -34,15 +35,18 @@ from rolegate.api.schemas import (
     TransferIn,
     TransferredOut,
 )
-from rolegate.api.views import member_out
 from rolegate.bootstrap import Rolegate
-from rolegate.domain.errors import NotFoundError
-from rolegate.domain.schema import AdminRight
-from rolegate.services.context import authorize, load_state
-from rolegate.services.invitations import accept_invitation, invite, resend_invitation, revoke_invitation
+from rolegate.services.invitations import (
+    InvitationRow,
+    Invited,
+    accept_invitation,
+    invite,
+    open_invitations,
+    resend_invitation,
+    revoke_invitation,
+)
 from rolegate.services.password_reset import request_password_reset, reset_password, send_password_reset
 from rolegate.services.team import transfer_ownership, transfer_records
-from rolegate.store.repositories_team import InvitationRow
 
 router = APIRouter(tags=["team"], route_class=ApiRoute)
 
@@ -69,44 +73,35 @@ def invitation_out(inv: InvitationRow) -> InvitationOut:
     )
 
 
-def _written(ctx: AdminContext, inv: InvitationRow) -> InvitationWritten:
-    with ctx.rolegate.uow() as uow:
-        info = uow.members.get(ctx.workspace_id, inv.member_id)
-    if info is None:
-        raise NotFoundError(f"no member {inv.member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
-    return InvitationWritten(invitation=invitation_out(inv), member=member_out(info), revision=ctx.revision())
+def _written(sent: Invited) -> InvitationWritten:
+    return InvitationWritten(invitation=invitation_out(sent.invitation), member=member_out(sent.member), revision=sent.revision)
 
 
 @router.get(WS + "/invitations", response_model=list[InvitationOut], summary="List the open invitations")
 def list_invitations(ctx: AdminAccess) -> list[InvitationOut]:
     """Invitations neither accepted nor revoked (expired ones included: they still hold their seat until resent or revoked)."""
-    with ctx.rolegate.uow() as uow:
-        state = load_state(uow, ctx.workspace_id, lock=False)
-        authorize(state, ctx.actor, AdminRight.VIEW_ROLES)
-        rows = uow.invitations.all(ctx.workspace_id, open_only=True)
-    return [invitation_out(r) for r in rows]
+    found = open_invitations(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
+    return [invitation_out(r) for r in found.invitations]
 
 
 @router.post(WS + "/invitations", status_code=201, response_model=InvitationWritten, summary="Invite someone by email")
 def create_invitation(body: InviteIn, ctx: AdminAccess) -> InvitationWritten:
     """T4: the invited member reserves a seat of their role's level (refused with the
     seat type and counts when none is free) and gets an email with a single-use link."""
-    sent = invite(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name, policy=ctx.rolegate.mail_policy)
-    return _written(ctx, sent.invitation)
+    return _written(invite(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, role_id=body.role, name=body.name, policy=ctx.rolegate.mail_policy))
 
 
 @router.post(WS + "/invitations/{invitation_id}/resend", response_model=InvitationWritten, summary="Resend an invitation")
 def resend(invitation_id: InvitationId, ctx: AdminAccess) -> InvitationWritten:
     """A new link and a new expiry; the previous link stops working."""
-    sent = resend_invitation(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, invitation_id=invitation_id, policy=ctx.rolegate.mail_policy)
-    return _written(ctx, sent.invitation)
+    return _written(resend_invitation(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, invitation_id=invitation_id, policy=ctx.rolegate.mail_policy))
 
 
 @router.delete(WS + "/invitations/{invitation_id}", response_model=QueuedOut, summary="Revoke an invitation")
 def revoke(invitation_id: InvitationId, ctx: AdminAccess) -> QueuedOut:
     """The link stops working and the invited member is removed, which frees the seat (T3)."""
-    revoke_invitation(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, invitation_id=invitation_id)
-    return QueuedOut(detail=f"Invitation revoked; the workspace is at revision {ctx.revision()}.")
+    done = revoke_invitation(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, invitation_id=invitation_id)
+    return QueuedOut(detail=f"Invitation revoked; the workspace is at revision {done.revision}.")
 
 
 @router.post("/v1/invitations/{token}/accept", response_model=AcceptedOut, summary="Accept an invitation (no API key: the token)")
@@ -148,16 +143,11 @@ def transfer(member_id: MemberId, body: TransferIn, ctx: AdminAccess) -> Transfe
     """N9: every record assigned to the member, and every playbook task naming them, goes
     to `to` in one transaction; then the member can be disabled (C6)."""
     done = transfer_records(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, from_member=member_id, to_member=body.to)
-    return TransferredOut(records=done.records, references=done.references, revision=ctx.revision())
+    return TransferredOut(records=done.records, references=done.references, revision=done.revision)
 
 
 @router.post(WS + "/ownership", response_model=OwnershipOut, summary="Transfer ownership")
 def ownership(body: OwnershipIn, ctx: AdminAccess) -> OwnershipOut:
     """T11: the acting owner hands their role to `to` and takes `new_role`, in one change."""
-    new_owner, former = transfer_ownership(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, to_member=body.to, new_role=body.new_role)
-    with ctx.rolegate.uow() as uow:
-        a = uow.members.get(ctx.workspace_id, new_owner.id)
-        b = uow.members.get(ctx.workspace_id, former.id)
-    assert a is not None
-    assert b is not None
-    return OwnershipOut(owner=member_out(a), former_owner=member_out(b), revision=ctx.revision())
+    done = transfer_ownership(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, to_member=body.to, new_role=body.new_role)
+    return OwnershipOut(owner=member_out(done.owner), former_owner=member_out(done.former_owner), revision=done.revision)

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
 from rolegate.api.limits import ApiRoute
+from rolegate.api.routes.members import member_out
 from rolegate.api.schemas import (
     SchemaOut,
-    SeatUsageOut,
     WorkspaceCreated,
     WorkspaceCreateIn,
     WorkspaceOut,
     WorkspaceSettingsIn,
 )
-from rolegate.api.views import member_out, schema_out
+from rolegate.api.views import schema_out
 from rolegate.services.workspaces import WorkspaceView, create_workspace, update_settings, workspace_view
 
 router = APIRouter(prefix="/v1/workspaces", tags=["workspaces"], route_class=ApiRoute)
 
 
 def _out(view: WorkspaceView) -> WorkspaceOut:
-    ws = view.workspace
-    return WorkspaceOut(
-        id=ws.id,
-        organization_id=ws.organization_id,
-        name=ws.name,
-        preset=ws.preset,
-        schema_version=ws.schema_version,
-        features=sorted(ws.features),
-        seats={
-            s.key: SeatUsageOut(label=s.label, used=s.used, active=s.active, invited=s.invited, capacity=s.capacity)
-            for s in view.seats
-        },
-        revision=ws.revision,
-    )
+    return WorkspaceOut.model_validate(asdict(view))
 
 
 @router.post("", status_code=201, response_model=WorkspaceCreated, summary="Create a workspace from a product preset")

@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Member, Role
-from rolegate.domain.schema import FieldAccess, ProductSchema
+from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.schema import DEFAULT_RULE_IDS, FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation
 
 __all__ = [
     "assignee_violations",
+    "assignments_kept_violations",
+    "email_violations",
+    "invitation_open_violations",
+    "joining_violations",
+    "membership_violations",
+    "self_transfer_violations",
+    "unknown_assignee_violations",
     "escalation_violations",
     "field_escalation_violations",
     "guardians_after",
@@ -141,13 +148,78 @@ def disable_blockers(*, member: str, assigned_records: int, references: Sequence
 
 def assignee_violations(schema: ProductSchema, *, object_type: str, member: str, effective: frozenset[str], active: bool) -> list[Violation]:
     """N9: records go only to active members whose role lets them be assignees."""
+    rule = schema.rule("assignee")
     otype = schema.objects[object_type]
     if not otype.assignable:
-        return [Violation("N9", f"{otype.label} records are not assigned to members.", "Assign the parent record instead.")]
+        return [Violation(rule, f"{otype.label} records are not assigned to members.", "Assign the parent record instead.")]
     if not active:
-        return [Violation("N9", f"Member {member!r} is not active.", "Assign the record to an active member.")]
-    needed = otype.assignee_action
-    if needed is not None and not any(g.action == needed for p in effective for g in schema.permissions[p].grants):
-        perms = [schema.permissions[p].label for p in schema.permissions_by_action.get(needed, ())]
-        return [Violation("N9", f"Member {member!r} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(repr(p) for p in perms) or needed!r}.")]
+        return [Violation(rule, f"Member {member!r} is not active.", "Assign the record to an active member.")]
+    if not _may_hold(schema, otype.assignee_action, effective):
+        needed = otype.assignee_action
+        perms = [schema.permissions[p].label for p in schema.permissions_by_action.get(needed or "", ())]
+        return [Violation(rule, f"Member {member!r} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(repr(p) for p in perms) or needed!r}.")]
     return []
+
+
+def _may_hold(schema: ProductSchema, assignee_action: str | None, effective: frozenset[str]) -> bool:
+    """Whether permissions `effective` grant the action that holding a record needs (none: anyone may)."""
+    return assignee_action is None or any(g.action == assignee_action for p in effective for g in schema.permissions[p].grants)
+
+
+def unknown_assignee_violations(schema: ProductSchema, *, member: str) -> list[Violation]:
+    """N9: an assignee is a member of the workspace."""
+    return [Violation(schema.rule("assignee"), f"No member {member!r} in this workspace.", "Assign the record to a member of the workspace.")]
+
+
+def self_transfer_violations(schema: ProductSchema, *, source: str, target: str) -> list[Violation]:
+    """N9: a member's records go to another member."""
+    if source != target:
+        return []
+    return [Violation(schema.rule("assignee"), "A member's records cannot be transferred to themselves.", "Choose another member to receive them.")]
+
+
+def assignments_kept_violations(
+    schema: ProductSchema, *, member: str, role_name: str, effective: frozenset[str], assigned: Mapping[str, int]
+) -> list[Violation]:
+    """N9 (and N6 for one member): a member with assigned records keeps a role that lets
+    them be assigned. `assigned`: their records by object type; `effective`: the new
+    role's permissions."""
+    out: list[Violation] = []
+    for key, count in assigned.items():
+        otype = schema.objects[key]
+        if count and otype.assignee_action is not None and not _may_hold(schema, otype.assignee_action, effective):
+            out.append(Violation(schema.rule("assignee"), f"Member {member!r} has {count} {otype.label.lower()} record(s) assigned; role {role_name!r} cannot hold assignments.", "Transfer or unassign those records first."))
+    return out
+
+
+def email_violations(email: str, *, rule_id: str = DEFAULT_RULE_IDS["membership"]) -> list[Violation]:
+    """C2: a person is known by an email address. `rule_id`: the product's, where one is at hand."""
+    if "@" in email and len(email) <= 320:
+        return []
+    return [Violation(rule_id, f"{email!r} is not an email address.", "Enter the member's email address.")]
+
+
+def membership_violations(schema: ProductSchema, *, email: str, already_member: bool) -> list[Violation]:
+    """C2: a person is a member of a workspace once (with one role)."""
+    if not already_member:
+        return []
+    return [Violation(schema.rule("membership"), f"{email} is already a member of this workspace.", "Change their role instead.")]
+
+
+def joining_violations(schema: ProductSchema, *, member: Member, by_themselves: bool, claimed_email: str | None) -> list[Violation]:
+    """T4: an invited member becomes active once; an identity someone already uses
+    (`claimed_email`: its email) joins only by that person's own acceptance, logged in."""
+    rule = schema.rule("invitation")
+    if member.status is not MemberStatus.INVITED:
+        return [Violation(rule, f"Member {member.id!r} is {member.status.value}, not invited.", "Only an invitation can be accepted.")]
+    if not by_themselves and claimed_email is not None:
+        return [Violation(rule, f"{claimed_email} already has a Rolegate login, so only they can accept this invitation.", "Ask them to open the invitation email and accept it while logged in.")]
+    return []
+
+
+def invitation_open_violations(schema: ProductSchema, *, accepted: bool, revoked: bool) -> list[Violation]:
+    """T4: an accepted or revoked invitation is neither resent nor revoked again."""
+    if not (accepted or revoked):
+        return []
+    what = "accepted" if accepted else "revoked"
+    return [Violation(schema.rule("invitation"), f"This invitation was already {what}.", "Invite the person again if they still need access.")]

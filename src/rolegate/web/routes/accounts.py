@@ -3,8 +3,8 @@ accounts of CustomerSuccessBox and Natero), as the member may see them, page by 
 (`lookup` compiled to SQL, never a loop of checks); assigning one to a member (N9,
 through the assign-records right: N12, C1); and who can see one account and why.
 
-Nothing is decided here: the list is `visible_records`, the assignment is
-`assign_record`, the viewers are `who_can_see`.
+Nothing is decided here: the list is `accounts_page`, one account `account_page`,
+the assignment `assign_record`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from starlette.responses import Response
 
 from rolegate.api.schemas import AssigneeIn
 from rolegate.domain.errors import InvalidRecordError, NotFoundError, RuleViolationError
-from rolegate.domain.schema import AdminRight, ObjectType, ProductSchema
+from rolegate.domain.schema import ObjectType, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.engine import RecordRef
-from rolegate.services.assignments import assign_record, member_choices, visible_records, who_can_see
+from rolegate.services.assignments import account_page, accounts_page, assign_record
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -53,28 +53,32 @@ def _page(request: Request, workspace_id: str) -> tuple[WorkspaceContext, Object
 @router.get("/w/{workspace_id}/accounts")
 def accounts(request: Request, workspace_id: str, cursor: str | None = None) -> Response:
     page, otype = _page(request, workspace_id)
-    rg = page.viewer.ui.rolegate
     assert otype.view_action is not None
     member = page.member.member.id
     try:
-        found = visible_records(rg.uow(), page.snapshot, workspace_id=workspace_id, member=member, action=otype.view_action, object_type=otype.key, cursor=cursor, limit=PAGE_SIZE)
+        found = accounts_page(
+            page.viewer.ui.rolegate.reader(),
+            page.snapshot,
+            actor=page.actor,
+            workspace_id=workspace_id,
+            member=member,
+            action=otype.view_action,
+            object_type=otype.key,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+        )
     except InvalidRecordError:
         return redirect(request, f"{page.base}/accounts")  # a stale cursor: start again
-    with rg.uow() as uow:
-        records = uow.records_bulk.get_many(workspace_id, [(otype.key, i) for i in found.ids])
-    choices = member_choices(rg.uow(), workspace_id=workspace_id, object_type=otype.key)
-    names = {c.member: c.label for c in choices}
-    rows = [records[RecordRef(otype.key, i)] for i in found.ids if RecordRef(otype.key, i) in records]
     scope = page.snapshot.check(member, otype.view_action).scope.label
     return render(
         request,
         "accounts/list.html",
         {
             "otype": otype,
-            "rows": rows,
-            "names": names,
-            "eligible": [c for c in choices if c.eligible],
-            "can_assign": page.can(AdminRight.ASSIGN_RECORDS),
+            "rows": found.records,
+            "names": found.names,
+            "eligible": found.choices,
+            "can_assign": found.may_assign,
             "next_cursor": found.next_cursor,
             "first_page": cursor is None,
             "scope": scope,
@@ -84,22 +88,19 @@ def accounts(request: Request, workspace_id: str, cursor: str | None = None) -> 
 
 
 def _detail(request: Request, page: WorkspaceContext, otype: ObjectType, record_id: str, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
-    rg = page.viewer.ui.rolegate
-    if not page.snapshot.can_see(page.member.member.id, (otype.key, record_id)):
-        raise NotFoundError(f"no {otype.label.lower()} {record_id!r}", decision=None, fix="Choose one from the list.")
-    record, viewers = who_can_see(rg.uow(), workspace_id=page.workspace.id, ref=RecordRef(otype.key, record_id))
-    choices = member_choices(rg.uow(), workspace_id=page.workspace.id, object_type=otype.key)
-    names = {c.member: c.label for c in choices}
+    found = account_page(
+        page.viewer.ui.rolegate.reader(), page.snapshot, actor=page.actor, workspace_id=page.workspace.id, member=page.member.member.id, ref=RecordRef(otype.key, record_id)
+    )
     return render(
         request,
         "accounts/detail.html",
         {
             "otype": otype,
-            "record": record,
-            "viewers": viewers,
-            "names": names,
-            "eligible": [c for c in choices if c.eligible],
-            "can_assign": page.can(AdminRight.ASSIGN_RECORDS),
+            "record": found.record,
+            "viewers": found.viewers,
+            "names": found.names,
+            "eligible": found.choices,
+            "can_assign": found.may_assign,
             "violations": violations,
         },
         page=page,
@@ -131,7 +132,7 @@ async def assign(request: Request, workspace_id: str, record_id: str) -> Respons
         except RuleViolationError as exc:
             return _detail(request, page, otype, record_id, exc.violations, status=409)
         who = "no one" if done.record.assignee is None else "the chosen member"
-        session_of(request).flash(f"{otype.label} {record_id!r} is now assigned to {who}." if done.revision is not None else "Nothing changed.")
+        session_of(request).flash(f"{otype.label} {record_id!r} is now assigned to {who}." if done.changed else "Nothing changed.")
         back = str(form.get("back") or "")
         return redirect(request, back if back.startswith(f"{page.base}/accounts") else f"{page.base}/accounts/{record_id}")
 

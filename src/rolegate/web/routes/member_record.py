@@ -12,11 +12,8 @@ from starlette.responses import Response
 
 from rolegate.api.schemas import MemberChangeIn, MemberRecordIn
 from rolegate.domain.errors import RuleViolationError
-from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
-from rolegate.services.context import authorize, load_state
-from rolegate.services.member_record import MemberRecord, get_member_record, update_member_record
-from rolegate.services.members import change_member_role
+from rolegate.services.member_record import MemberRecord, get_member_record, member_records, save_member_record
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -32,12 +29,8 @@ def _page(request: Request, workspace_id: str) -> WorkspaceContext:
 @router.get("/w/{workspace_id}/records")
 def records(request: Request, workspace_id: str) -> Response:
     page = _page(request, workspace_id)
-    with page.viewer.ui.rolegate.uow() as uow:
-        state = load_state(uow, workspace_id, lock=False)
-        authorize(state, page.actor, AdminRight.MANAGE_MEMBERS)
-        infos = uow.members.all(workspace_id)
-    rows = [(i, state.roles[i.member.role].name) for i in infos]
-    return render(request, "records/list.html", {"rows": rows}, page=page)
+    found = member_records(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id)
+    return render(request, "records/list.html", {"rows": found.rows}, page=page)
 
 
 def _record_page(request: Request, page: WorkspaceContext, record: MemberRecord, *, name: str, email: str, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
@@ -47,7 +40,7 @@ def _record_page(request: Request, page: WorkspaceContext, record: MemberRecord,
 @router.get("/w/{workspace_id}/members/{member_id}/record")
 def record(request: Request, workspace_id: str, member_id: str) -> Response:
     page = _page(request, workspace_id)
-    found = get_member_record(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+    found = get_member_record(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
     return _record_page(request, page, found, name=found.info.name, email=found.info.email)
 
 
@@ -62,25 +55,28 @@ async def save_record(request: Request, workspace_id: str, member_id: str) -> Re
 
     def run() -> Response:
         page = _page(request, workspace_id)
-        uow = page.viewer.ui.rolegate.uow()
+        rg = page.viewer.ui.rolegate
         try:
             validated(MemberRecordIn, {"name": name, "email": email})
             if isinstance(role, str) and role:
                 validated(MemberChangeIn, {"role": role})
         except FormInvalid as exc:
-            found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
-            return _record_page(request, page, found, name=name, email=found.info.email, violations=exc.violations, status=422)
+            return _refused(request, page, member_id, name=name, violations=exc.violations, status=422)
         try:
-            # First the role: one sent by someone who may not assign roles is refused by
-            # the service (E7) before anything is written.
-            if isinstance(role, str) and role:
-                change_member_role(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=role)
-            update_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id, name=name, email=email)
+            # The role and the name in one change: a role sent by someone who may not
+            # assign roles is refused by the service (E7) before anything is written.
+            saved = save_member_record(
+                rg.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, name=name, email=email, role_id=role if isinstance(role, str) else None
+            )
         except RuleViolationError as exc:
-            found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
-            return _record_page(request, page, found, name=name, email=found.info.email, violations=exc.violations, status=409)
-        found = get_member_record(uow, actor=page.actor, workspace_id=workspace_id, member_id=member_id)
-        session_of(request).flash(f"Administrator record of {found.info.email} saved.")
+            return _refused(request, page, member_id, name=name, violations=exc.violations, status=409)
+        session_of(request).flash(f"Administrator record of {saved.info.email} saved.")
         return redirect(request, f"{page.base}/members/{member_id}/record")
 
     return await run_in_threadpool(run)
+
+
+def _refused(request: Request, page: WorkspaceContext, member_id: str, *, name: str, violations: tuple[Violation, ...], status: int) -> Response:
+    """The form again, with what was typed and why it was refused."""
+    found = get_member_record(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, member_id=member_id)
+    return _record_page(request, page, found, name=name, email=found.info.email, violations=violations, status=status)

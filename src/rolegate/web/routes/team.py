@@ -48,17 +48,14 @@ def _team(
     request: Request, page: WorkspaceContext, *, violations: Sequence[Violation] = (), status: int = 200, form: FormData | None = None
 ) -> Response:
     filters = {name: _filter(request, name) for name in ("status", "role", "seat")}
-    view = team_view(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=page.workspace.id, **filters)
-    state = view.state
-    # Transfer and ownership go to any active member, whatever the filter shows.
-    active = team_view(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=page.workspace.id, status="active").members
+    view = team_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, **filters)
     ctx = {
         "team": view.members,
         "seats": view.seats,
-        "roles": list(state.roles.values()),
-        "schema": state.schema,
+        "roles": list(view.roles),
+        "schema": view.schema,
         "filters": filters,
-        "active": active,
+        "active": view.active,  # transfer and ownership go to any active member, whatever the filter shows
         "me": page.member.member.id if page.membership is not None else None,  # a site administrator may not be a member (E1)
         "can_manage": page.can(AdminRight.MANAGE_MEMBERS),
         "can_assign_roles": page.can(AdminRight.ASSIGN_ROLES),
@@ -66,7 +63,7 @@ def _team(
         "violations": list(violations),
         "invite_email": str(form.get("email") or "") if form is not None else "",
         "invite_name": str(form.get("name") or "") if form is not None else "",
-        "guardian_rule": state.schema.guardian.rule_id,
+        "guardian_rule": view.schema.guardian.rule_id,
     }
     return render(request, "team/list.html", ctx, page=page, status=status)
 

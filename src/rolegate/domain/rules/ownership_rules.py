@@ -1,0 +1,53 @@
+"""Ownership transfer (T11, or the product's guardian rule): an owner hands their role to
+another active member and takes another one, and the workspace keeps an owner before,
+during and after. Pure functions; the service feeds them the members and their roles.
+"""
+
+from __future__ import annotations
+
+from rolegate.domain.roles import Member
+from rolegate.domain.schema import ProductSchema
+from rolegate.domain.violations import Violation
+
+__all__ = ["ownership_giver_violations", "ownership_kept_violations", "ownership_receiver_violations"]
+
+
+def ownership_giver_violations(schema: ProductSchema, *, giver: Member | None, giver_is_owner: bool) -> list[Violation]:
+    """Only an active owner hands ownership over; `giver` is None when no member acts
+    (the platform, a site administrator)."""
+    rule = schema.guardian.rule_id
+    if giver is None:
+        return [Violation(rule, "Ownership is transferred by an owner.", "Act as the owner who hands it over.")]
+    if not (giver.is_active and giver_is_owner):
+        return [Violation(rule, "Only an owner can transfer ownership.", "Ask an owner of the workspace to do it.")]
+    return []
+
+
+def ownership_receiver_violations(schema: ProductSchema, *, giver: Member, receiver: Member) -> list[Violation]:
+    """Ownership goes to another member, who is active."""
+    rule = schema.guardian.rule_id
+    out: list[Violation] = []
+    if receiver.id == giver.id:
+        out.append(Violation(rule, "You cannot transfer ownership to yourself.", "Choose another active member."))
+    if not receiver.is_active:
+        out.append(
+            Violation(
+                rule,
+                f"Member {receiver.id!r} is {receiver.status.value}: ownership goes to an active member.",
+                "Choose an active member.",
+            )
+        )
+    return out
+
+
+def ownership_kept_violations(schema: ProductSchema, *, owners_after: int) -> list[Violation]:
+    """The workspace has an owner after the exchange (`owners_after`: how many)."""
+    if owners_after:
+        return []
+    return [
+        Violation(
+            schema.guardian.rule_id,
+            "This would leave the workspace without an owner.",
+            "Choose a member who can hold the owner's role.",
+        )
+    ]
