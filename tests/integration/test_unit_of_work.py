@@ -16,22 +16,8 @@ import pytest
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.store.uow import UnitOfWork
-from tests.pg import postgres_url
 
 BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(scope="module")
-def pg_tables() -> Iterator[str]:
-    """One PostgreSQL database for the module, tables created: each test writes rows
-    of its own (organizations with fresh ids)."""
-    with postgres_url() as url:
-        app = bootstrap(Settings(database_url=url, listen=False))
-        try:
-            app.create_tables()
-        finally:
-            app.close()
-        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -40,7 +26,7 @@ def rolegate(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rolegat
         rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'uow.db'}", listen=False))
         rg.create_tables()
     else:
-        rg = bootstrap(Settings(database_url=request.getfixturevalue("pg_tables"), listen=False))
+        rg = bootstrap(Settings(database_url=request.getfixturevalue("pg_tables_url"), listen=False))
     try:
         yield rg
     finally:
