@@ -35,7 +35,7 @@ from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import create_api_key
 from rolegate.services.workspaces import create_organization
 from rolegate.store.tables import metadata
-from tests.api.app_routes import api_operations
+from tests.api.app_routes import api_document, api_operations
 from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
 
 WORKSPACE = "/v1/workspaces/{workspace_id}"
@@ -135,7 +135,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 "invitation_id": invitation,
                 "organization_id": org,
             }
-            schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+            schema = schemathesis.openapi.from_dict(api_document())
             yield Env(rg, schema, t, t.api.as_(actor=csm), ids)
         finally:
             portal.call(client.aclose)
