@@ -28,7 +28,20 @@ def test_an_actor_is_a_member_a_site_administrator_or_the_platform() -> None:
 
 
 def event(before: object, after: object) -> AuditEvent:
-    return AuditEvent("ws", 3, "ev", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "member:m1", "role.update", "role", "r1", before, after, 4, "prev")
+    return AuditEvent(
+        "ws",
+        3,
+        "ev",
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "member:m1",
+        "role.update",
+        "role",
+        "r1",
+        before,
+        after,
+        4,
+        "prev",
+    )
 
 
 @pytest.mark.parametrize(("before", "after"), [(None, {"b": 1, "a": [1, "é"]}), ({"x": None}, None), (None, None)])
@@ -75,5 +88,10 @@ def test_errors_carry_their_data() -> None:
     assert RateLimitedError("too many", retry_after=15, fix="Later.").fix == "Later."
     down = StoreUnavailableError("refused", retry_after=4, detail="connection refused")
     assert (down.kind, down.retry_after) == ("refused", 4)
-    assert down.message == "the database is unreachable (refused): connection refused; the request could not be completed"
-    assert StoreUnavailableError("timeout").message == "the database is unreachable (timeout); the request could not be completed"
+    assert (
+        down.message == "the database is unreachable (refused): connection refused; the request could not be completed"
+    )
+    assert (
+        StoreUnavailableError("timeout").message
+        == "the database is unreachable (timeout); the request could not be completed"
+    )
