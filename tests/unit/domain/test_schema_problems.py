@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from rolegate.domain.schema import FieldAccess
+from rolegate.domain.schema_build import parse_schema
 from tests.unit.domain.test_schema_build import minimal, problems_of
 
 Change = Callable[[dict[str, Any]], None]
@@ -140,8 +142,8 @@ CASES: list[tuple[str, Change, str]] = [
     ),
     (
         "a union value of the wrong shape",
-        _set("permissions/admin.all/grants", [{"action": 3, "scope": []}]),
-        "permissions.admin.all.grants",
+        _set("permissions/admin.all/grants", [3]),
+        "permissions.admin.all.grants[0]: input should be a valid string",
     ),
 ]
 
@@ -152,3 +154,17 @@ def test_a_schema_mistake_is_named_by_its_path(change: Change, expected: str) ->
     change(data)
     problems = problems_of(data)
     assert any(expected in p for p in problems), problems
+
+
+def test_a_union_value_of_the_wrong_shape_is_reported_once() -> None:
+    """Both branches of a grant (a key, or a mapping) refuse 3 at the same path: one problem."""
+    data = minimal()
+    _set("permissions/admin.all/grants", [3])(data)
+    assert len([p for p in problems_of(data) if p.startswith("permissions.admin.all.grants[0]:")]) == 1
+
+
+def test_a_system_role_keeps_its_field_access() -> None:
+    data = minimal()
+    _all(_set("objects/account/fields", {"name": {}}), _set("roles/admin/fields", {"account": {"name": "read"}}))(data)
+    schema = parse_schema(data)
+    assert schema.system_roles["admin"].field_access == {("account", "name"): FieldAccess.READ}
