@@ -4,7 +4,9 @@ The table is the app itself: each operation under `/v1/workspaces/{workspace_id}
 (taken from `create_app(...)`, so a new route joins without editing this file) is
 called with a valid organization-wide admin API key on behalf of a member whose role
 holds no admin right (Natero's CSM), with a body that conforms to the operation's
-OpenAPI schema (the smallest one Hypothesis finds, so validation never answers first).
+OpenAPI schema (the first Hypothesis generates, derandomized: the same every run), so
+request validation never answers first; where such a body would not reach the right
+(records moved only when assigned, copy targets the key must reach), `BODIES` names one.
 Each must answer 403 `permission_denied` and write nothing: the workspace revision,
 the audit log and every table's rows stay as they were.
 
@@ -153,7 +155,7 @@ def database_state(rg: Rolegate) -> dict[str, str]:
 
 
 def conforming_body(env: Env, method: str, path: str, path_parameters: dict[str, str]) -> Any:
-    """The operation's smallest body that conforms to its OpenAPI schema."""
+    """A body that conforms to the operation's OpenAPI schema, the same every run."""
     operation = env.schema[path][method]
     if not operation.body:
         return None
