@@ -17,10 +17,19 @@ Use::
         with postgres_url(migrate=True) as url:  # at `rolegate db upgrade` head
             ...
 
-or the fixtures (import them into a conftest.py: ``from tests.pg import pg_server, pg_url``):
-``pg_server`` (session: the server's admin URL, checked reachable) and ``pg_url``
-(function: a fresh empty database's URL). URLs are ``postgresql://...`` strings, which
-both ``rolegate`` (``Settings(database_url=...)``, ``--url``) and psycopg accept.
+or the fixtures, everywhere in the suite (tests/conftest.py registers this module as a
+pytest plugin):
+
+- ``pg_server`` (session): the server's admin URL, checked reachable;
+- ``pg_url`` (function): a fresh empty database;
+- ``pg_tables_url`` (session): one database with the tables created (``create_tables``);
+- ``pg_migrated_url`` (session): one database built by the migrations.
+
+The session databases are shared by the tests of a process: tests stay apart by working
+in workspaces (and organizations) of their own with unique emails. URLs are
+``postgresql://...`` strings, which both ``rolegate`` (``Settings(database_url=...)``,
+``--url``) and psycopg accept. This module is the one place the suite makes PostgreSQL
+databases: a test needing one takes a fixture or ``postgres_url()`` from here.
 """
 
 from __future__ import annotations
@@ -35,10 +44,15 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from rolegate.bootstrap import bootstrap
+from rolegate.config import Settings
+
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_SERVER_URL",
+    "pg_migrated_url",
     "pg_server",
+    "pg_tables_url",
     "pg_url",
     "postgres_url",
     "require_server",
@@ -121,4 +135,23 @@ def pg_server() -> str:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test, dropped after it."""
     with postgres_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_tables_url() -> Iterator[str]:
+    """One PostgreSQL database for the session, tables created from the metadata."""
+    with postgres_url() as url:
+        app = bootstrap(Settings(database_url=url, listen=False))
+        try:
+            app.create_tables()
+        finally:
+            app.close()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_url() -> Iterator[str]:
+    """One PostgreSQL database for the session, built by the migrations (head)."""
+    with postgres_url(migrate=True) as url:
         yield url

@@ -16,20 +16,19 @@ pytest 9, and a schema loaded at import could not get a fresh database per test.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from rolegate.api import create_app
-from rolegate.api.routes import audit, decisions, members, records, roles, workspaces
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor
@@ -41,8 +40,14 @@ from rolegate.services.members import invite_member
 from rolegate.services.records import upsert_record
 from rolegate.services.roles import create_role
 from rolegate.services.workspaces import create_organization, create_workspace
+from rolegate.store.migrations import upgrade
+from tests.api.app_routes import api_document, api_operations
 
-SHORT_EXAMPLES = 30
+SHORT_EXAMPLES = 25
+"""Per operation on the first short preset (Natero)."""
+SHORT_EXAMPLES_AGAIN = 10
+"""Per workspace operation on the other short presets: the same code with another
+product schema, fewer cases to keep the suite's run time-boxed."""
 LONG_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
 
 
@@ -54,6 +59,8 @@ class FuzzEnv:
     key: str
     role_id: str
     member_id: str
+    organization_id: str
+    user_id: str
 
 
 SHORT_PRESETS = ("natero", "telephony")
@@ -69,15 +76,26 @@ CUSTOM_ROLE: dict[str, dict[str, Any]] = {
 }
 
 
-def make_env(tmp_path: Path, preset: str) -> FuzzEnv:
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the head migration, copied for each test: `/readyz` answers
+    200 only on a migrated database, and a copy costs less than creating the tables."""
+    path = tmp_path_factory.mktemp("fuzz-template") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def make_env(tmp_path: Path, preset: str, migrated: Path) -> FuzzEnv:
     """A workspace of `preset` with its owner, a custom role (where the product has
     them) held by an invited member, an assigned record (where there are some), a key."""
+    shutil.copyfile(migrated, tmp_path / "fuzz.db")
     rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/fuzz.db", listen=False))
-    rg.create_tables()
     platform = Actor.system("fuzz")
     org = create_organization(rg.uow(), actor=platform, name="Fuzz")
-    created = create_workspace(rg.uow(), actor=platform, preset=preset, name="Fuzz", owner_email="owner@fuzz.test", organization_id=org)
-    ws, owner = created.workspace.id, created.owner.member.id
+    created = create_workspace(
+        rg.uow(), actor=platform, preset=preset, name="Fuzz", owner_email="owner@fuzz.test", organization_id=org
+    )
+    ws, owner, user = created.workspace.id, created.owner.member.id, created.owner.user_id
     actor = Actor.member(owner)
     schema = load_preset(preset)
     role_id = next(iter(schema.system_roles))
@@ -88,20 +106,27 @@ def make_env(tmp_path: Path, preset: str) -> FuzzEnv:
     if top is not None:
         upsert_record(rg.uow(), actor=actor, workspace_id=ws, record=Record(top.key, "rec-1", None, owner))
     key = create_api_key(rg.uow(), organization_id=org, rights={"admin", "decide"}, name="fuzz")
-    return FuzzEnv(rg, ws, owner, key, role_id, member)
+    return FuzzEnv(rg, ws, owner, key, role_id, member, org, user)
 
 
-def _operations() -> list[tuple[str, str]]:
-    """(method, path) of every route, read from the routers (no app, no database)."""
-    out = []
-    for module in (workspaces, roles, members, records, decisions, audit):
-        for route in module.router.routes:
-            assert isinstance(route, APIRoute)
-            out += [(method, route.path) for method in sorted(route.methods or ())]
-    return out
+OPERATIONS = api_operations()
+"""Every operation of the app's OpenAPI document: a new route is fuzzed as it lands."""
 
+WORKSPACE = "/v1/workspaces/{workspace_id}"
 
-OPERATIONS = _operations()
+PUBLIC = frozenset(
+    {
+        ("POST", "/v1/email-changes"),
+        ("POST", "/v1/email-changes/{token}"),
+        ("POST", "/v1/invitations/{token}/accept"),
+        ("POST", "/v1/password-resets"),
+        ("POST", "/v1/password-resets/{token}"),
+    }
+)
+"""Operations a person calls with a link or a login instead of an API key: answering
+without one is their point, so schemathesis' `ignored_auth` check is off for them. The
+document still marks them ApiKey (api/app.py gives every /v1/ operation that scheme):
+`test_public_operations_need_no_api_key_in_the_document` keeps that known."""
 
 
 def audit_is_whole(env: FuzzEnv) -> None:
@@ -121,14 +146,30 @@ def fuzz(env: FuzzEnv, method: str, path: str, examples: int, *, short: bool) ->
             # A schema-valid request may still name an action, object type or preset the
             # workspace's product schema lacks: 422 (unknown_action, invalid_record,
             # schema_invalid), which OpenAPI cannot know in advance.
-            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}},
+            # A link's token may be unknown or used (410), a login's password wrong (400),
+            # and repeated attempts on the login and reset doors are throttled (429).
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "410", "422", "429"]
+                },
+                "ignored_auth": {"enabled": (method, path) not in PUBLIC},
+            },
         }
     )
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(env.rolegate), config=config)
+    # The document is the app's (cached: generating it is most of a short test's cost);
+    # requests go to this test's app, as `from_asgi` would send them.
+    schema = schemathesis.openapi.from_dict(api_document(), config=config)
+    schema.app = create_app(env.rolegate)
     operation = schema[path][method]
     fixed: dict[str, Any] = {}
     # Real ids where the path names them, so requests reach real roles and members.
-    known = {"workspace_id": env.workspace_id, "role_id": env.role_id, "member_id": env.member_id}
+    known = {
+        "workspace_id": env.workspace_id,
+        "role_id": env.role_id,
+        "member_id": env.member_id,
+        "organization_id": env.organization_id,
+        "user_id": env.user_id,
+    }
     path_parameters = {name: value for name, value in known.items() if f"{{{name}}}" in path}
     if path_parameters:
         fixed["path_parameters"] = path_parameters
@@ -153,23 +194,55 @@ def fuzz(env: FuzzEnv, method: str, path: str, examples: int, *, short: bool) ->
 
 
 def cases(presets: tuple[str, ...]) -> list[Any]:
-    return [pytest.param(preset, method, path, id=f"{preset}-{method}-{path}") for preset in presets for method, path in OPERATIONS]
+    return [
+        pytest.param(preset, method, path, id=f"{preset}-{method}-{path}")
+        for preset in presets
+        for method, path in OPERATIONS
+    ]
 
 
-@pytest.mark.parametrize(("preset", "method", "path"), cases(SHORT_PRESETS))
-def test_api_conforms_to_its_openapi(tmp_path: Path, preset: str, method: str, path: str) -> None:
-    env = make_env(tmp_path, preset)
+def short_cases() -> list[Any]:
+    """Every operation on the first short preset; the workspace's operations (where the
+    product schema matters) on the others too, with fewer examples."""
+    first, *others = SHORT_PRESETS
+    out = [
+        pytest.param(first, method, path, SHORT_EXAMPLES, id=f"{first}-{method}-{path}") for method, path in OPERATIONS
+    ]
+    for preset in others:
+        out += [
+            pytest.param(preset, method, path, SHORT_EXAMPLES_AGAIN, id=f"{preset}-{method}-{path}")
+            for method, path in OPERATIONS
+            if path == WORKSPACE or path.startswith(WORKSPACE + "/")
+        ]
+    return out
+
+
+@pytest.mark.parametrize(("preset", "method", "path", "examples"), short_cases())
+def test_api_conforms_to_its_openapi(
+    tmp_path: Path, migrated: Path, preset: str, method: str, path: str, examples: int
+) -> None:
+    env = make_env(tmp_path, preset, migrated)
     try:
-        fuzz(env, method, path, SHORT_EXAMPLES, short=True)
+        fuzz(env, method, path, examples, short=True)
     finally:
         env.rolegate.close()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="api/app.py marks every /v1/ operation ApiKey; public ones should say `security: []`"
+)
+def test_public_operations_need_no_api_key_in_the_document() -> None:
+    paths = api_document()["paths"]
+    assert {op: paths[op[1]][op[0].lower()].get("security") for op in sorted(PUBLIC)} == {
+        op: [] for op in sorted(PUBLIC)
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("RUN_SLOW") != "1", reason="long fuzzing run: set RUN_SLOW=1")
 @pytest.mark.parametrize(("preset", "method", "path"), cases(PRESET_KEYS))
-def test_api_conforms_to_its_openapi_long(tmp_path: Path, preset: str, method: str, path: str) -> None:
-    env = make_env(tmp_path, preset)
+def test_api_conforms_to_its_openapi_long(tmp_path: Path, migrated: Path, preset: str, method: str, path: str) -> None:
+    env = make_env(tmp_path, preset, migrated)
     try:
         fuzz(env, method, path, LONG_EXAMPLES, short=False)
     finally:

@@ -1,14 +1,10 @@
-"""CLI test fixtures: temporary SQLite databases, and PostgreSQL through tests/pg.py."""
+"""CLI test fixtures: temporary SQLite databases (PostgreSQL comes from tests/pg.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from tests.pg import pg_server, pg_url
-
-__all__ = ["pg_server", "pg_url", "sqlite_url"]
 
 
 @pytest.fixture

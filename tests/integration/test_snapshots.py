@@ -201,15 +201,15 @@ def test_the_default_bound_holds_between_two_processes(rolegate_app: Rolegate) -
         other.close()
 
 
-def test_a_dropped_listener_connection_revalidates_on_reconnect(pg_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dropped_listener_connection_revalidates_on_reconnect(pg_tables_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real listener on PostgreSQL: a commit whose NOTIFY it never hears (sent on a
     channel nobody listens to, as if sent while it was reconnecting), then its backend
     terminated: once it has reconnected, the cache has revalidated and decides at the new
     revision, though its staleness bound (an hour) is far off."""
-    app = bootstrap(Settings(database_url=pg_database_url, listen=False))
+    app = bootstrap(Settings(database_url=pg_tables_url, listen=False))
     clock, reads = FakeClock(), CountingReads(app)
     cache = second_process(app, clock, reads, bound=3600.0)
-    listener = RevisionListener(pg_database_url, cache.mark, on_reconnect=cache.on_reconnect, retry_every=0.1)
+    listener = RevisionListener(pg_tables_url, cache.mark, on_reconnect=cache.on_reconnect, retry_every=0.1)
     listener.start()
     try:
         assert listener.connects == 1
@@ -219,7 +219,7 @@ def test_a_dropped_listener_connection_revalidates_on_reconnect(pg_database_url:
         add_role(ws, "Notification lost")
         time.sleep(0.3)
         assert cache.get(ws.id) is before  # the listener heard nothing
-        with psycopg.connect(pg_database_url, autocommit=True) as admin:
+        with psycopg.connect(pg_tables_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (listener.backend_pid,))
         deadline = time.monotonic() + 10
         while listener.connects < 2 and time.monotonic() < deadline:

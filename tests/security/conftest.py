@@ -4,7 +4,7 @@ storage matters; cross-tenant tests drive two organizations.
 
 Shared fixtures:
 - `rolegate_db`: a Rolegate on SQLite (a fresh file, tables created) and on PostgreSQL
-  (one database per test session, built by the Alembic migrations, so the migrated
+  (tests/pg.py's `pg_migrated_url`: one database per test session, built by the Alembic migrations, so the migrated
   tables are the ones exercised). Tests on the shared PostgreSQL database stay apart by
   working in workspaces of their own with unique emails.
 - `two_org_apis`: two organizations over HTTP (SQLite), each with its own
@@ -36,7 +36,6 @@ from rolegate.services.api_keys import create_api_key
 from rolegate.services.passwords import hash_password
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api
-from tests.pg import postgres_url
 from tests.web.conftest import Web
 from tests.web.demo import Demo, build_template, open_copy
 
@@ -46,19 +45,13 @@ PASSWORD = "correct horse battery staple"
 PLATFORM = Actor.system("security-tests")
 
 
-@pytest.fixture(scope="session")
-def security_pg_url() -> Iterator[str]:
-    with postgres_url(migrate=True) as url:
-        yield url
-
-
 @pytest.fixture(params=BACKENDS)
 def rolegate_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rolegate]:
     if request.param == "sqlite":
         rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'rolegate.db'}", listen=False, secret_key=SECRET_KEY))
         rg.create_tables()
     else:
-        url: str = request.getfixturevalue("security_pg_url")
+        url: str = request.getfixturevalue("pg_migrated_url")
         rg = bootstrap(Settings(database_url=url, listen=False, secret_key=SECRET_KEY))
     try:
         yield rg

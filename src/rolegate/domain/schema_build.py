@@ -334,7 +334,7 @@ class _Checker:
         def visit(key: str, trail: list[str]) -> None:
             state[key] = 1
             for req in sorted(perms[key].requires):
-                if req not in perms:
+                if req not in perms:  # pragma: no cover  # defensive: `requires` keeps declared permissions only (perm_refs), and every declared one is in `perms`
                     continue
                 if state.get(req) == 1:
                     cycle = [*trail[trail.index(req):], req] if req in trail else [key, req]
