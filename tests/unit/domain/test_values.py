@@ -16,6 +16,7 @@ from rolegate.domain.errors import (
     RevisionNotReachedError,
     RuleViolationError,
     StoreUnavailableError,
+    http_problem,
 )
 from rolegate.domain.violations import Violation, raise_if, refuse
 from rolegate.domain.workspace import Actor, AuditEvent, event_hash, sealed_json
@@ -95,3 +96,10 @@ def test_errors_carry_their_data() -> None:
         StoreUnavailableError("timeout").message
         == "the database is unreachable (timeout); the request could not be completed"
     )
+
+
+def test_an_http_framework_error_is_its_problem_with_its_status() -> None:
+    assert (http_problem(404).code, http_problem(404).status) == ("not_found", 404)
+    assert (http_problem(405).code, http_problem(413).code) == ("method_not_allowed", "body_too_large")
+    teapot = http_problem(418)
+    assert (teapot.code, teapot.status) == ("http_error", 418)
