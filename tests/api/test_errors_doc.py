@@ -15,9 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rolegate.api.problems import ApiProblem, rolegate_problem
 from rolegate.domain import errors as domain_errors
 from rolegate.domain.errors import PROBLEM_TYPES, ErrorCode, FrameworkProblem, RolegateError, SchemaError
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import FORM_RULE, Violation
 from rolegate.web.errors import error_info
-from rolegate.web.forms import FORM_RULE, FormInvalid
+from rolegate.web.forms import FormInvalid
 from rolegate.web.session import CsrfError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"

@@ -11,7 +11,7 @@ Rolegate error carries its own (`exc.status`, `exc.code`, `exc.title`, and what 
 as data: `exc.rule_id`, `exc.violations`, `exc.retry_after`), the framework's errors
 (API keys, request validation, 404/405/413 of the router, anything unexpected) have
 their `FrameworkProblem` rows there. The driver's "unreachable" errors
-(`store.availability.UNAVAILABLE_ERRORS`) raised inside a use case are answered as
+(`services.availability.UNAVAILABLE_ERRORS`) raised inside a use case are answered as
 `StoreUnavailableError` (503, Retry-After, logged once per kind per interval); a 413 has
 `Connection: close`.
 """
@@ -38,7 +38,7 @@ from rolegate.domain.errors import (
     StoreUnavailableError,
     http_problem,
 )
-from rolegate.store.availability import UNAVAILABLE_ERRORS, failure_kind
+from rolegate.services.availability import UNAVAILABLE_ERRORS, failure_kind
 
 __all__ = [
     "PROBLEM_BASE",

@@ -7,13 +7,13 @@ outside the domain."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
 from rolegate.domain.errors import RuleViolationError
 
-__all__ = ["Violation", "raise_if", "refuse"]
+__all__ = ["FORM_RULE", "Violation", "form_violations", "raise_if", "refuse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +35,12 @@ def raise_if(violations: Sequence[Violation]) -> None:
 def refuse(first: Violation, *more: Violation) -> NoReturn:
     """Refuse the change: for a path the use case cannot go on from."""
     raise RuleViolationError((first, *more))
+
+
+FORM_RULE = "form"
+"""The rule of a form or query whose shape is wrong (no seed rule refused it)."""
+
+
+def form_violations(problems: Iterable[tuple[str, str]]) -> tuple[Violation, ...]:
+    """Each (message, fix) of a form's fields that do not fit, as the form rule's violations."""
+    return tuple(Violation(FORM_RULE, message, fix) for message, fix in problems)

@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolegate.domain.errors import PROBLEM_TYPES, FrameworkProblem, ProblemType, RolegateError, http_problem
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import Violation, form_violations
 from rolegate.web.context import LoginRequired
-from rolegate.web.forms import FORM_RULE, FormInvalid
+from rolegate.web.forms import FormInvalid
 from rolegate.web.render import SECURITY_HEADERS, redirect
 from rolegate.web.session import CsrfError
 
@@ -122,8 +122,8 @@ def _check_url(request: Request) -> None:
     for value in request.path_params.values():
         if isinstance(value, str) and ("\x00" in value or len(value) > MAX_PATH_PARAM):
             raise StarletteHTTPException(404)
-    bad = tuple(
-        Violation(FORM_RULE, f"{name}: a NUL character is not allowed.", f"Remove it from {name!r}.")
+    bad = form_violations(
+        (f"{name}: a NUL character is not allowed.", f"Remove it from {name!r}.")
         for name, value in request.query_params.multi_items()
         if "\x00" in name + value
     )

@@ -14,13 +14,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import Violation, form_violations
 
-__all__ = ["FORM_RULE", "FormInvalid", "validated"]
+__all__ = ["FormInvalid", "validated"]
 
 M = TypeVar("M", bound=BaseModel)
 
-FORM_RULE = "form"
 """The `rule` of a form field's violation: not a seed rule, the request's shape."""
 
 
@@ -40,8 +39,8 @@ def validated(model: type[M], values: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        violations = tuple(
-            Violation(FORM_RULE, f"{_field(e['loc'])}: {e['msg']}.", f"Correct the field {_field(e['loc'])!r} and send the form again.")
+        violations = form_violations(
+            (f"{_field(e['loc'])}: {e['msg']}.", f"Correct the field {_field(e['loc'])!r} and send the form again.")
             for e in exc.errors(include_url=False, include_input=False)
         )
         raise FormInvalid(violations) from None
