@@ -27,7 +27,7 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.responses import Response  # noqa: E402
 
-from rolegate.api.schemas import BatchCheckIn, CheckIn  # noqa: E402
+from rolegate.api.schemas.decisions import BatchCheckIn, CheckIn  # noqa: E402
 
 DECISION = json.dumps(
     {

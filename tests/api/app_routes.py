@@ -8,7 +8,7 @@ import json
 from functools import cache
 from typing import Any
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import bootstrap
 from rolegate.config import Settings
 

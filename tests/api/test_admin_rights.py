@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from schemathesis import GenerationMode
 from sqlalchemy import select
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor

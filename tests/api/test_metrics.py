@@ -15,7 +15,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from prometheus_client.parser import text_string_to_metric_families
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.errors import StoreUnavailableError

@@ -6,8 +6,8 @@ import anyio
 import httpx
 import pytest
 
-from rolegate.api import create_app
 from rolegate.api.problems import ApiError, ApiProblem, problem_response, rolegate_problem
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import PermissionDeniedError
 from tests.api.conftest import Api, Tenant, assert_problem

@@ -17,7 +17,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings, traces_exporters
 from rolegate.domain.errors import RolegateError
@@ -100,7 +100,7 @@ def test_without_otel_variables_nothing_is_imported_or_instrumented(tmp_path: Pa
 import os, sys
 for name in [n for n in os.environ if n.startswith("OTEL_")]:
     del os.environ[name]
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import bootstrap
 from rolegate.config import Settings
 from rolegate.logs import JsonFormatter
@@ -144,7 +144,7 @@ def test_console_exporter_from_the_environment(tmp_path: Path) -> None:
     """OTEL_TRACES_EXPORTER=console, as an operator sets it: spans printed at close."""
     code = f"""
 import httpx, anyio
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import bootstrap
 from rolegate.config import Settings
 rg = bootstrap(Settings.from_env(database_url="sqlite:///{tmp_path}/t.db", listen=False))

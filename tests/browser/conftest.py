@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from tests.web.demo import ADMIN_EMAIL, ADMIN_PASSWORD, Demo, build_template, open_copy
 
 CHROMIUM = "/usr/bin/chromium"

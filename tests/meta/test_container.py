@@ -29,7 +29,7 @@ from anyio.from_thread import start_blocking_portal
 from typer.testing import CliRunner
 
 import rolegate.config
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import bootstrap
 from rolegate.cli.main import app
 from rolegate.config import Settings

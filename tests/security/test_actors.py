@@ -25,7 +25,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import func, select
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.engine import Record
 from rolegate.services import invitations, members, records
 from rolegate.services.api_keys import create_api_key

@@ -22,11 +22,12 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 
-from rolegate.api import create_app
 from rolegate.api import limits as limits_module
 from rolegate.api.limits import BATCH_MAX, BODY_LIMIT, BULK_BODY_LIMIT, OFF_LOOP_BYTES, PUBLIC_BODY_LIMIT, limit_for
-from rolegate.api.schemas import BatchCheckIn, BulkDeleteIn, BulkUpsertIn, FieldsFilterIn
-from rolegate.api.schemas_fields import FieldCheckWriteIn
+from rolegate.api.schemas.decisions import BatchCheckIn, FieldsFilterIn
+from rolegate.api.schemas.fields import FieldCheckWriteIn
+from rolegate.api.schemas.records import BulkDeleteIn, BulkUpsertIn
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.schema import FieldAccess

@@ -23,8 +23,8 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from sqlalchemy.engine import make_url
 
-from rolegate.api import create_app
 from rolegate.api.deps import Auth
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor

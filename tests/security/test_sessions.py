@@ -19,7 +19,7 @@ from anyio.from_thread import start_blocking_portal
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Row, select, update
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.services.password_reset import request_password_reset, reset_password

@@ -22,7 +22,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from typer.testing import CliRunner
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.cli.main import app as cli
 from rolegate.config import Settings

@@ -14,7 +14,7 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from bs4 import BeautifulSoup, Tag
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from tests.web.demo import ADMIN_EMAIL, ADMIN_PASSWORD, Demo, build_template, open_copy
 
 HTMX = {"HX-Request": "true"}

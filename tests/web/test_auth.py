@@ -10,7 +10,7 @@ import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from rolegate.bootstrap import bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from rolegate.api import create_app
+from rolegate.asgi import create_app
 from tests.web.conftest import Web, one, soup, violations
 from tests.web.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CSM_EMAIL, CSM_PASSWORD, Demo
 

@@ -7,7 +7,6 @@ worker of `rolegate serve --workers N` calls.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,12 +34,10 @@ from rolegate.api.routes import (
     team,
     workspaces,
 )
-from rolegate.api.schemas import Problem
+from rolegate.api.schemas.problems import Problem
 from rolegate.bootstrap import Rolegate, bootstrap
-from rolegate.config import Settings
-from rolegate.logs import configure_logging
 
-__all__ = ["RolegateApp", "create_app", "create_app_from_env"]
+__all__ = ["RolegateApp", "create_app"]
 
 DESCRIPTION = """\
 Roles, permissions, seats and teams for SaaS products.
@@ -152,9 +149,6 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
-    from rolegate.web import mount_ui  # here, not at the top: the UI reuses the API's read models (api.views)
-
-    mount_ui(app, rg)  # the admin UI: /, /login, /workspaces, /w/..., /static
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -164,21 +158,4 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
     if rg.tracing is not None:
         rg.tracing.instrument_app(app)  # only when the OTEL_* variables turned tracing on
-    return app
-
-
-def create_app_from_env() -> FastAPI:
-    """uvicorn's factory in each worker process of `rolegate serve --workers N`: the app
-    over Rolegate bootstrapped from the environment (`serve` puts the database URL and
-    the session key there), with its own snapshot cache and LISTEN connection, closed
-    when the worker stops."""
-    settings = Settings.from_env()
-    # A worker is a fresh interpreter: it logs as `rolegate serve` chose (the format it
-    # put in the environment), through its own handler.
-    configure_logging("text" if settings.log_format == "text" else "json", level=settings.log_level)
-    app = create_app()
-    # As `rolegate serve` does in one process: start-up objects live as long as the
-    # worker, and kept out of the collector's reach they keep full collections short.
-    gc.collect()
-    gc.freeze()
     return app

@@ -28,12 +28,12 @@ from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.problems import ApiError, ApiProblem
-from rolegate.api.schemas import NO_NUL
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.workspace import Actor
 from rolegate.services.actors import acting_party
 from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
+from rolegate.services.commands import NO_NUL
 from rolegate.services.context import UnitOfWork
 from rolegate.services.workspaces import workspace_revision
 

@@ -42,7 +42,6 @@ __all__ = [
     "BATCH_MAX",
     "BODY_LIMIT",
     "BULK_BODY_LIMIT",
-    "FORM_LIMITS",
     "OFF_LOOP_BYTES",
     "PUBLIC_BODY_LIMIT",
     "ApiRoute",
@@ -69,11 +68,6 @@ record: a 200-character id, a parent with another, an assignee) with room to spa
 PUBLIC_BODY_LIMIT: Final = 64 * KiB
 """Routes anyone may call (login, password reset, accepting an invitation; the API's
 and the admin UI's): a password of 1,024 characters and a name fit many times."""
-
-FORM_LIMITS: Final = {"max_files": 0, "max_fields": 5_000, "max_part_size": 64 * KiB}
-"""The admin UI's forms (`request.form(**FORM_LIMITS)`): no uploads; the role
-editor posts one field per granted permission and one per field permission (the
-largest preset, with an additional object of 500 fields, stays under 2,000)."""
 
 OFF_LOOP_BYTES: Final = 64 * KiB
 """A JSON body larger than this is decoded in a worker thread (a 1 MB body takes

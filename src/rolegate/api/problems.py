@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rolegate.api.schemas import Problem, ProblemError, ProblemViolation
+from rolegate.api.schemas.problems import Problem, ProblemError, ProblemViolation
 from rolegate.domain.errors import (
     PROBLEM_TYPES,
     ErrorCode,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from rolegate.api.schemas import (
-    SchemaOut,
-)
+from rolegate.api.schemas.catalog import SchemaOut
 from rolegate.domain.schema import ProductSchema
 from rolegate.services.schema_catalog import SchemaCatalog, schema_catalog
 

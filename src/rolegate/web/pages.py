@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from rolegate.api.limits import FORM_LIMITS
 from rolegate.web.errors import PageRoute
 from rolegate.web.session import Session
 
@@ -19,6 +18,11 @@ if TYPE_CHECKING:
     from rolegate.web.context import WorkspaceContext
 
 __all__ = ["checked_form", "page_router", "render", "session_of", "ui_of"]
+
+FORM_LIMITS: Final = {"max_files": 0, "max_fields": 5_000, "max_part_size": 64 * 1024}
+"""The admin UI's forms (`request.form(**FORM_LIMITS)`): no uploads; the role
+editor posts one field per granted permission and one per field permission (the
+largest preset, with an additional object of 500 fields, stays under 2,000)."""
 
 
 def page_router() -> APIRouter:

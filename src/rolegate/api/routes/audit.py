@@ -10,19 +10,11 @@ from fastapi.responses import Response
 
 from rolegate.api.deps import AdminAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import (
-    MAX_REVISION,
-    NO_NUL,
-    AuditEventOut,
-    AuditPage,
-    ChainOut,
-    Instant,
-    RetentionIn,
-    RetentionOut,
-)
+from rolegate.api.schemas.audit import AuditEventOut, AuditPage, ChainOut, RetentionOut
 from rolegate.domain.workspace import AuditEvent
 from rolegate.services import audit
 from rolegate.services.audit import AuditRetention, EventFilter
+from rolegate.services.commands import MAX_REVISION, NO_NUL, Instant, RetentionIn
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/audit", tags=["audit"], route_class=ApiRoute)
 

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from rolegate.api.deps import Access, DecideAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.problems import rolegate_problem
-from rolegate.api.schemas import (
+from rolegate.api.schemas.decisions import (
     BatchCheckIn,
     BatchCheckOut,
     CheckIn,

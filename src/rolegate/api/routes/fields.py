@@ -13,8 +13,7 @@ from fastapi import APIRouter, Path
 from rolegate.api.deps import AdminAccess, DecideAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.roles import RoleId, role_written
-from rolegate.api.schemas import NO_NUL, RoleWritten
-from rolegate.api.schemas_fields import (
+from rolegate.api.schemas.fields import (
     FieldCheckWriteIn,
     FieldDefOut,
     FieldRefusalOut,
@@ -32,8 +31,10 @@ from rolegate.api.schemas_fields import (
     SyncFieldIn,
     WriteCheckOut,
 )
+from rolegate.api.schemas.roles import RoleWritten
 from rolegate.domain.field_usage import FieldUse, UsageKind
 from rolegate.services import fields as field_services
+from rolegate.services.commands import NO_NUL
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["fields"], route_class=ApiRoute)
 

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import PlatformAccess
-from rolegate.api.schemas import EmailChangedOut, EmailChangeIn, QueuedOut, SetPasswordEmailIn, Token
+from rolegate.api.schemas.identity import EmailChangedOut, QueuedOut, SetPasswordEmailIn
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import RolegateError
+from rolegate.services.commands import EmailChangeIn, Token
 from rolegate.services.email_change import clean_email, confirm_email_change, request_email_change
 from rolegate.services.login_protection import log_in
 from rolegate.services.password_reset import send_set_password

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import AdminAccess, AdminContext
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import NO_NUL, InviteIn, MemberChangeIn, MemberOut, MemberWritten
+from rolegate.api.schemas.members import MemberWritten
+from rolegate.api.schemas.workspaces import MemberOut
+from rolegate.services.commands import NO_NUL, InviteIn, MemberChangeIn
 from rolegate.services.invitations import invite as invite_by_email
 from rolegate.services.members import (
     MemberChanged,

@@ -9,9 +9,7 @@ from fastapi import APIRouter, Path
 
 from rolegate.api.deps import AdminAccess, DecideAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import (
-    NO_NUL,
-    AssigneeIn,
+from rolegate.api.schemas.records import (
     BulkDeleteIn,
     BulkDeleteOut,
     BulkUpsertIn,
@@ -19,12 +17,13 @@ from rolegate.api.schemas import (
     RecordIn,
     RecordOut,
     RecordWritten,
-    RevisionOut,
     VisibleIn,
     VisibleOut,
 )
+from rolegate.api.schemas.roles import RevisionOut
 from rolegate.engine import Record, RecordRef
 from rolegate.services.assignments import assign_record, visible_records
+from rolegate.services.commands import NO_NUL, AssigneeIn
 from rolegate.services.record_bulk import delete_records, upsert_records
 from rolegate.services.records import delete_record, upsert_record
 

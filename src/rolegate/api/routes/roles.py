@@ -10,20 +10,18 @@ from fastapi import APIRouter, Path
 
 from rolegate.api.deps import AdminAccess
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import (
-    NO_NUL,
+from rolegate.api.schemas.roles import (
     CloneRoleIn,
     MatrixOut,
     MatrixRoleOut,
     MatrixRowOut,
     RevisionOut,
-    RoleCreateIn,
     RoleListOut,
     RoleOut,
-    RoleUpdateIn,
     RoleWritten,
 )
 from rolegate.services import roles as role_services
+from rolegate.services.commands import NO_NUL, RoleCreateIn, RoleUpdateIn
 from rolegate.services.role_views import RoleView
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}", tags=["roles"], route_class=ApiRoute)

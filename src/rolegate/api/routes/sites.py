@@ -11,23 +11,19 @@ from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import SITE_ADMIN_PREFIX, AdminAccess, CallerAccess, PlatformAccess, reach
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas import (
-    NO_NUL,
-    CopyPreviewOut,
-    MemberRecordIn,
-    MemberRecordOut,
-    RoleCopyIn,
-    RoleCopyOut,
+from rolegate.api.schemas.members import MemberRecordOut
+from rolegate.api.schemas.roles import CopyPreviewOut, RoleCopyOut, ViolationOut
+from rolegate.api.schemas.sites import (
     SiteAdministratorIn,
     SiteAdministratorOut,
     SiteAdministratorsOut,
     UserWorkspaceOut,
     UserWorkspacesOut,
-    ViolationOut,
 )
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.role_copy import CopyPreview
 from rolegate.services import member_record, role_copy, sites
+from rolegate.services.commands import NO_NUL, MemberRecordIn, RoleCopyIn
 from rolegate.services.member_record import MemberRecord
 
 router = APIRouter(tags=["sites"], route_class=ApiRoute)

@@ -19,23 +19,19 @@ from starlette.concurrency import run_in_threadpool
 from rolegate.api.deps import AdminAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.members import member_out
-from rolegate.api.schemas import (
+from rolegate.api.schemas.identity import QueuedOut
+from rolegate.api.schemas.team import AcceptedOut, InvitationOut, InvitationWritten, OwnershipOut, TransferredOut
+from rolegate.bootstrap import Rolegate
+from rolegate.services.commands import (
     NO_NUL,
-    AcceptedOut,
     AcceptIn,
-    InvitationOut,
-    InvitationWritten,
     InviteIn,
     OwnershipIn,
-    OwnershipOut,
     PasswordResetIn,
     PasswordResetRequestIn,
-    QueuedOut,
     Token,
     TransferIn,
-    TransferredOut,
 )
-from rolegate.bootstrap import Rolegate
 from rolegate.services.invitations import (
     InvitationRow,
     Invited,

@@ -9,13 +9,8 @@ from fastapi import APIRouter
 from rolegate.api.deps import AnyAccess, PlatformAccess, PlatformWorkspaceAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.members import member_out
-from rolegate.api.schemas import (
-    SchemaOut,
-    WorkspaceCreated,
-    WorkspaceCreateIn,
-    WorkspaceOut,
-    WorkspaceSettingsIn,
-)
+from rolegate.api.schemas.catalog import SchemaOut
+from rolegate.api.schemas.workspaces import WorkspaceCreated, WorkspaceCreateIn, WorkspaceOut, WorkspaceSettingsIn
 from rolegate.api.views import schema_out
 from rolegate.services.workspaces import WorkspaceView, create_workspace, update_settings, workspace_view
 

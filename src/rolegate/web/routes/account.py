@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import AcceptIn, EmailChangeIn, PasswordResetIn, PasswordResetRequestIn
 from rolegate.domain.errors import LoginRequiredError, RateLimitedError, RolegateError, TokenInvalidError
+from rolegate.services.commands import AcceptIn, EmailChangeIn, PasswordResetIn, PasswordResetRequestIn
 from rolegate.services.email_change import clean_email, confirm_email_change, request_email_change
 from rolegate.services.invitations import InvitationPreview, accept_invitation, preview_invitation
 from rolegate.services.login_protection import log_in

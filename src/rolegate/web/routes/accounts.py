@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import AssigneeIn
 from rolegate.domain.errors import InvalidRecordError, NotFoundError, RuleViolationError
 from rolegate.domain.schema import ObjectType, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.engine import RecordRef
 from rolegate.services.assignments import account_page, accounts_page, assign_record
+from rolegate.services.commands import AssigneeIn
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of

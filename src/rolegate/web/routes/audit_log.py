@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import RetentionIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.rules.audit_rules import filter_day
 from rolegate.domain.violations import Violation
 from rolegate.services import audit
 from rolegate.services.audit import EventFilter
+from rolegate.services.commands import RetentionIn
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of

@@ -6,8 +6,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import LoginIn
 from rolegate.domain.errors import RateLimitedError
+from rolegate.services.commands import LoginIn
 from rolegate.services.login_protection import log_in
 from rolegate.services.web_sessions import start_session
 from rolegate.web.context import LoginRequired, current_user, log_out, viewer

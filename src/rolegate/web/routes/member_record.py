@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import MemberChangeIn, MemberRecordIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.violations import Violation
+from rolegate.services.commands import MemberChangeIn, MemberRecordIn
 from rolegate.services.member_record import MemberRecord, get_member_record, member_records, save_member_record
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated

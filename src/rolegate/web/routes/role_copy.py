@@ -8,10 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import RoleCopyIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.role_copy import CopyPreview
 from rolegate.domain.violations import Violation
+from rolegate.services.commands import RoleCopyIn
 from rolegate.services.role_copy import copy_role, preview_copy, role_copy_page
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated

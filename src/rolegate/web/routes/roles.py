@@ -12,11 +12,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import RoleCreateIn, RoleUpdateIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight, LevelMode
 from rolegate.domain.violations import Violation
+from rolegate.services.commands import RoleCreateIn, RoleUpdateIn
 from rolegate.services.role_preview import RolePreview, deletion_page, preview_role_change
 from rolegate.services.roles import (
     RoleEditor,

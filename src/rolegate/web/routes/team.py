@@ -15,10 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.api.schemas import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
+from rolegate.services.commands import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
 from rolegate.services.invitations import invite, resend_invitation, revoke_invitation
 from rolegate.services.members import change_member_role, disable_member, enable_member
 from rolegate.services.outbox import developer_mails

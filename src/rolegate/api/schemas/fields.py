@@ -1,5 +1,4 @@
-"""Request and response models of field-level security (K5-K12): the workspace's
-objects and fields, write checks and visible fields."""
+"""Field-level security (K5-K12): objects, fields, write checks, visible fields."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from rolegate.api.schemas import MAX_REVISION, Access, FieldAccessIn, Id, Key, Name, _In, text
+from rolegate.services.commands import MAX_REVISION, Access, FieldAccessIn, Id, Key, Name, _In, text
 
 __all__ = [
     "FieldCheckWriteIn",
@@ -20,24 +19,33 @@ __all__ = [
     "FieldVisibleOut",
     "FieldWrittenOut",
     "IntegrationAccessIn",
+    "MinRevision",
     "NewFieldIn",
     "NewObjectIn",
     "ObjectFieldsOut",
     "ObjectWrittenOut",
     "RoleFieldsIn",
     "SyncFieldIn",
+    "UsageKindIn",
     "WriteCheckOut",
 ]
 
+
 MinRevision = Annotated[int, Field(ge=0, le=MAX_REVISION)] | None
+
+
 UsageKindIn = Literal["record_view", "filter", "segment", "layout", "note", "dashboard_module"]
 
 
 class FieldCheckWriteIn(_In):
     member: Id
     object: Key
-    changes: Annotated[dict[str, Any], Field(max_length=10_000)] | None = Field(default=None, description="The change: field -> new value (values are not read).")
-    fields: Annotated[list[Annotated[str, text(200)]], Field(max_length=10_000)] | None = Field(default=None, description="Or only the names of the fields to write.")
+    changes: Annotated[dict[str, Any], Field(max_length=10_000)] | None = Field(
+        default=None, description="The change: field -> new value (values are not read)."
+    )
+    fields: Annotated[list[Annotated[str, text(200)]], Field(max_length=10_000)] | None = Field(
+        default=None, description="Or only the names of the fields to write."
+    )
     min_revision: MinRevision = None
 
     @model_validator(mode="after")
@@ -71,7 +79,9 @@ class FieldUseIn(_In):
 class FieldVisibleIn(_In):
     member: Id
     object: Key
-    uses: Annotated[list[FieldUseIn], Field(max_length=1_000)] = Field(default_factory=list, description="Filters, segments, layouts, notes, dashboard modules to judge (K12).")
+    uses: Annotated[list[FieldUseIn], Field(max_length=1_000)] = Field(
+        default_factory=list, description="Filters, segments, layouts, notes, dashboard modules to judge (K12)."
+    )
     min_revision: MinRevision = None
 
 
@@ -118,7 +128,9 @@ class IntegrationAccessIn(_In):
 
 
 class RoleFieldsIn(_In):
-    fields: FieldAccessIn = Field(description="object -> field -> none/read/write; fields not named keep their permission.")
+    fields: FieldAccessIn = Field(
+        description="object -> field -> none/read/write; fields not named keep their permission."
+    )
 
 
 class FieldDefOut(BaseModel):

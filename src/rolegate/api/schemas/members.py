@@ -1,0 +1,27 @@
+"""Members and their workspace-local records."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from rolegate.api.schemas.workspaces import MemberOut
+
+__all__ = ["MemberRecordOut", "MemberWritten"]
+
+
+class MemberWritten(BaseModel):
+    member: MemberOut
+    revision: int
+
+
+class MemberRecordOut(BaseModel):
+    """E7: an administrator record; the role is shown, and assignable only by those who may assign roles."""
+
+    member_id: str
+    user_id: str
+    name: str
+    email: str
+    status: str
+    role: str
+    role_name: str
+    may_assign_roles: bool
