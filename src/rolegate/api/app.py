@@ -91,7 +91,9 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for operation in item.values():
             if path.startswith("/v1/"):
-                operation["security"] = [{"ApiKey": []}]
+                # Routes for people without a key (password resets, email changes,
+                # accepting an invitation) declare `security: []` (PUBLIC_OPERATION).
+                operation.setdefault("security", [{"ApiKey": []}])
             responses: dict[str, Any] = operation.setdefault("responses", {})
             for status, text in ERROR_STATUSES.items():
                 responses[status] = {"description": text, "content": problem}

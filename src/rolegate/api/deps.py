@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +39,7 @@ from rolegate.services.workspaces import workspace_revision
 
 __all__ = [
     "KEY_TTL",
+    "PUBLIC_OPERATION",
     "AdminAccess",
     "AnyAccess",
     "DecideAccess",
@@ -51,6 +52,9 @@ __all__ = [
     "Writes",
     "authenticated",
 ]
+
+PUBLIC_OPERATION: Final[dict[str, Any]] = {"security": []}
+"""`openapi_extra` of a route anyone may call: its document asks for no API key."""
 
 KEY_TTL = 10.0
 MAX_KEYS = 10_000

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from rolegate.api.deps import PlatformAccess
+from rolegate.api.deps import PUBLIC_OPERATION, PlatformAccess
 from rolegate.api.schemas.identity import EmailChangedOut, QueuedOut, SetPasswordEmailIn
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import RolegateError
@@ -39,7 +39,7 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client is not None else ""
 
 
-@router.post("/v1/email-changes", status_code=202, response_model=QueuedOut, summary="Ask to change the email of one's login (no API key)")
+@router.post("/v1/email-changes", openapi_extra=PUBLIC_OPERATION, status_code=202, response_model=QueuedOut, summary="Ask to change the email of one's login (no API key)")
 async def ask_email_change(body: EmailChangeIn, request: Request) -> QueuedOut:
     """The login's email and password, and the new address: a confirmation link goes to
     the new address (the login changes when it is used), and the answer is the same
@@ -54,7 +54,7 @@ async def ask_email_change(body: EmailChangeIn, request: Request) -> QueuedOut:
     return QueuedOut(detail=f"A confirmation link is on its way to {new_email}; the login stays {user.email} until it is used.")
 
 
-@router.post("/v1/email-changes/{token}", response_model=EmailChangedOut, summary="Confirm a new email with the link's token (no API key)")
+@router.post("/v1/email-changes/{token}", openapi_extra=PUBLIC_OPERATION, response_model=EmailChangedOut, summary="Confirm a new email with the link's token (no API key)")
 def confirm_change(token: TokenPath, request: Request) -> EmailChangedOut:
     """The token works once, before it expires; the previous address gets a notice."""
     rg = _rg(request)

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from rolegate.api.deps import AdminAccess
+from rolegate.api.deps import PUBLIC_OPERATION, AdminAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.members import member_out
 from rolegate.api.schemas.identity import QueuedOut
@@ -100,7 +100,7 @@ def revoke(invitation_id: InvitationId, ctx: AdminAccess) -> QueuedOut:
     return QueuedOut(detail=f"Invitation revoked; the workspace is at revision {done.revision}.")
 
 
-@router.post("/v1/invitations/{token}/accept", response_model=AcceptedOut, summary="Accept an invitation (no API key: the token)")
+@router.post("/v1/invitations/{token}/accept", openapi_extra=PUBLIC_OPERATION, response_model=AcceptedOut, summary="Accept an invitation (no API key: the token)")
 def accept(token: TokenPath, body: AcceptIn, request: Request) -> AcceptedOut:
     """T4: the invited member becomes active. A new login chooses its password here; an
     invitation for a login someone already uses is refused (`login_required`): the link
@@ -117,7 +117,7 @@ def send_reset(member_id: MemberId, ctx: AdminAccess) -> QueuedOut:
     return QueuedOut(detail="The password reset email is queued.")
 
 
-@router.post("/v1/password-resets", status_code=202, response_model=QueuedOut, summary="Ask for a password reset email (no API key)")
+@router.post("/v1/password-resets", openapi_extra=PUBLIC_OPERATION, status_code=202, response_model=QueuedOut, summary="Ask for a password reset email (no API key)")
 async def ask_reset(body: PasswordResetRequestIn, request: Request) -> QueuedOut:
     """C8, by the member. The answer is the same whether the email exists or not."""
     rg = _rg(request)
@@ -127,7 +127,7 @@ async def ask_reset(body: PasswordResetRequestIn, request: Request) -> QueuedOut
     return QueuedOut(detail=RESET_QUEUED)
 
 
-@router.post("/v1/password-resets/{token}", response_model=QueuedOut, summary="Set a new password with a reset token (no API key)")
+@router.post("/v1/password-resets/{token}", openapi_extra=PUBLIC_OPERATION, response_model=QueuedOut, summary="Set a new password with a reset token (no API key)")
 def do_reset(token: TokenPath, body: PasswordResetIn, request: Request) -> QueuedOut:
     """The token works once, before it expires; every session of the user ends."""
     reset_password(_rg(request).uow(), token=token, password=body.password, ip=_client_ip(request))
