@@ -251,3 +251,12 @@ def test_sessions_are_signed_with_the_configured_secret_key(admin: Web, demo: De
         finally:
             other.close()
         assert (r.status_code == 200) is logged_in, (key, r.status_code)
+
+
+def test_a_link_that_is_not_valid_answers_as_the_api_does(web: Web) -> None:
+    """One error model: an unknown email-change token is `token_invalid`, 410, on the
+    page as over the API."""
+    assert web.get("/email-change/no-such-token").status_code == 200
+    r = web.post("/email-change/no-such-token", {})
+    assert r.status_code == 410
+    assert "not valid" in r.text.lower() or "expired" in r.text.lower()

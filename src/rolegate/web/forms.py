@@ -26,6 +26,9 @@ M = TypeVar("M", bound=BaseModel)
 class FormInvalid(Exception):
     """A posted form that the API's model refuses; one violation per field."""
 
+    status = 422
+    """As the API answers a body that does not fit (`request_invalid`)."""
+
     def __init__(self, violations: tuple[Violation, ...]) -> None:
         super().__init__("; ".join(v.message for v in violations))
         self.violations = violations

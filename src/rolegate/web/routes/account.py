@@ -48,14 +48,17 @@ async def reset_request(request: Request) -> Response:
             validated(PasswordResetRequestIn, {"email": email})
     except FormInvalid as exc:
         return render(
-            request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=422
+            request, "account/reset_request.html", {"email": "", "error": str(exc), "sent": False}, status=exc.status
         )
     rg = ui_of(request).rolegate
     try:
         await run_in_threadpool(rg.login_guard.check_reset, email, _ip(request))  # may wait on Redis
     except RateLimitedError as exc:
         return render(
-            request, "account/reset_request.html", {"email": email, "error": exc.message, "sent": False}, status=429
+            request,
+            "account/reset_request.html",
+            {"email": email, "error": exc.message, "sent": False},
+            status=exc.status,
         )
     if email:
         await run_in_threadpool(
@@ -78,7 +81,10 @@ async def reset(request: Request, token: str) -> Response:
         validated(PasswordResetIn, {"password": password})
     except FormInvalid as exc:
         return render(
-            request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=422
+            request,
+            "account/reset.html",
+            {"token": token, "error": str(exc), "min_length": MIN_PASSWORD},
+            status=exc.status,
         )
     if password != str(form.get("confirm") or ""):
         return render(
@@ -94,7 +100,10 @@ async def reset(request: Request, token: str) -> Response:
         raise
     except RolegateError as exc:
         return render(
-            request, "account/reset.html", {"token": token, "error": str(exc), "min_length": MIN_PASSWORD}, status=400
+            request,
+            "account/reset.html",
+            {"token": token, "error": str(exc), "min_length": MIN_PASSWORD},
+            status=exc.status,
         )
     session = session_of(request)
     await run_in_threadpool(log_out, ui_of(request), request, session)  # whoever this browser was logged in as
@@ -152,7 +161,7 @@ async def accept(request: Request, token: str) -> Response:
         try:
             validated(AcceptIn, {"password": password or None, "name": name})
         except FormInvalid as exc:  # after the preview: a used or unknown link is a 410 whatever was typed
-            return _invitation_page(request, token, preview, me, error=str(exc), status=422)
+            return _invitation_page(request, token, preview, me, error=str(exc), status=exc.status)
         if preview.needs_password and password != str(form.get("confirm") or ""):
             return _invitation_page(
                 request, token, preview, me, name=name, error="The two passwords differ.", status=400
@@ -163,9 +172,9 @@ async def accept(request: Request, token: str) -> Response:
         except TokenInvalidError:
             raise
         except LoginRequiredError as exc:
-            return _invitation_page(request, token, preview, me, error=str(exc), status=403)
+            return _invitation_page(request, token, preview, me, error=str(exc), status=exc.status)
         except RolegateError as exc:
-            return _invitation_page(request, token, preview, me, name=name, error=str(exc), status=400)
+            return _invitation_page(request, token, preview, me, name=name, error=str(exc), status=exc.status)
         session = session_of(request)
         if not preview.needs_password:
             session.flash(f"Welcome to {preview.workspace_name}.")
@@ -213,11 +222,11 @@ async def email_change(request: Request) -> Response:
         try:
             validated(EmailChangeIn, {"email": me.email, "password": password, "new_email": new_email})
         except FormInvalid as exc:
-            return _email_page(request, me, error=str(exc), status=422)
+            return _email_page(request, me, error=str(exc), status=exc.status)
         try:
             user = log_in(rg.uow, rg.login_guard, email=me.email, password=password, ip=_ip(request))
         except RateLimitedError as exc:
-            return _email_page(request, me, new_email=new_email, error=exc.message, status=429)
+            return _email_page(request, me, new_email=new_email, error=exc.message, status=exc.status)
         if user is None or user.id != me.id:
             return _email_page(
                 request, me, new_email=new_email, error="Wrong password: your email stays as it is.", status=401
@@ -225,7 +234,7 @@ async def email_change(request: Request) -> Response:
         try:
             request_email_change(rg.uow(), user_id=me.id, new_email=new_email, policy=rg.mail_policy, ip=_ip(request))
         except RolegateError as exc:
-            return _email_page(request, me, new_email=new_email, error=str(exc), status=400)
+            return _email_page(request, me, new_email=new_email, error=str(exc), status=exc.status)
         return _email_page(request, me, sent=clean_email(new_email))
 
     return await run_in_threadpool(run)
@@ -248,6 +257,6 @@ async def email_confirm(request: Request, token: str) -> Response:
     except TokenInvalidError:
         raise
     except RolegateError as exc:
-        return render(request, "account/email_confirm.html", {"token": token, "error": str(exc)}, status=409)
+        return render(request, "account/email_confirm.html", {"token": token, "error": str(exc)}, status=exc.status)
     session_of(request).flash(f"Your login's email is now {done.new_email}.")
     return redirect(request, "/")

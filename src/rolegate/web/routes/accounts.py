@@ -31,14 +31,18 @@ PAGE_SIZE = 50
 
 def assignable_object(schema: ProductSchema) -> ObjectType | None:
     """The top-level object whose records are assigned to members, if the product has one."""
-    return next((o for o in schema.objects.values() if o.assignable and o.parent is None and o.view_action is not None), None)
+    return next(
+        (o for o in schema.objects.values() if o.assignable and o.parent is None and o.view_action is not None), None
+    )
 
 
 def _page(request: Request, workspace_id: str) -> tuple[WorkspaceContext, ObjectType]:
     page = open_workspace(ui_of(request), request, session_of(request), workspace_id, current="accounts")
     otype = assignable_object(page.schema)
     if otype is None:
-        raise NotFoundError(f"{page.schema.name} has no records assigned to members", decision=None, fix="Use the navigation.")
+        raise NotFoundError(
+            f"{page.schema.name} has no records assigned to members", decision=None, fix="Use the navigation."
+        )
     if page.membership is None:
         # Records are listed as a member sees them (N11, C3); a site administrator who is
         # not a member of this workspace sees none (E1 is about roles, not records).
@@ -87,9 +91,21 @@ def accounts(request: Request, workspace_id: str, cursor: str | None = None) -> 
     )
 
 
-def _detail(request: Request, page: WorkspaceContext, otype: ObjectType, record_id: str, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
+def _detail(
+    request: Request,
+    page: WorkspaceContext,
+    otype: ObjectType,
+    record_id: str,
+    violations: tuple[Violation, ...] = (),
+    status: int = 200,
+) -> Response:
     found = account_page(
-        page.viewer.ui.rolegate.reader(), page.snapshot, actor=page.actor, workspace_id=page.workspace.id, member=page.member.member.id, ref=RecordRef(otype.key, record_id)
+        page.viewer.ui.rolegate.reader(),
+        page.snapshot,
+        actor=page.actor,
+        workspace_id=page.workspace.id,
+        member=page.member.member.id,
+        ref=RecordRef(otype.key, record_id),
     )
     return render(
         request,
@@ -126,14 +142,24 @@ async def assign(request: Request, workspace_id: str, record_id: str) -> Respons
         try:
             validated(AssigneeIn, {"assignee": chosen})
         except FormInvalid as exc:
-            return _detail(request, page, otype, record_id, exc.violations, status=422)
+            return _detail(request, page, otype, record_id, exc.violations, status=exc.status)
         try:
-            done = assign_record(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, ref=RecordRef(otype.key, record_id), assignee=chosen)
+            done = assign_record(
+                page.viewer.ui.rolegate.uow(),
+                actor=page.actor,
+                workspace_id=workspace_id,
+                ref=RecordRef(otype.key, record_id),
+                assignee=chosen,
+            )
         except RuleViolationError as exc:
-            return _detail(request, page, otype, record_id, exc.violations, status=409)
+            return _detail(request, page, otype, record_id, exc.violations, status=exc.status)
         who = "no one" if done.record.assignee is None else "the chosen member"
-        session_of(request).flash(f"{otype.label} {record_id!r} is now assigned to {who}." if done.changed else "Nothing changed.")
+        session_of(request).flash(
+            f"{otype.label} {record_id!r} is now assigned to {who}." if done.changed else "Nothing changed."
+        )
         back = str(form.get("back") or "")
-        return redirect(request, back if back.startswith(f"{page.base}/accounts") else f"{page.base}/accounts/{record_id}")
+        return redirect(
+            request, back if back.startswith(f"{page.base}/accounts") else f"{page.base}/accounts/{record_id}"
+        )
 
     return await run_in_threadpool(run)

@@ -147,12 +147,12 @@ async def set_retention(request: Request, workspace_id: str) -> Response:
             days = validated(RetentionIn, {"days": raw or None}).days
         except FormInvalid as exc:
             if not (raw.removeprefix("-").isdigit() and int(raw) < 1):
-                return _render(request, page, violations=exc.violations, status=422)
+                return _render(request, page, violations=exc.violations, status=exc.status)
             days = int(raw)  # below one day: the service's rule (E8) refuses it, with its fix
         try:
             audit.set_retention(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, days=days)
         except RuleViolationError as exc:
-            return _render(request, page, violations=exc.violations, status=409)
+            return _render(request, page, violations=exc.violations, status=exc.status)
         session_of(request).flash("Retention saved." if raw else "Retention saved: events are kept forever.")
         return redirect(request, f"{page.base}/audit")
 

@@ -39,20 +39,31 @@ async def login(request: Request) -> Response:
     try:
         validated(LoginIn, {"email": email, "password": password})
     except FormInvalid as exc:
-        return render(request, "login.html", {"next": target, "email": email[:320].replace("\x00", ""), "error": str(exc)}, status=422)
+        return render(
+            request,
+            "login.html",
+            {"next": target, "email": email[:320].replace("\x00", ""), "error": str(exc)},
+            status=exc.status,
+        )
     rg = ui_of(request).rolegate
     ip = request.client.host if request.client is not None else ""
     try:
         user = await run_in_threadpool(lambda: log_in(rg.uow, rg.login_guard, email=email, password=password, ip=ip))
     except RateLimitedError as exc:
-        response = render(request, "login.html", {"next": target, "email": email, "error": exc.message}, status=429)
+        response = render(
+            request, "login.html", {"next": target, "email": email, "error": exc.message}, status=exc.status
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if user is None:
-        return render(request, "login.html", {"next": target, "email": email, "error": "Wrong email or password."}, status=401)
+        return render(
+            request, "login.html", {"next": target, "email": email, "error": "Wrong email or password."}, status=401
+        )
     session = session_of(request)
     previous = session.session_id
-    session_id = await run_in_threadpool(lambda: start_session(rg.uow(), user_id=user.id, policy=rg.session_policy, replaces=previous))
+    session_id = await run_in_threadpool(
+        lambda: start_session(rg.uow(), user_id=user.id, policy=rg.session_policy, replaces=previous)
+    )
     session.login(session_id, user.session_version)
     return redirect(request, target)
 

@@ -33,14 +33,31 @@ def records(request: Request, workspace_id: str) -> Response:
     return render(request, "records/list.html", {"rows": found.rows}, page=page)
 
 
-def _record_page(request: Request, page: WorkspaceContext, record: MemberRecord, *, name: str, email: str, violations: tuple[Violation, ...] = (), status: int = 200) -> Response:
-    return render(request, "records/record.html", {"record": record, "name": name, "email": email, "violations": violations}, page=page, status=status)
+def _record_page(
+    request: Request,
+    page: WorkspaceContext,
+    record: MemberRecord,
+    *,
+    name: str,
+    email: str,
+    violations: tuple[Violation, ...] = (),
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "records/record.html",
+        {"record": record, "name": name, "email": email, "violations": violations},
+        page=page,
+        status=status,
+    )
 
 
 @router.get("/w/{workspace_id}/members/{member_id}/record")
 def record(request: Request, workspace_id: str, member_id: str) -> Response:
     page = _page(request, workspace_id)
-    found = get_member_record(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+    found = get_member_record(
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id
+    )
     return _record_page(request, page, found, name=found.info.name, email=found.info.email)
 
 
@@ -61,22 +78,38 @@ async def save_record(request: Request, workspace_id: str, member_id: str) -> Re
             if isinstance(role, str) and role:
                 validated(MemberChangeIn, {"role": role})
         except FormInvalid as exc:
-            return _refused(request, page, member_id, name=name, violations=exc.violations, status=422)
+            return _refused(request, page, member_id, name=name, violations=exc.violations, status=exc.status)
         try:
             # The role and the name in one change: a role sent by someone who may not
             # assign roles is refused by the service (E7) before anything is written.
             saved = save_member_record(
-                rg.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, name=name, email=email, role_id=role if isinstance(role, str) else None
+                rg.uow(),
+                actor=page.actor,
+                workspace_id=workspace_id,
+                member_id=member_id,
+                name=name,
+                email=email,
+                role_id=role if isinstance(role, str) else None,
             )
         except RuleViolationError as exc:
-            return _refused(request, page, member_id, name=name, violations=exc.violations, status=409)
+            return _refused(request, page, member_id, name=name, violations=exc.violations, status=exc.status)
         session_of(request).flash(f"Administrator record of {saved.info.email} saved.")
         return redirect(request, f"{page.base}/members/{member_id}/record")
 
     return await run_in_threadpool(run)
 
 
-def _refused(request: Request, page: WorkspaceContext, member_id: str, *, name: str, violations: tuple[Violation, ...], status: int) -> Response:
+def _refused(
+    request: Request,
+    page: WorkspaceContext,
+    member_id: str,
+    *,
+    name: str,
+    violations: tuple[Violation, ...],
+    status: int,
+) -> Response:
     """The form again, with what was typed and why it was refused."""
-    found = get_member_record(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, member_id=member_id)
+    found = get_member_record(
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, member_id=member_id
+    )
     return _record_page(request, page, found, name=name, email=found.info.email, violations=violations, status=status)

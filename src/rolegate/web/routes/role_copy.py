@@ -76,14 +76,14 @@ async def copy(request: Request, workspace_id: str, role_id: str) -> Response:
             if chosen:  # none chosen: the service says so (E9)
                 validated(RoleCopyIn, {"targets": chosen})
         except FormInvalid as exc:
-            return _render(request, page, role_id, chosen=[], violations=exc.violations, status=422)
+            return _render(request, page, role_id, chosen=[], violations=exc.violations, status=exc.status)
         uow = page.viewer.ui.rolegate.uow()
         try:
             previews = preview_copy(uow, actor=page.actor, workspace_id=workspace_id, role_id=role_id, targets=chosen)
         except RuleViolationError as exc:
             if chosen:  # refused as a whole: the error page, as for any refusal
                 raise
-            return _render(request, page, role_id, chosen=[], violations=exc.violations, status=409)
+            return _render(request, page, role_id, chosen=[], violations=exc.violations, status=exc.status)
         if not confirm or any(p.refused for p in previews):
             return _render(
                 request,
@@ -97,7 +97,7 @@ async def copy(request: Request, workspace_id: str, role_id: str) -> Response:
             result = copy_role(uow, actor=page.actor, workspace_id=workspace_id, role_id=role_id, targets=chosen)
         except RuleViolationError as exc:
             return _render(
-                request, page, role_id, chosen=chosen, previews=previews, violations=exc.violations, status=409
+                request, page, role_id, chosen=chosen, previews=previews, violations=exc.violations, status=exc.status
             )
         names = (
             ", ".join(p.workspace_name for p in result.previews if p.action != "unchanged")

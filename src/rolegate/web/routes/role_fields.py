@@ -94,7 +94,7 @@ async def save_field_permissions(request: Request, workspace_id: str, role_id: s
                     changes=changes,
                 ).role.name
             except RuleViolationError as exc:
-                return _tab(request, page, tab, violations=exc.violations, status=409)
+                return _tab(request, page, tab, violations=exc.violations, status=exc.status)
         session_of(request).flash(f"Field permissions of {name!r} saved.")
         return redirect(request, f"{page.base}/roles/{role_id}/fields")
 

@@ -166,7 +166,7 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
         try:
             _validate(parsed, editor.role)
         except FormInvalid as exc:
-            return _editor(request, page, editor, parsed, violations=exc.violations, status=422, part=part)
+            return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status, part=part)
         preview = preview_role_change(
             page.viewer.ui.rolegate.reader(),
             actor=page.actor,
@@ -205,7 +205,7 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
         try:
             _validate(parsed, editor.role)
         except FormInvalid as exc:
-            return _editor(request, page, editor, parsed, violations=exc.violations, status=422)
+            return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status)
         fields: dict[str, Any] = {
             "actor": page.actor,
             "workspace_id": workspace_id,
@@ -223,7 +223,7 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
                 else create_role_written(uow, **fields)
             )
         except RuleViolationError as exc:
-            return _editor(request, page, editor, parsed, violations=exc.violations, status=409)
+            return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status)
         session_of(request).flash(f"Role {saved.role.name!r} {'saved' if role_id is not None else 'created'}.")
         return redirect(request, f"{page.base}/roles")
 
@@ -297,7 +297,7 @@ async def delete(request: Request, workspace_id: str, role_id: str) -> Response:
                 page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, role_id=role_id
             )
         except RuleViolationError as exc:
-            return _delete_page(request, page, role_id, exc.violations, status=409)
+            return _delete_page(request, page, role_id, exc.violations, status=exc.status)
         session_of(request).flash(f"Role {deleted.role.name!r} deleted.")
         return redirect(request, f"{page.base}/roles")
 

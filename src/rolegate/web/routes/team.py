@@ -45,7 +45,12 @@ def _filter(request: Request, name: str) -> str | None:
 
 
 def _team(
-    request: Request, page: WorkspaceContext, *, violations: Sequence[Violation] = (), status: int = 200, form: FormData | None = None
+    request: Request,
+    page: WorkspaceContext,
+    *,
+    violations: Sequence[Violation] = (),
+    status: int = 200,
+    form: FormData | None = None,
 ) -> Response:
     filters = {name: _filter(request, name) for name in ("status", "role", "seat")}
     view = team_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=page.workspace.id, **filters)
@@ -56,7 +61,9 @@ def _team(
         "schema": view.schema,
         "filters": filters,
         "active": view.active,  # transfer and ownership go to any active member, whatever the filter shows
-        "me": page.member.member.id if page.membership is not None else None,  # a site administrator may not be a member (E1)
+        "me": page.member.member.id
+        if page.membership is not None
+        else None,  # a site administrator may not be a member (E1)
         "can_manage": page.can(AdminRight.MANAGE_MEMBERS),
         "can_assign_roles": page.can(AdminRight.ASSIGN_ROLES),
         "can_assign_records": page.can(AdminRight.ASSIGN_RECORDS),
@@ -81,9 +88,9 @@ async def _act(request: Request, workspace_id: str, action: Action) -> Response:
         try:
             message = action(page, form)
         except RuleViolationError as exc:
-            return _team(request, page, violations=exc.violations, status=409, form=form)
+            return _team(request, page, violations=exc.violations, status=exc.status, form=form)
         except FormInvalid as exc:
-            return _team(request, page, violations=exc.violations, status=422, form=form)
+            return _team(request, page, violations=exc.violations, status=exc.status, form=form)
         session_of(request).flash(message)
         return redirect(request, f"{page.base}/team")
 
@@ -100,7 +107,15 @@ async def invite_member(request: Request, workspace_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         rg = page.viewer.ui.rolegate
         body = validated(InviteIn, {name: _field(form, name) for name in ("email", "role", "name")})
-        sent = invite(rg.uow(), actor=page.actor, workspace_id=workspace_id, email=body.email, role_id=body.role, name=body.name, policy=rg.mail_policy)
+        sent = invite(
+            rg.uow(),
+            actor=page.actor,
+            workspace_id=workspace_id,
+            email=body.email,
+            role_id=body.role,
+            name=body.name,
+            policy=rg.mail_policy,
+        )
         return f"Invitation sent to {sent.member.email}."
 
     return await _act(request, workspace_id, action)
@@ -110,7 +125,13 @@ async def invite_member(request: Request, workspace_id: str) -> Response:
 async def change_role(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         body = validated(MemberChangeIn, {"role": _field(form, "role")})
-        change_member_role(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=body.role)
+        change_member_role(
+            page.viewer.ui.rolegate.uow(),
+            actor=page.actor,
+            workspace_id=workspace_id,
+            member_id=member_id,
+            role_id=body.role,
+        )
         return "The role is changed."
 
     return await _act(request, workspace_id, action)
@@ -138,7 +159,9 @@ async def enable(request: Request, workspace_id: str, member_id: str) -> Respons
 async def send_reset(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         rg = page.viewer.ui.rolegate
-        send_password_reset(rg.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, policy=rg.mail_policy)
+        send_password_reset(
+            rg.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, policy=rg.mail_policy
+        )
         return "A password reset email is on its way."
 
     return await _act(request, workspace_id, action)
@@ -148,7 +171,13 @@ async def send_reset(request: Request, workspace_id: str, member_id: str) -> Res
 async def transfer(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         body = validated(TransferIn, {"to": _field(form, "to")})
-        done = transfer_records(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, from_member=member_id, to_member=body.to)
+        done = transfer_records(
+            page.viewer.ui.rolegate.uow(),
+            actor=page.actor,
+            workspace_id=workspace_id,
+            from_member=member_id,
+            to_member=body.to,
+        )
         moved = sum(done.records.values())
         return f"Transferred {moved} record(s) and {done.references} playbook task(s)."
 
@@ -159,7 +188,9 @@ async def transfer(request: Request, workspace_id: str, member_id: str) -> Respo
 async def resend(request: Request, workspace_id: str, invitation_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         rg = page.viewer.ui.rolegate
-        sent = resend_invitation(rg.uow(), actor=page.actor, workspace_id=workspace_id, invitation_id=invitation_id, policy=rg.mail_policy)
+        sent = resend_invitation(
+            rg.uow(), actor=page.actor, workspace_id=workspace_id, invitation_id=invitation_id, policy=rg.mail_policy
+        )
         return f"Invitation sent again to {sent.member.email}; the previous link no longer works."
 
     return await _act(request, workspace_id, action)
@@ -168,7 +199,9 @@ async def resend(request: Request, workspace_id: str, invitation_id: str) -> Res
 @router.post("/w/{workspace_id}/team/invitations/{invitation_id}/revoke")
 async def revoke(request: Request, workspace_id: str, invitation_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
-        revoke_invitation(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, invitation_id=invitation_id)
+        revoke_invitation(
+            page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, invitation_id=invitation_id
+        )
         return "Invitation revoked; its seat is free."
 
     return await _act(request, workspace_id, action)
@@ -178,7 +211,13 @@ async def revoke(request: Request, workspace_id: str, invitation_id: str) -> Res
 async def ownership(request: Request, workspace_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         body = validated(OwnershipIn, {"to": _field(form, "to"), "new_role": _field(form, "new_role")})
-        transfer_ownership(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, to_member=body.to, new_role=body.new_role)
+        transfer_ownership(
+            page.viewer.ui.rolegate.uow(),
+            actor=page.actor,
+            workspace_id=workspace_id,
+            to_member=body.to,
+            new_role=body.new_role,
+        )
         return "Ownership transferred."
 
     return await _act(request, workspace_id, action)
