@@ -113,7 +113,7 @@ def _rename_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, memb
     before = written_members(uow, workspace_id, member_id)[0]
     role = state.roles[member.role]
     raise_if(
-        record_edit_violations(email_now=before.email, email_asked=email, name=name)
+        record_edit_violations(email_now=before.email, email_asked=email, name=name, rule_id=state.schema.rule("member_record"))
         + admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
     )
     new_name = name.strip()

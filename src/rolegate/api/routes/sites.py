@@ -186,11 +186,8 @@ def get_record(ctx: AdminAccess, member_id: IdPath) -> MemberRecordOut:
 def update_record(ctx: AdminAccess, member_id: IdPath, body: MemberRecordIn) -> MemberRecordOut:
     """E7: name and email only; the role is changed with PATCH /members/{id} by those who
     may assign roles (site administrators)."""
-    member_record.update_member_record(
-        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, name=body.name, email=body.email
-    )
     return _record_out(
-        member_record.get_member_record(
-            ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id
+        member_record.update_member_record(
+            ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, name=body.name, email=body.email
         )
     )
