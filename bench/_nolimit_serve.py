@@ -19,8 +19,8 @@ import gc  # noqa: E402
 
 import uvicorn  # noqa: E402
 
-from rolegate.asgi import create_app  # noqa: E402
 from rolegate.api.limits import BodyLimit  # noqa: E402
+from rolegate.asgi import create_app  # noqa: E402
 from rolegate.bootstrap import bootstrap  # noqa: E402
 from rolegate.config import Settings  # noqa: E402
 
