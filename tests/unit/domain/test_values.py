@@ -18,7 +18,7 @@ from rolegate.domain.errors import (
     StoreUnavailableError,
     http_problem,
 )
-from rolegate.domain.violations import Violation, raise_if, refuse
+from rolegate.domain.violations import FORM_RULE, Violation, form_violations, raise_if, refuse
 from rolegate.domain.workspace import Actor, AuditEvent, event_hash, sealed_json
 
 
@@ -103,3 +103,9 @@ def test_an_http_framework_error_is_its_problem_with_its_status() -> None:
     assert (http_problem(405).code, http_problem(413).code) == ("method_not_allowed", "body_too_large")
     teapot = http_problem(418)
     assert (teapot.code, teapot.status) == ("http_error", 418)
+
+
+def test_a_form_that_does_not_fit_is_the_form_rules_violations() -> None:
+    found = form_violations([("name: required.", "Fill it in."), ("email: too long.", "Shorten it.")])
+    assert found == (Violation(FORM_RULE, "name: required.", "Fill it in."), Violation(FORM_RULE, "email: too long.", "Shorten it."))
+    assert form_violations([]) == ()
