@@ -30,6 +30,7 @@ __all__ = [
     "team_lockout_violations",
     "is_guardian",
     "self_disable_violations",
+    "self_removal_violations",
 ]
 
 
@@ -133,6 +134,13 @@ def self_disable_violations(*, actor: str, member: str) -> list[Violation]:
     """C5: nobody disables themselves."""
     if actor == member:
         return [Violation("C5", "You cannot disable yourself.", "Ask another administrator to do it.")]
+    return []
+
+
+def self_removal_violations(*, actor: str, member: str) -> list[Violation]:
+    """C5 for deleting (N12, E7): nobody removes themselves from the workspace."""
+    if actor == member:
+        return [Violation("C5", "You cannot delete yourself.", "Ask another administrator to do it.")]
     return []
 
 
