@@ -123,15 +123,30 @@ def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None, *,
 
 
 def add_member_locked(
-    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, email: str, role_id: str, name: str, password: str | None, status: MemberStatus
+    uow: UnitOfWork,
+    state: WorkspaceState,
+    *,
+    actor: Actor,
+    email: str,
+    role_id: str,
+    name: str,
+    password: str | None,
+    status: MemberStatus,
+    assigns_role: bool = True,
 ) -> MemberChanged:
     """Add a member inside an open transaction whose workspace `state` is locked (the
-    invitation service adds its token and email to the same transaction)."""
+    invitation service adds its token and email to the same transaction).
+    `assigns_role` False: the role is the workspace's default one (E7: an administrator
+    record), not the actor's choice, so the actor needs no right to assign roles."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-    authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
+    if assigns_role:
+        authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
     role = state.role(role_id)
-    raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))  # its permissions and its field access
+    if assigns_role:
+        # Its permissions and its field access. The default role of an administrator
+        # record (E7) is the workspace's, not handed out by the actor: not checked.
+        raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))
     user_id = ensure_user(uow, email, name, password, rule_id=state.schema.rule("membership"))
     raise_if(membership_violations(state.schema, email=email, already_member=uow.members.by_user(workspace_id, user_id) is not None))
     raise_if(seat_check(state, role))

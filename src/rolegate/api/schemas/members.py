@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from rolegate.api.schemas.workspaces import MemberOut
 
-__all__ = ["MemberDeletedOut", "MemberRecordOut", "MemberWritten"]
+__all__ = ["MemberDeletedOut", "MemberRecordCreatedOut", "MemberRecordOut", "MemberRecordsOut", "MemberWritten"]
 
 
 class MemberWritten(BaseModel):
@@ -32,4 +32,16 @@ class MemberDeletedOut(BaseModel):
 
     member: MemberOut
     user_id: str
+    revision: int
+
+
+class MemberRecordsOut(BaseModel):
+    """E7: the administrator records, as the admin UI's list shows them."""
+
+    items: list[MemberRecordOut]
+    revision: int
+
+
+class MemberRecordCreatedOut(BaseModel):
+    record: MemberRecordOut
     revision: int
