@@ -206,3 +206,10 @@ class TransferIn(_In):
 class OwnershipIn(_In):
     to: Id = Field(description="The active member who becomes owner.")
     new_role: Id = Field(description="The role the acting owner takes instead.")
+
+
+class AdministratorRecordIn(_In):
+    """E7: a new administrator record; no role (the workspace's default one is given)."""
+
+    email: Email
+    name: Name = ""

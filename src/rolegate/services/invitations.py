@@ -23,7 +23,7 @@ from datetime import datetime
 from rolegate.domain.errors import LoginRequiredError, NotFoundError, TokenInvalidError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import MemberStatus
-from rolegate.domain.rules.team_rules import invitation_open_violations
+from rolegate.domain.rules.team_rules import default_member_role, invitation_open_violations
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
@@ -132,13 +132,28 @@ def _send(
 
 
 def invite(
-    uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, role_id: str, name: str = "", policy: MailPolicy, now: datetime | None = None
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    email: str,
+    role_id: str | None,
+    name: str = "",
+    policy: MailPolicy,
+    now: datetime | None = None,
 ) -> Invited:
-    """Invite by email (T4): the member, the invitation and its email in one transaction."""
+    """Invite by email (T4): the member, the invitation and its email in one transaction.
+    `role_id` None: the workspace's default role (E7: an administrator record, created
+    by someone who may not assign roles)."""
     at = now or utcnow()
     with uow:
         state = load_state(uow, workspace_id)
-        added = add_member_locked(uow, state, actor=actor, email=email, role_id=role_id, name=name, password=None, status=MemberStatus.INVITED)
+        assigns_role = role_id is not None
+        if role_id is None:
+            role_id = default_member_role(state.schema, state.roles.values(), state.workspace.features).id
+        added = add_member_locked(
+            uow, state, actor=actor, email=email, role_id=role_id, name=name, password=None, status=MemberStatus.INVITED, assigns_role=assigns_role
+        )
         info = added.member
         token, digest = new_token()
         row = InvitationRow(workspace_id, new_id(), info.member.id, info.email, digest, actor.label, at + policy.invitation_ttl, 1, None, None, at)

@@ -12,11 +12,22 @@ from rolegate.domain.rules.site_rules import record_edit_violations
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, admin_escalation, authorize, load_state, raise_if, record_change
+from rolegate.services.invitations import invite
+from rolegate.services.mail import MailPolicy
 from rolegate.services.members import _role_perms, change_member_role_locked, written_members
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["MemberRecord", "RecordList", "get_member_record", "member_records", "save_member_record", "update_member_record"]
+__all__ = [
+    "MemberRecord",
+    "RecordCreated",
+    "RecordList",
+    "create_member_record",
+    "get_member_record",
+    "member_records",
+    "save_member_record",
+    "update_member_record",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +54,8 @@ class RecordList:
 
     rows: tuple[tuple[MemberInfo, str], ...]
     revision: int
+    may_assign_roles: bool = False
+    """E7: whether the viewer may change the roles on these records (site administrators)."""
 
 
 def _may(state: WorkspaceState, actor: Actor, right: AdminRight) -> bool:
@@ -59,7 +72,23 @@ def member_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> Recor
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         infos = uow.members.all(workspace_id)
-    return RecordList(tuple((i, state.roles[i.member.role].name) for i in infos), state.workspace.revision)
+    return RecordList(tuple((i, state.roles[i.member.role].name) for i in infos), state.workspace.revision, _may(state, actor, AdminRight.ASSIGN_ROLES))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCreated:
+    record: MemberRecord
+    revision: int
+
+
+def create_member_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, email: str, name: str, policy: MailPolicy) -> RecordCreated:
+    """E7: whoever manages members creates an administrator record without assigning a
+    role: the new member gets the workspace's default role (`default_member_role`) and
+    an invitation email to choose a password (T4); a site administrator changes the role.
+    The seat and membership rules are the invitation's."""
+    sent = invite(uow, actor=actor, workspace_id=workspace_id, email=email, role_id=None, name=name, policy=policy)
+    record = get_member_record(uow, actor=actor, workspace_id=workspace_id, member_id=sent.member.member.id)
+    return RecordCreated(record, sent.revision)
 
 
 def _record(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_id: str, revision: int) -> MemberRecord:

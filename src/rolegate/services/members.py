@@ -17,6 +17,7 @@ from rolegate.domain.rules.team_rules import (
     joining_violations,
     membership_violations,
     self_disable_violations,
+    self_removal_violations,
 )
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
@@ -33,11 +34,12 @@ from rolegate.services.context import (
     role_escalation,
 )
 from rolegate.services.passwords import hash_password
-from rolegate.store.repositories import MemberInfo
+from rolegate.store.repositories import MemberInfo, utcnow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "MemberChanged",
+    "MemberDeleted",
     "MemberInfo",
     "activate_member",
     "activate_member_locked",
@@ -45,6 +47,7 @@ __all__ = [
     "add_member_locked",
     "change_member_role",
     "change_member_role_locked",
+    "delete_member",
     "disable_member",
     "ensure_user",
     "enable_member",
@@ -120,15 +123,30 @@ def ensure_user(uow: UnitOfWork, email: str, name: str, password: str | None, *,
 
 
 def add_member_locked(
-    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, email: str, role_id: str, name: str, password: str | None, status: MemberStatus
+    uow: UnitOfWork,
+    state: WorkspaceState,
+    *,
+    actor: Actor,
+    email: str,
+    role_id: str,
+    name: str,
+    password: str | None,
+    status: MemberStatus,
+    assigns_role: bool = True,
 ) -> MemberChanged:
     """Add a member inside an open transaction whose workspace `state` is locked (the
-    invitation service adds its token and email to the same transaction)."""
+    invitation service adds its token and email to the same transaction).
+    `assigns_role` False: the role is the workspace's default one (E7: an administrator
+    record), not the actor's choice, so the actor needs no right to assign roles."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-    authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
+    if assigns_role:
+        authorize(state, actor, AdminRight.ASSIGN_ROLES)  # a new member gets a role (C2), and that is assigning it (E7)
     role = state.role(role_id)
-    raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))  # its permissions and its field access
+    if assigns_role:
+        # Its permissions and its field access. The default role of an administrator
+        # record (E7) is the workspace's, not handed out by the actor: not checked.
+        raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))
     user_id = ensure_user(uow, email, name, password, rule_id=state.schema.rule("membership"))
     raise_if(membership_violations(state.schema, email=email, already_member=uow.members.by_user(workspace_id, user_id) is not None))
     raise_if(seat_check(state, role))
@@ -285,3 +303,47 @@ def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         done = _changed(uow, workspace_id, member_id, revision)
         uow.commit()
         return done
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDeleted:
+    """A member removed from the workspace: who they were, and the revision after it."""
+
+    member: MemberInfo
+    revision: int
+
+
+def delete_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberDeleted:
+    """N12, E7: the member leaves the workspace and their seat is free. The person's
+    identity (their login, `users` row) is never deleted: other workspaces, sites, the
+    audit log and sessions may refer to it, and the same email can be invited again.
+    Refused, naming what to move first, for oneself (C5), while records are assigned
+    to them or the host product names them (N9, C6: `POST .../transfer`), for the last
+    administrator/owner (C4, T11), and for a member holding more than the actor (E7).
+    An open invitation of theirs is revoked with them. Audited as `member.delete`."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.MANAGE_MEMBERS)
+        before = state.member(member_id)
+        info = written_members(uow, workspace_id, member_id)[0]
+        assignable = [o.key for o in state.schema.objects.values() if o.assignable]
+        violations = self_removal_violations(actor=actor.member_id or "", member=member_id)
+        violations += disable_blockers(
+            member=member_id,
+            assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
+            references=uow.members.references(workspace_id, member_id),
+        )
+        violations += guardian_violations(
+            state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
+        )
+        role = state.roles[before.role]
+        violations += admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
+        raise_if(violations)
+        invitation = uow.invitations.open_for_member(workspace_id, member_id)
+        if invitation is not None:
+            uow.invitations.close(workspace_id, invitation.id, revoked_at=utcnow())
+        uow.team.delete_member(workspace_id, member_id)
+        data = member_json(before, info.email) | {"name": info.name, "user": info.user_id}
+        revision = record_change(uow, workspace_id, actor, "member.delete", "member", member_id, data, None)
+        uow.commit()
+    return MemberDeleted(info, revision)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rolegate.domain.errors import NotFoundError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.ownership_rules import (
@@ -29,17 +30,19 @@ from rolegate.services.context import (
 )
 from rolegate.services.members import member_json, written_members
 from rolegate.store.repositories import MemberInfo
-from rolegate.store.repositories_team import InvitationRow
+from rolegate.store.repositories_team import InvitationRow, ReferenceRow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "MemberList",
     "OwnershipTransferred",
+    "RemovalView",
     "SeatCount",
     "TeamMember",
     "TeamView",
     "Transferred",
     "list_members",
+    "removal_view",
     "team_view",
     "transfer_ownership",
     "transfer_records",
@@ -53,6 +56,8 @@ class TeamMember:
     seat: str | None
     invitation: InvitationRow | None
     assigned: int
+    references: tuple[ReferenceRow, ...] = ()
+    """C6: the places of the host product that name the member (a playbook task ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +108,15 @@ def team_view(
         infos = uow.members.all(workspace_id)
         invitations = {inv.member_id: inv for inv in uow.invitations.all(workspace_id, open_only=True)}
         assigned = uow.team.assigned_counts(workspace_id)
+        references: dict[str, list[ReferenceRow]] = {}
+        for ref in uow.team.references(workspace_id):
+            references.setdefault(ref.member_id, []).append(ref)
     schema = state.schema
     everyone = []
     for info in infos:
         r = state.roles[info.member.role]
-        everyone.append(TeamMember(info, r.name, seat_of(schema, r), invitations.get(info.member.id), assigned.get(info.member.id, 0)))
+        mid = info.member.id
+        everyone.append(TeamMember(info, r.name, seat_of(schema, r), invitations.get(mid), assigned.get(mid, 0), tuple(references.get(mid, ()))))
     members = [
         m
         for m in everyone
@@ -115,6 +124,25 @@ def team_view(
     ]
     active = [m for m in everyone if m.info.member.status is MemberStatus.ACTIVE]
     return TeamView(schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalView:
+    """The page confirming a member's deletion (N12, E7): who, and what still names
+    them (records, references: C6), to transfer first; `others` may receive them."""
+
+    member: TeamMember
+    others: tuple[TeamMember, ...]
+    schema: ProductSchema
+
+
+def removal_view(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> RemovalView:
+    """The member as the Team page shows them, with the active members who may receive their work."""
+    view = team_view(uow, actor=actor, workspace_id=workspace_id)
+    found = next((m for m in view.members if m.info.member.id == member_id), None)
+    if found is None:
+        raise NotFoundError(f"no member {member_id!r}", decision=None, fix="Check the member id.")
+    return RemovalView(found, tuple(m for m in view.active if m.info.member.id != member_id), view.schema)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ moving a member's work to another needs. They never commit; the unit of work doe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "OutboxRow",
     "PasswordResetRepository",
     "PasswordResetRow",
+    "ReferenceRow",
     "SecurityEventRepository",
     "SecurityEventRow",
     "TeamRepository",
@@ -371,6 +373,16 @@ class SecurityEventRepository(_Repo):
 # -- users, records and references of the team ---------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ReferenceRow:
+    """C6: a place in the host product that names a member (a playbook task ...)."""
+
+    id: str
+    kind: str
+    label: str
+    member_id: str
+
+
 class TeamRepository(_Repo):
     def set_password(self, user_id: str, password_hash: str, *, end_sessions: bool) -> None:
         """C8: with `end_sessions`, the user's session generation moves on, so every
@@ -435,3 +447,23 @@ class TeamRepository(_Repo):
     def delete_member(self, workspace_id: str, member_id: str) -> None:
         m = t.members
         self.conn.execute(delete(m).where(and_(m.c.workspace_id == workspace_id, m.c.id == member_id)))
+
+    def references(self, workspace_id: str, member_id: str | None = None) -> list[ReferenceRow]:
+        r = t.member_references
+        where = [r.c.workspace_id == workspace_id] + ([r.c.member_id == member_id] if member_id is not None else [])
+        rows = self.conn.execute(select(r.c.id, r.c.kind, r.c.label, r.c.member_id).where(and_(*where)).order_by(r.c.label, r.c.id))
+        return [ReferenceRow(str(x.id), str(x.kind), str(x.label), str(x.member_id)) for x in rows]
+
+    def remove_references(self, workspace_id: str, ids: Sequence[str]) -> int:
+        r = t.member_references
+        done = 0
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            done += int(self.conn.execute(delete(r).where(and_(r.c.workspace_id == workspace_id, r.c.id.in_(chunk)))).rowcount)
+        return done
+
+    def add_references(self, workspace_id: str, rows: Sequence[ReferenceRow]) -> None:
+        if rows:
+            self.conn.execute(
+                insert(t.member_references), [{"workspace_id": workspace_id, "id": x.id, "member_id": x.member_id, "kind": x.kind, "label": x.label} for x in rows]
+            )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import AdminAccess, AdminContext
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas.members import MemberWritten
+from rolegate.api.schemas.members import MemberDeletedOut, MemberWritten
 from rolegate.api.schemas.workspaces import MemberOut
 from rolegate.services.commands import NO_NUL, InviteIn, MemberChangeIn
 from rolegate.services.invitations import invite as invite_by_email
@@ -18,6 +18,7 @@ from rolegate.services.members import (
     MemberInfo,
     activate_member,
     change_member_role,
+    delete_member,
     disable_member,
     enable_member,
 )
@@ -101,3 +102,14 @@ def enable(member_id: MemberId, ctx: AdminAccess) -> MemberWritten:
 def activate(member_id: MemberId, ctx: AdminAccess) -> MemberWritten:
     """T4. The actor is the member themselves, or one with the manage-members right."""
     return _status_change(ctx, member_id, activate_member)
+
+
+@router.delete("/{member_id}", response_model=MemberDeletedOut, summary="Delete a member")
+def delete(member_id: MemberId, ctx: AdminAccess) -> MemberDeletedOut:
+    """N12, E7: removes the member from the workspace and frees their seat; the person's
+    login stays (other workspaces may use it; they can be invited again). Audited as
+    `member.delete`. Refused for oneself (C5), while records are assigned to them or the
+    host product names them (N9, C6: `POST .../transfer` moves both), for the last
+    administrator/owner (C4, T11), and for a member holding more than the actor."""
+    done = delete_member(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id)
+    return MemberDeletedOut(member=member_out(done.member), user_id=done.member.user_id, revision=done.revision)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.deps import SITE_ADMIN_PREFIX, AdminAccess, CallerAccess, PlatformAccess, reach
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas.members import MemberRecordOut
+from rolegate.api.schemas.members import MemberDeletedOut, MemberRecordCreatedOut, MemberRecordOut, MemberRecordsOut
 from rolegate.api.schemas.roles import CopyPreviewOut, RoleCopyOut, ViolationOut
 from rolegate.api.schemas.sites import (
     SiteAdministratorIn,
@@ -20,10 +20,11 @@ from rolegate.api.schemas.sites import (
     UserWorkspaceOut,
     UserWorkspacesOut,
 )
+from rolegate.api.schemas.workspaces import MemberOut
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.role_copy import CopyPreview
-from rolegate.services import member_record, role_copy, sites
-from rolegate.services.commands import NO_NUL, MemberRecordIn, RoleCopyIn
+from rolegate.services import member_record, members, role_copy, sites
+from rolegate.services.commands import NO_NUL, AdministratorRecordIn, MemberRecordIn, RoleCopyIn
 from rolegate.services.member_record import MemberRecord
 
 router = APIRouter(tags=["sites"], route_class=ApiRoute)
@@ -191,3 +192,62 @@ def update_record(ctx: AdminAccess, member_id: IdPath, body: MemberRecordIn) -> 
             ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, name=body.name, email=body.email
         )
     )
+
+
+@router.get(
+    "/v1/workspaces/{workspace_id}/administrator-records",
+    response_model=MemberRecordsOut,
+    summary="List the administrator records",
+)
+def list_records(ctx: AdminAccess) -> MemberRecordsOut:
+    """E7: needs the manage-members right (Account Administrators); the same list as the
+    admin UI's Administrator records page."""
+    found = member_record.member_records(ctx.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
+    items = [
+        MemberRecordOut(
+            member_id=info.member.id,
+            user_id=info.user_id,
+            name=info.name,
+            email=info.email,
+            status=info.member.status.value,
+            role=info.member.role,
+            role_name=role_name,
+            may_assign_roles=found.may_assign_roles,
+        )
+        for info, role_name in found.rows
+    ]
+    return MemberRecordsOut(items=items, revision=found.revision)
+
+
+@router.post(
+    "/v1/workspaces/{workspace_id}/administrator-records",
+    response_model=MemberRecordCreatedOut,
+    status_code=201,
+    summary="Create an administrator record",
+)
+def create_record(ctx: AdminAccess, body: AdministratorRecordIn) -> MemberRecordCreatedOut:
+    """E7: needs the manage-members right, never the right to assign roles: the body has
+    no role; the record gets the workspace's default role (its narrowest system role)
+    and the person an invitation email. Only a site administrator changes the role."""
+    done = member_record.create_member_record(
+        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, email=body.email, name=body.name, policy=ctx.rolegate.mail_policy
+    )
+    return MemberRecordCreatedOut(record=_record_out(done.record), revision=done.revision)
+
+
+@router.delete(
+    "/v1/workspaces/{workspace_id}/members/{member_id}/record",
+    response_model=MemberDeletedOut,
+    summary="Delete an administrator record",
+)
+def delete_record(ctx: AdminAccess, member_id: IdPath) -> MemberDeletedOut:
+    """E7: the same as `DELETE .../members/{id}` (N12): the member leaves the workspace,
+    their login stays; refused for oneself, for a record holding more than the actor, and
+    for the last site administrator."""
+    done = members.delete_member(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id)
+    m = done.member
+    out = MemberOut(
+        id=m.member.id, email=m.email, name=m.name, role=m.member.role, status=m.member.status.value,
+        invited_at=m.invited_at, activated_at=m.activated_at, disabled_at=m.disabled_at,
+    )  # fmt: skip
+    return MemberDeletedOut(member=out, user_id=m.user_id, revision=done.revision)

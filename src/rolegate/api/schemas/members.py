@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from rolegate.api.schemas.workspaces import MemberOut
 
-__all__ = ["MemberRecordOut", "MemberWritten"]
+__all__ = ["MemberDeletedOut", "MemberRecordCreatedOut", "MemberRecordOut", "MemberRecordsOut", "MemberWritten"]
 
 
 class MemberWritten(BaseModel):
@@ -25,3 +25,23 @@ class MemberRecordOut(BaseModel):
     role: str
     role_name: str
     may_assign_roles: bool
+
+
+class MemberDeletedOut(BaseModel):
+    """N12, E7: the member as they were when deleted; the person's login (`user_id`) stays."""
+
+    member: MemberOut
+    user_id: str
+    revision: int
+
+
+class MemberRecordsOut(BaseModel):
+    """E7: the administrator records, as the admin UI's list shows them."""
+
+    items: list[MemberRecordOut]
+    revision: int
+
+
+class MemberRecordCreatedOut(BaseModel):
+    record: MemberRecordOut
+    revision: int

@@ -16,6 +16,7 @@ from rolegate.domain.violations import Violation
 __all__ = [
     "assignee_violations",
     "assignments_kept_violations",
+    "default_member_role",
     "email_violations",
     "invitation_open_violations",
     "joining_violations",
@@ -30,6 +31,7 @@ __all__ = [
     "team_lockout_violations",
     "is_guardian",
     "self_disable_violations",
+    "self_removal_violations",
 ]
 
 
@@ -43,6 +45,14 @@ def is_guardian(schema: ProductSchema, role: Role, effective: frozenset[str]) ->
     assert g.right is not None
     action = schema.admin_actions[g.right]
     return any(gr.action == action for p in effective for gr in schema.permissions[p].grants)
+
+
+def default_member_role(schema: ProductSchema, roles: Iterable[Role], features: frozenset[str]) -> Role:
+    """E7: the workspace's default role, which a member gets when whoever adds them may
+    not assign roles (an account administrator creating an administrator record): the
+    narrowest system role (fewest effective permissions, then by name); a custom role
+    only where the workspace has no system role. Only those who assign roles change it."""
+    return min(roles, key=lambda r: (not r.is_system, len(role_permissions(schema, r, features)), r.name.lower(), r.id))
 
 
 def guardian_violations(
@@ -133,6 +143,13 @@ def self_disable_violations(*, actor: str, member: str) -> list[Violation]:
     """C5: nobody disables themselves."""
     if actor == member:
         return [Violation("C5", "You cannot disable yourself.", "Ask another administrator to do it.")]
+    return []
+
+
+def self_removal_violations(*, actor: str, member: str) -> list[Violation]:
+    """C5 for deleting (N12, E7): nobody removes themselves from the workspace."""
+    if actor == member:
+        return [Violation("C5", "You cannot delete yourself.", "Ask another administrator to do it.")]
     return []
 
 

@@ -1,5 +1,6 @@
 """The Team page: members (filtered by status, role and seat type) with their seats,
-invitations and assigned records; invite, change role, disable and enable, send a
+invitations, assigned records and references (C6); invite, change role, disable, enable
+and delete (after a confirmation page, N12, E7), send a
 password reset, transfer records, resend and revoke invitations, transfer ownership.
 Every action is a service call; a refusal shows the team page again with the rule,
 its message and its fix. `/w/{ws}/outbox` is the developer page of the mail outbox: the
@@ -20,10 +21,10 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.services.commands import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
 from rolegate.services.invitations import invite, resend_invitation, revoke_invitation
-from rolegate.services.members import change_member_role, disable_member, enable_member
+from rolegate.services.members import change_member_role, delete_member, disable_member, enable_member
 from rolegate.services.outbox import developer_mails
 from rolegate.services.password_reset import send_password_reset
-from rolegate.services.team import team_view, transfer_ownership, transfer_records
+from rolegate.services.team import removal_view, team_view, transfer_ownership, transfer_records
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -151,6 +152,24 @@ async def enable(request: Request, workspace_id: str, member_id: str) -> Respons
     def action(page: WorkspaceContext, form: FormData) -> str:
         enable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
         return "The member is enabled."
+
+    return await _act(request, workspace_id, action)
+
+
+@router.get("/w/{workspace_id}/team/{member_id}/delete")
+def delete_page(request: Request, workspace_id: str, member_id: str) -> Response:
+    """N12, E7: the confirmation page: who is deleted, and what names them still (C6)."""
+    page = _page(request, workspace_id)
+    view = removal_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+    ctx = {"m": view.member, "others": view.others, "schema": view.schema, "can_assign_records": page.can(AdminRight.ASSIGN_RECORDS)}
+    return render(request, "team/delete.html", ctx, page=page)
+
+
+@router.post("/w/{workspace_id}/team/{member_id}/delete")
+async def delete(request: Request, workspace_id: str, member_id: str) -> Response:
+    def action(page: WorkspaceContext, form: FormData) -> str:
+        done = delete_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+        return f"{done.member.name or done.member.email} is deleted from this workspace; their seat is free."
 
     return await _act(request, workspace_id, action)
 
