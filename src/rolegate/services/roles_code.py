@@ -19,8 +19,9 @@ of the workspace missing from the document is deleted only with `prune`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,7 +37,7 @@ from rolegate.services.workspaces import set_features, set_seat_capacities
 from rolegate.store.repositories import _field_json
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["FORMAT", "Plan", "PlannedChange", "apply_document", "export_document", "plan_document"]
+__all__ = ["FORMAT", "Plan", "PlannedChange", "Refusal", "apply_document", "export_document", "plan_document"]
 
 FORMAT = 1
 
@@ -92,6 +93,8 @@ class PlannedChange:
 class Plan:
     workspace_id: str
     changes: list[PlannedChange] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    """What `apply` would refuse (filled by `plan_document`); `apply` refuses all of it."""
 
     @property
     def empty(self) -> bool:
@@ -110,6 +113,8 @@ class Plan:
             if c.impact:
                 line += f" ({c.impact})"
             out.append(line)
+        for r in self.refusals:
+            out += r.lines()
         return out
 
 
@@ -242,52 +247,121 @@ def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -
     return Plan(ws.id, changes)
 
 
+class _Joined(UnitOfWork):
+    """The caller's open unit of work, lent to the services: their `with` and their
+    `commit()` join the caller's transaction, so every change of a roles file is applied
+    (or tried, for `plan`) in one transaction the caller commits or rolls back."""
+
+    def __init__(self, outer: UnitOfWork) -> None:  # no super().__init__(): everything is the outer unit's
+        self.__dict__["_outer"] = outer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_outer"], name)
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        return None
+
+    def revision_changed(self, workspace_id: str, revision: int) -> None:
+        self.__dict__["_outer"].revision_changed(workspace_id, revision)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.__dict__["_outer"].after_commit(callback)
+
+    def commit(self) -> None:
+        return None  # the caller commits (apply) or rolls back (plan)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A change of the plan that a rule (or a check of the services) refuses."""
+
+    change: PlannedChange
+    error: RolegateError
+
+    def lines(self) -> list[str]:
+        head = f"refused {self.change.kind} {self.change.target}"
+        if not self.error.violations:
+            return [f"{head}: {self.error.message}"]
+        return [f"{head}: [{v.rule_id}] {v.message}" for v in self.error.violations]
+
+
+def _run_changes(uow: UnitOfWork, actor: Actor, workspace_id: str, plan: Plan, *, stop: bool) -> list[Refusal]:
+    """Each change of `plan` through the services, inside the caller's transaction;
+    a refused change is noted (and, with `stop`, ends the run by raising)."""
+    joined = _Joined(uow)
+    refusals: list[Refusal] = []
+    ordered = [c for c in plan.changes if c.kind in ("features", "seats")] + [
+        c for c in plan.changes if c.kind not in ("features", "seats")
+    ]
+    for c in ordered:
+        try:
+            _change(joined, actor, workspace_id, c)
+        except RolegateError as exc:
+            if stop:
+                raise
+            refusals.append(Refusal(c, exc))
+    return refusals
+
+
+def _change(uow: UnitOfWork, actor: Actor, workspace_id: str, c: PlannedChange) -> None:
+    want = c.after
+    if c.kind == "features":
+        set_features(uow, actor=actor, workspace_id=workspace_id, features=want)
+    elif c.kind == "seats":
+        set_seat_capacities(uow, actor=actor, workspace_id=workspace_id, seat_capacities=want)
+    elif c.kind == "role.create":
+        create_role(
+            uow,
+            actor=actor,
+            workspace_id=workspace_id,
+            name=want["name"],
+            level=want["level"] or None,
+            grants=want["grants"],
+            landing_page=want["landing_page"],
+            description=want["description"],
+            field_access=want["field_access"],
+        )
+    elif c.kind == "role.update":
+        assert c.role_id is not None
+        update_role(
+            uow,
+            actor=actor,
+            workspace_id=workspace_id,
+            role_id=c.role_id,
+            level=want["level"] or None,
+            grants=want["grants"],
+            landing_page=want["landing_page"],
+            description=want["description"],
+            field_access=want["field_access"],
+        )
+    else:  # role.delete
+        assert c.role_id is not None
+        delete_role(uow, actor=actor, workspace_id=workspace_id, role_id=c.role_id)
+
+
 def plan_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str, document: Mapping[str, Any], prune: bool = False) -> Plan:
-    """What applying `document` would change, and who it would affect. Writes nothing."""
+    """What applying `document` would change, who it would affect, and every refusal
+    `apply` would hit: the changes run through the same services as `apply`, in one
+    transaction that is rolled back. Writes nothing."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
-        return _plan(uow, state, _parse(document, state), prune)
+        plan = _plan(uow, state, _parse(document, state), prune)
+        refusals = _run_changes(uow, actor, workspace_id, plan, stop=False)
+        return Plan(plan.workspace_id, plan.changes, refusals)  # never committed: rolled back on exit
 
 
 def apply_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str, document: Mapping[str, Any], prune: bool = False) -> Plan:
-    """Apply the plan change by change through the services; returns what was done.
-    Each change is its own transaction and audit event; a refused change stops the run
-    with the rule that refused it (the changes before it stay, and a second run resumes)."""
-    plan = plan_document(uow, actor=actor, workspace_id=workspace_id, document=document, prune=prune)
-    for c in plan.changes:
-        if c.kind == "features":
-            set_features(uow, actor=actor, workspace_id=workspace_id, features=c.after)
-        elif c.kind == "seats":
-            set_seat_capacities(uow, actor=actor, workspace_id=workspace_id, seat_capacities=c.after)
-    for c in plan.changes:
-        want = c.after
-        if c.kind == "role.create":
-            create_role(
-                uow,
-                actor=actor,
-                workspace_id=workspace_id,
-                name=want["name"],
-                level=want["level"] or None,
-                grants=want["grants"],
-                landing_page=want["landing_page"],
-                description=want["description"],
-                field_access=want["field_access"],
-            )
-        elif c.kind == "role.update":
-            assert c.role_id is not None
-            update_role(
-                uow,
-                actor=actor,
-                workspace_id=workspace_id,
-                role_id=c.role_id,
-                level=want["level"] or None,
-                grants=want["grants"],
-                landing_page=want["landing_page"],
-                description=want["description"],
-                field_access=want["field_access"],
-            )
-        elif c.kind == "role.delete":
-            assert c.role_id is not None
-            delete_role(uow, actor=actor, workspace_id=workspace_id, role_id=c.role_id)
-    return plan
+    """Apply the plan through the services (same rules, one audit event per change) in
+    one transaction: all of it, or nothing when a change is refused (the error names
+    the rule that refused it)."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        plan = _plan(uow, state, _parse(document, state), prune)
+        _run_changes(uow, actor, workspace_id, plan, stop=True)
+        uow.commit()
+        return plan
