@@ -285,3 +285,36 @@ def test_E7_apply_is_one_transaction_a_refused_second_change_leaves_the_first_un
         assert "campaigns.edit" in reader.grants
     finally:
         app.close()
+
+
+def test_K6_export_includes_the_workspaces_own_objects_and_fields_and_apply_recreates_them(
+    db_url: str, tmp_path: Path
+) -> None:
+    from rolegate.services import fields
+
+    app = _app(db_url)
+    try:
+        source = _workspace(app, "catalyst")
+        fields.add_object(app.uow(), actor=PLATFORM, workspace_id=source, key="project", label="Project")
+        fields.add_field(app.uow(), actor=PLATFORM, workspace_id=source, object_type="project", name="budget", label="Budget")
+        fields.add_field(app.uow(), actor=PLATFORM, workspace_id=source, object_type="account", name="nps", label="NPS")
+        path = tmp_path / "roles.yaml"
+        _run("export", "-w", source, "-o", str(path), "--url", db_url)
+        doc = yaml.safe_load(path.read_text())
+        assert doc["objects"] == [{"key": "project", "label": "Project"}]
+        assert {(f["object"], f["name"], f["label"]) for f in doc["fields"]} == {
+            ("project", "budget", "Budget"),
+            ("account", "nps", "NPS"),
+        }
+        assert "no changes" in _run("plan", str(path), "-w", source, "--url", db_url)
+        fresh = _workspace(app, "catalyst")
+        planned = _run("plan", str(path), "-w", fresh, "--url", db_url)
+        assert "object.add 'project'" in planned
+        assert "field.add 'project.budget'" in planned
+        _run("apply", str(path), "-w", fresh, "--url", db_url)
+        with app.uow() as uow:
+            copied, original = uow.fields.registry(fresh), uow.fields.registry(source)
+        assert (set(copied.objects), set(copied.fields)) == (set(original.objects), set(original.fields))
+        assert "no changes" in _run("plan", str(path), "-w", fresh, "--url", db_url)
+    finally:
+        app.close()
