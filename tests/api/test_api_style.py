@@ -20,7 +20,8 @@ def test_members_roles_invitations_and_audit_lists_carry_items_revision_and_next
     assert [i["email"] for i in invitations["invitations"]] == ["cat@acme.test"]
     assert (invitations["revision"], invitations["next_cursor"]) == (revision, None)
     roles = natero.api.get(natero.url("/roles")).json()
-    assert roles["roles"] and roles["next_cursor"] is None
+    assert roles["roles"]
+    assert roles["next_cursor"] is None
     audit = natero.api.get(natero.url("/audit"), params={"limit": 1}).json()
     assert audit["revision"] == revision
     assert len(audit["events"]) == 1
