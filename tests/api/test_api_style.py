@@ -83,3 +83,14 @@ def test_an_unknown_member_in_the_field_decisions_is_a_404(natero: Tenant, path:
     disabled = invite(natero, "gone@acme.test", "guest")
     assert natero.api.post(natero.url(f"/members/{disabled}/disable")).status_code == 200
     assert natero.api.post(natero.url(path), json={**body, "member": disabled}).status_code == 200  # known: decided
+
+
+def test_a_record_can_be_read_alone(natero: Tenant) -> None:
+    put = natero.api.put(natero.url("/records/account/acme"), json={})
+    assert put.status_code == 200, put.text
+    r = natero.api.get(natero.url("/records/account/acme"))
+    assert r.status_code == 200, r.text
+    assert r.json()["record"] == {"type": "account", "id": "acme", "parent": None, "assignee": None}
+    assert r.json()["revision"] == put.json()["revision"]
+    assert_problem(natero.api.get(natero.url("/records/account/nope")), 404, "not_found")
+    assert natero.api.get(natero.url("/records/acount/acme")).status_code == 422
