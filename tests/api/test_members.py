@@ -21,7 +21,7 @@ def test_invite_lists_the_member_and_T4_activate_makes_them_active(natero: Tenan
     after = natero.api.post(natero.url("/check"), json={"member": member["id"], "action": "accounts.view", "min_revision": r.json()["revision"]}).json()
     assert after["allowed"] is True
 
-    listed = natero.api.get(natero.url("/members")).json()
+    listed = natero.api.get(natero.url("/members")).json()["members"]
     assert {m["email"] for m in listed} == {"owner@natero.test", "cat@acme.test"}
 
 

@@ -157,8 +157,10 @@ def test_E2_plan_shows_the_impact_on_members_and_apply_enforces_the_rules(db_url
         kept = {**doc, "roles": [r for r in doc["roles"] if r.get("name") != "Reader"]}
         path.write_text(yaml.safe_dump(kept))
         assert "role.delete" not in _run("plan", str(path), "-w", ws, "--url", db_url)
-        pruned = _run("plan", str(path), "-w", ws, "--prune", "--url", db_url)
-        assert "role.delete 'Reader' (1 member(s) lose campaigns.view)" in pruned
+        pruned = runner.invoke(cli_app, ["plan", str(path), "-w", ws, "--prune", "--url", db_url], env=WIDE)
+        assert pruned.exit_code == 2, pruned.output  # plan reports the refusal apply would hit
+        assert "role.delete 'Reader' (1 member(s) lose campaigns.view)" in pruned.output
+        assert "refused role.delete 'Reader'" in pruned.output
         result = runner.invoke(cli_app, ["apply", str(path), "-w", ws, "--prune", "--url", db_url], env=WIDE)
         assert result.exit_code == 2, result.output
         assert "'Reader'" in result.output
@@ -213,3 +215,106 @@ def test_E8_audit_verify_names_the_first_altered_event(db_url: str) -> None:
     assert result.exit_code == 1
     assert f"chain broken at event 4 (id {altered.id}, role.create on role {altered.target_id}" in result.output
     assert "content does not match its hash (altered)" in result.output
+
+
+def _reader_doc(app: Rolegate, db_url: str, tmp_path: Path) -> tuple[str, Path, dict[str, object]]:
+    ws = _workspace(app, "email_marketing")
+    roles.create_role(
+        app.uow(), actor=PLATFORM, workspace_id=ws, name="Reader", level="account_administrator", grants=["campaigns.view"]
+    )
+    path = tmp_path / "roles.yaml"
+    _run("export", "-w", ws, "-o", str(path), "--url", db_url)
+    return ws, path, yaml.safe_load(path.read_text())
+
+
+def test_E7_plan_reports_every_refusal_apply_would_hit_and_writes_nothing(db_url: str, tmp_path: Path) -> None:
+    app = _app(db_url)
+    try:
+        ws, path, doc = _reader_doc(app, db_url, tmp_path)
+        entries = doc["roles"]
+        assert isinstance(entries, list)
+        # two changes a rule refuses: an account administrator role may not hold site.administer (E7)
+        entries.append({"name": "First", "level": "account_administrator", "grants": ["campaigns.view", "site.administer"]})
+        entries.append({"name": "Second", "level": "account_administrator", "grants": ["segments.view", "site.administer"]})
+        path.write_text(yaml.safe_dump(doc))
+        with app.uow() as uow:
+            revision, events = uow.workspaces.revision(ws), len(uow.audit.all(ws))
+        result = runner.invoke(cli_app, ["plan", str(path), "-w", ws, "--url", db_url], env=WIDE)
+        assert result.exit_code == 2, result.output
+        assert "refused role.create 'First': [E7]" in result.output
+        assert "refused role.create 'Second': [E7]" in result.output
+        result = runner.invoke(cli_app, ["apply", str(path), "-w", ws, "--url", db_url], env=WIDE)
+        assert result.exit_code == 2, result.output
+        assert "E7" in result.output
+        with app.uow() as uow:
+            assert (uow.workspaces.revision(ws), len(uow.audit.all(ws))) == (revision, events)
+            assert {r.role.name for r in uow.roles.all(ws)} >= {"Reader"}
+            assert not {"First", "Second"} & {r.role.name for r in uow.roles.all(ws)}
+    finally:
+        app.close()
+
+
+def test_E7_apply_is_one_transaction_a_refused_second_change_leaves_the_first_unapplied(
+    db_url: str, tmp_path: Path
+) -> None:
+    app = _app(db_url)
+    try:
+        ws, path, doc = _reader_doc(app, db_url, tmp_path)
+        entries = doc["roles"]
+        assert isinstance(entries, list)
+        entry = next(r for r in entries if r.get("name") == "Reader")
+        entry["grants"] = ["campaigns.view", "campaigns.edit"]  # first change: allowed
+        entries.append({"name": "Refused", "level": "account_administrator", "grants": ["site.administer"]})
+        path.write_text(yaml.safe_dump(doc))
+        planned = runner.invoke(cli_app, ["plan", str(path), "-w", ws, "--url", db_url], env=WIDE)
+        assert "role.update 'Reader': grants" in planned.output
+        assert "refused role.create 'Refused': [E7]" in planned.output
+        assert "refused role.update" not in planned.output
+        result = runner.invoke(cli_app, ["apply", str(path), "-w", ws, "--url", db_url], env=WIDE)
+        assert result.exit_code == 2, result.output
+        assert "E7" in result.output
+        with app.uow() as uow:
+            reader = next(r.role for r in uow.roles.all(ws) if r.role.name == "Reader")
+        assert "campaigns.edit" not in reader.grants
+        # without the refused change, the same file applies as a whole
+        doc["roles"] = [r for r in entries if r.get("name") != "Refused"]
+        path.write_text(yaml.safe_dump(doc))
+        assert "applied role.update 'Reader'" in _run("apply", str(path), "-w", ws, "--url", db_url)
+        with app.uow() as uow:
+            reader = next(r.role for r in uow.roles.all(ws) if r.role.name == "Reader")
+        assert "campaigns.edit" in reader.grants
+    finally:
+        app.close()
+
+
+def test_K6_export_includes_the_workspaces_own_objects_and_fields_and_apply_recreates_them(
+    db_url: str, tmp_path: Path
+) -> None:
+    from rolegate.services import fields
+
+    app = _app(db_url)
+    try:
+        source = _workspace(app, "catalyst")
+        fields.add_object(app.uow(), actor=PLATFORM, workspace_id=source, key="project", label="Project")
+        fields.add_field(app.uow(), actor=PLATFORM, workspace_id=source, object_type="project", name="budget", label="Budget")
+        fields.add_field(app.uow(), actor=PLATFORM, workspace_id=source, object_type="account", name="nps", label="NPS")
+        path = tmp_path / "roles.yaml"
+        _run("export", "-w", source, "-o", str(path), "--url", db_url)
+        doc = yaml.safe_load(path.read_text())
+        assert doc["objects"] == [{"key": "project", "label": "Project"}]
+        assert {(f["object"], f["name"], f["label"]) for f in doc["fields"]} == {
+            ("project", "budget", "Budget"),
+            ("account", "nps", "NPS"),
+        }
+        assert "no changes" in _run("plan", str(path), "-w", source, "--url", db_url)
+        fresh = _workspace(app, "catalyst")
+        planned = _run("plan", str(path), "-w", fresh, "--url", db_url)
+        assert "object.add 'project'" in planned
+        assert "field.add 'project.budget'" in planned
+        _run("apply", str(path), "-w", fresh, "--url", db_url)
+        with app.uow() as uow:
+            copied, original = uow.fields.registry(fresh), uow.fields.registry(source)
+        assert (set(copied.objects), set(copied.fields)) == (set(original.objects), set(original.fields))
+        assert "no changes" in _run("plan", str(path), "-w", fresh, "--url", db_url)
+    finally:
+        app.close()

@@ -6,8 +6,10 @@ every comparison goes through the engine's public API only.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
+from rolegate.domain.errors import NotFoundError
 from rolegate.domain.schema import FieldAccess, Scope
 from rolegate.engine import InMemoryRecordIndex, RecordRef, Snapshot, compile_snapshot
 from tests.property.reference import (
@@ -103,6 +105,10 @@ def test_field_access_and_filter_fields(world: World) -> None:
                 if expected >= FieldAccess.READ:
                     readable.add(field)
             row = {f: f"value of {f}" for f in fields} | {"undeclared": 1}
+            if member not in {m.id for m in world.members}:
+                with pytest.raises(NotFoundError):  # a member id not of the workspace: 404
+                    snap.filter_fields(member, object_type, row)
+                continue
             filtered = snap.filter_fields(member, object_type, row)
             assert set(filtered) == readable
             assert all(snap.field_access(member, object_type, f) >= FieldAccess.READ for f in filtered)

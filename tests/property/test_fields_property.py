@@ -13,8 +13,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
+from rolegate.domain.errors import NotFoundError
 from rolegate.domain.field_registry import FieldRegistry, apply_registry
 from rolegate.domain.roles import role_from_system
 from rolegate.domain.schema import FieldAccess
@@ -58,7 +60,14 @@ def test_K12_filter_fields_never_returns_a_field_without_access_and_K11_check_wr
             return FieldAccess.NONE  # undeclared: nobody configured it (K8)
         return ref_member_field_access(raw, roles, world.members, member, obj, field)
 
+    known = {m.id for m in world.members}
     for page in fw.pages:
+        if page.member not in known:  # a member id not of the workspace: 404 in every field decision
+            with pytest.raises(NotFoundError):
+                snap.filter_records(page.member, page.object_type, page.records)
+            with pytest.raises(NotFoundError):
+                snap.check_write(page.member, page.object_type, page.changes)
+            continue
         filtered = snap.filter_records(page.member, page.object_type, page.records)
         assert len(filtered) == len(page.records)
         for record, out in zip(page.records, filtered, strict=True):

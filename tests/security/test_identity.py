@@ -135,7 +135,7 @@ def test_inviting_an_existing_person_shows_the_inviter_nothing_stored_about_them
     assert "Bea Secret" not in a.api.get(a.url(f"/members/{r.json()['member']['id']}/record")).text
     assert "Bea Secret" not in a.api.get(a.url("/invitations")).text
     assert b.owner  # B's owner keeps their name where they are a member
-    assert two_org_apis.b.get(f"/v1/workspaces/{b.id}/members", headers={"Rolegate-Actor": b.owner}).json()[0]["name"] == "Bea Secret"
+    assert two_org_apis.b.get(f"/v1/workspaces/{b.id}/members", headers={"Rolegate-Actor": b.owner}).json()["members"][0]["name"] == "Bea Secret"
 
 
 def test_naming_an_existing_person_site_administrator_shows_the_namer_nothing_stored_about_them(two_org_apis: TwoOrgApis) -> None:

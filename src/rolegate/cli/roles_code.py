@@ -68,16 +68,23 @@ def export(
 
 
 def plan(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = False, url: UrlOption = None) -> None:
-    """Show what `apply` would change, and which members it affects ("no changes" when none)."""
+    """Show what `apply` would change, which members it affects ("no changes" when none)
+    and every change a rule would refuse (exit 2 then): nothing is written."""
     doc = _read(file)
     with reporting_errors(), open_rolegate(url) as rg:
-        _print(
-            plan_document(rg.reader(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune), done=False
+        # a writable unit of work: the changes are tried through the services, then rolled back
+        planned = plan_document(rg.uow(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune)
+    _print(planned, done=False)
+    if planned.refusals:
+        fail(
+            f"apply would refuse {len(planned.refusals)} change(s) of {file}, and apply nothing",
+            "Change the file so that no rule refuses it, then plan again.",
         )
 
 
 def apply(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = False, url: UrlOption = None) -> None:
-    """Apply the file: each change through the services, audited; a second run changes nothing."""
+    """Apply the file in one transaction: each change through the services, audited; all
+    or nothing (a refused change leaves the workspace as it was); a second run changes nothing."""
     doc = _read(file)
     with reporting_errors(), open_rolegate(url) as rg:
         _print(apply_document(rg.uow(), actor=OPERATOR, workspace_id=workspace, document=doc, prune=prune), done=True)

@@ -16,6 +16,7 @@ from typing import Any
 from rolegate.domain.errors import (
     HiddenRecordError,
     InvalidRecordError,
+    NotFoundError,
     PermissionDeniedError,
     UnknownActionError,
 )
@@ -174,8 +175,11 @@ class Snapshot:
 
     def filter_fields(self, member: str, object_type: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record without the fields the member may not read (K12). Keys the
-        schema does not declare are dropped too: a field nobody configured is hidden (K8)."""
+        schema does not declare are dropped too: a field nobody configured is hidden (K8).
+        A member id not of this workspace is a NotFoundError (404), as in the field
+        decisions below."""
         readable = self.readable_fields(member, object_type)
+        self._known(member)
         return {k: v for k, v in record.items() if k in readable}
 
     def filter_records(self, member: str, object_type: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -184,12 +188,14 @@ class Snapshot:
         deleting the hidden keys, and reusing one key layout across records, whose
         safety check costs as much as it saves.)"""
         readable = self.readable_fields(member, object_type)
+        self._known(member)
         return [{k: v for k, v in record.items() if k in readable} for record in records]
 
     def check_write(self, member: str, object_type: str, changes: Iterable[str] | Mapping[str, Any]) -> WriteCheck:
         """May `member` write every field of `changes` (field names, or a dict of new
         values)? Names every field it may not touch, each with its rule (K8, K9, K11, K1)."""
         self._object(object_type)
+        self._known(member)
         names = tuple(dict.fromkeys(changes))
         compiled = self._active_role(member)
         refused: list[FieldRefusal] = []
@@ -207,6 +213,7 @@ class Snapshot:
         declared field's access, and for each place that uses fields (filter, segment,
         layout, note, dashboard module) whether it is shown, hidden or redacted."""
         readable = self.readable_fields(member, object_type)
+        self._known(member)
         writable = self.writable_fields(member, object_type)
         declared = self.schema.objects[object_type].fields
         access = tuple((f, FieldAccess.WRITE if f in writable else FieldAccess.READ if f in readable else FieldAccess.NONE) for f in declared)
@@ -223,10 +230,8 @@ class Snapshot:
         return compiled.field_decisions.get(object_type, {}).get(field_name)
 
     def _write_refusal(self, member: str, compiled: CompiledRole | None, object_type: str, name: str) -> FieldRefusal | None:
-        if compiled is None:
-            status = self._member_status.get(member)
-            why = "no such member in this workspace" if status is None else f"the member is {status.value}"
-            return FieldRefusal(name, FieldAccess.NONE, "K12", f"{object_type}.{name}: {why}")
+        if compiled is None:  # a known member (`_known`), not active
+            return FieldRefusal(name, FieldAccess.NONE, "K12", f"{object_type}.{name}: the member is {self._member_status[member].value}")
         decision = compiled.field_decisions.get(object_type, {}).get(name)
         if decision is None:
             return FieldRefusal(name, FieldAccess.NONE, "K8", f"{object_type}.{name} is not a field of this workspace: nobody configured it (K8)")
@@ -254,6 +259,10 @@ class Snapshot:
         if self._member_status.get(member) is not MemberStatus.ACTIVE:
             return None
         return self._roles[self._member_roles[member]]
+
+    def _known(self, member: str) -> None:
+        if member not in self._member_status:
+            raise NotFoundError(f"no member {member!r} in this workspace", decision=None, fix="List the members to find their id.")
 
     def _object(self, object_type: str) -> None:
         if object_type not in self.schema.objects:

@@ -26,10 +26,12 @@ __all__ = [
     "ChainReport",
     "EventFilter",
     "EventLine",
+    "EventPage",
     "actor_names",
     "audit_log_view",
     "export_events",
     "get_retention",
+    "list_event_page",
     "list_events",
     "prune_events",
     "set_retention",
@@ -206,6 +208,13 @@ def _events(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[AuditEvent]
+    revision: int
+    """The workspace revision the events were read at."""
+
+
 def list_events(
     uow: UnitOfWork,
     *,
@@ -224,11 +233,33 @@ def list_events(
     """E8: the changes made by every administrator of the workspace, for whoever holds
     the view-audit right (the Web Access Log permission). `action` matches a whole
     family when it has no dot (`role` is role.create, role.update, ...)."""
+    return list_event_page(
+        uow,
+        actor=actor,
+        workspace_id=workspace_id,
+        filters=EventFilter(actor_filter, action, target_type, target_id, since, until),
+        after_seq=after_seq,
+        limit=limit,
+        newest_first=newest_first,
+    ).events
+
+
+def list_event_page(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    filters: EventFilter,
+    after_seq: int = 0,
+    limit: int | None = 100,
+    newest_first: bool = False,
+) -> EventPage:
+    """`list_events`, with the workspace revision they were read at."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_AUDIT)
-        filters = EventFilter(actor_filter, action, target_type, target_id, since, until)
-        return _events(uow, workspace_id, filters, limit=limit, after_seq=after_seq, newest_first=newest_first)
+        found = _events(uow, workspace_id, filters, limit=limit, after_seq=after_seq, newest_first=newest_first)
+        return EventPage(found, state.workspace.revision)
 
 
 def _utc(value: datetime | None) -> datetime | None:

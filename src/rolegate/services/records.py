@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rolegate.domain.errors import InvalidRecordError
+from rolegate.domain.errors import InvalidRecordError, NotFoundError
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
@@ -15,7 +15,7 @@ from rolegate.services.context import WorkspaceState, authorize, load_state, rai
 from rolegate.services.record_bulk import eligibility
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["RecordDeleted", "RecordSaved", "delete_record", "record_json", "upsert_record"]
+__all__ = ["RecordDeleted", "RecordSaved", "delete_record", "read_record", "record_json", "upsert_record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,21 @@ def upsert_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, record: R
         revision = record_change(uow, workspace_id, actor, "record.upsert", record.type, record.id, record_json(before), record_json(record))
         uow.commit()
         return RecordSaved(record, revision)
+
+
+def read_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: RecordRef) -> RecordSaved:
+    """One record of the index as the host last told it, and the revision read; 404
+    when the index does not hold it. The host reads what it wrote: no member right is
+    needed, as for writing it (`actor` is accepted for the doors' one signature)."""
+    del actor
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        if ref.type not in state.schema.objects:
+            raise InvalidRecordError(f"unknown object type {ref.type!r}", fix=f"Use one of {', '.join(sorted(state.schema.objects))}.")
+        found = uow.records.get(workspace_id, ref)
+        if found is None:
+            raise NotFoundError(f"no {ref.type} {ref.id!r} in the record index", decision=None, fix="Upsert it first (PUT .../records/{type}/{id}).")
+        return RecordSaved(found, state.workspace.revision)
 
 
 def delete_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: RecordRef) -> RecordDeleted:

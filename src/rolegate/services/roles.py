@@ -276,6 +276,8 @@ def changed_role(
     new_level = level if level is not None else before.level
     if schema.level_mode is LevelMode.MARKER:
         new_level = schema.level_for(None, new_grants)
+    elif grants is not None and new_level in schema.levels:
+        new_grants |= schema.levels[new_level].floor  # the level's locked floor is implied (T7), never restated
     raise_if(level_choice_violations(schema, new_level))
     return before.with_changes(
         name=name.strip() if name is not None else None,

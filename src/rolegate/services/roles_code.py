@@ -19,24 +19,27 @@ of the workspace missing from the document is deleted only with `prune`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rolegate.domain.errors import RolegateError
+from rolegate.domain.field_registry import RegisteredField
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, authorize, load_state
+from rolegate.services.fields import add_field, add_object
 from rolegate.services.roles import create_role, delete_role, update_role
 from rolegate.services.workspaces import set_features, set_seat_capacities
 from rolegate.store.repositories import _field_json
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["FORMAT", "Plan", "PlannedChange", "apply_document", "export_document", "plan_document"]
+__all__ = ["FORMAT", "Plan", "PlannedChange", "Refusal", "apply_document", "export_document", "plan_document"]
 
 FORMAT = 1
 
@@ -52,6 +55,21 @@ class _RoleDoc(BaseModel):
     field_access: dict[str, dict[str, str]] = {}
 
 
+class _ObjectDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    label: str
+
+
+class _FieldDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    object: str
+    name: str
+    label: str
+    synced_from: str | None = None
+    integration_access: str | None = None
+
+
 class _Document(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: int
@@ -59,12 +77,17 @@ class _Document(BaseModel):
     workspace: str = ""
     features: list[str] = []
     seat_capacities: dict[str, int | None] = {}
+    objects: list[_ObjectDoc] = []
+    """The workspace's own objects (K6), added on top of the preset's."""
+    fields: list[_FieldDoc] = []
+    """The workspace's own (newly mapped) fields (K8, K9), on the preset's or its own objects."""
     roles: list[_RoleDoc] = []
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedChange:
-    """One change: `kind` is features, seats, role.create, role.update or role.delete."""
+    """One change: `kind` is features, seats, object.add, field.add, role.create,
+    role.update or role.delete (applied in that order)."""
 
     kind: str
     target: str
@@ -92,6 +115,8 @@ class PlannedChange:
 class Plan:
     workspace_id: str
     changes: list[PlannedChange] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    """What `apply` would refuse (filled by `plan_document`); `apply` refuses all of it."""
 
     @property
     def empty(self) -> bool:
@@ -110,6 +135,8 @@ class Plan:
             if c.impact:
                 line += f" ({c.impact})"
             out.append(line)
+        for r in self.refusals:
+            out += r.lines()
         return out
 
 
@@ -125,12 +152,23 @@ def _role_doc(role: Role) -> dict[str, Any]:
     return data
 
 
+def _field_doc(f: RegisteredField) -> dict[str, Any]:
+    data: dict[str, Any] = {"object": f.object_type, "name": f.name, "label": f.label}
+    if f.synced_from is not None:
+        data["synced_from"] = f.synced_from
+    if f.integration_access is not None:
+        data["integration_access"] = f.integration_access.label
+    return data
+
+
 def export_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> dict[str, Any]:
-    """Custom roles, edited system roles, field permissions, features and seat capacities."""
+    """Custom roles, edited system roles, field permissions, features, seat capacities,
+    and the workspace's own objects and fields (those added on top of the preset)."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
         ws = state.workspace
+        registry = uow.fields.registry(ws.id)
         roles = sorted(state.roles.values(), key=lambda r: (not r.is_system, r.name.lower()))
         return {
             "format": FORMAT,
@@ -138,6 +176,8 @@ def export_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> dict
             "workspace": ws.name,
             "features": sorted(ws.features),
             "seat_capacities": dict(sorted(ws.seat_capacities.items())),
+            "objects": [{"key": o.key, "label": o.label} for o in registry.objects],
+            "fields": [_field_doc(f) for f in registry.fields if f.added],
             "roles": [_role_doc(r) for r in roles],
         }
 
@@ -213,6 +253,14 @@ def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -
     caps = dict(ws.seat_capacities) | doc.seat_capacities
     if caps != dict(ws.seat_capacities):
         changes.append(PlannedChange("seats", "workspace", dict(ws.seat_capacities), caps))
+    registry = uow.fields.registry(ws.id)
+    have_objects = {o.key for o in registry.objects}
+    for o in doc.objects:
+        if o.key not in have_objects:
+            changes.append(PlannedChange("object.add", repr(o.key), None, {"key": o.key, "label": o.label}))
+    for f in doc.fields:
+        if registry.field(f.object, f.name) is None and f.name not in _preset_fields(state, f.object):
+            changes.append(PlannedChange("field.add", repr(f"{f.object}.{f.name}"), None, f.model_dump()))
     by_name = {r.name.strip().lower(): r for r in state.roles.values() if not r.is_system}
     seen: set[str] = set()
     eval_feats = feats & schema.features.keys()
@@ -242,52 +290,140 @@ def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -
     return Plan(ws.id, changes)
 
 
+class _Joined(UnitOfWork):
+    """The caller's open unit of work, lent to the services: their `with` and their
+    `commit()` join the caller's transaction, so every change of a roles file is applied
+    (or tried, for `plan`) in one transaction the caller commits or rolls back."""
+
+    def __init__(self, outer: UnitOfWork) -> None:  # no super().__init__(): everything is the outer unit's
+        self.__dict__["_outer"] = outer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_outer"], name)
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        return None
+
+    def revision_changed(self, workspace_id: str, revision: int) -> None:
+        self.__dict__["_outer"].revision_changed(workspace_id, revision)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.__dict__["_outer"].after_commit(callback)
+
+    def commit(self) -> None:
+        return None  # the caller commits (apply) or rolls back (plan)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A change of the plan that a rule (or a check of the services) refuses."""
+
+    change: PlannedChange
+    error: RolegateError
+
+    def lines(self) -> list[str]:
+        head = f"refused {self.change.kind} {self.change.target}"
+        if not self.error.violations:
+            return [f"{head}: {self.error.message}"]
+        return [f"{head}: [{v.rule_id}] {v.message}" for v in self.error.violations]
+
+
+_ORDER = {"features": 0, "seats": 1, "object.add": 2, "field.add": 3}
+"""Features and seats first, then the objects and fields the roles' field access names."""
+
+
+def _run_changes(uow: UnitOfWork, actor: Actor, workspace_id: str, plan: Plan, *, stop: bool) -> list[Refusal]:
+    """Each change of `plan` through the services, inside the caller's transaction;
+    a refused change is noted (and, with `stop`, ends the run by raising)."""
+    joined = _Joined(uow)
+    refusals: list[Refusal] = []
+    for c in sorted(plan.changes, key=lambda c: _ORDER.get(c.kind, len(_ORDER))):
+        try:
+            _change(joined, actor, workspace_id, c)
+        except RolegateError as exc:
+            if stop:
+                raise
+            refusals.append(Refusal(c, exc))
+    return refusals
+
+
+def _change(uow: UnitOfWork, actor: Actor, workspace_id: str, c: PlannedChange) -> None:
+    want = c.after
+    if c.kind == "features":
+        set_features(uow, actor=actor, workspace_id=workspace_id, features=want)
+    elif c.kind == "seats":
+        set_seat_capacities(uow, actor=actor, workspace_id=workspace_id, seat_capacities=want)
+    elif c.kind == "object.add":
+        add_object(uow, actor=actor, workspace_id=workspace_id, key=want["key"], label=want["label"])
+    elif c.kind == "field.add":
+        add_field(
+            uow,
+            actor=actor,
+            workspace_id=workspace_id,
+            object_type=want["object"],
+            name=want["name"],
+            label=want["label"],
+            synced_from=want["synced_from"],
+            integration_access=want["integration_access"],
+        )
+    elif c.kind == "role.create":
+        create_role(
+            uow,
+            actor=actor,
+            workspace_id=workspace_id,
+            name=want["name"],
+            level=want["level"] or None,
+            grants=want["grants"],
+            landing_page=want["landing_page"],
+            description=want["description"],
+            field_access=want["field_access"],
+        )
+    elif c.kind == "role.update":
+        assert c.role_id is not None
+        update_role(
+            uow,
+            actor=actor,
+            workspace_id=workspace_id,
+            role_id=c.role_id,
+            level=want["level"] or None,
+            grants=want["grants"],
+            landing_page=want["landing_page"],
+            description=want["description"],
+            field_access=want["field_access"],
+        )
+    else:  # role.delete
+        assert c.role_id is not None
+        delete_role(uow, actor=actor, workspace_id=workspace_id, role_id=c.role_id)
+
+
+def _preset_fields(state: WorkspaceState, object_type: str) -> frozenset[str]:
+    obj = state.schema.objects.get(object_type)
+    return frozenset(obj.fields) if obj is not None else frozenset()
+
+
 def plan_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str, document: Mapping[str, Any], prune: bool = False) -> Plan:
-    """What applying `document` would change, and who it would affect. Writes nothing."""
+    """What applying `document` would change, who it would affect, and every refusal
+    `apply` would hit: the changes run through the same services as `apply`, in one
+    transaction that is rolled back. Writes nothing."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
-        return _plan(uow, state, _parse(document, state), prune)
+        plan = _plan(uow, state, _parse(document, state), prune)
+        refusals = _run_changes(uow, actor, workspace_id, plan, stop=False)
+        return Plan(plan.workspace_id, plan.changes, refusals)  # never committed: rolled back on exit
 
 
 def apply_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str, document: Mapping[str, Any], prune: bool = False) -> Plan:
-    """Apply the plan change by change through the services; returns what was done.
-    Each change is its own transaction and audit event; a refused change stops the run
-    with the rule that refused it (the changes before it stay, and a second run resumes)."""
-    plan = plan_document(uow, actor=actor, workspace_id=workspace_id, document=document, prune=prune)
-    for c in plan.changes:
-        if c.kind == "features":
-            set_features(uow, actor=actor, workspace_id=workspace_id, features=c.after)
-        elif c.kind == "seats":
-            set_seat_capacities(uow, actor=actor, workspace_id=workspace_id, seat_capacities=c.after)
-    for c in plan.changes:
-        want = c.after
-        if c.kind == "role.create":
-            create_role(
-                uow,
-                actor=actor,
-                workspace_id=workspace_id,
-                name=want["name"],
-                level=want["level"] or None,
-                grants=want["grants"],
-                landing_page=want["landing_page"],
-                description=want["description"],
-                field_access=want["field_access"],
-            )
-        elif c.kind == "role.update":
-            assert c.role_id is not None
-            update_role(
-                uow,
-                actor=actor,
-                workspace_id=workspace_id,
-                role_id=c.role_id,
-                level=want["level"] or None,
-                grants=want["grants"],
-                landing_page=want["landing_page"],
-                description=want["description"],
-                field_access=want["field_access"],
-            )
-        elif c.kind == "role.delete":
-            assert c.role_id is not None
-            delete_role(uow, actor=actor, workspace_id=workspace_id, role_id=c.role_id)
-    return plan
+    """Apply the plan through the services (same rules, one audit event per change) in
+    one transaction: all of it, or nothing when a change is refused (the error names
+    the rule that refused it)."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        plan = _plan(uow, state, _parse(document, state), prune)
+        _run_changes(uow, actor, workspace_id, plan, stop=True)
+        uow.commit()
+        return plan

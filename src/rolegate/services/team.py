@@ -43,6 +43,7 @@ __all__ = [
     "Transferred",
     "list_members",
     "removal_view",
+    "read_member",
     "team_view",
     "transfer_ownership",
     "transfer_records",
@@ -149,6 +150,16 @@ def removal_view(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id:
 class MemberList:
     members: tuple[MemberInfo, ...]
     revision: int
+
+
+def read_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberList:
+    """One member (the view-roles right, as for the list; 404 for an id not of this
+    workspace): a MemberList of that member alone, with the revision."""
+    with uow:
+        state = load_state(uow, workspace_id, lock=False)
+        authorize(state, actor, AdminRight.VIEW_ROLES)
+        state.member(member_id)
+        return MemberList(tuple(written_members(uow, workspace_id, member_id)), state.workspace.revision)
 
 
 def list_members(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import pytest
 
+from rolegate.domain.errors import NotFoundError
 from rolegate.domain.field_registry import FieldRegistry, RegisteredField, RegisteredObject, apply_registry
 from rolegate.domain.field_usage import FieldUse, UsageKind
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind, role_from_system
@@ -199,11 +200,21 @@ def test_K12_filter_fields_drops_what_the_member_may_not_read(snap: Snapshot) ->
     assert "nps" in record
 
 
-def test_K12_inactive_or_unknown_members_write_nothing(snap: Snapshot) -> None:
-    for member, word in (("gone", "disabled"), ("nobody", "no such member")):
-        result = snap.check_write(member, "account", ["name"])
-        assert not result.allowed
-        assert word in result.refused[0].message
+def test_K12_inactive_members_write_nothing(snap: Snapshot) -> None:
+    result = snap.check_write("gone", "account", ["name"])
+    assert not result.allowed
+    assert "disabled" in result.refused[0].message
+
+
+def test_K12_a_member_id_not_of_the_workspace_is_not_found_in_every_field_decision(snap: Snapshot) -> None:
+    for decide in (
+        lambda: snap.check_write("nobody", "account", ["name"]),
+        lambda: snap.visible_fields("nobody", "account"),
+        lambda: snap.filter_fields("nobody", "account", {"name": "Acme"}),
+        lambda: snap.filter_records("nobody", "account", [{"name": "Acme"}]),
+    ):
+        with pytest.raises(NotFoundError, match="no member 'nobody'"):
+            decide()
 
 
 def test_K12_visible_fields_for_filters_segments_layouts_notes_and_modules(snap: Snapshot) -> None:

@@ -53,26 +53,30 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     since: Annotated[Instant | None, Query(description="Events at or after this time (ISO 8601).")] = None,
     until: Annotated[Instant | None, Query(description="Events before this time (ISO 8601).")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page (instead of `after_seq`).")
+    ] = None,
 ) -> AuditPage:
     """The actor needs the view-audit right. Each event has the actor, action, target,
     before and after, the revision it made, and its hash chained to the previous one.
-    Page with `after_seq=<next_after_seq>` until `next_after_seq` is null."""
-    found = audit.list_events(
+    Page with `cursor=<next_cursor>` (or `after_seq=<next_after_seq>`) until it is null."""
+    found = audit.list_event_page(
         ctx.reader(),
         actor=ctx.actor,
         workspace_id=ctx.workspace_id,
-        actor_filter=actor,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        after_seq=after_seq,
+        filters=EventFilter(actor, action, target_type, target_id, since, until),
+        after_seq=int(cursor) if cursor is not None else after_seq,
         limit=limit + 1,
-        since=since,
-        until=until,
     )
-    more = len(found) > limit
-    page = found[:limit]
-    return AuditPage(events=[audit_event_out(e) for e in page], next_after_seq=page[-1].seq if more else None)
+    more = len(found.events) > limit
+    page = found.events[:limit]
+    following = page[-1].seq if more else None
+    return AuditPage(
+        events=[audit_event_out(e) for e in page],
+        next_after_seq=following,
+        next_cursor=str(following) if following is not None else None,
+        revision=found.revision,
+    )
 
 
 @router.get("/verify", response_model=ChainOut, summary="Verify the audit log's hash chain")

@@ -49,7 +49,8 @@ FieldName = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL, des
 async def check_write(body: FieldCheckWriteIn, access: DecideAccess) -> WriteCheckOut:
     """Names every field the change may not touch, each with its rule: K11 (read only
     or neither), K8 (never configured), K9 (the integration user's cap), K1 (Limited:
-    never write). Refuse the whole change when `allowed` is false."""
+    never write). Refuse the whole change when `allowed` is false. A member id not of
+    this workspace is a 404 (`not_found`); a disabled or invited member writes nothing (K12)."""
     snap = access.rolegate.snapshots.get(access.workspace_id, min_revision=body.min_revision)
     result = snap.check_write(body.member, body.object, body.changes if body.changes is not None else body.fields or [])
     return WriteCheckOut(
@@ -70,7 +71,8 @@ async def check_write(body: FieldCheckWriteIn, access: DecideAccess) -> WriteChe
 async def visible(body: FieldVisibleIn, access: DecideAccess) -> FieldVisibleOut:
     """For filters, segments, layouts, notes and dashboard modules: the readable and
     writable fields, and per `uses` entry whether it is shown, hidden (a filter, a
-    segment or a dashboard module on a hidden field) or shown redacted (K12)."""
+    segment or a dashboard module on a hidden field) or shown redacted (K12).
+    A member id not of this workspace is a 404 (`not_found`)."""
     snap = access.rolegate.snapshots.get(access.workspace_id, min_revision=body.min_revision)
     uses = [FieldUse(UsageKind(u.kind), u.id, tuple(u.fields)) for u in body.uses]
     seen = snap.visible_fields(body.member, body.object, uses)

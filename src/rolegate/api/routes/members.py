@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import AdminAccess, AdminContext
 from rolegate.api.limits import ApiRoute
-from rolegate.api.schemas.members import MemberDeletedOut, MemberWritten
+from rolegate.api.schemas.members import MemberDeletedOut, MemberListOut, MemberWritten
 from rolegate.api.schemas.workspaces import MemberOut
 from rolegate.services.commands import NO_NUL, InviteIn, MemberChangeIn
 from rolegate.services.invitations import invite as invite_by_email
@@ -23,6 +23,7 @@ from rolegate.services.members import (
     enable_member,
 )
 from rolegate.services.team import list_members as team_members
+from rolegate.services.team import read_member
 
 __all__ = ["member_out", "router"]
 
@@ -52,15 +53,27 @@ def _written(done: MemberChanged) -> MemberWritten:
 
 
 Filter = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
+StatusFilter = Annotated[
+    Literal["invited", "active", "disabled"] | None, Query(description="invited, active or disabled (another value is a 422).")
+]
 
 
-@router.get("", response_model=list[MemberOut], summary="List the members")
-def list_members(ctx: AdminAccess, status: Filter = None, role: Filter = None, seat: Filter = None) -> list[MemberOut]:
+@router.get("", response_model=MemberListOut, summary="List the members")
+def list_members(ctx: AdminAccess, status: StatusFilter = None, role: Filter = None, seat: Filter = None) -> MemberListOut:
     """The actor needs the view-roles right (T10; the products have no separate right to
     see the team). Filters: `status` (invited, active, disabled), `role` (a role id),
-    `seat` (a seat type of the product, e.g. `csm`)."""
+    `seat` (a seat type of the product, e.g. `csm`). Answers `{"members": [...],
+    "revision": n, "next_cursor": null}` (the shape of every list)."""
     found = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
-    return [member_out(i) for i in found.members]
+    return MemberListOut(members=[member_out(i) for i in found.members], revision=found.revision)
+
+
+@router.get("/{member_id}", response_model=MemberWritten, summary="Read a member")
+def get(member_id: MemberId, ctx: AdminAccess) -> MemberWritten:
+    """One member and the revision read, for whoever may list them (T10); 404 for an id
+    not of this workspace."""
+    found = read_member(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id)
+    return MemberWritten(member=member_out(found.members[0]), revision=found.revision)
 
 
 @router.post("", status_code=201, response_model=MemberWritten, summary="Invite a member")

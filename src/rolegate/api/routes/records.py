@@ -25,7 +25,7 @@ from rolegate.engine import Record, RecordRef
 from rolegate.services.assignments import assign_record, visible_records
 from rolegate.services.commands import NO_NUL, AssigneeIn
 from rolegate.services.record_bulk import delete_records, upsert_records
-from rolegate.services.records import delete_record, upsert_record
+from rolegate.services.records import delete_record, read_record, upsert_record
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/records", tags=["records"], route_class=ApiRoute)
 
@@ -36,6 +36,14 @@ def record_out(record: Record) -> RecordOut:
 
 RecordType = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL, description="The object type, e.g. `account`.")]
 RecordId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL, description="The record's id in your product.")]
+
+
+@router.get("/{record_type}/{record_id}", response_model=RecordWritten, summary="Read a record")
+def get(record_type: RecordType, record_id: RecordId, ctx: AdminAccess) -> RecordWritten:
+    """The record as the index holds it (parent, assignee) and the revision read; 404
+    when the index does not hold it."""
+    found = read_record(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id))
+    return RecordWritten(record=record_out(found.record), revision=found.revision)
 
 
 @router.put("/{record_type}/{record_id}", response_model=RecordWritten, summary="Create or update a record")

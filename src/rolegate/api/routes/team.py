@@ -20,7 +20,14 @@ from rolegate.api.deps import PUBLIC_OPERATION, AdminAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.members import member_out
 from rolegate.api.schemas.identity import QueuedOut
-from rolegate.api.schemas.team import AcceptedOut, InvitationOut, InvitationWritten, OwnershipOut, TransferredOut
+from rolegate.api.schemas.team import (
+    AcceptedOut,
+    InvitationListOut,
+    InvitationOut,
+    InvitationWritten,
+    OwnershipOut,
+    TransferredOut,
+)
 from rolegate.bootstrap import Rolegate
 from rolegate.services.commands import (
     NO_NUL,
@@ -73,11 +80,12 @@ def _written(sent: Invited) -> InvitationWritten:
     return InvitationWritten(invitation=invitation_out(sent.invitation), member=member_out(sent.member), revision=sent.revision)
 
 
-@router.get(WS + "/invitations", response_model=list[InvitationOut], summary="List the open invitations")
-def list_invitations(ctx: AdminAccess) -> list[InvitationOut]:
-    """Invitations neither accepted nor revoked (expired ones included: they still hold their seat until resent or revoked)."""
+@router.get(WS + "/invitations", response_model=InvitationListOut, summary="List the open invitations")
+def list_invitations(ctx: AdminAccess) -> InvitationListOut:
+    """Invitations neither accepted nor revoked (expired ones included: they still hold their seat until resent or revoked).
+    Answers `{"invitations": [...], "revision": n, "next_cursor": null}` (the shape of every list)."""
     found = open_invitations(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
-    return [invitation_out(r) for r in found.invitations]
+    return InvitationListOut(invitations=[invitation_out(r) for r in found.invitations], revision=found.revision)
 
 
 @router.post(WS + "/invitations", status_code=201, response_model=InvitationWritten, summary="Invite someone by email")

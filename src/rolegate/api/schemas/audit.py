@@ -28,6 +28,10 @@ class AuditEventOut(BaseModel):
 class AuditPage(BaseModel):
     events: list[AuditEventOut]
     next_after_seq: int | None = Field(description="Pass as `after_seq` for the next page; null on the last page.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page (as in every list)."
+    )
+    revision: int = Field(description="The workspace revision the page was read at.")
 
 
 class ChainOut(BaseModel):

@@ -6,12 +6,21 @@ from pydantic import BaseModel
 
 from rolegate.api.schemas.workspaces import MemberOut
 
-__all__ = ["MemberDeletedOut", "MemberRecordCreatedOut", "MemberRecordOut", "MemberRecordsOut", "MemberWritten"]
+__all__ = ["MemberDeletedOut", "MemberListOut", "MemberRecordCreatedOut", "MemberRecordOut", "MemberRecordsOut", "MemberWritten"]
 
 
 class MemberWritten(BaseModel):
     member: MemberOut
     revision: int
+
+
+class MemberListOut(BaseModel):
+    """The members the filters keep, the workspace revision they were read at, and
+    `next_cursor` (always null: the list comes whole; the field is there for every list)."""
+
+    members: list[MemberOut]
+    revision: int
+    next_cursor: str | None = None
 
 
 class MemberRecordOut(BaseModel):

@@ -51,6 +51,8 @@ class RoleOut(BaseModel):
 class RoleListOut(BaseModel):
     roles: list[RoleOut]
     revision: int
+    next_cursor: str | None = None
+    """Always null: the list comes whole (the field is there for every list)."""
 
 
 class CloneRoleIn(_In):

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from rolegate.api.schemas.workspaces import MemberOut
 
-__all__ = ["AcceptedOut", "InvitationOut", "InvitationWritten", "OwnershipOut", "TransferredOut"]
+__all__ = ["AcceptedOut", "InvitationListOut", "InvitationOut", "InvitationWritten", "OwnershipOut", "TransferredOut"]
 
 
 class InvitationOut(BaseModel):
@@ -18,6 +18,15 @@ class InvitationOut(BaseModel):
     expires_at: datetime
     expired: bool
     sent_count: int
+
+
+class InvitationListOut(BaseModel):
+    """The open invitations, the workspace revision they were read at, and `next_cursor`
+    (always null: the list comes whole; the field is there for every list)."""
+
+    invitations: list[InvitationOut]
+    revision: int
+    next_cursor: str | None = None
 
 
 class InvitationWritten(BaseModel):
