@@ -28,6 +28,8 @@ def test_E4_edit_delete_unsubscribe_deletes_contacts_when_contact_delete_is_on(a
     labels = {p["key"]: p["label"] for p in catalog["permissions"]}
     assert labels["contacts.edit"] == "Edit, Delete, Unsubscribe"
     assert "Delete Contacts" not in labels.values()  # no permission the article does not list
+    edit = next(p for p in catalog["permissions"] if p["key"] == "contacts.edit")
+    assert {"action": "contacts.delete", "scope": "all", "feature": "contact_delete"} in edit["grants"]
     editor = _member_with(t, "Contact editor", ["contacts.view", "contacts.edit"])
     assert _check(t, editor, "contacts.edit")["allowed"] is True
     assert _check(t, editor, "contacts.unsubscribe")["allowed"] is True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.web.conftest import Web, soup
+from tests.web.conftest import Web, one, soup
 from tests.web.demo import Demo
 
 
@@ -27,8 +27,9 @@ def test_T3_the_telephony_roles_list_reads_type_standard_or_custom_and_license(a
     ws = demo.ws("telephony")
     assert _headers(admin, ws)[:4] == ["Role", "Type", "License", "Seat"]
     assert _types(admin, ws) == {"Standard"}
-    text = soup(admin.get(f"/w/{ws}/roles")).select_one("main").get_text()
-    assert "Level" not in text and "level" not in text
+    text = one(soup(admin.get(f"/w/{ws}/roles")), "main").get_text()
+    assert "Level" not in text
+    assert "level" not in text
     assert "System" not in text
 
 
@@ -42,7 +43,7 @@ def test_T3_the_telephony_matrix_csv_says_type_and_license_per_role(admin: Web, 
 def test_C2_customersuccessbox_calls_roles_profiles(admin: Web, demo: Demo) -> None:
     ws = demo.ws("customersuccessbox")
     doc = soup(admin.get(f"/w/{ws}/roles"))
-    assert doc.select_one("h1").get_text() == "Team Profiles"
+    assert one(doc, "h1").get_text() == "Team Profiles"
     assert [a.get_text() for a in doc.select("nav.mainnav a")][1] == "Team Profiles"
     assert _headers(admin, ws)[0] == "Profile"
     team = soup(admin.get(f"/w/{ws}/team"))
@@ -57,4 +58,3 @@ def test_K1_catalyst_says_system_default_roles_and_access_level(admin: Web, demo
     assert "System default" in _types(admin, ws)
     rows = list(csv.reader(io.StringIO(admin.get(f"/w/{ws}/matrix.csv").text)))
     assert rows[-1][2] == "Access level"
-
