@@ -180,7 +180,7 @@ def test_E8_audit_filters_exports_and_verifies(site: SiteApi) -> None:
     report = as_auditor.get(site.url(site.a, "/audit/verify")).json()
     assert (report["intact"], report["first_broken_seq"], report["last_seq"]) == (False, 5, 4)
     analyst = _member(site, site.a, "noaudit@acme.test", "content_editor")
-    assert_problem(site.api.as_(actor=analyst).get(site.url(site.a, "/audit/export")), 403, "permission_denied", rule="E7")
+    assert_problem(site.api.as_(actor=analyst).get(site.url(site.a, "/audit/export")), 403, "permission_denied", rule="E8")
 
 
 def test_E9_copy_a_role_across_the_site_with_a_preview(site: SiteApi) -> None:

@@ -89,7 +89,7 @@ def test_schema_lists_the_resolved_catalog(natero: Tenant) -> None:
     seat = perms["accounts.csm_seat"]
     assert seat["label"] == "Customer Success Manager Seat"
     assert seat["area"] == "accounts"
-    assert {"action": "accounts.view", "scope": "assigned"} in seat["grants"]
+    assert {"action": "accounts.view", "scope": "assigned", "feature": None} in seat["grants"]
     levels = {lv["key"]: lv for lv in s["levels"]}
     assert levels["csm"]["seat"] == "csm"
     assert "accounts.csm_seat" not in levels["analyst"]["ceiling"]

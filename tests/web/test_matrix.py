@@ -28,7 +28,7 @@ def test_T6_the_matrix_shows_every_permission_of_every_role(admin: Web, demo: De
     assert numbers == ["locked", "locked", "off", "on"]
     billing = [td["data-cell"] for td in one(doc, 'tr[data-permission="account.billing"]').select("td")]
     assert billing == ["locked", "unavailable", "unavailable", "unavailable"]
-    assert one(doc, 'tr[data-permission="numbers.view"] td.cell-locked:first-of-type .visually-hidden').get_text() == "locked on by the level"
+    assert one(doc, 'tr[data-permission="numbers.view"] td.cell-locked:first-of-type .visually-hidden').get_text() == "locked on by the license"  # T5: telephony says license
     assert one(doc, "#export-csv")["href"] == f"/w/{ws}/matrix.csv"
 
 
@@ -55,7 +55,7 @@ def test_T6_the_matrix_as_csv(admin: Web, demo: Demo) -> None:
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == ["area", "permission", "label", "Owner", "Administrator", "Analyst"]
     assert rows[1] == ["Numbers", "numbers.view", "View numbers", "locked", "locked", "off"]
-    assert len(rows) == 1 + len(load_preset("telephony").permissions)
+    assert len(rows) == 1 + len(load_preset("telephony").permissions) + 2  # + each role's type and license (T3)
 
 
 def test_T6_csv_keeps_role_names_as_text(admin: Web, demo: Demo) -> None:

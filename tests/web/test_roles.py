@@ -46,12 +46,12 @@ def custom_role(demo: Demo, preset: str, name: str, level: str | None = None, gr
 def test_T3_the_roles_list_shows_type_level_description_counts_and_dates(admin: Web, demo: Demo) -> None:
     doc = soup(admin.get(f"/w/{demo.ws('telephony')}/roles"))
     headers = [th.get_text() for th in doc.select("table.roles-table thead th")]
-    assert headers == ["Role", "Type", "Level", "Seat", "Description", "Active", "Invited", "Created", "Updated", "Actions"]
+    assert headers == ["Role", "Type", "License", "Seat", "Description", "Active", "Invited", "Created", "Updated", "Actions"]  # T3's words
     rows = roles_rows(doc)
     assert list(rows) == ["Owner", "Administrator", "Analyst"]
     analyst = rows["Analyst"]
     cells = [td.get_text(strip=True) for td in analyst.select("td")]
-    assert cells[:6] == ["System", "Analyst", "none", "Views Reports only.", "1", "1"]  # bob active, carol invited; dan disabled
+    assert cells[:6] == ["Standard", "Analyst", "none", "Views Reports only.", "1", "1"]  # bob active, carol invited; dan disabled
     assert analyst.select("time")[0]["datetime"]
     assert one(doc, "#add-role")["href"] == f"/w/{demo.ws('telephony')}/roles/new"
 

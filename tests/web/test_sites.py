@@ -150,7 +150,7 @@ def test_E8_without_the_web_access_log_the_page_is_closed(web: Web, acme: SiteDe
     web.login("ann@acme-site.test", "ann-analyses")
     r = web.get(f"/w/{acme.a}/audit")
     assert r.status_code == 403
-    assert one(soup(r), ".rule").get_text() == "E7"
+    assert one(soup(r), ".rule").get_text() == "E8"
     assert web.get(f"/w/{acme.a}/audit/export.csv").status_code == 403
     assert web.get(f"/w/{acme.a}/members/{acme.target_member}/record").status_code == 403
 

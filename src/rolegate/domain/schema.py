@@ -171,6 +171,11 @@ class Area:
 class Grant:
     action: str
     scope: Scope
+    feature: str | None = None
+    """E4: the grant takes effect only while this workspace feature is on."""
+
+    def active(self, features: frozenset[str]) -> bool:
+        return self.feature is None or self.feature in features
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +243,24 @@ class Guardian:
         if self.level is not None:
             return f"member at level {self.level!r}"
         return f"member with the {self.right} right"
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """What the product calls Rolegate's notions, as its article writes them
+    (`schema_format.WordsSpec`); the defaults are Rolegate's own words."""
+
+    role: str = "Role"
+    roles: str = "Roles"
+    roles_page: str = "Roles & Permissions"
+    role_type: str = "Type"
+    system_role: str = "System"
+    system_roles: str = "System roles"
+    custom_role: str = "Custom"
+    custom_roles: str = "Custom roles"
+    level: str = "Level"
+    seat: str = "Seat"
+    seats: str = "Seats"
 
 
 DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
@@ -312,6 +335,7 @@ class ProductSchema:
     guardian: Guardian
     permissions_by_action: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rule_ids: Mapping[str, str] = field(default_factory=dict)
+    words: Words = field(default_factory=Words)
 
     def rule(self, name: str) -> str:
         """The seed rule id this product cites for a generic refusal."""

@@ -33,6 +33,7 @@ from rolegate.domain.schema import (
     Scope,
     Seat,
     SystemRole,
+    Words,
     frozen_map,
 )
 from rolegate.domain.schema_format import (
@@ -207,6 +208,7 @@ class _Checker:
             guardian=guardian,
             permissions_by_action=frozen_map({a: tuple(ps) for a, ps in by_action.items()}),
             rule_ids=frozen_map({str(k): v for k, v in s.rule_ids.items()}),
+            words=Words(**s.words.model_dump()),
         )
 
     # -- objects, fields, integrations --------------------------------------------------
@@ -301,7 +303,8 @@ class _Checker:
                 obj = s.actions[gs.action].object
                 if scope is not Scope.ALL and (obj is None or objects.get(obj) is None or objects[obj].carrier_offset is None):
                     self.problem(gpath, f"scope {gs.scope!r} needs an action on an object with assignees", "use scope `all`, or make the object (or a parent) `assignable`")
-                grants.append(Grant(gs.action, scope))
+                self.ref(f"{gpath}.feature", "feature", gs.feature, s.features)
+                grants.append(Grant(gs.action, scope, gs.feature))
             requires = self.perm_refs(f"{path}.requires", p.requires)
             if key in requires:
                 self.problem(f"{path}.requires", "a permission cannot require itself", "remove it")

@@ -36,6 +36,7 @@ __all__ = [
     "SeatSpec",
     "SystemRoleSpec",
     "TeamSpec",
+    "WordsSpec",
 ]
 
 AccessLiteral = Literal["none", "read", "write"]
@@ -115,6 +116,11 @@ class AreaSpec(_Spec):
 class GrantSpec(_Spec):
     action: str
     scope: ScopeLiteral = "all"
+    feature: str | None = Field(
+        None,
+        description="E4: this grant takes effect only while the workspace feature is on "
+        "(\"Edit, Delete, Unsubscribe\" deletes contacts only with contact delete).",
+    )
 
 
 class PairSpec(_Spec):
@@ -224,6 +230,28 @@ class TeamSpec(_Spec):
     keep_one_rule: str = "C4"
 
 
+class WordsSpec(_Spec):
+    """The product's own words for Rolegate's notions, as its article writes them (a
+    customer of the product reads these in the admin UI, the CSV exports and the API).
+    Unset words keep Rolegate's own."""
+
+    role: str = Field("Role", description="One role: \"Profile\" (CustomerSuccessBox).")
+    roles: str = Field("Roles", description="Several roles: \"Profiles\".")
+    roles_page: str = Field(
+        "Roles & Permissions", description="The roles list's title and menu entry (\"Role Permissions\")."
+    )
+    role_type: str = Field("Type", description="The column saying whether a role is built in or custom.")
+    system_role: str = Field(
+        "System", description="A built-in role's type: \"Standard\" (telephony), \"System default\" (Catalyst)."
+    )
+    system_roles: str = Field("System roles", description="\"Standard roles\", \"System default roles\".")
+    custom_role: str = Field("Custom", description="A role the customer made.")
+    custom_roles: str = Field("Custom roles", description="Roles the customer made.")
+    level: str = Field("Level", description="A role's tier: \"License\" (telephony), \"Access level\" (Catalyst).")
+    seat: str = Field("Seat", description="A paid seat (Natero: \"Seat\").")
+    seats: str = Field("Seats", description="Paid seats.")
+
+
 RuleName = Literal[
     "system_role_create",
     "system_role_edit",
@@ -241,6 +269,7 @@ RuleName = Literal[
     "assignee",
     "record_parent",
     "seat_held",
+    "audit_log",  # E8: refusing the audit log (view_audit), where the product names a rule for it
 ]
 
 
@@ -268,4 +297,7 @@ class ProductSchemaSpec(_Spec):
         default_factory=dict,
         description="Which seed rule a generic refusal cites in this product (e.g. "
         "`system_role_edit: K4`); unset ones cite the rulebook's general statement.",
+    )
+    words: WordsSpec = Field(
+        default_factory=lambda: WordsSpec(), description="The product's own words (profile, license, seat ...)."
     )

@@ -88,13 +88,14 @@ def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, r
     bits: dict[str, int] = {}
     for key in effective:
         for g in schema.permissions[key].grants:
-            bits[g.action] = bits.get(g.action, 0) | g.scope.value
+            if g.active(features):
+                bits[g.action] = bits.get(g.action, 0) | g.scope.value
     granted = {a: Scope(v) for a, v in bits.items()}
     # One Reason per permission a role lacks, shared by every action it would grant.
     lacking: dict[str, Reason] = {}
     actions: dict[str, Decision] = {}
     for action, act in schema.actions.items():
-        actions[action] = _decide(schema, role, states, granted, lacking, action, act.object_type, revision)
+        actions[action] = _decide(schema, features, role, states, granted, lacking, action, act.object_type, revision)
     decisions: dict[str, dict[str, FieldDecision]] = {}
     for okey, otype in schema.objects.items():
         decisions[okey] = {f: field_decision(schema, role, okey, f) for f in otype.fields}
@@ -112,6 +113,7 @@ def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, r
 
 def _decide(
     schema: ProductSchema,
+    features: frozenset[str],
     role: Role,
     states: Mapping[str, PermissionState],
     granted: Mapping[str, Scope],
@@ -122,8 +124,8 @@ def _decide(
 ) -> Decision:
     own = granted.get(action, Scope.NONE)
     if own is Scope.NONE:
-        return Decision(action, False, Scope.NONE, _denial_reasons(schema, role, states, lacking, action), revision, object_type)
-    reasons = _grant_reasons(schema, role, states, action)
+        return Decision(action, False, Scope.NONE, _denial_reasons(schema, features, role, states, lacking, action), revision, object_type)
+    reasons = _grant_reasons(schema, features, role, states, action)
     if object_type is None:
         return Decision(action, True, own, reasons, revision, object_type)
     # Constraints by how many steps up the assignment carrier sits: the action's own
@@ -183,7 +185,9 @@ def _decide(
     return Decision(action, True, scope, reasons, revision, object_type, plan)
 
 
-def _grant_reasons(schema: ProductSchema, role: Role, states: Mapping[str, PermissionState], action: str) -> tuple[Reason, ...]:
+def _grant_reasons(
+    schema: ProductSchema, features: frozenset[str], role: Role, states: Mapping[str, PermissionState], action: str
+) -> tuple[Reason, ...]:
     out = []
     level = schema.levels[role.level]
     for key in schema.permissions_by_action.get(action, ()):
@@ -192,8 +196,10 @@ def _grant_reasons(schema: ProductSchema, role: Role, states: Mapping[str, Permi
             continue
         scope = Scope.NONE
         for g in schema.permissions[key].grants:
-            if g.action == action:
+            if g.action == action and g.active(features):
                 scope |= g.scope
+        if scope is Scope.NONE:
+            continue  # E4: the grant waits for its feature
         how = f"part of level {level.label!r}" if st.from_floor else "granted by the role"
         out.append(Reason(ReasonCode.GRANTED, f"{schema.permissions[key].label!r} ({how}) grants it, scope {scope.label}", key))
     return tuple(out)
@@ -203,18 +209,34 @@ _NO_PERMISSION = (Reason(ReasonCode.NO_PERMISSION, "no permission of the product
 
 
 def _denial_reasons(
-    schema: ProductSchema, role: Role, states: Mapping[str, PermissionState], lacking: dict[str, Reason], action: str
+    schema: ProductSchema,
+    features: frozenset[str],
+    role: Role,
+    states: Mapping[str, PermissionState],
+    lacking: dict[str, Reason],
+    action: str,
 ) -> tuple[Reason, ...]:
     candidates = schema.permissions_by_action.get(action, ())
     if not candidates:
         return _NO_PERMISSION
     out = []
     for key in candidates:
+        if states[key].effective:
+            out.append(_grant_feature_off(schema, features, key, action))
+            continue
         reason = lacking.get(key)
         if reason is None:
             reason = lacking[key] = _lacking_reason(schema, role, states[key])
         out.append(reason)
     return tuple(out)
+
+
+def _grant_feature_off(schema: ProductSchema, features: frozenset[str], key: str, action: str) -> Reason:
+    """E4: an effective permission grants `action` only with a feature that is off."""
+    perm = schema.permissions[key]
+    off = next(g.feature or "" for g in perm.grants if g.action == action and not g.active(features))
+    feature = schema.features[off].label
+    return Reason(ReasonCode.FEATURE_OFF, f"{perm.label!r} does this only with the feature {feature!r}, which is off in this workspace (E4)", key, "E4")
 
 
 def _lacking_reason(schema: ProductSchema, role: Role, st: PermissionState) -> Reason:

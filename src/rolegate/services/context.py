@@ -208,7 +208,9 @@ def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
         return  # the platform (an organization API key, the operator's CLI)
     decision = state.snapshot.has_right(actor.member_id, right)
     if not decision.allowed:
-        rule = state.schema.rule("admin_right")
+        # E8: a product that names a rule for its audit log cites it when the log is refused.
+        audit_rule = state.schema.rule_ids.get("audit_log") if right is AdminRight.VIEW_AUDIT else None
+        rule = audit_rule or state.schema.rule("admin_right")
         why = "; ".join(r.message for r in decision.reasons)
         raise PermissionDeniedError(
             f"[{rule}] member {actor.member_id!r} may not {right.value.replace('_', ' ')}: {why}",

@@ -13,7 +13,10 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-__all__ = ["FORMULA_PREFIXES", "csv_cell", "csv_text"]
+from rolegate.domain.roles import Role
+from rolegate.domain.schema import ProductSchema
+
+__all__ = ["FORMULA_PREFIXES", "csv_cell", "csv_text", "role_facts"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """OWASP's list: `=`, `+`, `-`, `@`, tab and carriage return start a formula (a tab or
@@ -35,3 +38,13 @@ def csv_text(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
     writer.writerow([csv_cell(v) for v in header])
     writer.writerows([csv_cell(v) for v in row] for row in rows)
     return buf.getvalue()
+
+
+def role_facts(schema: ProductSchema, roles: Sequence[Role]) -> list[list[str]]:
+    """The matrix's last rows, one cell per role column, in the product's own words
+    (T3: "Type" Standard/Custom and "License" in telephony): each role's type and level."""
+    words = schema.words
+    return [
+        ["", "", words.role_type, *(words.system_role if r.is_system else words.custom_role for r in roles)],
+        ["", "", words.level, *(schema.levels[r.level].label for r in roles)],
+    ]

@@ -42,6 +42,7 @@ __all__ = [
     "reset_password",
     "send_password_reset",
     "send_set_password",
+    "set_password_if_none_locked",
 ]
 
 MIN_PASSWORD = 10
@@ -228,21 +229,45 @@ def send_set_password(
                 f"{row.email} already has a password.",
                 fix='They can choose a new one themselves: "Forgot your password?" on the login page sends a link to their address.',
             )
-        token = _issue(
-            uow,
-            user_id=str(row.id),
-            email=str(row.email),
-            name=str(row.name or ""),
-            requested_by="platform" if organization_id is not None else "operator",
-            reason="Your Rolegate login has no password yet. Choose one to log in.",
-            policy=policy,
-            now=at,
-            workspace_id=None,
-            first=True,
+        token = _queue_set_password(
+            uow, user_id=str(row.id), email=str(row.email), name=str(row.name or ""),
+            requested_by="platform" if organization_id is not None else "operator", policy=policy, now=at,
         )
-        security_event(uow, "password_set.link_sent", user_id=str(row.id), email=str(row.email), now=at)
         uow.commit()
         return token
+
+
+def _queue_set_password(
+    uow: UnitOfWork, *, user_id: str, email: str, name: str, requested_by: str, policy: MailPolicy, now: datetime
+) -> str:
+    token = _issue(
+        uow,
+        user_id=user_id,
+        email=email,
+        name=name,
+        requested_by=requested_by,
+        reason="Your Rolegate login has no password yet. Choose one to log in.",
+        policy=policy,
+        now=now,
+        workspace_id=None,
+        first=True,
+    )
+    security_event(uow, "password_set.link_sent", user_id=user_id, email=email, now=now)
+    return token
+
+
+def set_password_if_none_locked(uow: UnitOfWork, *, user_id: str, policy: MailPolicy, now: datetime | None = None) -> bool:
+    """E1: inside the caller's open transaction, queue the set-password email for a new
+    site administrator or owner who has no password yet, at their own address only (the
+    link is never returned to whoever created them). Returns whether an email was queued."""
+    row = uow.users.get(user_id)
+    if row is None or row.password_hash:
+        return False
+    _queue_set_password(
+        uow, user_id=user_id, email=str(row.email), name=str(row.name or ""), requested_by="platform",
+        policy=policy, now=now or utcnow(),
+    )
+    return True
 
 
 def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", now: datetime | None = None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from rolegate.domain.schema import ProductSchema
 
@@ -38,6 +38,8 @@ class AreaEntry:
 class GrantEntry:
     action: str
     scope: str
+    feature: str | None = None
+    """E4: the grant takes effect only while this feature is on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ class SchemaCatalog:
     actions: tuple[ActionEntry, ...]
     admin_actions: Mapping[str, str]
     """Admin right -> the action that carries it (N12, C1, K13, T10, E7)."""
+    words: Mapping[str, str]
+    """The product's own words for roles, their types, levels and seats."""
 
 
 _catalogs: dict[str, tuple[ProductSchema, SchemaCatalog]] = {}
@@ -162,7 +166,7 @@ def _catalog(schema: ProductSchema) -> SchemaCatalog:
                 label=p.label,
                 description=p.description,
                 area=p.area,
-                grants=tuple(GrantEntry(g.action, g.scope.label) for g in p.grants),
+                grants=tuple(GrantEntry(g.action, g.scope.label, g.feature) for g in p.grants),
                 requires=tuple(sorted(p.requires)),
                 feature=p.feature,
                 pair={"row": p.pair_row, "column": p.pair_column}
@@ -201,4 +205,5 @@ def _catalog(schema: ProductSchema) -> SchemaCatalog:
         ),
         actions=tuple(ActionEntry(a.key, a.label, a.object_type) for a in schema.actions.values()),
         admin_actions={right.value: action for right, action in schema.admin_actions.items()},
+        words=asdict(schema.words),
     )

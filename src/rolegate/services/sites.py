@@ -11,7 +11,9 @@ from rolegate.domain.rules.site_rules import SITE_RULE, last_administrator_viola
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.services.context import raise_if, record_change
 from rolegate.services.logins import Membership
+from rolegate.services.mail import MailPolicy
 from rolegate.services.members import ensure_user
+from rolegate.services.password_reset import set_password_if_none_locked
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
@@ -64,10 +66,19 @@ def _require_site_admin_or_platform(uow: UnitOfWork, actor: Actor, organization_
 
 
 def add_site_administrator(
-    uow: UnitOfWork, *, actor: Actor, organization_id: str, email: str, name: str = "", password: str | None = None
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    organization_id: str,
+    email: str,
+    name: str = "",
+    password: str | None = None,
+    policy: MailPolicy | None = None,
 ) -> str:
     """Make the user with `email` (created if new) an administrator of every workspace
-    of the site (E1). Returns their user id. Audited in every workspace of the site."""
+    of the site (E1). Returns their user id. Audited in every workspace of the site.
+    With a mail `policy`, a new administrator without a password is emailed a link to
+    choose one, at their own address (E1: every person can log in)."""
     with uow:
         if not uow.workspaces.organization_exists(organization_id):
             raise NotFoundError(f"no organization {organization_id!r}", decision=None, fix="Check the organization id.")
@@ -86,6 +97,8 @@ def add_site_administrator(
                     None,
                     {"email": email.strip().lower(), "organization": organization_id},
                 )
+            if policy is not None:
+                set_password_if_none_locked(uow, user_id=user_id, policy=policy)
         uow.commit()
         return user_id
 

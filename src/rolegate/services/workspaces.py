@@ -17,7 +17,9 @@ from rolegate.domain.workspace import Actor, Workspace
 from rolegate.presets import load_preset
 from rolegate.services import role_views
 from rolegate.services.context import authorize, load_state, new_id, raise_if, record_change
+from rolegate.services.mail import MailPolicy
 from rolegate.services.members import ensure_user, member_json
+from rolegate.services.password_reset import set_password_if_none_locked
 from rolegate.services.role_views import WorkspaceView
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
@@ -77,10 +79,12 @@ def create_workspace(
     organization_id: str | None = None,
     features: Iterable[str] | None = None,
     seat_capacities: Mapping[str, int | None] | None = None,
+    policy: MailPolicy | None = None,
 ) -> CreatedWorkspace:
     """A workspace with the preset's system roles, features, seat capacities and a
     first active member holding the role that keeps the team safe (administrator,
-    owner: C4, T11), in one transaction."""
+    owner: C4, T11), in one transaction. With a mail `policy`, an owner without a
+    password is emailed a link to choose one, at their own address (E1)."""
     if not actor.is_platform:
         raise RolegateError("only the platform creates workspaces", fix="use an organization API key or the CLI")
     schema = load_preset(preset)
@@ -125,6 +129,8 @@ def create_workspace(
             uow, ws.id, actor, "member.add", "member", owner.id, None, member_json(owner, owner_email)
         )
         info = uow.members.get(ws.id, owner.id)  # with the times the store gave it
+        if policy is not None:
+            set_password_if_none_locked(uow, user_id=user_id, policy=policy)
         uow.commit()
     assert info is not None  # written above, in this transaction
     current = replace(ws, revision=revision)

@@ -133,7 +133,7 @@ class WorkspaceContext:
     def nav(self) -> list[NavItem]:
         items = [NavItem("Home", f"{self.base}/", "home")]
         if self.can(AdminRight.VIEW_ROLES):
-            items.append(NavItem("Roles & Permissions", f"{self.base}/roles", "roles"))
+            items.append(NavItem(self.schema.words.roles_page, f"{self.base}/roles", "roles"))
             items.append(NavItem("Permission matrix", f"{self.base}/matrix", "matrix"))
             items.append(NavItem("Team", f"{self.base}/team", "team"))
             items.append(NavItem("Explain", f"{self.base}/explain", "explain"))

@@ -141,6 +141,11 @@ CASES: list[tuple[str, Change, str]] = [
         "team.keep_one: name exactly one of role, level or right",
     ),
     (
+        "a grant gated by an unknown feature",
+        _set("permissions/admin.all/grants", [{"action": "admin.all", "feature": "smss"}]),
+        "permissions.admin.all.grants[0].feature: unknown feature 'smss'",
+    ),
+    (
         "a union value of the wrong shape",
         _set("permissions/admin.all/grants", [3]),
         "permissions.admin.all.grants[0]: input should be a valid string",

@@ -111,10 +111,9 @@ ARTICLE_LABELS: dict[str, list[str]] = {
     ],
 }
 
-# Permissions that are not in the article: the delete half of Contacts' "Edit, Delete,
-# Unsubscribe" (split out so the contact-delete feature can gate it, E4) and the site
-# administrators' own permission (E1, E7).
-NOT_IN_ARTICLE = {"contacts.delete", "site.administer"}
+# The one permission that is not in the article: the site administrators' own (E1, E7).
+# "Edit, Delete, Unsubscribe" deletes contacts through a grant the feature gates (E4).
+NOT_IN_ARTICLE = {"site.administer"}
 
 # E4: every feature-gated permission and its feature.
 GATES: dict[str, str] = {
@@ -150,7 +149,6 @@ GATES: dict[str, str] = {
     "sales.delete_tasks": "basic_crm",
     "contacts.manage_bans": "manage_bans",
     "contacts.remove": "contact_delete",
-    "contacts.delete": "contact_delete",
     "assets.purchase_rendering_credits": "email_rendering",
     "analytics.purchase_reports": "clickstream",
     "settings.reply_filters": "reply_filtering",
@@ -214,8 +212,9 @@ def custom(grants: set[str] | frozenset[str], level: str = ACCOUNT, name: str = 
     return Role("custom1", name, RoleKind.CUSTOM, level, frozenset(grants))
 
 
-def actions_of(schema: ProductSchema, perms: frozenset[str]) -> set[str]:
-    return {g.action for p in perms for g in schema.permissions[p].grants}
+def actions_of(schema: ProductSchema, perms: frozenset[str], features: frozenset[str] = frozenset()) -> set[str]:
+    """What `perms` grant with `features` on (E4: a grant may wait for a feature)."""
+    return {g.action for p in perms for g in schema.permissions[p].grants if g.active(features)}
 
 
 def holders_of(schema: ProductSchema, action: str) -> set[str]:
@@ -365,19 +364,31 @@ def test_E4_features_are_off_for_a_new_account(schema: ProductSchema) -> None:
 
 
 def test_E4_deleting_contacts_needs_the_contact_delete_feature(schema: ProductSchema) -> None:
-    grants = frozenset({"contacts.view", "contacts.edit", "contacts.delete", "contacts.remove"})
-    without = effective_permissions(schema, ACCOUNT, grants, every_feature(schema) - {"contact_delete"})
-    assert "contacts.delete" not in actions_of(schema, without)
-    assert "contacts.remove_by_import" not in actions_of(schema, without)
-    assert {"contacts.edit", "contacts.unsubscribe"} <= actions_of(schema, without)  # editing stays
-    with_it = effective_permissions(schema, ACCOUNT, grants, frozenset({"contact_delete"}))
-    assert {"contacts.delete", "contacts.remove_by_import"} <= actions_of(schema, with_it)
+    grants = frozenset({"contacts.view", "contacts.edit", "contacts.remove"})
+    feats = every_feature(schema) - {"contact_delete"}
+    without = effective_permissions(schema, ACCOUNT, grants, feats)
+    assert "contacts.delete" not in actions_of(schema, without, feats)
+    assert "contacts.remove_by_import" not in actions_of(schema, without, feats)
+    assert {"contacts.edit", "contacts.unsubscribe"} <= actions_of(schema, without, feats)  # editing stays
+    on = frozenset({"contact_delete"})
+    with_it = effective_permissions(schema, ACCOUNT, grants, on)
+    assert {"contacts.delete", "contacts.remove_by_import"} <= actions_of(schema, with_it, on)
+
+
+def test_E4_edit_delete_unsubscribe_deletes_contacts_only_with_the_feature(schema: ProductSchema) -> None:
+    """The article's own permission does it; no permission outside the article is needed."""
+    assert holders_of(schema, "contacts.delete") - {"site.administer"} == {"contacts.edit"}
+    assert schema.permissions["contacts.edit"].label == "Edit, Delete, Unsubscribe"
+    [grant] = [g for g in schema.permissions["contacts.edit"].grants if g.action == "contacts.delete"]
+    assert grant.feature == "contact_delete"
 
 
 def test_E4_only_gated_permissions_grant_contact_deletion(schema: ProductSchema) -> None:
     for action in ("contacts.delete", "contacts.remove_by_import"):
         for key in holders_of(schema, action) - {"site.administer"}:
-            assert schema.permissions[key].feature == "contact_delete", key
+            perm = schema.permissions[key]
+            gates = {perm.feature} | {g.feature for g in perm.grants if g.action == action}
+            assert "contact_delete" in gates, key
 
 
 # -- E5 ----------------------------------------------------------------------------------
@@ -503,9 +514,8 @@ def test_E6_requirements_resolve_to_a_fixed_point(schema: ProductSchema) -> None
     assert effective_permissions(schema, ACCOUNT, chain | {"sales.dashboard"}, feats) == chain | {"sales.dashboard"}
     states = resolve_permissions(schema, ACCOUNT, chain, feats)
     assert states["sales.add_pipeline"].status is PermissionStatus.REQUIREMENT_MISSING
-    # Delete Contacts -> Edit, Delete, Unsubscribe -> View Contacts.
-    contacts = frozenset({"contacts.delete", "contacts.edit"})
-    assert effective_permissions(schema, ACCOUNT, contacts, feats) == frozenset()
+    # Edit, Delete, Unsubscribe -> View Contacts.
+    assert effective_permissions(schema, ACCOUNT, frozenset({"contacts.edit"}), feats) == frozenset()
 
 
 # -- E7 ----------------------------------------------------------------------------------
@@ -574,13 +584,19 @@ def snapshot(schema: ProductSchema, grants: set[str], features: set[str], level:
 
 
 def test_E5_engine_denies_a_gated_action_while_the_feature_is_off(schema: ProductSchema) -> None:
-    grants = {"contacts.view", "contacts.edit", "contacts.delete"}
+    grants = {"contacts.view", "contacts.edit", "contacts.remove"}
     off = snapshot(schema, grants, set())
-    decision = off.check("m1", "contacts.delete")
+    decision = off.check("m1", "contacts.remove_by_import")
     assert not decision.allowed
     assert {r.rule_id for r in decision.reasons if r.code is ReasonCode.FEATURE_OFF} == {"E5"}
+    # E4: the delete grant of "Edit, Delete, Unsubscribe" waits for the feature
+    decision = off.check("m1", "contacts.delete")
+    assert not decision.allowed
+    assert [r.rule_id for r in decision.reasons if r.code is ReasonCode.FEATURE_OFF and r.permission == "contacts.edit"] == ["E4"]
     assert off.check("m1", "contacts.edit").allowed
-    assert snapshot(schema, grants, {"contact_delete"}).check("m1", "contacts.delete").allowed
+    on = snapshot(schema, grants, {"contact_delete"})
+    assert on.check("m1", "contacts.delete").allowed
+    assert on.check("m1", "contacts.remove_by_import").allowed
     sms = {"contacts_sms.view", "contacts_sms.add"}
     assert not snapshot(schema, sms, set()).check("m1", "contacts_sms.add").allowed
     assert snapshot(schema, sms, {"sms"}).check("m1", "contacts_sms.add").allowed

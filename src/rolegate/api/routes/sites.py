@@ -49,10 +49,12 @@ def add_site_administrator(
     platform: PlatformAccess, organization_id: IdPath, body: SiteAdministratorIn
 ) -> SiteAdministratorOut:
     """E1: the user (created if new) administers roles and role assignments in every
-    workspace of the organization. Audited in each workspace."""
+    workspace of the organization. Audited in each workspace. A new administrator
+    without a password receives, at their own address, a link to choose one."""
     _own_organization(platform, organization_id)
     user_id = sites.add_site_administrator(
-        platform.rolegate.uow(), actor=platform.actor, organization_id=organization_id, email=body.email, name=body.name
+        platform.rolegate.uow(), actor=platform.actor, organization_id=organization_id, email=body.email, name=body.name,
+        policy=platform.rolegate.mail_policy,
     )
     return SiteAdministratorOut(user_id=user_id, email=body.email.strip().lower(), name=body.name)
 

@@ -25,7 +25,8 @@ def _out(view: WorkspaceView) -> WorkspaceOut:
 def create(body: WorkspaceCreateIn, platform: PlatformAccess) -> WorkspaceCreated:
     """Needs an organization-wide admin key. The workspace gets the preset's system
     roles, the features and seat capacities given, and a first active member (the
-    owner) holding the role that keeps the team (C4, T11)."""
+    owner) holding the role that keeps the team (C4, T11). An owner without a
+    password receives, at their own address, a link to choose one (E1)."""
     created = create_workspace(
         platform.rolegate.uow(),
         actor=platform.actor,
@@ -36,6 +37,7 @@ def create(body: WorkspaceCreateIn, platform: PlatformAccess) -> WorkspaceCreate
         organization_id=platform.key.organization_id,
         features=body.features,
         seat_capacities=body.seat_capacities,
+        policy=platform.rolegate.mail_policy,
     )
     return WorkspaceCreated(
         workspace=_out(created.view), owner=member_out(created.owner), revision=created.view.revision

@@ -32,6 +32,7 @@ class AreaOut(BaseModel):
 class GrantOut(BaseModel):
     action: str
     scope: str
+    feature: str | None = Field(None, description="E4: the grant takes effect only while this feature is on.")
 
 
 class PermissionOut(BaseModel):
@@ -114,4 +115,10 @@ class SchemaOut(BaseModel):
     actions: list[ActionOut]
     admin_actions: dict[str, str] = Field(
         description="Admin right -> the action that carries it (N12, C1, K13, T10, E7)."
+    )
+    words: dict[str, str] = Field(
+        description="The product's own words for Rolegate's notions, as the admin UI and the CSV "
+        "exports write them: `role`, `roles`, `roles_page`, `role_type`, `system_role`, `system_roles`, "
+        "`custom_role`, `custom_roles`, `level`, `seat`, `seats` (e.g. a product may call a role a "
+        "profile and a level a license)."
     )

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolegate.domain.matrix import MatrixRow
-from rolegate.services.csv_export import csv_text
+from rolegate.services.csv_export import csv_text, role_facts
 from rolegate.services.roles import MatrixPage, matrix_page
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.pages import page_router, render, session_of, ui_of
@@ -49,6 +49,7 @@ def matrix_csv(request: Request, workspace_id: str) -> Response:
     rows = [
         [read.schema.areas[row.area].label, row.permission, row.label, *(c.value for c in row.cells)] for row in m.rows
     ]
+    rows += role_facts(read.schema, m.roles)
     filename = f"permission-matrix-{read.preset}.csv"
     return Response(
         csv_text(header, rows),
