@@ -60,6 +60,10 @@ NOT_ADMIN: dict[tuple[str, str], str] = {
         WORKSPACE + "/schema",
     ): "the product's catalog (public preset data), read by integrations without an acting member",
     (
+        "GET",
+        WORKSPACE + "/records/{record_type}/{record_id}",
+    ): "the host reads the record it wrote; an acting member only one they may view (else 404, tested in test_api_style)",
+    (
         "PUT",
         WORKSPACE + "/settings",
     ): "billing (plan, seats): the platform's call with an organization-wide key, no acting member",

@@ -94,3 +94,20 @@ def test_a_record_can_be_read_alone(natero: Tenant) -> None:
     assert r.json()["revision"] == put.json()["revision"]
     assert_problem(natero.api.get(natero.url("/records/account/nope")), 404, "not_found")
     assert natero.api.get(natero.url("/records/acount/acme")).status_code == 422
+
+
+def test_N11_a_member_reads_alone_only_a_record_they_may_view(natero: Tenant) -> None:
+    """A CSM reading Bob's account gets the same 404 as for an account that does not
+    exist; their own reads as the host wrote it (N11: a CSM sees the accounts assigned
+    to them)."""
+    ann = invite(natero, "ann@acme.test", "csm")
+    bob = invite(natero, "bob@acme.test", "csm")
+    for record, assignee in (("mine", ann), ("bobs", bob), ("free", None)):
+        assert natero.api.put(natero.url(f"/records/account/{record}"), json={"assignee": assignee}).status_code == 200
+    as_ann = natero.api.as_(actor=ann)
+    assert as_ann.get(natero.url("/records/account/mine")).json()["record"]["assignee"] == ann
+    assert_problem(as_ann.get(natero.url("/records/account/free")), 404, "not_found")
+    hidden = as_ann.get(natero.url("/records/account/bobs"))
+    missing = as_ann.get(natero.url("/records/account/nobody"))
+    assert_problem(hidden, 404, "not_found")
+    assert hidden.json()["detail"].replace("bobs", "X") == missing.json()["detail"].replace("nobody", "X")

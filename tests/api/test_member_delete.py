@@ -12,7 +12,7 @@ from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
 
 def member_ids(t: Tenant) -> set[str]:
     body: Any = t.api.get(t.url("/members")).json()
-    items = body["items"] if isinstance(body, dict) else body
+    items = body["members"] if isinstance(body, dict) else body
     return {m["id"] for m in items}
 
 

@@ -76,15 +76,18 @@ def upsert_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, record: R
 
 def read_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: RecordRef) -> RecordSaved:
     """One record of the index as the host last told it, and the revision read; 404
-    when the index does not hold it. The host reads what it wrote: no member right is
-    needed, as for writing it (`actor` is accepted for the doors' one signature)."""
-    del actor
+    when the index does not hold it. The host reads what it wrote (no admin right, as
+    for writing it), but an acting member learns only of a record they may view: one
+    they may not is not found, exactly like one that does not exist."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         if ref.type not in state.schema.objects:
             raise InvalidRecordError(f"unknown object type {ref.type!r}", fix=f"Use one of {', '.join(sorted(state.schema.objects))}.")
         found = uow.records.get(workspace_id, ref)
         if found is None:
+            raise NotFoundError(f"no {ref.type} {ref.id!r} in the record index", decision=None, fix="Upsert it first (PUT .../records/{type}/{id}).")
+        view = state.schema.objects[ref.type].view_action
+        if actor.member_id is not None and view is not None and not state.snapshot.check(actor.member_id, view, ref).allowed:
             raise NotFoundError(f"no {ref.type} {ref.id!r} in the record index", decision=None, fix="Upsert it first (PUT .../records/{type}/{id}).")
         return RecordSaved(found, state.workspace.revision)
 
