@@ -185,6 +185,8 @@ class Permission:
     pair_row: str | None = None
     pair_column: str | None = None
     system_only: bool = False
+    seat_only: bool = False
+    """Its only effect is a seat (N12): handing it out is no escalation."""
 
 
 @dataclass(frozen=True, slots=True)

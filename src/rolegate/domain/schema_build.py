@@ -321,6 +321,7 @@ class _Checker:
                 pair_row=p.pair.row if p.pair else None,
                 pair_column=p.pair.column if p.pair else None,
                 system_only=p.system_only,
+                seat_only=p.seat_only,
             )
         for row_key, cols in rows.items():
             if "manage" in cols and "view" in cols and cols["view"] not in out[cols["manage"]].requires:

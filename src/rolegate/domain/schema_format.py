@@ -139,6 +139,11 @@ class PermissionSpec(_Spec):
     system_only: bool = Field(
         False, description="Only system roles may hold it (E7: site administrators)."
     )
+    seat_only: bool = Field(
+        False,
+        description="Its only effect is the seat it takes and the records assigned to the holder "
+        "(N12: Natero's Customer Success Manager Seat): handing it out is no escalation.",
+    )
 
 
 class CeilingExceptSpec(_Spec):

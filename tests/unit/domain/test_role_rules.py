@@ -130,3 +130,9 @@ def test_T7_E7_the_locked_permissions_are_the_floor_a_role_cannot_drop() -> None
     own = dataclasses.replace(CATALYST, permissions=perms)
     assert "notes.view" in locked_permissions(own, "limited", system_role=True)
     assert "notes.view" not in locked_permissions(own, "limited", system_role=False)
+
+
+def test_N12_a_seat_only_permission_is_no_privilege() -> None:
+    from rolegate.domain.permissions import privileges
+
+    assert privileges(NATERO, frozenset({"accounts.csm_seat", "accounts.update"})) == {"accounts.update"}
