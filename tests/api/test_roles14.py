@@ -4,7 +4,7 @@ field access), as an integrator of each product meets them over HTTP."""
 
 from __future__ import annotations
 
-from tests.api.conftest import Tenant, assert_problem, invite
+from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
 
 
 def test_N12_configure_users_adds_csms_without_holding_the_csm_seat(natero: Tenant) -> None:
@@ -18,3 +18,84 @@ def test_N12_configure_users_adds_csms_without_holding_the_csm_seat(natero: Tena
     r = as_analyst.post(natero.url("/roles"), json={"name": "Seat only", "grants": ["accounts.csm_seat"], "landing_page": "my_accounts"})
     assert r.status_code == 201, r.text
     assert r.json()["role"]["seat"] == "csm"
+
+
+def _custom(t: Tenant, name: str, grants: list[str], **extra: object) -> str:
+    r = t.api.post(t.url("/roles"), json={"name": name, "grants": grants, **extra})
+    assert r.status_code == 201, r.text
+    role: str = r.json()["role"]["id"]
+    return role
+
+
+def _assign(t: Tenant, account: str, member: str | None) -> None:
+    r = t.api.put(t.url(f"/records/account/{account}"), json={"assignee": member})
+    assert r.status_code == 200, r.text
+
+
+def _role_of(t: Tenant, member: str) -> str:
+    r = t.api.get(t.url("/members"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    listed = body if isinstance(body, list) else body.get("members", body.get("items"))
+    role: str = next(m for m in listed if m["id"] == member)["role"]
+    return role
+
+
+def test_N7_a_role_is_deleted_once_accounts_are_switched_its_members_moving_to_a_replacement(natero: Tenant) -> None:
+    role = _custom(natero, "Field CSM", ["accounts.csm_seat"], landing_page="my_accounts")
+    a = invite(natero, "a@acme.test", role)
+    b = invite(natero, "b@acme.test", role, activate=False)
+    _assign(natero, "acc-1", a)
+    # Accounts still assigned: N7 refuses, replacement or not.
+    r = natero.api.delete(natero.url(f"/roles/{role}"), params={"replacement": "csm"})
+    body = assert_problem(r, 409, "rule_violation", rule="N7")
+    assert "unassign" in body["violations"][0]["fix"].lower()
+    _assign(natero, "acc-1", None)
+    # Without a replacement the role is still in use, and the refusal says how to name one.
+    body = assert_problem(natero.api.delete(natero.url(f"/roles/{role}")), 409, "rule_violation")
+    assert "replacement" in body["violations"][0]["fix"]
+    # A role cannot replace itself; an unknown replacement is a 404.
+    assert_problem(natero.api.delete(natero.url(f"/roles/{role}"), params={"replacement": role}), 409, "rule_violation")
+    assert_problem(natero.api.delete(natero.url(f"/roles/{role}"), params={"replacement": "nope"}), 404, "not_found")
+    # Named in the body: the holders move to CSM and the role goes, in one transaction.
+    r = natero.api.request("DELETE", natero.url(f"/roles/{role}"), json={"replacement": "csm"})
+    assert r.status_code == 200, r.text
+    assert (_role_of(natero, a), _role_of(natero, b)) == ("csm", "csm")
+    assert_problem(natero.api.get(natero.url(f"/roles/{role}")), 404, "not_found")
+    audit = natero.api.get(natero.url("/audit")).json()
+    entries = audit.get("events", audit.get("items"))
+    actions = [e["action"] for e in entries]
+    assert actions.count("member.change_role") >= 2 and "role.delete" in actions
+
+
+def test_N7_a_replacement_without_the_seats_for_the_holders_is_refused(api: Api) -> None:
+    t = make_tenant(api, "natero", seat_capacities={"csm": 2})  # the owner (CSM Manager) takes one
+    assert t.api.get(t.url("/schema")).json()["role_delete_with_members"] == "replace"
+    role = _custom(t, "Readers", ["accounts.view_all"], landing_page="all_accounts")
+    r1 = invite(t, "r1@acme.test", role)
+    invite(t, "r2@acme.test", role)
+    body = assert_problem(t.api.delete(t.url(f"/roles/{role}"), params={"replacement": "csm"}), 409, "rule_violation")
+    assert "CSM seat" in body["detail"]
+    assert _role_of(t, r1) == role  # nothing moved, nothing deleted
+    assert t.api.get(t.url(f"/roles/{role}")).status_code == 200
+    assert t.api.delete(t.url(f"/roles/{role}"), params={"replacement": "guest"}).status_code == 200
+    assert _role_of(t, r1) == "guest"
+
+
+def test_T9_a_role_held_by_a_member_is_refused_even_with_a_replacement(api: Api) -> None:
+    t = make_tenant(api, "telephony")
+    role = _custom(t, "Night shift", ["numbers.view"], level="analyst")
+    member = invite(t, "night@acme.test", role, activate=False)
+    assert t.api.get(t.url("/schema")).json()["role_delete_with_members"] == "refuse"
+    body = assert_problem(t.api.delete(t.url(f"/roles/{role}"), params={"replacement": "analyst"}), 409, "rule_violation", rule="T9")
+    assert "replacement" not in body["violations"][0]["fix"]
+    assert _role_of(t, member) == role
+
+
+def test_T9_other_products_without_the_article_keep_refusing(api: Api) -> None:
+    t = make_tenant(api, "catalyst")
+    assert t.api.get(t.url("/schema")).json()["role_delete_with_members"] == "refuse"
+    role = _custom(t, "Analysts", [], level="limited")
+    invite(t, "k@acme.test", role)
+    r = t.api.delete(t.url(f"/roles/{role}"), params={"replacement": "viewer"})
+    assert r.status_code == 409, r.text

@@ -314,6 +314,9 @@ class ProductSchema:
     guardian: Guardian
     permissions_by_action: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rule_ids: Mapping[str, str] = field(default_factory=dict)
+    role_delete_with_members: str = "refuse"
+    """`replace`: a role still held is deleted by naming a replacement role (N7);
+    `refuse`: it is deleted only once nobody holds it (T9)."""
 
     def rule(self, name: str) -> str:
         """The seed rule id this product cites for a generic refusal."""

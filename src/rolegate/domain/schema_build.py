@@ -207,6 +207,7 @@ class _Checker:
             guardian=guardian,
             permissions_by_action=frozen_map({a: tuple(ps) for a, ps in by_action.items()}),
             rule_ids=frozen_map({str(k): v for k, v in s.rule_ids.items()}),
+            role_delete_with_members=s.role_delete_with_members,
         )
 
     # -- objects, fields, integrations --------------------------------------------------

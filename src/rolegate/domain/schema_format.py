@@ -274,3 +274,9 @@ class ProductSchemaSpec(_Spec):
         description="Which seed rule a generic refusal cites in this product (e.g. "
         "`system_role_edit: K4`); unset ones cite the rulebook's general statement.",
     )
+    role_delete_with_members: Literal["replace", "refuse"] = Field(
+        "refuse",
+        description="Deleting a custom role that members still hold: `replace` moves them to a "
+        "replacement role named with the delete, in the same transaction (N7: once their accounts "
+        "are unassigned or switched); `refuse` keeps refusing until nobody holds it (T9).",
+    )

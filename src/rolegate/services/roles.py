@@ -11,7 +11,7 @@ from typing import Any
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.matrix import Matrix, permission_matrix
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Role, RoleKind
+from rolegate.domain.roles import Member, Role, RoleKind
 from rolegate.domain.rules.field_rules import field_permission_violations
 from rolegate.domain.rules.role_rules import (
     RoleLocks,
@@ -494,20 +494,61 @@ def clone_role_written(
         return written
 
 
-def delete_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> RoleDeleted:
+def delete_role(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, replacement: str | None = None
+) -> RoleDeleted:
+    """Delete a custom role. Where the product allows it (N7) a role still held is deleted
+    by naming `replacement`, the role its holders move to in the same transaction (seat
+    rules apply, each move audited); elsewhere (T9) it must be held by nobody."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
+        schema = state.schema
         role = state.role(role_id)
-        assignable = [o.key for o in state.schema.objects.values() if o.assignable]
+        target = state.role(replacement) if replacement is not None else None
+        assignable = [o.key for o in schema.objects.values() if o.assignable]
         holders = uow.roles.holder_counts(workspace_id, role_id, assignable)
-        raise_if(role_deletion_violations(state.schema, role, holders))
+        raise_if(role_deletion_violations(schema, role, holders, replacement=target))
         raise_if(
             disabled_holder_violations(
-                state.schema, role, held_by_disabled=any(m.role == role_id for m in state.members)
+                schema, role, held_by_disabled=any(m.role == role_id for m in state.members), replaced=target is not None
             )
         )
+        moving = [m for m in state.members if m.role == role_id]
+        if target is not None and moving:
+            _move_holders(uow, state, actor, role, target, moving)
         uow.roles.delete(workspace_id, role_id)
         revision = record_change(uow, workspace_id, actor, "role.delete", "role", role_id, role_json(role), None)
         uow.commit()
         return RoleDeleted(role, revision)
+
+
+def _move_holders(
+    uow: UnitOfWork, state: WorkspaceState, actor: Actor, role: Role, target: Role, moving: list[Member]
+) -> None:
+    """N7: the holders of `role` move to `target` before it goes: assigning a role is the
+    actor's right to check, the target's seats must hold them (N1), the target must not
+    hand out more than the actor holds, and the team keeps its guardian."""
+    authorize(state, actor, AdminRight.ASSIGN_ROLES)
+    schema, feats, workspace_id = state.schema, state.workspace.features, state.workspace.id
+    after = [Member(m.id, target.id, m.status) if m.role == role.id else m for m in state.members]
+    raise_if(
+        _seat_move_violations(uow, state, role, target)
+        + role_escalation(state, actor, target, f"Role {target.name!r}")
+        + team_lockout_violations(
+            schema,
+            guardians_after(schema, state.members, state.roles, feats),
+            guardians_after(schema, after, state.roles, feats),
+            what=f"Moving the members of role {role.name!r} to {target.name!r}",
+        )
+    )
+    for m in moving:
+        moved = Member(m.id, target.id, m.status)
+        uow.members.update(workspace_id, moved)
+        record_change(
+            uow, workspace_id, actor, "member.change_role", "member", m.id, _member_json(m), _member_json(moved)
+        )
+
+
+def _member_json(member: Member) -> dict[str, Any]:
+    return {"id": member.id, "role": member.role, "status": member.status.value}

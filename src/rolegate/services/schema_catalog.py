@@ -130,6 +130,8 @@ class SchemaCatalog:
     actions: tuple[ActionEntry, ...]
     admin_actions: Mapping[str, str]
     """Admin right -> the action that carries it (N12, C1, K13, T10, E7)."""
+    role_delete_with_members: str = "refuse"
+    """`replace`: a role still held is deleted with a replacement for its holders (N7)."""
 
 
 _catalogs: dict[str, tuple[ProductSchema, SchemaCatalog]] = {}
@@ -201,4 +203,5 @@ def _catalog(schema: ProductSchema) -> SchemaCatalog:
         ),
         actions=tuple(ActionEntry(a.key, a.label, a.object_type) for a in schema.actions.values()),
         admin_actions={right.value: action for right, action in schema.admin_actions.items()},
+        role_delete_with_members=schema.role_delete_with_members,
     )

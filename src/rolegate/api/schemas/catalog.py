@@ -115,3 +115,8 @@ class SchemaOut(BaseModel):
     admin_actions: dict[str, str] = Field(
         description="Admin right -> the action that carries it (N12, C1, K13, T10, E7)."
     )
+    role_delete_with_members: Literal["replace", "refuse"] = Field(
+        "refuse",
+        description="Deleting a custom role still held: `replace` takes a replacement role for its "
+        "holders (N7), `refuse` waits until nobody holds it (T9).",
+    )
