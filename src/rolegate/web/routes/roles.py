@@ -277,6 +277,7 @@ def _delete_page(
         "info": confirm.view,
         "violations": confirm.refusal.violations,
         "denied": confirm.refusal.denied,
+        "replacements": confirm.replacements,
     }
     return render(request, "roles/delete.html", ctx, page=page, status=status)
 
@@ -288,13 +289,18 @@ def confirm_delete(request: Request, workspace_id: str, role_id: str) -> Respons
 
 @router.post("/w/{workspace_id}/roles/{role_id}/delete")
 async def delete(request: Request, workspace_id: str, role_id: str) -> Response:
-    await checked_form(request)
+    form = await checked_form(request)
+    replacement = str(form.get("replacement") or "") or None
 
     def run() -> Response:
         page = _page(request, workspace_id)
         try:
             deleted = delete_role(
-                page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, role_id=role_id
+                page.viewer.ui.rolegate.uow(),
+                actor=page.actor,
+                workspace_id=workspace_id,
+                role_id=role_id,
+                replacement=replacement,
             )
         except RuleViolationError as exc:
             return _delete_page(request, page, role_id, exc.violations, status=exc.status)
