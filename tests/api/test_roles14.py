@@ -99,3 +99,62 @@ def test_T9_other_products_without_the_article_keep_refusing(api: Api) -> None:
     invite(t, "k@acme.test", role)
     r = t.api.delete(t.url(f"/roles/{role}"), params={"replacement": "viewer"})
     assert r.status_code == 409, r.text
+
+
+def test_K6_creating_a_role_sets_its_field_permissions_per_object_in_the_same_step(api: Api) -> None:
+    t = make_tenant(api, "catalyst")
+    fields = {"account": {"health_notes": "read", "renewal_risk": "none"}, "custom_object": {"name": "write"}}
+    r = t.api.post(t.url("/roles"), json={"name": "Renewals", "level": "standard", "field_access": fields})
+    assert r.status_code == 201, r.text
+    role = r.json()["role"]
+    assert role["field_access"]["account"]["health_notes"] == "read"
+    assert role["field_access"]["account"]["renewal_risk"] == "none"
+    assert role["field_access"]["custom_object"] == {"name": "write"}
+    # ... and the rest of the standard objects as the level allows (K8), in one revision.
+    assert role["field_access"]["opportunity"]["next_steps"] == "write"
+    assert r.json()["revision"] == t.revision + 1
+    # A field permission the level or the integration forbids is refused at creation (K9).
+    r = t.api.post(t.url("/roles"), json={"name": "Too much", "level": "standard", "field_access": {"account": {"contract_value": "write"}}})
+    assert_problem(r, 409, "rule_violation", rule="K9")
+
+
+def test_K8_a_new_role_starts_with_the_standard_objects_selected_as_level_and_integration_allow(api: Api) -> None:
+    t = make_tenant(api, "catalyst")
+    r = t.api.post(t.url("/roles"), json={"name": "Editors", "level": "standard"})
+    assert r.status_code == 201, r.text
+    fa = r.json()["role"]["field_access"]
+    assert fa["account"] == {"arr": "write", "contract_value": "read", "health_notes": "write", "name": "write", "owner": "write", "renewal_risk": "write"}
+    assert fa["contact"]["title"] == "write" and fa["opportunity"]["amount"] == "write"
+    assert "custom_object" not in fa  # additional objects start unselected
+    limited = t.api.post(t.url("/roles"), json={"name": "Readers", "level": "limited"}).json()["role"]["field_access"]
+    assert set(limited["account"].values()) == {"read"}
+    # A field mapped afterwards starts unselected for the role.
+    editor = invite(t, "ed@acme.test", r.json()["role"]["id"])
+    r = t.api.post(t.url("/objects/account/fields"), json={"name": "nps", "label": "NPS"})
+    assert r.status_code == 201, r.text
+    out = t.api.post(t.url("/fields/filter"), json={"member": editor, "object": "account", "record": {"nps": 9, "arr": 1, "name": "A"}, "min_revision": r.json()["revision"]})
+    assert out.json()["record"] == {"arr": 1, "name": "A"}
+    obj = t.api.post(t.url("/fields/filter"), json={"member": editor, "object": "custom_object", "record": {"name": "x", "status": "y"}})
+    assert obj.json()["record"] == {}
+
+
+def test_K5_K6_the_roles_api_shows_a_system_roles_effective_field_access_and_a_clone_copies_it(api: Api) -> None:
+    t = make_tenant(api, "catalyst")
+    member = t.api.get(t.url("/roles/member")).json()
+    member = member.get("role", member)
+    assert member["field_access"]["account"]["contract_value"] == "read"  # K9 cap on the mirror
+    assert member["field_access"]["custom_object"]["name"] == "write"
+    viewer = t.api.get(t.url("/roles/viewer")).json()
+    viewer = viewer.get("role", viewer)
+    assert set(viewer["field_access"]["account"].values()) == {"read"}
+    clone = t.api.post(t.url("/roles/member/clone"), json={"name": "Member copy"})
+    assert clone.status_code == 201, clone.text
+    assert clone.json()["role"]["field_access"] == member["field_access"]
+    # The copy is explicit: it stays as it was when a new field is mapped (K8), unlike the mirror.
+    r = t.api.post(t.url("/objects/account/fields"), json={"name": "nps", "label": "NPS"})
+    assert r.status_code == 201, r.text
+    copied = t.api.get(t.url(f"/roles/{clone.json()['role']['id']}")).json()
+    copied = copied.get("role", copied)
+    assert "nps" not in copied["field_access"]["account"]
+    mirrored = t.api.get(t.url("/roles/member")).json()
+    assert mirrored.get("role", mirrored)["field_access"]["account"]["nps"] == "write"

@@ -151,6 +151,8 @@ class ObjectType:
     """Types above this one, nearest first (C7)."""
     carrier_offset: int | None = None
     """How many steps up the record that carries the assignment is (0 = itself)."""
+    additional: bool = False
+    """K8: an additional object, not granted automatically to a new custom role."""
 
 
 @dataclass(frozen=True, slots=True)

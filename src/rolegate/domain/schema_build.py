@@ -256,6 +256,7 @@ class _Checker:
                 ),
                 ancestors=chain,
                 carrier_offset=carrier,
+                additional=obj.additional,
             )
         return out
 

@@ -88,6 +88,11 @@ class ObjectSpec(_Spec):
     )
     on_parent_delete: Literal["cascade", "orphan"] = "cascade"
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    additional: bool = Field(
+        False,
+        description="K8: an additional object; a new custom role starts with its fields "
+        "unselected (the standard objects' fields start as the level and integration allow).",
+    )
 
 
 class IntegrationSpec(_Spec):

@@ -5,10 +5,11 @@ returning what they wrote with the workspace revision)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rolegate.domain.errors import NotFoundError
+from rolegate.domain.fields import new_role_field_access, role_field_access
 from rolegate.domain.matrix import Matrix, permission_matrix
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, Role, RoleKind
@@ -355,6 +356,9 @@ def create_role_written(
             description=description,
             field_access=field_access,
         )
+        # K8: the standard objects' fields start selected as the level and the integration
+        # allow; what the creator sets per field in the same step wins (K6).
+        role = replace(role, field_access={**new_role_field_access(state.schema, role.level), **role.field_access})
         raise_if(
             role_violations(state.schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
@@ -478,7 +482,9 @@ def clone_role_written(
             grants=source.grants - {k for k in source.grants if state.schema.permissions[k].system_only},
             landing_page=source.landing_page,
             description=source.description,
-            field_access=source.field_access,
+            # The source's effective field access, made explicit: a system role's mirrored
+            # access (K5) becomes the clone's own, which an administrator then edits (K6).
+            field_access=role_field_access(state.schema, source),
         )
         raise_if(
             role_violations(state.schema, clone, state.workspace.features)
