@@ -40,3 +40,33 @@ def test_N7_the_delete_confirmation_offers_a_replacement_and_moves_the_members(a
     assert r.status_code == 409
     assert violations(one(soup(r), "#delete-refused")) == ["T9"]
     assert _role_of(demo, "telephony", jo) == role
+
+
+def test_K6_K8_the_new_role_form_sets_field_permissions_per_object_in_the_same_step(admin: Web, demo: Demo) -> None:
+    ws = demo.ws("catalyst")
+    doc = soup(admin.get(f"/w/{ws}/roles/new"))
+    fields = one(doc, "#role-form #new-role-fields")
+    assert [s["data-object"] for s in fields.select("section.object-fields")] == ["account", "contact", "opportunity", "custom_object"]
+    # K8: the standard objects start as the level (Limited: read only) and the integration allow ...
+    assert one(fields, "#read-account\\.renewal_risk").has_attr("checked")
+    assert one(fields, "#write-account\\.renewal_risk").has_attr("disabled")
+    # ... the additional object starts unselected.
+    assert not one(fields, "#read-custom_object\\.name").has_attr("checked")
+    # The Standard level: write where the integration user allows it (K9: Contract Value read only).
+    form = [("name", "Renewals"), ("level", "standard"), ("field_form", "1")]
+    for box in ("read:account.name", "read:account.owner", "read:account.arr", "write:account.arr", "read:account.contract_value",
+                "read:account.health_notes", "read:custom_object.name", "read:contact.email", "write:contact.email",
+                "read:opportunity.name", "read:opportunity.stage"):
+        form.append((box, "1"))
+    r = admin.post(f"/w/{ws}/roles", form)
+    assert r.status_code == 303, r.text
+    with demo.rolegate.uow() as uow:
+        role = next(i.role for i in uow.roles.all(ws) if i.role.name == "Renewals")
+    access = {f"{o}.{f}": a.label for (o, f), a in role.field_access.items()}
+    assert access["account.arr"] == "write"
+    assert access["account.health_notes"] == "read"
+    assert access["account.renewal_risk"] == "none"
+    assert access["account.contract_value"] == "read"
+    assert access["custom_object.name"] == "read"
+    assert "custom_object.status" not in access
+    assert access["opportunity.next_steps"] == "none"
