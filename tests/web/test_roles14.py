@@ -19,8 +19,17 @@ def _role_of(demo: Demo, preset: str, member: str) -> str:
 
 def test_N7_the_delete_confirmation_offers_a_replacement_and_moves_the_members(admin: Web, demo: Demo) -> None:
     ws = demo.ws("natero")
-    role = create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, name="Temps", grants=("accounts.view_all",), landing_page="all_accounts").id
-    kim = add_member(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="kim@example.com", role_id=role).member.id
+    role = create_role(
+        demo.rolegate.uow(),
+        actor=PLATFORM,
+        workspace_id=ws,
+        name="Temps",
+        grants=("accounts.view_all",),
+        landing_page="all_accounts",
+    ).id
+    kim = add_member(
+        demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="kim@example.com", role_id=role
+    ).member.id
     doc = soup(admin.get(f"/w/{ws}/roles/{role}/delete"))
     assert doc.select("#delete-refused") == []
     options = {o["value"]: o.get_text() for o in one(doc, "#delete-confirm select[name=replacement]").select("option")}
@@ -33,7 +42,9 @@ def test_N7_the_delete_confirmation_offers_a_replacement_and_moves_the_members(a
     # T9: where the article forbids it, no replacement is offered and one posted is refused.
     ws = demo.ws("telephony")
     role = create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, name="Busy", level="analyst").id
-    jo = add_member(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="jo@example.com", role_id=role).member.id
+    jo = add_member(
+        demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="jo@example.com", role_id=role
+    ).member.id
     doc = soup(admin.get(f"/w/{ws}/roles/{role}/delete"))
     assert doc.select("select[name=replacement]") == []
     r = admin.post(f"/w/{ws}/roles/{role}/delete", {"replacement": "analyst"})
@@ -46,7 +57,12 @@ def test_K6_K8_the_new_role_form_sets_field_permissions_per_object_in_the_same_s
     ws = demo.ws("catalyst")
     doc = soup(admin.get(f"/w/{ws}/roles/new"))
     fields = one(doc, "#role-form #new-role-fields")
-    assert [s["data-object"] for s in fields.select("section.object-fields")] == ["account", "contact", "opportunity", "custom_object"]
+    assert [s["data-object"] for s in fields.select("section.object-fields")] == [
+        "account",
+        "contact",
+        "opportunity",
+        "custom_object",
+    ]
     # K8: the standard objects start as the level (Limited: read only) and the integration allow ...
     assert one(fields, "#read-account\\.renewal_risk").has_attr("checked")
     assert one(fields, "#write-account\\.renewal_risk").has_attr("disabled")
@@ -54,9 +70,19 @@ def test_K6_K8_the_new_role_form_sets_field_permissions_per_object_in_the_same_s
     assert not one(fields, "#read-custom_object\\.name").has_attr("checked")
     # The Standard level: write where the integration user allows it (K9: Contract Value read only).
     form = [("name", "Renewals"), ("level", "standard"), ("field_form", "1")]
-    for box in ("read:account.name", "read:account.owner", "read:account.arr", "write:account.arr", "read:account.contract_value",
-                "read:account.health_notes", "read:custom_object.name", "read:contact.email", "write:contact.email",
-                "read:opportunity.name", "read:opportunity.stage"):
+    for box in (
+        "read:account.name",
+        "read:account.owner",
+        "read:account.arr",
+        "write:account.arr",
+        "read:account.contract_value",
+        "read:account.health_notes",
+        "read:custom_object.name",
+        "read:contact.email",
+        "write:contact.email",
+        "read:opportunity.name",
+        "read:opportunity.stage",
+    ):
         form.append((box, "1"))
     r = admin.post(f"/w/{ws}/roles", form)
     assert r.status_code == 303, r.text
