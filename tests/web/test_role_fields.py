@@ -10,18 +10,14 @@ from bs4 import BeautifulSoup, Tag
 from rolegate.domain import schema as schema_module
 from rolegate.domain.schema import FieldAccess
 from rolegate.services import fields
-from rolegate.services.roles import create_role, update_role
+from rolegate.services.roles import create_role
 from tests.integration.support import PLATFORM
 from tests.web.conftest import Web, form_fields, one, soup, violations, without
 from tests.web.demo import Demo
 
 
 def custom(demo: Demo, name: str, level: str, field_access: dict[str, dict[str, str]] | None = None) -> str:
-    """A custom role with exactly `field_access` (the K8 starting selection replaced)."""
-    ws = demo.ws("catalyst")
-    role = create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, name=name, level=level).id
-    update_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, role_id=role, field_access=field_access or {})
-    return role
+    return create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=demo.ws("catalyst"), name=name, level=level, field_access=field_access).id
 
 
 def box(doc: BeautifulSoup | Tag, kind: str, key: str) -> Tag:

@@ -317,8 +317,10 @@ def create_role(
     landing_page: str | None = None,
     description: str = "",
     field_access: FieldInput | None = None,
+    start_fields: bool = False,
 ) -> Role:
-    """The role created (see `create_role_written` for its read model and revision)."""
+    """The role created (see `create_role_written` for its read model and revision).
+    By default exactly as given (roles as code, copies); `start_fields`: see there."""
     return create_role_written(
         uow,
         actor=actor,
@@ -329,6 +331,7 @@ def create_role(
         landing_page=landing_page,
         description=description,
         field_access=field_access,
+        start_fields=start_fields,
     ).written
 
 
@@ -343,7 +346,11 @@ def create_role_written(
     landing_page: str | None = None,
     description: str = "",
     field_access: FieldInput | None = None,
+    start_fields: bool = True,
 ) -> RoleWritten:
+    """A new custom role (the API's and the UI's create). `start_fields` (K8): the
+    fields it does not set start as a new role's do, the standard objects selected as
+    the level and the integration allow; off, it has exactly `field_access`."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
@@ -358,7 +365,8 @@ def create_role_written(
         )
         # K8: the standard objects' fields start selected as the level and the integration
         # allow; what the creator sets per field in the same step wins (K6).
-        role = replace(role, field_access={**new_role_field_access(state.schema, role.level), **role.field_access})
+        if start_fields:
+            role = replace(role, field_access={**new_role_field_access(state.schema, role.level), **role.field_access})
         raise_if(
             role_violations(state.schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
