@@ -185,3 +185,18 @@ def test_K5_K6_the_roles_api_shows_a_system_roles_effective_field_access_and_a_c
     assert "nps" not in copied["field_access"]["account"]
     mirrored = t.api.get(t.url("/roles/member")).json()
     assert mirrored.get("role", mirrored)["field_access"]["account"]["nps"] == "write"
+
+
+def test_K8_the_starting_selection_never_exceeds_what_the_creator_holds(api: Api) -> None:
+    t = make_tenant(api, "catalyst")
+    r = t.api.post(
+        t.url("/roles"),
+        json={"name": "Managers", "level": "high", "field_access": {"account": {"health_notes": "none"}}},
+    )
+    assert r.status_code == 201, r.text
+    manager = t.api.as_(actor=invite(t, "boss@acme.test", r.json()["role"]["id"]))
+    r = manager.post(t.url("/roles"), json={"name": "Team", "level": "standard"})
+    assert r.status_code == 201, r.text
+    fa = r.json()["role"]["field_access"]["account"]
+    assert fa["health_notes"] == "none"
+    assert fa["renewal_risk"] == "write"

@@ -31,6 +31,7 @@ from rolegate.domain.violations import Violation, refuse
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
+    actor_field_access,
     authorize,
     load_state,
     new_id,
@@ -335,6 +336,16 @@ def create_role(
     ).written
 
 
+def _start_fields(state: WorkspaceState, actor: Actor, level: str) -> dict[tuple[str, str], FieldAccess]:
+    """K8: a new role's starting field selection, no more than the creator holds on each
+    field (K11: nobody hands out field access they do not have)."""
+    start = new_role_field_access(state.schema, level)
+    held = actor_field_access(state, actor)
+    if held is None:
+        return start
+    return {key: min(access, held.get(key, FieldAccess.NONE)) for key, access in start.items()}
+
+
 def create_role_written(
     uow: UnitOfWork,
     *,
@@ -366,7 +377,7 @@ def create_role_written(
         # K8: the standard objects' fields start selected as the level and the integration
         # allow; what the creator sets per field in the same step wins (K6).
         if start_fields:
-            role = replace(role, field_access={**new_role_field_access(state.schema, role.level), **role.field_access})
+            role = replace(role, field_access={**_start_fields(state, actor, role.level), **role.field_access})
         raise_if(
             role_violations(state.schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
