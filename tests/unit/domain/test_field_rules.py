@@ -48,9 +48,3 @@ def test_K8_a_new_custom_role_starts_with_the_standard_objects_as_level_and_inte
     assert not any(obj == "custom_object" for obj, _ in standard)  # K8: additional objects unselected
     assert set(new_role_field_access(CATALYST, "limited").values()) == {READ}  # K1: Limited reads
 
-
-def test_a_forms_problems_are_violations_of_the_form_rule() -> None:
-    from rolegate.domain.violations import FORM_RULE, form_violations
-
-    (v,) = form_violations([("Name is required.", "Type a name.")])
-    assert (v.rule_id, v.message, v.fix) == (FORM_RULE, "Name is required.", "Type a name.")
