@@ -13,6 +13,9 @@ def catalyst_with_csm(api: Api, fields: dict[str, dict[str, str]] | None = None,
     r = t.api.post(t.url("/roles"), json={"name": "CSM", "level": level, "field_access": fields or {}})
     assert r.status_code == 201, r.text
     role = r.json()["role"]["id"]
+    # Exactly the fields given: the K8 starting selection replaced by them.
+    r = t.api.patch(t.url(f"/roles/{role}"), json={"field_access": fields or {}})
+    assert r.status_code == 200, r.text
     return t, role, invite(t, "csm@acme.test", role)
 
 

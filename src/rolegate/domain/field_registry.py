@@ -73,6 +73,7 @@ def _object(key: str, label: str) -> ObjectType:
         view_action=None,
         on_parent_delete="cascade",
         fields=frozen_map({}),
+        additional=True,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import FieldAccess, ProductSchema
 
-__all__ = ["FieldDecision", "field_access", "field_decision", "role_field_access"]
+__all__ = ["FieldDecision", "field_access", "field_decision", "new_role_field_access", "role_field_access"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +84,22 @@ def role_field_access(schema: ProductSchema, role: Role) -> dict[tuple[str, str]
     role hands out, as `role_permissions` is for permissions (a field it does not
     mention counts with what its level gives, K8)."""
     return {(o, f): field_decision(schema, role, o, f).access for o, otype in schema.objects.items() for f in otype.fields}
+
+
+def new_role_field_access(schema: ProductSchema, level: str) -> dict[tuple[str, str], FieldAccess]:
+    """K8: what a new custom role of `level` starts with, before the creator's own
+    choices: every existing field of the standard objects selected as far as the level
+    and the integration user allow (K1, K9); the fields of additional objects are left
+    out, as are fields mapped later, so they get what the level hands out (K8: nothing
+    for Standard and Limited) until an administrator configures them."""
+    ceiling = schema.levels[level].field_ceiling
+    out: dict[tuple[str, str], FieldAccess] = {}
+    for key, otype in schema.objects.items():
+        if otype.additional:
+            continue
+        for name, fdef in otype.fields.items():
+            cap = ceiling
+            if fdef.synced_from is not None:
+                cap = min(cap, schema.integrations[fdef.synced_from].cap(key, name))
+            out[(key, name)] = cap
+    return out

@@ -17,6 +17,7 @@ __all__ = [
     "PermissionStatus",
     "effective_permissions",
     "locked_permissions",
+    "privileges",
     "resolve_permissions",
     "role_permissions",
 ]
@@ -102,3 +103,10 @@ def locked_permissions(schema: ProductSchema, level: str, *, system_role: bool) 
     when the role is custom (E7)."""
     lv = schema.levels[level]
     return frozenset(k for k in lv.floor & lv.ceiling if system_role or not schema.permissions[k].system_only)
+
+
+def privileges(schema: ProductSchema, perms: frozenset[str]) -> frozenset[str]:
+    """What of `perms` is a privilege for the no-escalation rule: all but the permissions
+    whose only effect is the seat they take (N12: whoever adds, deletes and modifies users
+    adds CSMs without holding the Customer Success Manager Seat). Seat rules still apply."""
+    return frozenset(p for p in perms if not schema.permissions[p].seat_only)

@@ -151,6 +151,8 @@ class ObjectType:
     """Types above this one, nearest first (C7)."""
     carrier_offset: int | None = None
     """How many steps up the record that carries the assignment is (0 = itself)."""
+    additional: bool = False
+    """K8: an additional object, not granted automatically to a new custom role."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,8 @@ class Permission:
     pair_row: str | None = None
     pair_column: str | None = None
     system_only: bool = False
+    seat_only: bool = False
+    """Its only effect is a seat (N12): handing it out is no escalation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +340,9 @@ class ProductSchema:
     permissions_by_action: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rule_ids: Mapping[str, str] = field(default_factory=dict)
     words: Words = field(default_factory=Words)
+    role_delete_with_members: str = "refuse"
+    """`replace`: a role still held is deleted by naming a replacement role (N7);
+    `refuse`: it is deleted only once nobody holds it (T9)."""
 
     def rule(self, name: str) -> str:
         """The seed rule id this product cites for a generic refusal."""

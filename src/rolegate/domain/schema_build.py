@@ -209,6 +209,7 @@ class _Checker:
             permissions_by_action=frozen_map({a: tuple(ps) for a, ps in by_action.items()}),
             rule_ids=frozen_map({str(k): v for k, v in s.rule_ids.items()}),
             words=Words(**s.words.model_dump()),
+            role_delete_with_members=s.role_delete_with_members,
         )
 
     # -- objects, fields, integrations --------------------------------------------------
@@ -257,6 +258,7 @@ class _Checker:
                 ),
                 ancestors=chain,
                 carrier_offset=carrier,
+                additional=obj.additional,
             )
         return out
 
@@ -324,6 +326,7 @@ class _Checker:
                 pair_row=p.pair.row if p.pair else None,
                 pair_column=p.pair.column if p.pair else None,
                 system_only=p.system_only,
+                seat_only=p.seat_only,
             )
         for row_key, cols in rows.items():
             if "manage" in cols and "view" in cols and cols["view"] not in out[cols["manage"]].requires:

@@ -89,6 +89,11 @@ class ObjectSpec(_Spec):
     )
     on_parent_delete: Literal["cascade", "orphan"] = "cascade"
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    additional: bool = Field(
+        False,
+        description="K8: an additional object; a new custom role starts with its fields "
+        "unselected (the standard objects' fields start as the level and integration allow).",
+    )
 
 
 class IntegrationSpec(_Spec):
@@ -144,6 +149,11 @@ class PermissionSpec(_Spec):
     pair: PairSpec | None = None
     system_only: bool = Field(
         False, description="Only system roles may hold it (E7: site administrators)."
+    )
+    seat_only: bool = Field(
+        False,
+        description="Its only effect is the seat it takes and the records assigned to the holder "
+        "(N12: Natero's Customer Success Manager Seat): handing it out is no escalation.",
     )
 
 
@@ -300,4 +310,10 @@ class ProductSchemaSpec(_Spec):
     )
     words: WordsSpec = Field(
         default_factory=lambda: WordsSpec(), description="The product's own words (profile, license, seat ...)."
+    )
+    role_delete_with_members: Literal["replace", "refuse"] = Field(
+        "refuse",
+        description="Deleting a custom role that members still hold: `replace` moves them to a "
+        "replacement role named with the delete, in the same transaction (N7: once their accounts "
+        "are unassigned or switched); `refuse` keeps refusing until nobody holds it (T9).",
     )

@@ -16,7 +16,7 @@ from typing import Any
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError
 from rolegate.domain.field_registry import apply_registry
 from rolegate.domain.fields import role_field_access
-from rolegate.domain.permissions import role_permissions
+from rolegate.domain.permissions import privileges, role_permissions
 from rolegate.domain.roles import Member, Role
 from rolegate.domain.rules.team_rules import escalation_violations, field_escalation_violations
 from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
@@ -228,10 +228,12 @@ def actor_permissions(state: WorkspaceState, actor: Actor) -> frozenset[str] | N
 
 
 def escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what: str) -> list[Violation]:
-    """Handing out `target` (a role to give, permissions to add) needs holding all of it."""
+    """Handing out `target` (a role to give, permissions to add) needs holding all of it,
+    seats aside (N12: a seat is not a privilege)."""
     held = actor_permissions(state, actor)
     if held is None:
         return []
+    target = privileges(state.schema, target)
     return escalation_violations(state.schema, actor_permissions=held, target_permissions=target, what=what)
 
 

@@ -249,33 +249,55 @@ def _after(
     raise AssertionError("unreachable")  # pragma: no cover - see above
 
 
-def deletion_refusal(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> Refusal:
-    """Why deleting the role would be refused (empty: it would be deleted). Changes nothing."""
-    return _dry_run(uow, lambda dry: delete_role(dry, actor=actor, workspace_id=workspace_id, role_id=role_id))
+def deletion_refusal(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, replacement: str | None = None
+) -> Refusal:
+    """Why deleting the role (its holders moving to `replacement`) would be refused
+    (empty: it would be deleted). Changes nothing."""
+    return _dry_run(
+        uow, lambda dry: delete_role(dry, actor=actor, workspace_id=workspace_id, role_id=role_id, replacement=replacement)
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class DeletionPage:
-    """The confirmation of deleting a role: the role, and why deleting it would be refused."""
+    """The confirmation of deleting a role: the role, and why deleting it would be refused;
+    where the product deletes a role still held (N7), the roles its holders may move to."""
 
     role: Role
     view: RoleView
     refusal: Refusal
     revision: int
+    replacements: tuple[Role, ...] = ()
 
 
 def deletion_page(
     uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, violations: tuple[Violation, ...] | None = None
 ) -> DeletionPage:
-    """`violations`: what a deletion just tried was refused by (else a dry run says)."""
+    """`violations`: what a deletion just tried was refused by (else a dry run says). A
+    role still held in a product that replaces (N7) offers the roles whose dry run passes."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
         role = state.role(role_id)
         view = stored_role_view(uow, state, role_id)
-    refusal = (
-        Refusal(violations=violations)
-        if violations is not None
-        else deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id)
+        held = any(m.role == role_id for m in state.members)
+        candidates = (
+            tuple(r for r in state.roles.values() if r.id != role_id)
+            if held and state.schema.role_delete_with_members == "replace"
+            else ()
+        )
+    if violations is not None:
+        return DeletionPage(role, view, Refusal(violations=violations), state.workspace.revision)
+    if not candidates:
+        refusal = deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id)
+        return DeletionPage(role, view, refusal, state.workspace.revision)
+    fitting = tuple(
+        c
+        for c in candidates
+        if not deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id, replacement=c.id)
     )
-    return DeletionPage(role, view, refusal, state.workspace.revision)
+    if not fitting:  # none would do (N7: accounts still assigned): say why without one
+        refusal = deletion_refusal(uow, actor=actor, workspace_id=workspace_id, role_id=role_id)
+        return DeletionPage(role, view, refusal, state.workspace.revision)
+    return DeletionPage(role, view, Refusal(), state.workspace.revision, fitting)

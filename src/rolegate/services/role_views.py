@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from rolegate.domain.fields import role_field_access
 from rolegate.domain.permissions import effective_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
@@ -35,7 +36,8 @@ class RoleView:
     effective: tuple[str, ...]
     """Permissions in effect: floor and ceiling applied, features and requirements met."""
     field_access: Mapping[str, Mapping[str, str]]
-    """object -> field -> none / read / write, as the role stores them."""
+    """object -> field -> none / read / write, as the role stores them; for a system role
+    that mirrors the integration owner (K5), what it effectively has."""
     editable: bool
     deletable: bool
     active_members: int
@@ -48,7 +50,9 @@ def role_view(info: RoleInfo, schema: ProductSchema, features: frozenset[str], m
     role = info.role
     counts = Counter(m.status for m in members if m.role == role.id)
     fields: dict[str, dict[str, str]] = {}
-    for (obj, name), access in sorted(role.field_access.items()):
+    # A system role mirroring the integration owner stores nothing: show what it has (K5).
+    stored = role_field_access(schema, role) if role.mirror_integration else role.field_access
+    for (obj, name), access in sorted(stored.items()):
         fields.setdefault(obj, {})[name] = access.label
     level = schema.levels.get(role.level)
     return RoleView(

@@ -5,13 +5,14 @@ returning what they wrote with the workspace revision)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rolegate.domain.errors import NotFoundError
+from rolegate.domain.fields import new_role_field_access, role_field_access
 from rolegate.domain.matrix import Matrix, permission_matrix
 from rolegate.domain.permissions import role_permissions
-from rolegate.domain.roles import Role, RoleKind
+from rolegate.domain.roles import Member, Role, RoleKind
 from rolegate.domain.rules.field_rules import field_permission_violations
 from rolegate.domain.rules.role_rules import (
     RoleLocks,
@@ -30,6 +31,7 @@ from rolegate.domain.violations import Violation, refuse
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
+    actor_field_access,
     authorize,
     load_state,
     new_id,
@@ -318,8 +320,10 @@ def create_role(
     landing_page: str | None = None,
     description: str = "",
     field_access: FieldInput | None = None,
+    start_fields: bool = False,
 ) -> Role:
-    """The role created (see `create_role_written` for its read model and revision)."""
+    """The role created (see `create_role_written` for its read model and revision).
+    By default exactly as given (roles as code, copies); `start_fields`: see there."""
     return create_role_written(
         uow,
         actor=actor,
@@ -330,7 +334,18 @@ def create_role(
         landing_page=landing_page,
         description=description,
         field_access=field_access,
+        start_fields=start_fields,
     ).written
+
+
+def _start_fields(state: WorkspaceState, actor: Actor, level: str) -> dict[tuple[str, str], FieldAccess]:
+    """K8: a new role's starting field selection, no more than the creator holds on each
+    field (K11: nobody hands out field access they do not have)."""
+    start = new_role_field_access(state.schema, level)
+    held = actor_field_access(state, actor)
+    if held is None:
+        return start
+    return {key: min(access, held.get(key, FieldAccess.NONE)) for key, access in start.items()}
 
 
 def create_role_written(
@@ -344,7 +359,11 @@ def create_role_written(
     landing_page: str | None = None,
     description: str = "",
     field_access: FieldInput | None = None,
+    start_fields: bool = True,
 ) -> RoleWritten:
+    """A new custom role (the API's and the UI's create). `start_fields` (K8): the
+    fields it does not set start as a new role's do, the standard objects selected as
+    the level and the integration allow; off, it has exactly `field_access`."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
@@ -357,6 +376,10 @@ def create_role_written(
             description=description,
             field_access=field_access,
         )
+        # K8: the standard objects' fields start selected as the level and the integration
+        # allow; what the creator sets per field in the same step wins (K6).
+        if start_fields:
+            role = replace(role, field_access={**_start_fields(state, actor, role.level), **role.field_access})
         raise_if(
             role_violations(state.schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
@@ -480,7 +503,9 @@ def clone_role_written(
             grants=source.grants - {k for k in source.grants if state.schema.permissions[k].system_only},
             landing_page=source.landing_page,
             description=source.description,
-            field_access=source.field_access,
+            # The source's effective field access, made explicit: a system role's mirrored
+            # access (K5) becomes the clone's own, which an administrator then edits (K6).
+            field_access=role_field_access(state.schema, source),
         )
         raise_if(
             role_violations(state.schema, clone, state.workspace.features)
@@ -496,20 +521,61 @@ def clone_role_written(
         return written
 
 
-def delete_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str) -> RoleDeleted:
+def delete_role(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, role_id: str, replacement: str | None = None
+) -> RoleDeleted:
+    """Delete a custom role. Where the product allows it (N7) a role still held is deleted
+    by naming `replacement`, the role its holders move to in the same transaction (seat
+    rules apply, each move audited); elsewhere (T9) it must be held by nobody."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
+        schema = state.schema
         role = state.role(role_id)
-        assignable = [o.key for o in state.schema.objects.values() if o.assignable]
+        target = state.role(replacement) if replacement is not None else None
+        assignable = [o.key for o in schema.objects.values() if o.assignable]
         holders = uow.roles.holder_counts(workspace_id, role_id, assignable)
-        raise_if(role_deletion_violations(state.schema, role, holders))
+        raise_if(role_deletion_violations(schema, role, holders, replacement=target))
         raise_if(
             disabled_holder_violations(
-                state.schema, role, held_by_disabled=any(m.role == role_id for m in state.members)
+                schema, role, held_by_disabled=any(m.role == role_id for m in state.members), replaced=target is not None
             )
         )
+        moving = [m for m in state.members if m.role == role_id]
+        if target is not None and moving:
+            _move_holders(uow, state, actor, role, target, moving)
         uow.roles.delete(workspace_id, role_id)
         revision = record_change(uow, workspace_id, actor, "role.delete", "role", role_id, role_json(role), None)
         uow.commit()
         return RoleDeleted(role, revision)
+
+
+def _move_holders(
+    uow: UnitOfWork, state: WorkspaceState, actor: Actor, role: Role, target: Role, moving: list[Member]
+) -> None:
+    """N7: the holders of `role` move to `target` before it goes: assigning a role is the
+    actor's right to check, the target's seats must hold them (N1), the target must not
+    hand out more than the actor holds, and the team keeps its guardian."""
+    authorize(state, actor, AdminRight.ASSIGN_ROLES)
+    schema, feats, workspace_id = state.schema, state.workspace.features, state.workspace.id
+    after = [Member(m.id, target.id, m.status) if m.role == role.id else m for m in state.members]
+    raise_if(
+        _seat_move_violations(uow, state, role, target)
+        + role_escalation(state, actor, target, f"Role {target.name!r}")
+        + team_lockout_violations(
+            schema,
+            guardians_after(schema, state.members, state.roles, feats),
+            guardians_after(schema, after, state.roles, feats),
+            what=f"Moving the members of role {role.name!r} to {target.name!r}",
+        )
+    )
+    for m in moving:
+        moved = Member(m.id, target.id, m.status)
+        uow.members.update(workspace_id, moved)
+        record_change(
+            uow, workspace_id, actor, "member.change_role", "member", m.id, _member_json(m), _member_json(moved)
+        )
+
+
+def _member_json(member: Member) -> dict[str, Any]:
+    return {"id": member.id, "role": member.role, "status": member.status.value}

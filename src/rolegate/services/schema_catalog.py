@@ -134,6 +134,8 @@ class SchemaCatalog:
     """Admin right -> the action that carries it (N12, C1, K13, T10, E7)."""
     words: Mapping[str, str]
     """The product's own words for roles, their types, levels and seats."""
+    role_delete_with_members: str = "refuse"
+    """`replace`: a role still held is deleted with a replacement for its holders (N7)."""
 
 
 _catalogs: dict[str, tuple[ProductSchema, SchemaCatalog]] = {}
@@ -206,4 +208,5 @@ def _catalog(schema: ProductSchema) -> SchemaCatalog:
         actions=tuple(ActionEntry(a.key, a.label, a.object_type) for a in schema.actions.values()),
         admin_actions={right.value: action for right, action in schema.admin_actions.items()},
         words=asdict(schema.words),
+        role_delete_with_members=schema.role_delete_with_members,
     )

@@ -10,7 +10,7 @@ goes through the services, which refuse with the rule's message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from starlette.datastructures import FormData
@@ -31,6 +31,8 @@ class RoleForm:
     level: str | None = None
     landing_page: str | None = None
     grants: frozenset[str] = frozenset()
+    field_access: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """A new role's field permissions as ticked (K6), over its starting selection (K8)."""
 
     @classmethod
     def of_role(cls, role: Role) -> RoleForm:

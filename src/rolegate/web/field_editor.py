@@ -8,17 +8,18 @@ through `services.fields.set_role_field_access`, which refuses with the rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.datastructures import FormData
 
-from rolegate.domain.fields import field_decision
-from rolegate.domain.roles import Role
+from rolegate.domain.fields import field_decision, new_role_field_access
+from rolegate.domain.roles import Role, RoleKind
 from rolegate.domain.rules.field_rules import write_without_read_violations
 from rolegate.domain.schema import FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation
 
-__all__ = ["FieldBox", "FieldRow", "ObjectTable", "field_tables", "parse_field_form"]
+__all__ = ["FieldBox", "FieldRow", "ObjectTable", "field_tables", "new_role_tables", "parse_field_form"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +137,17 @@ def parse_field_form(
             if access != before:
                 changes.setdefault(row.object_type, {})[row.name] = access
     return changes, violations
+
+
+def new_role_tables(
+    schema: ProductSchema, level: str, chosen: Mapping[str, Mapping[str, str]] | None = None
+) -> list[ObjectTable]:
+    """The field boxes of a role being created (K6): its starting selection (K8: the
+    standard objects as the level and the integration allow, additional objects
+    unselected), with what the user ticked over it."""
+    start = new_role_field_access(schema, level)
+    for obj, per in (chosen or {}).items():
+        for name, access in per.items():
+            start[(obj, name)] = FieldAccess.parse(access)
+    draft = Role(id="", name="", kind=RoleKind.CUSTOM, level=level, grants=frozenset(), field_access=start)
+    return field_tables(schema, draft, read_only=False)

@@ -37,3 +37,14 @@ def test_K9_lowering_keeping_or_raising_within_the_actors_own_access_hands_out_n
     assert check(CATALYST, "account", "arr", before=READ, after=READ, actor_access=NONE) == []  # keeping
     assert check(CATALYST, "account", "arr", before=READ, after=WRITE, actor_access=WRITE) == []  # held
     assert check(CATALYST, "account", "arr", before=NONE, after=READ, actor_access=READ) == []
+
+
+def test_K8_a_new_custom_role_starts_with_the_standard_objects_as_level_and_integration_allow() -> None:
+    from rolegate.domain.fields import new_role_field_access
+
+    standard = new_role_field_access(CATALYST, "standard")
+    assert standard[("account", "arr")] == WRITE
+    assert standard[("account", "contract_value")] == READ  # K9: the integration user reads only
+    assert not any(obj == "custom_object" for obj, _ in standard)  # K8: additional objects unselected
+    assert set(new_role_field_access(CATALYST, "limited").values()) == {READ}  # K1: Limited reads
+

@@ -130,3 +130,27 @@ def test_T7_E7_the_locked_permissions_are_the_floor_a_role_cannot_drop() -> None
     own = dataclasses.replace(CATALYST, permissions=perms)
     assert "notes.view" in locked_permissions(own, "limited", system_role=True)
     assert "notes.view" not in locked_permissions(own, "limited", system_role=False)
+
+
+def test_N12_a_seat_only_permission_is_no_privilege() -> None:
+    from rolegate.domain.permissions import privileges
+
+    assert privileges(NATERO, frozenset({"accounts.csm_seat", "accounts.update"})) == {"accounts.update"}
+
+
+def test_N7_T9_a_role_still_held_is_deleted_with_a_replacement_where_the_product_allows_it() -> None:
+    from rolegate.domain.rules.role_rules import HolderCounts, role_deletion_violations
+
+    custom = Role(id="r", name="Field", kind=RoleKind.CUSTOM, level="csm", grants=frozenset({"accounts.csm_seat"}))
+    other = role_from_system(NATERO, NATERO.system_roles["csm"])
+    held = HolderCounts(active=1, invited=1)
+    assert NATERO.role_delete_with_members == "replace"
+    assert "replacement" in role_deletion_violations(NATERO, custom, held)[0].fix
+    assert role_deletion_violations(NATERO, custom, held, replacement=other) == []
+    assert "itself" in role_deletion_violations(NATERO, custom, held, replacement=custom)[0].message
+    assert [v.rule_id for v in role_deletion_violations(NATERO, custom, HolderCounts(active=1, with_assigned_records=1), replacement=other)] == ["N7"]
+    refusing = dataclasses.replace(NATERO, role_delete_with_members="refuse")
+    (refused,) = role_deletion_violations(refusing, custom, held, replacement=other)
+    assert "replacement" not in refused.fix
+    assert disabled_holder_violations(NATERO, custom, held_by_disabled=True, replaced=True) == []
+    assert disabled_holder_violations(refusing, custom, held_by_disabled=True, replaced=True)

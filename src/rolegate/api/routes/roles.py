@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import AdminAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas.roles import (
     CloneRoleIn,
+    DeleteRoleIn,
     MatrixOut,
     MatrixRoleOut,
     MatrixRowOut,
@@ -90,11 +91,24 @@ def update(role_id: RoleId, body: RoleUpdateIn, ctx: AdminAccess) -> RoleWritten
     return role_written(written)
 
 
+ReplacementQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=36, pattern=NO_NUL, description="The role the holders move to (N7)."),
+]
+
+
 @router.delete("/roles/{role_id}", response_model=RevisionOut, summary="Delete a custom role")
-def delete(role_id: RoleId, ctx: AdminAccess) -> RevisionOut:
-    """Irreversible. Refused for system roles (T8, K4), for roles held by members (T9)
-    and for roles whose members have accounts assigned (N7)."""
-    deleted = role_services.delete_role(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id)
+def delete(
+    role_id: RoleId, ctx: AdminAccess, replacement: ReplacementQuery = None, body: DeleteRoleIn | None = None
+) -> RevisionOut:
+    """Irreversible. Refused for system roles (T8, K4) and for roles whose members have
+    accounts assigned (N7). A role still held is deleted with a `replacement` (in the
+    body or the query) where the product allows it (N7): its holders move to that role
+    in the same transaction, seat rules applying; elsewhere it is refused (T9)."""
+    chosen = body.replacement if body is not None and body.replacement is not None else replacement
+    deleted = role_services.delete_role(
+        ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, role_id=role_id, replacement=chosen
+    )
     return RevisionOut(revision=deleted.revision)
 
 

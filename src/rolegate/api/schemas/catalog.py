@@ -122,3 +122,8 @@ class SchemaOut(BaseModel):
         "`custom_role`, `custom_roles`, `level`, `seat`, `seats` (e.g. a product may call a role a "
         "profile and a level a license)."
     )
+    role_delete_with_members: Literal["replace", "refuse"] = Field(
+        "refuse",
+        description="Deleting a custom role still held: `replace` takes a replacement role for its "
+        "holders (N7), `refuse` waits until nobody holds it (T9).",
+    )

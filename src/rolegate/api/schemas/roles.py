@@ -12,6 +12,7 @@ from rolegate.services.commands import Access, _In, text
 __all__ = [
     "CloneRoleIn",
     "CopyPreviewOut",
+    "DeleteRoleIn",
     "MatrixOut",
     "MatrixRoleOut",
     "MatrixRowOut",
@@ -116,3 +117,11 @@ class CopyPreviewOut(BaseModel):
 class RoleCopyOut(BaseModel):
     previews: list[CopyPreviewOut]
     copied: dict[str, str] = Field(description="Target workspace id -> id of the role created or updated there.")
+
+
+class DeleteRoleIn(_In):
+    """N7: where the product allows deleting a role still held, the role its holders move to."""
+
+    replacement: Annotated[str, text(36, min_length=1)] | None = Field(
+        None, description="The role the holders move to (N7); refused where the product forbids it (T9)."
+    )

@@ -332,10 +332,12 @@ def _grants_action(schema: ProductSchema, perms: frozenset[str], action: str) ->
     return any(action == g.action for p in perms for g in schema.permissions[p].grants)
 
 
-def disabled_holder_violations(schema: ProductSchema, role: Role, *, held_by_disabled: bool) -> list[Violation]:
+def disabled_holder_violations(
+    schema: ProductSchema, role: Role, *, held_by_disabled: bool, replaced: bool = False
+) -> list[Violation]:
     """Disabled members still hold their role (C2: exactly one), so they keep it from
-    deletion too (T9)."""
-    if not held_by_disabled:
+    deletion too (T9), unless they move to a replacement with the others (N7)."""
+    if not held_by_disabled or (replaced and schema.role_delete_with_members == "replace"):
         return []
     return [
         Violation(
@@ -346,7 +348,13 @@ def disabled_holder_violations(schema: ProductSchema, role: Role, *, held_by_dis
     ]
 
 
-def role_deletion_violations(schema: ProductSchema, role: Role, holders: HolderCounts) -> list[Violation]:
+def role_deletion_violations(
+    schema: ProductSchema, role: Role, holders: HolderCounts, *, replacement: Role | None = None
+) -> list[Violation]:
+    """Whether `role` can be deleted, its holders moving to `replacement` if one is named.
+    A product whose article allows it (`role_delete_with_members: replace`, N7) deletes a
+    role still held once no holder has accounts assigned; one that forbids it (T9)
+    refuses while anybody holds it, replacement or not."""
     out: list[Violation] = []
     if role.is_system and not role.deletable:
         out.append(
@@ -365,12 +373,26 @@ def role_deletion_violations(schema: ProductSchema, role: Role, holders: HolderC
                 "Unassign their accounts or switch them to other members, then move the members to another role.",
             )
         )
-    if holders.total:
+    replaces = schema.role_delete_with_members == "replace"
+    if replaces and replacement is not None and replacement.id == role.id:
+        out.append(
+            Violation(
+                schema.rule("role_in_use"),
+                f"Role {role.name!r} cannot replace itself.",
+                "Choose another role for its members.",
+            )
+        )
+    elif holders.total and not (replaces and replacement is not None):
+        fix = (
+            "Name the role its members move to (replacement), or give them another role first; deletion is irreversible."
+            if replaces
+            else "Give those members another role first; deletion is irreversible."
+        )
         out.append(
             Violation(
                 schema.rule("role_in_use"),
                 f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).",
-                "Give those members another role first; deletion is irreversible.",
+                fix,
             )
         )
     return out

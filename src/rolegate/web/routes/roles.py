@@ -5,6 +5,7 @@ fix, and the form stays as the user left it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,7 @@ from rolegate.services.roles import (
 )
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.editor import RoleForm, display_level, permission_grid
+from rolegate.web.field_editor import new_role_tables, parse_field_form
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import is_fragment, redirect
@@ -94,6 +96,10 @@ def _editor(
             read_only=read_only,
         ),
         "read_only": read_only,
+        # K6: a new role's field permissions are set on the same form (K8: its start).
+        "field_tables": new_role_tables(schema, level, form.field_access)
+        if role is None and not read_only and any(o.fields for o in schema.objects.values())
+        else [],
         "locked_system": locks.edit,
         "can_manage": can_manage,
         # What the services will refuse is shown before it is tried, as the domain locks it.
@@ -143,6 +149,15 @@ def _parse(form: FormData, editor: RoleEditor) -> RoleForm:
     return parsed
 
 
+def _new_role_fields(form: FormData, editor: RoleEditor, parsed: RoleForm) -> tuple[RoleForm, list[Violation]]:
+    """K6: the field boxes of the creation form, as changes over the new role's start (K8)."""
+    if editor.role is not None or "field_form" not in form:
+        return parsed, []
+    level = display_level(editor.schema, parsed.level, parsed.grants)
+    changes, refused = parse_field_form(form, editor.schema, new_role_tables(editor.schema, level))
+    return replace(parsed, field_access=changes), refused
+
+
 def _validate(parsed: RoleForm, role: Role | None) -> None:
     """The API's model of the same change (FormInvalid naming each bad field)."""
     values = {
@@ -161,8 +176,10 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
     def run() -> Response:
         page = _page(request, workspace_id)
         editor = _open_editor(page, role_id)
-        parsed = _parse(form, editor)
         part = (request.query_params.get("part") or "preview") if is_fragment(request) else None
+        parsed = _parse(form, editor)
+        if part != "grid":  # a level change starts the new role's fields over (K8)
+            parsed = _new_role_fields(form, editor, parsed)[0]
         try:
             _validate(parsed, editor.role)
         except FormInvalid as exc:
@@ -201,11 +218,13 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
     def run() -> Response:
         page = _page(request, workspace_id)
         editor = _open_editor(page, role_id)
-        parsed = _parse(form, editor)
+        parsed, refused = _new_role_fields(form, editor, _parse(form, editor))
         try:
             _validate(parsed, editor.role)
         except FormInvalid as exc:
             return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status)
+        if refused:
+            return _editor(request, page, editor, parsed, violations=tuple(refused), status=FormInvalid.status)
         fields: dict[str, Any] = {
             "actor": page.actor,
             "workspace_id": workspace_id,
@@ -215,6 +234,8 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
             "landing_page": parsed.landing_page,
             "description": parsed.description,
         }
+        if role_id is None and parsed.field_access:
+            fields["field_access"] = parsed.field_access
         uow = page.viewer.ui.rolegate.uow()
         try:
             saved = (
@@ -277,6 +298,7 @@ def _delete_page(
         "info": confirm.view,
         "violations": confirm.refusal.violations,
         "denied": confirm.refusal.denied,
+        "replacements": confirm.replacements,
     }
     return render(request, "roles/delete.html", ctx, page=page, status=status)
 
@@ -288,13 +310,18 @@ def confirm_delete(request: Request, workspace_id: str, role_id: str) -> Respons
 
 @router.post("/w/{workspace_id}/roles/{role_id}/delete")
 async def delete(request: Request, workspace_id: str, role_id: str) -> Response:
-    await checked_form(request)
+    form = await checked_form(request)
+    replacement = str(form.get("replacement") or "") or None
 
     def run() -> Response:
         page = _page(request, workspace_id)
         try:
             deleted = delete_role(
-                page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, role_id=role_id
+                page.viewer.ui.rolegate.uow(),
+                actor=page.actor,
+                workspace_id=workspace_id,
+                role_id=role_id,
+                replacement=replacement,
             )
         except RuleViolationError as exc:
             return _delete_page(request, page, role_id, exc.violations, status=exc.status)
