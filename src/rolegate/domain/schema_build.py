@@ -471,4 +471,5 @@ class _Checker:
             role=g.role,
             level=g.level,
             right=AdminRight(g.right) if g.right else None,
+            several_owners=s.team.owners == "several",
         )
