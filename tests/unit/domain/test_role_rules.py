@@ -41,11 +41,11 @@ def system() -> Role:
     return role_from_system(CATALYST, next(iter(CATALYST.system_roles.values())))
 
 
-def test_N8_a_level_must_be_chosen_and_exist() -> None:
+def test_K6_a_level_must_be_chosen_and_exist() -> None:
     (missing,) = level_choice_violations(CATALYST, None)
-    assert (missing.rule_id, missing.message) == ("N8", "A level must be chosen for this role.")
+    assert (missing.rule_id, missing.message) == ("K6", "A level must be chosen for this role.")
     (unknown,) = level_choice_violations(CATALYST, "galactic")
-    assert (unknown.rule_id, unknown.message) == ("N8", "Unknown level 'galactic'.")
+    assert (unknown.rule_id, unknown.message) == ("K6", "Unknown level 'galactic'.")
     assert unknown.fix == f"Choose one of {', '.join(CATALYST.levels)}."
     assert level_choice_violations(CATALYST, "standard") == []
     assert [v.rule_id for v in level_choice_violations(OWN, None)] == ["X8"]
@@ -89,7 +89,7 @@ def test_K11_field_permission_words_and_write_without_read() -> None:
 def test_E9_what_a_copy_is_refused_for() -> None:
     (none,) = copy_choice_violations(OWN, "w1", [])
     assert (none.rule_id, none.message) == ("X9", "No workspace chosen.")
-    (here,) = copy_choice_violations(CATALYST, "w1", ["w2", "w1"])
+    (here,) = copy_choice_violations(load_preset("email_marketing"), "w1", ["w2", "w1"])
     assert (here.rule_id, here.message) == ("E9", "The role is already in this workspace.")
     assert copy_choice_violations(CATALYST, "w1", ["w2"]) == []
     (sys,) = copy_source_violations(OWN, system())

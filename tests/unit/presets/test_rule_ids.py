@@ -10,7 +10,7 @@ import pytest
 
 from rolegate.domain.schema import DEFAULT_RULE_IDS, is_seed_rule
 from rolegate.domain.schema_format import RuleName
-from rolegate.domain.violations import FORM_RULE, Violation
+from rolegate.domain.violations import FORM_RULE, Violation, form_violations
 from rolegate.presets import load_preset
 
 LETTER = {"natero": "N", "customersuccessbox": "C", "catalyst": "K", "telephony": "T", "email_marketing": "E"}
@@ -47,6 +47,7 @@ def test_a_rule_the_article_does_not_state_is_cited_by_its_neutral_name() -> Non
 def test_a_violation_knows_whether_a_seed_rule_refused() -> None:
     assert Violation("T9", "m", "f").seed_rule == "T9"
     assert Violation("role_in_use", "m", "f").seed_rule is None
-    assert Violation(FORM_RULE, "m", "f").seed_rule is None
+    (form,) = form_violations([("Enter an email.", "e.g. ann@example.com")])
+    assert (form.rule_id, form.seed_rule) == (FORM_RULE, None)
     assert not is_seed_rule(None)
     assert not is_seed_rule("T9a")
