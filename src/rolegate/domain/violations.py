@@ -15,7 +15,16 @@ from typing import NoReturn
 from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.schema import is_seed_rule
 
-__all__ = ["FORM_RULE", "Violation", "form_violations", "raise_if", "refuse"]
+__all__ = [
+    "EMAIL_INVALID",
+    "FORM_RULE",
+    "NAME_TAKEN",
+    "UNKNOWN_KEY",
+    "Violation",
+    "form_violations",
+    "raise_if",
+    "refuse",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,15 @@ def refuse(first: Violation, *more: Violation) -> NoReturn:
 
 FORM_RULE = "form"
 """The rule of a form or query whose shape is wrong (no seed rule refused it)."""
+
+UNKNOWN_KEY = "unknown_key"
+"""Plain validation: a key (permission, object, field) the product schema does not have."""
+
+NAME_TAKEN = "name_taken"
+"""Plain validation: a name already used where names are unique (a role's)."""
+
+EMAIL_INVALID = "email_invalid"
+"""Plain validation: not an email address."""
 
 
 def form_violations(problems: Iterable[tuple[str, str]]) -> tuple[Violation, ...]:
