@@ -116,7 +116,7 @@ def test_a_refusal_lists_each_violation_with_its_rule_message_and_fix(api: Api) 
     r = t.api.post(t.url("/roles"), json={"name": " ", "level": "analyst", "grants": ["numbers.fly"]})
     body = assert_problem(r, 409, "rule_violation")
     got = [(v["rule"], v["code"]) for v in body["violations"]]
-    assert got == [(None, "form"), (None, "unknown_key")], body
+    assert got == [("T7", "T7"), (None, "unknown_key")], body
     assert all(v["message"] and v["fix"] for v in body["violations"])
 
 
