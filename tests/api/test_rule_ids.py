@@ -142,3 +142,21 @@ def test_C4_a_transfer_that_would_leave_two_administrators_is_refused(api: Api) 
     assert_own("customersuccessbox", body)
     r = t.api.post(t.url("/ownership"), json={"to": csm, "new_role": "csm"})
     assert r.status_code == 200, r.text
+
+
+# -- item 9: roles where the article has no levels (E2) ---------------------------------------
+
+
+def test_E2_a_custom_role_is_created_from_a_name_and_permissions(api: Api) -> None:
+    t = make_tenant(api, "email_marketing")
+    r = t.api.post(t.url("/roles"), json={"name": "Contact editors", "grants": ["contacts.view"]})
+    assert r.status_code == 201, r.text
+    role = r.json()["role"]
+    assert (role["name"], role["level"]) == ("Contact editors", "account_administrator")
+    assert "contacts.view" in role["grants"]
+
+
+def test_E2_a_level_is_still_chosen_where_several_are_offered(api: Api) -> None:
+    t = make_tenant(api, "telephony")
+    body = assert_problem(t.api.post(t.url("/roles"), json={"name": "No license"}), 409, "rule_violation", rule="T7")
+    assert body["violations"][0]["message"] == "A level must be chosen for this role."

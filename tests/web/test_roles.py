@@ -563,3 +563,12 @@ def test_the_editor_cites_the_rule_ids_the_product_schema_names(admin: Web, demo
     role = custom_role(demo, "natero", "Renewals", grants=("accounts.csm_seat",), landing="my_accounts")
     copy_page = soup(admin.get(f"/w/{ws}/roles/{role}/copy"))
     assert "you administer (X9)" in copy_page.get_text()
+
+
+def test_E2_the_form_creates_a_custom_role_from_a_name_and_permissions(admin: Web, demo: Demo) -> None:
+    ws = demo.ws("email_marketing")
+    r = admin.post(f"/w/{ws}/roles", {"name": "Contact editors", "grants": "contacts.view"})
+    assert r.status_code == 303, r.text
+    doc = soup(admin.get(r.headers["location"]))
+    assert one(doc, ".flash").get_text() == "Role 'Contact editors' created."
+    assert "Contact editors" in roles_rows(doc)

@@ -203,6 +203,7 @@ class Level:
     field_ceiling: FieldAccess
     new_field_access: FieldAccess
     rule: str | None = None
+    offered_to_custom_roles: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,8 +353,16 @@ class ProductSchema:
             assert self.marker_levels is not None  # set with the mode by schema_build
             return self.marker_levels[0 if self.marker_permission in grants else 1]
         if chosen is None:
+            offered = self.custom_role_levels
+            if len(offered) == 1:  # E2: a level is optional where custom roles are offered one
+                return offered[0]
             raise ValueError("a level must be chosen for this product")
         return chosen
+
+    @property
+    def custom_role_levels(self) -> tuple[str, ...]:
+        """The levels new custom roles are offered, lowest rank first (E2: one, or several)."""
+        return tuple(lv.key for lv in self.levels_by_rank() if lv.offered_to_custom_roles)
 
     def levels_by_rank(self) -> list[Level]:
         return sorted(self.levels.values(), key=lambda lv: lv.rank)

@@ -384,6 +384,7 @@ class _Checker:
                 field_ceiling=FieldAccess.parse(lv.field_ceiling),
                 new_field_access=min(FieldAccess.parse(lv.new_field_access), FieldAccess.parse(lv.field_ceiling)),
                 rule=lv.rule,
+                offered_to_custom_roles=lv.offered_to_custom_roles,
             )
         return out
 

@@ -162,6 +162,11 @@ class LevelSpec(_Spec):
         description="K8: what a custom role of this level gets on a field it does not mention.",
     )
     rule: str | None = Field(None, description="The seed rule cited when the ceiling refuses.")
+    offered_to_custom_roles: bool = Field(
+        True,
+        description="E2: whether new custom roles are offered this level. Where one level is "
+        "offered, a custom role created without a level takes it.",
+    )
 
 
 class MarkerSpec(_Spec):
