@@ -556,7 +556,8 @@ def test_saving_a_role_answers_with_what_it_wrote_and_the_revision(demo: Demo) -
 
 
 def test_the_editor_cites_the_rule_ids_the_product_schema_names(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(schema_module, "DEFAULT_RULE_IDS", {**schema_module.DEFAULT_RULE_IDS, "landing_page": "X4", "role_copy": "X9"})
+    own, rule = {"landing_page": "X4", "role_copy": "X9"}, schema_module.ProductSchema.rule
+    monkeypatch.setattr(schema_module.ProductSchema, "rule", lambda self, name: own.get(name) or rule(self, name))
     ws = demo.ws("natero")
     doc = soup(admin.get(f"/w/{ws}/roles/new"))
     assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in (X4)."
