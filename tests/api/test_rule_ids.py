@@ -47,7 +47,8 @@ def test_T9_deleting_a_role_in_use_in_telephony_cites_T9(api: Api) -> None:
     body = assert_problem(t.api.delete(t.url(f"/roles/{role}")), 409, "rule_violation", rule="T9")
     (v,) = body["violations"]
     assert (v["rule"], v["code"]) == ("T9", "T9")
-    assert v["message"] and v["fix"]
+    assert v["message"]
+    assert v["fix"]
     assert_own("telephony", body)
 
 
@@ -59,7 +60,8 @@ def test_seed_ids_are_the_products_own_a_role_in_use_in_catalyst_cites_no_seed_r
     assert body["rule"] is None
     (v,) = body["violations"]
     assert (v["rule"], v["code"]) == (None, "role_in_use")
-    assert "assigned to 1 active" in v["message"] and v["fix"]
+    assert "assigned to 1 active" in v["message"]
+    assert v["fix"]
     assert seed_ids(body) == set(), body
 
 
