@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Tenant, assert_problem, invite
+from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
 
 
 def test_put_record_returns_it_with_a_revision_and_delete_cascades(natero: Tenant) -> None:
@@ -23,9 +23,12 @@ def test_put_record_returns_it_with_a_revision_and_delete_cascades(natero: Tenan
     assert events[-1]["after"] == {"deleted": 2}
 
 
-def test_C7_a_child_record_needs_its_parent(natero: Tenant) -> None:
-    body = assert_problem(natero.api.put(natero.url("/records/task/t-1"), json={}), 422, "invalid_record")
+def test_C7_a_child_record_needs_its_parent(natero: Tenant, api: Api) -> None:
+    csb = make_tenant(api, "customersuccessbox")
+    body = assert_problem(csb.api.put(csb.url("/records/task/t-1"), json={}), 422, "invalid_record")
     assert "C7" in body["detail"]
+    body = assert_problem(natero.api.put(natero.url("/records/task/t-1"), json={}), 422, "invalid_record")
+    assert "C7" not in body["detail"]  # Natero's article has no C7: its own words, no other product's id
     assert_problem(natero.api.put(natero.url("/records/task/t-1"), json={"parent": {"type": "account", "id": "nope"}}), 422, "invalid_record")
     assert_problem(natero.api.put(natero.url("/records/planet/p-1"), json={}), 422, "invalid_record")
 

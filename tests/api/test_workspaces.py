@@ -64,7 +64,7 @@ def test_unknown_seat_and_feature_are_refused_with_their_rules(api: Api) -> None
     r = api.post(
         "/v1/workspaces", json={"preset": "natero", "name": "Acme", "owner_email": "a@acme.test", "features": ["warp"]}
     )
-    assert_problem(r, 409, "rule_violation", rule="E4")
+    assert assert_problem(r, 409, "rule_violation")["rule"] is None  # E4 is email marketing's
 
 
 def test_unknown_preset_is_a_schema_problem(api: Api) -> None:
@@ -152,7 +152,7 @@ def test_settings_are_one_transaction_a_refused_part_leaves_the_whole_unchanged(
     before = api.get(t.url()).json()
     events = t.api.get(t.url("/audit")).json()["events"]
     r = api.without_actor().put(t.url("/settings"), json={"features": ["sms"], "seat_capacities": {"gold": 1}})
-    assert_problem(r, 409, "rule_violation", rule="N1")
+    assert assert_problem(r, 409, "rule_violation")["rule"] is None  # no seats in email marketing: no N1
     after = api.get(t.url()).json()
     assert after["features"] == before["features"] == []
     assert after["revision"] == before["revision"]

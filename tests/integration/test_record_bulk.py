@@ -106,7 +106,7 @@ def test_N9_an_inactive_member_is_refused_in_bulk_after_an_eligible_one_of_the_s
     ws = open_workspace(rolegate_app, "customersuccessbox")
     active, invited = ws.add("csm", tag="active"), ws.add("csm", tag="invited", invited=True)
     batch = [Record(ACC, f"a{k}", None, active) for k in range(5)] + [Record(ACC, "late", None, invited)]
-    with refused(ws, "N9") as info:
+    with refused(ws, "C6") as info:
         record_bulk.upsert_records(rolegate_app.uow(), actor=PLATFORM, workspace_id=ws.id, records=batch)
     assert invited in str(info.value.violations[0].message)
     with ws.app.uow() as uow:

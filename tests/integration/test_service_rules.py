@@ -177,9 +177,9 @@ def test_C2_a_member_has_exactly_one_profile(rolegate_app: Rolegate) -> None:
     member = members.add_member(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, email=address, role_id="csm").member.id
 
     for role_id, same_address in (("developer", address), ("csm", address.upper()), ("super_manager", f"  {address}  ")):
-        with refused(ws, "C2"):
+        with refused(ws, "membership"):
             members.invite_member(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, email=same_address, role_id=role_id)
-        with refused(ws, "C2"):
+        with refused(ws, "membership"):
             members.add_member(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, email=same_address, role_id=role_id)
 
     # Changing the profile replaces it: still one membership, one profile.

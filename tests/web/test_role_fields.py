@@ -157,7 +157,8 @@ def test_the_tab_renders_as_a_fragment_with_htmx(admin: Web, demo: Demo) -> None
 def test_the_tab_cites_the_rule_ids_the_product_schema_names(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     # The ids come from the page's read model (`schema.rule`), never from the template.
     own = {"field_default_read": "X7", "field_not_configured": "X8", "field_integration_cap": "X9", "field_access": "X11"}
-    monkeypatch.setattr(schema_module, "DEFAULT_RULE_IDS", {**schema_module.DEFAULT_RULE_IDS, **own})
+    rule = schema_module.ProductSchema.rule
+    monkeypatch.setattr(schema_module.ProductSchema, "rule", lambda self, name: own.get(name) or rule(self, name))
     ws = demo.ws("catalyst")
     role = custom(demo, "CSM", "standard", {"account": {"health_notes": "write"}})
     fields.add_field(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, object_type="account", name="nps", label="NPS")

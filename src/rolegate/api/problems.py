@@ -38,6 +38,7 @@ from rolegate.domain.errors import (
     StoreUnavailableError,
     http_problem,
 )
+from rolegate.domain.schema import is_seed_rule
 from rolegate.services.availability import UNAVAILABLE_ERRORS, failure_kind
 
 __all__ = [
@@ -121,7 +122,8 @@ def problem_response(
 
 def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
     """The problem for any Rolegate error; `pointer` prefixes the detail (e.g. `checks[3]`)."""
-    violations = [ProblemViolation(rule=v.rule_id, message=v.message, fix=v.fix) for v in exc.violations]
+    # `rule` is a seed rule or null; a product-neutral code (`role_in_use`) is the `code`.
+    violations = [ProblemViolation(rule=v.seed_rule, code=v.rule_id, message=v.message, fix=v.fix) for v in exc.violations]
     errors = (
         [ProblemError(loc=[p.path] if p.path else [], msg=p.message, hint=p.hint) for p in exc.problems]
         if isinstance(exc, SchemaError)
@@ -132,7 +134,7 @@ def rolegate_problem(exc: RolegateError, *, pointer: str = "") -> JSONResponse:
         detail = f"{pointer}: {detail}"
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return problem_response(
-        exc.code.value, exc.status, detail, rule=exc.rule_id, violations=violations, errors=errors, headers=headers
+        exc.code.value, exc.status, detail, rule=exc.rule_id if is_seed_rule(exc.rule_id) else None, violations=violations, errors=errors, headers=headers
     )
 
 

@@ -11,7 +11,7 @@ from rolegate.domain.permissions import PermissionStatus, resolve_permissions, r
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.seats import seat_of
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import NAME_TAKEN, Violation
 
 __all__ = ["CopyPreview", "copy_choice_violations", "copy_name_violations", "copy_preview", "copy_source_violations"]
 
@@ -146,7 +146,7 @@ def copy_name_violations(
         return []
     return [
         Violation(
-            schema.rule("role_definition"),
+            NAME_TAKEN,
             f"{target_name!r} has a system role named {role.name!r}.",
             "Rename the role before copying it.",
         )

@@ -5,6 +5,7 @@ Built by `schema_build.build_schema` from a `ProductSchemaSpec`; nothing here re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag, StrEnum
@@ -15,6 +16,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 __all__ = [
+    "DEFAULT_RULE_IDS",
+    "SEED_RULE_PATTERN",
     "Action",
     "AdminRight",
     "Area",
@@ -34,6 +37,7 @@ __all__ = [
     "Seat",
     "SystemRole",
     "frozen_map",
+    "is_seed_rule",
 ]
 
 
@@ -208,6 +212,7 @@ class Level:
     field_ceiling: FieldAccess
     new_field_access: FieldAccess
     rule: str | None = None
+    offered_to_custom_roles: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +244,8 @@ class Guardian:
     role: str | None = None
     level: str | None = None
     right: AdminRight | None = None
+    several_owners: bool = False
+    """A transfer of ownership may leave more owners than before (default: it may not)."""
 
     @property
     def label(self) -> str:
@@ -267,6 +274,10 @@ class Words:
     seats: str = "Seats"
 
 
+# Every product-neutral rule name, with the seed rule it was first written from. These ids
+# are NOT fallbacks: a workspace cites a seed rule only where its own preset maps the name
+# (`rule_ids:`), otherwise the name itself (see `ProductSchema.rule`, docs/errors.md).
+# `site_admin` is also the rule of the site (E1), which is no workspace's product.
 DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
     {
         "system_role_create": "T8",
@@ -308,6 +319,15 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
 )
 
 
+SEED_RULE_PATTERN = re.compile(r"[A-Z][0-9]+")
+"""A seed rule id: a product letter and a number (N8, C2, K11, T9, E7)."""
+
+
+def is_seed_rule(code: str | None) -> bool:
+    """Whether `code` is a seed rule id (`T9`) rather than a product-neutral code (`role_in_use`)."""
+    return code is not None and SEED_RULE_PATTERN.fullmatch(code) is not None
+
+
 def frozen_map(items: Mapping[K, V]) -> Mapping[K, V]:
     """A read-only copy, so a frozen object cannot be changed through its mappings."""
     return MappingProxyType(dict(items))
@@ -345,8 +365,18 @@ class ProductSchema:
     `refuse`: it is deleted only once nobody holds it (T9)."""
 
     def rule(self, name: str) -> str:
-        """The seed rule id this product cites for a generic refusal."""
-        return self.rule_ids.get(name) or DEFAULT_RULE_IDS[name]
+        """The code this product cites for a refusal of the product-neutral rule `name`:
+        its own seed rule id where the schema maps one (`rule_ids:`), otherwise `name`
+        itself, a product-neutral code that is no seed rule (`is_seed_rule` tells them
+        apart). A workspace never cites another product's rule."""
+        if name not in DEFAULT_RULE_IDS:
+            raise KeyError(name)
+        return self.rule_ids.get(name) or name
+
+    def seed_rule(self, name: str) -> str | None:
+        """This product's own seed rule for `name`, or None where its article has none."""
+        code = self.rule(name)
+        return code if is_seed_rule(code) else None
 
     def level_for(self, chosen: str | None, grants: frozenset[str]) -> str:
         """The level a role has: chosen, or following the marker permission (N2)."""
@@ -354,8 +384,16 @@ class ProductSchema:
             assert self.marker_levels is not None  # set with the mode by schema_build
             return self.marker_levels[0 if self.marker_permission in grants else 1]
         if chosen is None:
+            offered = self.custom_role_levels
+            if len(offered) == 1:  # E2: a level is optional where custom roles are offered one
+                return offered[0]
             raise ValueError("a level must be chosen for this product")
         return chosen
+
+    @property
+    def custom_role_levels(self) -> tuple[str, ...]:
+        """The levels new custom roles are offered, lowest rank first (E2: one, or several)."""
+        return tuple(lv.key for lv in self.levels_by_rank() if lv.offered_to_custom_roles)
 
     def levels_by_rank(self) -> list[Level]:
         return sorted(self.levels.values(), key=lambda lv: lv.rank)

@@ -390,6 +390,7 @@ class _Checker:
                 field_ceiling=FieldAccess.parse(lv.field_ceiling),
                 new_field_access=min(FieldAccess.parse(lv.new_field_access), FieldAccess.parse(lv.field_ceiling)),
                 rule=lv.rule,
+                offered_to_custom_roles=lv.offered_to_custom_roles,
             )
         return out
 
@@ -477,4 +478,5 @@ class _Checker:
             role=g.role,
             level=g.level,
             right=AdminRight(g.right) if g.right else None,
+            several_owners=s.team.owners == "several",
         )

@@ -178,6 +178,11 @@ class LevelSpec(_Spec):
         description="K8: what a custom role of this level gets on a field it does not mention.",
     )
     rule: str | None = Field(None, description="The seed rule cited when the ceiling refuses.")
+    offered_to_custom_roles: bool = Field(
+        True,
+        description="E2: whether new custom roles are offered this level. Where one level is "
+        "offered, a custom role created without a level takes it.",
+    )
 
 
 class MarkerSpec(_Spec):
@@ -237,7 +242,16 @@ class TeamSpec(_Spec):
         default_factory=lambda: GuardianSpec(right="manage_members"),
         description="C4/T11: at least one active member must remain of this kind.",
     )
-    keep_one_rule: str = "C4"
+    keep_one_rule: str = Field(
+        "keep_one",
+        description="The code cited when the last one would go: the product's own seed rule "
+        "(C4, T11 ...), or a product-neutral code.",
+    )
+    owners: Literal["single", "several"] = Field(
+        "single",
+        description="T11/C4: `single`: transferring ownership never leaves more owners than "
+        "before (the former owner gives the owner's role up); `several`: it may.",
+    )
 
 
 class WordsSpec(_Spec):
@@ -273,14 +287,33 @@ RuleName = Literal[
     "escalation",
     "level_ceiling",
     "level_locked",
+    # roles
+    "role_definition",
+    "role_copy",
+    "level_marker",
+    "landing_page",
+    "field_access",
+    "field_default_read",
+    "field_integration_cap",
+    "field_level_ceiling",
+    "field_not_configured",
+    "field_mirror",
+    # org
+    "feature_unknown",
+    "seat_unknown",
+    "seat_capacity",
+    "site_admin",
+    "audit_log",
+    "member_record",
+    "password_reset",
     # team
     "membership",
     "invitation",
     "assignee",
     "record_parent",
     "seat_held",
-    "audit_log",  # E8: refusing the audit log (view_audit), where the product names a rule for it
 ]
+"""Every product-neutral rule (`schema.DEFAULT_RULE_IDS` has the same names)."""
 
 
 class ProductSchemaSpec(_Spec):
@@ -305,8 +338,9 @@ class ProductSchemaSpec(_Spec):
     team: TeamSpec = Field(default_factory=TeamSpec)
     rule_ids: dict[RuleName, str] = Field(
         default_factory=dict,
-        description="Which seed rule a generic refusal cites in this product (e.g. "
-        "`system_role_edit: K4`); unset ones cite the rulebook's general statement.",
+        description="Which of this product's own seed rules a product-neutral refusal cites "
+        "(e.g. `system_role_edit: K4`); an unset one cites its name (e.g. `role_in_use`), a "
+        "product-neutral code with no seed rule.",
     )
     words: WordsSpec = Field(
         default_factory=lambda: WordsSpec(), description="The product's own words (profile, license, seat ...)."

@@ -3,7 +3,8 @@
 Rules are functions of the domain that return violations; a use case raises them
 with `raise_if` (nothing to refuse: it goes on) or `refuse` (a path that cannot go
 on). The rule id comes from the product schema (`schema.rule(name)`), never a literal
-outside the domain."""
+outside the domain. `rule_id` is the product's own seed rule (`T9`) or, where its article
+has none, a product-neutral code (`role_in_use`): `seed_rule` tells which."""
 
 from __future__ import annotations
 
@@ -12,8 +13,18 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.schema import is_seed_rule
 
-__all__ = ["FORM_RULE", "Violation", "form_violations", "raise_if", "refuse"]
+__all__ = [
+    "EMAIL_INVALID",
+    "FORM_RULE",
+    "NAME_TAKEN",
+    "UNKNOWN_KEY",
+    "Violation",
+    "form_violations",
+    "raise_if",
+    "refuse",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +32,12 @@ class Violation:
     rule_id: str
     message: str
     fix: str
+
+    @property
+    def seed_rule(self) -> str | None:
+        """The seed rule that refused (`T9`), or None for a product-neutral code
+        (`role_in_use`, `form`): the API's `rule`; `rule_id` is always the code."""
+        return self.rule_id if is_seed_rule(self.rule_id) else None
 
     def __str__(self) -> str:
         return f"[{self.rule_id}] {self.message}"
@@ -39,6 +56,15 @@ def refuse(first: Violation, *more: Violation) -> NoReturn:
 
 FORM_RULE = "form"
 """The rule of a form or query whose shape is wrong (no seed rule refused it)."""
+
+UNKNOWN_KEY = "unknown_key"
+"""Plain validation: a key (permission, object, field) the product schema does not have."""
+
+NAME_TAKEN = "name_taken"
+"""Plain validation: a name already used where names are unique (a role's)."""
+
+EMAIL_INVALID = "email_invalid"
+"""Plain validation: not an email address."""
 
 
 def form_violations(problems: Iterable[tuple[str, str]]) -> tuple[Violation, ...]:

@@ -238,7 +238,9 @@ def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_m
         # the role the actor takes in exchange is given like any other (permissions and
         # field access): an owner with narrow field access cannot widen it this way.
         violations += role_escalation(state, actor, later, f"Role {later.name!r}")
-        violations += ownership_kept_violations(schema, owners_after=len(guardians_after(schema, after, state.roles, features)))
+        owners_before = len(guardians_after(schema, state.members, state.roles, features))
+        owners_after = len(guardians_after(schema, after, state.roles, features))
+        violations += ownership_kept_violations(schema, owners_before=owners_before, owners_after=owners_after)
         raise_if(violations)
         new_owner = Member(target.id, my_role.id, target.status)
         former = Member(me.id, later.id, me.status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rolegate.domain.roles import Member, MemberStatus
 from rolegate.domain.rules.ownership_rules import (
     ownership_giver_violations,
@@ -43,7 +45,17 @@ def test_T11_ownership_goes_to_another_active_member() -> None:
 
 
 def test_T11_the_workspace_keeps_an_owner() -> None:
-    assert messages(ownership_kept_violations(TELEPHONY, owners_after=0)) == [
+    assert messages(ownership_kept_violations(TELEPHONY, owners_before=1, owners_after=0)) == [
         ("T11", "This would leave the workspace without an owner.")
     ]
-    assert ownership_kept_violations(TELEPHONY, owners_after=1) == []
+    assert ownership_kept_violations(TELEPHONY, owners_before=1, owners_after=1) == []
+
+
+def test_T11_ownership_stays_single_unless_the_schema_allows_several() -> None:
+    assert messages(ownership_kept_violations(TELEPHONY, owners_before=1, owners_after=2)) == [
+        ("T11", "This would leave 2 owners: a transfer hands ownership over, it does not share it.")
+    ]
+    several = replace(TELEPHONY, guardian=replace(TELEPHONY.guardian, several_owners=True))
+    assert ownership_kept_violations(several, owners_before=1, owners_after=2) == []
+    # two owners before (given by role assignment), two after: the transfer added none
+    assert ownership_kept_violations(TELEPHONY, owners_before=2, owners_after=2) == []

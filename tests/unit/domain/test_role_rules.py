@@ -41,11 +41,11 @@ def system() -> Role:
     return role_from_system(CATALYST, next(iter(CATALYST.system_roles.values())))
 
 
-def test_N8_a_level_must_be_chosen_and_exist() -> None:
+def test_K6_a_level_must_be_chosen_and_exist() -> None:
     (missing,) = level_choice_violations(CATALYST, None)
-    assert (missing.rule_id, missing.message) == ("N8", "A level must be chosen for this role.")
+    assert (missing.rule_id, missing.message) == ("K6", "A level must be chosen for this role.")
     (unknown,) = level_choice_violations(CATALYST, "galactic")
-    assert (unknown.rule_id, unknown.message) == ("N8", "Unknown level 'galactic'.")
+    assert (unknown.rule_id, unknown.message) == ("unknown_key", "Unknown level 'galactic'.")
     assert unknown.fix == f"Choose one of {', '.join(CATALYST.levels)}."
     assert level_choice_violations(CATALYST, "standard") == []
     assert [v.rule_id for v in level_choice_violations(OWN, None)] == ["X8"]
@@ -56,9 +56,9 @@ def test_N8_role_violations_and_the_level_check_say_the_same_of_an_unknown_level
     assert role_violations(CATALYST, role, frozenset())[-1] == level_choice_violations(CATALYST, "galactic")[0]
 
 
-def test_N8_a_taken_name_is_refused_with_the_schema_rule() -> None:
+def test_a_taken_name_is_plain_validation() -> None:
     (v,) = role_name_violations(OWN, "  Reporters ", taken=True)
-    assert (v.rule_id, v.message) == ("X8", "A role named 'Reporters' already exists.")
+    assert (v.rule_id, v.seed_rule, v.message) == ("name_taken", None, "A role named 'Reporters' already exists.")
     assert role_name_violations(CATALYST, "Reporters", taken=False) == []
     assert role_name_violations(CATALYST, "  ", taken=True) == []  # a blank name is refused by role_violations
 
@@ -89,7 +89,7 @@ def test_K11_field_permission_words_and_write_without_read() -> None:
 def test_E9_what_a_copy_is_refused_for() -> None:
     (none,) = copy_choice_violations(OWN, "w1", [])
     assert (none.rule_id, none.message) == ("X9", "No workspace chosen.")
-    (here,) = copy_choice_violations(CATALYST, "w1", ["w2", "w1"])
+    (here,) = copy_choice_violations(load_preset("email_marketing"), "w1", ["w2", "w1"])
     assert (here.rule_id, here.message) == ("E9", "The role is already in this workspace.")
     assert copy_choice_violations(CATALYST, "w1", ["w2"]) == []
     (sys,) = copy_source_violations(OWN, system())
@@ -97,7 +97,7 @@ def test_E9_what_a_copy_is_refused_for() -> None:
     assert "is a system role" in sys.message
     assert copy_source_violations(CATALYST, custom()) == []
     (clash,) = copy_name_violations(OWN, custom(), target_name="Acme", existing=system())
-    assert (clash.rule_id, clash.message) == ("X8", "'Acme' has a system role named 'Reporters'.")
+    assert (clash.rule_id, clash.message) == ("name_taken", "'Acme' has a system role named 'Reporters'.")
     assert copy_name_violations(CATALYST, custom(), target_name="Acme", existing=custom()) == []
     assert copy_name_violations(CATALYST, custom(), target_name="Acme", existing=None) == []
 

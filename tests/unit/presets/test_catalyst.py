@@ -219,7 +219,7 @@ def test_K6_the_cited_rule_comes_from_the_schema() -> None:
     assert "X6" in rule_ids(role_violations(own, saved.with_changes(level="high"), NO_FEATURES, previous=saved))
     assert "K6" not in rule_ids(role_violations(own, saved.with_changes(level="high"), NO_FEATURES, previous=saved))
     assert own.rule("level_ceiling") == "X5"
-    assert SCHEMA.rule("level_ceiling") == "T5"
+    assert SCHEMA.rule("level_ceiling") == "K1"
 
 
 def test_K6_custom_role_name_and_field_permissions_can_change() -> None:

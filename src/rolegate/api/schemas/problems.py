@@ -8,7 +8,13 @@ __all__ = ["Problem", "ProblemError", "ProblemViolation"]
 
 
 class ProblemViolation(BaseModel):
-    rule: str = Field(description="The seed rule id that refused, e.g. `N7`.")
+    rule: str | None = Field(
+        description="The workspace's product's own seed rule that refused, e.g. `T9`; null "
+        "where its article has none (then `code` names the product-neutral rule)."
+    )
+    code: str = Field(
+        default="", description="The refusing rule: the seed rule id, or a product-neutral code (`role_in_use`, `form`)."
+    )
     message: str
     fix: str = Field(description="What to do instead.")
 
@@ -27,6 +33,10 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str = Field(description="What went wrong and what to do.")
-    rule: str | None = Field(default=None, description="The seed rule id when a rule refused, e.g. `N7`.")
+    rule: str | None = Field(
+        default=None,
+        description="The first violation's seed rule (the workspace's own product's), e.g. `N7`; "
+        "null when no seed rule refused.",
+    )
     violations: list[ProblemViolation] = Field(default_factory=list)
     errors: list[ProblemError] = Field(default_factory=list)

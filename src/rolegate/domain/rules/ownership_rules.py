@@ -40,14 +40,19 @@ def ownership_receiver_violations(schema: ProductSchema, *, giver: Member, recei
     return out
 
 
-def ownership_kept_violations(schema: ProductSchema, *, owners_after: int) -> list[Violation]:
-    """The workspace has an owner after the exchange (`owners_after`: how many)."""
-    if owners_after:
-        return []
-    return [
-        Violation(
-            schema.guardian.rule_id,
-            "This would leave the workspace without an owner.",
-            "Choose a member who can hold the owner's role.",
-        )
-    ]
+def ownership_kept_violations(schema: ProductSchema, *, owners_before: int, owners_after: int) -> list[Violation]:
+    """The workspace has an owner after the exchange, and ownership stays single: a
+    transfer never leaves more owners than before (the former owner gives the owner's role
+    up) unless the schema allows several (`team.owners: several`)."""
+    rule = schema.guardian.rule_id
+    if not owners_after:
+        return [Violation(rule, "This would leave the workspace without an owner.", "Choose a member who can hold the owner's role.")]
+    if owners_after > owners_before and not schema.guardian.several_owners:
+        return [
+            Violation(
+                rule,
+                f"This would leave {owners_after} owners: a transfer hands ownership over, it does not share it.",
+                "Take a role that is not the owner's in exchange.",
+            )
+        ]
+    return []

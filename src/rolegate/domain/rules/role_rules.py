@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, role_from_system
 from rolegate.domain.schema import FieldAccess, LevelMode, ProductSchema
-from rolegate.domain.violations import Violation
+from rolegate.domain.violations import NAME_TAKEN, UNKNOWN_KEY, Violation
 
 __all__ = [
     "HolderCounts",
@@ -90,11 +90,11 @@ def role_violations(
             )
         )
     if not role.name.strip():
-        out.append(Violation("N8", "A role needs a name.", "Enter a name."))
+        out.append(Violation(schema.rule("role_definition"), "A role needs a name.", "Enter a name."))
     unknown = sorted(role.grants - schema.permissions.keys())
     if unknown:
         out.append(
-            Violation("N8", f"Unknown permissions: {', '.join(unknown)}.", "Use permission keys of the product schema.")
+            Violation(UNKNOWN_KEY, f"Unknown permissions: {', '.join(unknown)}.", "Use permission keys of the product schema.")
         )
     unknown_level = level_choice_violations(schema, role.level)
     if unknown_level:
@@ -114,7 +114,7 @@ def level_choice_violations(schema: ProductSchema, level: str | None) -> list[Vi
     if level is None:
         return [Violation(schema.rule("role_definition"), "A level must be chosen for this role.", fix)]
     if level not in schema.levels:
-        return [Violation(schema.rule("role_definition"), f"Unknown level {level!r}.", fix)]
+        return [Violation(UNKNOWN_KEY, f"Unknown level {level!r}.", fix)]
     return []
 
 
@@ -123,7 +123,7 @@ def role_name_violations(schema: ProductSchema, name: str, *, taken: bool) -> li
     if name.strip() and taken:
         return [
             Violation(
-                schema.rule("role_definition"), f"A role named {name.strip()!r} already exists.", "Choose another name."
+                NAME_TAKEN, f"A role named {name.strip()!r} already exists.", "Choose another name."
             )
         ]
     return []

@@ -10,8 +10,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
-from rolegate.domain.schema import DEFAULT_RULE_IDS, FieldAccess, ProductSchema
-from rolegate.domain.violations import Violation
+from rolegate.domain.schema import FieldAccess, ProductSchema
+from rolegate.domain.violations import EMAIL_INVALID, Violation
 
 __all__ = [
     "assignee_violations",
@@ -209,7 +209,7 @@ def assignments_kept_violations(
     return out
 
 
-def email_violations(email: str, *, rule_id: str = DEFAULT_RULE_IDS["membership"]) -> list[Violation]:
+def email_violations(email: str, *, rule_id: str = EMAIL_INVALID) -> list[Violation]:
     """C2: a person is known by an email address. `rule_id`: the product's, where one is at hand."""
     if "@" in email and len(email) <= 320:
         return []
