@@ -573,3 +573,14 @@ def test_E2_the_form_creates_a_custom_role_from_a_name_and_permissions(admin: We
     doc = soup(admin.get(r.headers["location"]))
     assert one(doc, ".flash").get_text() == "Role 'Contact editors' created."
     assert "Contact editors" in roles_rows(doc)
+
+
+def test_a_delete_page_cites_no_neutral_code_where_the_product_has_no_seed_rule(admin: Web, demo: Demo) -> None:
+    """Catalyst's article has no rule for a role in use: its page says the delete is
+    irreversible and shows no code (a product-neutral code like `role_in_use` is for the
+    API and logs, never the page's text)."""
+    ws = demo.ws("catalyst")
+    role = custom_role(demo, "catalyst", "Temp", "standard")
+    text = one(soup(admin.get(f"/w/{ws}/roles/{role}/delete")), "#irreversible").get_text()
+    assert text.startswith("Deleting a role is irreversible.")
+    assert "role_in_use" not in text
