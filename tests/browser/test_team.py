@@ -91,8 +91,8 @@ def test_C5_C4_an_administrator_cannot_disable_or_demote_themselves_and_reads_wh
     expect(admin.locator('tr[data-email="admin@example.com"]')).to_have_attribute("data-status", "active")
 
     mine = admin.locator('tr[data-email="admin@example.com"]')
-    mine.get_by_label("Role of admin@example.com").select_option(label="Customer Success Manager")
-    mine.get_by_role("button", name="Change role").click()
+    mine.get_by_label("Profile of admin@example.com").select_option(label="Customer Success Manager")
+    mine.get_by_role("button", name="Change profile").click()
     c4 = admin.locator('#refusal li.violation[data-rule="C4"]')
     expect(c4.locator(".message")).to_have_text("You are the only Administrator: you cannot downgrade your own profile.")
     expect(c4.locator(".fix")).to_contain_text("Make another member Administrator first.")

@@ -418,6 +418,7 @@ FORMS: list[tuple[str, dict[str, str]]] = [
     ("/w/{ws}/team/{member}/transfer", {"to": "{owner}"}),
     ("/w/{ws}/team/ownership", {"to": "{owner}", "new_role": "{role}"}),  # to oneself: refused by its rule, so the owner stays
     ("/w/{ws}/members/{member}/record", {"name": "Ann", "email": "web-invited@bad.test"}),
+    ("/w/{ws}/records", {"email": "new-record@bad.test", "name": "New record"}),
     ("/w/{ws}/accounts/{record}/assignee", {"assignee": "{owner}", "back": ""}),
     ("/w/{ws}/audit/retention", {"days": "30"}),
     ("/account/email", {"new_email": "new-login@bad.test", "password": "not the password"}),  # refused by the password check
@@ -450,6 +451,7 @@ def test_every_form_is_here() -> None:
     ours = {re.sub(r"\{\w+\}", "{}", p) for p, _ in FORMS}
     # Forms without a field to fuzz: only their CSRF token is posted.
     buttons = {"/logout", "/w/{}/roles/{}/clone", "/w/{}/roles/{}/delete", "/w/{}/team/{}/disable", "/w/{}/team/{}/enable", "/w/{}/team/{}/reset"}
+    buttons |= {"/w/{}/team/{}/delete", "/w/{}/members/{}/record/delete"}
     buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke", "/email-change/{}"}
     assert sorted(names - ours - buttons) == []
 

@@ -54,7 +54,7 @@ def events(
     since: Annotated[Instant | None, Query(description="Events at or after this time (ISO 8601).")] = None,
     until: Annotated[Instant | None, Query(description="Events before this time (ISO 8601).")] = None,
     cursor: Annotated[
-        str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page (instead of `after_seq`).")
+        str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page (instead of `after_seq`).")
     ] = None,
 ) -> AuditPage:
     """The actor needs the view-audit right. Each event has the actor, action, target,
