@@ -575,6 +575,12 @@ def test_E2_the_form_creates_a_custom_role_from_a_name_and_permissions(admin: We
     assert "Contact editors" in roles_rows(doc)
 
 
+def test_E2_the_new_role_form_offers_only_the_levels_custom_roles_may_have(admin: Web, demo: Demo) -> None:
+    ws = demo.ws("email_marketing")
+    doc = soup(admin.get(f"/w/{ws}/roles/new"))
+    assert [str(o["value"]) for o in doc.select("#role-level option")] == ["account_administrator"]
+
+
 def test_a_delete_page_cites_no_neutral_code_where_the_product_has_no_seed_rule(admin: Web, demo: Demo) -> None:
     """Catalyst's article has no rule for a role in use: its page says the delete is
     irreversible and shows no code (a product-neutral code like `role_in_use` is for the

@@ -395,6 +395,12 @@ class ProductSchema:
         """The levels new custom roles are offered, lowest rank first (E2: one, or several)."""
         return tuple(lv.key for lv in self.levels_by_rank() if lv.offered_to_custom_roles)
 
+    def levels_offered(self, current: str | None = None) -> list[Level]:
+        """The levels a role editor offers, lowest rank first: those offered to custom
+        roles (E2), and the role's own `current` level where it is another (a system
+        role's, or a level no longer offered)."""
+        return [lv for lv in self.levels_by_rank() if lv.offered_to_custom_roles or lv.key == current]
+
     def levels_by_rank(self) -> list[Level]:
         return sorted(self.levels.values(), key=lambda lv: lv.rank)
 

@@ -19,3 +19,9 @@ def test_E2_where_several_levels_are_offered_one_must_be_chosen() -> None:
     assert schema.custom_role_levels == ("analyst", "administrator", "owner")
     with pytest.raises(ValueError, match="a level must be chosen"):
         schema.level_for(None, frozenset())
+
+
+def test_E2_the_editor_offers_custom_roles_their_level_and_a_role_its_own() -> None:
+    schema = load_preset("email_marketing")
+    assert [lv.key for lv in schema.levels_offered()] == ["account_administrator"]
+    assert [lv.key for lv in schema.levels_offered("site_administrator")] == ["account_administrator", "site_administrator"]

@@ -85,7 +85,7 @@ def _editor(
         "form": form,
         "schema": schema,
         "level": schema.levels[level],
-        "levels": schema.levels_by_rank(),
+        "levels": schema.levels_offered(role.level if role else None),
         "marker_mode": schema.level_mode is LevelMode.MARKER,
         "grid": permission_grid(
             schema,
