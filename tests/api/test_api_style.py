@@ -33,6 +33,51 @@ def test_members_roles_invitations_and_audit_lists_carry_items_revision_and_next
     assert (last["next_cursor"], last["next_after_seq"]) == (None, None)
 
 
+def _walk(t: Tenant, path: str, items: str, limit: int) -> list[list[str]]:
+    pages: list[list[str]] = []
+    params: dict[str, str | int] = {"limit": limit}
+    while True:
+        r = t.api.get(t.url(path), params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        pages.append([i["id"] for i in body[items]])
+        if body["next_cursor"] is None:
+            return pages
+        params = {"limit": limit, "cursor": body["next_cursor"]}
+
+
+def test_members_roles_and_invitations_come_in_pages_with_a_cursor_exactly_when_more_follow(natero: Tenant) -> None:
+    for n in range(5):
+        invite(natero, f"m{n}@acme.test", "guest", activate=False)
+    for path, items in (("/members", "members"), ("/invitations", "invitations"), ("/roles", "roles")):
+        whole = [i["id"] for i in natero.api.get(natero.url(path), params={"limit": 1000}).json()[items]]
+        pages = _walk(natero, path, items, 2)
+        assert [i for p in pages for i in p] == whole, path  # every item once, in order
+        assert all(len(p) == 2 for p in pages[:-1]), (path, pages)
+        assert 1 <= len(pages[-1]) <= 2, (path, pages)
+        assert len(pages) == (len(whole) + 1) // 2
+    first = natero.api.get(natero.url("/members"), params={"limit": 2}).json()
+    # A member added between two pages is listed (last: the newest), none is repeated or skipped.
+    invite(natero, "late@acme.test", "guest", activate=False)
+    rest = _walk_from(natero, first["next_cursor"])
+    assert [m["email"] for m in first["members"]] + rest == ["owner@natero.test", *[f"m{n}@acme.test" for n in range(5)], "late@acme.test"]
+
+
+def _walk_from(t: Tenant, cursor: str) -> list[str]:
+    emails: list[str] = []
+    while cursor is not None:
+        body = t.api.get(t.url("/members"), params={"limit": 2, "cursor": cursor}).json()
+        emails += [m["email"] for m in body["members"]]
+        cursor = body["next_cursor"]
+    return emails
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"cursor": "a b"}, {"cursor": "x" * 201}])
+def test_a_bad_page_request_is_a_422_that_names_the_parameter(natero: Tenant, params: dict[str, object]) -> None:
+    body = assert_problem(natero.api.get(natero.url("/members"), params=params), 422, "request_invalid")
+    assert next(iter(params)) in str(body["errors"])
+
+
 def test_a_member_can_be_read_alone(natero: Tenant) -> None:
     member = invite(natero, "cat@acme.test", "guest")
     r = natero.api.get(natero.url(f"/members/{member}"))

@@ -162,3 +162,35 @@ def test_E2_a_level_is_still_chosen_where_several_are_offered(api: Api) -> None:
     t = make_tenant(api, "telephony")
     body = assert_problem(t.api.post(t.url("/roles"), json={"name": "No license"}), 409, "rule_violation", rule="T7")
     assert body["violations"][0]["message"] == "A level must be chosen for this role."
+
+
+# -- rules that lived as literal ids in the domain and the engine (issue 14, item 1) ---------
+
+
+def _disable_self(api: Api, preset: str) -> dict[str, Any]:
+    """The rule was written "C5" in the domain, so every product cited it; now each
+    product cites its own id for the neutral rule `self_change`, or none."""
+    t = make_tenant(api, preset)
+    body = assert_problem(t.api.post(t.url(f"/members/{t.owner}/disable")), 409, "rule_violation")
+    assert_own(preset, body)
+    return body
+
+
+def test_C5_a_member_cannot_disable_themselves_in_customersuccessbox(api: Api) -> None:
+    body = _disable_self(api, "customersuccessbox")
+    assert "C5" in {v["rule"] for v in body["violations"]}
+
+
+def test_seed_ids_are_the_products_own_disabling_yourself_elsewhere_cites_self_change(api: Api) -> None:
+    for preset in ("natero", "catalyst", "telephony", "email_marketing"):
+        body = _disable_self(api, preset)
+        codes = {v["code"]: v["rule"] for v in body["violations"]}
+        assert codes.get("self_change", "missing") is None, (preset, body)
+
+
+def test_C4_the_only_administrator_reads_the_products_words(api: Api) -> None:
+    """C4's own text, from the product's role name and word ("profile"), not a literal."""
+    t = make_tenant(api, "customersuccessbox")
+    roles = {r["name"]: r["id"] for r in t.api.get(t.url("/roles")).json()["roles"]}
+    body = assert_problem(t.api.patch(t.url(f"/members/{t.owner}"), json={"role": roles["Super Manager"]}), 409, "rule_violation", rule="C4")
+    assert "You are the only Administrator: you cannot downgrade your own profile." in body["detail"]

@@ -318,3 +318,41 @@ def test_K6_export_includes_the_workspaces_own_objects_and_fields_and_apply_recr
         assert "no changes" in _run("plan", str(path), "-w", fresh, "--url", db_url)
     finally:
         app.close()
+
+
+def test_K10_K9_export_carries_converted_preset_fields_and_apply_converts_them(db_url: str, tmp_path: Path) -> None:
+    """A preset field the workspace converted to synced (K10) and an integration user's
+    permission it set (K9) are in the export; applied to a fresh workspace, they convert
+    the same fields, so every role's field access means the same there."""
+    from rolegate.services import fields
+
+    app = _app(db_url)
+    try:
+        source = _workspace(app, "catalyst")
+        fields.convert_to_synced(app.uow(), actor=PLATFORM, workspace_id=source, object_type="account", name="health_notes", integration="salesforce")
+        fields.set_integration_access(app.uow(), actor=PLATFORM, workspace_id=source, object_type="account", name="health_notes", access="read")
+        fields.set_integration_access(app.uow(), actor=PLATFORM, workspace_id=source, object_type="account", name="arr", access="read")
+        path = tmp_path / "roles.yaml"
+        _run("export", "-w", source, "-o", str(path), "--url", db_url)
+        doc = yaml.safe_load(path.read_text())
+        by_name = {(f["object"], f["name"]): f for f in doc["fields"]}
+        converted = by_name[("account", "health_notes")]
+        assert (converted["synced_from"], converted["integration_access"]) == ("salesforce", "read")
+        assert by_name[("account", "arr")]["integration_access"] == "read"
+        assert "no changes" in _run("plan", str(path), "-w", source, "--url", db_url)
+        fresh = _workspace(app, "catalyst")
+        planned = _run("plan", str(path), "-w", fresh, "--url", db_url)
+        assert "field.sync 'account.health_notes'" in planned
+        assert "field.integration_access 'account.arr'" in planned
+        _run("apply", str(path), "-w", fresh, "--url", db_url)
+        with app.uow() as uow:
+            copied = uow.fields.registry(fresh).field("account", "health_notes")
+            arr = uow.fields.registry(fresh).field("account", "arr")
+        assert copied is not None
+        assert (copied.synced_from, copied.integration_access and copied.integration_access.label) == ("salesforce", "read")
+        assert arr is not None
+        assert arr.integration_access is not None
+        assert arr.integration_access.label == "read"
+        assert "no changes" in _run("plan", str(path), "-w", fresh, "--url", db_url)
+    finally:
+        app.close()

@@ -332,7 +332,7 @@ def test_the_members_list_filters_by_status_role_and_seat(rolegate_app: Rolegate
     members.disable_member(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=csm)
 
     def ids(**filters: str) -> set[str]:
-        return {i.member.id for i in team.list_members(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, **filters).members}
+        return {i.member.id for i in team.list_members(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, **filters).members}  # type: ignore[arg-type]
 
     everyone = {m.id for m in ws.members()}
     assert ids() == everyone

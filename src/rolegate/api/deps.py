@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from rolegate.api.problems import ApiError, ApiProblem
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
+from rolegate.domain.paging import CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from rolegate.domain.workspace import Actor
 from rolegate.services.actors import acting_party
 from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
@@ -38,7 +39,10 @@ from rolegate.services.context import UnitOfWork
 from rolegate.services.workspaces import workspace_revision
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
     "KEY_TTL",
+    "PageCursor",
+    "PageLimit",
     "PUBLIC_OPERATION",
     "AdminAccess",
     "AnyAccess",
@@ -377,3 +381,14 @@ async def platform_workspace_access(
 
 
 PlatformWorkspaceAccess = Annotated[PlatformWorkspace, Depends(platform_workspace_access)]
+
+
+# A page of a list (members, roles, invitations): `limit` items after `cursor`, the
+# `next_cursor` of the previous page (`domain.paging`).
+PageLimit = Annotated[
+    int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE}).")
+]
+PageCursor = Annotated[
+    str | None,
+    Query(max_length=200, pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page; leave it out for the first."),
+]

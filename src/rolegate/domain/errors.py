@@ -213,8 +213,9 @@ class ActorRefusedError(ForbiddenError):
     """A door named an acting party who may not act in this workspace: no member of it
     (whether they exist elsewhere or nowhere: the two are never told apart), not a site
     administrator of its organization, or a disabled member. Refused before any use
-    case runs, so nothing is written or audited under that name. `rule_id` is E1 when
-    the name was a site administrator's (it depends on the name's form only)."""
+    case runs, so nothing is written or audited under that name. `rule_id` is the
+    workspace product's site rule (E1) when the name was a site administrator's, and
+    none where that product states no such rule."""
 
     code = ErrorCode.ACTOR_REFUSED
     title = "Acting party refused"

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rolegate.domain.schema import ProductSchema
+
 __all__ = ["DEPENDS_ON_FIELDS", "FieldUse", "UsageKind", "UsageVerdict", "usage_verdict"]
 
 
@@ -54,10 +56,11 @@ class UsageVerdict:
     """Seen, not updatable by this member (K12, read only)."""
     editable_fields: tuple[str, ...]
     reason: str
-    rule_id: str = "K12"
+    rule_id: str
 
 
-def usage_verdict(use: FieldUse, readable: Iterable[str], writable: Iterable[str]) -> UsageVerdict:
+def usage_verdict(schema: ProductSchema, use: FieldUse, readable: Iterable[str], writable: Iterable[str]) -> UsageVerdict:
+    rule = schema.rule("field_hidden")
     can_read, can_write = frozenset(readable), frozenset(writable)
     used = tuple(dict.fromkeys(use.fields))
     hidden = tuple(f for f in used if f not in can_read)
@@ -65,10 +68,10 @@ def usage_verdict(use: FieldUse, readable: Iterable[str], writable: Iterable[str
     editable = tuple(f for f in used if f in can_write)
     if not hidden:
         reason = "every field it uses is readable" + (f"; read only: {', '.join(read_only)}" if read_only else "")
-        return UsageVerdict(use.kind, use.id, True, False, (), read_only, editable, reason)
+        return UsageVerdict(use.kind, use.id, True, False, (), read_only, editable, reason, rule)
     names = ", ".join(hidden)
     if use.kind in DEPENDS_ON_FIELDS:
-        reason = f"hidden: it uses {names}, which the member may not read (K12)"
-        return UsageVerdict(use.kind, use.id, False, False, hidden, (), (), reason)
-    reason = f"shown without {names}, which the member may not read (K12)"
-    return UsageVerdict(use.kind, use.id, True, True, hidden, read_only, editable, reason)
+        reason = f"hidden: it uses {names}, which the member may not read{schema.cite('field_hidden')}"
+        return UsageVerdict(use.kind, use.id, False, False, hidden, (), (), reason, rule)
+    reason = f"shown without {names}, which the member may not read{schema.cite('field_hidden')}"
+    return UsageVerdict(use.kind, use.id, True, True, hidden, read_only, editable, reason, rule)

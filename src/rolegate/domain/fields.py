@@ -20,10 +20,10 @@ class FieldDecision:
     cap: FieldAccess
     """The most any role may have here: level ceiling and integration cap (K1, K9)."""
     reasons: tuple[str, ...]
-    rule_id: str = "K11"
-    """The rule that keeps the access where it is: K5 (mirrors the integration owner),
-    K11 (the role's own setting), K8 (not configured), K1 (the level's ceiling) or K9
-    (the integration user's cap)."""
+    rule_id: str
+    """The rule that keeps the access where it is, as this product cites it: K5 (mirrors
+    the integration owner), K11 (the role's own setting), K8 (not configured), K1 (the
+    level's ceiling) or K9 (the integration user's cap)."""
 
 
 def field_decision(schema: ProductSchema, role: Role, object_type: str, field_name: str) -> FieldDecision:
@@ -34,42 +34,42 @@ def field_decision(schema: ProductSchema, role: Role, object_type: str, field_na
         # K5: system roles mirror the integration owner, who may do everything the
         # integration allows; the level and the integration caps below still apply.
         base = FieldAccess.WRITE
-        rule = "K5"
-        reasons.append("mirrors the integration owner (K5)")
+        rule = schema.rule("field_mirror")
+        reasons.append(f"mirrors the integration owner{schema.cite('field_mirror')}")
     elif (object_type, field_name) in role.field_access:
         base = role.field_access[(object_type, field_name)]
-        rule = "K11"
+        rule = schema.rule("field_access")
         reasons.append(f"role sets {base.label}")
     else:
         # K8: a field the role does not mention gets only what its level hands out.
         base = level.new_field_access
-        rule = "K8"
-        reasons.append(f"not configured on the role; level {level.key!r} gives {base.label} (K8)")
+        rule = schema.rule("field_not_configured")
+        reasons.append(f"not configured on the role; level {level.key!r} gives {base.label}{schema.cite('field_not_configured')}")
     access = base
     if fdef.default and access < FieldAccess.READ:
         access = FieldAccess.READ
-        reasons.append("default field: always readable (K7)")
+        reasons.append(f"default field: always readable{schema.cite('field_default_read')}")
     cap = level.field_ceiling
     if access > cap:
         access = cap
-        rule = level.rule or "K1"
+        rule = level.rule or schema.rule("field_level_ceiling")
         reasons.append(f"level {level.key!r} allows at most {cap.label}")
     if fdef.synced_from is not None:
         integ_cap = schema.integrations[fdef.synced_from].cap(object_type, field_name)
         cap = min(cap, integ_cap)
         if access > integ_cap:
             access = integ_cap
-            rule = "K9"
-            reasons.append(f"synced from {fdef.synced_from!r}, whose integration user has {integ_cap.label} (K9)")
+            rule = schema.rule("field_integration_cap")
+            reasons.append(f"synced from {fdef.synced_from!r}, whose integration user has {integ_cap.label}{schema.cite('field_integration_cap')}")
     if access is FieldAccess.READ and cap < FieldAccess.WRITE:
         # Readable but not writable, and no role setting could change that: name the
         # cap (the level's ceiling first, then the integration user) rather than the role.
         if level.field_ceiling < FieldAccess.WRITE:
-            rule = level.rule or "K1"
+            rule = level.rule or schema.rule("field_level_ceiling")
             why = f"level {level.key!r} allows at most {level.field_ceiling.label}"
         else:
-            rule = "K9"
-            why = f"synced from {fdef.synced_from!r}, whose integration user has {cap.label} (K9)"
+            rule = schema.rule("field_integration_cap")
+            why = f"synced from {fdef.synced_from!r}, whose integration user has {cap.label}{schema.cite('field_integration_cap')}"
         if why not in reasons:
             reasons.append(why)
     return FieldDecision(access, base, fdef.default, cap, tuple(reasons), rule)

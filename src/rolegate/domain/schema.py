@@ -301,8 +301,19 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "field_level_ceiling": "K1",  # a level that never writes fields, where it names no rule
         "field_not_configured": "K8",  # fields a custom role never configured
         "field_mirror": "K5",  # a system role mirroring the integration owner
+        "field_definition": "K6",  # an object's or a field's key and label
+        "field_convert": "K10",  # converting a local field into a synced one
+        "field_hidden": "K12",  # what a member without read on a field no longer sees
+        "custom_roles_off": "C3",  # a product with only its predefined roles
+        "system_only_permission": "E7",  # a permission only system roles hold
+        "level_floor": "T7",  # the permissions of a role's level stay on
+        "role_seat_in_use": "N6",  # the assignee permission of a role whose holders have records
+        "role_delete_assigned": "N7",  # a role whose holders have records assigned
         # org: workspaces, sites, the audit log, administrator records, password resets
         "feature_unknown": "E4",
+        "feature_required": "E4",  # a permission that does something only with a feature
+        "feature_off": "E5",  # a granted permission whose feature is off has no effect
+        "requirement_missing": "E6",  # a permission that needs another
         "seat_unknown": "N1",
         "seat_capacity": "N1",  # a seat's capacity, where the seat names no rule of its own
         "site_admin": "E1",
@@ -315,6 +326,8 @@ DEFAULT_RULE_IDS: Mapping[str, str] = MappingProxyType(
         "assignee": "N9",  # who may be assigned records, and moving them
         "record_parent": "C7",  # a child record lives under its parent
         "seat_held": "T3",  # invited members hold a seat until revoked or disabled
+        "self_change": "C5",  # nobody disables or deletes themselves
+        "member_in_use": "C6",  # a member assigned records or named in the host product stays
     }
 )
 
@@ -372,6 +385,17 @@ class ProductSchema:
         if name not in DEFAULT_RULE_IDS:
             raise KeyError(name)
         return self.rule_ids.get(name) or name
+
+    def cite(self, name: str) -> str:
+        """" (K9)" after an explanation where this product states rule `name`, else ""."""
+        seed = self.seed_rule(name)
+        return f" ({seed})" if seed else ""
+
+    def assigned_records(self) -> str:
+        """What members are assigned, in the product's words ("accounts"), for refusals
+        that name what to transfer first."""
+        labels = [o.label.lower() for o in self.objects.values() if o.assignable]
+        return f"{labels[0]}s" if len(labels) == 1 else "records"
 
     def seed_rule(self, name: str) -> str | None:
         """This product's own seed rule for `name`, or None where its article has none."""

@@ -298,8 +298,19 @@ RuleName = Literal[
     "field_level_ceiling",
     "field_not_configured",
     "field_mirror",
+    "field_definition",
+    "field_convert",
+    "field_hidden",
+    "custom_roles_off",
+    "system_only_permission",
+    "level_floor",
+    "role_seat_in_use",
+    "role_delete_assigned",
     # org
     "feature_unknown",
+    "feature_required",
+    "feature_off",
+    "requirement_missing",
     "seat_unknown",
     "seat_capacity",
     "site_admin",
@@ -312,6 +323,8 @@ RuleName = Literal[
     "assignee",
     "record_parent",
     "seat_held",
+    "self_change",
+    "member_in_use",
 ]
 """Every product-neutral rule (`schema.DEFAULT_RULE_IDS` has the same names)."""
 

@@ -171,7 +171,7 @@ def _decide(
             steps,
             granted.get(atype.view_action, Scope.NONE),
             False,
-            Reason(ReasonCode.PARENT_NOT_ACCESSIBLE, f"the parent {atype.label} is not accessible: it needs {atype.view_action!r} (C7)", rule_id="C7"),
+            Reason(ReasonCode.PARENT_NOT_ACCESSIBLE, f"the parent {atype.label} is not accessible: it needs {atype.view_action!r}{schema.cite('record_parent')}", rule_id=schema.seed_rule("record_parent")),
         )
     if denial is not None:
         return Decision(action, False, Scope.NONE, (*reasons, denial), revision, object_type)
@@ -181,7 +181,7 @@ def _decide(
     if scope != own or any(not is_own for _d, _s, is_own in plan):
         # Say why the scope is narrower than the grant: visibility of the record (the
         # object's view action) and of its parents (C7) apply to every action on it.
-        reasons = (*reasons, Reason(ReasonCode.NARROWED, f"only on records the member can see: {view or action!r} and the parents' view actions (C7) apply; scope {scope.label}", rule_id="C7" if otype.ancestors else None))
+        reasons = (*reasons, Reason(ReasonCode.NARROWED, f"only on records the member can see: {view or action!r} and the parents' view actions{schema.cite('record_parent')} apply; scope {scope.label}", rule_id=schema.seed_rule("record_parent") if otype.ancestors else None))
     return Decision(action, True, scope, reasons, revision, object_type, plan)
 
 
@@ -236,7 +236,7 @@ def _grant_feature_off(schema: ProductSchema, features: frozenset[str], key: str
     perm = schema.permissions[key]
     off = next(g.feature or "" for g in perm.grants if g.action == action and not g.active(features))
     feature = schema.features[off].label
-    return Reason(ReasonCode.FEATURE_OFF, f"{perm.label!r} does this only with the feature {feature!r}, which is off in this workspace (E4)", key, "E4")
+    return Reason(ReasonCode.FEATURE_OFF, f"{perm.label!r} does this only with the feature {feature!r}, which is off in this workspace{schema.cite('feature_required')}", key, schema.seed_rule("feature_required"))
 
 
 def _lacking_reason(schema: ProductSchema, role: Role, st: PermissionState) -> Reason:
@@ -247,11 +247,11 @@ def _lacking_reason(schema: ProductSchema, role: Role, st: PermissionState) -> R
         level = schema.levels[role.level]
         return Reason(ReasonCode.ABOVE_CEILING, f"{label} is above the ceiling of level {level.label!r}", key, level.rule)
     if st.status is PermissionStatus.SYSTEM_ONLY:
-        return Reason(ReasonCode.NOT_GRANTED, f"{label} is held only by system roles (E7)", key, "E7")
+        return Reason(ReasonCode.NOT_GRANTED, f"{label} is held only by system roles{schema.cite('system_only_permission')}", key, schema.seed_rule("system_only_permission"))
     if st.status is PermissionStatus.FEATURE_OFF:
         feature = schema.features[perm.feature].label if perm.feature else "?"
-        return Reason(ReasonCode.FEATURE_OFF, f"{label} needs the feature {feature!r}, which is off in this workspace (E5)", key, "E5")
+        return Reason(ReasonCode.FEATURE_OFF, f"{label} needs the feature {feature!r}, which is off in this workspace{schema.cite('feature_off')}", key, schema.seed_rule("feature_off"))
     if st.status is PermissionStatus.REQUIREMENT_MISSING:
         missing = ", ".join(repr(schema.permissions[m].label) for m in st.missing)
-        return Reason(ReasonCode.REQUIREMENT_MISSING, f"{label} needs {missing}, which is not effective (E6)", key, "E6")
+        return Reason(ReasonCode.REQUIREMENT_MISSING, f"{label} needs {missing}, which is not effective{schema.cite('requirement_missing')}", key, schema.seed_rule("requirement_missing"))
     return Reason(ReasonCode.NOT_GRANTED, f"{label} is not granted to role {role.name!r}", key)

@@ -217,7 +217,7 @@ class Snapshot:
         writable = self.writable_fields(member, object_type)
         declared = self.schema.objects[object_type].fields
         access = tuple((f, FieldAccess.WRITE if f in writable else FieldAccess.READ if f in readable else FieldAccess.NONE) for f in declared)
-        verdicts = tuple(usage_verdict(u, readable, writable) for u in uses)
+        verdicts = tuple(usage_verdict(self.schema, u, readable, writable) for u in uses)
         return FieldVisibility(object_type, readable, writable, access, verdicts, self.revision)
 
     def field_decision(self, member: str, object_type: str, field_name: str) -> FieldDecision | None:
@@ -231,10 +231,10 @@ class Snapshot:
 
     def _write_refusal(self, member: str, compiled: CompiledRole | None, object_type: str, name: str) -> FieldRefusal | None:
         if compiled is None:  # a known member (`_known`), not active
-            return FieldRefusal(name, FieldAccess.NONE, "K12", f"{object_type}.{name}: the member is {self._member_status[member].value}")
+            return FieldRefusal(name, FieldAccess.NONE, self.schema.rule("field_hidden"), f"{object_type}.{name}: the member is {self._member_status[member].value}")
         decision = compiled.field_decisions.get(object_type, {}).get(name)
         if decision is None:
-            return FieldRefusal(name, FieldAccess.NONE, "K8", f"{object_type}.{name} is not a field of this workspace: nobody configured it (K8)")
+            return FieldRefusal(name, FieldAccess.NONE, self.schema.rule("field_not_configured"), f"{object_type}.{name} is not a field of this workspace: nobody configured it{self.schema.cite('field_not_configured')}")
         if decision.access >= FieldAccess.WRITE:
             return None
         what = "neither read nor write" if decision.access is FieldAccess.NONE else "read only"
@@ -330,11 +330,11 @@ class Snapshot:
         if relation == 0:
             code, rule, text = ReasonCode.RECORD_NOT_FOUND, None, f"{which} is not in the record index"
         elif is_own:
-            code, rule = ReasonCode.RECORD_OUT_OF_SCOPE, self.schema.rule("record_out_of_scope")
+            code, rule = ReasonCode.RECORD_OUT_OF_SCOPE, self.schema.seed_rule("record_out_of_scope")
             text = f"{which} is {_relation_text(Scope(relation))}; the role grants scope {decision.scope.label}"
         else:
-            code, rule = ReasonCode.PARENT_NOT_ACCESSIBLE, "C7"
-            text = f"{which} is not accessible ({_relation_text(Scope(relation))}) (C7)"
+            code, rule = ReasonCode.PARENT_NOT_ACCESSIBLE, self.schema.seed_rule("record_parent")
+            text = f"{which} is not accessible ({_relation_text(Scope(relation))}){self.schema.cite('record_parent')}"
         denial = Decision(
             decision.action,
             False,

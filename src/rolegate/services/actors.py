@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from rolegate.domain.errors import ActorRefusedError
 from rolegate.domain.roles import MemberStatus
-from rolegate.domain.rules.site_rules import SITE_RULE
 from rolegate.domain.workspace import Actor
+from rolegate.presets import load_preset
 from rolegate.store.uow import UnitOfWork
 
 __all__ = ["acting_party"]
@@ -51,6 +51,9 @@ def acting_party(uow: UnitOfWork, *, workspace_id: str, claimed: Actor) -> Actor
         if claimed.site_user_id is not None:
             ws = uow.workspaces.get(workspace_id)
             if ws is None or not uow.sites.is_admin(ws.organization_id, claimed.site_user_id):
-                raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1], rule_id=SITE_RULE)
+                # The workspace's own product cites the site rule (E1), or none: never
+                # another product's id (and nothing about a workspace of another tenant).
+                rule = load_preset(ws.preset).seed_rule("site_admin") if ws is not None else None
+                raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1], rule_id=rule)
             return claimed
         raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1])

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rolegate.domain.errors import LoginRequiredError, NotFoundError, TokenInvalidError
+from rolegate.domain.paging import DEFAULT_PAGE_SIZE, creation_key, page_of
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.rules.team_rules import default_member_role, invitation_open_violations
@@ -85,6 +86,7 @@ class InvitationList:
 
     invitations: tuple[InvitationRow, ...]
     revision: int
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +165,17 @@ def invite(
     return Invited(info, row, token, added.revision)
 
 
-def open_invitations(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> InvitationList:
-    """The invitations neither accepted nor revoked; seeing them needs the view-roles right (T10), as the team does."""
+def open_invitations(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> InvitationList:
+    """A page of the invitations neither accepted nor revoked, oldest first; seeing them
+    needs the view-roles right (T10), as the team does."""
     with uow:
         state = load_state(uow, workspace_id, lock=False)
         authorize(state, actor, AdminRight.VIEW_ROLES)
-        return InvitationList(tuple(uow.invitations.all(workspace_id, open_only=True)), state.workspace.revision)
+        rows = uow.invitations.all(workspace_id, open_only=True)
+    page = page_of(rows, key=lambda i: creation_key(i.created_at, i.id), cursor=cursor, limit=limit)
+    return InvitationList(page.items, state.workspace.revision, page.next_cursor)
 
 
 def _open_invitation(uow: UnitOfWork, state: WorkspaceState, invitation_id: str) -> InvitationRow:

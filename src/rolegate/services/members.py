@@ -263,9 +263,10 @@ def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_i
         before = state.member(member_id)
         if before.status is MemberStatus.DISABLED:
             return _changed(uow, workspace_id, member_id, state.workspace.revision)
-        violations = self_disable_violations(actor=actor.member_id or "", member=member_id)
+        violations = self_disable_violations(state.schema, actor=actor.member_id or "", member=member_id)
         assignable = [o.key for o in state.schema.objects.values() if o.assignable]
         violations += disable_blockers(
+            state.schema,
             member=member_id,
             assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
             references=uow.members.references(workspace_id, member_id),
@@ -327,8 +328,9 @@ def delete_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         before = state.member(member_id)
         info = written_members(uow, workspace_id, member_id)[0]
         assignable = [o.key for o in state.schema.objects.values() if o.assignable]
-        violations = self_removal_violations(actor=actor.member_id or "", member=member_id)
+        violations = self_removal_violations(state.schema, actor=actor.member_id or "", member=member_id)
         violations += disable_blockers(
+            state.schema,
             member=member_id,
             assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
             references=uow.members.references(workspace_id, member_id),

@@ -91,6 +91,7 @@ def preview_copy(
                 raise NotFoundError(f"no workspace {target_id!r}", decision=None, fix="Choose workspaces of this site.")
             target_actor = actor_for_user(uow, target, user_id, fallback=actor)
             violations = copy_target_violations(
+                source.schema,
                 source_preset=preset,
                 source_organization=org,
                 target_name=target.name,

@@ -11,6 +11,7 @@ from typing import Any
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.fields import new_role_field_access, role_field_access
 from rolegate.domain.matrix import Matrix, permission_matrix
+from rolegate.domain.paging import creation_key, page_of
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, Role, RoleKind
 from rolegate.domain.rules.field_rules import field_permission_violations
@@ -153,15 +154,21 @@ class RolesPage:
     workspace: WorkspaceView
     custom_roles_allowed: bool
     revision: int
+    next_cursor: str | None = None
 
 
-def roles_page(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> RolesPage:
+def roles_page(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, cursor: str | None = None, limit: int | None = None
+) -> RolesPage:
+    """The roles in the order they were created (the system roles first); a page of
+    `limit` of them after `cursor` for the API, all of them without a limit."""
     with uow:
         state = _viewed(uow, workspace_id, actor)
         infos = uow.roles.all(workspace_id)
-    roles = tuple(role_view(info, state.schema, state.workspace.features, state.members) for info in infos)
+    page = page_of(infos, key=lambda i: creation_key(i.created_at, i.role.id), cursor=cursor, limit=limit or len(infos) or 1)
+    roles = tuple(role_view(info, state.schema, state.workspace.features, state.members) for info in page.items)
     ws = workspace_view(state.workspace, state.schema, state.roles, state.members)
-    return RolesPage(roles, ws, state.schema.custom_roles_allowed, state.workspace.revision)
+    return RolesPage(roles, ws, state.schema.custom_roles_allowed, state.workspace.revision, page.next_cursor)
 
 
 @dataclass(frozen=True, slots=True)

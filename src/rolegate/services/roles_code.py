@@ -27,13 +27,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rolegate.domain.errors import RolegateError
-from rolegate.domain.field_registry import RegisteredField
+from rolegate.domain.field_registry import FieldRegistry, RegisteredField
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, authorize, load_state
-from rolegate.services.fields import add_field, add_object
+from rolegate.services.fields import add_field, add_object, convert_to_synced, set_integration_access
 from rolegate.services.roles import create_role, delete_role, update_role
 from rolegate.services.workspaces import set_features, set_seat_capacities
 from rolegate.store.repositories import _field_json
@@ -86,8 +86,9 @@ class _Document(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class PlannedChange:
-    """One change: `kind` is features, seats, object.add, field.add, role.create,
-    role.update or role.delete (applied in that order)."""
+    """One change: `kind` is features, seats, object.add, field.add, field.sync,
+    field.integration_access, role.create, role.update or role.delete (applied in that
+    order)."""
 
     kind: str
     target: str
@@ -177,7 +178,10 @@ def export_document(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> dict
             "features": sorted(ws.features),
             "seat_capacities": dict(sorted(ws.seat_capacities.items())),
             "objects": [{"key": o.key, "label": o.label} for o in registry.objects],
-            "fields": [_field_doc(f) for f in registry.fields if f.added],
+            # Added fields, and preset fields the workspace converted to synced (K10) or
+            # whose integration user's permission it set (K9): applied elsewhere, the
+            # roles' field access means the same.
+            "fields": [_field_doc(f) for f in registry.fields if f.added or f.synced_from is not None or f.integration_access is not None],
             "roles": [_role_doc(r) for r in roles],
         }
 
@@ -259,8 +263,7 @@ def _plan(uow: UnitOfWork, state: WorkspaceState, doc: _Document, prune: bool) -
         if o.key not in have_objects:
             changes.append(PlannedChange("object.add", repr(o.key), None, {"key": o.key, "label": o.label}))
     for f in doc.fields:
-        if registry.field(f.object, f.name) is None and f.name not in _preset_fields(state, f.object):
-            changes.append(PlannedChange("field.add", repr(f"{f.object}.{f.name}"), None, f.model_dump()))
+        changes += _field_changes(state, registry, f)
     by_name = {r.name.strip().lower(): r for r in state.roles.values() if not r.is_system}
     seen: set[str] = set()
     eval_feats = feats & schema.features.keys()
@@ -331,7 +334,7 @@ class Refusal:
         return [f"{head}: [{v.rule_id}] {v.message}" for v in self.error.violations]
 
 
-_ORDER = {"features": 0, "seats": 1, "object.add": 2, "field.add": 3}
+_ORDER = {"features": 0, "seats": 1, "object.add": 2, "field.add": 3, "field.sync": 4, "field.integration_access": 5}
 """Features and seats first, then the objects and fields the roles' field access names."""
 
 
@@ -369,6 +372,10 @@ def _change(uow: UnitOfWork, actor: Actor, workspace_id: str, c: PlannedChange) 
             synced_from=want["synced_from"],
             integration_access=want["integration_access"],
         )
+    elif c.kind == "field.sync":
+        convert_to_synced(uow, actor=actor, workspace_id=workspace_id, object_type=want["object"], name=want["name"], integration=want["synced_from"])
+    elif c.kind == "field.integration_access":
+        set_integration_access(uow, actor=actor, workspace_id=workspace_id, object_type=want["object"], name=want["name"], access=want["access"])
     elif c.kind == "role.create":
         create_role(
             uow,
@@ -397,6 +404,30 @@ def _change(uow: UnitOfWork, actor: Actor, workspace_id: str, c: PlannedChange) 
     else:  # role.delete
         assert c.role_id is not None
         delete_role(uow, actor=actor, workspace_id=workspace_id, role_id=c.role_id)
+
+
+def _field_changes(state: WorkspaceState, registry: FieldRegistry, f: _FieldDoc) -> list[PlannedChange]:
+    """A field of the file: added where the workspace lacks it; a field it has (the
+    preset's or its own) is converted to synced (K10) and given the integration user's
+    permission (K9) as the file says. A file never makes a synced field local again."""
+    target = repr(f"{f.object}.{f.name}")
+    have = registry.field(f.object, f.name)
+    if have is None and f.name not in _preset_fields(state, f.object):
+        return [PlannedChange("field.add", target, None, f.model_dump())]
+    synced_now = (have.synced_from if have is not None else None) or _preset_synced_from(state, f.object, f.name)
+    access_now = have.integration_access.label if have is not None and have.integration_access is not None else None
+    out: list[PlannedChange] = []
+    if f.synced_from is not None and f.synced_from != synced_now:
+        out.append(PlannedChange("field.sync", target, synced_now, {"object": f.object, "name": f.name, "synced_from": f.synced_from}))
+    if f.integration_access is not None and f.integration_access != access_now:
+        out.append(PlannedChange("field.integration_access", target, access_now, {"object": f.object, "name": f.name, "access": f.integration_access}))
+    return out
+
+
+def _preset_synced_from(state: WorkspaceState, object_type: str, name: str) -> str | None:
+    obj = state.schema.objects.get(object_type)
+    fdef = obj.fields.get(name) if obj is not None else None
+    return fdef.synced_from if fdef is not None else None
 
 
 def _preset_fields(state: WorkspaceState, object_type: str) -> frozenset[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rolegate.domain.errors import NotFoundError
+from rolegate.domain.paging import DEFAULT_PAGE_SIZE, creation_key, page_of
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.ownership_rules import (
@@ -150,6 +151,7 @@ def removal_view(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id:
 class MemberList:
     members: tuple[MemberInfo, ...]
     revision: int
+    next_cursor: str | None = None
 
 
 def read_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberList:
@@ -163,11 +165,21 @@ def read_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: 
 
 
 def list_members(
-    uow: UnitOfWork, *, actor: Actor, workspace_id: str, status: str | None = None, role: str | None = None, seat: str | None = None
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    status: str | None = None,
+    role: str | None = None,
+    seat: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
 ) -> MemberList:
-    """The members the filters keep (`team_view`'s), as the members list shows them."""
+    """A page of the members the filters keep (`team_view`'s), in the order they were
+    added, and the cursor of the next page when more follow."""
     view = team_view(uow, actor=actor, workspace_id=workspace_id, status=status, role=role, seat=seat)
-    return MemberList(tuple(m.info for m in view.members), view.revision)
+    page = page_of((m.info for m in view.members), key=lambda i: creation_key(i.created_at, i.member.id), cursor=cursor, limit=limit)
+    return MemberList(page.items, view.revision, page.next_cursor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -301,6 +301,8 @@ class MemberInfo:
     invited_at: datetime | None
     activated_at: datetime | None
     disabled_at: datetime | None
+    created_at: datetime | None = None
+    """When the member was added: lists come in this order (`domain.paging`)."""
 
 
 class MemberRepository(_Repo):
@@ -323,6 +325,7 @@ class MemberRepository(_Repo):
             invited_at=_aware(row.invited_at),
             activated_at=_aware(row.activated_at),
             disabled_at=_aware(row.disabled_at),
+            created_at=_aware(row.created_at),
         )
 
     def all(self, workspace_id: str) -> list[MemberInfo]:

@@ -12,8 +12,8 @@ from rolegate.presets import load_preset
 
 
 def test_C5_a_member_cannot_delete_themselves() -> None:
-    assert [v.rule_id for v in self_removal_violations(actor="adm", member="adm")] == ["C5"]
-    assert self_removal_violations(actor="adm", member="cat") == []
+    assert [v.rule_id for v in self_removal_violations(load_preset("customersuccessbox"), actor="adm", member="adm")] == ["C5"]
+    assert self_removal_violations(load_preset("customersuccessbox"), actor="adm", member="cat") == []
 
 
 def test_E7_a_new_record_gets_the_narrowest_system_role() -> None:

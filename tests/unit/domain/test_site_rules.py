@@ -27,7 +27,7 @@ def _copy(**kw: object) -> list[Violation]:
         "target_organization": "org",
         "administers_target": True,
     } | kw
-    return copy_target_violations(**args)  # type: ignore[arg-type]
+    return copy_target_violations(EMAIL, **args)  # type: ignore[arg-type]
 
 
 def test_E9_copy_only_within_the_site_the_preset_and_what_the_actor_administers() -> None:

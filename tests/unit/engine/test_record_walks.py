@@ -5,7 +5,9 @@ small value types (reasons, decisions, filters, the in-memory index)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -71,7 +73,7 @@ def test_a_task_of_an_account_out_of_scope_is_out_of_scope(walk: Snapshot) -> No
     denied = walk.check("ann", "tasks.view", ("task", "t-bob"))
     assert not denied.allowed
     last = denied.reasons[-1]
-    assert (last.code, last.rule_id) == (ReasonCode.RECORD_OUT_OF_SCOPE, "record_out_of_scope")  # no rule_ids: the neutral code
+    assert (last.code, last.rule_id) == (ReasonCode.RECORD_OUT_OF_SCOPE, None)  # no rule_ids: no seed rule
     assert last.message.startswith("its account record is assigned to someone else;")
 
 
@@ -101,12 +103,16 @@ def test_the_relation_assigned_to_the_member_is_named(crm: ProductSchema) -> Non
 
 
 def test_a_parent_not_viewable_denies_the_child_without_a_record(crm: ProductSchema) -> None:
-    """tasks.view granted, accounts.view not: no task is reachable (C7), decided at compile time."""
-    snap = compiled(crm, crm_records(), custom("tasks", "editor", "accounts.tasks"), members=[Member("ann", "tasks")])
-    d = snap.check("ann", "tasks.view")
-    assert not d.allowed
-    assert d.scope is Scope.NONE
-    assert d.reasons[-1].rule_id == "C7"
+    """tasks.view granted, accounts.view not: no task is reachable (C7), decided at compile
+    time. A product that states the parent rule cites its own id; one that does not, none."""
+    for rule_ids, cited in (({"record_parent": "C7"}, "C7"), ({}, None)):
+        schema = dataclasses.replace(crm, rule_ids=MappingProxyType(rule_ids))
+        snap = compiled(schema, crm_records(), custom("tasks", "editor", "accounts.tasks"), members=[Member("ann", "tasks")])
+        d = snap.check("ann", "tasks.view")
+        assert not d.allowed
+        assert d.scope is Scope.NONE
+        assert d.reasons[-1].rule_id == cited
+        assert d.reasons[-1].message.endswith(" (C7)" if cited else "'accounts.view'")
 
 
 def schema_with(**extra_objects: Any) -> ProductSchema:
@@ -169,8 +175,8 @@ def test_a_child_assignable_under_an_assignable_parent_is_refused_by_C7_for_the_
     )
     assert snap.check("ann", "deals.view", ("deal", "d2")).allowed
     last = snap.check("ann", "deals.view", ("deal", "d1")).reasons[-1]
-    assert (last.code, last.rule_id) == (ReasonCode.PARENT_NOT_ACCESSIBLE, "C7")
-    assert last.message == "its account record is not accessible (assigned to someone else) (C7)"
+    assert (last.code, last.rule_id) == (ReasonCode.PARENT_NOT_ACCESSIBLE, None)  # no rule_ids: no seed rule
+    assert last.message == "its account record is not accessible (assigned to someone else)"
 
 
 def test_can_see_an_unknown_object_type_is_invalid(walk: Snapshot) -> None:

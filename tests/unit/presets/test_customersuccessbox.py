@@ -202,14 +202,14 @@ def test_C4_sole_administrator_cannot_downgrade_themselves() -> None:
 
 
 def test_C5_a_member_cannot_disable_themselves() -> None:
-    assert rule_ids(self_disable_violations(actor="adm", member="adm")) == ["C5"]
-    assert self_disable_violations(actor="adm", member="cat") == []
+    assert rule_ids(self_disable_violations(SCHEMA, actor="adm", member="adm")) == ["C5"]
+    assert self_disable_violations(SCHEMA, actor="adm", member="cat") == []
 
 
 def test_C6_csm_of_an_account_or_named_in_a_playbook_cannot_be_disabled() -> None:
-    assert rule_ids(disable_blockers(member="cat", assigned_records=1, references=())) == ["C6"]
-    assert rule_ids(disable_blockers(member="cat", assigned_records=0, references=("Onboarding: kickoff call",))) == ["C6"]
-    assert disable_blockers(member="cat", assigned_records=0, references=()) == []
+    assert rule_ids(disable_blockers(SCHEMA, member="cat", assigned_records=1, references=())) == ["C6"]
+    assert rule_ids(disable_blockers(SCHEMA, member="cat", assigned_records=0, references=("Onboarding: kickoff call",))) == ["C6"]
+    assert disable_blockers(SCHEMA, member="cat", assigned_records=0, references=()) == []
 
 
 # -- C7: account access is hierarchical ------------------------------------------------------

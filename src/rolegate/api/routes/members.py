@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from rolegate.api.deps import AdminAccess, AdminContext
+from rolegate.api.deps import DEFAULT_PAGE_SIZE, AdminAccess, AdminContext, PageCursor, PageLimit
 from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas.members import MemberDeletedOut, MemberListOut, MemberWritten
 from rolegate.api.schemas.workspaces import MemberOut
@@ -59,13 +59,23 @@ StatusFilter = Annotated[
 
 
 @router.get("", response_model=MemberListOut, summary="List the members")
-def list_members(ctx: AdminAccess, status: StatusFilter = None, role: Filter = None, seat: Filter = None) -> MemberListOut:
+def list_members(
+    ctx: AdminAccess,
+    status: StatusFilter = None,
+    role: Filter = None,
+    seat: Filter = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> MemberListOut:
     """The actor needs the view-roles right (T10; the products have no separate right to
     see the team). Filters: `status` (invited, active, disabled), `role` (a role id),
     `seat` (a seat type of the product, e.g. `csm`). Answers `{"members": [...],
-    "revision": n, "next_cursor": null}` (the shape of every list)."""
-    found = team_members(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat)
-    return MemberListOut(members=[member_out(i) for i in found.members], revision=found.revision)
+    "revision": n, "next_cursor": ...}` (the shape of every list), in the order the
+    members were added; `next_cursor` is set exactly when more follow."""
+    found = team_members(
+        ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, status=status, role=role, seat=seat, cursor=cursor, limit=limit
+    )
+    return MemberListOut(members=[member_out(i) for i in found.members], revision=found.revision, next_cursor=found.next_cursor)
 
 
 @router.get("/{member_id}", response_model=MemberWritten, summary="Read a member")

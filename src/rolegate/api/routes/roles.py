@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from rolegate.api.deps import AdminAccess
+from rolegate.api.deps import DEFAULT_PAGE_SIZE, AdminAccess, PageCursor, PageLimit
 from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas.roles import (
     CloneRoleIn,
@@ -39,11 +39,12 @@ def role_written(written: role_services.RoleWritten) -> RoleWritten:
 
 
 @router.get("/roles", response_model=RoleListOut, summary="List roles (T3)")
-def list_roles(ctx: AdminAccess) -> RoleListOut:
+def list_roles(ctx: AdminAccess, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None) -> RoleListOut:
     """Per role: type, level, seat, description, active and invited members, creation
-    and update dates (T3). The actor needs the view-roles right (T10)."""
-    page = role_services.roles_page(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
-    return RoleListOut(roles=[role_out(r) for r in page.roles], revision=page.revision)
+    and update dates (T3), in the order they were created (system roles first). The
+    actor needs the view-roles right (T10). `next_cursor` is set exactly when more follow."""
+    page = role_services.roles_page(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, cursor=cursor, limit=limit)
+    return RoleListOut(roles=[role_out(r) for r in page.roles], revision=page.revision, next_cursor=page.next_cursor)
 
 
 @router.post("/roles", status_code=201, response_model=RoleWritten, summary="Create a custom role")

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from rolegate.api.deps import PUBLIC_OPERATION, AdminAccess
+from rolegate.api.deps import DEFAULT_PAGE_SIZE, PUBLIC_OPERATION, AdminAccess, PageCursor, PageLimit
 from rolegate.api.limits import ApiRoute
 from rolegate.api.routes.members import member_out
 from rolegate.api.schemas.identity import QueuedOut
@@ -81,11 +81,12 @@ def _written(sent: Invited) -> InvitationWritten:
 
 
 @router.get(WS + "/invitations", response_model=InvitationListOut, summary="List the open invitations")
-def list_invitations(ctx: AdminAccess) -> InvitationListOut:
-    """Invitations neither accepted nor revoked (expired ones included: they still hold their seat until resent or revoked).
-    Answers `{"invitations": [...], "revision": n, "next_cursor": null}` (the shape of every list)."""
-    found = open_invitations(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id)
-    return InvitationListOut(invitations=[invitation_out(r) for r in found.invitations], revision=found.revision)
+def list_invitations(ctx: AdminAccess, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None) -> InvitationListOut:
+    """Invitations neither accepted nor revoked (expired ones included: they still hold their seat until resent or revoked),
+    oldest first. Answers `{"invitations": [...], "revision": n, "next_cursor": ...}` (the shape of every list);
+    `next_cursor` is set exactly when more follow."""
+    found = open_invitations(ctx.rolegate.reader(), actor=ctx.actor, workspace_id=ctx.workspace_id, cursor=cursor, limit=limit)
+    return InvitationListOut(invitations=[invitation_out(r) for r in found.invitations], revision=found.revision, next_cursor=found.next_cursor)
 
 
 @router.post(WS + "/invitations", status_code=201, response_model=InvitationWritten, summary="Invite someone by email")

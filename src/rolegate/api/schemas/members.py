@@ -15,8 +15,8 @@ class MemberWritten(BaseModel):
 
 
 class MemberListOut(BaseModel):
-    """The members the filters keep, the workspace revision they were read at, and
-    `next_cursor` (always null: the list comes whole; the field is there for every list)."""
+    """A page of the members the filters keep, the workspace revision they were read at,
+    and `next_cursor`, set exactly when more follow (pass it back as `cursor`)."""
 
     members: list[MemberOut]
     revision: int

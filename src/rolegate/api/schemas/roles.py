@@ -53,7 +53,7 @@ class RoleListOut(BaseModel):
     roles: list[RoleOut]
     revision: int
     next_cursor: str | None = None
-    """Always null: the list comes whole (the field is there for every list)."""
+    """Set exactly when more roles follow: pass it back as `cursor`."""
 
 
 class CloneRoleIn(_In):

@@ -21,8 +21,8 @@ class InvitationOut(BaseModel):
 
 
 class InvitationListOut(BaseModel):
-    """The open invitations, the workspace revision they were read at, and `next_cursor`
-    (always null: the list comes whole; the field is there for every list)."""
+    """A page of the open invitations, the workspace revision they were read at, and
+    `next_cursor`, set exactly when more follow (pass it back as `cursor`)."""
 
     invitations: list[InvitationOut]
     revision: int

@@ -47,12 +47,12 @@ def write_without_read_violations(schema: ProductSchema, field: str, *, read: bo
     return []
 
 
-def _key_violations(what: str, key: str) -> list[Violation]:
+def _key_violations(schema: ProductSchema, what: str, key: str) -> list[Violation]:
     if _KEY.match(key):
         return []
     return [
         Violation(
-            "K6",
+            schema.rule("field_definition"),
             f"{what} {key!r} is not a valid key.",
             "Use lower-case letters, digits and underscores, starting with a letter (at most 64).",
         )
@@ -61,15 +61,15 @@ def _key_violations(what: str, key: str) -> list[Violation]:
 
 def object_addition_violations(schema: ProductSchema, key: str, label: str) -> list[Violation]:
     """K6: additional objects sit beside accounts, contacts and opportunities."""
-    out = _key_violations("Object", key)
+    out = _key_violations(schema, "Object", key)
     if key in schema.objects:
         out.append(
             Violation(
-                "K6", f"Object {key!r} already exists.", "Choose another key, or add fields to the existing object."
+                schema.rule("field_definition"), f"Object {key!r} already exists.", "Choose another key, or add fields to the existing object."
             )
         )
     if not label.strip():
-        out.append(Violation("K6", "An object needs a label.", "Enter the name members will see."))
+        out.append(Violation(schema.rule("field_definition"), "An object needs a label.", "Enter the name members will see."))
     return out
 
 
@@ -88,27 +88,27 @@ def field_addition_violations(
     if otype is None:
         return [
             Violation(
-                "K6",
+                schema.rule("field_definition"),
                 f"Unknown object {object_type!r}.",
                 f"Add the object first, or use one of {', '.join(schema.objects)}.",
             )
         ]
-    out = _key_violations("Field", name)
+    out = _key_violations(schema, "Field", name)
     if name in otype.fields:
         out.append(
             Violation(
-                "K6",
+                schema.rule("field_definition"),
                 f"Field {object_type}.{name} already exists.",
                 "Choose another name, or convert the existing field.",
             )
         )
     if not label.strip():
-        out.append(Violation("K6", "A field needs a label.", "Enter the name members will see."))
+        out.append(Violation(schema.rule("field_definition"), "A field needs a label.", "Enter the name members will see."))
     out.extend(_integration_violations(schema, synced_from))
     if integration_access is not None and synced_from is None:
         out.append(
             Violation(
-                "K9",
+                schema.rule("field_integration_cap"),
                 f"{object_type}.{name} is local: only a synced field has an integration user's permission.",
                 "Name the integration it is synced from, or leave the permission out.",
             )
@@ -120,20 +120,20 @@ def _integration_violations(schema: ProductSchema, integration: str | None) -> l
     if integration is None or integration in schema.integrations:
         return []
     known = ", ".join(schema.integrations) or "none in this product"
-    return [Violation("K9", f"Unknown integration {integration!r}.", f"Use one of: {known}.")]
+    return [Violation(schema.rule("field_integration_cap"), f"Unknown integration {integration!r}.", f"Use one of: {known}.")]
 
 
 def sync_violations(schema: ProductSchema, object_type: str, name: str, integration: str) -> list[Violation]:
     """K10: a local field becomes synced; roles need no change (the integration caps them)."""
     otype = schema.objects.get(object_type)
     if otype is None or name not in otype.fields:
-        return [Violation("K10", f"Unknown field {object_type}.{name}.", "Convert a field that exists.")]
+        return [Violation(schema.rule("field_convert"), f"Unknown field {object_type}.{name}.", "Convert a field that exists.")]
     out = _integration_violations(schema, integration)
     synced = otype.fields[name].synced_from
     if synced is not None:
         out.append(
             Violation(
-                "K10",
+                schema.rule("field_convert"),
                 f"{object_type}.{name} is already synced from {synced!r}.",
                 "Only a local field can be converted.",
             )
@@ -147,7 +147,7 @@ def integration_access_violations(schema: ProductSchema, object_type: str, name:
     if otype is None or name not in otype.fields:
         return [
             Violation(
-                "K9",
+                schema.rule("field_integration_cap"),
                 f"Unknown field {object_type}.{name}.",
                 "Set the integration user's permission on a field that exists.",
             )
@@ -155,14 +155,14 @@ def integration_access_violations(schema: ProductSchema, object_type: str, name:
     out: list[Violation] = []
     if access not in ("none", "read", "write"):
         out.append(
-            Violation("K11", f"{access!r} is not a field permission.", "Use none, read or write (write includes read).")
+            Violation(schema.rule("field_access"), f"{access!r} is not a field permission.", "Use none, read or write (write includes read).")
         )
     if otype.fields[name].synced_from is None:
         out.append(
             Violation(
-                "K9",
+                schema.rule("field_integration_cap"),
                 f"{object_type}.{name} is local: no integration user governs it.",
-                "Convert it to a synced field first (K10).",
+                "Convert it to a synced field first.",
             )
         )
     return out

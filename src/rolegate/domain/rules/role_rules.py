@@ -68,7 +68,7 @@ def role_violations(
         )
     if previous is None and not role.is_system and not schema.custom_roles_allowed:
         out.append(
-            Violation("C3", f"{schema.name} has only its predefined profiles.", "Assign one of the system roles.")
+            Violation(schema.rule("custom_roles_off"), f"{schema.name} has only its predefined profiles.", "Assign one of the system roles.")
         )
     if previous is not None and previous.is_system and not previous.editable and previous != role:
         out.append(
@@ -205,7 +205,7 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
         if system_only:
             out.append(
                 Violation(
-                    "E7",
+                    schema.rule("system_only_permission"),
                     f"Only system roles may hold {', '.join(system_only)}.",
                     "Leave it to the site administrators' role.",
                 )
@@ -215,7 +215,7 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
         if dropped:
             out.append(
                 Violation(
-                    "T7",
+                    schema.rule("level_floor"),
                     f"{', '.join(dropped)} belong to level {level.label!r} and cannot be disabled.",
                     "Choose a lower level to drop them.",
                 )
@@ -261,13 +261,13 @@ def field_grant_violations(schema: ProductSchema, role: Role, previous: Role | N
             continue
         otype = schema.objects.get(obj)
         if otype is None or fname not in otype.fields:
-            out.append(Violation("K6", f"Unknown field {obj}.{fname}.", "Use the object's fields."))
+            out.append(Violation(schema.rule("field_definition"), f"Unknown field {obj}.{fname}.", "Use the object's fields."))
             continue
         fdef = otype.fields[fname]
         if fdef.default and access < FieldAccess.READ:
             out.append(
                 Violation(
-                    "K7",
+                    schema.rule("field_default_read"),
                     f"{obj}.{fname} is a default field: its read permission cannot be removed.",
                     "Keep read; only write can change.",
                 )
@@ -277,7 +277,7 @@ def field_grant_violations(schema: ProductSchema, role: Role, previous: Role | N
             if cap < FieldAccess.WRITE:
                 out.append(
                     Violation(
-                        "K9",
+                        schema.rule("field_integration_cap"),
                         f"{obj}.{fname} is synced from {fdef.synced_from} and its integration user can only {cap.label} it.",
                         "Grant read only, or give the integration user write in the CRM.",
                     )
@@ -287,7 +287,7 @@ def field_grant_violations(schema: ProductSchema, role: Role, previous: Role | N
         if access > level.field_ceiling:
             out.append(
                 Violation(
-                    level.rule or "K1",
+                    level.rule or schema.rule("field_level_ceiling"),
                     f"Level {level.label!r} cannot write fields ({obj}.{fname}).",
                     "Grant read only, or use a higher level.",
                 )
@@ -320,7 +320,7 @@ def assignee_permission_violations(
             ]
             out.append(
                 Violation(
-                    "N6",
+                    schema.rule("role_seat_in_use"),
                     f"{', '.join(perms) or 'This change'} cannot be turned off: {holders_with_assigned[otype.key]} member(s) with this role have {otype.label.lower()} records assigned.",
                     f"Unassign those {otype.label.lower()} records or switch them to other members first.",
                 )
@@ -368,9 +368,9 @@ def role_deletion_violations(
     if holders.with_assigned_records:
         out.append(
             Violation(
-                "N7",
-                f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned accounts.",
-                "Unassign their accounts or switch them to other members, then move the members to another role.",
+                schema.rule("role_delete_assigned"),
+                f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned {schema.assigned_records()}.",
+                f"Unassign their {schema.assigned_records()} or switch them to other members, then move the members to another role.",
             )
         )
     replaces = schema.role_delete_with_members == "replace"
@@ -396,3 +396,4 @@ def role_deletion_violations(
             )
         )
     return out
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from rolegate.domain.schema import DEFAULT_RULE_IDS
+from rolegate.domain.schema import DEFAULT_RULE_IDS, ProductSchema
 from rolegate.domain.violations import Violation
 
 __all__ = ["SITE_RULE", "copy_target_violations", "last_administrator_violations", "record_edit_violations"]
@@ -25,6 +25,7 @@ def last_administrator_violations(admins: Set[str], user_id: str) -> list[Violat
 
 
 def copy_target_violations(
+    schema: ProductSchema,
     *,
     source_preset: str,
     source_organization: str,
@@ -33,20 +34,20 @@ def copy_target_violations(
     target_organization: str,
     administers_target: bool,
 ) -> list[Violation]:
-    """E9: a role is copied only to another workspace of the same site, of the same
+    """E9: a role is copied (from a workspace of product `schema`) only to another workspace of the same site, of the same
     product (its permissions mean nothing in another preset), that the actor administers."""
     out: list[Violation] = []
     if target_organization != source_organization:
         # Named as not found elsewhere; here it is a plain refusal naming the rule.
         out.append(
             Violation(
-                "E9", f"Workspace {target_name!r} belongs to another site.", "Copy only to workspaces of this site."
+                schema.rule("role_copy"), f"Workspace {target_name!r} belongs to another site.", "Copy only to workspaces of this site."
             )
         )
     elif target_preset != source_preset:
         out.append(
             Violation(
-                "E9",
+                schema.rule("role_copy"),
                 f"Workspace {target_name!r} runs preset {target_preset!r}, not {source_preset!r}: its permissions differ.",
                 "Create the role there by hand, from that product's permissions.",
             )
@@ -54,7 +55,7 @@ def copy_target_violations(
     if not administers_target:
         out.append(
             Violation(
-                "E9",
+                schema.rule("role_copy"),
                 f"You do not manage roles in workspace {target_name!r}.",
                 "Ask an administrator of that workspace, or a site administrator.",
             )

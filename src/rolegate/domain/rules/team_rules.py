@@ -73,8 +73,9 @@ def guardian_violations(
         return []
     g = schema.guardian
     who = "yourself" if member == actor else f"member {member!r}"
-    if g.rule_id == "C4" and member == actor:
-        return [Violation("C4", "You are the only Administrator: you cannot downgrade your own profile.", "Make another member Administrator first.")]
+    if member == actor and g.role is not None and g.role in schema.system_roles:
+        name = schema.system_roles[g.role].name
+        return [Violation(g.rule_id, f"You are the only {name}: you cannot downgrade your own {schema.words.role.lower()}.", f"Make another member {name} first.")]
     return [Violation(g.rule_id, f"This would leave the workspace without a {g.label}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
 
 
@@ -139,27 +140,30 @@ def _field_label(schema: ProductSchema, obj: str, name: str) -> str:
     return f"{otype.label}: {fdef.label}" if otype is not None and fdef is not None else f"{obj}.{name}"
 
 
-def self_disable_violations(*, actor: str, member: str) -> list[Violation]:
+def self_disable_violations(schema: ProductSchema, *, actor: str, member: str) -> list[Violation]:
     """C5: nobody disables themselves."""
     if actor == member:
-        return [Violation("C5", "You cannot disable yourself.", "Ask another administrator to do it.")]
+        return [Violation(schema.rule("self_change"), "You cannot disable yourself.", "Ask another administrator to do it.")]
     return []
 
 
-def self_removal_violations(*, actor: str, member: str) -> list[Violation]:
+def self_removal_violations(schema: ProductSchema, *, actor: str, member: str) -> list[Violation]:
     """C5 for deleting (N12, E7): nobody removes themselves from the workspace."""
     if actor == member:
-        return [Violation("C5", "You cannot delete yourself.", "Ask another administrator to do it.")]
+        return [Violation(schema.rule("self_change"), "You cannot delete yourself.", "Ask another administrator to do it.")]
     return []
 
 
-def disable_blockers(*, member: str, assigned_records: int, references: Sequence[str]) -> list[Violation]:
-    """C6: a member still assigned to accounts, or named in a playbook task, stays enabled."""
+def disable_blockers(schema: ProductSchema, *, member: str, assigned_records: int, references: Sequence[str]) -> list[Violation]:
+    """C6 (N9): a member still assigned records, or named in the host product (a playbook
+    task), stays enabled; the refusal names what to transfer first."""
+    rule = schema.rule("member_in_use")
+    records = schema.assigned_records()
     out: list[Violation] = []
     if assigned_records:
-        out.append(Violation("C6", f"Member {member!r} is the Customer Success Manager of {assigned_records} account(s).", "Transfer their accounts to another member first."))
+        out.append(Violation(rule, f"Member {member!r} is assigned {assigned_records} of the {records}.", f"Transfer their {records} to another member first."))
     if references:
-        out.append(Violation("C6", f"Member {member!r} is named in {len(references)} playbook task(s): {', '.join(references)}.", "Name another member in those playbook tasks first."))
+        out.append(Violation(rule, f"Member {member!r} is named in {len(references)} place(s): {', '.join(references)}.", "Name another member there first (or transfer the references)."))
     return out
 
 
