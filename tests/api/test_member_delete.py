@@ -80,7 +80,7 @@ def test_C6_a_member_with_assigned_accounts_is_deleted_after_the_transfer(api: A
     for account in ("a1", "a2"):
         assert t.api.put(t.url(f"/records/account/{account}"), json={"assignee": leaving}).status_code == 200
     body = assert_problem(t.api.delete(t.url(f"/members/{leaving}")), 409, "rule_violation", rule="C6")
-    assert "assigned 2 of the accounts" in body["detail"]
+    assert "is assigned 2 accounts." in body["detail"]
     assert "Transfer" in body["violations"][0]["fix"]
     assert t.api.post(t.url(f"/members/{leaving}/transfer"), json={"to": successor}).status_code == 200
     assert t.api.delete(t.url(f"/members/{leaving}")).status_code == 200

@@ -106,7 +106,7 @@ def test_C6_a_csm_with_accounts_is_disabled_after_their_accounts_are_transferred
     expect(ann.locator(".assigned-count")).to_have_text("1")
     ann.get_by_role("button", name="Disable").click()
     c6 = admin.locator('#refusal li.violation[data-rule="C6"]')
-    expect(c6.locator(".message")).to_contain_text("is assigned 1 of the accounts")
+    expect(c6.locator(".message")).to_contain_text("is assigned 1 account.")
     expect(c6.locator(".fix")).to_contain_text("Transfer their accounts to another member first.")
     screenshot(admin, "team-refusal", tmp_path)
 

@@ -391,11 +391,12 @@ class ProductSchema:
         seed = self.seed_rule(name)
         return f" ({seed})" if seed else ""
 
-    def assigned_records(self) -> str:
-        """What members are assigned, in the product's words ("accounts"), for refusals
-        that name what to transfer first."""
+    def assigned_records(self, count: int | None = None) -> str:
+        """What members are assigned, in the product's words, for refusals that name what
+        to transfer first: "accounts", or with a count "1 account", "3 accounts"."""
         labels = [o.label.lower() for o in self.objects.values() if o.assignable]
-        return f"{labels[0]}s" if len(labels) == 1 else "records"
+        one = labels[0] if len(labels) == 1 else "record"
+        return f"{one}s" if count is None else f"{count} {one}" if count == 1 else f"{count} {one}s"
 
     def seed_rule(self, name: str) -> str | None:
         """This product's own seed rule for `name`, or None where its article has none."""

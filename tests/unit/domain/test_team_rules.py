@@ -50,7 +50,7 @@ def test_C5_member_cannot_disable_themselves() -> None:
 def test_C6_member_with_accounts_or_playbook_tasks_cannot_be_disabled() -> None:
     blocked = disable_blockers(CSB, member="carl", assigned_records=3, references=["Onboarding / Kickoff call"])
     assert [v.rule_id for v in blocked] == ["C6", "C6"]
-    assert "assigned 3 of the accounts" in blocked[0].message
+    assert "is assigned 3 accounts." in blocked[0].message
     assert "Onboarding / Kickoff call" in blocked[1].message
     assert disable_blockers(CSB, member="carl", assigned_records=0, references=[]) == []
 
@@ -202,3 +202,9 @@ def test_T4_an_invitation_is_accepted_once_and_by_its_person_when_their_login_ex
         "This invitation was already revoked."
     ]
     assert invitation_open_violations(CSB, accepted=False, revoked=False) == []
+
+
+def test_C6_N7_refusals_count_what_is_assigned_in_the_products_words() -> None:
+    assert [CSB.assigned_records(n) for n in (None, 1, 2)] == ["accounts", "1 account", "2 accounts"]
+    telephony = load_preset("telephony")  # nothing is assigned to members there
+    assert [telephony.assigned_records(n) for n in (None, 1)] == ["records", "1 record"]

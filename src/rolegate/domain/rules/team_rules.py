@@ -161,7 +161,7 @@ def disable_blockers(schema: ProductSchema, *, member: str, assigned_records: in
     records = schema.assigned_records()
     out: list[Violation] = []
     if assigned_records:
-        out.append(Violation(rule, f"Member {member!r} is assigned {assigned_records} of the {records}.", f"Transfer their {records} to another member first."))
+        out.append(Violation(rule, f"Member {member!r} is assigned {schema.assigned_records(assigned_records)}.", f"Transfer their {records} to another member first."))
     if references:
         out.append(Violation(rule, f"Member {member!r} is named in {len(references)} place(s): {', '.join(references)}.", "Name another member there first (or transfer the references)."))
     return out
