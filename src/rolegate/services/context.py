@@ -94,6 +94,7 @@ class WorkspaceState:
     site_admins: frozenset[str] = frozenset()
     """User ids of the administrators of the workspace's site (organization), E1."""
     _compiled: list[Snapshot] = field(default_factory=list, repr=False, compare=False)
+    _for_member: dict[str, Snapshot] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -103,6 +104,26 @@ class WorkspaceState:
         if not self._compiled:
             self._compiled.append(self.compile_snapshot())
         return self._compiled[0]
+
+    def member_snapshot(self, member_id: str) -> Snapshot:
+        """A snapshot that decides for `member_id` alone, as the whole one would: what
+        the acting member holds (rights, permissions, field access) depends on their
+        role only, so a write compiles one role, not all of them, while it holds the
+        workspace's lock. The whole snapshot when it is already there."""
+        if self._compiled:
+            return self._compiled[0]
+        held = self._for_member.get(member_id)
+        if held is None:
+            member = next((m for m in self.members if m.id == member_id), None)
+            held = compile_snapshot(
+                self.schema,
+                features=self.workspace.features,
+                roles=[self.roles[member.role]] if member is not None else [],
+                members=[member] if member is not None else [],
+                revision=self.workspace.revision,
+            )
+            self._for_member[member_id] = held
+        return held
 
     def role(self, role_id: str) -> Role:
         role = self.roles.get(role_id)
@@ -206,7 +227,7 @@ def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:
         )
     if actor.member_id is None:
         return  # the platform (an organization API key, the operator's CLI)
-    decision = state.snapshot.has_right(actor.member_id, right)
+    decision = state.member_snapshot(actor.member_id).has_right(actor.member_id, right)
     if not decision.allowed:
         # E8: a product that names a rule for its audit log cites it when the log is refused.
         audit_rule = state.schema.rule_ids.get("audit_log") if right is AdminRight.VIEW_AUDIT else None
@@ -224,7 +245,7 @@ def actor_permissions(state: WorkspaceState, actor: Actor) -> frozenset[str] | N
     """What the acting member effectively holds; None for the platform (no ceiling)."""
     if actor.member_id is None:
         return None
-    return state.snapshot.effective_permissions(actor.member_id)
+    return state.member_snapshot(actor.member_id).effective_permissions(actor.member_id)
 
 
 def escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what: str) -> list[Violation]:
@@ -242,7 +263,8 @@ def actor_field_access(state: WorkspaceState, actor: Actor) -> dict[tuple[str, s
     site administrator (no ceiling, as for permissions)."""
     if actor.member_id is None:
         return None
-    snap, member = state.snapshot, actor.member_id
+    member = actor.member_id
+    snap = state.member_snapshot(member)
     return {(o, f): snap.field_access(member, o, f) for o, otype in state.schema.objects.items() for f in otype.fields}
 
 
