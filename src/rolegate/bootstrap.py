@@ -72,6 +72,10 @@ class Rolegate:
         if self.outbox is not None:
             self.outbox.wake()
 
+    def wake_webhooks(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.wake()
+
     @property
     def webhook_policy(self) -> DeliveryPolicy:
         return DeliveryPolicy(

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
@@ -26,7 +27,7 @@ from rolegate.services.outbox import operator_mails
 from rolegate.services.webhook_delivery import DeliveryPolicy, HttpTransport, WebhookSender, retry_delay
 from rolegate.services.workspaces import create_organization, create_workspace
 from rolegate.store.repositories import utcnow
-from tests.webhooks_receiver import Receiver, receiving
+from tests.webhooks_receiver import Received, Receiver, receiving
 
 PLATFORM = Actor.system("test")
 
@@ -59,11 +60,11 @@ class Site:
             current = audit.get_retention(self.rg.reader(), actor=PLATFORM, workspace_id=self.workspaces[index]).days or 0
             audit.set_retention(self.rg.uow(), actor=Actor.member(self.owners[index]), workspace_id=self.workspaces[index], days=current + 1)
 
-    def endpoint(self, url: str, **kw: object) -> webhooks.CreatedEndpoint:
-        return webhooks.create_endpoint(self.rg.uow(), actor=PLATFORM, organization_id=self.org, url=url, allow_private=True, **kw)  # type: ignore[arg-type]
+    def endpoint(self, url: str, **kw: Any) -> webhooks.CreatedEndpoint:
+        return webhooks.create_endpoint(self.rg.uow(), actor=PLATFORM, organization_id=self.org, url=url, allow_private=True, **kw)
 
-    def sender(self, clock: Clock, **policy: object) -> WebhookSender:
-        chosen = DeliveryPolicy(allow_private=True, retry_base=timedelta(seconds=5), retry_max=timedelta(minutes=5), **policy)  # type: ignore[arg-type]
+    def sender(self, clock: Clock, **policy: Any) -> WebhookSender:
+        chosen = DeliveryPolicy(allow_private=True, retry_base=timedelta(seconds=5), retry_max=timedelta(minutes=5), **policy)
         sender = self.rg.webhook_sender(policy=chosen, clock=clock, rng=random.Random(7))
         self.senders.append(sender)
         return sender
@@ -98,10 +99,8 @@ def _close_senders() -> Iterator[None]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def rolegate(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Rolegate]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hooks.db"
-    else:
-        url = request.getfixturevalue("pg_url")  # a fresh database: the sender reads every organization's endpoints
+    # PostgreSQL: a fresh database, as the sender reads every organization's endpoints.
+    url = f"sqlite:///{tmp_path}/hooks.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     rg = bootstrap(Settings(database_url=url, listen=False))
     rg.create_tables()
     yield rg
@@ -114,9 +113,9 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-def verified(secret: str, got: list[object]) -> list[dict[str, object]]:
+def verified(secret: str, got: list[Received]) -> list[Any]:
     """Each delivery verified as a receiver does it; the payloads."""
-    return [Webhook(secret).verify(g.body, g.headers) for g in got]  # type: ignore[attr-defined]
+    return [Webhook(secret).verify(g.body, g.headers) for g in got]
 
 
 def test_each_change_is_delivered_signed_in_revision_order(rolegate: Rolegate, receiver: Receiver) -> None:
@@ -127,18 +126,19 @@ def test_each_change_is_delivered_signed_in_revision_order(rolegate: Rolegate, r
     result = site.sender(Clock()).deliver_due()
     assert result.delivered == 3
     payloads = verified(created.secret, receiver.received)
-    revisions = [p["data"]["revision"] for p in payloads]  # type: ignore[index]
-    assert revisions == sorted(revisions) and len(set(revisions)) == 3
+    revisions = [p["data"]["revision"] for p in payloads]
+    assert revisions == sorted(revisions)
+    assert len(set(revisions)) == 3
     first = payloads[0]
     assert first["type"] == "audit.retention"
     data = first["data"]
-    assert data["workspace_id"] == site.workspaces[0]  # type: ignore[index]
-    assert data["target"] == {"type": "workspace", "id": site.workspaces[0]}  # type: ignore[index]
-    assert data["actor"] == f"member:{site.owners[0]}"  # type: ignore[index]
-    assert set(data) == {"workspace_id", "revision", "seq", "id", "action", "target", "actor", "at"}  # type: ignore[arg-type]
+    assert data["workspace_id"] == site.workspaces[0]
+    assert data["target"] == {"type": "workspace", "id": site.workspaces[0]}
+    assert data["actor"] == f"member:{site.owners[0]}"
+    assert set(data) == {"workspace_id", "revision", "seq", "id", "action", "target", "actor", "at"}
     # The body is the one mapping, change_payload, of the audit event.
     events = audit.list_events(rolegate.reader(), actor=PLATFORM, workspace_id=site.workspaces[0])
-    last = [e for e in events if e.action == "audit.retention"][0]
+    last = next(e for e in events if e.action == "audit.retention")
     assert payloads[0] == webhooks.change_payload(last)
     assert receiver.received[0].headers["webhook-id"] == webhooks.message_id(last)
     # A tampered body fails verification (the test would pass a signature of anything otherwise).
@@ -160,12 +160,13 @@ def test_only_changes_after_registration_and_each_workspace_in_its_order(rolegat
     payloads = verified(created.secret, receiver.received)
     by_ws: dict[str, list[int]] = {}
     for p in payloads:
-        by_ws.setdefault(p["data"]["workspace_id"], []).append(p["data"]["seq"])  # type: ignore[index]
-    assert len(by_ws[site.workspaces[0]]) == 3 and len(by_ws[site.workspaces[1]]) == 3
+        by_ws.setdefault(p["data"]["workspace_id"], []).append(p["data"]["seq"])
+    assert len(by_ws[site.workspaces[0]]) == 3
+    assert len(by_ws[site.workspaces[1]]) == 3
     for seqs in by_ws.values():
         assert seqs == sorted(seqs)
     assert by_ws[later.workspace.id][0] == 1
-    assert [p["type"] for p in payloads if p["data"]["workspace_id"] == later.workspace.id][0] == "workspace.create"  # type: ignore[index]
+    assert next(p["type"] for p in payloads if p["data"]["workspace_id"] == later.workspace.id) == "workspace.create"
 
 
 def test_event_types_select_what_is_sent(rolegate: Rolegate, receiver: Receiver) -> None:
@@ -176,8 +177,10 @@ def test_event_types_select_what_is_sent(rolegate: Rolegate, receiver: Receiver)
     site.change()  # not selected either: passed over at the end of the batch
     site.sender(Clock()).deliver_due()
     assert [p["type"] for p in verified(created.secret, receiver.received)] == ["site.add_administrator"]
-    assert webhooks.matches(["member.*"], "member.add") and not webhooks.matches(["member.*"], "members.add")
-    assert webhooks.matches([], "role.update") and webhooks.matches(["role.update"], "role.update")
+    assert webhooks.matches(["member.*"], "member.add")
+    assert not webhooks.matches(["member.*"], "members.add")
+    assert webhooks.matches([], "role.update")
+    assert webhooks.matches(["role.update"], "role.update")
     assert not webhooks.matches(["role.update"], "role.create")
     # The filtered changes were passed over: nothing waits behind them.
     view = webhooks.get_endpoint(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id)
@@ -198,14 +201,15 @@ def test_at_least_once_when_the_receiver_fails_then_recovers(rolegate: Rolegate,
         clock.advance(minutes=10)
         sender.deliver_due()
     payloads = verified(created.secret, receiver.received)
-    assert [p["data"]["seq"] for p in payloads] == sorted(p["data"]["seq"] for p in payloads)  # type: ignore[index]
+    assert [p["data"]["seq"] for p in payloads] == sorted(p["data"]["seq"] for p in payloads)
     assert len(payloads) == 3
     # The refused attempts carried the same webhook-id as the one taken (receivers dedupe).
     assert {r.headers["webhook-id"] for r in receiver.refused} == {receiver.received[0].headers["webhook-id"]}
     listed = webhooks.endpoint_deliveries(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id)
     assert [d.succeeded for d in reversed(listed)] == [False, False, False, True, True, True]
     assert [d.attempt for d in reversed(listed)][:4] == [1, 2, 3, 4]
-    assert listed[-1].error == "HTTP 500" and listed[-1].status_code == 500
+    assert listed[-1].error == "HTTP 500"
+    assert listed[-1].status_code == 500
 
 
 def test_a_receiver_down_for_ten_minutes_gets_every_change_afterwards_in_order(rolegate: Rolegate, receiver: Receiver) -> None:
@@ -219,7 +223,8 @@ def test_a_receiver_down_for_ten_minutes_gets_every_change_afterwards_in_order(r
         site.change(minute % 2)
         sender.deliver_due()
         clock.advance(minutes=1)
-    assert receiver.received == [] and receiver.refused
+    assert receiver.received == []
+    assert receiver.refused
     receiver.down = False
     clock.advance(minutes=5)  # the longest backoff (retry_max) has passed
     while sender.deliver_due().delivered:
@@ -227,8 +232,9 @@ def test_a_receiver_down_for_ten_minutes_gets_every_change_afterwards_in_order(r
     payloads = verified(created.secret, receiver.received)
     assert len(payloads) == 10
     for ws in site.workspaces:
-        seqs = [p["data"]["seq"] for p in payloads if p["data"]["workspace_id"] == ws]  # type: ignore[index]
-        assert seqs == sorted(seqs) and len(seqs) == 5
+        seqs = [p["data"]["seq"] for p in payloads if p["data"]["workspace_id"] == ws]
+        assert seqs == sorted(seqs)
+        assert len(seqs) == 5
 
 
 def test_failing_for_the_window_disables_the_endpoint_and_emails_site_administrators(rolegate: Rolegate) -> None:
@@ -245,10 +251,12 @@ def test_failing_for_the_window_disables_the_endpoint_and_emails_site_administra
         clock.advance(hours=6)
     view = webhooks.get_endpoint(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id)
     assert not view.endpoint.enabled
-    assert view.endpoint.disabled_reason is not None and "ConnectError" in view.endpoint.disabled_reason
+    assert view.endpoint.disabled_reason is not None
+    assert "ConnectError" in view.endpoint.disabled_reason
     mails = operator_mails(rolegate.reader(), to=site.admin_email)
     assert [m.subject.startswith("A Rolegate webhook endpoint was disabled") for m in mails] == [True]
-    assert dead in mails[0].text_body and "billing sync" in mails[0].text_body
+    assert dead in mails[0].text_body
+    assert "billing sync" in mails[0].text_body
     # Disabled: no more attempts. Enabled again: it resumes where it stopped, nothing lost.
     attempts = len(webhooks.endpoint_deliveries(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id, limit=500))
     sender.deliver_due()
@@ -276,7 +284,8 @@ def test_a_window_not_yet_passed_keeps_the_endpoint(rolegate: Rolegate, receiver
     clock.advance(hours=1)
     sender.deliver_due()  # a success in time resets the window
     view = webhooks.get_endpoint(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id)
-    assert view.endpoint.enabled and view.endpoint.failing_since is None
+    assert view.endpoint.enabled
+    assert view.endpoint.failing_since is None
     assert operator_mails(rolegate.reader(), to=site.admin_email) == []
 
 
@@ -310,7 +319,8 @@ def test_redirects_are_not_followed(rolegate: Rolegate, receiver: Receiver) -> N
     receiver.location = "http://169.254.169.254/latest/meta-data/"
     site.change()
     assert site.sender(Clock()).deliver_due().failed == 1
-    assert receiver.received == [] and len(receiver.refused) == 1
+    assert receiver.received == []
+    assert len(receiver.refused) == 1
 
 
 def test_private_addresses_are_refused_unless_allowed(rolegate: Rolegate, receiver: Receiver) -> None:
@@ -329,7 +339,8 @@ def test_private_addresses_are_refused_unless_allowed(rolegate: Rolegate, receiv
             transport.post(receiver.url.replace("127.0.0.1", "localhost"), b"{}", {})
     finally:
         transport.close()
-    assert receiver.received == [] and receiver.refused == []
+    assert receiver.received == []
+    assert receiver.refused == []
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
