@@ -47,7 +47,9 @@ __all__ = [
     "HttpTransport",
     "Transport",
     "WebhookSender",
+    "PassResult",
     "WebhookWorker",
+    "deliver_until_idle",
     "retry_delay",
 ]
 
@@ -156,6 +158,15 @@ class WebhookSender:
         self._wall_clock = wall_clock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> WebhookSender:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def deliver_due(self) -> PassResult:
         """Deliver what is due now on every cursor; the totals of the pass."""
@@ -352,3 +363,16 @@ class WebhookWorker:
             except Exception:  # the database may be briefly unavailable: log, keep the thread alive
                 log.exception("the webhook sender failed; retrying in %s s", self.poll)
             self._wake.wait(self.poll)
+
+
+def deliver_until_idle(sender: WebhookSender, *, max_passes: int = 1000) -> PassResult:
+    """Passes until one leaves nothing due (a retry waiting for its time is not due):
+    `rolegate webhooks deliver`, run from cron where no server runs the worker."""
+    total = PassResult()
+    for _ in range(max_passes):
+        result = sender.deliver_due()
+        total.delivered += result.delivered
+        total.failed += result.failed
+        if not (result.more or result.delivered):
+            break
+    return total
