@@ -320,7 +320,7 @@ class WebhookSender:
                     "failing_since": f"{since:%Y-%m-%d %H:%M} UTC",
                     "last_error": error,
                     "api_path": f"/v1/organizations/{endpoint.organization_id}/webhooks/{endpoint.id}",
-                    "page": f"{base}/organizations/{endpoint.organization_id}/webhooks",
+                    "page": f"{base}/workspaces",
                 },
                 now=now,
             )
