@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -361,3 +362,44 @@ def test_the_worker_delivers_after_each_commit(rolegate: Rolegate, receiver: Rec
     site.change(n=2)
     got = receiver.wait_for(2, timeout=10)
     assert len(verified(created.secret, got)) == 2
+
+
+def test_bootstrap_starts_the_worker_when_the_settings_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On by default for a server (`Settings.from_env`), off for `Settings()` (tests, scripts)."""
+    monkeypatch.delenv("ROLEGATE_WEBHOOKS", raising=False)
+    assert Settings.from_env().webhooks is True
+    monkeypatch.setenv("ROLEGATE_WEBHOOKS", "0")
+    assert Settings.from_env().webhooks is False
+    assert Settings().webhooks is False
+    url = f"sqlite:///{tmp_path}/boot.db"
+    rg = bootstrap(Settings(database_url=url, listen=False, webhooks=True, webhooks_allow_private=True))
+    try:
+        assert rg.webhooks is not None
+        assert rg.webhooks.sender.policy.allow_private is True
+        assert rg.webhooks.wake in rg.snapshots.revision_observers
+    finally:
+        rg.close()
+    off = bootstrap(Settings(database_url=url, listen=False))
+    try:
+        assert off.webhooks is None
+    finally:
+        off.close()
+
+
+def test_a_commit_in_another_process_wakes_the_worker_through_notify(pg_url: str, receiver: Receiver) -> None:
+    """PostgreSQL: the sender's process hears another process's commit (LISTEN/NOTIFY)
+    and delivers at once, long before its poll."""
+    delivering = bootstrap(Settings(database_url=pg_url, listen=True))
+    delivering.create_tables()
+    writer = bootstrap(Settings(database_url=pg_url, listen=False))
+    try:
+        site = make_site(writer)
+        created = site.endpoint(receiver.url)
+        delivering.start_webhooks(poll=60.0, policy=DeliveryPolicy(allow_private=True))
+        assert delivering.listener is not None
+        site.change()
+        got = receiver.wait_for(1, timeout=15)
+        assert [p["type"] for p in verified(created.secret, got)] == ["audit.retention"]
+    finally:
+        writer.close()
+        delivering.close()
