@@ -35,6 +35,8 @@ class Receiver:
         """Answer 503 to every request while set."""
         self.status = 204
         self.location: str | None = None
+        self.delay = 0.0
+        """Seconds to wait before answering (a slow receiver)."""
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         receiver = self
@@ -44,6 +46,8 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 got = Received({k.lower(): v for k, v in self.headers.items()}, body, time.perf_counter())
                 with receiver._lock:
                     if receiver.down:

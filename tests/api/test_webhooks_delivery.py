@@ -313,6 +313,24 @@ def test_rotation_signs_with_both_secrets_during_the_grace_then_only_the_new(rol
         Webhook(created.secret).verify(after.body, after.headers)
 
 
+def test_a_slow_receiver_never_keeps_a_cursor_past_half_its_claim(rolegate: Rolegate, receiver: Receiver) -> None:
+    """Past its claim another sender may take the cursor: a pass stops inside it, and the
+    next pass goes on where it stopped, in order."""
+    site = make_site(rolegate)
+    created = site.endpoint(receiver.url)
+    site.change(n=5)
+    receiver.delay = 0.15
+    sender = site.sender(Clock(), claim_for=timedelta(seconds=0.4))
+    first = sender.deliver_due()
+    assert 1 <= first.delivered < 5
+    assert first.more
+    while sender.deliver_due().delivered:
+        pass
+    seqs = [p["data"]["seq"] for p in verified(created.secret, receiver.received)]
+    assert len(seqs) == 5
+    assert seqs == sorted(seqs)
+
+
 def test_redirects_are_not_followed(rolegate: Rolegate, receiver: Receiver) -> None:
     site = make_site(rolegate)
     site.endpoint(receiver.url)

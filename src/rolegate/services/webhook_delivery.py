@@ -238,7 +238,13 @@ class WebhookSender:
                 events = uow.audit.all(workspace_id, after_seq=cursor.last_seq, limit=self.policy.batch)
             attempts = cursor.attempts
             skipped_to: int | None = None
+            # Stop well inside the claim: past it another sender may take the cursor, and
+            # two senders on one cursor would break the order (a slow receiver, 10 s each).
+            stop_at = time.monotonic() + self.policy.claim_for.total_seconds() / 2
             for event in events:
+                if time.monotonic() > stop_at:
+                    item.result.more = True
+                    break
                 if not matches(endpoint.event_types, event.action):
                     skipped_to = event.seq
                     continue
@@ -253,7 +259,7 @@ class WebhookSender:
                 with self._uow() as uow:
                     uow.webhooks.advance(workspace_id, endpoint.id, skipped_to, self._clock())
                     uow.commit()
-            item.result.more = len(events) == self.policy.batch
+            item.result.more = item.result.more or len(events) == self.policy.batch
         finally:
             with self._uow() as uow:
                 uow.webhooks.release(workspace_id, endpoint.id)
