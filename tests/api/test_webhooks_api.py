@@ -25,10 +25,12 @@ from tests.api.conftest import Api, assert_problem, make_tenant
 from tests.webhooks_receiver import Receiver, receiving
 
 
-@pytest.fixture
-def rolegate(tmp_path: Path) -> Iterator[Rolegate]:
-    """Loopback receivers are private addresses: the operator allows them here."""
-    rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/t.db", listen=False, webhooks_allow_private=True))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rolegate(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rolegate]:
+    """Loopback receivers are private addresses: the operator allows them here. On
+    PostgreSQL a fresh database each time: the sender reads every organization's endpoints."""
+    url = f"sqlite:///{tmp_path}/t.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    rg = bootstrap(Settings(database_url=url, listen=False, webhooks_allow_private=True))
     rg.create_tables()
     yield rg
     rg.close()
