@@ -331,6 +331,27 @@ def test_a_slow_receiver_never_keeps_a_cursor_past_half_its_claim(rolegate: Role
     assert seqs == sorted(seqs)
 
 
+def test_changes_pruned_before_delivery_are_reported_not_skipped_silently(
+    rolegate: Rolegate, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    site = make_site(rolegate)
+    created = site.endpoint(receiver.url)
+    site.change(n=3)  # the retention, set to 1, 2, 3 days
+    receiver.down = True
+    sender = site.sender(Clock())
+    sender.deliver_due()
+    pruned = audit.prune_events(rolegate.uow(), actor=PLATFORM, workspace_id=site.workspaces[0], now=utcnow() + timedelta(days=30))
+    assert pruned > 0
+    receiver.down = False
+    later = Clock()
+    later.advance(hours=1)
+    with caplog.at_level("WARNING", logger="rolegate.webhooks"):
+        while site.sender(later).deliver_due().delivered:
+            pass
+    assert any("pruned by the audit retention before delivery" in r.getMessage() for r in caplog.records)
+    assert [p["type"] for p in verified(created.secret, receiver.received)][-1] == "audit.prune"
+
+
 def test_redirects_are_not_followed(rolegate: Rolegate, receiver: Receiver) -> None:
     site = make_site(rolegate)
     site.endpoint(receiver.url)

@@ -236,6 +236,14 @@ class WebhookSender:
         try:
             with self._reader() as uow:
                 events = uow.audit.all(workspace_id, after_seq=cursor.last_seq, limit=self.policy.batch)
+            if events and events[0].seq > cursor.last_seq + 1 and cursor.last_seq > 0:
+                # seq has no holes: these changes were pruned (audit retention) before this
+                # endpoint got them. Said loudly; the `audit.prune` change that follows tells
+                # the receiver too.
+                log.warning(
+                    "webhook endpoint %s missed changes %d-%d of workspace %s: pruned by the audit retention before delivery",
+                    endpoint.id, cursor.last_seq + 1, events[0].seq - 1, workspace_id,
+                )
             attempts = cursor.attempts
             skipped_to: int | None = None
             # Stop well inside the claim: past it another sender may take the cursor, and
