@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from rolegate.services.mail import MailPolicy, SmtpTransport
 from rolegate.services.outbox import OutboxSender, OutboxWorker
 from rolegate.services.snapshots import SnapshotCache
 from rolegate.services.web_sessions import SessionPolicy
+from rolegate.services.webhook_delivery import DeliveryPolicy, HttpTransport, WebhookSender, WebhookWorker
 from rolegate.store import UnitOfWork, is_postgres, make_engine, metadata
 from rolegate.store.notify import RevisionListener
 from rolegate.store.pool_metrics import watch_pool
@@ -46,6 +48,8 @@ class Rolegate:
     replica: Replica | None = field(default=None)
     """The streaming replica the snapshot cache reads from (ROLEGATE_DATABASE_REPLICA_URL)."""
     tracing: Tracing | None = field(default=None)
+    webhooks: WebhookWorker | None = field(default=None)
+    """Delivers committed changes to webhook endpoints; None unless `Settings.webhooks`."""
     """OpenTelemetry, when the OTEL_* variables turn it on (the app instruments itself with it)."""
     unwatch_pools: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -68,11 +72,40 @@ class Rolegate:
         if self.outbox is not None:
             self.outbox.wake()
 
+    def wake_webhooks(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.wake()
+
+    @property
+    def webhook_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            allow_private=self.settings.webhooks_allow_private,
+            disable_after=timedelta(hours=self.settings.webhooks_disable_after_hours),
+            public_url=self.settings.public_url,
+        )
+
+    def webhook_sender(self, **overrides: Any) -> WebhookSender:
+        """A sender over this Rolegate's database (the worker's, `rolegate webhooks
+        deliver`'s); `overrides`: WebhookSender's keywords (tests inject clocks)."""
+        policy = overrides.pop("policy", None) or self.webhook_policy
+        transport = overrides.pop("transport", None) or HttpTransport(timeout=policy.timeout, allow_private=policy.allow_private)
+        return WebhookSender(self.uow, self.reader, transport, policy=policy, **overrides)
+
+    def start_webhooks(self, *, poll: float = 1.0, **overrides: Any) -> WebhookWorker:
+        """Start the delivery thread, woken by every revision this process hears of."""
+        if self.webhooks is None:
+            self.webhooks = WebhookWorker(self.webhook_sender(**overrides), poll=poll)
+            self.snapshots.revision_observers.append(self.webhooks.wake)
+            self.webhooks.start()
+        return self.webhooks
+
     def create_tables(self) -> None:
         """For tests and throwaway databases; real ones use `rolegate db upgrade`."""
         metadata.create_all(self.engine)
 
     def close(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self.outbox is not None:
             self.outbox.stop()
         if self.listener is not None:
@@ -129,4 +162,6 @@ def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any]
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))
         rg.outbox.start()
+    if settings.webhooks:
+        rg.start_webhooks()
     return rg

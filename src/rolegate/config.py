@@ -74,6 +74,17 @@ class Settings:
     """OpenTelemetry span exporters (entry point names: `otlp_proto_http`,
     `otlp_proto_grpc`, `console`); empty: tracing is off, and Rolegate imports
     neither the OpenTelemetry SDK nor an instrumentation. From the standard OTEL_* variables (`traces_exporters`)."""
+    webhooks: bool = False
+    """Run the webhook delivery thread in this process (`ROLEGATE_WEBHOOKS`, on unless
+    `0`: `Settings()` leaves it off so a test's or a script's Rolegate delivers only
+    when asked, e.g. `rolegate webhooks deliver`)."""
+    webhooks_allow_private: bool = False
+    """Webhook endpoints may be private addresses (loopback, RFC 1918, link-local)
+    (`ROLEGATE_WEBHOOKS_ALLOW_PRIVATE=1`). Off, an endpoint cannot reach services inside
+    the server's network (server-side request forgery)."""
+    webhooks_disable_after_hours: float = 72.0
+    """An endpoint whose every delivery failed for this long is disabled and the
+    organization's site administrators are emailed (`ROLEGATE_WEBHOOKS_DISABLE_AFTER_HOURS`)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -101,6 +112,9 @@ class Settings:
             "log_level": os.environ.get("ROLEGATE_LOG_LEVEL", "INFO").strip().upper(),
             "metrics_token": os.environ.get("ROLEGATE_METRICS_TOKEN") or None,
             "traces_exporters": traces_exporters(os.environ),
+            "webhooks": os.environ.get("ROLEGATE_WEBHOOKS", "1").strip().lower() not in {"0", "false", "no", "off"},
+            "webhooks_allow_private": _flag(os.environ.get("ROLEGATE_WEBHOOKS_ALLOW_PRIVATE", "")),
+            "webhooks_disable_after_hours": float(os.environ.get("ROLEGATE_WEBHOOKS_DISABLE_AFTER_HOURS", "72")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # keys are this dataclass's fields

@@ -46,12 +46,15 @@ TENANT = {
     "registry_objects": "a workspace's objects on top of its preset",
     "registry_fields": "a workspace's fields on top of its preset",
     "invitations": "invitations into a workspace",
+    "webhook_cursors": "where webhook delivery stands per endpoint in a workspace",
+    "webhook_deliveries": "attempts to deliver a workspace's changes to an endpoint",
 }
 
 REFERENCE = {
     "organizations": "few rows, read with every workspace and API key; the parent of workspaces",
     "users": "one row per person across workspaces and organizations (one login per email); members point to it",
     "site_administrators": "per organization, few rows, read on admin pages across the organization's workspaces",
+    "webhook_endpoints": "an organization's few webhook endpoints, read by deliveries in each of its workspaces",
     "api_keys": "few rows, looked up by prefix on every request before any workspace is known; organization-wide keys have no workspace",
 }
 

@@ -33,6 +33,7 @@ from rolegate.api.routes import (
     roles,
     sites,
     team,
+    webhooks,
     workspaces,
 )
 from rolegate.api.schemas.problems import Problem
@@ -151,6 +152,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
+    app.include_router(webhooks.router)  # an organization's webhook endpoints and their deliveries (issue 16)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
 
     def openapi() -> dict[str, Any]:

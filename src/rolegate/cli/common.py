@@ -71,10 +71,11 @@ def reporting_errors() -> Iterator[None]:
 @contextmanager
 def open_rolegate(url: str | None) -> Iterator[Rolegate]:
     """Rolegate on the database at `url` (or the environment's), which must be
-    reachable and migrated; closed afterwards. No LISTEN thread: a command is short."""
+    reachable and migrated; closed afterwards. No LISTEN thread nor webhook sender: a
+    command is short (`rolegate webhooks deliver` runs one pass itself)."""
     resolved = database_url(url)
     require_current(resolved)
-    rg = bootstrap(Settings.from_env(database_url=resolved, listen=False))
+    rg = bootstrap(Settings.from_env(database_url=resolved, listen=False, webhooks=False))
     try:
         yield rg
     finally:

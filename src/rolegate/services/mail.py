@@ -43,6 +43,7 @@ SUBJECTS = {
     "email_change": "Confirm your new Rolegate email address",
     "email_changed": "Your Rolegate email address was changed",
     "email_in_use": "This address already has a Rolegate login",
+    "webhook_disabled": "A Rolegate webhook endpoint was disabled after failing since {failing_since}",
 }
 
 

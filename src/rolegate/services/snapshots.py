@@ -141,6 +141,9 @@ class SnapshotCache:
         """Of `reads`, those the replica answered (the others went to the primary)."""
         self.replica_loads = 0
         """Of `loads`, those compiled from the replica."""
+        self.revision_observers: list[Callable[[str, int], None]] = []
+        """Told of every revision `mark` hears of (this process's commits, NOTIFY):
+        the webhook sender wakes on them."""
 
     @property
     def max_staleness(self) -> float:
@@ -189,6 +192,8 @@ class SnapshotCache:
     def mark(self, workspace_id: str, revision: int) -> None:
         """A commit made `revision` the newest; older snapshots are stale from now on
         (unless this process is loading it itself: `expect`)."""
+        for observer in self.revision_observers:
+            observer(workspace_id, revision)
         with self._lock:
             pending = self._pending.get(workspace_id)
             if pending is not None and revision in pending:

@@ -362,3 +362,69 @@ email_changes = Table(
     Column("used_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
 )
+
+
+# -- webhooks: an organization's endpoints, a cursor per endpoint and workspace, attempts --
+
+# An organization's endpoint. Its secrets sign every delivery, so they are stored as
+# they are (a hash could not sign); `previous_secret` signs too until
+# `previous_secret_until`, so a receiver never sees a delivery it cannot verify while it
+# swaps secrets. `failing_since`: the first failure with no success after it; an endpoint
+# failing for the configured window is disabled (`disabled_reason`) and its owners emailed.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("event_types", JSON, nullable=False),
+    Column("enabled", Integer, nullable=False, server_default="1"),
+    Column("secret", String(200), nullable=False),
+    Column("previous_secret", String(200)),
+    Column("previous_secret_until", DateTime(timezone=True)),
+    Column("failing_since", DateTime(timezone=True)),
+    Column("disabled_reason", String(300)),
+    *_timestamps(),
+)
+
+# Where delivery stands for one endpoint in one workspace: every audit event up to
+# `last_seq` is delivered (or filtered out). Events go one at a time in `seq` order, so
+# a receiver sees a workspace's changes in revision order; a failure holds the cursor
+# until `next_attempt_at` (backoff). `claimed_until`: a sender at work on it (several
+# processes may deliver; a claim expires, so a sender that died hands it on).
+webhook_cursors = Table(
+    "webhook_cursors",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("endpoint_id", ID, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("ix_webhook_cursors_endpoint", "endpoint_id"),
+)
+
+# One attempt to deliver one event to one endpoint: what the API and the admin UI list.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("endpoint_id", ID, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(500)),
+    Column("duration_ms", Integer, nullable=False, server_default="0"),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "at"),
+)
+
+__all__ += ["webhook_cursors", "webhook_deliveries", "webhook_endpoints"]

@@ -34,6 +34,7 @@ from rolegate.store.repositories_team import (
     SecurityEventRepository,
     TeamRepository,
 )
+from rolegate.store.repositories_webhooks import WebhookRepository
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -58,6 +59,7 @@ class UnitOfWork:
     team: TeamRepository
     email_changes: EmailChangeRepository
     web_sessions: WebSessionRepository
+    webhooks: WebhookRepository
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class UnitOfWork:
             ("team", TeamRepository),
             ("email_changes", EmailChangeRepository),
             ("web_sessions", WebSessionRepository),
+            ("webhooks", WebhookRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -152,6 +152,8 @@ class WorkspaceContext:
             items.append(NavItem("Administrator records", f"{self.base}/records", "records"))
         if self.can(AdminRight.VIEW_AUDIT):
             items.append(NavItem("Audit log", f"{self.base}/audit", "audit"))
+        if self.site_admin:
+            items.append(NavItem("Webhooks", f"{self.base}/webhooks", "webhooks"))  # the organization's (issue 16)
         if self.viewer.ui.rolegate.settings.dev_outbox:
             items.append(NavItem("Outbox (dev)", f"{self.base}/outbox", "outbox"))
         return items
