@@ -189,8 +189,8 @@ class Backlog:
 
 
 def backlog(uow: UnitOfWork, *, now: datetime | None = None) -> Backlog:
-    """How far the outbox is behind (`/metrics`). Webhook deliveries (issue 16) will be
-    rows of the outbox too, and counted here."""
+    """How far the mail outbox is behind (`/metrics`). Webhook deliveries are not outbox
+    rows: each endpoint keeps a cursor into the audit log (`services.webhook_delivery`)."""
     at = now or utcnow()
     with uow:
         unsent, oldest = uow.outbox.backlog()
