@@ -26,6 +26,7 @@ from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
+from rolegate.store.repositories_sso import SsoRepository
 from rolegate.store.repositories_team import (
     EmailChangeRepository,
     InvitationRepository,
@@ -58,6 +59,7 @@ class UnitOfWork:
     team: TeamRepository
     email_changes: EmailChangeRepository
     web_sessions: WebSessionRepository
+    sso: SsoRepository
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class UnitOfWork:
             ("team", TeamRepository),
             ("email_changes", EmailChangeRepository),
             ("web_sessions", WebSessionRepository),
+            ("sso", SsoRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self
