@@ -27,7 +27,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from oidc_provider_mock import run_server_in_thread
 
-__all__ = ["PLATFORM", "SECRET_KEY", "SsoEnv", "idp_server", "set_idp_user", "sso_env"]
+MOCK_WARNINGS = "ignore:get_jwt_config:DeprecationWarning"
+"""The mock provider's own use of authlib's deprecated API, warned in its server thread
+while a test runs (`pytestmark = pytest.mark.filterwarnings(MOCK_WARNINGS)`)."""
+
+__all__ = ["MOCK_WARNINGS", "PLATFORM", "SECRET_KEY", "SsoEnv", "idp_server", "set_idp_user", "sso_env"]
 
 PLATFORM = Actor.system("sso-test")
 SECRET_KEY = "sso-test-secret"
