@@ -39,7 +39,8 @@ def provider(*, issuer: str = ISSUER, id_token: str = "") -> httpx.MockTransport
             return httpx.Response(200, json={"keys": [KEY.as_dict(private=False)]})
         if path == "/token":
             form = dict(x.split("=", 1) for x in request.content.decode().split("&"))
-            assert form["grant_type"] == "authorization_code" and form["code_verifier"]
+            assert form["grant_type"] == "authorization_code"
+            assert form["code_verifier"]
             assert request.headers["authorization"].startswith("Basic ")
             return httpx.Response(200, json={"access_token": "a", "token_type": "Bearer", "id_token": id_token})
         return httpx.Response(404)
@@ -130,7 +131,9 @@ def test_the_code_exchange_sends_the_pkce_verifier_and_validates_the_token() -> 
     client = OidcClient(transport=provider(id_token=token()))
     request = client.authorization_request(ISSUER, client_id=CLIENT, redirect_uri="https://rolegate.test/sso/callback")
     url = httpx.URL(request.url)
-    assert url.params["code_challenge_method"] == "S256" and url.params["state"] == request.state and url.params["nonce"] == request.nonce
+    assert url.params["code_challenge_method"] == "S256"
+    assert url.params["state"] == request.state
+    assert url.params["nonce"] == request.nonce
     assert url.params["scope"] == "openid email profile"
     identity = client.exchange(
         ISSUER, client_id=CLIENT, client_secret="s", code="c", redirect_uri="https://rolegate.test/sso/callback", code_verifier=request.code_verifier, nonce=NONCE

@@ -5,12 +5,11 @@ proved, its own workspace). Shared by the in-process tests and the browser tests
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import warnings
 
 import httpx
 

@@ -26,7 +26,17 @@ from rolegate.services.sso import claim_domain, configure_sso, set_jit_workspace
 from rolegate.services.workspaces import set_seat_capacities
 from rolegate.store import tables as t
 from tests.web.conftest import Web, one, soup
-from tests.web.sso_env import MOCK_WARNINGS, ADMIN_A, CLIENT_SECRET, PLATFORM, SECRET_KEY, SsoEnv, idp_server, set_idp_user, sso_env
+from tests.web.sso_env import (
+    ADMIN_A,
+    CLIENT_SECRET,
+    MOCK_WARNINGS,
+    PLATFORM,
+    SECRET_KEY,
+    SsoEnv,
+    idp_server,
+    set_idp_user,
+    sso_env,
+)
 
 pytestmark = pytest.mark.filterwarnings(MOCK_WARNINGS)
 
@@ -64,6 +74,13 @@ def start(web: Web, email: str) -> httpx.Response:
     return web.post("/sso/start", {"email": email, "next": "/"})
 
 
+def idp_url(r: httpx.Response) -> str:
+    """Where the page after "Sign in with SSO" sends the browser (a link and a meta
+    refresh: the CSP's form-action forbids a redirect of the form to another site)."""
+    assert r.status_code == 200, r.text
+    return str(one(soup(r), "#sso-continue")["href"])
+
+
 def at_idp(authorize_url: str, sub: str) -> str:
     """The person picks `sub` at the provider; returns the callback's path and query."""
     r = httpx.post(authorize_url, data={"sub": sub}, timeout=10)
@@ -76,9 +93,7 @@ def at_idp(authorize_url: str, sub: str) -> str:
 def sign_in(web: Web, issuer: str, email: str, *, sub: str | None = None, claims: dict[str, object] | None = None) -> httpx.Response:
     sub = sub or email.split("@")[0]
     set_idp_user(issuer, sub, **(claims if claims is not None else {"email": email, "email_verified": True, "name": sub.title()}))
-    r = start(web, email)
-    assert r.status_code == 303, r.text
-    return web.get(at_idp(r.headers["location"], sub))
+    return web.get(at_idp(idp_url(start(web, email)), sub))
 
 
 def members(env: SsoEnv, workspace_id: str) -> dict[str, str]:
@@ -113,7 +128,8 @@ def error_of(r: httpx.Response) -> str:
 
 def test_first_sign_in_makes_the_member_with_the_default_role(env: SsoEnv, web: Web, issuer: str) -> None:
     r = sign_in(web, issuer, "ann@acme.test")
-    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"
     with env.rolegate.reader() as uow:
         state = load_state(uow, env.ws_a, lock=False)
         default = default_member_role(state.schema, state.roles.values(), state.workspace.features).id
@@ -121,7 +137,9 @@ def test_first_sign_in_makes_the_member_with_the_default_role(env: SsoEnv, web: 
     assert "ann@acme.test" not in members(env, env.ws_b)
     # Logged in: the workspace list shows Acme's workspace, as an active member.
     page = web.get("/workspaces")
-    assert page.status_code == 200 and "Acme CS" in page.text and "Beta CS" not in page.text
+    assert page.status_code == 200
+    assert "Acme CS" in page.text
+    assert "Beta CS" not in page.text
     # Attributed to the identity provider, in the audit log and the security events.
     actor = f"platform:sso:{issuer_host(issuer)}"
     assert (actor, "member.add") in events(env, env.ws_a)
@@ -159,8 +177,7 @@ def test_a_full_workspace_refuses_the_first_sign_in_with_the_seat_rule(env: SsoE
 
 def test_a_callback_with_another_state_is_refused(env: SsoEnv, web: Web, issuer: str) -> None:
     set_idp_user(issuer, "ann", email="ann@acme.test", email_verified=True)
-    r = start(web, "ann@acme.test")
-    callback = at_idp(r.headers["location"], "ann")
+    callback = at_idp(idp_url(start(web, "ann@acme.test")), "ann")
     query = parse_qs(urlsplit(callback).query)
     forged = f"/sso/callback?code={query['code'][0]}&state=forged-state"
     r = web.get(forged)
@@ -172,7 +189,7 @@ def test_a_callback_with_another_state_is_refused(env: SsoEnv, web: Web, issuer:
 def test_a_callback_in_another_browser_is_refused(env: SsoEnv, web: Web, issuer: str) -> None:
     """Login CSRF: a victim's browser must not finish the attacker's sign-in."""
     set_idp_user(issuer, "ann", email="ann@acme.test", email_verified=True)
-    callback = at_idp(start(web, "ann@acme.test").headers["location"], "ann")
+    callback = at_idp(idp_url(start(web, "ann@acme.test")), "ann")
     for other in _web(env):
         r = other.get(callback)
         assert r.status_code == 403
@@ -183,7 +200,7 @@ def test_a_replayed_callback_is_refused(env: SsoEnv, web: Web, issuer: str) -> N
     """A callback is spent once: replayed with the very cookie it started with (a
     captured request), it makes no second session."""
     set_idp_user(issuer, "ann", email="ann@acme.test", email_verified=True)
-    callback = at_idp(start(web, "ann@acme.test").headers["location"], "ann")
+    callback = at_idp(idp_url(start(web, "ann@acme.test")), "ann")
     captured = httpx.Cookies(web.client.cookies)
     assert web.get(callback).status_code == 303
     web.client.cookies = captured
@@ -196,8 +213,7 @@ def test_a_tampered_nonce_is_refused(env: SsoEnv, web: Web, issuer: str) -> None
     """The ID token answers the nonce of its own sign-in: a token minted for another
     flow (here: the flow's nonce no longer matches) makes no session."""
     set_idp_user(issuer, "ann", email="ann@acme.test", email_verified=True)
-    r = start(web, "ann@acme.test")
-    callback = at_idp(r.headers["location"], "ann")
+    callback = at_idp(idp_url(start(web, "ann@acme.test")), "ann")
     with env.rolegate.engine.begin() as conn:
         conn.execute(update(t.sso_flows).values(nonce="another-sign-in"))
     r = web.get(callback)
@@ -211,7 +227,7 @@ def test_a_wrong_client_secret_gets_no_token(env: SsoEnv, web: Web, issuer: str)
     """The secret is sealed under ROLEGATE_SECRET_KEY: read under another key it is refused
     (503), never sent as garbage."""
     set_idp_user(issuer, "ann", email="ann@acme.test", email_verified=True)
-    callback = at_idp(start(web, "ann@acme.test").headers["location"], "ann")
+    callback = at_idp(idp_url(start(web, "ann@acme.test")), "ann")
     env.rolegate.settings = type(env.rolegate.settings)(**{**_settings(env), "secret_key": "another-key"})
     r = web.get(callback)
     assert r.status_code == 503
@@ -296,7 +312,8 @@ def test_a_domain_proved_by_one_organization_cannot_be_claimed_by_another(env: S
 
 def test_a_claim_is_proved_only_by_its_own_txt_record(env: SsoEnv) -> None:
     claimed = claim_domain(env.rolegate.uow(), actor=PLATFORM, organization_id=env.org_b, domain="shared.test")
-    assert claimed.record.startswith("rolegate-verification=") and not claimed.verified
+    assert claimed.record.startswith("rolegate-verification=")
+    assert not claimed.verified
     with pytest.raises(ConflictError, match="no TXT record"):
         verify_domain(env.rolegate.uow(), actor=PLATFORM, organization_id=env.org_b, domain="shared.test", lookup=lambda d: ["rolegate-verification=guess"])
     done = verify_domain(env.rolegate.uow(), actor=PLATFORM, organization_id=env.org_b, domain="shared.test", lookup=lambda d: [claimed.record])
@@ -367,9 +384,11 @@ def test_sso_cannot_be_required_before_a_domain_is_proved(env: SsoEnv) -> None:
 def test_the_client_secret_is_stored_encrypted_and_never_shown(env: SsoEnv) -> None:
     with env.rolegate.engine.connect() as conn:
         stored = conn.execute(select(t.sso_providers.c.client_secret).where(t.sso_providers.c.organization_id == env.org_a)).scalar_one()
-    assert stored.startswith("fernet:") and CLIENT_SECRET not in stored
+    assert stored.startswith("fernet:")
+    assert CLIENT_SECRET not in stored
     view = sso_settings(env.rolegate.reader(), actor=PLATFORM, organization_id=env.org_a)
-    assert view.has_secret and CLIENT_SECRET not in repr(view)
+    assert view.has_secret
+    assert CLIENT_SECRET not in repr(view)
 
 
 def test_configuration_changes_are_audited_in_every_workspace_of_the_organization(env: SsoEnv) -> None:

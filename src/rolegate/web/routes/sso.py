@@ -54,9 +54,11 @@ async def sso_start(request: Request) -> Response:
     session = session_of(request)
     session.data[STATE_KEY] = start.state
     session.dirty = True
-    # Off-site on purpose (the provider's login page): never through `redirect`, whose
-    # htmx header would keep it inside the page.
-    return RedirectResponse(start.url, status_code=303)
+    # Not a redirect: the pages' CSP (`form-action 'self'`) stops a form's navigation at
+    # another site, so this page goes on by itself (meta refresh, or the link).
+    response = render(request, "sso_redirect.html", {"url": start.url})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get(CALLBACK_PATH)
