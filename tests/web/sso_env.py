@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -89,6 +89,3 @@ def sso_env(path: Path, issuer: str, *, public_url: str = "http://rolegate.test"
     set_jit_workspace(rg.uow(), actor=PLATFORM, workspace_id=ws_b, enabled=True)
     return env
 
-
-def with_public_url(env: SsoEnv, public_url: str) -> None:
-    env.rolegate.settings = replace(env.rolegate.settings, public_url=public_url)

@@ -8,6 +8,7 @@ with the break-glass path for site administrators."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -228,15 +229,10 @@ def test_a_wrong_client_secret_gets_no_token(env: SsoEnv, web: Web, issuer: str)
     (503), never sent as garbage."""
     set_idp_user(issuer, "ann", email="ann@acme.test", email_verified=True)
     callback = at_idp(idp_url(start(web, "ann@acme.test")), "ann")
-    env.rolegate.settings = type(env.rolegate.settings)(**{**_settings(env), "secret_key": "another-key"})
+    env.rolegate.settings = replace(env.rolegate.settings, secret_key="another-key")
     r = web.get(callback)
     assert r.status_code == 503
     assert "cannot be read" in error_of(r)
-
-
-def _settings(env: SsoEnv) -> dict[str, object]:
-    s = env.rolegate.settings
-    return {f: getattr(s, f) for f in s.__dataclass_fields__}
 
 
 # -- whose email: proved domains, verified addresses, tenants ---------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from rolegate.cli import audit, check, db, demo, explain, keys, outbox, presets, roles_code, schema, serve, users
+from rolegate.cli import audit, check, db, demo, explain, keys, outbox, presets, roles_code, schema, serve, sso, users
 from rolegate.cli.members import app as members_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rolegate: roles, permissions, seats and teams for SaaS products.")
@@ -25,6 +25,7 @@ app.command("apply")(roles_code.apply)
 app.command("outbox")(outbox.outbox)
 app.add_typer(users.app, name="users")
 app.add_typer(members_app, name="members")
+app.add_typer(sso.app, name="sso")
 
 
 def main() -> None:
