@@ -76,6 +76,10 @@ def test_a_good_token_gives_the_identity() -> None:
     assert (identity.subject, identity.email, identity.email_verified, identity.name) == ("u1", "ann@acme.test", True, "Ann")
     assert validate(token(email_verified="true")).email_verified  # some providers send a string
     assert not validate(token(email_verified=None)).email_verified
+    assert not validate(token(email_verified=False)).email_verified
+    # Entra ID: no email_verified, but the optional claim xms_edov (domain owner verified).
+    assert validate(token(email_verified=None, xms_edov=True)).email_verified
+    assert not validate(token(email_verified=None, xms_edov=False)).email_verified
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,7 @@ TENANT = {
     "registry_objects": "a workspace's objects on top of its preset",
     "registry_fields": "a workspace's fields on top of its preset",
     "invitations": "invitations into a workspace",
+    "sso_workspaces": "where a first SSO sign-in makes a member (just in time), with its role",
 }
 
 REFERENCE = {
@@ -53,6 +54,8 @@ REFERENCE = {
     "users": "one row per person across workspaces and organizations (one login per email); members point to it",
     "site_administrators": "per organization, few rows, read on admin pages across the organization's workspaces",
     "api_keys": "few rows, looked up by prefix on every request before any workspace is known; organization-wide keys have no workspace",
+    "sso_providers": "one identity provider per organization, read at sign-in before any workspace is known",
+    "sso_domains": "an organization's email domain claims, looked up by an email's domain at login",
 }
 
 GLOBAL = {
@@ -60,6 +63,7 @@ GLOBAL = {
     "password_resets": "a person's reset links, found by token hash",
     "email_changes": "a person's email-change links, found by token hash",
     "security_events": "login and account events of a person (or of an unknown email)",
+    "sso_flows": "a sign-in under way, found by its state's hash at the callback",
     "outbox": "the mail queue, polled across workspaces by every sender; a password reset's mail has no workspace",
 }
 

@@ -201,7 +201,9 @@ class OidcClient:
         return IdentityClaims(
             subject=str(claims["sub"]),
             email=str(email) if isinstance(email, str) else None,
-            email_verified=_bool_claim(claims.get("email_verified")),
+            # Entra ID sends no `email_verified`; its optional claim `xms_edov` says the
+            # address's domain is verified by the tenant that owns it.
+            email_verified=_bool_claim(claims.get("email_verified")) or _bool_claim(claims.get("xms_edov")),
             name=str(claims.get("name") or "")[:200],
         )
 
