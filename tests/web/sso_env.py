@@ -69,10 +69,10 @@ class SsoEnv:
         return {claimed.domain: [claimed.record]}
 
 
-def sso_env(path: Path, issuer: str, *, public_url: str = "http://rolegate.test", break_glass: bool = False) -> SsoEnv:
-    rg = bootstrap(
-        Settings(database_url=f"sqlite:///{path}", listen=False, secret_key=SECRET_KEY, public_url=public_url, sso_break_glass=break_glass)
-    )
+def sso_env(where: Path | str, issuer: str, *, public_url: str = "http://rolegate.test", break_glass: bool = False) -> SsoEnv:
+    """`where`: a SQLite file, or a PostgreSQL URL (an empty database, tests/pg.py)."""
+    url = where if isinstance(where, str) else f"sqlite:///{where}"
+    rg = bootstrap(Settings(database_url=url, listen=False, secret_key=SECRET_KEY, public_url=public_url, sso_break_glass=break_glass))
     rg.create_tables()
     org_a = create_organization(rg.uow(), actor=PLATFORM, name="Acme")
     org_b = create_organization(rg.uow(), actor=PLATFORM, name="Beta")

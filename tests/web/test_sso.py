@@ -7,6 +7,7 @@ with the break-glass path for site administrators."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from rolegate.services.context import load_state
 from rolegate.services.sso import claim_domain, configure_sso, set_jit_workspace, sso_settings, verify_domain
 from rolegate.services.workspaces import set_seat_capacities
 from rolegate.store import tables as t
+from rolegate.store.repositories import utcnow
 from tests.web.conftest import Web, one, soup
 from tests.web.sso_env import (
     ADMIN_A,
@@ -422,3 +424,51 @@ def test_the_settings_page_for_the_site_administrator(env: SsoEnv, web: Web) -> 
 
 def test_seat_refusal_is_a_rule_violation(env: SsoEnv) -> None:
     assert issubclass(RuleViolationError, ConflictError)
+
+
+# -- races, on SQLite and PostgreSQL --------------------------------------------------------
+
+
+def test_a_domain_is_proved_by_one_organization_only_even_in_a_race(env: SsoEnv) -> None:
+    """Both claims pass the service's check before either commits: the partial unique
+    index decides, and the loser's transaction stays usable."""
+    for org in (env.org_a, env.org_b):
+        claim_domain(env.rolegate.uow(), actor=PLATFORM, organization_id=org, domain="race.test")
+    with env.rolegate.uow() as uow:
+        assert uow.sso.mark_verified(env.org_a, "race.test", utcnow())
+        assert not uow.sso.mark_verified(env.org_b, "race.test", utcnow())
+        assert uow.sso.verified_owner("race.test") == env.org_a
+        uow.commit()
+
+
+@pytest.mark.usefixtures("pg_server")
+def test_sign_in_and_domain_race_on_postgresql(pg_url: str, issuer: str) -> None:
+    env = sso_env(pg_url, issuer)
+    try:
+        for web in _web(env):
+            r = sign_in(web, issuer, "ann@acme.test")
+            assert r.status_code == 303
+        assert "ann@acme.test" in members(env, env.ws_a)
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def prove(org: str, record: str) -> None:
+            def lookup(_domain: str) -> list[str]:
+                barrier.wait(timeout=10)  # both past the DNS check, neither committed
+                return [record]
+
+            try:
+                verify_domain(env.rolegate.uow(), actor=PLATFORM, organization_id=org, domain="race.test", lookup=lookup)
+                outcomes.append("verified")
+            except ConflictError:
+                outcomes.append("refused")
+
+        records = {org: claim_domain(env.rolegate.uow(), actor=PLATFORM, organization_id=org, domain="race.test").record for org in (env.org_a, env.org_b)}
+        threads = [threading.Thread(target=prove, args=(org, records[org])) for org in (env.org_a, env.org_b)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=30)
+        assert sorted(outcomes) == ["refused", "verified"]
+    finally:
+        env.rolegate.close()

@@ -47,7 +47,6 @@ from rolegate.services.context import load_state, record_change
 from rolegate.services.login_protection import LoginGuard, log_in, security_event
 from rolegate.services.logins import User, user_in
 from rolegate.services.members import add_member_locked, ensure_user
-from rolegate.services.sites import user_workspaces_in
 from rolegate.services.sso_oidc import OidcClient, SsoRefused
 from rolegate.services.sso_secrets import open_secret, seal_secret
 from rolegate.services.tokens import hash_token
@@ -271,7 +270,8 @@ def verify_domain(uow: UnitOfWork, *, actor: Actor, organization_id: str, domain
         owner = uow.sso.verified_owner(d)
         if owner is not None and owner != organization_id:
             raise ConflictError(f"{d} is verified by another organization", fix="Its owner must remove its claim first.")
-        uow.sso.mark_verified(organization_id, d, utcnow())
+        if not uow.sso.mark_verified(organization_id, d, utcnow()):
+            raise ConflictError(f"{d} is verified by another organization", fix="Its owner must remove its claim first.")
         _audit_organization(uow, organization_id, actor, "sso.verify_domain", d, {"domain": d, "verified": False}, {"domain": d, "verified": True})
         uow.commit()
         return _domain_view(next(c for c in uow.sso.claims_on(d) if c.organization_id == organization_id))
@@ -428,9 +428,14 @@ def complete_sso_login(
     joined: list[str] = []
     with uow() as u:
         user_id = ensure_user(u, email, identity.name, None)
-        member_of = {m.workspace.id for m in user_workspaces_in(u, user_id).memberships}
-        for target in jit_targets(u.sso.jit_workspaces(flow.organization_id), member_of=member_of):
-            ws_state = load_state(u, target.workspace_id)
+        configured = u.sso.jit_workspaces(flow.organization_id)
+        # Every workspace locked first (in id order: two sign-ins never wait on each
+        # other crosswise), then who is a member: two first sign-ins of one person at
+        # once make one membership, the second sees it.
+        states = {j.workspace_id: load_state(u, j.workspace_id) for j in configured}
+        member_of = {ws for ws in states if u.members.by_user(ws, user_id) is not None}
+        for target in jit_targets(configured, member_of=member_of):
+            ws_state = states[target.workspace_id]
             role_id = target.role_id or default_member_role(ws_state.schema, ws_state.roles.values(), ws_state.workspace.features).id
             add_member_locked(
                 u, ws_state, actor=actor, email=email, role_id=role_id, name=identity.name, password=None, status=MemberStatus.ACTIVE, assigns_role=False

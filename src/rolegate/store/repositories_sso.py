@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from rolegate.domain.sso import DomainClaim, JitWorkspace
 from rolegate.store import tables as t
@@ -85,9 +86,17 @@ class SsoRepository(_Repo):
     def add_claim(self, organization_id: str, domain: str, token: str) -> None:
         self.conn.execute(insert(t.sso_domains).values(organization_id=organization_id, domain=domain, token=token))
 
-    def mark_verified(self, organization_id: str, domain: str, at: datetime) -> None:
+    def mark_verified(self, organization_id: str, domain: str, at: datetime) -> bool:
+        """False when another organization proved the domain first (the partial unique
+        index `uq_sso_domains_verified` decides a race; a savepoint keeps the
+        transaction usable on PostgreSQL)."""
         d = t.sso_domains
-        self.conn.execute(update(d).where(and_(d.c.organization_id == organization_id, d.c.domain == domain)).values(verified_at=at))
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(update(d).where(and_(d.c.organization_id == organization_id, d.c.domain == domain)).values(verified_at=at))
+        except IntegrityError:
+            return False
+        return True
 
     def remove_claim(self, organization_id: str, domain: str) -> bool:
         d = t.sso_domains
