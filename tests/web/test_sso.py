@@ -409,6 +409,8 @@ def test_configuration_refuses_bad_input(env: SsoEnv) -> None:
 
 def test_the_settings_page_for_the_site_administrator(env: SsoEnv, web: Web) -> None:
     web.login(*ADMIN_A)
+    link = one(soup(web.get("/workspaces")), "a.sso-settings")
+    assert link["href"] == f"/sites/{env.org_a}/sso"
     page = web.get(f"/sites/{env.org_a}/sso")
     assert page.status_code == 200
     doc = soup(page)
