@@ -336,7 +336,9 @@ def begin_sso_login(
         owner = uow.sso.verified_owner(domain) if domain else None
         provider = uow.sso.provider(owner) if owner else None
         if provider is None:
-            raise SsoRefused(LoginRefusal.FOREIGN_DOMAIN.value, _NO_SSO)
+            # The address typed does not lead to single sign-on: the form's input (422),
+            # the same answer for a domain nobody proved and one without a provider.
+            raise InvalidInputError(_NO_SSO, fix="Log in with your password, or ask your administrator.")
         assert owner is not None
         request = (client or _client).authorization_request(provider.issuer, client_id=provider.client_id, redirect_uri=redirect_uri, login_hint=email.strip())
         uow.sso.purge_flows(at - FLOW_TTL)
