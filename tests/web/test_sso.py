@@ -172,6 +172,7 @@ def test_a_full_workspace_refuses_the_first_sign_in_with_the_seat_rule(env: SsoE
     assert "[N1]" in error_of(r)
     assert "dora@acme.test" not in members(env, env.ws_a)
     assert not user_exists(env, "dora@acme.test")  # nothing half-made
+    assert any(kind == "login.sso_refused.jit" and "[N1]" in detail for kind, detail in security(env))
     assert web.get("/workspaces").status_code in (303, 401)  # no session
 
 
@@ -474,3 +475,39 @@ def test_sign_in_and_domain_race_on_postgresql(pg_url: str, issuer: str) -> None
         assert sorted(outcomes) == ["refused", "verified"]
     finally:
         env.rolegate.close()
+
+
+def test_a_deleted_jit_role_falls_back_to_the_default_role(env: SsoEnv, web: Web, issuer: str) -> None:
+    """Deleting the role JIT names is not blocked by the setting; a sign-in then gets
+    the workspace's default (narrowest) role."""
+    from rolegate.services.roles import create_role, delete_role
+
+    role = create_role(env.rolegate.uow(), actor=PLATFORM, workspace_id=env.ws_a, name="SSO people", grants=["accounts.csm_seat"], landing_page="my_accounts").id
+    set_jit_workspace(env.rolegate.uow(), actor=PLATFORM, workspace_id=env.ws_a, enabled=True, role_id=role)
+    delete_role(env.rolegate.uow(), actor=PLATFORM, workspace_id=env.ws_a, role_id=role)
+    assert sign_in(web, issuer, "erin@acme.test").status_code == 303
+    with env.rolegate.reader() as uow:
+        state = load_state(uow, env.ws_a, lock=False)
+        default = default_member_role(state.schema, state.roles.values(), state.workspace.features).id
+    assert members(env, env.ws_a)["erin@acme.test"] == default
+
+
+def test_dns_txt_records_reads_the_domain_txt_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production's lookup (dnspython): the texts of the TXT records, none when the name
+    does not exist."""
+    import dns.resolver
+
+    from rolegate.services.sso import dns_txt_records
+
+    class Record:
+        strings = (b"rolegate-verification=", b"abc")
+
+    def resolve(name: str, kind: str, lifetime: float) -> list[Record]:
+        assert kind == "TXT"
+        if name == "missing.test":
+            raise dns.resolver.NXDOMAIN
+        return [Record()]
+
+    monkeypatch.setattr(dns.resolver, "resolve", resolve)
+    assert dns_txt_records("acme.test") == ["rolegate-verification=abc"]
+    assert dns_txt_records("missing.test") == []

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rolegate.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from rolegate.domain.errors import ConflictError, InvalidInputError, NotFoundError, RolegateError
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.rules.team_rules import default_member_role
 from rolegate.domain.sso import (
@@ -428,23 +428,31 @@ def complete_sso_login(
     email = identity.email.strip().lower()
     actor = Actor.system(actor_name)
     joined: list[str] = []
-    with uow() as u:
-        user_id = ensure_user(u, email, identity.name, None)
-        configured = u.sso.jit_workspaces(flow.organization_id)
-        # Every workspace locked first (in id order: two sign-ins never wait on each
-        # other crosswise), then who is a member: two first sign-ins of one person at
-        # once make one membership, the second sees it.
-        states = {j.workspace_id: load_state(u, j.workspace_id) for j in configured}
-        member_of = {ws for ws in states if u.members.by_user(ws, user_id) is not None}
-        for target in jit_targets(configured, member_of=member_of):
-            ws_state = states[target.workspace_id]
-            role_id = target.role_id or default_member_role(ws_state.schema, ws_state.roles.values(), ws_state.workspace.features).id
-            add_member_locked(
-                u, ws_state, actor=actor, email=email, role_id=role_id, name=identity.name, password=None, status=MemberStatus.ACTIVE, assigns_role=False
-            )
-            joined.append(target.workspace_id)
-        security_event(u, "login.sso", user_id=user_id, email=email, ip=ip, detail=actor_name, now=at)
-        u.commit()
+    try:
+        with uow() as u:
+            user_id = ensure_user(u, email, identity.name, None)
+            configured = u.sso.jit_workspaces(flow.organization_id)
+            # Every workspace locked first (in id order: two sign-ins never wait on each
+            # other crosswise), then who is a member: two first sign-ins of one person at
+            # once make one membership, the second sees it.
+            states = {j.workspace_id: load_state(u, j.workspace_id) for j in configured}
+            member_of = {ws for ws in states if u.members.by_user(ws, user_id) is not None}
+            for target in jit_targets(configured, member_of=member_of):
+                ws_state = states[target.workspace_id]
+                # A configured role deleted since: the workspace's default role, the
+                # narrowest (never a wider one by accident).
+                role_id = target.role_id if target.role_id in ws_state.roles else None
+                role_id = role_id or default_member_role(ws_state.schema, ws_state.roles.values(), ws_state.workspace.features).id
+                add_member_locked(
+                    u, ws_state, actor=actor, email=email, role_id=role_id, name=identity.name, password=None, status=MemberStatus.ACTIVE, assigns_role=False
+                )
+                joined.append(target.workspace_id)
+            security_event(u, "login.sso", user_id=user_id, email=email, ip=ip, detail=actor_name, now=at)
+            u.commit()
+    except RolegateError as exc:
+        # A full workspace (the seat rule) or another refusal: nothing was made.
+        _refused(uow, "jit", at, ip, email=email, detail=f"{actor_name} {exc.message}"[:300])
+        raise
     with uow() as u:
         user = user_in(u, user_id)
     assert user is not None

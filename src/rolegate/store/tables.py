@@ -394,14 +394,14 @@ _VERIFIED = sso_domains.c.verified_at.is_not(None)
 Index("uq_sso_domains_verified", sso_domains.c.domain, unique=True, postgresql_where=_VERIFIED, sqlite_where=_VERIFIED)
 
 # The workspaces where a first sign-in makes a member (just in time), with the role
-# (NULL: the workspace's default role, E7).
+# (NULL: the workspace's default role, E7). No foreign key to the role: deleting it
+# must not be blocked by this setting; a sign-in then gives the default role.
 sso_workspaces = Table(
     "sso_workspaces",
     metadata,
     Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
     Column("role_id", ID),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
-    ForeignKeyConstraint(["workspace_id", "role_id"], ["roles.workspace_id", "roles.id"]),
 )
 
 # A sign-in under way: found at the callback by the state's hash, spent once. Holds the

@@ -57,9 +57,6 @@ def upgrade() -> None:
         sa.Column("role_id", ID, nullable=True),
         sa.Column("created_at", TS, server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f("fk_sso_workspaces_workspace_id_workspaces"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(
-            ["workspace_id", "role_id"], ["roles.workspace_id", "roles.id"], name=op.f("fk_sso_workspaces_workspace_id_role_id_roles")
-        ),
         sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_sso_workspaces")),
     )
     op.create_table(
