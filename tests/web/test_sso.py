@@ -511,3 +511,30 @@ def test_dns_txt_records_reads_the_domain_txt_records(monkeypatch: pytest.Monkey
     monkeypatch.setattr(dns.resolver, "resolve", resolve)
     assert dns_txt_records("acme.test") == ["rolegate-verification=abc"]
     assert dns_txt_records("missing.test") == []
+
+
+def test_the_settings_page_saves_the_provider_and_jit(env: SsoEnv, web: Web) -> None:
+    web.login(*ADMIN_A)
+    web.get(f"/sites/{env.org_a}/sso")
+    form = {"action": "configure", "issuer": env.issuer, "client_id": "rolegate-acme-2", "client_secret": "", "sso_required": "1"}
+    assert web.post(f"/sites/{env.org_a}/sso", form).status_code == 303
+    view = sso_settings(env.rolegate.reader(), actor=PLATFORM, organization_id=env.org_a)
+    assert view.client_id == "rolegate-acme-2"
+    assert view.sso_required
+    assert view.has_secret  # an empty secret field keeps the stored one
+    page = web.get(f"/sites/{env.org_a}/sso")
+    assert one(soup(page), "#sso-message").get_text() == "SSO settings saved."
+    assert web.post(f"/sites/{env.org_a}/sso", {"action": "jit", "workspace_id": env.ws_a, "role_id": "csm", "enabled": "1"}).status_code == 303
+    assert sso_settings(env.rolegate.reader(), actor=PLATFORM, organization_id=env.org_a).jit[0].role_id == "csm"
+    # A refusal comes back as the page's message, the settings unchanged.
+    web.get(f"/sites/{env.org_a}/sso")
+    web.post(f"/sites/{env.org_a}/sso", {"action": "configure", "issuer": "http://not-loopback.example.com"})
+    assert "no issuer URL" in one(soup(web.get(f"/sites/{env.org_a}/sso")), "#sso-message").get_text()
+    assert sso_settings(env.rolegate.reader(), actor=PLATFORM, organization_id=env.org_a).issuer == env.issuer
+    # Beta's workspace is not Acme's to configure, from the page either.
+    web.get(f"/sites/{env.org_a}/sso")
+    web.post(f"/sites/{env.org_a}/sso", {"action": "jit", "workspace_id": env.ws_b, "enabled": "1"})
+    message = one(soup(web.get(f"/sites/{env.org_a}/sso")), "#sso-message").get_text()
+    assert "no workspace" in message
+    assert env.org_b not in message  # nothing of the other tenant, not even its id
+    assert len(sso_settings(env.rolegate.reader(), actor=PLATFORM, organization_id=env.org_b).jit) == 1  # Beta's own

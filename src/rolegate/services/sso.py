@@ -293,9 +293,14 @@ def set_jit_workspace(uow: UnitOfWork, *, actor: Actor, workspace_id: str, enabl
     member of this workspace, and with which role (None: the workspace's default role)."""
     with uow:
         ws = uow.workspaces.get(workspace_id)
-        if ws is None:
-            raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
-        _require_admin(uow, actor, ws.organization_id)
+        try:
+            if ws is None:
+                raise NotFoundError("", decision=None)
+            _require_admin(uow, actor, ws.organization_id)
+        except NotFoundError:
+            # The same answer as for no workspace at all: another tenant's workspace
+            # (or its organization's id) is never revealed.
+            raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.") from None
         state = load_state(uow, workspace_id)
         if role_id is not None:
             state.role(role_id)  # NotFoundError for a role of no such id here
