@@ -288,13 +288,17 @@ def remove_domain(uow: UnitOfWork, *, actor: Actor, organization_id: str, domain
         return True
 
 
-def set_jit_workspace(uow: UnitOfWork, *, actor: Actor, workspace_id: str, enabled: bool, role_id: str | None = None) -> JitWorkspace | None:
+def set_jit_workspace(
+    uow: UnitOfWork, *, actor: Actor, workspace_id: str, enabled: bool, role_id: str | None = None, organization_id: str | None = None
+) -> JitWorkspace | None:
     """Whether a first sign-in through the organization's provider makes the person a
-    member of this workspace, and with which role (None: the workspace's default role)."""
+    member of this workspace, and with which role (None: the workspace's default role).
+    `organization_id`: the caller's organization (an API key's); another's workspace is
+    not found."""
     with uow:
         ws = uow.workspaces.get(workspace_id)
         try:
-            if ws is None:
+            if ws is None or (organization_id is not None and ws.organization_id != organization_id):
                 raise NotFoundError("", decision=None)
             _require_admin(uow, actor, ws.organization_id)
         except NotFoundError:
