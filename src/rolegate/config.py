@@ -70,6 +70,11 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     """When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise);
     unset, it is open (it names no tenant: see README, "Operate it")."""
+    sso_break_glass: bool = False
+    """`ROLEGATE_SSO_BREAK_GLASS=1`: where an organization requires single sign-on, its
+    site administrators may still log in with their password (the identity provider is
+    down or misconfigured). Off by default; each such login is a `login.break_glass`
+    security event."""
     traces_exporters: tuple[str, ...] = ()
     """OpenTelemetry span exporters (entry point names: `otlp_proto_http`,
     `otlp_proto_grpc`, `console`); empty: tracing is off, and Rolegate imports
@@ -111,6 +116,7 @@ class Settings:
             "log_format": os.environ.get("ROLEGATE_LOG_FORMAT", "json").strip().lower(),
             "log_level": os.environ.get("ROLEGATE_LOG_LEVEL", "INFO").strip().upper(),
             "metrics_token": os.environ.get("ROLEGATE_METRICS_TOKEN") or None,
+            "sso_break_glass": _flag(os.environ.get("ROLEGATE_SSO_BREAK_GLASS", "")),
             "traces_exporters": traces_exporters(os.environ),
             "webhooks": os.environ.get("ROLEGATE_WEBHOOKS", "1").strip().lower() not in {"0", "false", "no", "off"},
             "webhooks_allow_private": _flag(os.environ.get("ROLEGATE_WEBHOOKS_ALLOW_PRIVATE", "")),

@@ -48,6 +48,7 @@ TENANT = {
     "invitations": "invitations into a workspace",
     "webhook_cursors": "where webhook delivery stands per endpoint in a workspace",
     "webhook_deliveries": "attempts to deliver a workspace's changes to an endpoint",
+    "sso_workspaces": "where a first SSO sign-in makes a member (just in time), with its role",
 }
 
 REFERENCE = {
@@ -56,6 +57,8 @@ REFERENCE = {
     "site_administrators": "per organization, few rows, read on admin pages across the organization's workspaces",
     "webhook_endpoints": "an organization's few webhook endpoints, read by deliveries in each of its workspaces",
     "api_keys": "few rows, looked up by prefix on every request before any workspace is known; organization-wide keys have no workspace",
+    "sso_providers": "one identity provider per organization, read at sign-in before any workspace is known",
+    "sso_domains": "an organization's email domain claims, looked up by an email's domain at login",
 }
 
 GLOBAL = {
@@ -63,6 +66,7 @@ GLOBAL = {
     "password_resets": "a person's reset links, found by token hash",
     "email_changes": "a person's email-change links, found by token hash",
     "security_events": "login and account events of a person (or of an unknown email)",
+    "sso_flows": "a sign-in under way, found by its state's hash at the callback",
     "outbox": "the mail queue, polled across workspaces by every sender; a password reset's mail has no workspace",
 }
 

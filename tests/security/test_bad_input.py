@@ -364,7 +364,7 @@ class Site:
     ids: dict[str, str]
 
     def client(self, path: str) -> Any:
-        if path.startswith(("/w/", "/account/")):
+        if path.startswith(("/w/", "/account/", "/sites/")):
             return self.admin
         self.anonymous.get("/login")  # a fresh CSRF token: an accepted invitation or reset ends the session
         return self.anonymous
@@ -388,7 +388,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         role = create_role(rg.uow(), actor=actor, workspace_id=ws, name="Web custom", grants=["accounts.csm_seat"], landing_page="my_accounts").id
         invited = invite(rg.uow(), actor=actor, workspace_id=ws, email="web-invited@bad.test", role_id=role, policy=rg.mail_policy)
         upsert_record(rg.uow(), actor=actor, workspace_id=ws, record=Record("account", "web-acme", None, owner))
-        ids = {"ws": ws, "role": role, "member": invited.member.member.id, "owner": owner, "token": invited.token, "record": "web-acme"}
+        ids = {"org": org, "ws": ws, "role": role, "member": invited.member.member.id, "owner": owner, "token": invited.token, "record": "web-acme"}
         app = create_app(rg)
         with start_blocking_portal() as portal:
             clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rolegate.test") for _ in range(2)]
@@ -422,6 +422,8 @@ FORMS: list[tuple[str, dict[str, str]]] = [
     ("/w/{ws}/accounts/{record}/assignee", {"assignee": "{owner}", "back": ""}),
     ("/w/{ws}/audit/retention", {"days": "30"}),
     ("/account/email", {"new_email": "new-login@bad.test", "password": "not the password"}),  # refused by the password check
+    ("/sso/start", {"email": "nobody@bad.test", "next": "/"}),  # no SSO for bad.test: the form again (422)
+    ("/sites/{org}/sso", {"action": "claim", "domain": "bad-input.test", "issuer": "", "client_id": "", "client_secret": "", "workspace_id": "{ws}", "role_id": ""}),
 ]
 """Each form POST of the admin UI and a valid set of its fields (`test_every_form_is_here`
 keeps the table complete)."""

@@ -41,6 +41,7 @@ PUBLIC = {
     ("POST", "/v1/password-resets/{token}"),
     ("POST", "/login"),
     ("POST", "/logout"),
+    ("POST", "/sso/start"),
     ("POST", "/password-reset"),
     ("POST", "/password-reset/{token}"),
     ("POST", "/invitations/{token}"),

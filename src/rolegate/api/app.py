@@ -32,6 +32,7 @@ from rolegate.api.routes import (
     references,
     roles,
     sites,
+    sso,
     team,
     webhooks,
     workspaces,
@@ -150,7 +151,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (decisions, workspaces, roles, members, records, audit, team, references):  # the hot path is matched first
         app.include_router(module.router)
-    for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
+    for module in (fields, sites, identity, sso):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
     app.include_router(webhooks.router)  # an organization's webhook endpoints and their deliveries (issue 16)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first

@@ -74,7 +74,7 @@ OFF_LOOP_BYTES: Final = 64 * KiB
 about 10 ms to decode, a full batch about 50 ms)."""
 
 
-_PUBLIC = re.compile(r"^/(?:login|logout|password-reset(?:/[^/]*)?|invitations/[^/]*|v1/invitations/[^/]*/accept|v1/password-resets(?:/[^/]*)?)/?$")
+_PUBLIC = re.compile(r"^/(?:login|logout|sso/start|password-reset(?:/[^/]*)?|invitations/[^/]*|v1/invitations/[^/]*/accept|v1/password-resets(?:/[^/]*)?)/?$")
 _BULK = re.compile(r"^/v1/workspaces/[^/]+/(?:check/batch|records/bulk|records/delete|fields/filter|fields/check-write)/?$")
 
 

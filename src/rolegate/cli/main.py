@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from rolegate.cli import audit, check, db, demo, explain, keys, outbox, presets, roles_code, schema, serve, users
+from rolegate.cli import audit, check, db, demo, explain, keys, outbox, presets, roles_code, schema, serve, sso, users
 from rolegate.cli import webhooks as webhooks_cli
 from rolegate.cli.members import app as members_app
 
@@ -27,6 +27,7 @@ app.command("outbox")(outbox.outbox)
 app.add_typer(users.app, name="users")
 app.add_typer(members_app, name="members")
 app.add_typer(webhooks_cli.app, name="webhooks")
+app.add_typer(sso.app, name="sso")
 
 
 def main() -> None:

@@ -428,3 +428,60 @@ webhook_deliveries = Table(
 )
 
 __all__ += ["webhook_cursors", "webhook_deliveries", "webhook_endpoints"]
+# -- single sign-on (OpenID Connect) per organization ---------------------------------------
+
+# One identity provider per organization. The client secret is stored encrypted
+# (`services/sso_secrets.py`) and never shown again.
+sso_providers = Table(
+    "sso_providers",
+    metadata,
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("issuer", String(500), nullable=False),
+    Column("client_id", String(300), nullable=False),
+    Column("client_secret", Text, nullable=False),
+    Column("sso_required", Integer, nullable=False, server_default="0"),
+    *_timestamps(),
+)
+
+# An organization's claims on email domains. Several organizations may claim a domain;
+# only one may prove it (the partial unique index settles a race on both databases).
+sso_domains = Table(
+    "sso_domains",
+    metadata,
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("domain", String(253), primary_key=True),
+    Column("token", String(100), nullable=False),
+    Column("verified_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+)
+_VERIFIED = sso_domains.c.verified_at.is_not(None)
+Index("uq_sso_domains_verified", sso_domains.c.domain, unique=True, postgresql_where=_VERIFIED, sqlite_where=_VERIFIED)
+
+# The workspaces where a first sign-in makes a member (just in time), with the role
+# (NULL: the workspace's default role, E7). No foreign key to the role: deleting it
+# must not be blocked by this setting; a sign-in then gives the default role.
+sso_workspaces = Table(
+    "sso_workspaces",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ID),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+)
+
+# A sign-in under way: found at the callback by the state's hash, spent once. Holds the
+# nonce and the PKCE verifier the browser never sees.
+sso_flows = Table(
+    "sso_flows",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", String(200), nullable=False),
+    Column("next_path", String(500), nullable=False, server_default="/"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("ix_sso_flows_expires", "expires_at"),
+)
+
+__all__ += ["sso_domains", "sso_flows", "sso_providers", "sso_workspaces"]

@@ -26,6 +26,7 @@ from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
+from rolegate.store.repositories_sso import SsoRepository
 from rolegate.store.repositories_team import (
     EmailChangeRepository,
     InvitationRepository,
@@ -60,6 +61,7 @@ class UnitOfWork:
     email_changes: EmailChangeRepository
     web_sessions: WebSessionRepository
     webhooks: WebhookRepository
+    sso: SsoRepository
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class UnitOfWork:
             ("email_changes", EmailChangeRepository),
             ("web_sessions", WebSessionRepository),
             ("webhooks", WebhookRepository),
+            ("sso", SsoRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from rolegate.domain.errors import RateLimitedError
 from rolegate.services.commands import LoginIn
-from rolegate.services.login_protection import log_in
+from rolegate.services.sso import SsoRequiredError, password_log_in
 from rolegate.services.web_sessions import start_session
 from rolegate.web.context import LoginRequired, current_user, log_out, viewer
 from rolegate.web.forms import FormInvalid, validated
@@ -48,7 +48,13 @@ async def login(request: Request) -> Response:
     rg = ui_of(request).rolegate
     ip = request.client.host if request.client is not None else ""
     try:
-        user = await run_in_threadpool(lambda: log_in(rg.uow, rg.login_guard, email=email, password=password, ip=ip))
+        user = await run_in_threadpool(
+            lambda: password_log_in(rg.uow, rg.login_guard, email=email, password=password, ip=ip, break_glass=rg.settings.sso_break_glass)
+        )
+    except SsoRequiredError as exc:
+        return render(
+            request, "login.html", {"next": target, "email": email, "error": exc.message, "sso_email": email}, status=exc.status
+        )
     except RateLimitedError as exc:
         response = render(
             request, "login.html", {"next": target, "email": email, "error": exc.message}, status=exc.status
