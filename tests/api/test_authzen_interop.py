@@ -32,7 +32,9 @@ FILES = ("00", "01", "02")
 
 
 def _decisions(version: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / f"decisions-authorization-api-1_0-{version}.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(
+        (HERE / f"decisions-authorization-api-1_0-{version}.json").read_text(encoding="utf-8")
+    )
     return data
 
 
@@ -75,7 +77,9 @@ def _request(request: dict[str, Any]) -> dict[str, Any]:
     if "subject" in out:
         out["subject"] = _as_pep(out["subject"])
     if "evaluations" in out:
-        out["evaluations"] = [({**e, "subject": _as_pep(e["subject"])} if "subject" in e else e) for e in out["evaluations"]]
+        out["evaluations"] = [
+            ({**e, "subject": _as_pep(e["subject"])} if "subject" in e else e) for e in out["evaluations"]
+        ]
     return out
 
 
@@ -87,7 +91,9 @@ def test_authzen_interop_evaluation(todo: TodoApp, request_body: dict[str, Any],
 
 
 @pytest.mark.parametrize(("request_body", "expected"), _cases("evaluation"))
-def test_authzen_interop_evaluation_in_a_batch_of_one(todo: TodoApp, request_body: dict[str, Any], expected: bool) -> None:
+def test_authzen_interop_evaluation_in_a_batch_of_one(
+    todo: TodoApp, request_body: dict[str, Any], expected: bool
+) -> None:
     body = _request(request_body)
     r = todo.decide.post("/access/v1/evaluations", json={"evaluations": [body]})
     assert r.status_code == 200, r.text
@@ -95,7 +101,9 @@ def test_authzen_interop_evaluation_in_a_batch_of_one(todo: TodoApp, request_bod
 
 
 @pytest.mark.parametrize(("request_body", "expected"), _cases("evaluations"))
-def test_authzen_interop_evaluations(todo: TodoApp, request_body: dict[str, Any], expected: list[dict[str, bool]]) -> None:
+def test_authzen_interop_evaluations(
+    todo: TodoApp, request_body: dict[str, Any], expected: list[dict[str, bool]]
+) -> None:
     r = todo.decide.post("/access/v1/evaluations", json=_request(request_body))
     assert r.status_code == 200, r.text
     assert r.json()["evaluations"] == expected

@@ -209,7 +209,10 @@ def _offset(token: str | None, fingerprint: str) -> int:
     except (ValueError, UnicodeDecodeError, binascii.Error):
         offset, tag = -1, ""
     if tag != fingerprint or offset < 0:
-        raise RolegateError("the page token is not one this search returned", fix="Send the request of the previous page unchanged, with its `next_token`.")
+        raise RolegateError(
+            "the page token is not one this search returned",
+            fix="Send the request of the previous page unchanged, with its `next_token`.",
+        )
     return offset
 
 
@@ -249,7 +252,13 @@ def search_subjects(
 
 
 def search_actions(
-    snap: Snapshot, member: str | None, *, resource_type: str, resource_id: str, token: str | None = None, limit: int | None = None
+    snap: Snapshot,
+    member: str | None,
+    *,
+    resource_type: str,
+    resource_id: str,
+    token: str | None = None,
+    limit: int | None = None,
 ) -> Page[str]:
     """The actions on `resource_type` the member may do on the resource, in the
     schema's order. A resource type that is no object of the schema stands for the
@@ -285,6 +294,13 @@ def search_resources(
     if member is None:
         return Page((), "")
     page = visible_records(
-        uow, snap, workspace_id=workspace_id, member=member, action=action, object_type=resource_type, cursor=token or None, limit=_size(limit)
+        uow,
+        snap,
+        workspace_id=workspace_id,
+        member=member,
+        action=action,
+        object_type=resource_type,
+        cursor=token or None,
+        limit=_size(limit),
     )
     return Page(page.ids, page.next_cursor or "")

@@ -63,7 +63,10 @@ router = APIRouter(tags=["authzen"], route_class=ApiRoute)
 WORKSPACE_HEADER: Final = "Rolegate-Workspace"
 _JSON = "application/json"
 _DECIDED = {True: b'{"decision":true}', False: b'{"decision":false}'}
-_COUNTED = {True: DECISIONS.labels("authzen_evaluation", "allowed"), False: DECISIONS.labels("authzen_evaluation", "denied")}
+_COUNTED = {
+    True: DECISIONS.labels("authzen_evaluation", "allowed"),
+    False: DECISIONS.labels("authzen_evaluation", "denied"),
+}
 _BATCH_ALLOWED = DECISIONS.labels("authzen_evaluations", "allowed")
 _BATCH_DENIED = DECISIONS.labels("authzen_evaluations", "denied")
 
@@ -107,7 +110,8 @@ def _doc(model: type[BaseModel]) -> dict[str, Any]:
 
 async def _access(request: Request) -> Access:
     caller = await authenticated(request)
-    workspace = caller.key.workspace_id or request.headers.get(WORKSPACE_HEADER)
+    # A header naming another workspace than the key's own is that workspace: a 404.
+    workspace = request.headers.get(WORKSPACE_HEADER) or caller.key.workspace_id
     if not workspace or len(workspace) > 36 or "\x00" in workspace:
         raise RolegateError(
             f"this API key reaches an organization: name the workspace in `{WORKSPACE_HEADER}` (a workspace id)",
@@ -124,7 +128,9 @@ async def _parse(request: Request, model: type[M]) -> M:
         return model.model_validate_json(body)
     except ValidationError as exc:
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-        raise RolegateError(f"the request does not fit the AuthZEN API: {where}", fix="See /docs for the request's shape.") from None
+        raise RolegateError(
+            f"the request does not fit the AuthZEN API: {where}", fix="See /docs for the request's shape."
+        ) from None
 
 
 async def _snapshot(access: Access) -> Snapshot:
@@ -144,7 +150,11 @@ def _stale(access: Access, snap: Snapshot) -> dict[str, str] | None:
     if age is None:
         return None
     STALE_ANSWERS.inc()
-    return {"Rolegate-Stale": "true", "Rolegate-Revision": str(snap.revision), "Rolegate-Stale-Age-Ms": str(int(age * 1000))}
+    return {
+        "Rolegate-Stale": "true",
+        "Rolegate-Revision": str(snap.revision),
+        "Rolegate-Stale-Age-Ms": str(int(age * 1000)),
+    }
 
 
 def _subjects(app: FastAPI) -> Subjects:
@@ -196,7 +206,12 @@ async def metadata(request: Request) -> MetadataOut:
     )
 
 
-@router.post("/access/v1/evaluation", response_model=DecisionOut, summary="AuthZEN: may this subject do this action on this resource?", openapi_extra=_doc(EvaluationIn))
+@router.post(
+    "/access/v1/evaluation",
+    response_model=DecisionOut,
+    summary="AuthZEN: may this subject do this action on this resource?",
+    openapi_extra=_doc(EvaluationIn),
+)
 async def evaluation(request: Request) -> Response:
     """`{"decision": true|false}`. The subject is a member (`{type: "user", id: <member
     id or email>}`); the action one of the product schema; the resource a record of the
@@ -213,7 +228,10 @@ async def evaluation(request: Request) -> Response:
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, bool):
         return {"decision": outcome}
-    return {"decision": False, "context": {"error": {"status": outcome.status, "code": outcome.code.value, "message": str(outcome)}}}
+    return {
+        "decision": False,
+        "context": {"error": {"status": outcome.status, "code": outcome.code.value, "message": str(outcome)}},
+    }
 
 
 def _any_record(snap: Snapshot, items: list[Evaluation]) -> bool:
@@ -243,7 +261,10 @@ async def evaluations(request: Request) -> Response:
     snap = await _snapshot(access)
     if not body.evaluations:
         if body.subject is None or body.action is None or body.resource is None:
-            raise RolegateError("an evaluation needs a subject, an action and a resource", fix="Send them, or a non-empty `evaluations`.")
+            raise RolegateError(
+                "an evaluation needs a subject, an action and a resource",
+                fix="Send them, or a non-empty `evaluations`.",
+            )
         one = await _member(request, access, snap, body.subject.type, body.subject.id)
         decided = await _decide(snap, one, body.action.name, body.resource.type, body.resource.id)
         _COUNTED[decided].inc()
@@ -255,8 +276,13 @@ async def evaluations(request: Request) -> Response:
         action = item.action or body.action
         resource = item.resource or body.resource
         if subject is None or action is None or resource is None:
-            missing = ", ".join(n for n, v in (("subject", subject), ("action", action), ("resource", resource)) if v is None)
-            raise RolegateError(f"evaluations[{i}] has no {missing}, nor does the request", fix="Give it in the evaluation or at the top level.")
+            missing = ", ".join(
+                n for n, v in (("subject", subject), ("action", action), ("resource", resource)) if v is None
+            )
+            raise RolegateError(
+                f"evaluations[{i}] has no {missing}, nor does the request",
+                fix="Give it in the evaluation or at the top level.",
+            )
         member: str | None = None
         if subject.type == USER:
             if "@" in subject.id:
@@ -277,7 +303,12 @@ async def evaluations(request: Request) -> Response:
     return Response(answer.model_dump_json(exclude_none=True), media_type=_JSON, headers=_stale(access, snap))
 
 
-@router.post("/access/v1/search/subject", response_model=SearchOut, summary="AuthZEN: which members may do this action on this resource", openapi_extra=_doc(SubjectSearchIn))
+@router.post(
+    "/access/v1/search/subject",
+    response_model=SearchOut,
+    summary="AuthZEN: which members may do this action on this resource",
+    openapi_extra=_doc(SubjectSearchIn),
+)
 async def search_subject(request: Request) -> Response:
     """The active members (`{type: "user", id: <member id>, properties: {email}}`) for
     whom the evaluation would be `true`; `page.limit` (100 by default, 1,000 at most)
@@ -303,7 +334,12 @@ async def search_subject(request: Request) -> Response:
     return _search_answer(access, snap, found.next_token, results)
 
 
-@router.post("/access/v1/search/resource", response_model=SearchOut, summary="AuthZEN: which records may this member act on", openapi_extra=_doc(ResourceSearchIn))
+@router.post(
+    "/access/v1/search/resource",
+    response_model=SearchOut,
+    summary="AuthZEN: which records may this member act on",
+    openapi_extra=_doc(ResourceSearchIn),
+)
 async def search_resource(request: Request) -> Response:
     """The records of `resource.type` in the record index the member may `action`, in
     id order (the filter of `/lookup`, applied in the database); pages as above."""
@@ -328,7 +364,12 @@ async def search_resource(request: Request) -> Response:
     return _search_answer(access, snap, found.next_token, results)
 
 
-@router.post("/access/v1/search/action", response_model=SearchOut, summary="AuthZEN: which actions may this member do on this resource", openapi_extra=_doc(ActionSearchIn))
+@router.post(
+    "/access/v1/search/action",
+    response_model=SearchOut,
+    summary="AuthZEN: which actions may this member do on this resource",
+    openapi_extra=_doc(ActionSearchIn),
+)
 async def search_action(request: Request) -> Response:
     """The actions of the product schema on `resource.type` the evaluation allows on
     this resource; a type that is no object of the schema asks for the actions on no

@@ -98,7 +98,9 @@ class DecisionOut(BaseModel):
 
 class EvaluationsOut(BaseModel):
     evaluations: list[DecisionOut] | None = None
-    decision: bool | None = Field(default=None, description="Only for a request without `evaluations` (one evaluation).")
+    decision: bool | None = Field(
+        default=None, description="Only for a request without `evaluations` (one evaluation)."
+    )
 
 
 class PageIn(_Entity):
