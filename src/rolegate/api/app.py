@@ -148,7 +148,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     app.state.rolegate = rg
     app.state.auth = Auth(rg)
     install_problem_handlers(app)
-    for module in (decisions, workspaces, roles, members, records, audit, team, references):  # the hot path is matched first
+    for module in (decisions, authzen, workspaces, roles, members, records, audit, team, references):  # the hot paths are matched first
         app.include_router(module.router)
     for module in (fields, sites, identity, authzen):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
