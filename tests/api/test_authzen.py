@@ -7,11 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from rolegate.bootstrap import Rolegate
+from rolegate.domain.roles import MemberStatus
 from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import create_api_key
+from rolegate.services.authzen import Directory, Subjects
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api, assert_problem, make_tenant
 from tests.authzen.todo import TodoApp, build_todo, todo_preset
@@ -302,3 +306,44 @@ def test_the_openapi_document_describes_the_authzen_routes(api: Api) -> None:
     assert set(schema["required"]) == {"subject", "action", "resource"}
     assert schema["properties"]["subject"]["properties"]["id"]["type"] == "string"
     assert doc["paths"]["/.well-known/authzen-configuration"]["get"]["security"] == []
+
+
+def test_subjects_serve_a_directory_up_to_its_revision_and_age() -> None:
+    now = [0.0]
+    subjects = Subjects(ttl=10.0, clock=lambda: now[0])
+    d = Directory(5, {"ann@x.test": "m1"}, (("m1", "ann@x.test", MemberStatus.ACTIVE),))
+    assert subjects.current("ws", 5) is None
+    subjects.remember("ws", d)
+    assert subjects.current("ws", 5) is d
+    assert subjects.current("ws", 4) is d  # an older snapshot: the members it knew are here
+    assert subjects.current("ws", 6) is None  # a newer one: read again
+    now[0] = 10.5
+    assert subjects.current("ws", 5) is None  # an email may have changed without a revision
+    assert subjects.last("ws") is d
+    assert d.member("user", "ANN@x.test") == "m1"
+    assert d.member("user", "m1") == "m1"
+    assert d.member("user", "nobody@x.test") == "nobody@x.test"  # names no member: denied
+    assert d.member("group", "m1") is None
+
+
+def test_emails_are_read_once_per_revision_and_answer_from_the_last_read_while_the_store_is_down(
+    todo: TodoApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert decide(todo, ask("morty@the-citadel.com", "can_update_todo")) is True
+
+    def unreachable(*_args: object, **_kw: object) -> Directory:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("rolegate.api.routes.authzen.load_directory", unreachable)
+    assert decide(todo, ask("morty@the-citadel.com", "can_update_todo")) is True  # no read: the directory is held
+    monkeypatch.setattr(todo_subjects(todo), "_ttl", -1.0)  # expired: the next decision reads again, and cannot
+    assert decide(todo, ask("morty@the-citadel.com", "can_update_todo")) is True
+    assert decide(todo, ask("morty@the-citadel.com", "can_update_todo", RICK_TODO)) is False
+
+
+def todo_subjects(todo: TodoApp) -> Subjects:
+    """The app's directory cache, reached through the ASGI transport of the test client."""
+    transport = todo.decide.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    held: Subjects = transport.app.state.authzen_subjects  # type: ignore[attr-defined]
+    return held

@@ -24,7 +24,8 @@ import base64
 import binascii
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Generic, TypeVar
@@ -37,7 +38,7 @@ from rolegate.store.uow import UnitOfWork
 
 __all__ = [
     "DEFAULT_PAGE",
-    "SEMANTICS",
+    "DIRECTORY_TTL",
     "USER",
     "Directory",
     "Evaluation",
@@ -58,7 +59,6 @@ T = TypeVar("T")
 USER = "user"
 """The one subject type: a member of the workspace."""
 
-SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 
@@ -87,43 +87,43 @@ def load_directory(uow: UnitOfWork, *, workspace_id: str) -> Directory:
     return Directory(revision, MappingProxyType({email.lower(): mid for mid, email, _ in members}), members)
 
 
+DIRECTORY_TTL = 10.0
+"""Seconds a directory serves without reading again: a user's email changes without a
+revision of the workspaces they belong to."""
+
+
 class Subjects:
     """The newest `Directory` of each workspace this process has read (bounded). A
-    directory serves a snapshot at its revision or an older one; a newer snapshot
-    means the members may have changed, and the caller reads the directory again."""
+    directory serves a snapshot at its revision or an older one for `ttl` seconds; a
+    newer snapshot means the members may have changed, and the caller reads the
+    directory again (keeping the last one to answer while the store is unreachable)."""
 
-    def __init__(self, max_workspaces: int = 10_000) -> None:
+    def __init__(
+        self, max_workspaces: int = 10_000, ttl: float = DIRECTORY_TTL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._max = max_workspaces
-        self._held: dict[str, Directory] = {}
+        self._ttl = ttl
+        self._clock = clock
+        self._held: dict[str, tuple[Directory, float]] = {}
         self._lock = threading.Lock()
 
     def current(self, workspace_id: str, revision: int) -> Directory | None:
         held = self._held.get(workspace_id)
-        return held if held is not None and held.revision >= revision else None
+        if held is None or held[0].revision < revision or self._clock() - held[1] > self._ttl:
+            return None
+        return held[0]
+
+    def last(self, workspace_id: str) -> Directory | None:
+        """The directory last read, however old: for answers while the store is down."""
+        held = self._held.get(workspace_id)
+        return held[0] if held is not None else None
 
     def remember(self, workspace_id: str, directory: Directory) -> Directory:
         with self._lock:
-            held = self._held.get(workspace_id)
-            if held is not None and held.revision > directory.revision:
-                return held
             if workspace_id not in self._held and len(self._held) >= self._max:
                 del self._held[next(iter(self._held))]
-            self._held[workspace_id] = directory
+            self._held[workspace_id] = (directory, self._clock())
         return directory
-
-
-def member_of(directory: Directory | None, subject_type: str, subject_id: str) -> str | None:
-    """The member a subject names. Without a directory only member ids resolve (the
-    caller loads one when an id is an email: `needs_directory`)."""
-    if subject_type != USER:
-        return None
-    if directory is not None:
-        return directory.member(subject_type, subject_id)
-    return None if "@" in subject_id else subject_id
-
-
-def needs_directory(subject_id: str) -> bool:
-    return "@" in subject_id
 
 
 def needs_records(snap: Snapshot, member: str | None, action: str) -> bool:
