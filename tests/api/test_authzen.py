@@ -347,3 +347,10 @@ def todo_subjects(todo: TodoApp) -> Subjects:
     assert isinstance(transport, httpx.ASGITransport)
     held: Subjects = transport.app.state.authzen_subjects  # type: ignore[attr-defined]
     return held
+
+
+def test_the_request_id_of_the_pep_comes_back(todo: TodoApp) -> None:
+    rid = "bfe9eb29-ab87-4ca3-be83-a1d5d8305716"
+    r = todo.decide.post("/access/v1/evaluation", json=ask("morty@the-citadel.com", "can_read_todos"), headers={"X-Request-ID": rid})
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == rid
