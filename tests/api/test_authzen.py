@@ -96,6 +96,10 @@ def test_an_organization_key_names_the_workspace_and_never_reaches_another_tenan
     body = ask("morty@the-citadel.com", "can_update_todo")
     problem = assert_problem(api.post("/access/v1/evaluation", json=body), 400, "bad_request")
     assert "Rolegate-Workspace" in problem["detail"]
+    for bad in ("", "x" * 37):
+        assert_problem(
+            api.post("/access/v1/evaluation", json=body, headers={"Rolegate-Workspace": bad}), 400, "bad_request"
+        )
     r = api.post("/access/v1/evaluation", json=body, headers={"Rolegate-Workspace": todo.tenant.id})
     assert r.status_code == 200
     assert r.json() == {"decision": True}
@@ -351,6 +355,8 @@ def todo_subjects(todo: TodoApp) -> Subjects:
 
 def test_the_request_id_of_the_pep_comes_back(todo: TodoApp) -> None:
     rid = "bfe9eb29-ab87-4ca3-be83-a1d5d8305716"
-    r = todo.decide.post("/access/v1/evaluation", json=ask("morty@the-citadel.com", "can_read_todos"), headers={"X-Request-ID": rid})
+    r = todo.decide.post(
+        "/access/v1/evaluation", json=ask("morty@the-citadel.com", "can_read_todos"), headers={"X-Request-ID": rid}
+    )
     assert r.status_code == 200
     assert r.headers["x-request-id"] == rid

@@ -114,8 +114,14 @@ def _doc(model: type[BaseModel]) -> dict[str, Any]:
 async def _access(request: Request) -> Access:
     caller = await authenticated(request)
     # A header naming another workspace than the key's own is that workspace: a 404.
-    workspace = request.headers.get(WORKSPACE_HEADER) or caller.key.workspace_id
-    if not workspace or len(workspace) > 36 or "\x00" in workspace:
+    named = request.headers.get(WORKSPACE_HEADER)
+    if named is not None and not 0 < len(named) <= 36:
+        raise RolegateError(
+            f"`{WORKSPACE_HEADER}` is a workspace id (36 characters at most)",
+            fix="Send the id, or no header with a key of one workspace.",
+        )
+    workspace = named or caller.key.workspace_id
+    if workspace is None:
         raise RolegateError(
             f"this API key reaches an organization: name the workspace in `{WORKSPACE_HEADER}` (a workspace id)",
             fix="Or use a key of that workspace.",
