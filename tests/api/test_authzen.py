@@ -18,6 +18,7 @@ from rolegate.services.api_keys import create_api_key
 from rolegate.services.authzen import Directory, Subjects
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api, assert_problem, make_tenant
+from tests.api.test_metrics import delta, scrape
 from tests.authzen.todo import TodoApp, build_todo, todo_preset
 
 MORTY_TODO = "7240d0db-8ff0-41ec-98b2-34a096273b91"
@@ -360,3 +361,21 @@ def test_the_request_id_of_the_pep_comes_back(todo: TodoApp) -> None:
     )
     assert r.status_code == 200
     assert r.headers["x-request-id"] == rid
+
+
+def test_authzen_decisions_are_counted_by_route_and_result(todo: TodoApp) -> None:
+    before = scrape(todo.tenant.api)
+    assert decide(todo, ask("morty@the-citadel.com", "can_update_todo")) is True
+    assert decide(todo, ask("morty@the-citadel.com", "can_update_todo", RICK_TODO)) is False
+    body: dict[str, Any] = {"subject": {"type": "user", "id": "beth@the-smiths.com"}, "resource": {"type": "todo", "id": MORTY_TODO}}
+    body["evaluations"] = [
+        {"action": {"name": "can_read_todos"}},
+        {"action": {"name": "can_create_todo"}},
+        {"action": {"name": "can_delete_todo"}},
+    ]
+    assert todo.decide.post("/access/v1/evaluations", json=body).status_code == 200
+    after = scrape(todo.tenant.api)
+    assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluation", result="allowed") == 1
+    assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluation", result="denied") == 1
+    assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluations", result="allowed") == 1
+    assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluations", result="denied") == 2
