@@ -113,6 +113,9 @@ def _doc(model: type[BaseModel]) -> dict[str, Any]:
 
 async def _access(request: Request) -> Access:
     caller = await authenticated(request)
+    # Read (and limited: 413) once the key is valid and before anything else is
+    # refused, as on every route; `_parse` gets it from Starlette's cache.
+    await request.body()
     # A header naming another workspace than the key's own is that workspace: a 404.
     named = request.headers.get(WORKSPACE_HEADER)
     if named is not None and not 0 < len(named) <= 36:
