@@ -234,17 +234,17 @@ def search_subjects(
     resource_id: str,
     token: str | None = None,
     limit: int | None = None,
-) -> Page[tuple[str, str]]:
-    """The active members (id, email) who may `action` the resource, in the order they
-    were added."""
+) -> Page[str]:
+    """The ids of the active members who may `action` the resource, in the order they
+    were added (never their emails: a decide key reads no one's personal data)."""
     fingerprint = _fingerprint("subject", subject_type, action, resource_type, resource_id)
     start = _offset(token, fingerprint)
     if subject_type != USER:
         evaluate(snap, None, action, resource_type, resource_id)  # errors as for an evaluation
         return Page((), "")
     allowed = [
-        (mid, email)
-        for mid, email, status in directory.members
+        mid
+        for mid, _email, status in directory.members
         if status is MemberStatus.ACTIVE and evaluate(snap, mid, action, resource_type, resource_id)
     ]
     end = start + _size(limit)

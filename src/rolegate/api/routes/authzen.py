@@ -328,7 +328,7 @@ async def evaluations(request: Request) -> Response:
     openapi_extra=_doc(SubjectSearchIn),
 )
 async def search_subject(request: Request) -> Response:
-    """The active members (`{type: "user", id: <member id>, properties: {email}}`) for
+    """The active members (`{type: "user", id: <member id>}`, no email) for
     whom the evaluation would be `true`; `page.limit` (100 by default, 1,000 at most)
     and `page.token` (`next_token` of the previous page; empty: the last page)."""
     access = await _access(request)
@@ -348,7 +348,7 @@ async def search_subject(request: Request) -> Response:
             limit=page.limit if page else None,
         )
     )
-    results = [{"type": USER, "id": mid, "properties": {"email": email}} for mid, email in found.items]
+    results = [{"type": USER, "id": mid} for mid in found.items]
     return _search_answer(access, snap, found.next_token, results)
 
 

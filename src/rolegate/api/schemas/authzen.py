@@ -149,7 +149,6 @@ class PageOut(BaseModel):
 class SubjectOut(BaseModel):
     type: str
     id: str = Field(description="The member's id.")
-    properties: Properties = Field(description="`{email}`.")
 
 
 class ResourceOut(BaseModel):
