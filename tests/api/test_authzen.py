@@ -4,6 +4,7 @@ evaluations' defaults and semantics, and the three searches."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,12 +15,13 @@ from sqlalchemy.exc import OperationalError
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.workspace import Actor
-from rolegate.services.api_keys import create_api_key
+from rolegate.services.api_keys import create_api_key, organization_of
 from rolegate.services.authzen import Directory, Subjects
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api, assert_problem, make_tenant
 from tests.api.test_metrics import delta, scrape
 from tests.authzen.todo import TodoApp, build_todo, todo_preset
+from tests.security.test_outage import OutageFactory, outage  # noqa: F401  # the fixture
 
 MORTY_TODO = "7240d0db-8ff0-41ec-98b2-34a096273b91"
 RICK_TODO = "7240d0db-8ff0-41ec-98b2-34a096273b92"
@@ -344,6 +346,12 @@ def test_emails_are_read_once_per_revision_and_answer_from_the_last_read_while_t
     assert decide(todo, ask("morty@the-citadel.com", "can_update_todo", RICK_TODO)) is False
 
 
+def org_of(env: Any) -> str:
+    org: str | None = organization_of(env.rolegate.reader(), env.workspace_id)
+    assert org is not None
+    return org
+
+
 def todo_subjects(todo: TodoApp) -> Subjects:
     """The app's directory cache, reached through the ASGI transport of the test client."""
     transport = todo.decide.client._transport
@@ -380,3 +388,34 @@ def test_authzen_decisions_are_counted_by_route_and_result(todo: TodoApp) -> Non
     assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluation", result="denied") == 1
     assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluations", result="allowed") == 1
     assert delta(before, after, "rolegate_decisions_total", route="authzen_evaluations", result="denied") == 2
+
+
+def test_an_outage_answers_evaluations_from_the_cache_saying_how_stale(outage: OutageFactory) -> None:  # noqa: F811  # the imported fixture
+    env = outage()
+    ws_key = create_api_key(
+        env.rolegate.uow(), organization_id=org_of(env), workspace_id=env.workspace_id, rights={"decide"}, name="pep"
+    )
+    headers = {"Authorization": f"Bearer {ws_key}"}
+
+    def evaluation(subject: str) -> httpx.Response:
+        body = {
+            "subject": {"type": "user", "id": subject},
+            "action": {"name": "accounts.view"},
+            "resource": {"type": "account", "id": "acc-1"},
+        }
+        return env.portal.call(lambda: env.client.post("/access/v1/evaluation", json=body, headers=headers))
+
+    transport = env.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    transport.app.state.authzen_subjects = Subjects(ttl=0.0)  # type: ignore[attr-defined]  # every email reads the directory again
+    fresh = evaluation("owner@outage.test")  # reads the email directory and compiles the snapshot
+    assert fresh.json() == {"decision": True}
+    assert "Rolegate-Stale" not in fresh.headers
+    env.proxy.cut()
+    time.sleep(0.3)  # past the staleness bound and the key's TTL
+    for subject in ("owner@outage.test", env.owner):  # the email from the directory read last
+        r = evaluation(subject)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"decision": True}
+        assert r.headers["Rolegate-Stale"] == "true"
+    env.proxy.restore()
