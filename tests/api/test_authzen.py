@@ -4,6 +4,7 @@ evaluations' defaults and semantics, and the three searches."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -419,3 +420,37 @@ def test_an_outage_answers_evaluations_from_the_cache_saying_how_stale(outage: O
         assert r.json() == {"decision": True}
         assert r.headers["Rolegate-Stale"] == "true"
     env.proxy.restore()
+
+
+def test_a_directory_is_read_once_for_the_requests_that_wait_on_it() -> None:
+    subjects = Subjects()
+    reads: list[int] = []
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow_read() -> Directory:
+        reads.append(1)
+        started.set()
+        release.wait(5)
+        return Directory(3, {}, ())
+
+    got: list[Directory] = []
+    threads = [threading.Thread(target=lambda: got.append(subjects.get("ws", 3, slow_read))) for _ in range(4)]
+    threads[0].start()
+    assert started.wait(5)
+    for t in threads[1:]:
+        t.start()
+    time.sleep(0.2)  # the others are asking meanwhile (without the lock each would read)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert len(reads) == 1
+    assert len(got) == 4
+    assert all(d is got[0] for d in got)
+
+    def unreachable() -> Directory:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    assert subjects.get("ws", 4, unreachable) is got[0]  # newer wanted, store down: the last read
+    with pytest.raises(OperationalError):
+        subjects.get("other", 1, unreachable)  # nothing read before: the outage shows (503)

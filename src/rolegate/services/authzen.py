@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-from rolegate.domain.errors import InvalidRecordError, RolegateError
+from rolegate.domain.errors import InvalidRecordError, RolegateError, StoreUnavailableError
 from rolegate.domain.roles import MemberStatus
 from rolegate.engine import RecordRef, Snapshot
 from rolegate.services.assignments import visible_records
+from rolegate.services.availability import UNAVAILABLE_ERRORS
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
@@ -87,6 +88,8 @@ def load_directory(uow: UnitOfWork, *, workspace_id: str) -> Directory:
     return Directory(revision, MappingProxyType({email.lower(): mid for mid, email, _ in members}), members)
 
 
+UNREACHABLE: tuple[type[Exception], ...] = (StoreUnavailableError, *UNAVAILABLE_ERRORS)
+
 DIRECTORY_TTL = 10.0
 """Seconds a directory serves without reading again: a user's email changes without a
 revision of the workspaces they belong to."""
@@ -106,6 +109,7 @@ class Subjects:
         self._clock = clock
         self._held: dict[str, tuple[Directory, float]] = {}
         self._lock = threading.Lock()
+        self._stripes = tuple(threading.Lock() for _ in range(64))  # bounded, whatever the number of workspaces
 
     def current(self, workspace_id: str, revision: int) -> Directory | None:
         held = self._held.get(workspace_id)
@@ -117,6 +121,23 @@ class Subjects:
         """The directory last read, however old: for answers while the store is down."""
         held = self._held.get(workspace_id)
         return held[0] if held is not None else None
+
+    def get(self, workspace_id: str, revision: int, load: Callable[[], Directory]) -> Directory:
+        """The current directory, read with `load` when there is none: once at a time
+        per workspace (the requests that arrive meanwhile wait for that read, not
+        each its own); while the store is unreachable, the last one read."""
+        with self._stripes[hash(workspace_id) % len(self._stripes)]:
+            found = self.current(workspace_id, revision)
+            if found is not None:
+                return found
+            try:
+                loaded = load()
+            except UNREACHABLE:
+                last = self.last(workspace_id)
+                if last is None:
+                    raise
+                return last  # the snapshot decides from its cache meanwhile: so do emails
+            return self.remember(workspace_id, loaded)
 
     def remember(self, workspace_id: str, directory: Directory) -> Directory:
         with self._lock:

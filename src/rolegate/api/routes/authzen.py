@@ -38,7 +38,7 @@ from rolegate.api.schemas.authzen import (
     SearchOut,
     SubjectSearchIn,
 )
-from rolegate.domain.errors import RolegateError, StoreUnavailableError
+from rolegate.domain.errors import RolegateError
 from rolegate.engine import Snapshot
 from rolegate.metrics import DECISIONS, STALE_ANSWERS
 from rolegate.services.authzen import (
@@ -55,7 +55,6 @@ from rolegate.services.authzen import (
     search_resources,
     search_subjects,
 )
-from rolegate.services.availability import UNAVAILABLE_ERRORS
 
 __all__ = ["WORKSPACE_HEADER", "router"]
 
@@ -72,8 +71,6 @@ _BATCH_ALLOWED = DECISIONS.labels("authzen_evaluations", "allowed")
 _BATCH_DENIED = DECISIONS.labels("authzen_evaluations", "denied")
 
 M = TypeVar("M", bound=BaseModel)
-
-_UNREACHABLE: tuple[type[Exception], ...] = (StoreUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 def _inline(schema: dict[str, Any]) -> dict[str, Any]:
@@ -180,14 +177,10 @@ async def _directory(request: Request, access: Access, revision: int) -> Directo
     subjects = _subjects(request.app)
     found = subjects.current(access.workspace_id, revision)
     if found is None:
-        try:
-            loaded = await run_in_threadpool(load_directory, access.rolegate.reader(), workspace_id=access.workspace_id)
-        except _UNREACHABLE:
-            last = subjects.last(access.workspace_id)
-            if last is None:
-                raise
-            return last  # the snapshot decides from its cache meanwhile: so do emails
-        found = subjects.remember(access.workspace_id, loaded)
+        rolegate, workspace_id = access.rolegate, access.workspace_id
+        found = await run_in_threadpool(
+            subjects.get, workspace_id, revision, lambda: load_directory(rolegate.reader(), workspace_id=workspace_id)
+        )
     return found
 
 
