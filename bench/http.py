@@ -16,7 +16,9 @@ One run, one fixed seed:
   times on both servers (medians reported); the same for `POST .../check/batch` with
   batches of 1,000 random checks (decisions/s = requests/s x 1,000); and one run of
   single checks on a record (`{"record": {"type": "account", "id": ...}}`), for
-  information.
+  information; and the AuthZEN evaluation (`POST /access/v1/evaluation`, the same
+  random members and actions with a resource, on a key of the workspace) run in turn
+  with the single check at its chosen concurrency (target: within 10% of it).
 
 Before and after the load every body is sent once and its answer compared with the
 engine's answer in process (`SnapshotCache` on the same database): allowed, scope,
@@ -123,6 +125,13 @@ class Workload:
     """JSON of a check body (sorted keys) -> the decision the engine gives in process."""
     revision: int
     allowed_share: float
+    authzen_bodies: list[dict[str, Any]]
+    """AuthZEN evaluations: random (member, action) pairs decided without the record
+    index (an action on no object, a denial, or a grant on every record), as the single
+    checks they are compared with; the resource is one of the action's object type."""
+    authzen_expected: list[bool]
+    authzen_key: str
+    """A decide key of the demo workspace alone: a PEP needs no `Rolegate-Workspace`."""
 
 
 def _key(body: dict[str, Any]) -> str:
@@ -144,6 +153,8 @@ def build_workload(demo: DemoWorkspace, config: Config) -> Workload:
     from rolegate.bootstrap import bootstrap
     from rolegate.config import Settings
     from rolegate.engine import RecordRef
+    from rolegate.services.api_keys import create_api_key
+    from rolegate.services.authzen import evaluate, needs_records
 
     rng = random.Random(config.seed)
     rg = bootstrap(Settings(database_url=demo.url, listen=False))
@@ -170,7 +181,21 @@ def build_workload(demo: DemoWorkspace, config: Config) -> Workload:
             ref = RecordRef(rec["type"], rec["id"]) if rec else None
             expected[_key(body)] = _decision_json(snap.check(body["member"], body["action"], ref))
         allowed = [expected[_key(b)]["allowed"] for b in every]
-        return Workload(check_bodies, record_bodies, batch_bodies, expected, snap.revision, sum(allowed) / len(allowed))
+        zen = random.Random(config.seed + 1)  # its own stream: the other bodies stay those of earlier runs
+        authzen_bodies: list[dict[str, Any]] = []
+        authzen_expected: list[bool] = []
+        while len(authzen_bodies) < config.n_bodies:
+            member, action = zen.choice(members), zen.choice(actions)
+            if needs_records(snap, member, action):
+                continue
+            otype = snap.schema.actions[action].object_type
+            resource = {"type": otype or "workspace", "id": zen.choice(accounts)}
+            authzen_bodies.append({"subject": {"type": "user", "id": member}, "action": {"name": action}, "resource": resource})
+            authzen_expected.append(evaluate(snap, member, action, resource["type"], resource["id"]))
+        key = create_api_key(rg.uow(), organization_id=demo.organization_id, workspace_id=demo.workspace_id, rights={"decide"}, name="bench authzen")
+        return Workload(
+            check_bodies, record_bodies, batch_bodies, expected, snap.revision, sum(allowed) / len(allowed), authzen_bodies, authzen_expected, key
+        )
     finally:
         rg.close()
 
@@ -208,6 +233,12 @@ def verify_rolegate(client: JsonClient, demo: DemoWorkspace, w: Workload) -> int
         for i, (body, res) in enumerate(zip(batch["checks"], results, strict=True)):
             compare(body, res, f"check/batch checks[{i}]")
             n += 1
+    zen = {"Authorization": f"Bearer {w.authzen_key}"}
+    for body, want in zip(w.authzen_bodies, w.authzen_expected, strict=True):
+        status, got = client.post("/access/v1/evaluation", body, headers=zen)
+        if status != 200 or got != {"decision": want}:
+            raise VerificationError(f"AuthZEN evaluation {body} -> HTTP {status}: {got}, the engine says {want}")
+        n += 1
     # The key is checked: no key, or a wrong one, is a 401.
     status, _ = client.post(f"{base}/check", w.check_bodies[0], headers={"Authorization": "Bearer rg_000000000000_wrong"})
     if status != 401:
@@ -294,7 +325,7 @@ class Run:
     server: str
     """`Rolegate` or `baseline`."""
     kind: str
-    """`check`, `batch` or `record`."""
+    """`check`, `batch`, `record` or `authzen`."""
     phase: str
     """`warmup`, `sweep` or `confirm`."""
     connections: int
@@ -531,13 +562,15 @@ def _run(config: Config, tmp: Path, t_start: float, load_start: tuple[float, flo
         ("Rolegate", "check"): f"{ws_path}/check",
         ("Rolegate", "batch"): f"{ws_path}/check/batch",
         ("Rolegate", "record"): f"{ws_path}/check",
+        ("Rolegate", "authzen"): "/access/v1/evaluation",
         ("baseline", "check"): "/v1/workspaces/ws/check",
         ("baseline", "batch"): "/v1/workspaces/ws/check/batch",
     }
-    bodies = {"check": w.check_bodies, "batch": w.batch_bodies, "record": w.record_bodies}
-    per_request = {"check": 1, "batch": config.batch_size, "record": 1}
+    bodies = {"check": w.check_bodies, "batch": w.batch_bodies, "record": w.record_bodies, "authzen": w.authzen_bodies}
+    per_request = {"check": 1, "batch": config.batch_size, "record": 1, "authzen": 1}
+    keys = {"Rolegate": demo.api_key, "baseline": None}
     specs = {
-        (name, kind): load_spec(tmp / f"{name}-{kind}.lua", servers[name].port, path, demo.api_key if name == "Rolegate" else None, bodies[kind])
+        (name, kind): load_spec(tmp / f"{name}-{kind}.lua", servers[name].port, path, w.authzen_key if kind == "authzen" else keys[name], bodies[kind])
         for (name, kind), path in paths.items()
     }
 
@@ -569,14 +602,18 @@ def _run(config: Config, tmp: Path, t_start: float, load_start: tuple[float, flo
     best, under_limit = choose(sweep["Rolegate"], config.p99_limit_ms)
     c_check = best.connections
     confirm: dict[str, list[Run]] = {"Rolegate": [], "baseline": []}
+    authzen: list[Run] = []
+    load("Rolegate", "authzen", "warmup", c_check)
     if config.repeats > 1:
-        log(f"single check: {config.repeats} runs at {c_check} connections ...")
+        log(f"single check and AuthZEN evaluation: {config.repeats} runs at {c_check} connections ...")
         for _ in range(config.repeats):
             for name in servers:
                 confirm[name].append(load(name, "check", "confirm", c_check))
+            authzen.append(load("Rolegate", "authzen", "confirm", c_check))
     else:
         for name in servers:
             confirm[name] = [next(r for r in sweep[name] if r.connections == c_check)]
+        authzen.append(load("Rolegate", "authzen", "confirm", c_check))
 
     # Batches.
     log(f"check/batch ({config.batch_size} checks): sweep ...")
@@ -619,6 +656,7 @@ def _run(config: Config, tmp: Path, t_start: float, load_start: tuple[float, flo
             "members": len(demo.members),
             "check_bodies": len(w.check_bodies),
             "batch_bodies": len(w.batch_bodies),
+            "authzen_bodies": len(w.authzen_bodies),
             "allowed_share": w.allowed_share,
             "revision": w.revision,
             "demo_seconds": demo.demo_seconds,
@@ -627,6 +665,7 @@ def _run(config: Config, tmp: Path, t_start: float, load_start: tuple[float, flo
         "runs": [{**asdict(r), "rps": r.rps, "decisions_per_s": r.decisions_per_s} for r in runs],
         "single": {"connections": c_check, "p99_under_limit": under_limit, **single},
         "batch": {"connections": c_batch, **batch},
+        "authzen": {**_median_run(authzen), "to_check": statistics.median(a.rps / c.rps for a, c in zip(authzen, confirm["Rolegate"], strict=False))},
         "record": {"connections": c_check, "rps": record_run.rps, "p50_ms": record_run.p50_ms, "p99_ms": record_run.p99_ms, "others_cores": record_run.others_cores},
         "verification": {"passed": True, "decisions_compared": verified, "non_2xx_under_load": 0},
         "elapsed_s": time.perf_counter() - t_start,
@@ -646,7 +685,7 @@ def _client_version(config: Config) -> str:
 
 
 def targets(result: dict[str, Any], config: Config) -> list[dict[str, Any]]:
-    s, b = result["single"]["Rolegate"], result["batch"]["Rolegate"]
+    s, b, z = result["single"]["Rolegate"], result["batch"]["Rolegate"], result["authzen"]
     ok_single = s["rps"] >= config.target_rps and s["p99_ms"] < config.p99_limit_ms
     return [
         {
@@ -658,6 +697,11 @@ def targets(result: dict[str, Any], config: Config) -> list[dict[str, Any]]:
             "target": f"`check/batch` >= {config.target_batch_decisions:,.0f} decisions/s",
             "text": f"{b['decisions_per_s']:,.0f} decisions/s at {b['connections']} connections",
             "status": "PASS" if b["decisions_per_s"] >= config.target_batch_decisions else "SHORT",
+        },
+        {
+            "target": "AuthZEN `evaluation` within 10% of the single `check` (runs in turn at the same concurrency)",
+            "text": f"{z['rps']:,.0f} req/s, {z['to_check']:.2f}x the check (median of the run pairs)",
+            "status": "PASS" if z["to_check"] >= 0.9 else "SHORT",
         },
     ]
 
@@ -700,7 +744,7 @@ def markdown(result: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += pair_rows("batch", cfg["batch_size"])
-    s, b, rec = result["single"], result["batch"], result["record"]
+    s, b, rec, z = result["single"], result["batch"], result["record"], result["authzen"]
     n = s["Rolegate"]["runs"]
     lines += [
         "",
@@ -714,6 +758,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"| `check/batch`, decisions/s | {b['connections']} | {b['Rolegate']['decisions_per_s']:,.0f} ({b['Rolegate']['best_decisions_per_s']:,.0f}) | {b['Rolegate']['p50_ms']:.2f} | {b['Rolegate']['p99_ms']:.2f} | "
         f"{b['baseline']['decisions_per_s']:,.0f} ({b['baseline']['best_decisions_per_s']:,.0f}) | {b['baseline']['p50_ms']:.2f} | {b['baseline']['p99_ms']:.2f} | {b['Rolegate']['rps'] / b['baseline']['rps']:.2f}x "
         f"| {max(b['Rolegate']['others_cores_max'], b['baseline']['others_cores_max']):.2f} cores |",
+        f"| AuthZEN `evaluation`, requests/s | {z['connections']} | {z['rps']:,.0f} ({z['best_rps']:,.0f}) | {z['p50_ms']:.2f} | {z['p99_ms']:.2f} | | | | "
+        f"{z['to_check']:.2f}x the check | {z['others_cores_max']:.2f} cores |",
         f"| `check` on a record, requests/s (information) | {rec['connections']} | {rec['rps']:,.0f} | {rec['p50_ms']:.2f} | {rec['p99_ms']:.2f} | | | | | {rec['others_cores']:.2f} cores |",
         "",
         "| target | measured | status |",
@@ -763,7 +809,9 @@ def docs_section(result: dict[str, Any]) -> str:
             f"wrk and the server share the {m['nproc']} cores.",
             f"- Workload (seed {c['seed']}): the natero demo workspace ({wl['members']} members: administrator, 3 active, 1 invited, 1 disabled); "
             f"{wl['check_bodies']} random (member, action) bodies over every member and action, cycled by a wrk Lua script; "
-            f"{wl['batch_bodies']} batches of {c['batch_size']:,} random checks; records: `account` acme, globex, initech.",
+            f"{wl['batch_bodies']} batches of {c['batch_size']:,} random checks; records: `account` acme, globex, initech; "
+            f"{wl.get('authzen_bodies', 0)} AuthZEN evaluations: random (member, action) pairs whose decision needs no record read, with a resource of the action's "
+            "object type, on a decide key of the workspace (the ratio is to the single check's run just before each, at the same concurrency).",
             f"- Method: {c['warmup']} s warm-up per server, then a sweep of {c['duration']} s runs; the chosen concurrency is the best "
             f"Rolegate throughput with p99 < {c['p99_limit_ms'] * HEADROOM:g} ms, half the limit, as headroom for run-to-run p99 noise "
             f"(else < {c['p99_limit_ms']:g} ms; batches: the best throughput), run {c['repeats']} more times on both servers. "

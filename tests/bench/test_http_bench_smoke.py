@@ -35,7 +35,7 @@ def test_quick_run_answers_right_and_reports(tmp_path: Path, capsys: pytest.Capt
     assert result["verification"]["decisions_compared"] > 2 * 1_000  # two passes over every body and batch
     assert result["config"]["client"] == ("wrk" if shutil.which("wrk") else "python")
     servers = {(r["server"], r["kind"]) for r in result["runs"]}
-    assert servers == {("Rolegate", "check"), ("Rolegate", "batch"), ("Rolegate", "record"), ("baseline", "check"), ("baseline", "batch")}
+    assert servers == {("Rolegate", "check"), ("Rolegate", "batch"), ("Rolegate", "record"), ("Rolegate", "authzen"), ("baseline", "check"), ("baseline", "batch")}
     for r in result["runs"]:
         assert r["requests"] > 0, r
         assert r["non_2xx"] == 0, r

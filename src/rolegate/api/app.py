@@ -23,6 +23,7 @@ from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from rolegate.api.routes import (
     audit,
+    authzen,
     decisions,
     fields,
     identity,
@@ -149,7 +150,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     app.state.rolegate = rg
     app.state.auth = Auth(rg)
     install_problem_handlers(app)
-    for module in (decisions, workspaces, roles, members, records, audit, team, references):  # the hot path is matched first
+    for module in (decisions, authzen, workspaces, roles, members, records, audit, team, references):  # the hot paths are matched first
         app.include_router(module.router)
     for module in (fields, sites, identity, sso):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
