@@ -32,6 +32,7 @@ from rolegate.services.api_keys import create_api_key
 from rolegate.services.invitations import invite
 from rolegate.services.records import upsert_record
 from rolegate.services.roles import create_role
+from rolegate.services.sites import add_site_administrator
 from rolegate.services.workspaces import create_organization, create_workspace
 from tests.pg import postgres_url
 
@@ -222,9 +223,10 @@ def bad_values(s: dict[str, Any], where: str) -> Iterator[tuple[str, Any, bool]]
     """(label, value, refused) of what to try on one leaf: `refused` values must get a
     4xx naming the field; the others (the longest string allowed, a date at the edge
     of the calendar) only must not fail."""
-    if s.get("type") == "integer":
-        yield "huge", 2**64, True
+    if s.get("type") in ("integer", "number"):
+        yield "huge", 2**64 if s["type"] == "integer" else 1e308, True
         yield "negative huge", -(2**63) - 1, True
+        yield "NUL", "1\x00", True
         if where == "body":
             yield "wrong type", [12], True
         return
@@ -356,6 +358,9 @@ def test_problem_fields_deep_copy_helper() -> None:
 # -- the admin UI's forms ---------------------------------------------------------------------
 
 
+SITE_ADMIN_EMAIL = "site-admin@bad.test"
+
+
 @dataclass
 class Site:
     admin: Any
@@ -363,8 +368,12 @@ class Site:
     anonymous: Any
     """no session: the forms anyone may post (an accepted invitation ends a session)"""
     ids: dict[str, str]
+    site_admin: Any = None
+    """logged in as a site administrator of the organization: the site's own pages"""
 
     def client(self, path: str) -> Any:
+        if path.startswith(("/sites/", "/w/{ws}/webhooks")) and self.site_admin is not None:
+            return self.site_admin
         if path.startswith(("/w/", "/account/", "/sites/")):
             return self.admin
         self.anonymous.get("/login")  # a fresh CSRF token: an accepted invitation or reset ends the session
@@ -389,14 +398,17 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         role = create_role(rg.uow(), actor=actor, workspace_id=ws, name="Web custom", grants=["accounts.csm_seat"], landing_page="my_accounts").id
         invited = invite(rg.uow(), actor=actor, workspace_id=ws, email="web-invited@bad.test", role_id=role, policy=rg.mail_policy)
         upsert_record(rg.uow(), actor=actor, workspace_id=ws, record=Record("account", "web-acme", None, owner))
+        add_site_administrator(rg.uow(), actor=ACTOR, organization_id=org, email=SITE_ADMIN_EMAIL, name="Site admin", password=ADMIN_PASSWORD)
         ids = {"org": org, "ws": ws, "role": role, "member": invited.member.member.id, "owner": owner, "token": invited.token, "record": "web-acme"}
         app = create_app(rg)
         with start_blocking_portal() as portal:
-            clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rolegate.test") for _ in range(2)]
+            clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rolegate.test") for _ in range(3)]
             try:
                 admin = Web(portal, clients[0])
                 admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-                yield Site(admin, Web(portal, clients[1]), ids)
+                site_admin = Web(portal, clients[2])
+                site_admin.login(SITE_ADMIN_EMAIL, ADMIN_PASSWORD)
+                yield Site(admin, Web(portal, clients[1]), ids, site_admin)
             finally:
                 for client in clients:
                     portal.call(client.aclose)
@@ -424,6 +436,7 @@ FORMS: list[tuple[str, dict[str, str]]] = [
     ("/w/{ws}/audit/retention", {"days": "30"}),
     ("/account/email", {"new_email": "new-login@bad.test", "password": "not the password"}),  # refused by the password check
     ("/sso/start", {"email": "nobody@bad.test", "next": "/"}),  # no SSO for bad.test: the form again (422)
+    ("/w/{ws}/webhooks", {"url": "https://hooks.example.com/rolegate", "description": "d", "event_types": "role.update"}),
     ("/sites/{org}/sso", {"action": "claim", "domain": "bad-input.test", "issuer": "", "client_id": "", "client_secret": "", "workspace_id": "{ws}", "role_id": ""}),
 ]
 """Each form POST of the admin UI and a valid set of its fields (`test_every_form_is_here`
@@ -456,6 +469,7 @@ def test_every_form_is_here() -> None:
     buttons = {"/logout", "/w/{}/roles/{}/clone", "/w/{}/roles/{}/delete", "/w/{}/team/{}/disable", "/w/{}/team/{}/enable", "/w/{}/team/{}/reset"}
     buttons |= {"/w/{}/team/{}/delete", "/w/{}/members/{}/record/delete"}
     buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke", "/email-change/{}"}
+    buttons |= {"/w/{}/webhooks/{}/{}"}  # enable, disable, rotate, delete
     assert sorted(names - ours - buttons) == []
 
 
@@ -495,6 +509,6 @@ def test_each_form_of_the_table_is_really_posted(site: Site, path: str) -> None:
     above reaches each form's handling, not an early refusal)."""
     fields = {k: _fill(v, site.ids) for k, v in FORMS[[p for p, _ in FORMS].index(path)][1].items()}
     r = site.client(path).post(_fill(path, site.ids), fields)
-    assert r.status_code not in (403, 500), (r.status_code, r.text[:1000])
+    assert r.status_code not in (403, 404, 500), (r.status_code, r.text[:1000])
     if path.startswith("/w/"):
         assert "/login?next=" not in r.headers.get("location", "")

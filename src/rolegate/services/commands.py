@@ -10,6 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
+    "WebhookDescription",
+    "WebhookEndpointIn",
+    "WebhookEventTypes",
+    "WebhookUrl",
     "AcceptIn",
     "Access",
     "ActionRef",
@@ -213,3 +217,23 @@ class AdministratorRecordIn(_In):
 
     email: Email
     name: Name = ""
+
+
+# -- webhooks -------------------------------------------------------------------------
+
+WebhookUrl = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL, description="An http:// or https:// URL; a public address unless the operator allows private ones.")]
+WebhookEventType = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+WebhookEventTypes = Annotated[
+    list[WebhookEventType],
+    Field(max_length=50, description="Actions (`role.update`), families (`member.*`) or `*`; empty: every change."),
+]
+WebhookDescription = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
+
+
+class WebhookEndpointIn(_In):
+    """A webhook endpoint to register: the API's body and the admin UI's form."""
+
+    url: WebhookUrl
+    event_types: WebhookEventTypes = Field(default_factory=list)
+    description: WebhookDescription = ""
+    enabled: bool = True

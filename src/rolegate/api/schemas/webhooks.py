@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from rolegate.services.commands import NO_NUL, _In
+from rolegate.services.commands import WebhookDescription, WebhookEndpointIn, WebhookEventTypes, WebhookUrl, _In
 
 __all__ = [
     "WebhookCursorOut",
@@ -22,29 +21,13 @@ __all__ = [
     "WebhookSecretOut",
 ]
 
-Url = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL, description="An http:// or https:// URL; a public address unless the operator allows private ones.")]
-EventType = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
-EventTypes = Annotated[
-    list[EventType],
-    Field(max_length=50, description="Actions (`role.update`), families (`member.*`) or `*`; empty: every change."),
-]
-Description = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
-
-
-class WebhookEndpointIn(_In):
-    url: Url
-    event_types: EventTypes = Field(default_factory=list)
-    description: Description = ""
-    enabled: bool = True
-
-
 class WebhookEndpointPatch(_In):
     """Only what is sent changes. `enabled: true` on a disabled endpoint resumes delivery
     where it stopped: nothing is missed."""
 
-    url: Url | None = None
-    event_types: EventTypes | None = None
-    description: Description | None = None
+    url: WebhookUrl | None = None
+    event_types: WebhookEventTypes | None = None
+    description: WebhookDescription | None = None
     enabled: bool | None = None
 
 

@@ -14,7 +14,9 @@ from starlette.responses import Response
 
 from rolegate.domain.errors import InvalidInputError
 from rolegate.services import webhooks
+from rolegate.services.commands import WebhookEndpointIn
 from rolegate.web.context import WorkspaceContext, open_workspace
+from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
 
@@ -46,10 +48,14 @@ async def create(request: Request, workspace_id: str) -> Response:
         rg = page.viewer.ui.rolegate
         types = [t for t in (p.strip() for p in sent["event_types"].replace(",", " ").split()) if t]
         try:
+            # The API's model: a URL or description too long is refused, never cut short.
+            body = validated(WebhookEndpointIn, {"url": sent["url"], "event_types": types, "description": sent["description"]})
             made = webhooks.create_endpoint(
-                rg.uow(), actor=page.actor, organization_id=page.workspace.organization_id, url=sent["url"][:2000],
-                event_types=types, description=sent["description"][:500], allow_private=rg.settings.webhooks_allow_private,
+                rg.uow(), actor=page.actor, organization_id=page.workspace.organization_id, url=body.url,
+                event_types=body.event_types, description=body.description, allow_private=rg.settings.webhooks_allow_private,
             )
+        except FormInvalid as exc:
+            return _render(request, page, status=exc.status, error=InvalidInputError(str(exc), fix="Correct the field and send the form again."), form=sent)
         except InvalidInputError as exc:
             return _render(request, page, status=exc.status, error=exc, form=sent)
         return _render(request, page, status=201, new_secret=(made.view.endpoint, made.secret))
