@@ -106,7 +106,7 @@ def test_a_held_schema_is_reused_instead_of_parsed_again() -> None:
 
 
 def test_another_format_is_refused() -> None:
-    with pytest.raises(InvalidInputError, match="rolegate.snapshot/1"):
+    with pytest.raises(InvalidInputError, match=r"rolegate\.snapshot/1"):
         snapshot_from_document(document(format="rolegate.snapshot/9"))
     with pytest.raises(InvalidInputError):
         document_schema({"roles": []})
