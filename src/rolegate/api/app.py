@@ -23,6 +23,7 @@ from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from rolegate.api.routes import (
     audit,
+    changes,
     decisions,
     fields,
     identity,
@@ -32,6 +33,7 @@ from rolegate.api.routes import (
     references,
     roles,
     sites,
+    snapshot,
     team,
     workspaces,
 )
@@ -151,6 +153,8 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
+    app.include_router(changes.router)  # the change feed (issue 16)
+    app.include_router(snapshot.router)  # the snapshot download (issue 16)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
 
     def openapi() -> dict[str, Any]:

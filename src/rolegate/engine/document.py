@@ -66,15 +66,17 @@ def snapshot_document(
     features: Iterable[str],
     roles: Iterable[Role],
     members: Iterable[Member],
+    schema_version: int | None = None,
 ) -> dict[str, Any]:
-    """The document of one workspace at one revision (JSON-ready values only)."""
+    """The document of one workspace at one revision (JSON-ready values only).
+    `schema_version`: the workspace's (default: the source's `format`)."""
     return {
         "format": DOCUMENT_FORMAT,
         "workspace_id": workspace_id,
         "revision": revision,
         "schema": {
             "key": schema_source.get("key"),
-            "version": schema_source.get("format", 1),
+            "version": schema_source.get("format", 1) if schema_version is None else schema_version,
             "hash": schema_hash(schema_source),
             "source": schema_source,
         },

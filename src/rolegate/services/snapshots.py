@@ -132,6 +132,7 @@ class SnapshotCache:
         self._pending: dict[str, set[int]] = {}
         """Revisions this process is committing, per workspace: it loads them itself."""
         self._lock = threading.Lock()
+        self._watchers: list[Callable[[str | None], None]] = []
         self.degraded = False
         """True while some snapshot is served without the database's confirmation."""
         self.loads = 0
@@ -186,9 +187,17 @@ class SnapshotCache:
                         del self._pending[workspace_id]
             self.mark(workspace_id, revision)
 
+    def watch(self, callback: Callable[[str | None], None]) -> None:
+        """Call `callback(workspace_id)` whenever a revision of the workspace is heard of
+        (this process's commits, NOTIFY), and `callback(None)` after the listener
+        reconnects (anything may have changed): the change feed's streams wake on it."""
+        self._watchers.append(callback)
+
     def mark(self, workspace_id: str, revision: int) -> None:
         """A commit made `revision` the newest; older snapshots are stale from now on
         (unless this process is loading it itself: `expect`)."""
+        for watcher in self._watchers:
+            watcher(workspace_id)
         with self._lock:
             pending = self._pending.get(workspace_id)
             if pending is not None and revision in pending:
@@ -203,6 +212,8 @@ class SnapshotCache:
         """Notifications may have been missed (the listener lost its connection): every
         snapshot is revalidated before it decides again, and at once, even one whose
         last read failed (the database is back)."""
+        for watcher in self._watchers:
+            watcher(None)
         with self._lock:
             for entry in self._latest.values():
                 entry.fresh_until = _NEVER

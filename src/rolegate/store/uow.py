@@ -22,6 +22,7 @@ from rolegate.store.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from rolegate.store.repositories_changes import ChangeRepository
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
@@ -58,6 +59,7 @@ class UnitOfWork:
     team: TeamRepository
     email_changes: EmailChangeRepository
     web_sessions: WebSessionRepository
+    changes: ChangeRepository
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class UnitOfWork:
             ("team", TeamRepository),
             ("email_changes", EmailChangeRepository),
             ("web_sessions", WebSessionRepository),
+            ("changes", ChangeRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -129,7 +129,9 @@ def test_a_role_without_fields_and_system_kind_round_trips() -> None:
         features=(),
         roles=(system,),
         members=(Member("a", "admin", MemberStatus.DISABLED),),
+        schema_version=3,
     )
+    assert doc["schema"]["version"] == 3
     snap = snapshot_from_document(json.loads(json.dumps(doc)))
     assert snap.role_of("a") == system
     assert snap.check("a", "admin.manage").allowed is False  # disabled
