@@ -64,5 +64,6 @@ def live_server(tmp_path: Path, *, preset: str = "natero", max_staleness_ms: int
         yield LiveServer(f"http://127.0.0.1:{port}", rg, org, created.workspace.id, created.owner.member.id, admin, decide)
     finally:
         server.should_exit = True
+        server.force_exit = True  # open change streams would hold a graceful shutdown forever
         thread.join(10)
         rg.close()

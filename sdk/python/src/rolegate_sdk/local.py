@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -190,6 +191,7 @@ class Rolegate(_Local):
         self._changed = threading.Condition()
         self._refreshing = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._response: httpx.Response | None = None
         self.refresh()  # the first snapshot, or the error of why there is none
         if follow:
             for target, name in ((self._follow, "rolegate-sdk-follow"), (self._watch, "rolegate-sdk-watch")):
@@ -198,9 +200,15 @@ class Rolegate(_Local):
                 self._threads.append(thread)
 
     def close(self) -> None:
+        """Stop following the feed (the stream is closed, its thread joined) and close
+        the connections."""
         self._stop.set()
-        with contextlib.suppress(Exception):
-            self._stream_http.close()
+        response = self._response
+        if response is not None:
+            _shutdown(response)  # wakes the thread blocked reading the stream
+        for thread in self._threads:
+            thread.join(5)
+        self._stream_http.close()
         self.remote.close()
 
     def __enter__(self) -> Rolegate:
@@ -242,6 +250,9 @@ class Rolegate(_Local):
     def _stream_once(self) -> None:
         path = f"/v1/workspaces/{self.workspace_id}/changes/stream"
         with self._stream_http.stream("GET", path, params={"after": max(self.revision, 0)}) as response:
+            self._response = response
+            if self._stop.is_set():
+                return
             if response.status_code == 410:
                 self.refresh()  # feed_resync: the document, then the feed from its revision
                 return
@@ -359,6 +370,16 @@ class Rolegate(_Local):
         return True
 
 
+def _shutdown(response: httpx.Response) -> None:
+    """Shut the stream's socket down: a thread blocked reading it wakes at once (closing
+    the response from another thread does not interrupt a read in progress)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def _at_least(min_revision: int | None, snap: Snapshot | None) -> int | None:
     """A record check sent to the server is decided at least at the revision held here."""
     if snap is None:
@@ -406,6 +427,7 @@ class AsyncRolegate(_Local):
         self._tasks: list[asyncio.Task[None]] = []
         self._refreshing: asyncio.Lock | None = None
         self._installed: asyncio.Event | None = None
+        self._response: httpx.Response | None = None
 
     @classmethod
     async def open(cls, base_url: str, api_key: str, workspace_id: str, **options: Any) -> AsyncRolegate:
@@ -421,6 +443,8 @@ class AsyncRolegate(_Local):
             self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._watch())]
 
     async def aclose(self) -> None:
+        if self._response is not None:
+            _shutdown(self._response)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -467,6 +491,7 @@ class AsyncRolegate(_Local):
     async def _stream_once(self) -> None:
         path = f"/v1/workspaces/{self.workspace_id}/changes/stream"
         async with self._stream_http.stream("GET", path, params={"after": max(self.revision, 0)}) as response:
+            self._response = response
             if response.status_code == 410:
                 await self.refresh()
                 return
