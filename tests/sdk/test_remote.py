@@ -10,7 +10,13 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from rolegate.domain.errors import FeedResyncError, InvalidInputError, NotFoundError, RateLimitedError, UnknownActionError
+from rolegate.domain.errors import (
+    FeedResyncError,
+    InvalidInputError,
+    NotFoundError,
+    RateLimitedError,
+    UnknownActionError,
+)
 from rolegate.domain.schema import Scope
 from rolegate_sdk import AsyncRemoteClient, RemoteClient, Retry
 from rolegate_sdk.errors import ApiError, KeyForbidden, RequestInvalid, Unauthenticated, error_for
@@ -99,13 +105,19 @@ def test_problems_are_raised_as_the_class_of_their_code(code: str, http: int, fa
 
 def test_a_problem_without_a_json_body_is_still_typed() -> None:
     seen: list[httpx.Request] = []
-    client = RemoteClient("http://rg.test", "key", "ws", retry=FAST, transport=scripted([lambda _r: httpx.Response(404, text="nope")], seen))
+    def nope(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="nope")
+
+    client = RemoteClient("http://rg.test", "key", "ws", retry=FAST, transport=scripted([nope], seen))
     with pytest.raises(NotFoundError):
         client.lookup("m", "accounts.view", "account")
 
 
 def test_the_async_client_retries_and_converts_alike() -> None:
-    answers = [refused, status(503, "0"), lambda _r: httpx.Response(200, json={"object": "account", "filter": {"op": "and", "args": [{"op": "assignee", "path": ["account"], "member": "m", "include": ["assigned"]}, {"op": "assignee", "path": [], "member": "m", "include": ["others"]}]}, "revision": 2})]
+    def found(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"object": "account", "filter": {"op": "and", "args": [{"op": "assignee", "path": ["account"], "member": "m", "include": ["assigned"]}, {"op": "assignee", "path": [], "member": "m", "include": ["others"]}]}, "revision": 2})
+
+    answers: list[Callable[[httpx.Request], httpx.Response]] = [refused, status(503, "0"), found]
     seen: list[httpx.Request] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
