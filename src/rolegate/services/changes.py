@@ -60,7 +60,8 @@ __all__ = [
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-MAX_CURSOR_LENGTH = 64 * 1024
+MAX_CURSOR_LENGTH = 10_000
+"""Characters of an organization cursor (about 140 workspaces): it travels in a URL."""
 
 
 @dataclass(frozen=True, slots=True)
