@@ -12,9 +12,9 @@ One run:
   the engine;
 * **propagation**: an admin write in this process (`PATCH .../roles/{id}`, a custom
   role's grants toggled, over HTTP) and, in another process, an SDK spinning on the
-  check the write flips: from just before the write was sent to the moment that
-  process decides the new answer locally (CLOCK_MONOTONIC is one clock for both
-  processes). p50/p99 over `--edits` edits. Target: p99 under 100 ms;
+  check the write flips (every 0.2 ms): from just before the write was sent to the
+  moment that process decides the new answer locally (CLOCK_MONOTONIC is one clock
+  for both processes). p50/p99 over `--edits` edits. Target: p99 under 100 ms;
 * **min_revision**: the same edits again; after each write returns, the other
   process asks `check(..., min_revision=<the revision the write returned>)` at once
   and compares with the answer the write must give. Target: 100% right.
@@ -139,6 +139,9 @@ def _observer(base_url: str, api_key: str, workspace_id: str, conn: Connection) 
                     if time.monotonic() > deadline:
                         conn.send(("timeout", time.monotonic()))
                         break
+                    # Every 0.2 ms, as a busy application would: a loop that never
+                    # sleeps keeps the GIL from the thread following the feed.
+                    time.sleep(0.0002)
                 else:
                     conn.send(("seen", time.monotonic()))
             elif msg[0] == "min_revision":
@@ -174,6 +177,7 @@ def _edits(port: int, base_url: str, demo: DemoWorkspace, cfg: Config) -> dict[s
         assert kind == "ready"
         extra, action = _flipping_grant(admin, parent, role, member)
         latencies: list[float] = []
+        writes: list[float] = []
         timeouts = 0
         allowed = False
         for i in range(cfg.edits):
@@ -183,6 +187,7 @@ def _edits(port: int, base_url: str, demo: DemoWorkspace, cfg: Config) -> dict[s
             time.sleep(0.002)  # let the other process start spinning
             t0 = time.monotonic()
             admin.call("PATCH", f"/roles/{role}", {"grants": grants})
+            writes.append((time.monotonic() - t0) * 1000)
             kind, seen = parent.recv()
             if kind == "timeout":
                 timeouts += 1
@@ -214,12 +219,14 @@ def _edits(port: int, base_url: str, demo: DemoWorkspace, cfg: Config) -> dict[s
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "max_ms": max(latencies) if latencies else float("nan"),
+        "write_p50_ms": percentile(writes, 50),
+        "write_p99_ms": percentile(writes, 99),
         "timeouts": timeouts,
         "min_revision_right": right,
         "min_revision_wrong": wrong,
         "observer": stats,
     }
-    log(f"  propagation p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; min_revision {right}/{right + wrong} right")
+    log(f"  propagation p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (the write itself: p50 {result['write_p50_ms']:.1f} ms, p99 {result['write_p99_ms']:.1f} ms); min_revision {right}/{right + wrong} right")
     return result
 
 
@@ -228,7 +235,7 @@ def _flipping_grant(admin: Admin, parent: Connection, role: str, member: str) ->
     the first candidate the product accepts that changes some decision."""
     parent.send(("actions", member))
     _, before, _ = parent.recv()
-    for extra in ("connectors.api_keys", "accounts.view_all", "settings.workflows", "accounts.update"):
+    for extra in ("settings.data_connectors", "accounts.view_all", "settings.configure_product", "accounts.update"):
         try:
             revision = int(admin.call("PATCH", f"/roles/{role}", {"grants": [*BASE_GRANTS, extra]})["revision"])
         except ServerError:
@@ -291,6 +298,7 @@ def _docs_section(result: dict[str, Any], command: str) -> str:
             f"| engine / SDK | x{t['engine_over_sdk']:.2f} | at most x{cfg['target_ratio']:.1f} |",
             f"| admin write -> SDK decision in another process, p50 ms | {e['p50_ms']:.1f} | |",
             f"| admin write -> SDK decision in another process, p99 ms ({e['edits']} edits) | {e['p99_ms']:.1f} | under {cfg['target_p99_ms']:.0f} |",
+            f"| the admin write alone (its HTTP answer), p50 / p99 ms | {e['write_p50_ms']:.1f} / {e['write_p99_ms']:.1f} | |",
             f"| `min_revision` reads right | {e['min_revision_right']}/{total} | all |",
             "",
             f"Best of {cfg['rounds']} rounds of {t['checks_per_round']:,} checks (demo members x {len(ACTIONS)} actions), SDK and engine alternating. "

@@ -173,6 +173,8 @@ class SnapshotCache:
         with self._lock:
             pending = self._pending.get(workspace_id)
             expected = pending is not None and revision in pending
+        for watcher in self._watchers:
+            watcher(workspace_id)  # committed: the change feed's streams need not wait for this load
         try:
             if expected:
                 self.get(workspace_id, min_revision=revision)
@@ -185,7 +187,7 @@ class SnapshotCache:
                     pending.discard(revision)
                     if not pending:
                         del self._pending[workspace_id]
-            self.mark(workspace_id, revision)
+            self.mark(workspace_id, revision, notify=False)
 
     def watch(self, callback: Callable[[str | None], None]) -> None:
         """Call `callback(workspace_id)` whenever a revision of the workspace is heard of
@@ -193,11 +195,13 @@ class SnapshotCache:
         reconnects (anything may have changed): the change feed's streams wake on it."""
         self._watchers.append(callback)
 
-    def mark(self, workspace_id: str, revision: int) -> None:
+    def mark(self, workspace_id: str, revision: int, *, notify: bool = True) -> None:
         """A commit made `revision` the newest; older snapshots are stale from now on
-        (unless this process is loading it itself: `expect`)."""
-        for watcher in self._watchers:
-            watcher(workspace_id)
+        (unless this process is loading it itself: `expect`). `notify`: tell the
+        watchers (`committed` did already)."""
+        if notify:
+            for watcher in self._watchers:
+                watcher(workspace_id)
         with self._lock:
             pending = self._pending.get(workspace_id)
             if pending is not None and revision in pending:

@@ -60,6 +60,8 @@ __all__ = ["AsyncRolegate", "Rolegate"]
 
 Record = RecordRef | tuple[str, str]
 
+_NO_TABLE: Mapping[str, Decision] = {}
+
 STREAM_READ_TIMEOUT = 40.0
 """Seconds without a byte before the stream is taken for dead (the server sends a
 heartbeat every 15 s)."""
@@ -78,7 +80,11 @@ class _Local:
         self._clock = clock
         self._snapshot: Snapshot | None = None
         self._fresh: Snapshot | None = None
-        """The snapshot while within the staleness bound, else None: the hot path's one read."""
+        """The snapshot while within the staleness bound, else None."""
+        self._tables: Mapping[str, Mapping[str, Decision]] | None = None
+        """`_fresh`'s decisions by member and action (None with it): `check`'s one read.
+        The engine's own table, read directly: calling `Snapshot.check` from `check`
+        would cost a second Python call per decision (bench/sdk.py)."""
         self._last_news = float("-inf")
         self._schema: tuple[tuple[str, str], ProductSchema] | None = None
         self.downloads = 0
@@ -120,7 +126,9 @@ class _Local:
 
     def _heard(self) -> None:
         self._last_news = self._clock()
-        self._fresh = self._snapshot
+        snap = self._snapshot
+        self._fresh = snap
+        self._tables = None if snap is None else snap._tables
 
     def _quiet_for(self) -> float:
         return self._clock() - self._last_news
@@ -128,6 +136,7 @@ class _Local:
     def _tick(self) -> None:
         """Past the bound without news: decisions go to the remote API."""
         if self._quiet_for() > self.max_staleness:
+            self._tables = None
             self._fresh = None
 
     def _local_for(self, record: Record | None) -> bool:
@@ -311,9 +320,13 @@ class Rolegate(_Local):
     # -- decisions: the engine's verbs --------------------------------------------------
 
     def check(self, member: str, action: str, record: Record | None = None, *, min_revision: int | None = None) -> Decision:
-        snap = self._fresh
-        if snap is not None and record is None and min_revision is None:
-            return snap.check(member, action)
+        tables = self._tables
+        if tables is not None and record is None and min_revision is None:
+            decision = tables.get(member, _NO_TABLE).get(action)
+            if decision is not None:
+                return decision
+        # A member or an action the snapshot does not know (the engine's answer or
+        # error), a record, min_revision, or past the staleness bound.
         return self._check(member, action, record, min_revision)
 
     def _check(self, member: str, action: str, record: Record | None, min_revision: int | None) -> Decision:
