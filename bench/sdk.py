@@ -150,6 +150,13 @@ def _observer(base_url: str, api_key: str, workspace_id: str, conn: Connection) 
                 conn.send(("decided", decision.allowed, decision.revision))
 
 
+def _recv(conn: Connection, timeout: float = 60.0) -> Any:
+    """The other process's answer; never waits forever (a crashed observer is an error)."""
+    if not conn.poll(timeout):
+        raise ServerError(f"the SDK process did not answer within {timeout:.0f} s")
+    return conn.recv()
+
+
 class Admin:
     def __init__(self, port: int, demo: DemoWorkspace) -> None:
         self.client = JsonClient(port, {"Authorization": f"Bearer {demo.api_key}", "Rolegate-Actor": demo.admin_id})
@@ -168,12 +175,12 @@ def _edits(port: int, base_url: str, demo: DemoWorkspace, cfg: Config) -> dict[s
     role = admin.call("POST", "/roles", {"name": "Bench role", "grants": BASE_GRANTS, "landing_page": "my_accounts"})["role"]["id"]
     member = admin.call("POST", "/members", {"email": "bench@example.com", "role": role})["member"]["id"]
     admin.call("POST", f"/members/{member}/activate")
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # as bench/bigbody.py: the script is loaded under another name by the smoke test
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_observer, args=(base_url, demo.api_key, demo.workspace_id, child), daemon=True)
     proc.start()
     try:
-        kind, _ = parent.recv()
+        kind, _ = _recv(parent)
         assert kind == "ready"
         extra, action = _flipping_grant(admin, parent, role, member)
         latencies: list[float] = []
@@ -188,7 +195,7 @@ def _edits(port: int, base_url: str, demo: DemoWorkspace, cfg: Config) -> dict[s
             t0 = time.monotonic()
             admin.call("PATCH", f"/roles/{role}", {"grants": grants})
             writes.append((time.monotonic() - t0) * 1000)
-            kind, seen = parent.recv()
+            kind, seen = _recv(parent)
             if kind == "timeout":
                 timeouts += 1
             else:
@@ -201,13 +208,13 @@ def _edits(port: int, base_url: str, demo: DemoWorkspace, cfg: Config) -> dict[s
             grants = BASE_GRANTS + ([extra] if allowed else [])
             revision = int(admin.call("PATCH", f"/roles/{role}", {"grants": grants})["revision"])
             parent.send(("min_revision", member, action, revision))
-            _, decided, at = parent.recv()
+            _, decided, at = _recv(parent)
             if decided is allowed and at >= revision:
                 right += 1
             else:
                 wrong += 1
         parent.send(("stop",))
-        _, stats = parent.recv()
+        _, stats = _recv(parent)
     finally:
         proc.join(10)
         if proc.is_alive():
@@ -234,16 +241,16 @@ def _flipping_grant(admin: Admin, parent: Connection, role: str, member: str) ->
     """A permission to toggle on the bench role, and an action it flips for the member:
     the first candidate the product accepts that changes some decision."""
     parent.send(("actions", member))
-    _, before, _ = parent.recv()
+    _, before, _ = _recv(parent)
     for extra in ("settings.data_connectors", "accounts.view_all", "settings.configure_product", "accounts.update"):
         try:
             revision = int(admin.call("PATCH", f"/roles/{role}", {"grants": [*BASE_GRANTS, extra]})["revision"])
         except ServerError:
             continue
         parent.send(("min_revision", member, "accounts.view", revision))
-        parent.recv()
+        _recv(parent)
         parent.send(("actions", member))
-        _, after, _ = parent.recv()
+        _, after, _ = _recv(parent)
         admin.call("PATCH", f"/roles/{role}", {"grants": BASE_GRANTS})
         gained = sorted(set(after) - set(before))
         if gained:
