@@ -322,9 +322,10 @@ class Rolegate(_Local):
     def check(self, member: str, action: str, record: Record | None = None, *, min_revision: int | None = None) -> Decision:
         tables = self._tables
         if tables is not None and record is None and min_revision is None:
-            decision = tables.get(member, _NO_TABLE).get(action)
-            if decision is not None:
-                return decision
+            try:
+                return tables.get(member, _NO_TABLE)[action]
+            except KeyError:
+                pass
         # A member or an action the snapshot does not know (the engine's answer or
         # error), a record, min_revision, or past the staleness bound.
         return self._check(member, action, record, min_revision)
