@@ -43,9 +43,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def live_server(tmp_path: Path, *, preset: str = "natero", max_staleness_ms: int = 1000) -> Iterator[LiveServer]:
-    rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/live.db", listen=False, secret_key="live", max_staleness_ms=max_staleness_ms))
-    rg.create_tables()
+def live_server(tmp_path: Path, *, preset: str = "natero", max_staleness_ms: int = 1000, url: str | None = None) -> Iterator[LiveServer]:
+    """On a SQLite file of `tmp_path`, or on `url` (a migrated PostgreSQL database,
+    with LISTEN: commits of other processes wake the change streams)."""
+    if url is None:
+        rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/live.db", listen=False, secret_key="live", max_staleness_ms=max_staleness_ms))
+        rg.create_tables()
+    else:
+        rg = bootstrap(Settings(database_url=url, listen=True, secret_key="live", max_staleness_ms=max_staleness_ms))
     platform = Actor.system("test")
     org = create_organization(rg.uow(), actor=platform, name="Acme")
     created = create_workspace(rg.uow(), actor=platform, preset=preset, name="Live", owner_email="owner@live.test", organization_id=org)
