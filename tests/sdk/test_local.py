@@ -191,3 +191,28 @@ def test_the_asyncio_variant(live: LiveServer, admin: Admin) -> None:
 
 def _revision(admin: Admin) -> int:
     return int(admin.http.get(str(admin.http.base_url).rstrip("/")).json()["revision"])
+
+
+def test_an_sdk_behind_the_retention_downloads_the_snapshot_and_resumes(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from rolegate.domain.workspace import Actor
+    from rolegate.services.audit import prune_events, set_retention
+    from rolegate.store.repositories import utcnow
+
+    with live_server(tmp_path) as server:
+        admin = Admin(server)
+        try:
+            with Rolegate(server.url, server.decide_key, server.workspace_id, follow=False) as rg:
+                held = rg.revision
+                for i in range(3):
+                    admin.member(f"late{i}@acme.test")
+                owner = Actor.member(server.owner)
+                set_retention(server.rolegate.uow(), actor=owner, workspace_id=server.workspace_id, days=1)
+                prune_events(server.rolegate.uow(), actor=owner, workspace_id=server.workspace_id, now=utcnow() + timedelta(days=2))
+                latest = _revision(admin)
+                assert rg.revision == held < latest
+                rg._stream_once()  # what the follow thread does: 410 feed_resync, so the document again
+                assert rg.revision == latest
+        finally:
+            admin.http.close()
