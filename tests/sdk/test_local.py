@@ -9,13 +9,18 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from rolegate.domain.errors import PermissionDeniedError, UnknownActionError
+from rolegate.domain.workspace import Actor
 from rolegate.engine import InMemoryRecordIndex, Record, RecordRef
+from rolegate.services.audit import prune_events, set_retention
+from rolegate.store.repositories import utcnow
 from rolegate_sdk import AsyncRolegate, RemoteClient, Rolegate
 from tests.sdk.server import LiveServer, live_server
 
@@ -194,12 +199,6 @@ def _revision(admin: Admin) -> int:
 
 
 def test_an_sdk_behind_the_retention_downloads_the_snapshot_and_resumes(tmp_path: Path) -> None:
-    from datetime import timedelta
-
-    from rolegate.domain.workspace import Actor
-    from rolegate.services.audit import prune_events, set_retention
-    from rolegate.store.repositories import utcnow
-
     with live_server(tmp_path) as server:
         admin = Admin(server)
         try:
