@@ -215,3 +215,20 @@ def test_an_sdk_behind_the_retention_downloads_the_snapshot_and_resumes(tmp_path
                 assert rg.revision == latest
         finally:
             admin.http.close()
+
+
+def test_the_watch_survives_failures_and_still_enforces_the_bound(live: LiveServer) -> None:
+    with Rolegate(live.url, live.decide_key, live.workspace_id, max_staleness=0.2) as rg:
+        assert rg.fresh
+
+        def fails() -> bool:
+            raise RuntimeError("the server answered nonsense")
+
+        rg.refresh = fails  # type: ignore[method-assign]  # every revalidation fails from now on
+        deadline = time.monotonic() + 5
+        while rg.fresh and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not rg.fresh  # past the bound without news: no local answers
+        assert all(t.is_alive() for t in rg._threads)
+        assert rg.check(live.owner, "accounts.view").allowed  # the remote API answers
+        assert rg.remote_answers == 1

@@ -86,6 +86,8 @@ class _Local:
         The engine's own table, read directly: calling `Snapshot.check` from `check`
         would cost a second Python call per decision (bench/sdk.py)."""
         self._last_news = float("-inf")
+        self._state = threading.Lock()
+        """Keeps `_snapshot`, `_fresh` and `_tables` one consistent triple (writers only)."""
         self._schema: tuple[tuple[str, str], ProductSchema] | None = None
         self.downloads = 0
         """Documents downloaded and compiled (304s not counted)."""
@@ -117,14 +119,19 @@ class _Local:
 
     def _install(self, snapshot: Snapshot) -> bool:
         """Hold `snapshot` if it is newer; news either way. True if it was installed."""
-        self.downloads += 1
-        newer = self._snapshot is None or snapshot.revision > self._snapshot.revision
-        if newer:
-            self._snapshot = snapshot
-        self._heard()
+        with self._state:
+            self.downloads += 1
+            newer = self._snapshot is None or snapshot.revision > self._snapshot.revision
+            if newer:
+                self._snapshot = snapshot
+            self._heard_locked()
         return newer
 
     def _heard(self) -> None:
+        with self._state:
+            self._heard_locked()
+
+    def _heard_locked(self) -> None:
         self._last_news = self._clock()
         snap = self._snapshot
         self._fresh = snap
@@ -135,9 +142,10 @@ class _Local:
 
     def _tick(self) -> None:
         """Past the bound without news: decisions go to the remote API."""
-        if self._quiet_for() > self.max_staleness:
-            self._tables = None
-            self._fresh = None
+        with self._state:
+            if self._quiet_for() > self.max_staleness:
+                self._tables = None
+                self._fresh = None
 
     def _local_for(self, record: Record | None) -> bool:
         return record is None or self._records is not None
@@ -201,7 +209,12 @@ class Rolegate(_Local):
         self._refreshing = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._response: httpx.Response | None = None
-        self.refresh()  # the first snapshot, or the error of why there is none
+        try:
+            self.refresh()  # the first snapshot, or the error of why there is none
+        except BaseException:
+            self._stream_http.close()
+            self.remote.close()
+            raise
         if follow:
             for target, name in ((self._follow, "rolegate-sdk-follow"), (self._watch, "rolegate-sdk-watch")):
                 thread = threading.Thread(target=target, name=name, daemon=True)
@@ -251,7 +264,7 @@ class Rolegate(_Local):
             try:
                 self._stream_once()
                 backoff = 0.05
-            except (httpx.HTTPError, ApiError, ValueError, KeyError):
+            except Exception:  # any failure: reconnect after a pause; this thread never ends early
                 if self._stop.wait(backoff):
                     return
                 backoff = min(backoff * 2, 5.0)
@@ -285,10 +298,13 @@ class Rolegate(_Local):
     def _watch(self) -> None:
         interval = min(self.max_staleness / 4, 1.0)
         while not self._stop.wait(interval):
-            if self._quiet_for() > self.max_staleness / 2:
-                with contextlib.suppress(httpx.HTTPError, ApiError):
+            try:
+                if self._quiet_for() > self.max_staleness / 2:
                     self.refresh()
-            self._tick()
+            except Exception:  # unreachable or refusing: the bound decides below; this thread must not end
+                pass
+            finally:
+                self._tick()
 
     def _snapshot_for(self, min_revision: int | None) -> Snapshot | None:
         """The snapshot to decide on, after waiting for `min_revision`; None: ask the server."""
@@ -498,7 +514,7 @@ class AsyncRolegate(_Local):
             try:
                 await self._stream_once()
                 backoff = 0.05
-            except (httpx.HTTPError, ApiError, ValueError, KeyError):
+            except Exception:  # any failure: reconnect after a pause; this task never ends early
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -527,10 +543,13 @@ class AsyncRolegate(_Local):
         interval = min(self.max_staleness / 4, 1.0)
         while True:
             await asyncio.sleep(interval)
-            if self._quiet_for() > self.max_staleness / 2:
-                with contextlib.suppress(httpx.HTTPError, ApiError):
+            try:
+                if self._quiet_for() > self.max_staleness / 2:
                     await self.refresh()
-            self._tick()
+            except Exception:  # unreachable or refusing: the bound decides below; this task must not end
+                pass
+            finally:
+                self._tick()
 
     async def _snapshot_for(self, min_revision: int | None) -> Snapshot | None:
         snap = self._fresh
