@@ -49,7 +49,7 @@ prometheus:
 	fi
 
 lint: install
-	$(BIN)/ruff check src tests bench sdk/python
+	$(BIN)/ruff check src tests bench sdk/python examples
 
 typecheck: install
 	$(BIN)/mypy

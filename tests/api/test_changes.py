@@ -159,3 +159,15 @@ def test_the_snapshot_is_304_when_held_and_gzipped_when_accepted(natero: Tenant)
     plain = natero.api.get(natero.url("/snapshot"), headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert len(gzip.compress(plain.content)) < len(plain.content) / 3
+
+
+def test_a_document_is_built_once_per_revision(rolegate: Rolegate, natero: Tenant) -> None:
+    from rolegate.services.snapshot_document import workspace_snapshot
+
+    first = workspace_snapshot(rolegate.reader(), workspace_id=natero.id)
+    again = workspace_snapshot(rolegate.reader(), workspace_id=natero.id)
+    assert again.body is first.body  # kept: the next SDK process costs the revision read alone
+    invite(natero, "cat@acme.test", "csm")
+    newer = workspace_snapshot(rolegate.reader(), workspace_id=natero.id)
+    assert newer.revision > first.revision
+    assert newer.body != first.body
