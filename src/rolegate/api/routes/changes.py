@@ -207,6 +207,8 @@ async def _events(
                 return
             except StoreUnavailableError:
                 changes = []  # the database is away: keep the stream, ask again next interval
+            except NotFoundError:
+                return  # the workspace was deleted: nothing will come any more
 
 
 async def _read(read: Callable[[C], tuple[list[Change], C]], cursor: C) -> tuple[list[Change], C]:
