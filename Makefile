@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test install lint typecheck contracts coverage pytest browser pgbouncer prometheus bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test,bench]"
+	$(BIN)/python -m pip install -q -e sdk/python  # the SDK's own distribution (tests/sdk)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,7 +49,7 @@ prometheus:
 	fi
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench sdk/python examples
 
 typecheck: install
 	$(BIN)/mypy

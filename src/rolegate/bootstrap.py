@@ -95,7 +95,7 @@ class Rolegate:
         """Start the delivery thread, woken by every revision this process hears of."""
         if self.webhooks is None:
             self.webhooks = WebhookWorker(self.webhook_sender(**overrides), poll=poll)
-            self.snapshots.revision_observers.append(self.webhooks.wake)
+            self.snapshots.watch(self.webhooks.wake)
             self.webhooks.start()
         return self.webhooks
 

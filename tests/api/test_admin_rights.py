@@ -67,6 +67,9 @@ NOT_ADMIN: dict[tuple[str, str], str] = {
         "PUT",
         WORKSPACE + "/settings",
     ): "billing (plan, seats): the platform's call with an organization-wide key, no acting member",
+    ("GET", WORKSPACE + "/changes"): "the change feed: what an SDK holding a decide key follows, no acting member",
+    ("GET", WORKSPACE + "/changes/stream"): "the change feed as Server-Sent Events (the SDK's stream)",
+    ("GET", WORKSPACE + "/snapshot"): "the snapshot document an SDK compiles its decisions from, on any key reaching the workspace",
 }
 """(method, path) -> why it needs no admin right of the acting member."""
 

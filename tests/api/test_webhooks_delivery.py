@@ -415,7 +415,7 @@ def test_bootstrap_starts_the_worker_when_the_settings_say_so(tmp_path: Path, mo
     try:
         assert rg.webhooks is not None
         assert rg.webhooks.sender.policy.allow_private is True
-        assert rg.webhooks.wake in rg.snapshots.revision_observers
+        assert rg.webhooks.wake in rg.snapshots._watchers  # woken by every revision heard of
     finally:
         rg.close()
     off = bootstrap(Settings(database_url=url, listen=False))

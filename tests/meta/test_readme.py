@@ -67,6 +67,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
     bin_dir = Path(sys.executable).parent
     (work / ".venv").mkdir()
     (work / ".venv" / "bin").symlink_to(bin_dir)
+    if (bin_dir.parent / "pyvenv.cfg").exists():  # `.venv/bin/python` is the venv's, with its packages (the SDK example)
+        for name in ("pyvenv.cfg", "lib"):
+            (work / ".venv" / name).symlink_to(bin_dir.parent / name)
     (work / "src").symlink_to(ROOT / "src")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLEGATE_")}

@@ -24,6 +24,7 @@ from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from rolegate.api.routes import (
     audit,
     authzen,
+    changes,
     decisions,
     fields,
     identity,
@@ -33,6 +34,7 @@ from rolegate.api.routes import (
     references,
     roles,
     sites,
+    snapshot,
     sso,
     team,
     webhooks,
@@ -155,6 +157,8 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     for module in (fields, sites, identity, sso):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
     app.include_router(webhooks.router)  # an organization's webhook endpoints and their deliveries (issue 16)
+    app.include_router(changes.router)  # the change feed (issue 16)
+    app.include_router(snapshot.router)  # the snapshot download (issue 16)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
 
     def openapi() -> dict[str, Any]:

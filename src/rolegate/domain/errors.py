@@ -20,6 +20,7 @@ unless it says otherwise)::
     │   ├── RuleViolationError        409 rule_violation   a change refused by one or more rules (Violations)
     │   └── RevisionNotReachedError   409 revision_not_reached  `min_revision` newer than this database has yet
     ├── TokenInvalidError             410 token_invalid    a link's token unknown, used, revoked or expired
+    ├── FeedResyncError               410 feed_resync      a change feed cursor older than the oldest kept change
     ├── RateLimitedError              429 rate_limited     too many login or reset attempts (carries retry_after)
     └── UnavailableError              503 unavailable      Rolegate cannot answer now (carries retry_after)
         └── StoreUnavailableError     503 store_unavailable  the database cannot be reached (carries kind)
@@ -50,6 +51,7 @@ __all__ = [
     "ActorRefusedError",
     "ConflictError",
     "ErrorCode",
+    "FeedResyncError",
     "ForbiddenError",
     "FrameworkProblem",
     "HiddenRecordError",
@@ -91,6 +93,7 @@ class ErrorCode(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     LOGIN_REQUIRED = "login_required"
     ACTOR_REFUSED = "actor_refused"
+    FEED_RESYNC = "feed_resync"
 
 
 class FrameworkProblem(StrEnum):
@@ -278,6 +281,25 @@ class TokenInvalidError(RolegateError):
     code = ErrorCode.TOKEN_INVALID
     status = 410
     title = "Link not valid"
+
+
+class FeedResyncError(RolegateError):
+    """A change feed cursor older than the oldest change still kept (the audit log was
+    pruned past it): answering from there would skip changes silently. The consumer
+    downloads the workspace's snapshot and resumes from its revision."""
+
+    code = ErrorCode.FEED_RESYNC
+    status = 410
+    title = "Change feed must resync"
+
+    def __init__(self, workspace_id: str, after: int, oldest: int) -> None:
+        super().__init__(
+            f"changes of workspace {workspace_id!r} after revision {after} are no longer all kept (the oldest kept change is at revision {oldest})",
+            fix=f"Download the snapshot (GET /v1/workspaces/{workspace_id}/snapshot) and resume the feed from its revision.",
+        )
+        self.workspace_id = workspace_id
+        self.after = after
+        self.oldest = oldest
 
 
 class RateLimitedError(RolegateError):

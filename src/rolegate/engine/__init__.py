@@ -2,6 +2,13 @@
 
 from rolegate.engine.compile import compile_snapshot
 from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
+from rolegate.engine.document import (
+    DOCUMENT_FORMAT,
+    document_schema,
+    schema_hash,
+    snapshot_document,
+    snapshot_from_document,
+)
 from rolegate.engine.field_checks import FieldRefusal, FieldVisibility, WriteCheck
 from rolegate.engine.filters import AssigneeFilter, Filter
 from rolegate.engine.records import InMemoryRecordIndex, Record, RecordIndex, RecordRef
@@ -9,6 +16,11 @@ from rolegate.engine.snapshot import CompiledRole, Snapshot
 
 __all__ = [
     "compile_snapshot",
+    "DOCUMENT_FORMAT",
+    "snapshot_document",
+    "snapshot_from_document",
+    "document_schema",
+    "schema_hash",
     "Snapshot",
     "CompiledRole",
     "Decision",

@@ -132,6 +132,7 @@ class SnapshotCache:
         self._pending: dict[str, set[int]] = {}
         """Revisions this process is committing, per workspace: it loads them itself."""
         self._lock = threading.Lock()
+        self._watchers: list[Callable[[str | None], None]] = []
         self.degraded = False
         """True while some snapshot is served without the database's confirmation."""
         self.loads = 0
@@ -141,9 +142,6 @@ class SnapshotCache:
         """Of `reads`, those the replica answered (the others went to the primary)."""
         self.replica_loads = 0
         """Of `loads`, those compiled from the replica."""
-        self.revision_observers: list[Callable[[str, int], None]] = []
-        """Told of every revision `mark` hears of (this process's commits, NOTIFY):
-        the webhook sender wakes on them."""
 
     @property
     def max_staleness(self) -> float:
@@ -175,6 +173,8 @@ class SnapshotCache:
         with self._lock:
             pending = self._pending.get(workspace_id)
             expected = pending is not None and revision in pending
+        for watcher in self._watchers:
+            watcher(workspace_id)  # committed: the change feed's streams need not wait for this load
         try:
             if expected:
                 self.get(workspace_id, min_revision=revision)
@@ -187,13 +187,22 @@ class SnapshotCache:
                     pending.discard(revision)
                     if not pending:
                         del self._pending[workspace_id]
-            self.mark(workspace_id, revision)
+            self.mark(workspace_id, revision, notify=False)
 
-    def mark(self, workspace_id: str, revision: int) -> None:
+    def watch(self, callback: Callable[[str | None], None]) -> None:
+        """Call `callback(workspace_id)` whenever a revision of the workspace is heard of
+        (this process's commits, NOTIFY), and `callback(None)` after the listener
+        reconnects (anything may have changed): the change feed's streams and the webhook
+        sender wake on it."""
+        self._watchers.append(callback)
+
+    def mark(self, workspace_id: str, revision: int, *, notify: bool = True) -> None:
         """A commit made `revision` the newest; older snapshots are stale from now on
-        (unless this process is loading it itself: `expect`)."""
-        for observer in self.revision_observers:
-            observer(workspace_id, revision)
+        (unless this process is loading it itself: `expect`). `notify`: tell the
+        watchers (`committed` did already)."""
+        if notify:
+            for watcher in self._watchers:
+                watcher(workspace_id)
         with self._lock:
             pending = self._pending.get(workspace_id)
             if pending is not None and revision in pending:
@@ -208,6 +217,8 @@ class SnapshotCache:
         """Notifications may have been missed (the listener lost its connection): every
         snapshot is revalidated before it decides again, and at once, even one whose
         last read failed (the database is back)."""
+        for watcher in self._watchers:
+            watcher(None)
         with self._lock:
             for entry in self._latest.values():
                 entry.fresh_until = _NEVER

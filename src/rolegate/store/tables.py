@@ -177,6 +177,7 @@ audit_events = Table(
     UniqueConstraint("workspace_id", "id"),
     Index("ix_audit_events_actor", "workspace_id", "actor"),
     Index("ix_audit_events_target", "workspace_id", "target_type", "target_id"),
+    Index("ix_audit_events_revision", "workspace_id", "revision", "seq"),  # the change feed (0014_changes)
 )
 
 api_keys = Table(

@@ -22,6 +22,7 @@ from rolegate.store.repositories import (
     UserRepository,
     WorkspaceRepository,
 )
+from rolegate.store.repositories_changes import ChangeRepository
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
@@ -62,6 +63,7 @@ class UnitOfWork:
     web_sessions: WebSessionRepository
     webhooks: WebhookRepository
     sso: SsoRepository
+    changes: ChangeRepository
 
     def __init__(
         self,
@@ -114,6 +116,7 @@ class UnitOfWork:
             ("web_sessions", WebSessionRepository),
             ("webhooks", WebhookRepository),
             ("sso", SsoRepository),
+            ("changes", ChangeRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self
