@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
+from pydantic import StringConstraints, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rolegate.api import fast
 from rolegate.api.app import RolegateApp
-from rolegate.api.limits import OFF_LOOP_BYTES
+from rolegate.api.fast import parse_batch
+from rolegate.api.limits import BATCH_MAX, OFF_LOOP_BYTES
+from rolegate.api.schemas.decisions import BatchCheckIn
 from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import create_api_key
+from rolegate.services.commands import ActionRef, MemberRef
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api, Tenant, make_tenant
 
@@ -207,3 +212,54 @@ def test_an_app_with_middleware_it_does_not_know_is_not_bypassed(rolegate: Roleg
         portal.call(client.aclose)
     assert watched.fast_decisions.answered == 0
     assert seen.count(natero.url("/check")) == 3
+
+
+BATCHES: list[bytes] = [
+    b'{"checks": [{"member": "m", "action": "a"}]}',
+    b'{"checks": [], "min_revision": 3}',
+    b'{"checks": [{"member": "m", "action": "a"}], "min_revision": null}',
+    b'{"checks": [{"member": "m", "action": "a"}], "min_revision": "3"}',
+    b'{"checks": [{"member": "m", "action": "a"}], "min_revision": 3.0}',
+    b'{"checks": [{"member": "m", "action": "a"}], "min_revision": -1}',
+    b'{"checks": [{"member": "m", "action": "a"}], "min_revision": true}',
+    b'{"checks": [{"member": "m", "action": "a"}], "min_revision": 4611686018427387905}',
+    b'{"checks": [{"member": "", "action": "a"}]}',
+    b'{"checks": [{"member": "' + b"m" * 36 + b'", "action": "a"}]}',
+    b'{"checks": [{"member": "' + b"m" * 37 + b'", "action": "a"}]}',
+    b'{"checks": [{"member": "m", "action": "' + b"a" * 201 + b'"}]}',
+    b'{"checks": [{"member": "\\u00e9\\u00e9", "action": "a\\u0000"}]}',
+    b'{"checks": [{"member": 1, "action": "a"}]}',
+    b'{"checks": [{"member": "m", "action": "a", "record": null}]}',
+    b'{"checks": [{"member": "m", "action": "a", "record": {"type": "account", "id": "x"}}]}',
+    b'{"checks": [{"member": "m", "action": "a", "other": 1}]}',
+    b'{"checks": [{"member": "m", "member": "n", "action": "a"}]}',
+    b'{"checks": [{"member": "m"}, {"member": "m", "action": "a"}]}',
+    b'{"checks": [["m", "a"]]}',
+    b'{"checks": {}}',
+    b'{"checks": [], "extra": 1}',
+    b'{"min_revision": 1}',
+    b"[]",
+    b"",
+    b'{"checks": [{"member": "\\ud800", "action": "a"}]}',
+]
+
+
+@pytest.mark.parametrize("raw", BATCHES)
+def test_parse_batch_accepts_what_the_model_accepts(raw: bytes) -> None:
+    try:
+        model: BatchCheckIn | None = BatchCheckIn.model_validate_json(raw)
+    except ValidationError:
+        model = None
+    parsed = parse_batch(raw)
+    if model is None:
+        assert parsed is None
+    else:
+        assert parsed is not None
+        assert (parsed.checks, parsed.min_revision) == (model.checks, model.min_revision)
+
+
+def test_parse_batch_checks_the_models_lengths() -> None:
+    lengths = {name: next(m for m in get_args(ref)[1:] if isinstance(m, StringConstraints)) for name, ref in (("member", MemberRef), ("action", ActionRef))}
+    assert (lengths["member"].min_length, lengths["member"].max_length) == (1, fast._MEMBER_MAX)
+    assert (lengths["action"].min_length, lengths["action"].max_length) == (1, fast._ACTION_MAX)
+    assert BatchCheckIn.model_fields["checks"].metadata[0].max_length == BATCH_MAX
