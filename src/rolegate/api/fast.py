@@ -8,7 +8,7 @@ memory: a body of declared length and type `application/json` (at most `OFF_LOOP
 `BULK_BODY_LIMIT` for a batch), a Bearer key verified within its TTL with the
 `decide` right, a workspace the key is known to reach, a body the route's own model
 (`CheckIn`, `BatchCheckIn`) accepts from JSON, and a snapshot that may decide now
-(`SnapshotCache.fresh`). Anything else is delegated, body replayed, to the app, whose
+(`SnapshotCache.current`). Anything else is delegated, body replayed, to the app, whose
 route is the documented one (same OpenAPI operation) and says every refusal itself:
 401/403/404 for keys and tenants, 413 and 422 naming the field, 409 and 503 for
 revisions and outages. So the fast path has no error contract of its own; an error
@@ -138,7 +138,7 @@ class FastDecisions:
             await self.app(scope, receive, send)
             return
         cache = self.fastapi.state.rolegate.snapshots
-        snap = cache.fresh(workspace_id, parsed.min_revision)
+        snap = cache.current(workspace_id, parsed.min_revision)
         if snap is None:
             await self.app(scope, receive, send)  # revalidate or load: the route does it off the loop
             return
@@ -163,7 +163,7 @@ class FastDecisions:
             await self.app(scope, receive, send)
             return
         cache = self.fastapi.state.rolegate.snapshots
-        snap = cache.fresh(workspace_id, parsed.min_revision)
+        snap = cache.current(workspace_id, parsed.min_revision)
         if snap is None:
             await self.app(scope, receive, send)
             return

@@ -106,7 +106,7 @@ def _with_revision(fragment: str, revision: int) -> str:
 
 async def _snapshot(access: Access, min_revision: int | None) -> Snapshot:
     cache = access.rolegate.snapshots
-    snap = cache.fresh(access.workspace_id, min_revision)
+    snap = cache.current(access.workspace_id, min_revision)
     if snap is None:
         snap = await run_in_threadpool(cache.get, access.workspace_id, min_revision=min_revision)
     return snap
