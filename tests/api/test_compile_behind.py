@@ -19,7 +19,7 @@ from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.workspace import Actor
-from rolegate.engine import Snapshot
+from rolegate.engine import Snapshot, compile_snapshot
 from rolegate.services import snapshots as snapshots_module
 from rolegate.services.snapshots import SnapshotCache
 from rolegate.services.workspaces import create_organization, create_workspace
@@ -95,7 +95,7 @@ def test_a_check_is_answered_while_a_newer_revision_compiles(
     invite(there, "new@natero.test", "csm")  # committed by the other process
     newer = there.api.get(there.url()).json()["revision"]
     assert newer > held
-    slow = SlowCompile(snapshots_module.compile_snapshot)
+    slow = SlowCompile(compile_snapshot)
     monkeypatch.setattr(snapshots_module, "compile_snapshot", slow)
     rolegate.snapshots.mark(natero.id, newer)  # what the listener does on the NOTIFY
 
