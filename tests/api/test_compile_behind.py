@@ -60,7 +60,9 @@ def behind(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def rolegate(tmp_path: Path, behind: bool) -> Iterator[Rolegate]:
-    rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/t.db", listen=False, compile_behind=behind))
+    # A bound far longer than the test: the held snapshot is never past it here (the
+    # bound itself is the last test's, on a fake clock).
+    rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/t.db", listen=False, compile_behind=behind, max_staleness_ms=600_000))
     rg.create_tables()
     yield rg
     rg.close()
@@ -153,3 +155,30 @@ def test_past_the_staleness_bound_a_check_waits_for_the_newer_revision(tmp_path:
         assert cache.current(ws.workspace.id) is not None
     finally:
         rg.close()
+
+
+def test_a_field_decision_that_waits_for_a_compile_waits_off_the_event_loop(
+    rolegate: Rolegate, api: Api, other_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fields/check-write` with the new revision's `min_revision` waits for its compile
+    in the thread pool: meanwhile the loop answers other checks (a compile on the loop
+    would hold them all until it ends)."""
+    natero = make_tenant(api, "natero")
+    held = _check(natero)["revision"]
+    there = Tenant(natero.id, natero.owner, other_api.as_(actor=natero.owner), natero.revision)
+    invite(there, "new@natero.test", "csm")
+    newer = there.api.get(there.url()).json()["revision"]
+    slow = SlowCompile(compile_snapshot)
+    monkeypatch.setattr(snapshots_module, "compile_snapshot", slow)
+
+    def write_check() -> httpx.Response:
+        body = {"member": natero.owner, "object": "account", "fields": ["name"], "min_revision": newer}
+        return natero.api.without_actor().post(natero.url("/fields/check-write"), json=body)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(write_check)
+        assert slow.started.wait(WAIT)
+        assert _check(natero)["revision"] == held  # the loop is free
+        assert not waiting.done()
+        slow.release.set()
+        assert waiting.result(WAIT).status_code == 200, waiting.result().text

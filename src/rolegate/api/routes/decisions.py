@@ -104,7 +104,10 @@ def _with_revision(fragment: str, revision: int) -> str:
     return f'{fragment[:-1]},"revision":{revision}}}'
 
 
-async def _snapshot(access: Access, min_revision: int | None) -> Snapshot:
+async def decision_snapshot(access: Access, min_revision: int | None) -> Snapshot:
+    """The snapshot to decide on: the held one when it may decide now (no I/O, on the
+    loop), else a revalidation or load in the thread pool, never on the event loop (a
+    compile there would stall every other request)."""
     cache = access.rolegate.snapshots
     snap = cache.current(access.workspace_id, min_revision)
     if snap is None:
@@ -172,7 +175,7 @@ async def check(body: CheckIn, access: DecideAccess) -> Response:
     With a record (`{type, id}`, upserted through `PUT .../records`): whether it is
     granted on that record (assignment, C7 parents). `reasons` say why; `revision`
     is the revision decided at."""
-    snap = await _snapshot(access, body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)
     if body.record is None:
         answer = decide_one(snap, body)
     else:
@@ -186,7 +189,7 @@ async def explain(body: ExplainIn, access: DecideAccess, response: Response) -> 
     engine gives in process: the member's role and level, then each reason (its code,
     the seed rule that decided, the permission), and `lines` in words. A `decide` key,
     like `/check`; an unknown action or a bad record is refused like there."""
-    snap = await _snapshot(access, body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)
     response.headers.update(stale_headers(access, snap) or {})
     ref = RecordRef(body.record.type, body.record.id) if body.record is not None else None
     answer = await run_in_threadpool(explain_decision, snap, body.member, body.action, ref)
@@ -238,7 +241,7 @@ def batch_has_records(body: BatchCheckIn) -> bool:
 async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
     """Every check is decided on the same snapshot (one revision), in order. An unknown
     action or a bad record fails the whole batch, naming the check (`checks[i]`)."""
-    snap = await _snapshot(access, body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)
     if batch_has_records(body):
         answer = await run_in_threadpool(decide_batch, snap, body)
     else:
@@ -252,7 +255,7 @@ async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
 async def filter_fields(body: FieldsFilterIn, access: DecideAccess, response: Response) -> FieldsFilterOut:
     """K12: a field with no access disappears; undeclared fields are dropped too (K8).
     One `record`, or a page of `records` (the readable set is looked up once)."""
-    snap = await _snapshot(access, body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)
     response.headers.update(stale_headers(access, snap) or {})
     if body.records is not None:
         filtered = snap.filter_records(body.member, body.object, body.records)
@@ -268,7 +271,7 @@ async def lookup(body: LookupIn, access: DecideAccess, response: Response) -> Lo
     """A storage-neutral filter to apply to your own database, never a list of ids:
     `{op: "all"}`, `{op: "none"}`, `{op: "assignee", path, member, include: [assigned,
     unassigned, others]}` (on the record `path` steps up), or `{op: "and", args}`."""
-    snap = await _snapshot(access, body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)
     response.headers.update(stale_headers(access, snap) or {})
     found = snap.lookup(body.member, body.action, body.object)
     _LOOKED_UP["none" if found.nothing else "filtered" if found.terms else "all"].inc()
