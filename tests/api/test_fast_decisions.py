@@ -7,26 +7,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, get_args
 
 import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 from pydantic import StringConstraints, ValidationError
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rolegate.api import fast
 from rolegate.api.app import RolegateApp
 from rolegate.api.fast import parse_batch
 from rolegate.api.limits import BATCH_MAX, OFF_LOOP_BYTES
-from rolegate.api.schemas.decisions import BatchCheckIn
+from rolegate.api.routes import decisions
+from rolegate.api.schemas.decisions import BatchCheckIn, BatchItemIn
 from rolegate.asgi import create_app
-from rolegate.bootstrap import Rolegate
+from rolegate.bootstrap import Rolegate, bootstrap
+from rolegate.config import Settings
 from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import create_api_key
 from rolegate.services.commands import ActionRef, MemberRef
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api, Tenant, make_tenant
+
+
+@pytest.fixture
+def rolegate(tmp_path: Path) -> Iterator[Rolegate]:
+    """A staleness bound longer than any test: on a busy machine a revalidation would
+    send a check to the route (right, but not what the counts here expect)."""
+    rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/t.db", listen=False, max_staleness_ms=600_000))
+    rg.create_tables()
+    yield rg
+    rg.close()
 
 
 @pytest.fixture
@@ -263,3 +277,19 @@ def test_parse_batch_checks_the_models_lengths() -> None:
     assert (lengths["member"].min_length, lengths["member"].max_length) == (1, fast._MEMBER_MAX)
     assert (lengths["action"].min_length, lengths["action"].max_length) == (1, fast._ACTION_MAX)
     assert BatchCheckIn.model_fields["checks"].metadata[0].max_length == BATCH_MAX
+
+
+def test_a_plain_batch_renders_as_the_general_one(rolegate: Rolegate, natero: Tenant) -> None:
+    snap = rolegate.snapshots.get(natero.id)
+    members = [natero.owner, "nobody"]
+    checks = [BatchItemIn(member=m, action=a) for m in members for a in sorted(snap.schema.actions)] * 2
+    body = BatchCheckIn.model_construct(checks=checks, min_revision=None)
+    plain = decisions.decide_plain_batch(snap, body)
+    assert isinstance(plain, bytes)
+    assert plain == decisions.decide_batch(snap, body)
+    unknown = BatchItemIn(member=natero.owner, action="nope.nope")
+    bad = BatchCheckIn.model_construct(checks=[*checks[:3], unknown], min_revision=None)
+    refused = decisions.decide_plain_batch(snap, bad)
+    assert isinstance(refused, Response)
+    assert refused.status_code == 422
+    assert b"checks[3]" in refused.body

@@ -172,7 +172,7 @@ class FastDecisions:
             if decisions.batch_has_records(parsed):
                 answer = await run_in_threadpool(decisions.decide_batch, snap, parsed)
             else:
-                answer = decisions.decide_batch(snap, parsed)
+                answer = decisions.decide_plain_batch(snap, parsed)
         except Exception as error:
             await self._failed(scope, receive, send, error)
             return

@@ -73,6 +73,11 @@ class DecisionJson:
         self._cache: dict[int, tuple[Decision, str]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def held(self) -> dict[int, tuple[Decision, str]]:
+        """id -> (decision, JSON): read it directly in a hot loop (check the identity)."""
+        return self._cache
+
     def __call__(self, d: Decision) -> str:
         hit = self._cache.get(id(d))
         if hit is not None and hit[0] is d:
@@ -232,6 +237,29 @@ def decide_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
     return f'{{"results":[{",".join(parts)}],"revision":{snap.revision}}}'.encode()
 
 
+def decide_plain_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
+    """`decide_batch` for a batch without records (`api.fast.parse_batch` made sure):
+    the same answer with less work per check; a check that fails is named by
+    `decide_batch`."""
+    check = snap.check
+    held = _rendered.held
+    rendered = _rendered
+    parts: list[str] = []
+    append = parts.append
+    allowed = 0
+    try:
+        for item in body.checks:
+            d = check(item["member"], item["action"])
+            hit = held.get(id(d))
+            append(hit[1] if hit is not None and hit[0] is d else rendered(d))
+            allowed += d.allowed
+    except RolegateError:
+        return decide_batch(snap, body)
+    _BATCH_ALLOWED.inc(allowed)
+    _BATCH_DENIED.inc(len(parts) - allowed)
+    return f'{{"results":[{",".join(parts)}],"revision":{snap.revision}}}'.encode()
+
+
 def batch_has_records(body: BatchCheckIn) -> bool:
     """Whether a batch reads the record index (then it runs in a worker thread)."""
     return any(item.get("record") is not None for item in body.checks)
@@ -245,7 +273,7 @@ async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
     if batch_has_records(body):
         answer = await run_in_threadpool(decide_batch, snap, body)
     else:
-        answer = decide_batch(snap, body)
+        answer = decide_plain_batch(snap, body)
     if isinstance(answer, Response):
         return answer
     return Response(answer, media_type=_JSON, headers=stale_headers(access, snap))
