@@ -182,3 +182,30 @@ def test_a_field_decision_that_waits_for_a_compile_waits_off_the_event_loop(
         assert not waiting.done()
         slow.release.set()
         assert waiting.result(WAIT).status_code == 200, waiting.result().text
+
+
+def test_a_load_is_confirmed_from_when_its_read_began(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit may land while a snapshot compiles: the snapshot's staleness window starts
+    when its read began, not when the compile ended, so serving it behind a newer
+    revision (`current`) never outlasts the bound after that commit."""
+    now = [100.0]
+
+    def slow_compile(*args: Any, **kwargs: Any) -> Snapshot:
+        now[0] += 0.5  # the compile takes half the bound
+        return compile_snapshot(*args, **kwargs)
+
+    rg = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/t.db", listen=False))
+    try:
+        rg.create_tables()
+        org = create_organization(rg.uow(), actor=Actor.system("test"), name="Acme")
+        ws = create_workspace(rg.uow(), actor=Actor.system("test"), organization_id=org, preset="natero", name="N", owner_email="o@n.test")
+        monkeypatch.setattr(snapshots_module, "compile_snapshot", slow_compile)
+        cache = SnapshotCache(rg.engine, max_staleness=1.0, clock=lambda: now[0], run_behind=lambda job: None)
+        snap = cache.get(ws.workspace.id)  # read at 100.0, compiled by 100.5
+        cache.mark(ws.workspace.id, snap.revision + 1)
+        now[0] = 100.99
+        assert cache.current(ws.workspace.id) is snap
+        now[0] = 101.0
+        assert cache.current(ws.workspace.id) is None
+    finally:
+        rg.close()
