@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rolegate.api import fast
 from rolegate.api.app import RolegateApp
-from rolegate.api.fast import parse_batch
+from rolegate.api.fast import PLAIN_BATCH_ON_LOOP_BYTES, parse_batch
 from rolegate.api.limits import BATCH_MAX, OFF_LOOP_BYTES
 from rolegate.api.routes import decisions
 from rolegate.api.schemas.decisions import BatchCheckIn, BatchItemIn
@@ -105,7 +105,12 @@ def test_the_fast_path_answers_checks_and_batches_as_the_route_does(app: Rolegat
     status, _, body = both_ways(app, api, natero.url("/check/batch"), json={"checks": big})
     assert status == 200
     assert body.count(b'"action"') == len(big)
-    assert fast.answered - before == 7  # each answer above once by the fast path (and once by the route)
+    bigger = big * 3  # past PLAIN_BATCH_ON_LOOP_BYTES: parsed in a worker thread
+    assert len(str(bigger)) > PLAIN_BATCH_ON_LOOP_BYTES
+    assert both_ways(app, api, natero.url("/check/batch"), json={"checks": bigger})[0] == 200
+    with_record = [*big, {"member": natero.owner, "action": "accounts.view", "record": {"type": "account", "id": "acme"}}]
+    assert both_ways(app, api, natero.url("/check/batch"), json={"checks": with_record})[0] == 200  # the model, off the loop
+    assert fast.answered - before == 9  # each answer above once by the fast path (and once by the route)
 
 
 BAD_BODIES: list[tuple[str, Any, int]] = [
