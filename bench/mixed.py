@@ -23,6 +23,11 @@ Phases (`--phases`, all by default):
 * `record-sqlite`, `record-pg`: only checks on a record, `--record-connections` (8)
   connections, `--record-duration` seconds, on SQLite and on PostgreSQL.
 
+`--behind` runs none of these but its own comparison (`run_behind`): check latency on
+a server while another process writes in a loop, with the newer revisions compiled
+behind (`ROLEGATE_COMPILE_BEHIND=1`, the default) and inline (`=0`, the peer), written
+to the `bench:behind` section.
+
 `mixed`, `peer` and `workers` run on PostgreSQL (`--db pg`, the default: a database
 created on `--server` and dropped after) or SQLite (`--db sqlite`). `--soak` runs only
 `mixed`, charting RSS and p99 per minute. After each phase the decisions over HTTP are
@@ -32,6 +37,7 @@ revision); a difference raises `VerificationError`. Every server started is stop
     .venv/bin/python bench/mixed.py --docs docs/benchmarks.md --json /tmp/mixed.json
     .venv/bin/python bench/mixed.py --quick --db sqlite        # smoke (a few seconds)
     .venv/bin/python bench/mixed.py --soak --duration 1800 --docs docs/benchmarks.md
+    .venv/bin/python bench/mixed.py --behind --docs docs/benchmarks.md --json /tmp/behind.json
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -573,6 +580,150 @@ def _admin_url() -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# -- writes never block decisions (--behind) -----------------------------------------------------------
+
+
+BEHIND_MODES = (("behind", "1"), ("inline", "0"))
+"""`ROLEGATE_COMPILE_BEHIND` of the deciding server: a newer revision compiled in a worker
+thread while the held snapshot decides (`behind`, the default), or by the decisions that
+need it, each waiting (`inline`, the behaviour before: the peer)."""
+
+
+def _write_loop(port: int, w: Workspace, stop: threading.Event, counts: dict[str, Any], seed: str) -> None:
+    """Admin writes that move the revision (role edits, member role changes), one after
+    the other on one connection, until `stop`."""
+    rng = random.Random(seed)
+    pick = make_picker(w, {"role": 50.0, "member": 50.0}, QUICK, rng)
+    client = JsonClient(port, {"Authorization": f"Bearer {w.demo.api_key}", "Rolegate-Actor": w.demo.admin_id})
+    try:
+        while not stop.is_set():
+            req = pick()
+            start = time.perf_counter()
+            status, _ = client.request(req.method, req.path, req.body)
+            counts["ms"].append((time.perf_counter() - start) * 1e3)
+            counts["errors"] += not 200 <= status < 300
+    finally:
+        client.close()
+
+
+def run_behind(config: Config, *, server: str | None = None) -> dict[str, Any]:
+    """Check latency on a server while another process writes in a loop (each write's
+    NOTIFY makes the deciding server compile a newer revision), with the compile
+    behind (`ROLEGATE_COMPILE_BEHIND=1`) and inline (`=0`, the peer), the two servers
+    up at once on the same PostgreSQL database, loaded in turn (`rounds` each, each
+    run preceded by a run without writes: the floor)."""
+    server_url = server or _admin_url()
+    t_start, load_start = time.perf_counter(), load_average()
+    rounds = 1 if config.quick else 3
+    seconds = config.duration if config.quick else min(config.duration, 20.0)
+    result: dict[str, Any] = {"config": asdict(config), "date": now_utc(), "machine": machine(), "rounds": rounds, "run_s": seconds}
+    with tempfile.TemporaryDirectory(prefix="rolegate-behind-") as tmp_dir, database("pg", Path(tmp_dir), "behind", server_url) as url:
+        tmp = Path(tmp_dir)
+        w = grow(setup_demo(url), config)
+        writer = rolegate_server("writer", url, free_port(), tmp)
+        deciders = {mode: rolegate_server(f"decide-{mode}", url, free_port(), tmp, env={"ROLEGATE_COMPILE_BEHIND": flag}) for mode, flag in BEHIND_MODES}
+        started = [writer, *deciders.values()]
+        try:
+            for srv in started:
+                srv.start()
+            runs: list[dict[str, Any]] = []
+            rng = random.Random(f"{config.seed}:behind")
+            for k in range(rounds):
+                for mode, srv in deciders.items():
+                    for writes in (False, True):
+                        stop = threading.Event()
+                        counts: dict[str, Any] = {"ms": [], "errors": 0}
+                        thread = threading.Thread(target=_write_loop, args=(writer.port, w, stop, counts, f"{config.seed}:{k}:{mode}"), daemon=True)
+                        if writes:
+                            thread.start()
+                        cpu = CpuWatch([p for p in (srv.pid,) if p is not None])
+                        samples = drive([srv.port], w.demo, make_picker(w, {"check": 100.0}, config, rng), config.record_connections, config.warmup, seconds)
+                        cores = cpu.stop()
+                        stop.set()
+                        if writes:
+                            thread.join()
+                        stats = kind_stats(samples.ms["check"], samples.errors["check"] + samples.io_errors, seconds)
+                        run = {"round": k, "mode": mode, "writes": writes, "check": stats, "writes_done": len(counts["ms"]), "writes_per_s": len(counts["ms"]) / seconds, "write_errors": counts["errors"], "write_p50_ms": percentile(counts["ms"], 50) if counts["ms"] else math.nan, "cores": cores}
+                        runs.append(run)
+                        log(f"behind: round {k} {mode:6} writes={'on ' if writes else 'off'} check {stats['rps']:,.0f} req/s p50 {stats['p50_ms']:.2f} p99 {stats['p99_ms']:.2f} max {stats['max_ms']:.1f} ms; {len(counts['ms'])} writes")
+            result["runs"] = runs
+            result["verified"] = sum(verify(w, srv.port, rng) for srv in deciders.values())
+        finally:
+            for srv in started:
+                srv.stop()
+    result["load_start"], result["load_end"] = load_start, load_average()
+    result["seconds"] = time.perf_counter() - t_start
+    result["versions"] = versions("rolegate", "fastapi", "uvicorn", "sqlalchemy", "psycopg")
+    from stale import _server_version
+
+    result["versions"]["postgresql"] = _server_version(server_url)
+    result["summary"] = behind_summary(result["runs"])
+    return result
+
+
+def behind_summary(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per (mode, writes): the median over the rounds of each run's check figures."""
+    out: dict[str, dict[str, float]] = {}
+    for mode, _ in BEHIND_MODES:
+        for writes in (False, True):
+            mine = [r for r in runs if r["mode"] == mode and r["writes"] == writes]
+            key = f"{mode}:{'writes' if writes else 'quiet'}"
+            out[key] = {
+                "rps": statistics.median(r["check"]["rps"] for r in mine),
+                "p50_ms": statistics.median(r["check"]["p50_ms"] for r in mine),
+                "p99_ms": statistics.median(r["check"]["p99_ms"] for r in mine),
+                "max_ms": max(r["check"]["max_ms"] for r in mine),
+                "errors": sum(r["check"]["errors"] for r in mine),
+                "writes_per_s": statistics.median(r["writes_per_s"] for r in mine),
+            }
+    return out
+
+
+def behind_markdown(result: dict[str, Any]) -> str:
+    c = result["config"]
+    s = result["summary"]
+    lines = [
+        "## Writes never block decisions (bench/mixed.py --behind)",
+        "",
+        f"- Command: `{result.get('command', '.venv/bin/python bench/mixed.py --behind')}`",
+        f"- Date: {result['date']}; run took {result['seconds']:.0f} s; load average (1, 5, 15 min) {_load(result['load_start'])} at the start, {_load(result['load_end'])} at the end (the benchmark itself adds about 2: three servers, PostgreSQL and the load generator on 2 cores)",
+        f"- Machine: {result['machine']['cpu']}, `nproc` = {result['machine']['nproc']}, {result['machine']['platform']}; Python {result['machine']['python']}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()),
+        f"- Workspace (seed {c['seed']}): the natero demo grown as in the mixed phases ({c['members']} bench members, {c['accounts']:,} accounts, 4 bench roles), on PostgreSQL.",
+        "- Servers, up at once on the same database: a writer (`rolegate serve`), and two deciding servers, "
+        "`ROLEGATE_COMPILE_BEHIND=1` (**behind**, the default: a newer revision heard of by NOTIFY is compiled in a worker thread while the snapshot held keeps deciding, within the staleness bound) "
+        "and `ROLEGATE_COMPILE_BEHIND=0` (**inline**, the peer: the behaviour before, every check after a NOTIFY waits for the compile).",
+        f"- Method: on each deciding server in turn, {c['record_connections']} keep-alive connections of single `check`s (closed loop, the asyncio client of this script) for {result['run_s']:g} s after {c['warmup']:g} s of warm-up, "
+        "first with no writes (the floor), then while one connection writes to the writer in a loop (role edits and member role changes, each a new revision and a NOTIFY); "
+        f"{result['rounds']} rounds, interleaved; figures are the median of the rounds (max: the largest of all). {result['verified']} decisions compared with the engine's in process afterwards: all equal.",
+        "",
+        "| deciding server | writes | check req/s | p50 ms | p99 ms | max ms | writes/s | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode, _ in BEHIND_MODES:
+        for writes in (False, True):
+            v = s[f"{mode}:{'writes' if writes else 'quiet'}"]
+            wps = f"{v['writes_per_s']:.0f}" if writes else ""
+            lines.append(f"| {mode} | {'in a loop' if writes else 'none'} | {v['rps']:,.0f} | {v['p50_ms']:.2f} | {v['p99_ms']:.2f} | {v['max_ms']:.1f} | {wps} | {v['errors']} |")
+    b, i = s["behind:writes"], s["inline:writes"]
+    lines += [
+        "",
+        f"- While writing: check p99 {b['p99_ms']:.2f} ms behind vs {i['p99_ms']:.2f} ms inline ({i['p99_ms'] / b['p99_ms']:.2f}x); "
+        f"p99 with writes over p99 without: behind {b['p99_ms'] / s['behind:quiet']['p99_ms']:.2f}x, inline {i['p99_ms'] / s['inline:quiet']['p99_ms']:.2f}x.",
+        "",
+        "Every run:",
+        "",
+        "| round | server | writes | check req/s | p50 ms | p99 ms | max ms | writes done | server cores |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["runs"]:
+        cores = r["cores"].get("servers", math.nan) if isinstance(r["cores"], dict) else math.nan
+        lines.append(
+            f"| {r['round']} | {r['mode']} | {'on' if r['writes'] else 'off'} | {r['check']['rps']:,.0f} | {r['check']['p50_ms']:.2f} | {r['check']['p99_ms']:.2f} | {r['check']['max_ms']:.1f} | {r['writes_done']} | {cores:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 # -- targets, charts, docs ---------------------------------------------------------------------------
 
 
@@ -746,6 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", choices=["pg", "sqlite"], help="database of mixed, peer and workers (default pg)")
     parser.add_argument("--server", help="PostgreSQL admin URL where databases are created (default ROLEGATE_TEST_DATABASE_URL or local)")
     parser.add_argument("--soak", action="store_true", help="only the mixed phase, charted per minute (RSS, p99)")
+    parser.add_argument("--behind", action="store_true", help="only check latency while another process writes: compile behind vs inline")
     parser.add_argument("--json", type=Path, help="write the full result here")
     parser.add_argument("--docs", type=Path, help="write the section into this markdown file")
     parser.add_argument("--charts", type=Path, default=ROOT / "docs" / "charts", help="where the PNG charts go (with --docs)")
@@ -768,6 +920,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unknown phases: {', '.join(unknown)}")
         config = replace(config, phases=names)
     stop_servers_on_sigterm()
+    if args.behind:
+        return _main_behind(args, config)
     try:
         result = run(config, server=args.server)
     except ServerError as error:
@@ -794,6 +948,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         key = "soak" if config.soak else "mixed"
         section = docs_section(result, {k: f"{rel}/{v}" for k, v in charts.items()})
         update_docs(args.docs, f"<!-- bench:{key}:start", f"<!-- bench:{key}:end -->", section)
+    return 0
+
+
+def _main_behind(args: argparse.Namespace, config: Config) -> int:
+    try:
+        result = run_behind(config, server=args.server)
+    except ServerError as error:
+        log(str(error))
+        return 2
+    finally:
+        stop_all()
+    result["command"] = command_line("bench/mixed.py", sys.argv[1:])
+    text = behind_markdown(result)
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    print(text)
+    if args.docs is not None:
+        section = f"<!-- bench:behind:start (generated by bench/mixed.py --behind --docs; edits inside are overwritten) -->\n{text}<!-- bench:behind:end -->"
+        update_docs(args.docs, "<!-- bench:behind:start", "<!-- bench:behind:end -->", section)
     return 0
 
 

@@ -142,6 +142,7 @@ def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any]
         max_outage=settings.max_outage_ms / 1000,
         incidents=incidents,
         replica=replica,
+        compile_behind=settings.compile_behind,
     )
     listener = None
     if settings.listen and is_postgres(engine):

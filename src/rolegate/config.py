@@ -31,6 +31,10 @@ class Settings:
     snapshot_cache_size: int = 256
     listen: bool = True
     """On PostgreSQL, LISTEN for other processes' commits (stale-free snapshots)."""
+    compile_behind: bool = True
+    """A newer revision heard of (another process's commit) is compiled in a worker
+    thread while decisions keep using the snapshot held, within the staleness bound
+    (`ROLEGATE_COMPILE_BEHIND=0`: each decision waits for it, as before)."""
     max_staleness_ms: int = 1000
     """A cached snapshot older than this (since the database last confirmed its revision)
     reads the workspace's revision before it decides: no decision is staler than this
@@ -100,6 +104,7 @@ class Settings:
             "pgbouncer": _flag(os.environ.get("ROLEGATE_PGBOUNCER", "")),
             "snapshot_cache_size": int(os.environ.get("ROLEGATE_SNAPSHOT_CACHE_SIZE", "256")),
             "listen": os.environ.get("ROLEGATE_LISTEN", "1") not in {"0", "false", "no"},
+            "compile_behind": os.environ.get("ROLEGATE_COMPILE_BEHIND", "1") not in {"0", "false", "no"},
             "max_staleness_ms": int(os.environ.get("ROLEGATE_MAX_STALENESS_MS", "1000")),
             "max_outage_ms": int(os.environ.get("ROLEGATE_MAX_OUTAGE_MS", "300000")),
             "smtp_url": os.environ.get("ROLEGATE_SMTP_URL") or None,

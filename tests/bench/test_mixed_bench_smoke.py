@@ -62,3 +62,23 @@ def test_soak(tmp_path: Path) -> None:
     p = json.loads(out.read_text())["phases"]["mixed"]
     assert p["errors"] == 0, p["error_examples"]
     assert p["rss"]["growth"] < 0.10
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("RUN_SLOW") != "1", reason="three servers on PostgreSQL: about a minute, only with RUN_SLOW=1")
+def test_behind_compares_the_compile_behind_with_inline(tmp_path: Path) -> None:
+    """`bench/mixed.py --behind --quick`: both deciding servers measured with and without
+    writes, every check answered 2xx, the writes done, decisions verified; never how fast."""
+    bench = load_bench("mixed")
+    out = tmp_path / "behind.json"
+    with postgres_url() as url:
+        server = url.rsplit("/", 1)[0] + "/postgres"
+        assert bench.main(["--behind", "--quick", "--server", server, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert {(r["mode"], r["writes"]) for r in result["runs"]} == {(m, w) for m in ("behind", "inline") for w in (False, True)}
+    for run in result["runs"]:
+        assert run["check"]["errors"] == 0, run
+        assert run["check"]["requests"] > 0
+        assert (run["writes_done"] > 0) == run["writes"]
+        assert run["write_errors"] == 0
+    assert result["verified"] > 0

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import Receive, Scope, Send
 
 from rolegate.api.deps import Auth
+from rolegate.api.fast import FastDecisions
 from rolegate.api.limits import BodyLimit
 from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -114,13 +115,22 @@ class RolegateApp(FastAPI):
     error middleware included, so a 500 is timed and carries the request id too
     (`add_middleware` would put it inside the error middleware). Wrapped around the
     app's call rather than its middleware stack, which the OpenTelemetry
-    instrumentation rebuilds and expects to start with the error middleware."""
+    instrumentation rebuilds and expects to start with the error middleware. Inside
+    it, `FastDecisions` answers the hot decision routes without the framework when
+    it can (`api.fast`), and hands everything else to the app."""
 
     _observed: Observe | None = None
+    _fast: FastDecisions | None = None
+
+    @property
+    def fast_decisions(self) -> FastDecisions:
+        if self._fast is None:
+            self._fast = FastDecisions(self, super().__call__)
+        return self._fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._observed is None:
-            self._observed = Observe(super().__call__)
+            self._observed = Observe(self.fast_decisions)
         await self._observed(scope, receive, send)
 
 

@@ -121,6 +121,22 @@ class Auth:
                 self._keys[digest] = _Verified(row, now, now + self.key_ttl)
         return row
 
+    def cached_key(self, token: str) -> ApiKeyRow | None:
+        """The key if it was verified within its TTL, else None (then `key`): the
+        decisions' fast path (`api.fast`), no I/O and no await."""
+        hit = self._keys.get(hashlib.sha256(token.encode()).digest())
+        if hit is not None and hit.until > self._clock():
+            return hit.row
+        return None
+
+    def cached_reach(self, key: ApiKeyRow, workspace_id: str) -> bool:
+        """True when `key` is known to reach the workspace without asking the store;
+        False means "ask" (`_reach`), not "refused"."""
+        if key.workspace_id is not None:
+            return key.workspace_id == workspace_id
+        org = self._orgs.get(workspace_id)
+        return org is not None and reaches(key, organization_id=org, workspace_id=workspace_id)
+
     def _authenticate(self, token: str) -> ApiKeyRow | None:
         return authenticate(self.rolegate.reader(), token)
 

@@ -16,7 +16,8 @@ contract of every error here.
 
 Large JSON bodies (above `OFF_LOOP_BYTES`) are decoded in a worker thread by
 `ApiRoute`, after the API key is checked: an anonymous caller never gets a large
-body read, let alone decoded.
+body read, let alone decoded. The decisions' fast path (`api.fast`) reads a body only
+for a key it has verified, and keeps the same budget of time on the event loop.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from rolegate.domain.errors import NotFoundError, RevisionNotReachedError, StoreUnavailableError
@@ -112,6 +113,8 @@ class SnapshotCache:
         read_revision: Callable[[str], int | None] | None = None,
         incidents: ThrottledLog | None = None,
         replica: Replica | None = None,
+        compile_behind: bool = True,
+        run_behind: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         if maxsize < 1:
             raise ValueError("the snapshot cache holds at least one workspace")
@@ -133,6 +136,11 @@ class SnapshotCache:
         """Revisions this process is committing, per workspace: it loads them itself."""
         self._lock = threading.Lock()
         self._watchers: list[Callable[[str | None], None]] = []
+        self._compile_behind = compile_behind
+        self._run_behind = run_behind
+        self._behind: ThreadPoolExecutor | None = None
+        self._catching_up: set[str] = set()
+        """Workspaces whose newer revision a worker thread is compiling (`current`)."""
         self.degraded = False
         """True while some snapshot is served without the database's confirmation."""
         self.loads = 0
@@ -247,6 +255,59 @@ class SnapshotCache:
             pass
         _HIT.inc()
         return snap
+
+    def current(self, workspace_id: str, min_revision: int | None = None) -> Snapshot | None:
+        """The decisions' hot path: `fresh`, except that a snapshot behind a newer
+        revision heard of (another process's commit) keeps deciding while a worker
+        thread compiles the newer one (`compile_behind`), for as long as the staleness
+        bound allows: until `max_staleness` after the database last confirmed it, which
+        was before that commit. A `min_revision` it lacks is never served (None: `get`
+        waits for it). None also past the bound, or without a snapshot."""
+        entry = self._latest.get(workspace_id)
+        if entry is None:
+            return None
+        snap = entry.snapshot
+        if snap.revision < (min_revision or 0) or self._clock() >= entry.fresh_until:
+            return None
+        if snap.revision < self._known.get(workspace_id, 0):
+            if not self._compile_behind:
+                return None
+            self._catch_up(workspace_id)
+        try:  # noqa: SIM105 (as in `fresh`)
+            self._latest.move_to_end(workspace_id)
+        except KeyError:
+            pass
+        _HIT.inc()
+        return snap
+
+    def _catch_up(self, workspace_id: str) -> None:
+        """Compile the workspace's newest known revision in a worker thread, once at a
+        time per workspace (requests that need it meanwhile share the flight)."""
+        with self._lock:
+            if workspace_id in self._catching_up:
+                return
+            self._catching_up.add(workspace_id)
+            if self._run_behind is None and self._behind is None:
+                self._behind = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rolegate-compile")
+        job = partial(self._caught_up, workspace_id)
+        try:
+            if self._run_behind is not None:
+                self._run_behind(job)
+            else:
+                assert self._behind is not None
+                self._behind.submit(job)
+        except RuntimeError:  # the executor is shut down (the process is closing)
+            with self._lock:
+                self._catching_up.discard(workspace_id)
+
+    def _caught_up(self, workspace_id: str) -> None:
+        try:
+            self.get(workspace_id)
+        except Exception as error:  # the next decision past the bound loads (and answers the error) itself
+            log.debug("compiling the newest revision of %s failed: %r", workspace_id, error)
+        finally:
+            with self._lock:
+                self._catching_up.discard(workspace_id)
 
     def get(self, workspace_id: str, *, min_revision: int | None = None) -> Snapshot:
         snap = self.fresh(workspace_id, min_revision)
@@ -373,6 +434,7 @@ class SnapshotCache:
                 # behind the same address (a load balancer); the primary decides.
                 if cached is not None and cached.revision >= needed:
                     return self._keep(workspace_id, cached, asked - seen.lag)
+        asked = self._clock()  # the revision is read at the start: a commit after it is not in the snapshot
         with reachable():
             cached = self._compile(workspace_id, self._engine)
         if cached is None:
@@ -380,7 +442,7 @@ class SnapshotCache:
             raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
         if min_revision is not None and cached.revision < min_revision:
             raise RevisionNotReachedError(workspace_id, cached.revision, min_revision)
-        return self._keep(workspace_id, cached, self._clock())
+        return self._keep(workspace_id, cached, asked)
 
     def _compile(self, workspace_id: str, engine: Engine) -> Snapshot | None:
         """The workspace's snapshot as `engine` has it; None: no such workspace there."""
@@ -446,6 +508,9 @@ class SnapshotCache:
             self._unconfirmed.clear()
             self._flights.clear()
             self.degraded = False
+            behind, self._behind = self._behind, None
+        if behind is not None:
+            behind.shutdown(wait=False, cancel_futures=True)
 
     def _forget(self, workspace_id: str) -> None:
         """The workspace is gone: its snapshot must not decide again."""

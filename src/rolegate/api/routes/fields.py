@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path
 
 from rolegate.api.deps import AdminAccess, DecideAccess
 from rolegate.api.limits import ApiRoute
+from rolegate.api.routes.decisions import decision_snapshot
 from rolegate.api.routes.roles import RoleId, role_written
 from rolegate.api.schemas.fields import (
     FieldCheckWriteIn,
@@ -51,7 +52,7 @@ async def check_write(body: FieldCheckWriteIn, access: DecideAccess) -> WriteChe
     or neither), K8 (never configured), K9 (the integration user's cap), K1 (Limited:
     never write). Refuse the whole change when `allowed` is false. A member id not of
     this workspace is a 404 (`not_found`); a disabled or invited member writes nothing (K12)."""
-    snap = access.rolegate.snapshots.get(access.workspace_id, min_revision=body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)  # a compile or a read off the event loop
     result = snap.check_write(body.member, body.object, body.changes if body.changes is not None else body.fields or [])
     return WriteCheckOut(
         object=result.object_type,
@@ -73,7 +74,7 @@ async def visible(body: FieldVisibleIn, access: DecideAccess) -> FieldVisibleOut
     writable fields, and per `uses` entry whether it is shown, hidden (a filter, a
     segment or a dashboard module on a hidden field) or shown redacted (K12).
     A member id not of this workspace is a 404 (`not_found`)."""
-    snap = access.rolegate.snapshots.get(access.workspace_id, min_revision=body.min_revision)
+    snap = await decision_snapshot(access, body.min_revision)  # a compile or a read off the event loop
     uses = [FieldUse(UsageKind(u.kind), u.id, tuple(u.fields)) for u in body.uses]
     seen = snap.visible_fields(body.member, body.object, uses)
     return FieldVisibleOut(
