@@ -31,6 +31,7 @@ from rolegate.api.routes import (
     records,
     references,
     roles,
+    scim,
     sites,
     team,
     workspaces,
@@ -151,6 +152,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
+    scim.install(app)  # SCIM 2.0 provisioning at /scim/v2 (its own errors), the group -> role mapping at /v1/.../directory
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
 
     def openapi() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from rolegate.api.problems import ApiError, ApiProblem
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
+from rolegate.domain.rules.directory_rules import directory_actor
 from rolegate.domain.workspace import Actor
 from rolegate.services.actors import acting_party
 from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
@@ -44,6 +45,8 @@ __all__ = [
     "AnyAccess",
     "DecideAccess",
     "PlatformAccess",
+    "ScimAccess",
+    "ScimContext",
     "Access",
     "AdminContext",
     "Auth",
@@ -175,7 +178,7 @@ def _require(key: ApiKeyRow, right: KeyRight) -> None:
         raise ApiError(
             ApiProblem.KEY_FORBIDDEN,
             403,
-            f"This API key lacks the {right.value!r} right. Use a key with {right.value!r} (keys have `decide` and/or `admin`).",
+            f"This API key lacks the {right.value!r} right. Use a key with {right.value!r} (keys have `decide`, `admin` and/or `scim`).",
         )
 
 
@@ -377,3 +380,33 @@ async def platform_workspace_access(
 
 
 PlatformWorkspaceAccess = Annotated[PlatformWorkspace, Depends(platform_workspace_access)]
+
+
+@dataclass(frozen=True, slots=True)
+class ScimContext:
+    """A SCIM call (issue 17): a key with the `scim` right that reaches the workspace,
+    acting as the directory (`platform:scim:<key prefix>` in the audit log)."""
+
+    access: Access
+    actor: Actor
+    writes: Writes
+
+    @property
+    def workspace_id(self) -> str:
+        return self.access.workspace_id
+
+    def uow(self) -> UnitOfWork:
+        return self.writes.uow()
+
+    def reader(self) -> UnitOfWork:
+        return self.access.rolegate.reader()
+
+
+async def scim_access(caller: Annotated[Caller, Depends(authenticated)], workspace_id: WorkspaceIdParam) -> ScimContext:
+    _require(caller.key, KeyRight.SCIM)
+    access = await _reach(caller.auth, caller.key, workspace_id)
+    return ScimContext(access, directory_actor(caller.key.prefix), Writes(caller.auth.rolegate, workspace_id))
+
+
+ScimAccess = Annotated[ScimContext, Depends(scim_access)]
+"""A key with the `scim` right on a workspace it reaches (else 403, 404)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.rules.directory_rules import directory_role_violations, is_directory
 from rolegate.domain.rules.team_rules import (
     assignments_kept_violations,
     disable_blockers,
@@ -229,7 +230,8 @@ def change_member_role_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: 
     if before.role == role_id:
         return state.workspace.revision
     old_role = state.roles[before.role]
-    violations: list[Violation] = []
+    # SCIM (issue 17): a directory-managed member's role follows their directory groups.
+    violations = directory_role_violations(member=member_id, managed=uow.scim.is_managed(workspace_id, member_id), by_directory=is_directory(actor))
     if before.status is not MemberStatus.DISABLED:
         violations += seat_check(state, new_role, moving_from=old_role)
     violations += guardian_violations(

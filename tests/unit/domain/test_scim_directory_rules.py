@@ -11,10 +11,13 @@ from rolegate.domain.rules.directory_rules import (
     Deprovision,
     GroupRole,
     deprovision_outcome,
+    directory_actor,
+    is_directory,
     directory_role,
     directory_role_violations,
 )
 from rolegate.domain.rules.team_rules import disable_blockers
+from rolegate.domain.workspace import Actor
 from rolegate.presets import load_preset
 
 TEL = load_preset("telephony")
@@ -68,3 +71,11 @@ def test_a_manual_role_change_on_a_managed_member_is_refused() -> None:
     assert "managed by your directory" in v.message and "identity provider" in v.fix
     assert directory_role_violations(member="m1", managed=True, by_directory=True) == []
     assert directory_role_violations(member="m1", managed=False, by_directory=False) == []
+
+
+def test_the_directory_acts_as_the_platform_named_by_its_key() -> None:
+    actor = directory_actor("0123456789ab")
+    assert actor.label == "platform:scim:0123456789ab"
+    assert is_directory(actor)
+    assert not is_directory(Actor.system("cli"))
+    assert not is_directory(Actor.member("scim:x"))

@@ -14,6 +14,7 @@ from enum import StrEnum
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.violations import Violation
+from rolegate.domain.workspace import Actor
 
 __all__ = [
     "DIRECTORY_MANAGED",
@@ -21,11 +22,26 @@ __all__ = [
     "GroupRole",
     "deprovision_outcome",
     "directory_role",
+    "directory_actor",
     "directory_role_violations",
+    "is_directory",
 ]
 
 DIRECTORY_MANAGED = "directory_managed"
 """A product-neutral code: the member's role belongs to the directory (no seed rule has it)."""
+
+
+_DIRECTORY = "scim:"
+
+
+def directory_actor(key_prefix: str) -> Actor:
+    """The directory calling with the SCIM key `key_prefix`: the platform acting, named
+    `platform:scim:<prefix>` in the audit log (whose key made the change)."""
+    return Actor.system(f"{_DIRECTORY}{key_prefix}")
+
+
+def is_directory(actor: Actor) -> bool:
+    return actor.is_platform and (actor.platform or "").startswith(_DIRECTORY)
 
 
 @dataclass(frozen=True, slots=True)
