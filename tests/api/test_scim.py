@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from rolegate.bootstrap import Rolegate
+from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import create_api_key
 from tests.api.conftest import Api, Tenant, assert_problem, invite, make_tenant
 
@@ -243,3 +244,253 @@ def test_an_existing_member_with_the_email_is_adopted_not_duplicated(directory: 
     created = directory.create_user("kim@acme.com")
     assert created["id"] == existing
     assert members(natero)[existing]["role"] == "csm"  # kept until their groups change
+
+
+# -- groups -> roles ----------------------------------------------------------------------------
+
+
+def map_group(t: Tenant, group: str, role: str, priority: int = 0) -> dict[str, Any]:
+    r = t.api.put(t.url(f"/directory/group-roles/{group}"), json={"role": role, "priority": priority})
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+@pytest.fixture
+def telephony(api: Api) -> Tenant:
+    return make_tenant(api, "telephony")
+
+
+def scim_for(api: Api, rolegate: Rolegate, t: Tenant) -> Scim:
+    from rolegate.services.api_keys import organization_of
+
+    org = organization_of(rolegate.reader(), t.id)
+    assert org is not None
+    return Scim(api, t.id, key_for(rolegate, org, t.id, {"scim"}))
+
+
+def test_group_crud_and_membership_patches(api: Api, rolegate: Rolegate, telephony: Tenant) -> None:
+    d = scim_for(api, rolegate, telephony)
+    ada, bob = d.create_user("ada@acme.com")["id"], d.create_user("bob@acme.com")["id"]
+    group = d.create_group("Support", ada)
+    gid = group["id"]
+    assert [m["value"] for m in group["members"]] == [ada]
+    assert d.call("GET", f"/Users/{ada}").json()["groups"][0]["display"] == "Support"
+    # Okta: add members; Entra ID: remove one by a value filter, capitalised.
+    r = d.patch(f"/Groups/{gid}", {"op": "add", "path": "members", "value": [{"value": bob}]})
+    assert r.status_code == 200, r.text
+    assert sorted(m["value"] for m in r.json()["members"]) == sorted([ada, bob])
+    r = d.patch(f"/Groups/{gid}", {"op": "Remove", "path": f'members[value eq "{ada}"]'})
+    assert [m["value"] for m in r.json()["members"]] == [bob]
+    r = d.patch(f"/Groups/{gid}", {"op": "Replace", "path": "displayName", "value": "Support Team"})
+    assert r.json()["displayName"] == "Support Team"
+    assert d.call("GET", "/Groups", filter='displayName eq "support team"').json()["totalResults"] == 1
+    put = d.call("PUT", f"/Groups/{gid}", {"schemas": [GROUP], "displayName": "Support Team", "members": []})
+    assert put.status_code == 200 and "members" not in put.json()
+    scim_error(d.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "SUPPORT TEAM"}), 409, "uniqueness")
+    scim_error(d.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "X", "members": [{"value": "nobody"}]}), 400, "invalidValue")
+    assert d.call("DELETE", f"/Groups/{gid}").status_code == 204
+    scim_error(d.call("GET", f"/Groups/{gid}"), 404)
+    scim_error(d.call("DELETE", f"/Groups/{gid}"), 404)
+
+
+def test_groups_give_one_role_the_highest_level_first(api: Api, rolegate: Rolegate, telephony: Tenant) -> None:
+    t = telephony
+    d = scim_for(api, rolegate, t)
+    ada = d.create_user("ada@acme.com")["id"]
+    assert members(t)[ada]["role"] == "analyst"  # the default role
+    map_group(t, "Admins", "administrator", priority=5)
+    listed = map_group(t, "Analysts", "analyst", priority=1)
+    assert {(m["group"], m["role"], m["priority"]) for m in listed["items"]} == {("Admins", "administrator", 5), ("Analysts", "analyst", 1)}
+    analysts = d.create_group("analysts", ada)["id"]  # mapped case-insensitively
+    admins = d.create_group("ADMINS", ada)["id"]
+    assert members(t)[ada]["role"] == "administrator"  # the level rank wins over the priority
+    d.patch(f"/Groups/{admins}", {"op": "remove", "path": f'members[value eq "{ada}"]'})
+    assert members(t)[ada]["role"] == "analyst"
+    d.patch(f"/Groups/{admins}", {"op": "add", "path": "members", "value": [{"value": ada}]})
+    assert members(t)[ada]["role"] == "administrator"
+    r = t.api.delete(t.url("/directory/group-roles/admins"))
+    assert r.status_code == 200, r.text
+    assert [m["group"] for m in r.json()["items"]] == ["Analysts"]
+    assert members(t)[ada]["role"] == "analyst"
+    assert_problem(t.api.delete(t.url("/directory/group-roles/admins")), 404, "not_found")
+    map_group(t, "Admins", "administrator")
+    assert members(t)[ada]["role"] == "administrator"
+    assert d.call("DELETE", f"/Groups/{admins}").status_code == 204
+    assert members(t)[ada]["role"] == "analyst"
+    assert analysts
+    actions = {a for a, _ in audit_actions(t)}
+    assert {"directory.group_role", "directory.group_create", "directory.group_update", "directory.group_delete", "member.change_role"} <= actions
+
+
+def test_a_manual_role_change_of_a_managed_member_is_refused(api: Api, rolegate: Rolegate, telephony: Tenant) -> None:
+    t = telephony
+    d = scim_for(api, rolegate, t)
+    ada = d.create_user("ada@acme.com")["id"]
+    body = assert_problem(t.api.patch(t.url(f"/members/{ada}"), json={"role": "administrator"}), 409, "rule_violation", rule=None)
+    assert body["violations"][0]["code"] == "directory_managed"
+    assert "managed by your directory" in body["detail"]
+    assert members(t)[ada]["role"] == "analyst"
+    manual = invite(t, "manual@acme.com", "analyst")
+    assert t.api.patch(t.url(f"/members/{manual}"), json={"role": "administrator"}).status_code == 200
+
+
+def test_mapping_a_group_needs_the_assign_roles_right_and_an_existing_role(api: Api, rolegate: Rolegate, telephony: Tenant) -> None:
+    t = telephony
+    analyst = invite(t, "an@acme.com", "analyst")
+    assert_problem(t.api.as_(actor=analyst).put(t.url("/directory/group-roles/Admins"), json={"role": "administrator"}), 403, "permission_denied")
+    assert_problem(t.api.put(t.url("/directory/group-roles/Admins"), json={"role": "nope"}), 404, "not_found")
+    map_group(t, "Admins", "administrator")
+    assert [m["group"] for m in t.api.get(t.url("/directory/group-roles")).json()["items"]] == ["Admins"]
+
+
+# -- seats ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("preset", "seat", "rule"), [("natero", "analyst", "N1"), ("catalyst", "viewer", "K2")])
+def test_provisioning_past_seat_capacity_is_refused_naming_the_seed_rule(api: Api, rolegate: Rolegate, preset: str, seat: str, rule: str) -> None:
+    t = make_tenant(api, preset, seat_capacities={seat: 1})
+    d = scim_for(api, rolegate, t)
+    before = set(members(t))
+    d.create_user("first@acme.com")
+    r = d.call("POST", "/Users", {"schemas": [USER], "userName": "second@acme.com", "emails": [{"value": "second@acme.com"}]})
+    detail = scim_error(r, 400, "invalidValue")
+    assert detail.startswith(f"[{rule}]"), detail
+    # Nothing half-created: no member, no User, no provisioning event for the refused one.
+    after = members(t)
+    assert len(after) == len(before) + 1 and "second@acme.com" not in {m["email"] for m in after.values()}
+    assert d.call("GET", "/Users", filter='userName eq "second@acme.com"').json()["totalResults"] == 0
+    assert [a for a, _ in audit_actions(t)].count("member.provision") == 1
+
+
+def test_a_group_that_would_take_seats_past_capacity_is_refused_whole(api: Api, rolegate: Rolegate, natero: Tenant) -> None:
+    t = make_tenant(api, "natero", seat_capacities={"csm": 1})
+    d = scim_for(api, rolegate, t)
+    map_group(t, "CSMs", "csm")
+    a, b = d.create_user("a@acme.com")["id"], d.create_user("b@acme.com")["id"]
+    held = sum(1 for m in members(t).values() if m["role"] in {"csm", "csm_manager"})
+    assert held <= 1
+    r = d.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "CSMs", "members": [{"value": a}, {"value": b}]})
+    assert scim_error(r, 400, "invalidValue").startswith("[N1]")
+    assert d.call("GET", "/Groups").json()["totalResults"] == 0
+    assert {members(t)[a]["role"], members(t)[b]["role"]} == {"guest"}
+
+
+# -- deprovisioning ------------------------------------------------------------------------------
+
+
+def check(t: Tenant, member: str, action: str) -> bool:
+    r = t.api.post(t.url("/check"), json={"member": member, "action": action})
+    assert r.status_code == 200, r.text
+    allowed: bool = r.json()["allowed"]
+    return allowed
+
+
+def test_deactivation_stops_access_at_once(directory: Scim, natero: Tenant) -> None:
+    uid = directory.create_user("ada@acme.com")["id"]
+    assert check(natero, uid, "accounts.view")
+    directory.patch(f"/Users/{uid}", {"op": "replace", "path": "active", "value": False})
+    assert not check(natero, uid, "accounts.view")
+    assert_problem(natero.api.as_(actor=uid).get(natero.url("/members")), 403, "actor_refused")
+    assert ("member.disable", "platform:scim:" + directory.api.key.split("_")[1]) in audit_actions(natero)  # type: ignore[union-attr]
+
+
+def test_C6_deprovisioning_a_csm_with_accounts_suspends_them_and_keeps_the_accounts(api: Api, rolegate: Rolegate) -> None:
+    t = make_tenant(api, "customersuccessbox")
+    d = scim_for(api, rolegate, t)
+    uid = d.create_user("csm@acme.com")["id"]
+    assert t.api.put(t.url("/records/account/acct-1"), json={"assignee": uid}).status_code == 200
+    r = d.patch(f"/Users/{uid}", {"op": "replace", "path": "active", "value": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["active"] is False
+    assert members(t)[uid]["status"] == "disabled"
+    assert not check(t, uid, "accounts.view")
+    events = t.api.get(t.url("/audit"), params={"action": "member.suspend"}).json()["events"]
+    assert len(events) == 1 and events[0]["actor"].startswith("platform:scim:")
+    assert "C6" in events[0]["after"]["reason"][0] and events[0]["after"]["records_kept"] is True
+    record = t.api.get(t.url("/records/account/acct-1")).json()["record"]
+    assert record["assignee"] == uid  # kept, flagged for transfer
+    # DELETE: the User is gone, the suspended member stays until the accounts move.
+    assert d.call("DELETE", f"/Users/{uid}").status_code == 204
+    scim_error(d.call("GET", f"/Users/{uid}"), 404)
+    assert members(t)[uid]["status"] == "disabled"
+    # Provisioning them again enables the same member.
+    again = d.create_user("csm@acme.com")
+    assert again["id"] == uid and again["active"] is True
+    assert members(t)[uid]["status"] == "active"
+
+
+def test_N9_deleting_a_csm_with_assigned_accounts_suspends_them(api: Api, rolegate: Rolegate, natero: Tenant) -> None:
+    t = natero
+    d = scim_for(api, rolegate, t)
+    map_group(t, "CSMs", "csm")
+    uid = d.create_user("csm@acme.com")["id"]
+    d.create_group("CSMs", uid)
+    assert members(t)[uid]["role"] == "csm"
+    assert t.api.put(t.url("/records/account/acct-9"), json={"assignee": uid}).status_code == 200
+    assert d.call("DELETE", f"/Users/{uid}").status_code == 204
+    assert members(t)[uid]["status"] == "disabled"
+    assert t.api.get(t.url("/records/account/acct-9")).json()["record"]["assignee"] == uid
+    events = t.api.get(t.url("/audit"), params={"action": "member.suspend"}).json()["events"]
+    assert events and events[0]["after"]["requested"] == "delete"
+
+
+def test_the_last_owner_is_never_deprovisioned(api: Api, rolegate: Rolegate) -> None:
+    t = make_tenant(api, "telephony", owner_email="boss@acme.com")
+    d = scim_for(api, rolegate, t)
+    adopted = d.create_user("boss@acme.com")
+    assert adopted["id"] == t.owner and members(t)[t.owner]["role"] == "owner"
+    r = d.patch(f"/Users/{t.owner}", {"op": "replace", "path": "active", "value": False})
+    assert scim_error(r, 400, "invalidValue").startswith("[T11]")
+    scim_error(d.call("DELETE", f"/Users/{t.owner}"), 400, "invalidValue")
+    assert members(t)[t.owner]["status"] == "active"
+    # With a second owner from the directory, the first may go.
+    map_group(t, "Owners", "owner")
+    second = d.create_user("second@acme.com")["id"]
+    d.create_group("Owners", second)
+    assert members(t)[second]["role"] == "owner"
+    assert d.patch(f"/Users/{t.owner}", {"op": "replace", "path": "active", "value": False}).status_code == 200
+    now = t.api.as_(actor=second).get(t.url(f"/members/{t.owner}")).json()
+    assert now["member"]["status"] == "disabled"
+
+
+# -- the scim right and the tenant boundary -------------------------------------------------------
+
+
+def test_only_a_scim_key_reaches_scim_and_a_scim_key_reaches_nothing_else(api: Api, rolegate: Rolegate, natero: Tenant, org_id: str) -> None:
+    admin = Scim(api, natero.id, key_for(rolegate, org_id, None, {"admin", "decide"}))
+    assert "'scim' right" in scim_error(admin.call("GET", "/Users"), 403)
+    scim_only = key_for(rolegate, org_id, natero.id, {"scim"})
+    assert_problem(api.as_(key=scim_only, actor=natero.owner).get(natero.url("/members")), 403, "key_forbidden")
+    scim_error(Scim(api, natero.id, "rg_000000000000_" + "x" * 43).call("GET", "/Users"), 401)
+    r = api.without_key().request("GET", f"/scim/v2/workspaces/{natero.id}/Users")
+    scim_error(r, 401)
+
+
+def test_tenant_boundary_two_organizations(api: Api, rolegate: Rolegate, natero: Tenant, org_id: str) -> None:
+    from rolegate.services.workspaces import create_organization
+
+    mine = Scim(api, natero.id, key_for(rolegate, org_id, natero.id, {"scim"}))
+    ada = mine.create_user("ada@acme.com")["id"]
+    group = mine.create_group("Team", ada)["id"]
+    other_org = create_organization(rolegate.uow(), actor=Actor.system("test"), name="Globex")
+    other_admin = create_api_key(rolegate.uow(), organization_id=other_org, rights={"admin", "decide"}, name="globex")
+    other_ws = make_tenant(api.as_(key=other_admin), "natero")
+    theirs = Scim(api, other_ws.id, key_for(rolegate, other_org, other_ws.id, {"scim"}))
+    # Their key on my workspace: the same 404 as a workspace that does not exist.
+    foreign = Scim(api, natero.id, theirs.api.key or "")
+    missing = Scim(api, "00000000-0000-0000-0000-000000000000", theirs.api.key or "")
+    assert scim_error(foreign.call("GET", f"/Users/{ada}"), 404) == scim_error(missing.call("GET", f"/Users/{ada}"), 404).replace("00000000-0000-0000-0000-000000000000", natero.id)
+    scim_error(foreign.call("GET", "/Users"), 404)
+    scim_error(foreign.call("DELETE", f"/Users/{ada}"), 404)
+    # Ids of my workspace mean nothing in theirs.
+    scim_error(theirs.call("GET", f"/Users/{ada}"), 404)
+    scim_error(theirs.call("GET", f"/Groups/{group}"), 404)
+    scim_error(theirs.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "Steal", "members": [{"value": ada}]}), 400, "invalidValue")
+    assert theirs.call("GET", "/Users").json()["totalResults"] == 0
+    # The same person provisioned by both directories: one identity, two memberships.
+    theirs.create_user("ada@acme.com")
+    assert mine.call("GET", f"/Users/{ada}").status_code == 200
+    # A key scoped to one workspace of my organization does not reach another one.
+    second = make_tenant(api, "natero")
+    scim_error(Scim(api, second.id, mine.api.key or "").call("GET", "/Users"), 404)

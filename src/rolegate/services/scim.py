@@ -581,7 +581,7 @@ def _sync_roles(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_ids
         wanted = directory_role(state.schema, state.roles, mappings, names, default=default)
         before = state.member(member_id)
         if wanted != before.role:
-            change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=wanted)
+            change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=wanted, directory_sync=True)
             state = _with_member(state, Member(before.id, wanted, before.status))
     return state
 
@@ -602,15 +602,19 @@ def list_group_roles(uow: UnitOfWork, *, actor: Actor, workspace_id: str) -> Gro
         return GroupRoleMapping(tuple(uow.scim.group_roles(workspace_id)), state.workspace.revision)
 
 
-def _managed(uow: UnitOfWork, workspace_id: str) -> list[str]:
-    return [u.member_id for u in uow.scim.users(workspace_id)]
+def _members_of(uow: UnitOfWork, workspace_id: str, group_name: str) -> list[str]:
+    """The members of the directory group named `group_name` (case-insensitively): whose
+    role a change of its mapping may change. Nobody else's role moves."""
+    key = group_name.strip().casefold()
+    groups = [g.id for g in uow.scim.groups(workspace_id) if g.display_name.casefold() == key]
+    return [m for g, ms in uow.scim.group_members(workspace_id).items() if g in groups for m in ms]
 
 
 def set_group_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group_name: str, role_id: str, priority: int = 0) -> GroupRoleMapping:
     """Members of the directory group `group_name` get `role_id` (by the documented
     order where they are in several mapped groups). Mapping a group hands its role out:
     the actor needs the assign-roles right and must hold the role (no escalation).
-    Every managed member's role is recomputed in the same transaction."""
+    The group's members get their role again in the same transaction."""
     name = group_name.strip()
     if not name or len(name) > 200:
         raise InvalidInputError("a group name has 1 to 200 characters", fix="Use the group's displayName in your directory.")
@@ -624,7 +628,7 @@ def set_group_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group_na
         after = {"group": name, "role": role_id, "priority": priority}
         old = {"group": before.group_name, "role": before.role_id, "priority": before.priority} if before is not None else None
         revision = record_change(uow, workspace_id, actor, "directory.group_role", "group_role", name.casefold(), old, after)
-        _sync_roles(uow, state, actor, _managed(uow, workspace_id))
+        _sync_roles(uow, state, actor, _members_of(uow, workspace_id, name))
         rows = tuple(uow.scim.group_roles(workspace_id))
         revision = max(revision, _revision(uow, workspace_id))
         uow.commit()
@@ -642,7 +646,7 @@ def remove_group_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group
         uow.scim.remove_group_role(workspace_id, group_name)
         old = {"group": before.group_name, "role": before.role_id, "priority": before.priority}
         record_change(uow, workspace_id, actor, "directory.group_role", "group_role", before.group_name.casefold(), old, None)
-        _sync_roles(uow, state, actor, _managed(uow, workspace_id))
+        _sync_roles(uow, state, actor, _members_of(uow, workspace_id, before.group_name))
         result = GroupRoleMapping(tuple(uow.scim.group_roles(workspace_id)), _revision(uow, workspace_id))
         uow.commit()
     return result

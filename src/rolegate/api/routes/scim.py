@@ -334,8 +334,8 @@ def get_group_roles(ctx: AdminAccess) -> GroupRolesOut:
 @router.put("/group-roles/{group}", response_model=GroupRolesOut, summary="Map a directory group to a role")
 def put_group_role(group: GroupName, body: GroupRoleIn, ctx: AdminAccess) -> GroupRolesOut:
     """Members of the group get the role; in several mapped groups, the role of the
-    highest level rank, then the smallest priority. Every member the directory manages
-    gets their role again at once (seats and the last owner checked: all or nothing).
+    highest level rank, then the smallest priority. The group's members get their role
+    again at once (seats and the last owner checked: all or nothing).
     Needs the assign-roles right and holding the role. Audited as `directory.group_role`."""
     done = scim.set_group_role(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, group_name=group, role_id=body.role, priority=body.priority)
     return _mappings(done)
