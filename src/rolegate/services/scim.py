@@ -88,6 +88,7 @@ __all__ = [
     "remove_group_role",
     "replace_group",
     "replace_user",
+    "search_all",
     "set_group_role",
 ]
 
@@ -154,7 +155,7 @@ class _Directory:
     users: dict[str, ScimUserRow]
     members: dict[str, MemberInfo]
     groups: dict[str, ScimGroupRow]
-    group_members: dict[str, list[str]]
+    group_members: dict[str, dict[str, str | None]]
 
     def groups_of(self, member_id: str) -> list[ScimGroupRow]:
         return [self.groups[g] for g, ms in self.group_members.items() if member_id in ms and g in self.groups]
@@ -172,7 +173,11 @@ def _user_model(d: _Directory, member_id: str, base_url: str) -> User[Any]:
     data = dict(row.resource)
     data["id"] = member_id
     data["userName"] = row.user_name
-    data["active"] = info.member.status is not MemberStatus.DISABLED
+    # `active` says how the member is (a manual disable shows too) once the directory
+    # set it; a User whose `active` the directory never set, or removed, has none
+    # (removing it never enables anyone: the member's status stays as it was).
+    if "active" in data:
+        data["active"] = info.member.status is not MemberStatus.DISABLED
     if not data.get("emails"):
         data["emails"] = [{"value": info.email, "primary": True}]
     groups = d.groups_of(member_id)
@@ -187,9 +192,10 @@ def _group_model(d: _Directory, group_id: str, base_url: str) -> Group:
     data: dict[str, Any] = {"schemas": [str(Group.__schema__)], "id": g.id, "displayName": g.display_name}
     if g.external_id is not None:
         data["externalId"] = g.external_id
-    members = [m for m in d.group_members.get(group_id, []) if m in d.users]
+    listed = d.group_members.get(group_id, {})
+    members = [m for m in listed if m in d.users]
     if members:
-        data["members"] = [{"value": m, "$ref": f"{base_url}/Users/{m}", "type": "User", "display": d.users[m].user_name} for m in members]
+        data["members"] = [{"value": m, "$ref": f"{base_url}/Users/{m}", "type": "User", "display": listed[m] or d.users[m].user_name} for m in members]
     data["meta"] = _meta("Group", base_url, g.id, g.created_at, g.updated_at, g.version)
     return Group.model_validate(data)
 
@@ -213,7 +219,7 @@ def get_group(uow: UnitOfWork, *, workspace_id: str, group_id: str, base_url: st
 R = TypeVar("R", bound="Resource[Any]")
 
 
-def _page(resources: list[R], kind: type[R], expression: str | None, start_index: int | None, count: int | None) -> ListResponse[R]:
+def _page(resources: list[R], kind: Any, expression: str | None, start_index: int | None, count: int | None) -> ListResponse[R]:
     """RFC 7644 §3.4.2: filter (scim2-models evaluates it), then a 1-based page."""
     if expression:
         # Parsed and checked against the model here; a bad one raises InvalidFilterException (400 invalidFilter).
@@ -222,7 +228,7 @@ def _page(resources: list[R], kind: type[R], expression: str | None, start_index
     start = max(1, start_index or 1)
     size = MAX_RESULTS if count is None else max(0, min(count, MAX_RESULTS))
     page = resources[start - 1 : start - 1 + size]
-    return ListResponse[kind](total_results=len(resources), start_index=start, items_per_page=len(page), resources=page)  # type: ignore[valid-type]
+    return ListResponse[kind](total_results=len(resources), start_index=start, items_per_page=len(page), resources=page)
 
 
 def list_users(
@@ -234,6 +240,18 @@ def list_users(
         d = _directory(uow, workspace_id)
     users = [_user_model(d, m, base_url) for m in d.users if m in d.members]
     return _page(users, User, filter, start_index, count)
+
+
+def search_all(
+    uow: UnitOfWork, *, workspace_id: str, base_url: str, filter: str | None = None, start_index: int | None = None, count: int | None = None
+) -> ListResponse[Any]:
+    """POST /.search at the workspace's root: Users and Groups together (RFC 7644
+    §3.4.3); an attribute only one of them has is false on the other (§3.4.2.1)."""
+    with uow:
+        d = _directory(uow, workspace_id)
+    users: list[Resource[Any]] = [_user_model(d, m, base_url) for m in d.users if m in d.members]
+    groups: list[Resource[Any]] = [_group_model(d, g, base_url) for g in d.groups]
+    return _page(users + groups, User | Group, filter, start_index, count)
 
 
 def list_groups(
@@ -326,8 +344,8 @@ def create_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, user: User[
 
 
 def replace_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, user: User[Any], base_url: str) -> User[Any]:
-    """PUT /Users/{id}: the User as sent; `active` enables or deprovisions the member,
-    a name renames them in this workspace."""
+    """PUT /Users/{id}: the User as sent; `active` enables or deprovisions the member
+    (absent: their status stays), a name renames them in this workspace."""
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
@@ -357,7 +375,8 @@ def _replace_user_locked(uow: UnitOfWork, state: WorkspaceState, actor: Actor, m
             uow, workspace_id, actor, "member.update", "member", member_id,
             {"userName": row.user_name, "name": info.name}, {"userName": user_name, "name": name},
         )  # fmt: skip
-    _set_active(uow, state, actor, member_id, user.active is not False, deleting=False)
+    if user.active is not None:  # absent: the member's status stays as it is
+        _set_active(uow, state, actor, member_id, user.active, deleting=False)
 
 
 def patch_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, patch: PatchOp[User[Any]], base_url: str) -> User[Any]:
@@ -391,7 +410,7 @@ def delete_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: 
         raise_if(_guardian_loss(state, member_id))
         affected = [g for g, ms in uow.scim.group_members(workspace_id).items() if member_id in ms]
         for group_id in affected:
-            members = [m for m in uow.scim.group_members(workspace_id)[group_id] if m != member_id]
+            members = {m: shown for m, shown in uow.scim.group_members(workspace_id)[group_id].items() if m != member_id}
             uow.scim.set_group_members(workspace_id, group_id, members)
         if deprovision_outcome(blockers) is Deprovision.SUSPEND:
             _set_active(uow, state, actor, member_id, False, deleting=True)
@@ -462,15 +481,15 @@ def _set_active(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_id:
 # -- groups ---------------------------------------------------------------------------------
 
 
-def _member_ids(uow: UnitOfWork, workspace_id: str, members: Iterable[GroupMember] | None) -> list[str]:
-    """A group's members are Users of this workspace (by id)."""
-    out: list[str] = []
+def _member_ids(uow: UnitOfWork, workspace_id: str, members: Iterable[GroupMember] | None) -> dict[str, str | None]:
+    """A group's members are Users of this workspace (by id), each with its display."""
+    out: dict[str, str | None] = {}
     for m in members or ():
         value = str(m.value or "")
         if uow.scim.user(workspace_id, value) is None:
             raise ScimInvalidError(f"Group member {value!r} is no User of this workspace.")
-        out.append(value)
-    return sorted(set(out))
+        out[value] = m.display
+    return out
 
 
 def _group_name(group: Group) -> str:
@@ -498,7 +517,7 @@ def create_group(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group: Gro
         group_id = new_id()
         uow.scim.add_group(workspace_id, group_id, display_name=name, external_id=group.external_id)
         uow.scim.set_group_members(workspace_id, group_id, members)
-        record_change(uow, workspace_id, actor, "directory.group_create", "group", group_id, None, {"displayName": name, "members": members})
+        record_change(uow, workspace_id, actor, "directory.group_create", "group", group_id, None, {"displayName": name, "members": sorted(members)})
         _sync_roles(uow, state, actor, members)
         d = _directory(uow, workspace_id)
         uow.commit()
@@ -523,14 +542,14 @@ def _replace_group_locked(uow: UnitOfWork, state: WorkspaceState, actor: Actor, 
     name = _group_name(group)
     _refuse_group_taken(uow, workspace_id, name, group_id=group_id)
     members = _member_ids(uow, workspace_id, group.members)
-    before_members = uow.scim.group_members(workspace_id).get(group_id, [])
-    if name == row.display_name and group.external_id == row.external_id and members == sorted(before_members):
+    before_members = uow.scim.group_members(workspace_id).get(group_id, {})
+    if name == row.display_name and group.external_id == row.external_id and members == before_members:
         return
     uow.scim.update_group(workspace_id, group_id, display_name=name, external_id=group.external_id)
     uow.scim.set_group_members(workspace_id, group_id, members)
     record_change(
         uow, workspace_id, actor, "directory.group_update", "group", group_id,
-        {"displayName": row.display_name, "members": sorted(before_members)}, {"displayName": name, "members": members},
+        {"displayName": row.display_name, "members": sorted(before_members)}, {"displayName": name, "members": sorted(members)},
     )  # fmt: skip
     _sync_roles(uow, state, actor, set(members) | set(before_members))
 
@@ -558,7 +577,7 @@ def delete_group(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group_id: 
         row = uow.scim.group(workspace_id, group_id)
         if row is None:
             raise _not_found(_GROUP_NOT_FOUND, group_id)
-        members = uow.scim.group_members(workspace_id).get(group_id, [])
+        members = sorted(uow.scim.group_members(workspace_id).get(group_id, {}))
         uow.scim.remove_group(workspace_id, group_id)
         record_change(uow, workspace_id, actor, "directory.group_delete", "group", group_id, {"displayName": row.display_name, "members": members}, None)
         _sync_roles(uow, state, actor, members)

@@ -3,7 +3,7 @@ it manages), its Groups and their members, and the workspace's group -> role map
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -174,19 +174,20 @@ class ScimRepository(_Repo):
         self.conn.execute(delete(gm).where(and_(gm.c.workspace_id == workspace_id, gm.c.group_id == group_id)))
         self.conn.execute(delete(g).where(and_(g.c.workspace_id == workspace_id, g.c.id == group_id)))
 
-    def group_members(self, workspace_id: str) -> dict[str, list[str]]:
-        """Group id -> its members' ids (every group of the workspace, empty ones too)."""
+    def group_members(self, workspace_id: str) -> dict[str, dict[str, str | None]]:
+        """Group id -> its members' ids, each with the display the directory gave it
+        (every group of the workspace, empty ones too)."""
         gm = t.scim_group_members
-        out: dict[str, list[str]] = {g.id: [] for g in self.groups(workspace_id)}
-        rows = self.conn.execute(select(gm.c.group_id, gm.c.member_id).where(gm.c.workspace_id == workspace_id).order_by(gm.c.member_id))
+        out: dict[str, dict[str, str | None]] = {g.id: {} for g in self.groups(workspace_id)}
+        rows = self.conn.execute(select(gm.c.group_id, gm.c.member_id, gm.c.display).where(gm.c.workspace_id == workspace_id).order_by(gm.c.member_id))
         for r in rows:
-            out.setdefault(str(r.group_id), []).append(str(r.member_id))
+            out.setdefault(str(r.group_id), {})[str(r.member_id)] = r.display
         return out
 
-    def set_group_members(self, workspace_id: str, group_id: str, member_ids: Iterable[str]) -> None:
+    def set_group_members(self, workspace_id: str, group_id: str, members: Mapping[str, str | None]) -> None:
         gm = t.scim_group_members
         self.conn.execute(delete(gm).where(and_(gm.c.workspace_id == workspace_id, gm.c.group_id == group_id)))
-        rows = [{"workspace_id": workspace_id, "group_id": group_id, "member_id": m} for m in sorted(set(member_ids))]
+        rows = [{"workspace_id": workspace_id, "group_id": group_id, "member_id": m, "display": members[m]} for m in sorted(members)]
         if rows:
             self.conn.execute(insert(gm), rows)
 

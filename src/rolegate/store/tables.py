@@ -407,6 +407,7 @@ scim_group_members = Table(
     Column("workspace_id", ID, primary_key=True),
     Column("group_id", ID, primary_key=True),
     Column("member_id", ID, primary_key=True),
+    Column("display", String(320)),  # as the directory names the member in the group
     ForeignKeyConstraint(["workspace_id", "group_id"], ["scim_groups.workspace_id", "scim_groups.id"], ondelete="CASCADE"),
     ForeignKeyConstraint(["workspace_id", "member_id"], ["members.workspace_id", "members.id"], ondelete="CASCADE"),
     Index("ix_scim_group_members_member", "workspace_id", "member_id"),

@@ -38,6 +38,8 @@ from rolegate.api.schemas.scim import (
     listed,
     parse_group,
     parse_patch,
+    parse_search,
+    response_parameters,
     parse_user,
     resource_types,
     schemas,
@@ -161,6 +163,8 @@ ResourceId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL)]
 StartIndex = Annotated[int | None, Query(alias="startIndex")]
 Count = Annotated[int | None, Query()]
 FilterParam = Annotated[str | None, Query(max_length=2000)]
+AttributesParam = Annotated[str | None, Query(max_length=2000)]
+ExcludedParam = Annotated[str | None, Query(alias="excludedAttributes", max_length=2000)]
 
 
 def _scim(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> ScimResponse:
@@ -212,19 +216,55 @@ async def post_user(request: Request, ctx: ScimAccess) -> Response:
 
 
 @scim_router.get("/Users")
-async def get_users(request: Request, ctx: ScimAccess, filter: FilterParam = None, start_index: StartIndex = None, count: Count = None) -> Response:
+async def get_users(
+    request: Request,
+    ctx: ScimAccess,
+    filter: FilterParam = None,
+    start_index: StartIndex = None,
+    count: Count = None,
+    attributes: AttributesParam = None,
+    excluded: ExcludedParam = None,
+) -> Response:
+    params = response_parameters(User, attributes, excluded)
     base = _base_url(request, ctx.workspace_id)
     found = await run_in_threadpool(
         lambda: scim.list_users(ctx.reader(), workspace_id=ctx.workspace_id, base_url=base, filter=filter, start_index=start_index, count=count)
     )
-    return _scim(dump(found, Context.SEARCH_RESPONSE))
+    return _scim(dump(found, Context.SEARCH_RESPONSE, params))
+
+
+@scim_router.post("/Users/.search")
+async def search_users(request: Request, ctx: ScimAccess) -> Response:
+    search = parse_search(await request.body(), User)
+    base = _base_url(request, ctx.workspace_id)
+    expression = str(search.filter) if search.filter else None
+    found = await run_in_threadpool(
+        lambda: scim.list_users(
+            ctx.reader(), workspace_id=ctx.workspace_id, base_url=base, filter=expression, start_index=search.start_index, count=search.count
+        )
+    )
+    return _scim(dump(found, Context.SEARCH_RESPONSE, search))
+
+
+@scim_router.post("/.search")
+async def search_everything(request: Request, ctx: ScimAccess) -> Response:
+    search = parse_search(await request.body(), User | Group)  # type: ignore[arg-type]
+    base = _base_url(request, ctx.workspace_id)
+    expression = str(search.filter) if search.filter else None
+    found = await run_in_threadpool(
+        lambda: scim.search_all(
+            ctx.reader(), workspace_id=ctx.workspace_id, base_url=base, filter=expression, start_index=search.start_index, count=search.count
+        )
+    )
+    return _scim(dump(found, Context.SEARCH_RESPONSE, search))
 
 
 @scim_router.get("/Users/{member_id}")
-async def get_user(request: Request, ctx: ScimAccess, member_id: ResourceId) -> Response:
+async def get_user(request: Request, ctx: ScimAccess, member_id: ResourceId, attributes: AttributesParam = None, excluded: ExcludedParam = None) -> Response:
+    params = response_parameters(User, attributes, excluded)
     base = _base_url(request, ctx.workspace_id)
     found = await run_in_threadpool(lambda: scim.get_user(ctx.reader(), workspace_id=ctx.workspace_id, member_id=member_id, base_url=base))
-    return _scim(dump(found, Context.RESOURCE_QUERY_RESPONSE))
+    return _scim(dump(found, Context.RESOURCE_QUERY_RESPONSE, params))
 
 
 @scim_router.put("/Users/{member_id}")
@@ -262,19 +302,42 @@ async def post_group(request: Request, ctx: ScimAccess) -> Response:
 
 
 @scim_router.get("/Groups")
-async def get_groups(request: Request, ctx: ScimAccess, filter: FilterParam = None, start_index: StartIndex = None, count: Count = None) -> Response:
+async def get_groups(
+    request: Request,
+    ctx: ScimAccess,
+    filter: FilterParam = None,
+    start_index: StartIndex = None,
+    count: Count = None,
+    attributes: AttributesParam = None,
+    excluded: ExcludedParam = None,
+) -> Response:
+    params = response_parameters(Group, attributes, excluded)
     base = _base_url(request, ctx.workspace_id)
     found = await run_in_threadpool(
         lambda: scim.list_groups(ctx.reader(), workspace_id=ctx.workspace_id, base_url=base, filter=filter, start_index=start_index, count=count)
     )
-    return _scim(dump(found, Context.SEARCH_RESPONSE))
+    return _scim(dump(found, Context.SEARCH_RESPONSE, params))
+
+
+@scim_router.post("/Groups/.search")
+async def search_groups(request: Request, ctx: ScimAccess) -> Response:
+    search = parse_search(await request.body(), Group)
+    base = _base_url(request, ctx.workspace_id)
+    expression = str(search.filter) if search.filter else None
+    found = await run_in_threadpool(
+        lambda: scim.list_groups(
+            ctx.reader(), workspace_id=ctx.workspace_id, base_url=base, filter=expression, start_index=search.start_index, count=search.count
+        )
+    )
+    return _scim(dump(found, Context.SEARCH_RESPONSE, search))
 
 
 @scim_router.get("/Groups/{group_id}")
-async def get_group(request: Request, ctx: ScimAccess, group_id: ResourceId) -> Response:
+async def get_group(request: Request, ctx: ScimAccess, group_id: ResourceId, attributes: AttributesParam = None, excluded: ExcludedParam = None) -> Response:
+    params = response_parameters(Group, attributes, excluded)
     base = _base_url(request, ctx.workspace_id)
     found = await run_in_threadpool(lambda: scim.get_group(ctx.reader(), workspace_id=ctx.workspace_id, group_id=group_id, base_url=base))
-    return _scim(dump(found, Context.RESOURCE_QUERY_RESPONSE))
+    return _scim(dump(found, Context.RESOURCE_QUERY_RESPONSE, params))
 
 
 @scim_router.put("/Groups/{group_id}")

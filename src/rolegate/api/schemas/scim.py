@@ -20,9 +20,11 @@ from scim2_models import (
     Patch,
     PatchOp,
     Required,
+    ResponseParameters,
     ResourceType,
     Schema,
     ScimPolicy,
+    SearchRequest,
     ServiceProviderConfig,
     Sort,
     User,
@@ -39,6 +41,8 @@ __all__ = [
     "parse_group",
     "parse_json",
     "parse_patch",
+    "parse_search",
+    "response_parameters",
     "parse_user",
     "resource_types",
     "schemas",
@@ -75,9 +79,26 @@ def parse_patch(body: bytes, model: type[User[Any]] | type[Group]) -> PatchOp[An
     return op
 
 
-def dump(resource: Any, ctx: Context) -> dict[str, Any]:
-    data: dict[str, Any] = resource.model_dump(scim_ctx=ctx)
+def dump(resource: Any, ctx: Context, params: ResponseParameters[Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = resource.model_dump(scim_ctx=ctx, response_parameters=params)
     return data
+
+
+def response_parameters(model: type[User[Any]] | type[Group], attributes: str | None, excluded: str | None) -> ResponseParameters[Any] | None:
+    """RFC 7644 §3.9: `attributes` / `excludedAttributes` (comma-separated), checked
+    against the model by scim2-models."""
+    if not attributes and not excluded:
+        return None
+    kind: Any = ResponseParameters.__class_getitem__(model)
+    params: ResponseParameters[Any] = kind.model_validate({"attributes": attributes or None, "excludedAttributes": excluded or None})
+    return params
+
+
+def parse_search(body: bytes, model: type[User[Any]] | type[Group]) -> SearchRequest[Any]:
+    """RFC 7644 §3.4.3: POST .../.search."""
+    kind: Any = SearchRequest.__class_getitem__(model)
+    request: SearchRequest[Any] = kind.model_validate(parse_json(body), scim_ctx=Context.SEARCH_REQUEST, scim_policy=POLICY)
+    return request
 
 
 def _located(doc: dict[str, Any], kind: str, base_url: str, ident: str) -> dict[str, Any]:
@@ -117,6 +138,9 @@ def _user_schema() -> Schema:
     for attribute in schema.attributes or []:
         if attribute.name == "emails":
             attribute.required = Required.true
+            for sub in attribute.sub_attributes or []:
+                if sub.name == "value":
+                    sub.required = Required.true
     return schema
 
 

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", ID, nullable=False),
         sa.Column("group_id", ID, nullable=False),
         sa.Column("member_id", ID, nullable=False),
+        sa.Column("display", sa.String(length=320), nullable=True),
         sa.ForeignKeyConstraint(
             ["workspace_id", "group_id"], ["scim_groups.workspace_id", "scim_groups.id"],
             name=op.f("fk_scim_group_members_workspace_id_group_id_scim_groups"), ondelete="CASCADE",
