@@ -95,9 +95,12 @@ def audit_actions(t: Tenant) -> list[tuple[str, str]]:
 
 def test_discovery_documents(directory: Scim) -> None:
     r = directory.call("GET", "/ServiceProviderConfig")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("application/scim+json")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/scim+json")
     spc = r.json()
-    assert spc["patch"]["supported"] is True and spc["filter"]["supported"] is True and spc["bulk"]["supported"] is False
+    assert spc["patch"]["supported"] is True
+    assert spc["filter"]["supported"] is True
+    assert spc["bulk"]["supported"] is False
     types = directory.call("GET", "/ResourceTypes").json()
     assert {rt["id"]: rt["endpoint"] for rt in types["Resources"]} == {"User": "/Users", "Group": "/Groups"}
     assert directory.call("GET", "/ResourceTypes/User").json()["schema"] == USER
@@ -115,20 +118,25 @@ def test_discovery_documents(directory: Scim) -> None:
 def test_user_crud_is_a_member_of_the_workspace(directory: Scim, natero: Tenant) -> None:
     created = directory.create_user("ada@acme.com", externalId="okta-1")
     uid = created["id"]
-    assert created["userName"] == "ada@acme.com" and created["active"] is True
+    assert created["userName"] == "ada@acme.com"
+    assert created["active"] is True
     assert created["meta"]["resourceType"] == "User"
     assert created["meta"]["location"].endswith(f"/scim/v2/workspaces/{natero.id}/Users/{uid}")
     member = members(natero)[uid]
-    assert member["email"] == "ada@acme.com" and member["status"] == "active" and member["role"] == "guest"
+    assert member["email"] == "ada@acme.com"
+    assert member["status"] == "active"
+    assert member["role"] == "guest"
     assert member["name"] == "ada Test"
 
     got = directory.call("GET", f"/Users/{uid}").json()
-    assert got["externalId"] == "okta-1" and got["name"] == {"givenName": "ada", "familyName": "Test"}
+    assert got["externalId"] == "okta-1"
+    assert got["name"] == {"givenName": "ada", "familyName": "Test"}
 
     body = {"schemas": [USER], "userName": "ada@acme.com", "name": {"formatted": "Ada Lovelace"}, "emails": [{"value": "ada@acme.com", "primary": True}], "active": True, "title": "Countess"}
     r = directory.call("PUT", f"/Users/{uid}", body)
     assert r.status_code == 200, r.text
-    assert r.json()["title"] == "Countess" and "externalId" not in r.json()
+    assert r.json()["title"] == "Countess"
+    assert "externalId" not in r.json()
     assert members(natero)[uid]["name"] == "Ada Lovelace"
 
     assert directory.call("DELETE", f"/Users/{uid}").status_code == 204
@@ -168,11 +176,13 @@ def test_filters_userName_and_externalId(directory: Scim) -> None:
     ada = directory.create_user("ada@acme.com", externalId="e-ada")
     directory.create_user("bob@acme.com", externalId="e-bob")
     found = directory.call("GET", "/Users", filter='userName eq "ADA@acme.com"').json()
-    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == ada["id"]
+    assert found["totalResults"] == 1
+    assert found["Resources"][0]["id"] == ada["id"]
     found = directory.call("GET", "/Users", filter='externalId eq "e-bob"').json()
     assert [u["userName"] for u in found["Resources"]] == ["bob@acme.com"]
     none = directory.call("GET", "/Users", filter='userName eq "nobody@acme.com"').json()
-    assert none["totalResults"] == 0 and none.get("Resources", []) == []
+    assert none["totalResults"] == 0
+    assert none.get("Resources", []) == []
     scim_error(directory.call("GET", "/Users", filter="userName eq"), 400, "invalidFilter")
 
 
@@ -184,7 +194,8 @@ def test_paging_with_startIndex_and_count(directory: Scim) -> None:
     last = directory.call("GET", "/Users", startIndex=5, count=10).json()
     assert [u["userName"] for u in last["Resources"]] == names[4:]
     only_total = directory.call("GET", "/Users", count=0).json()
-    assert only_total["totalResults"] == 5 and only_total.get("Resources", []) == []
+    assert only_total["totalResults"] == 5
+    assert only_total.get("Resources", []) == []
     assert directory.call("GET", "/Users", startIndex=0).json()["startIndex"] == 1
 
 
@@ -195,7 +206,8 @@ def test_okta_patch_deactivates_and_reactivates(directory: Scim, natero: Tenant)
     assert r.json()["active"] is False
     assert members(natero)[uid]["status"] == "disabled"
     r = directory.patch(f"/Users/{uid}", {"op": "replace", "value": {"active": True}})
-    assert r.json()["active"] is True and members(natero)[uid]["status"] == "active"
+    assert r.json()["active"] is True
+    assert members(natero)[uid]["status"] == "active"
 
 
 def test_entra_patch_capitalised_op_and_string_boolean(directory: Scim, natero: Tenant) -> None:
@@ -208,7 +220,8 @@ def test_entra_patch_capitalised_op_and_string_boolean(directory: Scim, natero: 
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["active"] is False and body["displayName"] == "Ada L."
+    assert body["active"] is False
+    assert body["displayName"] == "Ada L."
     assert body["emails"][0]["value"] == "ada.l@acme.com"
     member = members(natero)[uid]
     assert member["status"] == "disabled"
@@ -286,7 +299,8 @@ def test_group_crud_and_membership_patches(api: Api, rolegate: Rolegate, telepho
     assert r.json()["displayName"] == "Support Team"
     assert d.call("GET", "/Groups", filter='displayName eq "support team"').json()["totalResults"] == 1
     put = d.call("PUT", f"/Groups/{gid}", {"schemas": [GROUP], "displayName": "Support Team", "members": []})
-    assert put.status_code == 200 and "members" not in put.json()
+    assert put.status_code == 200
+    assert "members" not in put.json()
     scim_error(d.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "SUPPORT TEAM"}), 409, "uniqueness")
     scim_error(d.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "X", "members": [{"value": "nobody"}]}), 400, "invalidValue")
     assert d.call("DELETE", f"/Groups/{gid}").status_code == 204
@@ -358,7 +372,8 @@ def test_provisioning_past_seat_capacity_is_refused_naming_the_seed_rule(api: Ap
     assert detail.startswith(f"[{rule}]"), detail
     # Nothing half-created: no member, no User, no provisioning event for the refused one.
     after = members(t)
-    assert len(after) == len(before) + 1 and "second@acme.com" not in {m["email"] for m in after.values()}
+    assert len(after) == len(before) + 1
+    assert "second@acme.com" not in {m["email"] for m in after.values()}
     assert d.call("GET", "/Users", filter='userName eq "second@acme.com"').json()["totalResults"] == 0
     assert [a for a, _ in audit_actions(t)].count("member.provision") == 1
 
@@ -406,8 +421,10 @@ def test_C6_deprovisioning_a_csm_with_accounts_suspends_them_and_keeps_the_accou
     assert members(t)[uid]["status"] == "disabled"
     assert not check(t, uid, "accounts.view")
     events = t.api.get(t.url("/audit"), params={"action": "member.suspend"}).json()["events"]
-    assert len(events) == 1 and events[0]["actor"].startswith("platform:scim:")
-    assert "C6" in events[0]["after"]["reason"][0] and events[0]["after"]["records_kept"] is True
+    assert len(events) == 1
+    assert events[0]["actor"].startswith("platform:scim:")
+    assert "C6" in events[0]["after"]["reason"][0]
+    assert events[0]["after"]["records_kept"] is True
     record = t.api.get(t.url("/records/account/acct-1")).json()["record"]
     assert record["assignee"] == uid  # kept, flagged for transfer
     # DELETE: the User is gone, the suspended member stays until the accounts move.
@@ -416,7 +433,8 @@ def test_C6_deprovisioning_a_csm_with_accounts_suspends_them_and_keeps_the_accou
     assert members(t)[uid]["status"] == "disabled"
     # Provisioning them again enables the same member.
     again = d.create_user("csm@acme.com")
-    assert again["id"] == uid and again["active"] is True
+    assert again["id"] == uid
+    assert again["active"] is True
     assert members(t)[uid]["status"] == "active"
 
 
@@ -432,14 +450,16 @@ def test_N9_deleting_a_csm_with_assigned_accounts_suspends_them(api: Api, rolega
     assert members(t)[uid]["status"] == "disabled"
     assert t.api.get(t.url("/records/account/acct-9")).json()["record"]["assignee"] == uid
     events = t.api.get(t.url("/audit"), params={"action": "member.suspend"}).json()["events"]
-    assert events and events[0]["after"]["requested"] == "delete"
+    assert events
+    assert events[0]["after"]["requested"] == "delete"
 
 
 def test_the_last_owner_is_never_deprovisioned(api: Api, rolegate: Rolegate) -> None:
     t = make_tenant(api, "telephony", owner_email="boss@acme.com")
     d = scim_for(api, rolegate, t)
     adopted = d.create_user("boss@acme.com")
-    assert adopted["id"] == t.owner and members(t)[t.owner]["role"] == "owner"
+    assert adopted["id"] == t.owner
+    assert members(t)[t.owner]["role"] == "owner"
     r = d.patch(f"/Users/{t.owner}", {"op": "replace", "path": "active", "value": False})
     assert scim_error(r, 400, "invalidValue").startswith("[T11]")
     scim_error(d.call("DELETE", f"/Users/{t.owner}"), 400, "invalidValue")

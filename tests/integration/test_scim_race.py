@@ -49,7 +49,8 @@ def test_50_parallel_creates_for_10_free_seats_give_exactly_10(rolegate_app: Rol
         assert all(d.startswith("[N1] No free Analyst seat") for d in details), set(details)
         after = team_view(rolegate_app.reader(), actor=Actor.system("test"), workspace_id=live.workspace_id)
         racers = [m for m in after.members if m.info.email.startswith("racer")]
-        assert len(racers) == FREE and all(m.info.member.status is MemberStatus.ACTIVE for m in racers)
+        assert len(racers) == FREE
+        assert all(m.info.member.status is MemberStatus.ACTIVE for m in racers)
         assert next(s.used for s in after.seats if s.key == "analyst") == FREE
         listed = httpx.get(f"{live.url}/Users", headers={"Authorization": f"Bearer {live.key}"}).json()
         assert listed["totalResults"] == FREE

@@ -12,9 +12,9 @@ from rolegate.domain.rules.directory_rules import (
     GroupRole,
     deprovision_outcome,
     directory_actor,
-    is_directory,
     directory_role,
     directory_role_violations,
+    is_directory,
 )
 from rolegate.domain.rules.team_rules import disable_blockers
 from rolegate.domain.workspace import Actor
@@ -67,8 +67,10 @@ def test_deprovisioning_suspends_where_C6_or_N9_forbid_disabling() -> None:
 
 def test_a_manual_role_change_on_a_managed_member_is_refused() -> None:
     (v,) = directory_role_violations(member="m1", managed=True, by_directory=False)
-    assert v.rule_id == DIRECTORY_MANAGED and v.seed_rule is None
-    assert "managed by your directory" in v.message and "identity provider" in v.fix
+    assert v.rule_id == DIRECTORY_MANAGED
+    assert v.seed_rule is None
+    assert "managed by your directory" in v.message
+    assert "identity provider" in v.fix
     assert directory_role_violations(member="m1", managed=True, by_directory=True) == []
     assert directory_role_violations(member="m1", managed=False, by_directory=False) == []
 

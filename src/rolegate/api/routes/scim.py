@@ -39,9 +39,9 @@ from rolegate.api.schemas.scim import (
     parse_group,
     parse_patch,
     parse_search,
-    response_parameters,
     parse_user,
     resource_types,
+    response_parameters,
     schemas,
     service_provider_config,
 )

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["workspace_id", "member_id"], ["members.workspace_id", "members.id"],
             name=op.f("fk_scim_users_workspace_id_member_id_members"), ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("workspace_id", "member_id", name=op.f("pk_scim_users")),
     )
     op.create_index("uq_scim_users_workspace_user_name", "scim_users", ["workspace_id", "user_name_key"], unique=True)
@@ -73,11 +73,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["workspace_id", "group_id"], ["scim_groups.workspace_id", "scim_groups.id"],
             name=op.f("fk_scim_group_members_workspace_id_group_id_scim_groups"), ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.ForeignKeyConstraint(
             ["workspace_id", "member_id"], ["members.workspace_id", "members.id"],
             name=op.f("fk_scim_group_members_workspace_id_member_id_members"), ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("workspace_id", "group_id", "member_id", name=op.f("pk_scim_group_members")),
     )
     op.create_index("ix_scim_group_members_member", "scim_group_members", ["workspace_id", "member_id"])
@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["workspace_id", "role_id"], ["roles.workspace_id", "roles.id"],
             name=op.f("fk_scim_group_roles_workspace_id_role_id_roles"), ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("workspace_id", "group_key", name=op.f("pk_scim_group_roles")),
     )
 
