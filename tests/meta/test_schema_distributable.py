@@ -46,6 +46,10 @@ TENANT = {
     "registry_objects": "a workspace's objects on top of its preset",
     "registry_fields": "a workspace's fields on top of its preset",
     "invitations": "invitations into a workspace",
+    "scim_users": "the SCIM Users a workspace's directory provisioned (issue 17)",
+    "scim_groups": "a workspace's directory groups",
+    "scim_group_members": "who is in which directory group",
+    "scim_group_roles": "which directory group gives which role",
 }
 
 REFERENCE = {
