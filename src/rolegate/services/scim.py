@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from scim2_models import (
@@ -135,11 +135,16 @@ def _version(n: int) -> str:
     return f'W/"{n}"'
 
 
+def _utc(at: datetime) -> str:
+    """The store's times are UTC (SQLite hands them back without a zone)."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).isoformat()
+
+
 def _meta(kind: str, base_url: str, ident: str, created: datetime, modified: datetime, version: int) -> dict[str, Any]:
     return {
         "resourceType": kind,
-        "created": created.isoformat(),
-        "lastModified": modified.isoformat(),
+        "created": _utc(created),
+        "lastModified": _utc(modified),
         "location": f"{base_url}/{kind}s/{ident}",
         "version": _version(version),
     }
