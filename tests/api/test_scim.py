@@ -549,3 +549,16 @@ def test_a_put_without_active_leaves_the_status_and_removing_active_enables_no_o
     assert r.status_code == 200
     assert "active" not in r.json()
     assert members(natero)[uid]["status"] == "disabled"
+
+
+def test_deleting_a_deactivated_member_still_named_is_audited_as_a_suspension(api: Api, rolegate: Rolegate) -> None:
+    t = make_tenant(api, "customersuccessbox")
+    d = scim_for(api, rolegate, t)
+    uid = d.create_user("csm@acme.com")["id"]
+    d.patch(f"/Users/{uid}", {"op": "replace", "path": "active", "value": False})
+    body = {"references": [{"id": "playbook-1/task-1", "kind": "playbook_task", "label": "Kickoff call", "member": uid}]}
+    assert t.api.post(t.url("/references/bulk"), json=body).status_code == 200  # C6: the host still names them
+    assert d.call("DELETE", f"/Users/{uid}").status_code == 204
+    events = t.api.get(t.url("/audit"), params={"action": "member.suspend"}).json()["events"]
+    assert [e["after"]["requested"] for e in events] == ["delete"]
+    assert members(t)[uid]["status"] == "disabled"

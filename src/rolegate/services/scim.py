@@ -418,8 +418,12 @@ def delete_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: 
             members = {m: shown for m, shown in uow.scim.group_members(workspace_id)[group_id].items() if m != member_id}
             uow.scim.set_group_members(workspace_id, group_id, members)
         if deprovision_outcome(blockers) is Deprovision.SUSPEND:
+            before = state.member(member_id)
             _set_active(uow, state, actor, member_id, False, deleting=True)
             uow.scim.update_user(workspace_id, member_id, user_name=row.user_name, external_id=row.external_id, resource=row.resource, suspended=True, deleted=True)
+            if before.status is MemberStatus.DISABLED:  # disabled earlier: the deletion is audited here
+                detail = {"reason": [str(v) for v in blockers], "records_kept": True, "requested": "delete"}
+                record_change(uow, workspace_id, actor, "member.suspend", "member", member_id, member_json(before), member_json(before) | detail)
         else:
             invitation = uow.invitations.open_for_member(workspace_id, member_id)
             if invitation is not None:
