@@ -184,6 +184,11 @@ def test_filters_userName_and_externalId(directory: Scim) -> None:
     assert none["totalResults"] == 0
     assert none.get("Resources", []) == []
     scim_error(directory.call("GET", "/Users", filter="userName eq"), 400, "invalidFilter")
+    # Any other filter is evaluated on every User (scim2-models' semantics).
+    both = directory.call("GET", "/Users", filter='externalId sw "e-" and not (userName eq "ada@acme.com")').json()
+    assert [u["userName"] for u in both["Resources"]] == ["bob@acme.com"]
+    assert directory.call("GET", "/Users", filter='name.givenName eq "ADA"').json()["totalResults"] == 1
+    assert directory.call("GET", "/Users", filter='externalId eq "E-ADA"').json()["totalResults"] == 0  # caseExact
 
 
 def test_paging_with_startIndex_and_count(directory: Scim) -> None:
@@ -430,6 +435,7 @@ def test_C6_deprovisioning_a_csm_with_accounts_suspends_them_and_keeps_the_accou
     # DELETE: the User is gone, the suspended member stays until the accounts move.
     assert d.call("DELETE", f"/Users/{uid}").status_code == 204
     scim_error(d.call("GET", f"/Users/{uid}"), 404)
+    assert d.call("GET", "/Users", filter='userName eq "csm@acme.com"').json()["totalResults"] == 0
     assert members(t)[uid]["status"] == "disabled"
     # Provisioning them again enables the same member.
     again = d.create_user("csm@acme.com")

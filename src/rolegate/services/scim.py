@@ -35,7 +35,7 @@ is moved; without blockers DELETE removes the member. The last owner/administrat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -50,6 +50,7 @@ from scim2_models import (
     ScimFilter,
     User,
 )
+from scim2_models.path import CompareOperator, Comparison
 
 from rolegate.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from rolegate.domain.roles import Member, MemberStatus
@@ -166,11 +167,22 @@ class _Directory:
         return [self.groups[g] for g, ms in self.group_members.items() if member_id in ms and g in self.groups]
 
 
-def _directory(uow: UnitOfWork, workspace_id: str) -> _Directory:
-    users = {u.member_id: u for u in uow.scim.users(workspace_id)}
-    members = {m.member.id: m for m in uow.members.some(workspace_id, list(users))} if users else {}
+def _directory(uow: UnitOfWork, workspace_id: str, users: Sequence[ScimUserRow] | None = None, *, members: bool = True) -> _Directory:
+    """Everything, or what the Users `users` need (their members, their groups): a
+    call about one User reads one User, not the workspace's thousands. `members`
+    False: no member rows (Groups show their Users by userName alone)."""
+    rows = {u.member_id: u for u in (uow.scim.users(workspace_id) if users is None else users)}
+    infos = {m.member.id: m for m in uow.members.some(workspace_id, list(rows))} if rows and members else {}
     groups = {g.id: g for g in uow.scim.groups(workspace_id)}
-    return _Directory(users, members, groups, uow.scim.group_members(workspace_id))
+    return _Directory(rows, infos, groups, uow.scim.group_members(workspace_id, None if users is None else list(rows)))
+
+
+def _one(uow: UnitOfWork, workspace_id: str, member_id: str) -> _Directory:
+    row = uow.scim.user(workspace_id, member_id)
+    d = _directory(uow, workspace_id, [row] if row is not None else [])
+    if member_id not in d.users or member_id not in d.members:
+        raise _not_found(_USER_NOT_FOUND, member_id)
+    return d
 
 
 def _user_model(d: _Directory, member_id: str, base_url: str) -> User[Any]:
@@ -207,15 +219,13 @@ def _group_model(d: _Directory, group_id: str, base_url: str) -> Group:
 
 def get_user(uow: UnitOfWork, *, workspace_id: str, member_id: str, base_url: str) -> User[Any]:
     with uow:
-        d = _directory(uow, workspace_id)
-    if member_id not in d.users or member_id not in d.members:
-        raise _not_found(_USER_NOT_FOUND, member_id)
+        d = _one(uow, workspace_id, member_id)
     return _user_model(d, member_id, base_url)
 
 
 def get_group(uow: UnitOfWork, *, workspace_id: str, group_id: str, base_url: str) -> Group:
     with uow:
-        d = _directory(uow, workspace_id)
+        d = _directory(uow, workspace_id, members=False)
     if group_id not in d.groups:
         raise _not_found(_GROUP_NOT_FOUND, group_id)
     return _group_model(d, group_id, base_url)
@@ -236,13 +246,42 @@ def _page(resources: list[R], kind: Any, expression: str | None, start_index: in
     return ListResponse[kind](total_results=len(resources), start_index=start, items_per_page=len(page), resources=page)
 
 
+def _candidates(uow: UnitOfWork, workspace_id: str, expression: str | None) -> list[ScimUserRow] | None:
+    """The Users a filter can only match, read by index, for the lookups directories
+    make before each create (`userName eq "..."`, `externalId eq "..."`); None: any
+    other filter, evaluated on every User. The filter still decides on the candidates."""
+    if not expression:
+        return None
+    node = ScimFilter.__class_getitem__(User)(expression).ast
+    if not isinstance(node, Comparison) or node.op is not CompareOperator.eq or node.attr_path.sub_attr is not None or not isinstance(node.value, str):
+        return None
+    if node.attr_path.uri not in (None, str(User.__schema__)):
+        return None
+    attribute = node.attr_path.attr.casefold()
+    if attribute == "username":
+        row = uow.scim.user_by_name(workspace_id, node.value)
+        return [row] if row is not None and row.deleted_at is None else []
+    if attribute == "externalid":
+        return uow.scim.users_by_external_id(workspace_id, node.value)
+    return None
+
+
 def list_users(
     uow: UnitOfWork, *, workspace_id: str, base_url: str, filter: str | None = None, start_index: int | None = None, count: int | None = None
 ) -> ListResponse[User[Any]]:
     """The workspace's Users in the order they were provisioned, filtered (userName eq,
-    externalId eq, any filter RFC 7644 §3.4.2.2 allows on the User schema) and paged."""
+    externalId eq, any filter RFC 7644 §3.4.2.2 allows on the User schema) and paged.
+    Without a filter only the page's Users are built."""
     with uow:
-        d = _directory(uow, workspace_id)
+        candidates = _candidates(uow, workspace_id, filter)
+        if candidates is None and not filter:
+            rows = uow.scim.users(workspace_id)
+            start = max(1, start_index or 1)
+            size = MAX_RESULTS if count is None else max(0, min(count, MAX_RESULTS))
+            d = _directory(uow, workspace_id, rows[start - 1 : start - 1 + size])
+            page = [_user_model(d, m, base_url) for m in d.users if m in d.members]
+            return ListResponse[User[Any]](total_results=len(rows), start_index=start, items_per_page=len(page), resources=page)
+        d = _directory(uow, workspace_id, candidates)
     users = [_user_model(d, m, base_url) for m in d.users if m in d.members]
     return _page(users, User, filter, start_index, count)
 
@@ -263,7 +302,7 @@ def list_groups(
     uow: UnitOfWork, *, workspace_id: str, base_url: str, filter: str | None = None, start_index: int | None = None, count: int | None = None
 ) -> ListResponse[Group]:
     with uow:
-        d = _directory(uow, workspace_id)
+        d = _directory(uow, workspace_id, members=False)
     return _page([_group_model(d, g, base_url) for g in d.groups], Group, filter, start_index, count)
 
 
@@ -343,7 +382,7 @@ def create_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, user: User[
             record_change(uow, workspace_id, actor, "member.provision", "member", member_id, None, {"userName": user_name, "externalId": user.external_id})
             if user.active is False:
                 state = _set_active(uow, state, actor, member_id, False, deleting=False)
-        d = _directory(uow, workspace_id)
+        d = _one(uow, workspace_id, member_id)
         uow.commit()
     return _user_model(d, member_id, base_url)
 
@@ -355,7 +394,7 @@ def replace_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         _replace_user_locked(uow, state, actor, member_id, user)
-        d = _directory(uow, workspace_id)
+        d = _one(uow, workspace_id, member_id)
         uow.commit()
     return _user_model(d, member_id, base_url)
 
@@ -390,13 +429,10 @@ def patch_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: s
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-        d = _directory(uow, workspace_id)
-        if member_id not in d.users or member_id not in d.members:
-            raise _not_found(_USER_NOT_FOUND, member_id)
-        current = _user_model(d, member_id, base_url)
+        current = _user_model(_one(uow, workspace_id, member_id), member_id, base_url)
         patch.patch(current)
         _replace_user_locked(uow, state, actor, member_id, current)
-        d = _directory(uow, workspace_id)
+        d = _one(uow, workspace_id, member_id)
         uow.commit()
     return _user_model(d, member_id, base_url)
 
@@ -528,7 +564,7 @@ def create_group(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group: Gro
         uow.scim.set_group_members(workspace_id, group_id, members)
         record_change(uow, workspace_id, actor, "directory.group_create", "group", group_id, None, {"displayName": name, "members": sorted(members)})
         _sync_roles(uow, state, actor, members)
-        d = _directory(uow, workspace_id)
+        d = _directory(uow, workspace_id, members=False)
         uow.commit()
     return _group_model(d, group_id, base_url)
 
@@ -538,7 +574,7 @@ def replace_group(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group_id:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         _replace_group_locked(uow, state, actor, group_id, group)
-        d = _directory(uow, workspace_id)
+        d = _directory(uow, workspace_id, members=False)
         uow.commit()
     return _group_model(d, group_id, base_url)
 
@@ -568,13 +604,13 @@ def patch_group(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group_id: s
     with uow:
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
-        d = _directory(uow, workspace_id)
+        d = _directory(uow, workspace_id, members=False)
         if group_id not in d.groups:
             raise _not_found(_GROUP_NOT_FOUND, group_id)
         current = _group_model(d, group_id, base_url)
         patch.patch(current)
         _replace_group_locked(uow, state, actor, group_id, current)
-        d = _directory(uow, workspace_id)
+        d = _directory(uow, workspace_id, members=False)
         uow.commit()
     return _group_model(d, group_id, base_url)
 

@@ -3,7 +3,7 @@ it manages), its Groups and their members, and the workspace's group -> role map
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,6 +86,15 @@ class ScimRepository(_Repo):
         u = t.scim_users
         rows = self.conn.execute(
             select(u).where(and_(u.c.workspace_id == workspace_id, u.c.deleted_at.is_(None))).order_by(u.c.created_at, u.c.member_id)
+        )
+        return [_user(r) for r in rows]
+
+    def users_by_external_id(self, workspace_id: str, external_id: str) -> list[ScimUserRow]:
+        u = t.scim_users
+        rows = self.conn.execute(
+            select(u)
+            .where(and_(u.c.workspace_id == workspace_id, u.c.external_id == external_id, u.c.deleted_at.is_(None)))
+            .order_by(u.c.created_at, u.c.member_id)
         )
         return [_user(r) for r in rows]
 
@@ -174,12 +183,15 @@ class ScimRepository(_Repo):
         self.conn.execute(delete(gm).where(and_(gm.c.workspace_id == workspace_id, gm.c.group_id == group_id)))
         self.conn.execute(delete(g).where(and_(g.c.workspace_id == workspace_id, g.c.id == group_id)))
 
-    def group_members(self, workspace_id: str) -> dict[str, dict[str, str | None]]:
+    def group_members(self, workspace_id: str, member_ids: Collection[str] | None = None) -> dict[str, dict[str, str | None]]:
         """Group id -> its members' ids, each with the display the directory gave it
-        (every group of the workspace, empty ones too)."""
+        (every group of the workspace, empty ones too); only `member_ids` where given."""
         gm = t.scim_group_members
         out: dict[str, dict[str, str | None]] = {g.id: {} for g in self.groups(workspace_id)}
-        rows = self.conn.execute(select(gm.c.group_id, gm.c.member_id, gm.c.display).where(gm.c.workspace_id == workspace_id).order_by(gm.c.member_id))
+        where = [gm.c.workspace_id == workspace_id]
+        if member_ids is not None:
+            where.append(gm.c.member_id.in_(list(member_ids)))
+        rows = self.conn.execute(select(gm.c.group_id, gm.c.member_id, gm.c.display).where(and_(*where)).order_by(gm.c.member_id))
         for r in rows:
             out.setdefault(str(r.group_id), {})[str(r.member_id)] = r.display
         return out
