@@ -15,7 +15,7 @@ def test_a_scim_key_is_created_listed_and_carries_only_the_scim_right(sqlite_url
     _ok("db", "upgrade", "--url", sqlite_url)
     org = re.search(r"^organization (\S+)$", _ok("org", "create", "Acme", "--url", sqlite_url), re.MULTILINE)
     assert org is not None
-    created = KEY.search(_ok("keys", "create", "--org", org.group(1), "--rights", "scim", "--name", "Okta", "--url", sqlite_url))
+    created = KEY.search(_ok("keys", "create", "--org", org.group(1), "--right", "scim", "--name", "Okta", "--url", sqlite_url))
     assert created is not None
     rg = bootstrap(Settings(database_url=sqlite_url, listen=False))
     try:

@@ -52,7 +52,7 @@ def create(
 @keys_app.command("create")
 def create_key(
     org: OrgOption,
-    rights: Annotated[str, typer.Option(help="decide, admin, scim (SCIM provisioning), comma-separated.")] = "decide",
+    rights: Annotated[str, typer.Option("--rights", "--right", help="decide, admin, scim (SCIM provisioning), comma-separated.")] = "decide",
     workspace: Annotated[
         str | None, typer.Option("--workspace", "-w", help="Reach this workspace only.", show_default=False)
     ] = None,
