@@ -21,27 +21,33 @@ checked (201; exactly one User found; a full page).
 
 from __future__ import annotations
 
-import argparse
-import json
-import socket
-import statistics
 import sys
-import tempfile
-import threading
-import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import httpx
-import uvicorn
+# `python bench/scim.py` puts bench/ first on sys.path, where bench/http.py would
+# shadow the standard library's `http` package; keep bench/ at the end instead.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
 
-from rolegate.asgi import create_app
-from rolegate.bootstrap import bootstrap
-from rolegate.config import Settings
-from rolegate.domain.workspace import Actor
-from rolegate.services.api_keys import create_api_key
-from rolegate.services.workspaces import create_organization, create_workspace
+import argparse  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+
+from rolegate.asgi import create_app  # noqa: E402
+from rolegate.bootstrap import bootstrap  # noqa: E402
+from rolegate.config import Settings  # noqa: E402
+from rolegate.domain.workspace import Actor  # noqa: E402
+from rolegate.services.api_keys import create_api_key  # noqa: E402
+from rolegate.services.workspaces import create_organization, create_workspace  # noqa: E402
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
