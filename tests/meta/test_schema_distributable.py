@@ -49,6 +49,10 @@ TENANT = {
     "webhook_cursors": "where webhook delivery stands per endpoint in a workspace",
     "webhook_deliveries": "attempts to deliver a workspace's changes to an endpoint",
     "sso_workspaces": "where a first SSO sign-in makes a member (just in time), with its role",
+    "scim_users": "the SCIM Users a workspace's directory provisioned (issue 17)",
+    "scim_groups": "a workspace's directory groups",
+    "scim_group_members": "who is in which directory group",
+    "scim_group_roles": "which directory group gives which role",
 }
 
 REFERENCE = {

@@ -88,6 +88,7 @@ class Target:
             "invitation_id": self.invitation,
             "object_key": "account",
             "name": "name",
+            "group": "Admins",
         }
 
     def examples(self) -> dict[tuple[str, str], Any]:
@@ -117,6 +118,7 @@ class Target:
             ("PUT", f"{w}/audit/retention"): {"days": 1},
             ("POST", f"{w}/roles/{{role_id}}/copy"): {"targets": [o.a2.id]},
             ("PATCH", f"{w}/members/{{member_id}}/record"): {"name": "Renamed by a stranger", "email": unique_email("renamed")},
+            ("PUT", f"{w}/directory/group-roles/{{group}}"): {"role": "guest"},
         }
 
 

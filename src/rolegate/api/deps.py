@@ -31,6 +31,7 @@ from rolegate.api.problems import ApiError, ApiProblem
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.paging import CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from rolegate.domain.rules.directory_rules import directory_actor
 from rolegate.domain.workspace import Actor
 from rolegate.services.actors import acting_party
 from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
@@ -48,6 +49,8 @@ __all__ = [
     "AnyAccess",
     "DecideAccess",
     "PlatformAccess",
+    "ScimAccess",
+    "ScimContext",
     "Access",
     "AdminContext",
     "Auth",
@@ -195,7 +198,7 @@ def _require(key: ApiKeyRow, right: KeyRight) -> None:
         raise ApiError(
             ApiProblem.KEY_FORBIDDEN,
             403,
-            f"This API key lacks the {right.value!r} right. Use a key with {right.value!r} (keys have `decide` and/or `admin`).",
+            f"This API key lacks the {right.value!r} right. Use a key with {right.value!r} (keys have `decide`, `admin` and/or `scim`).",
         )
 
 
@@ -408,3 +411,31 @@ PageCursor = Annotated[
     str | None,
     Query(max_length=200, pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page; leave it out for the first."),
 ]
+@dataclass(frozen=True, slots=True)
+class ScimContext:
+    """A SCIM call (issue 17): a key with the `scim` right that reaches the workspace,
+    acting as the directory (`platform:scim:<key prefix>` in the audit log)."""
+
+    access: Access
+    actor: Actor
+    writes: Writes
+
+    @property
+    def workspace_id(self) -> str:
+        return self.access.workspace_id
+
+    def uow(self) -> UnitOfWork:
+        return self.writes.uow()
+
+    def reader(self) -> UnitOfWork:
+        return self.access.rolegate.reader()
+
+
+async def scim_access(caller: Annotated[Caller, Depends(authenticated)], workspace_id: WorkspaceIdParam) -> ScimContext:
+    _require(caller.key, KeyRight.SCIM)
+    access = await _reach(caller.auth, caller.key, workspace_id)
+    return ScimContext(access, directory_actor(caller.key.prefix), Writes(caller.auth.rolegate, workspace_id))
+
+
+ScimAccess = Annotated[ScimContext, Depends(scim_access)]
+"""A key with the `scim` right on a workspace it reaches (else 403, 404)."""

@@ -23,7 +23,7 @@ def _rights(rights: str) -> set[str]:
     if not wanted:
         fail(
             "no rights given",
-            f"Pass --rights {KeyRight.DECIDE.value}, {KeyRight.ADMIN.value} or both, comma-separated.",
+            f"Pass --rights with one or more of {', '.join(r.value for r in KeyRight)}, comma-separated.",
         )
     return wanted
 
@@ -52,7 +52,7 @@ def create(
 @keys_app.command("create")
 def create_key(
     org: OrgOption,
-    rights: Annotated[str, typer.Option(help="decide, admin, or both (comma-separated).")] = "decide",
+    rights: Annotated[str, typer.Option("--rights", "--right", help="decide, admin, scim (SCIM provisioning), comma-separated.")] = "decide",
     workspace: Annotated[
         str | None, typer.Option("--workspace", "-w", help="Reach this workspace only.", show_default=False)
     ] = None,

@@ -6,9 +6,10 @@ enough (a slow password hash protects low-entropy secrets, which these are not),
 it is compared in constant time. The plaintext is returned once, at creation.
 
 A key belongs to an organization and reaches either all its workspaces or one of
-them. Its rights: `decide` (check, batch, fields, lookup) and `admin` (roles,
+them. Its rights: `decide` (check, batch, fields, lookup), `admin` (roles,
 members, records, audit; the acting member is then authorized by the workspace's
-own preset, so a key never grants more than that member may do).
+own preset, so a key never grants more than that member may do) and `scim` (the
+SCIM 2.0 provisioning endpoints, `/scim/v2/workspaces/{id}/...`, nothing else).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ _DUMMY_DIGEST = hashlib.sha256(b"no such key").hexdigest()
 class KeyRight(StrEnum):
     DECIDE = "decide"
     ADMIN = "admin"
+    SCIM = "scim"
+    """Provisioning over SCIM 2.0 (issue 17): the bearer token a directory (Okta, Entra
+    ID) holds; it acts as the directory, attributed `scim:<prefix>` in the audit log."""
 
 
 def _digest(secret: str) -> str:
@@ -73,7 +77,7 @@ def create_api_key(
     if unknown or not wanted:
         raise RolegateError(
             f"unknown API key rights: {', '.join(unknown)}" if unknown else "an API key needs at least one right",
-            fix=f"use {KeyRight.DECIDE.value!r} and/or {KeyRight.ADMIN.value!r}",
+            fix=f"use {', '.join(repr(r.value) for r in KeyRight)} (one or more)",
         )
     with uow:
         if not uow.workspaces.organization_exists(organization_id):

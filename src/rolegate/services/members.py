@@ -7,6 +7,7 @@ from typing import Any
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.rules.directory_rules import directory_role_violations, is_directory
 from rolegate.domain.rules.team_rules import (
     assignments_kept_violations,
     disable_blockers,
@@ -219,9 +220,12 @@ def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, memb
         return done
 
 
-def change_member_role_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str, role_id: str) -> int:
+def change_member_role_locked(
+    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str, role_id: str, directory_sync: bool = False
+) -> int:
     """`change_member_role` inside an open transaction whose workspace `state` is locked
-    (the administrator record saves a role and a name at once); returns the revision."""
+    (the administrator record saves a role and a name at once); returns the revision.
+    `directory_sync`: the change follows the directory's groups (services/scim.py)."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
     before = state.member(member_id)
@@ -229,7 +233,8 @@ def change_member_role_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: 
     if before.role == role_id:
         return state.workspace.revision
     old_role = state.roles[before.role]
-    violations: list[Violation] = []
+    # SCIM (issue 17): a directory-managed member's role follows their directory groups.
+    violations = directory_role_violations(member=member_id, managed=uow.scim.is_managed(workspace_id, member_id), by_directory=directory_sync or is_directory(actor))
     if before.status is not MemberStatus.DISABLED:
         violations += seat_check(state, new_role, moving_from=old_role)
     violations += guardian_violations(

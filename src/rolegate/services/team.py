@@ -31,6 +31,7 @@ from rolegate.services.context import (
 )
 from rolegate.services.members import member_json, written_members
 from rolegate.store.repositories import MemberInfo
+from rolegate.store.repositories_scim import DirectoryFlags
 from rolegate.store.repositories_team import InvitationRow, ReferenceRow
 from rolegate.store.uow import UnitOfWork
 
@@ -60,6 +61,8 @@ class TeamMember:
     assigned: int
     references: tuple[ReferenceRow, ...] = ()
     """C6: the places of the host product that name the member (a playbook task ...)."""
+    directory: DirectoryFlags | None = None
+    """SCIM (issue 17): managed by the workspace's directory, or suspended by it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +116,15 @@ def team_view(
         references: dict[str, list[ReferenceRow]] = {}
         for ref in uow.team.references(workspace_id):
             references.setdefault(ref.member_id, []).append(ref)
+        directory = uow.scim.flags(workspace_id)
     schema = state.schema
     everyone = []
     for info in infos:
         r = state.roles[info.member.role]
         mid = info.member.id
-        everyone.append(TeamMember(info, r.name, seat_of(schema, r), invitations.get(mid), assigned.get(mid, 0), tuple(references.get(mid, ()))))
+        everyone.append(
+            TeamMember(info, r.name, seat_of(schema, r), invitations.get(mid), assigned.get(mid, 0), tuple(references.get(mid, ())), directory.get(mid))
+        )
     members = [
         m
         for m in everyone

@@ -486,3 +486,68 @@ sso_flows = Table(
 )
 
 __all__ += ["sso_domains", "sso_flows", "sso_providers", "sso_workspaces"]
+# -- SCIM provisioning (issue 17): what a workspace's identity provider manages ----------
+
+# A member the directory provisioned: the SCIM User it sent (`resource`, write-only
+# attributes dropped), its userName and externalId for filters. `deleted_at`: the
+# directory deleted the User but the member stays, suspended, until their records are
+# moved (C6, N9). `suspended`: disabled by the directory where disabling was refused.
+scim_users = Table(
+    "scim_users",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("user_name", String(320), nullable=False),
+    Column("user_name_key", String(320), nullable=False),
+    Column("external_id", String(200)),
+    Column("resource", JSON, nullable=False),
+    Column("suspended", Integer, nullable=False, server_default="0"),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False, server_default="1"),
+    *_timestamps(),
+    ForeignKeyConstraint(["workspace_id", "member_id"], ["members.workspace_id", "members.id"], ondelete="CASCADE"),
+    Index("uq_scim_users_workspace_user_name", "workspace_id", "user_name_key", unique=True),
+    Index("ix_scim_users_external_id", "workspace_id", "external_id"),
+)
+
+scim_groups = Table(
+    "scim_groups",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("external_id", String(200)),
+    Column("version", Integer, nullable=False, server_default="1"),
+    *_timestamps(),
+    Index("uq_scim_groups_workspace_name", "workspace_id", "name_key", unique=True),
+)
+
+scim_group_members = Table(
+    "scim_group_members",
+    metadata,
+    Column("workspace_id", ID, primary_key=True),
+    Column("group_id", ID, primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("display", String(320)),  # as the directory names the member in the group
+    ForeignKeyConstraint(["workspace_id", "group_id"], ["scim_groups.workspace_id", "scim_groups.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["workspace_id", "member_id"], ["members.workspace_id", "members.id"], ondelete="CASCADE"),
+    Index("ix_scim_group_members_member", "workspace_id", "member_id"),
+)
+
+# A directory group (by its display name, case-insensitive, so it can be mapped before
+# the directory pushes it) -> the role its members get, with a priority among groups
+# whose roles have the same level rank (domain/rules/directory_rules.py).
+scim_group_roles = Table(
+    "scim_group_roles",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_key", String(200), primary_key=True),
+    Column("group_name", String(200), nullable=False),
+    Column("role_id", ID, nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    *_timestamps(),
+    ForeignKeyConstraint(["workspace_id", "role_id"], ["roles.workspace_id", "roles.id"], ondelete="CASCADE"),
+)
+
+__all__ += ["scim_group_members", "scim_group_roles", "scim_groups", "scim_users"]

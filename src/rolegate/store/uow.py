@@ -25,6 +25,7 @@ from rolegate.store.repositories import (
 from rolegate.store.repositories_changes import ChangeRepository
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
+from rolegate.store.repositories_scim import ScimRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
 from rolegate.store.repositories_sso import SsoRepository
@@ -64,6 +65,7 @@ class UnitOfWork:
     webhooks: WebhookRepository
     sso: SsoRepository
     changes: ChangeRepository
+    scim: ScimRepository
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class UnitOfWork:
             ("webhooks", WebhookRepository),
             ("sso", SsoRepository),
             ("changes", ChangeRepository),
+            ("scim", ScimRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self
