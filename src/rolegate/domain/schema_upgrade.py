@@ -305,10 +305,10 @@ def _migrate_role(keys: KeyMap, role: Role, system_key: str | None) -> tuple[Rol
         grants |= added
         level = new.level_for(definition.level, grants)
         return fresh.with_changes(grants=grants, level=level, field_access=fields), dropped, None
-    level = keys.level(role.level)
-    if level is None:
+    mapped = keys.level(role.level)
+    if mapped is None:
         return role, dropped, f"role {role.name!r}: level {role.level!r} is gone and nothing replaces it"
-    level = new.level_for(level, grants)
+    level = new.level_for(mapped, grants)
     migrated = replace(role, grants=grants, level=level, field_access=frozen_map(fields), landing_page=landing)
     return migrated, dropped, None
 
@@ -317,7 +317,7 @@ def _k8(keys: KeyMap, role: Role, features: frozenset[str]) -> list[str]:
     """K8: a custom role of a level that hands nothing out to unconfigured fields
     (Standard, Limited) gets nothing of a new object or field."""
     new = keys.new
-    protected = {lv for lv in new.levels if new.levels[lv].new_field_access is FieldAccess.NONE}
+    protected: set[str | None] = {lv for lv in new.levels if new.levels[lv].new_field_access is FieldAccess.NONE}
     protected |= {keys.level(k) for k, lv in keys.old.levels.items() if lv.new_field_access is FieldAccess.NONE}
     if role.is_system or role.level not in protected:
         return []
@@ -370,8 +370,12 @@ def upgrade_workspace(
             sys_keys[rid] = skey
         changes.append(RoleChange(rid, role.name, role.kind.value, role, after, dropped))
     added_roles: list[str] = []
+    names = {r.name.strip().casefold(): r.name for r in migrated.values()}
     for skey, definition in new.system_roles.items():
         if skey not in system_keys.values() and skey not in migrated:
+            if definition.name.strip().casefold() in names:
+                problems.append(f"new system role {definition.name!r}: a role of this workspace has that name")
+                continue
             migrated[skey] = role_from_system(new, definition, role_id=skey)
             sys_keys[skey] = skey
             added_roles.append(skey)

@@ -36,9 +36,6 @@ __all__ = [
     "workspace_view",
 ]
 
-SCHEMA_VERSION = 1
-
-
 @dataclass(frozen=True, slots=True)
 class CreatedWorkspace:
     workspace: Workspace
@@ -107,7 +104,7 @@ def create_workspace(
             uow.workspaces.add_organization(org_id, name)
         elif not uow.workspaces.organization_exists(org_id):
             raise RolegateError(f"no organization {org_id!r}", fix="create it first or omit it")
-        ws = Workspace(new_id(), org_id, name, preset, SCHEMA_VERSION, feats, caps, 0)
+        ws = Workspace(new_id(), org_id, name, preset, schema.version, feats, caps, 0)
         uow.workspaces.add(ws)
         roles = {key: role_from_system(schema, system, role_id=key) for key, system in schema.system_roles.items()}
         for key, role in roles.items():

@@ -24,6 +24,7 @@ from rolegate.store.repositories import (
 )
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
+from rolegate.store.repositories_schemas import SchemaRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
 from rolegate.store.repositories_team import (
@@ -58,6 +59,7 @@ class UnitOfWork:
     team: TeamRepository
     email_changes: EmailChangeRepository
     web_sessions: WebSessionRepository
+    schemas: SchemaRepository
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class UnitOfWork:
             ("team", TeamRepository),
             ("email_changes", EmailChangeRepository),
             ("web_sessions", WebSessionRepository),
+            ("schemas", SchemaRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self
