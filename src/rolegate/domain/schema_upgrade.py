@@ -226,6 +226,7 @@ class MemberChange:
     field_access: Mapping[tuple[str, str], FieldAccess]
     gained: tuple[str, ...]
     lost: tuple[str, ...]
+    """In the new keys, and under its old key a permission removed without a replacement."""
     fields: tuple[FieldChange, ...]
 
     def as_dict(self) -> dict[str, Any]:
@@ -419,15 +420,17 @@ def _member_changes(
     new_features: frozenset[str],
 ) -> list[MemberChange]:
     old, new = keys.old, keys.new
-    cache: dict[str, tuple[frozenset[str], frozenset[str], dict[tuple[str, str], FieldAccess], dict[tuple[str, str], FieldAccess]]] = {}
+    cache: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str], dict[tuple[str, str], FieldAccess], dict[tuple[str, str], FieldAccess]]] = {}
     out: list[MemberChange] = []
     for m in members:
         if m.role not in cache:
             b, a = before[m.role], after[m.role]
-            was = keys.permissions(role_permissions(old, b, features))
+            held = role_permissions(old, b, features)
+            # A permission removed without a replacement counts as lost under its old key.
+            gone = frozenset(p for p in held if not keys.permission(p))
             now = role_permissions(new, a, new_features)
-            cache[m.role] = (was, now, keys.fields(role_field_access(old, b)), role_field_access(new, a))
-        was, now, fields_was, fields_now = cache[m.role]
+            cache[m.role] = (keys.permissions(held), now, gone, keys.fields(role_field_access(old, b)), role_field_access(new, a))
+        was, now, gone, fields_was, fields_now = cache[m.role]
         fchanges = tuple(
             FieldChange(o, f, fields_was.get((o, f), FieldAccess.NONE), acc)
             for (o, f), acc in sorted(fields_now.items())
@@ -435,7 +438,7 @@ def _member_changes(
         )
         out.append(
             MemberChange(
-                m.id, m.role, now, frozen_map(fields_now), tuple(sorted(now - was)), tuple(sorted(was - now)), fchanges
+                m.id, m.role, now, frozen_map(fields_now), tuple(sorted(now - was)), tuple(sorted((was - now) | gone)), fchanges
             )
         )
     return out
