@@ -112,12 +112,14 @@ def _upgrade(new: ProductSchema = NEW, *custom: Role, members: list[Member] | No
 
 
 def test_a_first_version_has_no_lineage() -> None:
-    assert OLD.version == 1 and OLD.lineage.empty
+    assert OLD.version == 1
+    assert OLD.lineage.empty
 
 
 def test_the_new_version_records_renames_splits_and_removals() -> None:
     lin = NEW.lineage
-    assert NEW.version == 2 and not lin.empty
+    assert NEW.version == 2
+    assert not lin.empty
     assert lin.renamed[("permission", "a.old")] == "a.new"
     assert lin.renamed[("level", "basic")] == "starter"
     assert lin.renamed[("field", "account.notes")] == "account.remarks"
@@ -179,7 +181,9 @@ def test_key_map() -> None:
     assert keys.permission("a.edit") == {"a.edit", "a.delete"}
     assert keys.permission("a.legacy") == {"a.view"}
     assert keys.permission("a.gone") == frozenset()
-    assert keys.level("basic") == "starter" and keys.level("pro") == "pro" and keys.level("nope") is None
+    assert keys.level("basic") == "starter"
+    assert keys.level("pro") == "pro"
+    assert keys.level("nope") is None
     assert keys.object("legacy") is None
     assert keys.field("legacy", "code") is None
     assert keys.field("account", "nope") is None
@@ -202,11 +206,16 @@ def test_a_split_whose_old_key_is_gone_gives_every_part() -> None:
 def test_schema_diff() -> None:
     diff = schema_diff(OLD, NEW)
     d = diff.as_dict()
-    assert not diff.empty and d["version_from"] == 1 and d["version_to"] == 2
+    assert not diff.empty
+    assert d["version_from"] == 1
+    assert d["version_to"] == 2
     assert d["added"]["permissions"] == ["inv.view"]
-    assert d["added"]["objects"] == ["invoice"] and d["added"]["seats"] == ["gold"]
-    assert d["added"]["system_roles"] == ["auditor"] and d["added"]["features"] == ["invoicing"]
-    assert "account.extra" in d["added"]["fields"] and "account.remarks" not in d["added"]["fields"]
+    assert d["added"]["objects"] == ["invoice"]
+    assert d["added"]["seats"] == ["gold"]
+    assert d["added"]["system_roles"] == ["auditor"]
+    assert d["added"]["features"] == ["invoicing"]
+    assert "account.extra" in d["added"]["fields"]
+    assert "account.remarks" not in d["added"]["fields"]
     assert d["removed"]["permissions"] == ["a.gone", "a.legacy"]
     assert d["removed"]["objects"] == ["legacy"]
     assert d["renamed"]["permissions"] == [["a.old", "a.new"]]
@@ -228,10 +237,14 @@ def test_custom_roles_keep_what_they_held_under_the_new_keys() -> None:
     change = next(c for c in up.role_changes if c.role_id == "c1")
     assert change.dropped == ("a.gone",)
     d = change.as_dict()
-    assert d["level"] == ["basic", "starter"] and "a.delete" in d["grants_added"] and "a.gone" in d["grants_removed"]
+    assert d["level"] == ["basic", "starter"]
+    assert "a.delete" in d["grants_added"]
+    assert "a.gone" in d["grants_removed"]
     member = next(m for m in up.member_changes if m.role_id == "c1")
-    assert member.lost == ("a.gone",) and member.gained == ()  # the split part was held through a.edit
-    assert up.features == {"beta"} and up.dropped_features == ("old_flag",)
+    assert member.lost == ("a.gone",)
+    assert member.gained == ()
+    assert up.features == {"beta"}
+    assert up.dropped_features == ("old_flag",)
     assert dict(up.seat_capacities) == {"pro": None, "gold": None}
 
 
@@ -241,7 +254,8 @@ def test_system_roles_follow_the_new_definition_and_editable_ones_keep_their_gra
     assert dict(up.roles["fixed"].field_access) == {("account", "remarks"): FieldAccess.READ}
     assert up.roles["open"].grants == {"a.view", "a.edit", "a.delete"}
     assert up.roles["owner"].grants == frozenset(NEW.permissions)  # `all` adds what the product added
-    assert up.added_roles == ("auditor",) and up.system_keys["auditor"] == "auditor"
+    assert up.added_roles == ("auditor",)
+    assert up.system_keys["auditor"] == "auditor"
     assert "auditor" in up.roles
 
 
@@ -264,7 +278,8 @@ def test_members_gain_and_lose_in_the_new_keys_with_their_fields() -> None:
     up = _upgrade(NEW, role, members=members)
     m1, m2 = up.member_changes
     assert m1.permissions == m2.permissions == {"a.view"}
-    assert m1.lost == ("a.gone",) and m1.gained == ()
+    assert m1.lost == ("a.gone",)
+    assert m1.gained == ()
     d = m1.as_dict()
     assert {"object": "invoice", "field": "total", "before": "none", "after": "write"} in d["fields"]
     assert up.as_dict()["members"][0]["member_id"] == "m1"
@@ -289,7 +304,8 @@ def test_k8_new_objects_and_fields_reach_no_protected_custom_role() -> None:
         d["permissions"]["a.view"]["grants"] = ["a.view", "inv.view"]
 
     up = _upgrade(_v2(leak_object), role)
-    assert not up.ok and any("new object invoice" in k for k in up.k8)
+    assert not up.ok
+    assert any("new object invoice" in k for k in up.k8)
 
     def leak_fields(d: dict[str, Any]) -> None:
         d["levels"]["starter"]["new_field_access"] = "read"
@@ -338,8 +354,10 @@ def test_a_level_gone_without_replacement_blocks() -> None:
             r["level"] = "pro"
 
     up = _upgrade(_v2(drop_level), _custom("c1", "basic", {"a.view"}))
-    assert not up.ok and "level 'basic' is gone" in up.problems[0]
-    assert up.member_changes == () and up.refused == ()
+    assert not up.ok
+    assert "level 'basic' is gone" in up.problems[0]
+    assert up.member_changes == ()
+    assert up.refused == ()
 
 
 def test_a_system_role_gone_is_deleted_unless_someone_holds_it() -> None:
@@ -348,12 +366,17 @@ def test_a_system_role_gone_is_deleted_unless_someone_holds_it() -> None:
 
     new = _v2(drop)
     held = _upgrade(new)
-    assert not held.ok and "'Fixed' is gone" in held.problems[0]
+    assert not held.ok
+    assert "'Fixed' is gone" in held.problems[0]
     ws = _workspace(members=[Member("m", "owner")])
     free = upgrade_workspace(OLD, new, **ws)
-    assert free.ok and free.removed_roles == ("fixed",) and "fixed" not in free.roles
+    assert free.ok
+    assert free.removed_roles == ("fixed",)
+    assert "fixed" not in free.roles
 
 
 def test_a_new_system_role_whose_name_is_taken_blocks() -> None:
     up = _upgrade(NEW, Role("c1", "auditor", RoleKind.CUSTOM, "basic", frozenset({"a.view"})))
-    assert not up.ok and "'Auditor'" in up.problems[0] and "auditor" not in up.roles
+    assert not up.ok
+    assert "'Auditor'" in up.problems[0]
+    assert "auditor" not in up.roles
