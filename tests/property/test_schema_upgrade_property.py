@@ -92,10 +92,10 @@ def test_an_upgrade_equals_the_new_schema_from_scratch_loses_nothing_and_keeps_k
         for rid, role in up.roles.items():
             if role.is_system or new.levels[role.level].new_field_access is not FieldAccess.NONE:
                 continue
-            access = role_field_access(new, up.roles[rid])
+            reach = role_field_access(new, up.roles[rid])
             for o, f in keys.new_fields():
                 floor = FieldAccess.READ if new.objects[o].fields[f].default else FieldAccess.NONE
-                assert access[(o, f)] <= floor
+                assert reach[(o, f)] <= floor
 
     check()
 

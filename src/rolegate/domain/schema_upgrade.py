@@ -302,7 +302,10 @@ def _migrate_role(keys: KeyMap, role: Role, system_key: str | None) -> tuple[Rol
         if not definition.editable:
             return fresh, dropped, None
         # The customer's grants stay; what the product added to the definition comes too.
-        added = definition.grants - keys.permissions(old.system_roles[system_key].grants)
+        # A system role the old version did not define (a workspace ahead of its recorded
+        # version) gets nothing added: the definition is no news to it.
+        before = old.system_roles.get(system_key)
+        added = definition.grants - keys.permissions(before.grants) if before is not None else frozenset()
         grants |= added
         level = new.level_for(definition.level, grants)
         return fresh.with_changes(grants=grants, level=level, field_access=fields), dropped, None

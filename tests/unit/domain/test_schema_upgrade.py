@@ -380,3 +380,16 @@ def test_a_new_system_role_whose_name_is_taken_blocks() -> None:
     assert not up.ok
     assert "'Auditor'" in up.problems[0]
     assert "auditor" not in up.roles
+
+
+def test_a_system_role_the_old_version_did_not_define_gets_nothing_added() -> None:
+    ws = _workspace()
+    ws["roles"]["auditor"] = Role("auditor", "Auditor", RoleKind.SYSTEM, "basic", frozenset(), editable=True)
+    ws["system_keys"] = {**ws["system_keys"], "auditor": "auditor"}
+
+    def editable(d: dict[str, Any]) -> None:
+        d["roles"]["auditor"]["editable"] = True
+
+    up = upgrade_workspace(OLD, _v2(editable), **ws)
+    assert up.roles["auditor"].grants == frozenset()
+    assert up.added_roles == ()
