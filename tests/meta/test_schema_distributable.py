@@ -46,6 +46,8 @@ TENANT = {
     "registry_objects": "a workspace's objects on top of its preset",
     "registry_fields": "a workspace's fields on top of its preset",
     "invitations": "invitations into a workspace",
+    "schema_upgrade_workspaces": "each workspace's outcome in a schema upgrade run",
+    "upgrade_notice_dismissals": "who closed a workspace's schema upgrade notice",
 }
 
 REFERENCE = {
@@ -53,6 +55,8 @@ REFERENCE = {
     "users": "one row per person across workspaces and organizations (one login per email); members point to it",
     "site_administrators": "per organization, few rows, read on admin pages across the organization's workspaces",
     "api_keys": "few rows, looked up by prefix on every request before any workspace is known; organization-wide keys have no workspace",
+    "product_schemas": "one row per version of a product schema, read when a workspace's schema is first loaded",
+    "schema_upgrades": "one row per schema upgrade run of a product",
 }
 
 GLOBAL = {
