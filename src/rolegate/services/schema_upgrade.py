@@ -143,7 +143,6 @@ class UpgradeStatus:
             "product": r.product,
             "version": r.version,
             "status": r.status,
-            "total": r.total,
             "migrated": r.counts.get("migrated", 0),
             "blocked": r.counts.get("blocked", 0),
             "started_at": r.started_at.isoformat(),
@@ -327,22 +326,29 @@ def apply_upgrade(
         return _status(u, run_id)
 
 
-def _status(uow: UnitOfWork, run_id: str) -> UpgradeStatus:
-    run = uow.schemas.run(run_id)
+def _status(uow: UnitOfWork, run_id: str, organization_id: str | None = None) -> UpgradeStatus:
+    run = uow.schemas.run(run_id, organization_id=organization_id)
     if run is None:
         raise NotFoundError(f"no schema upgrade {run_id!r}", decision=None, fix="List the upgrades of the product.")
-    blocked = tuple(
-        (o.workspace_id, tuple(o.detail.get("blockers", ()))) for o in uow.schemas.outcomes(run_id, status="blocked")
-    )
+    outcomes = uow.schemas.outcomes(run_id, status="blocked", organization_id=organization_id)
+    blocked = tuple((o.workspace_id, tuple(o.detail.get("blockers", ()))) for o in outcomes)
     return UpgradeStatus(run, blocked)
 
 
-def upgrade_status(uow: UnitOfWork, *, actor: Actor, upgrade_id: str | None = None, product: str | None = None) -> list[UpgradeStatus]:
-    """One run by id, or every run (of `product`), newest first."""
+def upgrade_status(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    upgrade_id: str | None = None,
+    product: str | None = None,
+    organization_id: str | None = None,
+) -> list[UpgradeStatus]:
+    """One run by id, or every run (of `product`), newest first; with
+    `organization_id` (an organization's key), counted over its workspaces only."""
     _require_platform(actor)
     with uow:
         ids = [upgrade_id] if upgrade_id is not None else uow.schemas.runs(product)
-        return [_status(uow, i) for i in ids]
+        return [_status(uow, i, organization_id) for i in ids]
 
 
 # -- what workspace administrators see after an upgrade -------------------------------

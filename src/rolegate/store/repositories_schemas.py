@@ -94,15 +94,17 @@ class SchemaRepository(_Repo):
         u = t.schema_upgrades
         self.conn.execute(update(u).where(u.c.id == run_id).values(status=status, finished_at=utcnow()))
 
-    def run(self, run_id: str) -> UpgradeRun | None:
+    def run(self, run_id: str, *, organization_id: str | None = None) -> UpgradeRun | None:
+        """The run, its outcomes counted (those of one organization's workspaces only,
+        with `organization_id`: a tenant learns nothing of another's)."""
         u, o = t.schema_upgrades, t.schema_upgrade_workspaces
         row = self.conn.execute(select(u).where(u.c.id == run_id)).first()
         if row is None:
             return None
-        counts = {
-            r.status: int(r.n)
-            for r in self.conn.execute(select(o.c.status, func.count().label("n")).where(o.c.upgrade_id == run_id).group_by(o.c.status))
-        }
+        stmt = select(o.c.status, func.count().label("n")).where(o.c.upgrade_id == run_id)
+        if organization_id is not None:
+            stmt = stmt.where(o.c.workspace_id.in_(_of_organization(organization_id)))
+        counts = {r.status: int(r.n) for r in self.conn.execute(stmt.group_by(o.c.status))}
         started = _aware(row.started_at)
         assert started is not None
         return UpgradeRun(row.id, row.product, row.version, row.status, row.total, started, _aware(row.finished_at), counts)
@@ -122,11 +124,13 @@ class SchemaRepository(_Repo):
         else:  # a blocked workspace tried again by a resumed run
             self.conn.execute(update(o).where(key).values(version=version, status=status, detail=detail, at=utcnow()))
 
-    def outcomes(self, run_id: str, *, status: str | None = None) -> list[UpgradeOutcome]:
+    def outcomes(self, run_id: str, *, status: str | None = None, organization_id: str | None = None) -> list[UpgradeOutcome]:
         o = t.schema_upgrade_workspaces
         stmt = select(o).where(o.c.upgrade_id == run_id)
         if status is not None:
             stmt = stmt.where(o.c.status == status)
+        if organization_id is not None:
+            stmt = stmt.where(o.c.workspace_id.in_(_of_organization(organization_id)))
         return [_outcome(r) for r in self.conn.execute(stmt.order_by(o.c.at, o.c.workspace_id))]
 
     def last_migration(self, workspace_id: str) -> UpgradeOutcome | None:
@@ -145,6 +149,10 @@ class SchemaRepository(_Repo):
     def dismiss(self, workspace_id: str, member_id: str, version: int) -> None:
         if not self.dismissed(workspace_id, member_id, version):
             self.conn.execute(insert(t.upgrade_notice_dismissals).values(workspace_id=workspace_id, member_id=member_id, version=version))
+
+
+def _of_organization(organization_id: str) -> Any:
+    return select(t.workspaces.c.id).where(t.workspaces.c.organization_id == organization_id)
 
 
 def _outcome(row: Any) -> UpgradeOutcome:
