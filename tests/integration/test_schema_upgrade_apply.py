@@ -187,3 +187,23 @@ def test_the_notice_shows_what_changed_until_the_member_dismisses_it(app: Rolega
     assert notice.dismissed
     with pytest.raises(PermissionDeniedError):
         schema_upgrade.upgrade_notice(app.reader(), actor=Actor.member("nobody"), workspace_id=ws)
+
+
+def test_records_follow_an_object_renamed_by_the_new_version(app: Rolegate) -> None:
+    from rolegate.engine import Record, RecordRef
+    from rolegate.services.records import upsert_record
+
+    created = workspaces.create_workspace(app.uow(), actor=PLATFORM, preset="natero", name="r", owner_email="rec@example.com")
+    ws = created.workspace.id
+    upsert_record(app.uow(), actor=PLATFORM, workspace_id=ws, record=Record("account", "acme"))
+    upsert_record(app.uow(), actor=PLATFORM, workspace_id=ws, record=Record("task", "t1", parent=RecordRef("account", "acme")))
+    source = (FIXTURES / "natero_v2.yaml").read_text(encoding="utf-8")
+    source = source.replace("  account:\n    label: Account", "  client:\n    renamed_from: account\n    label: Account", 1)
+    source = source.replace("object: account\n", "object: client\n").replace("parent: account\n", "parent: client\n")
+    status = schema_upgrade.apply_upgrade(app.uow, actor=PLATFORM, source=source)
+    assert status.run.counts == {"migrated": 1}, status.as_dict()
+    with app.uow() as uow:
+        assert uow.records.get(ws, RecordRef("client", "acme")) is not None
+        task = uow.records.get(ws, RecordRef("task", "t1"))
+    assert task is not None
+    assert task.parent == RecordRef("client", "acme")

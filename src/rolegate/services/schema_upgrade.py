@@ -275,6 +275,10 @@ def _apply_one(uow: UnitOfWork, workspace_id: str, new: ProductSchema, run_id: s
                 uow.roles.update(ws.id, role)
         if plan.upgrade.features != ws.features or dict(plan.upgrade.seat_capacities) != dict(ws.seat_capacities):
             uow.workspaces.update_settings(ws.id, features=plan.upgrade.features, seat_capacities=plan.upgrade.seat_capacities)
+        for step in _steps(uow, ws, new):
+            for (kind, old_key), new_key in step.lineage.renamed.items():
+                if kind == "object":
+                    uow.schemas.rename_object_type(ws.id, old_key, new_key)
         uow.schemas.set_version(ws.id, new.version)
         detail = _audit_diff(plan)
         uow.schemas.record_outcome(ws.id, run_id, new.version, "migrated", detail)

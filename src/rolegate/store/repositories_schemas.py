@@ -77,6 +77,14 @@ class SchemaRepository(_Repo):
         stmt = select(r.c.id, r.c.system_key).where(and_(r.c.workspace_id == workspace_id, r.c.system_key.is_not(None)))
         return {row.id: row.system_key for row in self.conn.execute(stmt)}
 
+    def rename_object_type(self, workspace_id: str, old: str, new: str) -> None:
+        """An object renamed by a new schema version: the workspace's records (and their
+        children's parent references) and its own fields on that object follow."""
+        r, f = t.records, t.registry_fields
+        self.conn.execute(update(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == old)).values(type=new))
+        self.conn.execute(update(r).where(and_(r.c.workspace_id == workspace_id, r.c.parent_type == old)).values(parent_type=new))
+        self.conn.execute(update(f).where(and_(f.c.workspace_id == workspace_id, f.c.object_type == old)).values(object_type=new))
+
     def set_version(self, workspace_id: str, version: int) -> None:
         self.conn.execute(update(t.workspaces).where(t.workspaces.c.id == workspace_id).values(schema_version=version, updated_at=utcnow()))
 
