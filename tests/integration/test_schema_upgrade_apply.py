@@ -207,3 +207,14 @@ def test_records_follow_an_object_renamed_by_the_new_version(app: Rolegate) -> N
         task = uow.records.get(ws, RecordRef("task", "t1"))
     assert task is not None
     assert task.parent == RecordRef("client", "acme")
+
+
+def test_a_workspace_created_after_an_upgrade_starts_on_the_new_version(app: Rolegate) -> None:
+    _workspaces(app, 1)
+    schema_upgrade.apply_upgrade(app.uow, actor=PLATFORM, source=TELEPHONY_V2)
+    created = workspaces.create_workspace(app.uow(), actor=PLATFORM, preset="telephony", name="late", owner_email="late@example.com")
+    assert created.workspace.schema_version == 2
+    snap = app.snapshots.get(created.workspace.id)
+    assert "reports.edit" in snap.schema.permissions
+    plan = schema_upgrade.plan_upgrade(app.reader(), actor=PLATFORM, source=TELEPHONY_V2)
+    assert plan.workspaces == ()

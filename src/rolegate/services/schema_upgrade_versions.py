@@ -17,7 +17,7 @@ from rolegate.presets import PRESET_KEYS, load_preset, load_schema_text
 from rolegate.store import Engine
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["digest", "product_schema"]
+__all__ = ["digest", "newest_schema", "product_schema"]
 
 _cache: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], ProductSchema]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -48,3 +48,11 @@ def product_schema(uow: UnitOfWork, product: str, version: int) -> ProductSchema
     with _lock:
         _cache.setdefault(uow.engine, {})[(product, version)] = schema
     return schema
+
+
+def newest_schema(uow: UnitOfWork, product: str) -> ProductSchema:
+    """The product's newest version: the last one `rolegate schema apply` stored, or
+    the preset."""
+    latest = uow.schemas.latest_version(product)
+    preset = load_preset(product)
+    return product_schema(uow, product, latest) if latest is not None and latest > preset.version else preset
