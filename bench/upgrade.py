@@ -285,7 +285,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
             f"| before the migration | {b['n']} | {b['p50_ms']:.3f} ms | {b['p99_ms']:.3f} ms | {b['max_ms']:.1f} ms |",
             f"| during the migration | {d['n']} | {d['p50_ms']:.3f} ms | {d['p99_ms']:.3f} ms | {d['max_ms']:.1f} ms |",
             "",
-            "A decision is served from the process's snapshot (microseconds); the tail is the first decision after a "
+            "A decision is served from the process's cached snapshot; the tail is the first decision after a "
             "workspace's NOTIFY, which reloads its snapshot from the database.",
             "",
             f"Verification: every workspace on version 2 with exactly one upgrade audit event; {k['wrong']} wrong decision(s).",
