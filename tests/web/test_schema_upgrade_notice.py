@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from rolegate.domain.errors import PermissionDeniedError
 from rolegate.domain.workspace import Actor
 from rolegate.services import schema_upgrade
 from tests.web.conftest import Web, one, soup
@@ -31,3 +34,16 @@ def test_the_banner_shows_what_changed_until_dismissed(admin: Web, demo: Demo) -
     assert r.status_code == 303
     assert admin.get(f"/w/{ws}/upgrade/notice", htmx=True).text == ""
     assert "Dismiss the banner" not in admin.get(f"/w/{ws}/upgrade").text
+
+
+def test_a_member_who_does_not_review_roles_gets_no_banner(web: Web, demo: Demo) -> None:
+    from tests.web.demo import CSM_EMAIL, CSM_PASSWORD
+
+    natero = demo.ws("natero")
+    source = (Path(__file__).resolve().parents[1] / "fixtures" / "upgrades" / "natero_v2.yaml").read_text(encoding="utf-8")
+    schema_upgrade.apply_upgrade(demo.rolegate.uow, actor=Actor.system("test"), source=source)
+    with pytest.raises(PermissionDeniedError):  # a CSM does not view roles (N12): the banner is not hers
+        schema_upgrade.upgrade_notice(demo.rolegate.reader(), actor=Actor.member(demo.member("natero", CSM_EMAIL)), workspace_id=natero)
+    web.login(CSM_EMAIL, CSM_PASSWORD)
+    assert web.get(f"/w/{natero}/upgrade/notice", htmx=True).text == ""
+    assert web.get(f"/w/{demo.ws('telephony')}/upgrade/notice", htmx=True).status_code == 404  # not her workspace
