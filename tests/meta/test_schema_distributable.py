@@ -53,6 +53,8 @@ TENANT = {
     "scim_groups": "a workspace's directory groups",
     "scim_group_members": "who is in which directory group",
     "scim_group_roles": "which directory group gives which role",
+    "schema_upgrade_workspaces": "each workspace's outcome in a schema upgrade run",
+    "upgrade_notice_dismissals": "who closed a workspace's schema upgrade notice",
 }
 
 REFERENCE = {
@@ -63,6 +65,8 @@ REFERENCE = {
     "api_keys": "few rows, looked up by prefix on every request before any workspace is known; organization-wide keys have no workspace",
     "sso_providers": "one identity provider per organization, read at sign-in before any workspace is known",
     "sso_domains": "an organization's email domain claims, looked up by an email's domain at login",
+    "product_schemas": "one row per version of a product schema, read when a workspace's schema is first loaded",
+    "schema_upgrades": "one row per schema upgrade run of a product",
 }
 
 GLOBAL = {

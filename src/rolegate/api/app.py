@@ -34,6 +34,7 @@ from rolegate.api.routes import (
     records,
     references,
     roles,
+    schema_upgrades,
     scim,
     sites,
     snapshot,
@@ -165,7 +166,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (decisions, authzen, workspaces, roles, members, records, audit, team, references):  # the hot paths are matched first
         app.include_router(module.router)
-    for module in (fields, sites, identity, sso):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
+    for module in (fields, sites, identity, sso, schema_upgrades):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
     app.include_router(webhooks.router)  # an organization's webhook endpoints and their deliveries (issue 16)
     app.include_router(changes.router)  # the change feed (issue 16)

@@ -1,4 +1,5 @@
-"""`rolegate schema ...`: validate product schema files, emit the JSON Schema."""
+"""`rolegate schema ...`: validate product schema files, emit the JSON Schema, plan and
+apply a new version of a product schema to every workspace of the product."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rolegate.cli.common import EXIT_NO, UrlOption, fail, open_rolegate, reporting_errors
 from rolegate.domain.errors import SchemaError
 from rolegate.domain.schema_format import ProductSchemaSpec
+from rolegate.domain.workspace import Actor
 from rolegate.presets import load_schema_file
+from rolegate.services.schema_upgrade import ApplyProgress, UpgradePlan, apply_upgrade, plan_upgrade, upgrade_status
 
 app = typer.Typer(no_args_is_help=True, help="Product schema files.")
 out = Console(highlight=False, soft_wrap=True)
@@ -54,3 +59,111 @@ def jsonschema(
     else:
         out_path.write_text(text, encoding="utf-8")
         out.print(f"wrote {out_path}")
+
+
+# -- upgrades: plan and apply a new version of a product schema (issue 19) -------------
+
+OPERATOR = Actor.system("cli")
+NewSchemaArgument = Annotated[Path, typer.Argument(help="The new version of a product schema (YAML).", show_default=False)]
+
+
+def _source(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", "Check the path.")
+
+
+def _print_plan(plan: UpgradePlan) -> None:
+    s = plan.summary()
+    out.print(
+        f"{plan.product} -> version {plan.version}: {s['to_upgrade']} workspace(s) to upgrade "
+        f"({s['ready']} ready, {s['blocked']} blocked), {s['up_to_date']} already on it",
+        markup=False,
+    )
+    for part, keys in plan.diff.as_dict()["added"].items():
+        out.print(f"  + {part}: {', '.join(keys)}", markup=False)
+    for part, keys in plan.diff.as_dict()["removed"].items():
+        out.print(f"  - {part}: {', '.join(keys)}", markup=False)
+    for part, pairs in plan.diff.as_dict()["renamed"].items():
+        out.print(f"  ~ {part}: {', '.join(f'{a} -> {b}' for a, b in pairs)}", markup=False)
+    for old, parts in plan.diff.as_dict()["split"].items():
+        out.print(f"  / permissions: {old} -> {', '.join(parts)}", markup=False)
+    for w in plan.workspaces:
+        u = w.upgrade
+        state = "ready" if w.ok else "BLOCKED"
+        out.print(f"workspace {w.workspace_id} ({w.name}) v{w.version_from} -> v{w.version_to}: {state}", markup=False)
+        for b in w.blockers:
+            out.print(f"  blocker: {b}", markup=False)
+        if u is None:
+            continue
+        for c in u.role_changes:
+            if c.changed:
+                d = c.as_dict()
+                out.print(
+                    f"  role {c.name!r}: +{','.join(d['grants_added']) or '-'} -{','.join(d['grants_removed']) or '-'}"
+                    + (f" level {d['level'][0]} -> {d['level'][1]}" if "level" in d else "")
+                    + (f" dropped {','.join(c.dropped)}" if c.dropped else ""),
+                    markup=False,
+                )
+        for m in u.member_changes:
+            if m.gained or m.lost:
+                out.print(f"  member {m.member_id}: gains {', '.join(m.gained) or '-'}; loses {', '.join(m.lost) or '-'}", markup=False)
+    out.print(
+        f"summary: {s['members_gaining']} member(s) gain, {s['members_losing']} lose, {s['roles_changed']} role(s) change, "
+        f"{s['seat_overflows']} seat overflow(s), {s['refused_roles']} refused role(s), {s['k8_violations']} K8 violation(s)",
+        markup=False,
+    )
+
+
+@app.command("plan")
+def plan(
+    path: NewSchemaArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    url: UrlOption = None,
+) -> None:
+    """What upgrading every workspace of the product to this schema would do (nothing written)."""
+    source = _source(path)
+    with reporting_errors(), open_rolegate(url) as rg:
+        result = plan_upgrade(rg.reader(), actor=OPERATOR, source=source)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    else:
+        _print_plan(result)
+
+
+@app.command("apply")
+def apply(
+    path: NewSchemaArgument,
+    batch: Annotated[int, typer.Option("--batch", help="Workspaces listed per batch (one transaction each).")] = 100,
+    url: UrlOption = None,
+) -> None:
+    """Upgrade every workspace of the product to this schema, one transaction each;
+    rerun to resume. A blocked workspace stays on its version (exit 1)."""
+    source = _source(path)
+    with reporting_errors(), open_rolegate(url) as rg, Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    ) as bar:
+        task = bar.add_task("upgrading", total=None)
+
+        def progress(p: ApplyProgress) -> None:
+            bar.update(task, total=p.total, completed=p.done, description=f"upgrading ({p.outcome} {p.workspace_id[:8]})")
+
+        status = apply_upgrade(rg.uow, actor=OPERATOR, source=source, batch=batch, on_progress=progress)
+    d = status.as_dict()
+    out.print(f"upgrade {d['id']}: {d['product']} version {d['version']}: {d['migrated']} migrated, {d['blocked']} blocked", markup=False)
+    for w in d["blocked_workspaces"]:
+        out.print(f"  blocked {w['workspace_id']}: {'; '.join(w['blockers'])}", markup=False)
+    if d["blocked"]:
+        raise typer.Exit(EXIT_NO)
+
+
+@app.command("upgrades")
+def upgrades(
+    product: Annotated[str | None, typer.Option("--product", help="Only this product's runs.")] = None,
+    url: UrlOption = None,
+) -> None:
+    """Every schema upgrade run (newest first) as JSON: status and per-workspace counts."""
+    with reporting_errors(), open_rolegate(url) as rg:
+        runs = upgrade_status(rg.reader(), actor=OPERATOR, product=product)
+    typer.echo(json.dumps([r.as_dict() for r in runs], indent=2, sort_keys=True))

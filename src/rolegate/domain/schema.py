@@ -29,6 +29,7 @@ __all__ = [
     "Integration",
     "LandingPage",
     "Level",
+    "Lineage",
     "LevelMode",
     "ObjectType",
     "Permission",
@@ -274,6 +275,27 @@ class Words:
     seats: str = "Seats"
 
 
+LineageKind = str
+"""`permission`, `action`, `level`, `object` or `field` (a field's key is `object.field`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """How this version of a schema relates to the previous one (upgrades): keys renamed,
+    permissions split, keys removed with what replaces them. Empty for a first version."""
+
+    renamed: Mapping[tuple[LineageKind, str], str] = field(default_factory=lambda: frozen_map({}))
+    """(kind, old key) -> new key; a field's keys are `object.field`, the object's new key."""
+    split: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: frozen_map({}))
+    """Old permission -> the permissions it was split into (sorted)."""
+    removed: Mapping[tuple[LineageKind, str], str | None] = field(default_factory=lambda: frozen_map({}))
+    """(kind, old key) -> the key that replaces it, or None (dropped)."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.renamed or self.split or self.removed)
+
+
 # Every product-neutral rule name, with the seed rule it was first written from. These ids
 # are NOT fallbacks: a workspace cites a seed rule only where its own preset maps the name
 # (`rule_ids:`), otherwise the name itself (see `ProductSchema.rule`, docs/errors.md).
@@ -373,6 +395,10 @@ class ProductSchema:
     permissions_by_action: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rule_ids: Mapping[str, str] = field(default_factory=dict)
     words: Words = field(default_factory=Words)
+    version: int = 1
+    """Upgrades: the schema's version; a workspace records the version it runs on."""
+    lineage: Lineage = field(default_factory=Lineage)
+    """Upgrades: how this version maps the previous one's keys."""
     role_delete_with_members: str = "refuse"
     """`replace`: a role still held is deleted by naming a replacement role (N7);
     `refuse`: it is deleted only once nobody holds it (T9)."""

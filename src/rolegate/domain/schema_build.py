@@ -27,6 +27,7 @@ from rolegate.domain.schema import (
     LandingPage,
     Level,
     LevelMode,
+    Lineage,
     ObjectType,
     Permission,
     ProductSchema,
@@ -165,6 +166,7 @@ class _Checker:
         system_roles = self._system_roles(objects)
         admin = self._admin()
         guardian = self._guardian()
+        lineage = self._lineage()
         if self.problems:
             return None
         by_action: dict[str, list[str]] = {a: [] for a in actions}
@@ -210,6 +212,63 @@ class _Checker:
             rule_ids=frozen_map({str(k): v for k, v in s.rule_ids.items()}),
             words=Words(**s.words.model_dump()),
             role_delete_with_members=s.role_delete_with_members,
+            version=s.version,
+            lineage=lineage,
+        )
+
+    # -- upgrades: renamed_from, split_from, removed ------------------------------------
+
+    def _lineage(self) -> Lineage:
+        """What the previous version's keys became. An old key names one fate: kept,
+        renamed (to one key), split, or removed; a renamed or removed key is no key of
+        this version."""
+        s = self.spec
+        renamed: dict[tuple[str, str], str] = {}
+        split: dict[str, list[str]] = {}
+        kinds: dict[str, Mapping[str, Any]] = {
+            "permission": s.permissions,
+            "action": s.actions,
+            "level": s.levels,
+            "object": s.objects,
+        }
+
+        def rename(kind: str, path: str, old: str | None, new: str, current: Iterable[str]) -> None:
+            if old is None:
+                return
+            if old in current:
+                self.problem(f"{path}.renamed_from", f"{old!r} is still a {kind} of this version", "rename it, or drop `renamed_from`")
+            elif (kind, old) in renamed:
+                self.problem(f"{path}.renamed_from", f"{old!r} is already renamed to {renamed[kind, old]!r}", "an old key is renamed once; use split_from for several")
+            else:
+                renamed[kind, old] = new
+
+        for kind, specs in kinds.items():
+            for key, spec in specs.items():
+                rename(kind, f"{kind}s.{key}", spec.renamed_from, key, specs)
+        for okey, obj in s.objects.items():
+            for fname, fdef in obj.fields.items():
+                if fdef.renamed_from is not None:
+                    rename("field", f"objects.{okey}.fields.{fname}", f"{okey}.{fdef.renamed_from}", f"{okey}.{fname}", (f"{okey}.{f}" for f in obj.fields))
+        for key, p in s.permissions.items():
+            if p.split_from is None:
+                continue
+            if ("permission", p.split_from) in renamed:
+                self.problem(f"permissions.{key}.split_from", f"{p.split_from!r} is renamed; an old key has one fate", "rename or split it, not both")
+            split.setdefault(p.split_from, []).append(key)
+        removed: dict[tuple[str, str], str | None] = {}
+        for i, r in enumerate(s.removed):
+            path = f"removed[{i}]"
+            current = kinds[r.kind]
+            if r.key in current or (r.kind, r.key) in renamed or (r.kind == "permission" and r.key in split):
+                self.problem(f"{path}.key", f"{r.kind} {r.key!r} is kept, renamed or split by this version", "remove it from `removed`")
+            elif (r.kind, r.key) in removed:
+                self.problem(f"{path}.key", f"{r.kind} {r.key!r} is removed twice", "list it once")
+            if self.ref(f"{path}.replaced_by", r.kind, r.replaced_by, current):
+                removed[r.kind, r.key] = r.replaced_by
+        return Lineage(
+            renamed=frozen_map(renamed),
+            split=frozen_map({old: tuple(sorted(new)) for old, new in split.items()}),
+            removed=frozen_map(removed),
         )
 
     # -- objects, fields, integrations --------------------------------------------------

@@ -33,6 +33,7 @@ __all__ = [
     "PairSpec",
     "PermissionSpec",
     "ProductSchemaSpec",
+    "RemovedSpec",
     "SeatSpec",
     "SystemRoleSpec",
     "TeamSpec",
@@ -71,6 +72,9 @@ class FieldSpec(_Spec):
     synced_from: str | None = Field(
         None, description="K9: the integration this field is synced from; its cap applies."
     )
+    renamed_from: str | None = Field(
+        None, description="Upgrades: the key this field (on the same object) had in the previous version of the schema."
+    )
 
 
 class ObjectSpec(_Spec):
@@ -89,6 +93,9 @@ class ObjectSpec(_Spec):
     )
     on_parent_delete: Literal["cascade", "orphan"] = "cascade"
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    renamed_from: str | None = Field(
+        None, description="Upgrades: the key this object had in the previous version of the schema."
+    )
     additional: bool = Field(
         False,
         description="K8: an additional object; a new custom role starts with its fields "
@@ -111,6 +118,9 @@ class ActionSpec(_Spec):
 
     label: str = ""
     object: str | None = None
+    renamed_from: str | None = Field(
+        None, description="Upgrades: the key this action had in the previous version of the schema."
+    )
 
 
 class AreaSpec(_Spec):
@@ -155,6 +165,14 @@ class PermissionSpec(_Spec):
         description="Its only effect is the seat it takes and the records assigned to the holder "
         "(N12: Natero's Customer Success Manager Seat): handing it out is no escalation.",
     )
+    renamed_from: str | None = Field(
+        None, description="Upgrades: the key this permission had in the previous version of the schema."
+    )
+    split_from: str | None = Field(
+        None,
+        description="Upgrades: a permission of the previous version split into several; every "
+        "role holding it holds each permission that names it (no one loses anything).",
+    )
 
 
 class CeilingExceptSpec(_Spec):
@@ -182,6 +200,21 @@ class LevelSpec(_Spec):
         True,
         description="E2: whether new custom roles are offered this level. Where one level is "
         "offered, a custom role created without a level takes it.",
+    )
+    renamed_from: str | None = Field(
+        None, description="Upgrades: the key this level had in the previous version of the schema."
+    )
+
+
+class RemovedSpec(_Spec):
+    """Upgrades: a key of the previous version that this version no longer has."""
+
+    kind: Literal["permission", "action", "level", "object"] = "permission"
+    key: str
+    replaced_by: str | None = Field(
+        None,
+        description="What a role holding it holds instead (a permission or a level of this "
+        "version); none: the grant is dropped and the plan reports who loses it.",
     )
 
 
@@ -331,6 +364,9 @@ RuleName = Literal[
 
 class ProductSchemaSpec(_Spec):
     format: Literal[1] = 1
+    version: int = Field(
+        1, ge=1, description="Upgrades: the schema's version; each release of the product raises it."
+    )
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     description: str = ""
@@ -363,4 +399,8 @@ class ProductSchemaSpec(_Spec):
         description="Deleting a custom role that members still hold: `replace` moves them to a "
         "replacement role named with the delete, in the same transaction (N7: once their accounts "
         "are unassigned or switched); `refuse` keeps refusing until nobody holds it (T9).",
+    )
+    removed: list[RemovedSpec] = Field(
+        default_factory=list,
+        description="Upgrades: keys of the previous version this one drops, each with what replaces it.",
     )

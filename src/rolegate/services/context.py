@@ -23,7 +23,7 @@ from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation, raise_if
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
-from rolegate.presets import load_preset
+from rolegate.services.schema_upgrade_versions import product_schema
 from rolegate.store import Engine
 from rolegate.store.repositories import RecordRepository, utcnow
 from rolegate.store.uow import UnitOfWork  # re-exported: the doors pass one to each use case
@@ -173,7 +173,7 @@ def remember_inputs(engine: Engine, ws: Workspace, inputs: StateInputs) -> None:
 
 def _remembered(engine: Engine, ws: Workspace) -> StateInputs | None:
     held = _inputs.get(engine, {}).get(ws.id)
-    if held is None or held.revision != ws.revision or held.preset != ws.preset:
+    if held is None or held.revision != ws.revision or held.preset != ws.preset or held.schema.version != ws.schema_version:
         return None
     return held
 
@@ -206,8 +206,9 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
 
 
 def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:
-    """The preset's schema with the workspace's own objects and fields (K6, K8-K10)."""
-    return apply_registry(load_preset(ws.preset), uow.fields.registry(ws.id))
+    """The product schema at the workspace's version (the preset, or a stored upgrade)
+    with the workspace's own objects and fields (K6, K8-K10)."""
+    return apply_registry(product_schema(uow, ws.preset, ws.schema_version), uow.fields.registry(ws.id))
 
 
 def authorize(state: WorkspaceState, actor: Actor, right: AdminRight) -> None:

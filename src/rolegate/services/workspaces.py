@@ -21,6 +21,7 @@ from rolegate.services.mail import MailPolicy
 from rolegate.services.members import ensure_user, member_json
 from rolegate.services.password_reset import set_password_if_none_locked
 from rolegate.services.role_views import WorkspaceView
+from rolegate.services.schema_upgrade_versions import newest_schema
 from rolegate.store.repositories import MemberInfo
 from rolegate.store.uow import UnitOfWork
 
@@ -35,9 +36,6 @@ __all__ = [
     "workspace_revision",
     "workspace_view",
 ]
-
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True, slots=True)
 class CreatedWorkspace:
@@ -87,27 +85,30 @@ def create_workspace(
     password is emailed a link to choose one, at their own address (E1)."""
     if not actor.is_platform:
         raise RolegateError("only the platform creates workspaces", fix="use an organization API key or the CLI")
-    schema = load_preset(preset)
-    feats = schema.feature_defaults if features is None else frozenset(features)
-    caps = dict.fromkeys(schema.seats, None) | dict(seat_capacities or {})
-    owner_role = _owner_role(schema)
-    owner_seat = seat_of(schema, role_from_system(schema, schema.system_roles[owner_role], role_id=owner_role))
-    violations = feature_violations(
-        schema, feats, fix=f"Use features of {preset}: {', '.join(schema.features) or 'none'}."
-    )
-    bad_seats = seat_key_violations(schema, caps, fix=f"Use seats of {preset}: {', '.join(schema.seats) or 'none'}.")
-    violations += bad_seats
-    if not bad_seats and owner_seat is not None:
-        violations += seat_violations(schema, owner_seat, used=0, capacity=caps.get(owner_seat))
-    raise_if(violations)
+    load_preset(preset)  # an unknown preset is refused before any connection
     with uow:
+        # The product's newest stored version (issue 19): a new workspace starts where
+        # `rolegate schema apply` moved the others.
+        schema = newest_schema(uow, preset)
+        feats = schema.feature_defaults if features is None else frozenset(features)
+        caps = dict.fromkeys(schema.seats, None) | dict(seat_capacities or {})
+        owner_role = _owner_role(schema)
+        owner_seat = seat_of(schema, role_from_system(schema, schema.system_roles[owner_role], role_id=owner_role))
+        violations = feature_violations(
+            schema, feats, fix=f"Use features of {preset}: {', '.join(schema.features) or 'none'}."
+        )
+        bad_seats = seat_key_violations(schema, caps, fix=f"Use seats of {preset}: {', '.join(schema.seats) or 'none'}.")
+        violations += bad_seats
+        if not bad_seats and owner_seat is not None:
+            violations += seat_violations(schema, owner_seat, used=0, capacity=caps.get(owner_seat))
+        raise_if(violations)
         org_id = organization_id
         if org_id is None:
             org_id = new_id()
             uow.workspaces.add_organization(org_id, name)
         elif not uow.workspaces.organization_exists(org_id):
             raise RolegateError(f"no organization {org_id!r}", fix="create it first or omit it")
-        ws = Workspace(new_id(), org_id, name, preset, SCHEMA_VERSION, feats, caps, 0)
+        ws = Workspace(new_id(), org_id, name, preset, schema.version, feats, caps, 0)
         uow.workspaces.add(ws)
         roles = {key: role_from_system(schema, system, role_id=key) for key, system in schema.system_roles.items()}
         for key, role in roles.items():

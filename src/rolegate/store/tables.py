@@ -551,3 +551,54 @@ scim_group_roles = Table(
 )
 
 __all__ += ["scim_group_members", "scim_group_roles", "scim_groups", "scim_users"]
+# -- schema upgrades: the versions of each product schema, upgrade runs, notices --------
+
+product_schemas = Table(
+    "product_schemas",
+    metadata,
+    # The product's key (a workspace's `preset`) and the version; the shipped preset is
+    # its version 1 and has no row. A stored version never changes (its digest says so).
+    Column("product", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("source", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+)
+
+schema_upgrades = Table(
+    "schema_upgrades",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("product", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_schema_upgrades_product", "product", "version"),
+)
+
+schema_upgrade_workspaces = Table(
+    "schema_upgrade_workspaces",
+    metadata,
+    # One row per workspace and run: `migrated` (written in the workspace's own
+    # transaction, with its roles) or `blocked` (with what blocks it).
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("upgrade_id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Index("ix_schema_upgrade_workspaces_upgrade", "workspace_id", "upgrade_id", "status"),
+)
+
+upgrade_notice_dismissals = Table(
+    "upgrade_notice_dismissals",
+    metadata,
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ID, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=NOW),
+)
+
+__all__ += ["product_schemas", "schema_upgrade_workspaces", "schema_upgrades", "upgrade_notice_dismissals"]

@@ -25,6 +25,7 @@ from rolegate.store.repositories import (
 from rolegate.store.repositories_changes import ChangeRepository
 from rolegate.store.repositories_fields import FieldRegistryRepository
 from rolegate.store.repositories_records import RecordBulkRepository
+from rolegate.store.repositories_schemas import SchemaRepository
 from rolegate.store.repositories_scim import ScimRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
@@ -66,6 +67,7 @@ class UnitOfWork:
     sso: SsoRepository
     changes: ChangeRepository
     scim: ScimRepository
+    schemas: SchemaRepository
 
     def __init__(
         self,
@@ -120,6 +122,7 @@ class UnitOfWork:
             ("sso", SsoRepository),
             ("changes", ChangeRepository),
             ("scim", ScimRepository),
+            ("schemas", SchemaRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

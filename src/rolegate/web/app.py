@@ -51,6 +51,7 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
         role_copy,
         role_fields,
         roles,
+        schema_upgrade,
         sso,
         team,
         webhooks,
@@ -63,6 +64,6 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
     ui = WebUI(rolegate, key)
     app.state.web = ui
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, sso, account, role_fields, role_copy, roles, matrix, explain, team, accounts, audit_log, member_record, webhooks, home):  # home last: it ends with the /w/... catch-all
+    for module in (auth, sso, account, role_fields, role_copy, roles, matrix, explain, team, accounts, audit_log, member_record, webhooks, schema_upgrade, home):  # home last: it ends with the /w/... catch-all
         app.include_router(module.router, include_in_schema=False)
     return ui
