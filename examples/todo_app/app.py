@@ -18,8 +18,11 @@ checks and lists never leave the process:
 * `?min_revision=` on any call: the revision an administrator's change returned, to
   read that change at once.
 
-Until the lead switches it to the Todo product schema (`examples/todo/schema.yaml`),
-the workspace uses the Natero preset: a todo is an account, its owner the assignee.
+The workspace here runs the Natero preset: a todo is an account, its owner the
+assignee (`OBJECT`, `VIEW`, `UPDATE` below). `examples/todo/schema.yaml` models the
+AuthZEN Todo application as a product of its own: register it with
+`rolegate schema register examples/todo/schema.yaml`, create a workspace of product
+`todo`, and point the three names at `todo`, `can_read_todos` and `can_update_todo`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,7 +20,7 @@ from rolegate.services.authzen import Directory, Subjects
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api, assert_problem, make_tenant
 from tests.api.test_metrics import delta, scrape
-from tests.authzen.todo import TodoApp, build_todo, todo_preset
+from tests.authzen.todo import TodoApp, build_todo
 from tests.security.test_outage import OutageFactory, outage  # noqa: F401  # the fixture
 
 MORTY_TODO = "7240d0db-8ff0-41ec-98b2-34a096273b91"
@@ -29,9 +28,8 @@ RICK_TODO = "7240d0db-8ff0-41ec-98b2-34a096273b92"
 
 
 @pytest.fixture
-def todo(api: Api, rolegate: Rolegate, org: str) -> Iterator[TodoApp]:
-    with todo_preset():
-        yield build_todo(api, rolegate, org)
+def todo(api: Api, rolegate: Rolegate, org: str) -> TodoApp:
+    return build_todo(api, rolegate, org)
 
 
 def ask(subject: str, action: str, todo_id: str = MORTY_TODO, rtype: str = "todo") -> dict[str, Any]:

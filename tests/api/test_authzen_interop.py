@@ -26,7 +26,7 @@ from rolegate.domain.workspace import Actor
 from rolegate.services.api_keys import create_api_key
 from rolegate.services.workspaces import create_organization
 from tests.api.conftest import Api
-from tests.authzen.todo import HERE, TodoApp, build_todo, interop_subjects, todo_data, todo_preset
+from tests.authzen.todo import HERE, TodoApp, build_todo, interop_subjects, todo_data
 
 FILES = ("00", "01", "02")
 
@@ -51,19 +51,18 @@ def _cases(endpoint: str) -> list[Any]:
 @pytest.fixture(scope="module")
 def todo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TodoApp]:
     path: Path = tmp_path_factory.mktemp("todo")
-    with todo_preset():
-        rg = bootstrap(Settings(database_url=f"sqlite:///{path}/t.db", listen=False))
-        rg.create_tables()
-        org = create_organization(rg.uow(), actor=Actor.system("test"), name="Citadel")
-        key = create_api_key(rg.uow(), organization_id=org, rights={"admin", "decide"}, name="admin")
-        app = create_app(rg)
-        with start_blocking_portal() as portal:
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rolegate.test")
-            try:
-                yield build_todo(Api(portal, client, key), rg, org)
-            finally:
-                portal.call(client.aclose)
-                rg.close()
+    rg = bootstrap(Settings(database_url=f"sqlite:///{path}/t.db", listen=False))
+    rg.create_tables()
+    org = create_organization(rg.uow(), actor=Actor.system("test"), name="Citadel")
+    key = create_api_key(rg.uow(), organization_id=org, rights={"admin", "decide"}, name="admin")
+    app = create_app(rg)
+    with start_blocking_portal() as portal:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rolegate.test")
+        try:
+            yield build_todo(Api(portal, client, key), rg, org)
+        finally:
+            portal.call(client.aclose)
+            rg.close()
 
 
 def _as_pep(entity: dict[str, Any]) -> dict[str, Any]:

@@ -2,25 +2,23 @@
 backend would: the schema, the interop's five users as members, their todos as records
 assigned to their owners, and a decide key of that workspace alone.
 
-Workspaces take their schema from the shipped presets only (`load_preset`), so the
-fixture serves `examples/todo/schema.yaml` as the preset `todo` while it lives."""
+The product `todo` is registered from `examples/todo/schema.yaml` first, as a SaaS
+registers its own product (`rolegate schema register`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.schema import ProductSchema
-from rolegate.presets import load_preset, load_schema_file
+from rolegate.domain.workspace import Actor
+from rolegate.presets import load_schema_file
 from rolegate.services.api_keys import create_api_key
+from rolegate.services.schema_upgrade import register_product
 from tests.api.conftest import Api, Tenant, make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,19 +30,6 @@ OWNER_EMAIL = "owner@todo.example"
 @cache
 def todo_schema() -> ProductSchema:
     return load_schema_file(TODO / "schema.yaml")
-
-
-def _load(key: str) -> ProductSchema:
-    return todo_schema() if key == "todo" else load_preset(key)
-
-
-@contextmanager
-def todo_preset() -> Iterator[None]:
-    """`todo` is a preset while inside: the two places a workspace's schema is read."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("rolegate.services.workspaces.load_preset", _load)
-        mp.setattr("rolegate.services.context.load_preset", _load)
-        yield
 
 
 def todo_data() -> dict[str, Any]:
@@ -68,6 +53,7 @@ class TodoApp:
 
 
 def build_todo(api: Api, rolegate: Rolegate, org: str) -> TodoApp:
+    register_product(rolegate.uow(), actor=Actor.system("test"), source=(TODO / "schema.yaml").read_text(encoding="utf-8"))
     t = make_tenant(api, "todo", owner_email=OWNER_EMAIL)
     data = todo_data()
     roles: dict[str, str] = {}

@@ -71,6 +71,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
         for name in ("pyvenv.cfg", "lib"):
             (work / ".venv" / name).symlink_to(bin_dir.parent / name)
     (work / "src").symlink_to(ROOT / "src")
+    (work / "examples").symlink_to(ROOT / "examples")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLEGATE_")}
     env.update(ROLEGATE_DATABASE_URL=f"sqlite:///{work / 'rolegate.db'}", ROLEGATE_PUBLIC_URL=f"http://127.0.0.1:{port}")

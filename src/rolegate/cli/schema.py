@@ -16,7 +16,14 @@ from rolegate.domain.errors import SchemaError
 from rolegate.domain.schema_format import ProductSchemaSpec
 from rolegate.domain.workspace import Actor
 from rolegate.presets import load_schema_file
-from rolegate.services.schema_upgrade import ApplyProgress, UpgradePlan, apply_upgrade, plan_upgrade, upgrade_status
+from rolegate.services.schema_upgrade import (
+    ApplyProgress,
+    UpgradePlan,
+    apply_upgrade,
+    plan_upgrade,
+    register_product,
+    upgrade_status,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Product schema files.")
 out = Console(highlight=False, soft_wrap=True)
@@ -114,6 +121,19 @@ def _print_plan(plan: UpgradePlan) -> None:
         f"{s['seat_overflows']} seat overflow(s), {s['refused_roles']} refused role(s), {s['k8_violations']} K8 violation(s)",
         markup=False,
     )
+
+
+@app.command("register")
+def register(
+    path: Annotated[Path, typer.Argument(help="Your product's schema YAML file (its `key:` names the product).")],
+    url: UrlOption = None,
+) -> None:
+    """Register a product of your own: workspaces are then created for its `key`, as for a preset."""
+    source = _source(path)
+    with reporting_errors(), open_rolegate(url) as rg:
+        done = register_product(rg.uow(), actor=OPERATOR, source=source)
+    state = "registered" if done.created else "already registered"
+    typer.echo(f"{done.product}: {state}: {done.name}, version {done.version}")
 
 
 @app.command("plan")

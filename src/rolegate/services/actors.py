@@ -21,7 +21,7 @@ from __future__ import annotations
 from rolegate.domain.errors import ActorRefusedError
 from rolegate.domain.roles import MemberStatus
 from rolegate.domain.workspace import Actor
-from rolegate.presets import load_preset
+from rolegate.services.schema_upgrade_versions import product_schema
 from rolegate.store.uow import UnitOfWork
 
 __all__ = ["acting_party"]
@@ -53,7 +53,7 @@ def acting_party(uow: UnitOfWork, *, workspace_id: str, claimed: Actor) -> Actor
             if ws is None or not uow.sites.is_admin(ws.organization_id, claimed.site_user_id):
                 # The workspace's own product cites the site rule (E1), or none: never
                 # another product's id (and nothing about a workspace of another tenant).
-                rule = load_preset(ws.preset).seed_rule("site_admin") if ws is not None else None
+                rule = product_schema(uow, ws.preset, ws.schema_version).seed_rule("site_admin") if ws is not None else None
                 raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1], rule_id=rule)
             return claimed
         raise ActorRefusedError(_NOT_HERE[0], fix=_NOT_HERE[1])

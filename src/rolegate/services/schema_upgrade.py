@@ -28,7 +28,7 @@ from rolegate.domain.schema_upgrade import SchemaDiff, WorkspaceUpgrade, schema_
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.presets import PRESET_KEYS, load_preset, load_schema_text
 from rolegate.services.context import authorize, load_state, new_id, record_change
-from rolegate.services.schema_upgrade_versions import digest, product_schema
+from rolegate.services.schema_upgrade_versions import digest, product_exists, product_schema
 from rolegate.store.repositories_schemas import UpgradeRun
 from rolegate.store.uow import UnitOfWork
 
@@ -159,12 +159,50 @@ def _require_platform(actor: Actor) -> None:
 
 
 def _parse(source: str) -> ProductSchema:
-    new = load_schema_text(source, source="the new schema")
-    if new.key not in PRESET_KEYS:
+    return load_schema_text(source, source="the new schema")
+
+
+def _require_product(uow: UnitOfWork, new: ProductSchema) -> None:
+    if not product_exists(uow, new.key):
         raise RolegateError(
-            f"product {new.key!r} is no product of this Rolegate", fix=f"`key:` is one of {', '.join(PRESET_KEYS)}."
+            f"product {new.key!r} is no product of this Rolegate",
+            fix=f"`key:` is one of {', '.join(PRESET_KEYS)} or a product registered with `rolegate schema register`.",
         )
-    return new
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRegistered:
+    product: str
+    version: int
+    name: str
+    created: bool
+    """False: this very schema was registered already (registering is idempotent)."""
+
+
+def register_product(uow: UnitOfWork, *, actor: Actor, source: str) -> ProductRegistered:
+    """A product of the SaaS's own, described in its schema file: once registered,
+    workspaces are created for it by its `key` as for a preset, and its later versions
+    go through `plan_upgrade`/`apply_upgrade` like a preset's. Only the platform (the
+    operator's CLI) registers: a product is shared by every organization."""
+    _require_platform(actor)
+    new = load_schema_text(source, source="the product schema")
+    if new.key in PRESET_KEYS:
+        raise RolegateError(
+            f"{new.key!r} is a shipped preset", fix="Give your product its own `key:`, or upgrade the preset with `rolegate schema apply`."
+        )
+    with uow:
+        latest = uow.schemas.latest_version(new.key)
+        if latest is not None:
+            stored = uow.schemas.get(new.key, new.version)
+            if stored is not None and stored.digest == digest(source):
+                return ProductRegistered(new.key, new.version, new.name, False)
+            raise RolegateError(
+                f"product {new.key!r} is registered already (version {latest})",
+                fix="Ship a change as a new `version:` with `rolegate schema plan` and `rolegate schema apply`.",
+            )
+        uow.schemas.add(new.key, new.version, source, digest(source))
+        uow.commit()
+    return ProductRegistered(new.key, new.version, new.name, True)
 
 
 def _check_stored(uow: UnitOfWork, new: ProductSchema, source: str) -> bool:
@@ -227,6 +265,7 @@ def plan_upgrade(uow: UnitOfWork, *, actor: Actor, source: str, organization_id:
     _require_platform(actor)
     new = _parse(source)
     with uow:
+        _require_product(uow, new)
         _check_stored(uow, new, source)
         rows = uow.schemas.workspaces(new.key, organization_id=organization_id)
         plans: list[WorkspacePlan] = []
@@ -309,6 +348,7 @@ def apply_upgrade(
         raise RolegateError("--batch must be at least 1", fix="e.g. --batch 100")
     new = _parse(source)
     with uow() as u:
+        _require_product(u, new)
         if not _check_stored(u, new, source):
             u.schemas.add(new.key, new.version, source, digest(source))
         pending = [ws_id for ws_id, _ in u.schemas.workspaces(new.key, below=new.version, organization_id=organization_id)]

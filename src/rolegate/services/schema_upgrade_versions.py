@@ -17,7 +17,7 @@ from rolegate.presets import PRESET_KEYS, load_preset, load_schema_text
 from rolegate.store import Engine
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["digest", "newest_schema", "product_schema"]
+__all__ = ["digest", "newest_schema", "product_exists", "product_schema"]
 
 _cache: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], ProductSchema]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -28,7 +28,8 @@ def digest(source: str) -> str:
 
 
 def product_schema(uow: UnitOfWork, product: str, version: int) -> ProductSchema:
-    """Version `version` of the product `product` (a preset key)."""
+    """Version `version` of the product `product`: a preset's key, or a product of the
+    SaaS's own that `rolegate schema register` stored."""
     if product in PRESET_KEYS:
         preset = load_preset(product)
         if preset.version == version:
@@ -51,8 +52,18 @@ def product_schema(uow: UnitOfWork, product: str, version: int) -> ProductSchema
 
 
 def newest_schema(uow: UnitOfWork, product: str) -> ProductSchema:
-    """The product's newest version: the last one `rolegate schema apply` stored, or
-    the preset."""
+    """The product's newest version: the last one `rolegate schema apply` (or, for a
+    product of the SaaS's own, `register`) stored, or the preset. An unknown product is
+    refused as the presets refuse one (did you mean)."""
     latest = uow.schemas.latest_version(product)
+    if product not in PRESET_KEYS:
+        if latest is None:
+            load_preset(product)  # raises: no such preset, with the nearest key
+        assert latest is not None
+        return product_schema(uow, product, latest)
     preset = load_preset(product)
     return product_schema(uow, product, latest) if latest is not None and latest > preset.version else preset
+
+
+def product_exists(uow: UnitOfWork, product: str) -> bool:
+    return product in PRESET_KEYS or uow.schemas.latest_version(product) is not None

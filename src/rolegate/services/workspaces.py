@@ -14,7 +14,6 @@ from rolegate.domain.rules.workspace_rules import capacity_violations, feature_v
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.workspace import Actor, Workspace
-from rolegate.presets import load_preset
 from rolegate.services import role_views
 from rolegate.services.context import authorize, load_state, new_id, raise_if, record_change
 from rolegate.services.mail import MailPolicy
@@ -85,7 +84,6 @@ def create_workspace(
     password is emailed a link to choose one, at their own address (E1)."""
     if not actor.is_platform:
         raise RolegateError("only the platform creates workspaces", fix="use an organization API key or the CLI")
-    load_preset(preset)  # an unknown preset is refused before any connection
     with uow:
         # The product's newest stored version (issue 19): a new workspace starts where
         # `rolegate schema apply` moved the others.

@@ -14,7 +14,9 @@ __all__ = ["MemberOut", "SeatUsageOut", "WorkspaceCreateIn", "WorkspaceCreated",
 
 
 class WorkspaceCreateIn(_In):
-    preset: Key = Field(description="A shipped product preset.", json_schema_extra={"enum": list(PRESET_KEYS)})
+    preset: Key = Field(
+        description=f"The product: a shipped preset ({', '.join(PRESET_KEYS)}) or a product registered with `rolegate schema register`."
+    )
     name: Annotated[str, text(200, min_length=1)]
     owner_email: Email = Field(description="The first member, active, with the role that keeps the team (C4, T11).")
     owner_name: Name = ""
