@@ -96,6 +96,7 @@ PATH_VALUES = {
     "record_id": "rec-1",
     "object_key": "account",
     "name": "name",
+    "group": "Engineering",
 }
 """Path parameters with the same value everywhere; the others are ids made in `env`."""
 

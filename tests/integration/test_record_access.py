@@ -274,7 +274,7 @@ def test_C7_deleting_a_parent_orphans_children_when_the_schema_says_so(world: Cs
     objects = dict(schema.objects)
     objects[TASK] = dataclasses.replace(objects[TASK], on_parent_delete="orphan")
     orphaning = dataclasses.replace(schema, objects=objects)
-    monkeypatch.setattr("rolegate.services.context.load_preset", lambda key: orphaning)
+    monkeypatch.setattr("rolegate.services.context.product_schema", lambda uow, key, version: orphaning)
     gone = record_bulk.delete_records(ws.app.uow(), actor=ws.owner, workspace_id=ws.id, refs=[RecordRef(ACC, "a-free-1")])
     assert (gone.deleted, gone.orphaned) == (1, 1)
     with ws.app.uow() as uow:

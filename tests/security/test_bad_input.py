@@ -470,6 +470,7 @@ def test_every_form_is_here() -> None:
     buttons |= {"/w/{}/team/{}/delete", "/w/{}/members/{}/record/delete"}
     buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke", "/email-change/{}"}
     buttons |= {"/w/{}/webhooks/{}/{}"}  # enable, disable, rotate, delete
+    buttons |= {"/w/{}/upgrade/dismiss"}  # the schema upgrade notice
     assert sorted(names - ours - buttons) == []
 
 

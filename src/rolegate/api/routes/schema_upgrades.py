@@ -4,12 +4,18 @@ organization's workspaces; read how an upgrade run went. Applying is the operato
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 
 from rolegate.api.deps import PlatformAccess
 from rolegate.api.limits import ApiRoute
 from rolegate.api.schemas.schema_upgrades import UpgradePlanIn, UpgradePlanOut, UpgradeStatusesOut, UpgradeStatusOut
+from rolegate.services.commands import NO_NUL
 from rolegate.services.schema_upgrade import plan_upgrade, upgrade_status
+
+Product = Annotated[str | None, Query(max_length=64, pattern=NO_NUL, description="Only the runs of this product (its key).")]
+UpgradeId = Annotated[str, Path(min_length=1, max_length=36, pattern=NO_NUL, description="The run's id.")]
 
 router = APIRouter(prefix="/v1/schema-upgrades", tags=["schema upgrades"], route_class=ApiRoute)
 
@@ -28,7 +34,7 @@ def plan(body: UpgradePlanIn, platform: PlatformAccess) -> UpgradePlanOut:
 
 
 @router.get("", response_model=UpgradeStatusesOut, summary="Schema upgrade runs, newest first")
-def runs(platform: PlatformAccess, product: str | None = None) -> UpgradeStatusesOut:
+def runs(platform: PlatformAccess, product: Product = None) -> UpgradeStatusesOut:
     """Each run counted over the caller's organization's workspaces."""
     found = upgrade_status(
         platform.rolegate.reader(), actor=platform.actor, product=product, organization_id=platform.key.organization_id
@@ -37,7 +43,7 @@ def runs(platform: PlatformAccess, product: str | None = None) -> UpgradeStatuse
 
 
 @router.get("/{upgrade_id}", response_model=UpgradeStatusOut, summary="One schema upgrade run")
-def status(upgrade_id: str, platform: PlatformAccess) -> UpgradeStatusOut:
+def status(upgrade_id: UpgradeId, platform: PlatformAccess) -> UpgradeStatusOut:
     """Migrated and blocked workspaces of the caller's organization, with what blocks each."""
     found = upgrade_status(
         platform.rolegate.reader(), actor=platform.actor, upgrade_id=upgrade_id, organization_id=platform.key.organization_id
