@@ -117,7 +117,7 @@ def test_C6_a_csm_with_accounts_is_disabled_after_their_accounts_are_transferred
     expect(admin.locator('tr[data-email="bob@example.com"] .assigned-count')).to_have_text("2")
 
     admin.locator('tr[data-email="ann@example.com"]').get_by_role("button", name="Disable").click()
-    expect(admin.locator(".flash")).to_have_text("The member is disabled; their seat is free.")
+    expect(admin.locator(".flash")).to_have_text("Ann Archer is disabled; their seat is free.")
     expect(admin.locator('tr[data-email="ann@example.com"]')).to_have_attribute("data-status", "disabled")
 
 

@@ -53,6 +53,7 @@ REFERENCE = {
     "users": "one row per person across workspaces and organizations (one login per email); members point to it",
     "site_administrators": "per organization, few rows, read on admin pages across the organization's workspaces",
     "api_keys": "few rows, looked up by prefix on every request before any workspace is known; organization-wide keys have no workspace",
+    "organization_portal": "one row per organization (frame origins, brand), read with its portal pages",
 }
 
 GLOBAL = {
@@ -61,6 +62,7 @@ GLOBAL = {
     "email_changes": "a person's email-change links, found by token hash",
     "security_events": "login and account events of a person (or of an unknown email)",
     "outbox": "the mail queue, polled across workspaces by every sender; a password reset's mail has no workspace",
+    "portal_links": "single-use portal links of a person, found by token hash, then by the session they opened",
 }
 
 EXCEPTIONS: dict[tuple[str, str], str] = {
@@ -76,6 +78,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("outbox", "global table with a foreign key to a tenant table"): (
         "outbox.workspace_id -> workspaces (ON DELETE CASCADE). "
         "Citus: drop the foreign key; the use case that deletes a workspace (none yet) deletes its queued mail."
+    ),
+    ("portal_links", "global table with a foreign key to a tenant table"): (
+        "portal_links.workspace_id -> workspaces (ON DELETE CASCADE): a link opens one workspace's pages. "
+        "Citus: drop the foreign key; the use case that deletes a workspace (none yet) deletes its links."
     ),
 }
 

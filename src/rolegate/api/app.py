@@ -28,6 +28,7 @@ from rolegate.api.routes import (
     identity,
     members,
     ops,
+    portal,
     records,
     references,
     roles,
@@ -149,7 +150,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (decisions, workspaces, roles, members, records, audit, team, references):  # the hot path is matched first
         app.include_router(module.router)
-    for module in (fields, sites, identity):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
+    for module in (fields, sites, identity, portal):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
 

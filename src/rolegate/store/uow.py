@@ -23,6 +23,7 @@ from rolegate.store.repositories import (
     WorkspaceRepository,
 )
 from rolegate.store.repositories_fields import FieldRegistryRepository
+from rolegate.store.repositories_portal import PortalRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_sessions import WebSessionRepository
 from rolegate.store.repositories_sites import SiteRepository
@@ -58,6 +59,7 @@ class UnitOfWork:
     team: TeamRepository
     email_changes: EmailChangeRepository
     web_sessions: WebSessionRepository
+    portal: PortalRepository
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class UnitOfWork:
             ("team", TeamRepository),
             ("email_changes", EmailChangeRepository),
             ("web_sessions", WebSessionRepository),
+            ("portal", PortalRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

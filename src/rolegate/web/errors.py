@@ -29,7 +29,7 @@ from rolegate.domain.errors import PROBLEM_TYPES, FrameworkProblem, ProblemType,
 from rolegate.domain.violations import Violation, form_violations
 from rolegate.web.context import LoginRequired
 from rolegate.web.forms import FormInvalid
-from rolegate.web.render import SECURITY_HEADERS, redirect
+from rolegate.web.render import redirect, security_headers
 from rolegate.web.session import CsrfError
 
 if TYPE_CHECKING:
@@ -131,6 +131,21 @@ def _check_url(request: Request) -> None:
         raise FormInvalid(bad)
 
 
+def _portal_reaches(request: Request, workspace_id: str) -> bool:
+    """A portal session's pages: its workspace's, the link it came by, and logout."""
+    path = request.url.path
+    base = f"/w/{workspace_id}"
+    return path == base or path.startswith(base + "/") or path.startswith("/portal/") or path == "/logout"
+
+
+def _headers(request: Request) -> dict[str, str]:
+    scope = getattr(request.state, "portal", None)
+    if scope is None:
+        return security_headers()
+    logo = scope.settings.logo_origin
+    return security_headers(scope.settings.frame_origins, (logo,) if logo else ())
+
+
 class PageRoute(APIRoute):
     """A route of the admin UI: the session is loaded before the endpoint runs and
     saved on its response; every error becomes its HTML error page; every response
@@ -143,12 +158,15 @@ class PageRoute(APIRoute):
             ui: WebUI = request.app.state.web
             request.state.session = ui.sessions.load(request)
             try:
+                bound = request.state.session.portal_workspace
+                if bound is not None and not _portal_reaches(request, bound):
+                    raise StarletteHTTPException(404)  # another workspace, an account page: not for a portal session
                 _check_url(request)
                 response = await handler(request)
                 ui.sessions.save(request, response, request.state.session)
             except Exception as exc:  # every failure gets its page, as the API gives every failure a problem
                 response = error_response(ui, request, exc)
-            for name, value in SECURITY_HEADERS.items():
+            for name, value in _headers(request).items():
                 response.headers.setdefault(name, value)
             if response.status_code == 413:  # the server then drops the rest of the upload instead of reading it
                 response.headers["Connection"] = "close"

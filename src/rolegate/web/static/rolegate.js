@@ -115,3 +115,21 @@
     if (parts[0] === "read" && !box.checked) other.checked = false;
   });
 })();
+
+// The embeddable portal (issue 15): tell the host page what was just done (role
+// saved, member invited, member disabled). Only to the origin the host's backend
+// named when it asked for the link, never "*": another page framing us learns nothing.
+(function () {
+  "use strict";
+  function announce() {
+    var body = document.body;
+    var origin = body.dataset.portalOrigin;
+    var event = body.dataset.portalEvent;
+    if (!origin || !event || window.parent === window) return;
+    try {
+      window.parent.postMessage(JSON.parse(event), origin);
+    } catch (e) { /* a malformed event is dropped, the page works on */ }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", announce);
+  else announce();
+})();
