@@ -135,7 +135,7 @@ def _portal_reaches(request: Request, workspace_id: str) -> bool:
     """A portal session's pages: its workspace's, the link it came by, and logout."""
     path = request.url.path
     base = f"/w/{workspace_id}"
-    return path == base or path.startswith(base + "/") or path.startswith("/portal/") or path == "/logout"
+    return path == base or path.startswith((base + "/", "/portal/")) or path == "/logout"
 
 
 def _headers(request: Request) -> dict[str, str]:
