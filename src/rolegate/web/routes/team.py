@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.rules.team_rules import default_member_role
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.services.commands import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
@@ -73,6 +74,9 @@ def _team(
         "invite_email": str(form.get("email") or "") if form is not None else "",
         "invite_name": str(form.get("name") or "") if form is not None else "",
         "guardian_rule": view.schema.guardian.rule_id,
+        # Safe by default (issue 15): a picker starts on the least-privileged role, never on Owner.
+        "default_role": str(form.get("role") or "") if form is not None and form.get("role")
+        else default_member_role(view.schema, view.roles, page.workspace.features).id if view.roles else "",
     }
     return render(request, "team/list.html", ctx, page=page, status=status)
 
