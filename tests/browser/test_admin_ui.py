@@ -158,7 +158,7 @@ def test_T9_deleting_a_custom_role_with_members_is_refused(admin: Page, site: Si
     dialog.get_by_role("link", name="Back to roles").click()
     expect(dialog).to_be_hidden()
     admin.locator("tr[data-role-name=Spare]").get_by_role("link", name="Delete").click()
-    expect(dialog.locator("#irreversible")).to_contain_text("Deleting a role is irreversible (T9)")
+    expect(dialog.locator("#irreversible")).to_contain_text("Deleting a role is irreversible.")
     dialog.get_by_role("button", name="Delete role Spare").click()
     expect(admin.locator(".flash")).to_have_text("Role 'Spare' deleted.")
     expect(admin.locator("tr[data-role-name=Spare]")).to_have_count(0)

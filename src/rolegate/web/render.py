@@ -75,6 +75,24 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def human(value: Any) -> str:
+    """A JSON value as a person reads it (audit diffs): no Python reprs, no brackets."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(human(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(str(k))}: {human(v)}" for k, v in value.items()) if value else "(none)"
+    return str(value)
+
+
+def field_label(path: str) -> str:
+    """An audit path (`fields.account.arr`, `landing_page`) in words."""
+    return " › ".join(part.replace("_", " ") for part in path.split("."))
+
+
 class Renderer:
     def __init__(self) -> None:
         self.env = Environment(
@@ -84,6 +102,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["human"] = human
+        self.env.filters["field_label"] = field_label
         self.env.globals["csrf_field"] = CSRF_FIELD
         self.env.globals["csrf_header"] = CSRF_HEADER
         # Cache-busting for the two static files: a new package version, a new URL.
