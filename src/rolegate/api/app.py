@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import Receive, Scope, Send
 
 from rolegate.api.deps import Auth
+from rolegate.api.docs import mount_docs
 from rolegate.api.limits import BodyLimit
 from rolegate.api.observe import Observe
 from rolegate.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -143,7 +144,10 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from the package's own files: `api/docs.py`
+        redoc_url=None,
     )
+    mount_docs(app)
     app.add_middleware(BodyLimit)  # every body of the API and the UI, before any route reads it
     app.state.rolegate = rg
     app.state.auth = Auth(rg)

@@ -90,7 +90,7 @@ def human(value: Any) -> str:
 
 def field_label(path: str) -> str:
     """An audit path (`fields.account.arr`, `landing_page`) in words."""
-    return " › ".join(part.replace("_", " ") for part in path.split("."))
+    return " \u203a ".join(part.replace("_", " ") for part in path.split("."))
 
 
 class Renderer:
