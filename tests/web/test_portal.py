@@ -285,3 +285,12 @@ def test_another_organization_reaches_nothing(web: Web, demo: Demo, backend: Bac
     assert "frame-ancestors https://rival.example;" in page.headers["content-security-policy"]
     assert web.get(f"/w/{ws}/").status_code == 404
     assert web.get(f"/w/{ws}/brand.css").status_code == 404
+
+
+def test_a_member_without_an_admin_right_gets_no_link(web: Web, demo: Demo, backend: Backend) -> None:
+    """The portal is the admin pages: Natero's CSM holds no admin right (N12)."""
+    from tests.web.demo import CSM_EMAIL
+
+    r = backend.link(demo.ws("natero"), demo.member("natero", CSM_EMAIL))
+    assert r.status_code == 403
+    assert r.json()["code"] == "permission_denied"

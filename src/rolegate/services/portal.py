@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 from rolegate.domain.errors import ForbiddenError, InvalidInputError, NotFoundError, TokenInvalidError
 from rolegate.domain.roles import MemberStatus
+from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
+from rolegate.services.context import authorize, load_state
 from rolegate.services.login_protection import security_event
 from rolegate.services.tokens import hash_token, new_token
 from rolegate.services.web_sessions import SessionPolicy
@@ -178,7 +180,7 @@ def create_portal_link(
 ) -> PortalLink:
     """A single-use link that opens `page` of the workspace as the acting member. The
     door resolved the actor (`acting_party`): a member of this workspace. Only an
-    active member may open pages; `parent_origin`, the host page that frames them and
+    active member who holds an admin right may open pages; `parent_origin`, the host page that frames them and
     receives their messages, must be one the organization allows."""
     if page not in PORTAL_PAGES:
         raise InvalidInputError(f"There is no portal page {page!r}.", fix=f"Use one of: {', '.join(PORTAL_PAGES)}.")
@@ -188,15 +190,20 @@ def create_portal_link(
         )
     at = now or utcnow()
     with uow:
-        ws = uow.workspaces.get(workspace_id)
+        state = load_state(uow, workspace_id, lock=False)
+        ws = state.workspace
         info = uow.members.get(workspace_id, actor.member_id)
-        if ws is None or info is None:
+        if info is None:
             raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
         if info.member.status is not MemberStatus.ACTIVE:
             raise ForbiddenError(
                 f"{info.name or info.email} has not joined this workspace yet.",
                 fix="Open the portal for an active member; an invited member accepts the invitation first.",
             )
+        # The portal is the admin pages: a member who holds no admin right would open
+        # nothing of them, so they are refused as on every admin route (N12 ...).
+        if not any(state.snapshot.has_right(info.member.id, right).allowed for right in AdminRight):
+            authorize(state, actor, AdminRight.VIEW_ROLES)
         origin = None
         if parent_origin is not None:
             origin = check_origin(parent_origin)
