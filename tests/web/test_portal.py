@@ -294,3 +294,26 @@ def test_a_member_without_an_admin_right_gets_no_link(web: Web, demo: Demo, back
     r = backend.link(demo.ws("natero"), demo.member("natero", CSM_EMAIL))
     assert r.status_code == 403
     assert r.json()["code"] == "permission_denied"
+
+
+def _event(web: Web, url: str) -> dict[str, str]:
+    body = one(soup(web.get(url)), "body")
+    assert body["data-portal-origin"] == HOST
+    event: dict[str, str] = json.loads(str(body["data-portal-event"]))
+    return event
+
+
+def test_the_host_page_hears_of_a_disabled_member_and_a_saved_role(web: Web, demo: Demo, backend: Backend) -> None:
+    ws = _open(web, demo, backend, parent_origin=HOST)
+    bob = demo.member("telephony", "bob@example.com")
+    web.get(f"/w/{ws}/team")  # the page's CSRF token
+    assert web.post(f"/w/{ws}/team/{bob}/disable").status_code == 303
+    event = _event(web, f"/w/{ws}/team")
+    assert event["type"] == "member.disabled"
+    assert event["member_id"] == bob
+    assert event["email"] == "bob@example.com"
+    r = web.post(f"/w/{ws}/roles", {"name": "Night shift", "description": "Covers nights", "level": "administrator", "grants": "reports.manage"})
+    assert r.status_code == 303, r.text
+    event = _event(web, f"/w/{ws}/roles")
+    assert event["type"] == "role.saved"
+    assert event["role_name"] == "Night shift"
