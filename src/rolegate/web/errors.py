@@ -65,7 +65,7 @@ def _info(kind: ProblemType, detail: str, fix: str = "", violations: tuple[Viola
 
 
 def error_info(exc: Exception) -> ErrorInfo:
-    if isinstance(exc, PermissionDeniedError) and not isinstance(exc, NotFoundError) and exc.decision is not None:
+    if isinstance(exc, PermissionDeniedError) and not isinstance(exc, NotFoundError) and getattr(exc, "decision", None) is not None:
         # Issue 15: the member reads what their role lacks, in the decision's own words
         # (data, not the message, which names the member by id for the API's log).
         reasons = "; ".join(str(r.message) for r in getattr(exc.decision, "reasons", ()))
