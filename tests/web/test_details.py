@@ -86,3 +86,17 @@ def test_the_audit_log_names_the_member_a_change_is_about(admin: Web, demo: Demo
     targets = [td.get_text(" ", strip=True) for td in doc.select("tr.audit-event td:nth-of-type(5)")]
     assert any("Ann Archer" in t for t in targets)
     assert "[" not in " ".join(li.get_text() for li in doc.select("ul.diff li"))  # no Python list reprs
+
+
+def test_a_time_is_iso_text_never_a_bare_number() -> None:
+    """`since=0.51` was read as 1970-01-01T00:00:00.51Z; the documented format is ISO 8601."""
+    import pytest
+    from pydantic import TypeAdapter, ValidationError
+
+    from rolegate.services.commands import Instant
+
+    instant = TypeAdapter(Instant)
+    assert instant.validate_python("2026-01-31T12:00:00+01:00").isoformat() == "2026-01-31T11:00:00+00:00"
+    for number in ("0.51", "12", " 1e3 ", 5, 0.5):
+        with pytest.raises(ValidationError):
+            instant.validate_python(number)
