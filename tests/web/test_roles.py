@@ -190,7 +190,8 @@ def test_K4_a_catalyst_system_role_opens_read_only(admin: Web, demo: Demo) -> No
     doc = soup(admin.get(f"/w/{demo.ws('catalyst')}/roles/member"))
     notice = one(doc, "#read-only-notice")
     assert notice["data-rule"] == "K4"
-    assert "cannot be edited (K4)" in notice.get_text()
+    assert "cannot be edited." in notice.get_text()
+    assert one(notice, "details.why .rule").get_text() == "K4"  # issue 15: the code behind "Why?"
     form = one(doc, "form#role-form")
     assert form.select("[hx-post]") == []
     fields = form.select("input:not([type=hidden]), select, textarea")
@@ -214,7 +215,8 @@ def test_K6_the_level_of_a_saved_custom_role_is_read_only(admin: Web, demo: Demo
     doc = soup(admin.get(f"/w/{ws}/roles/{role}"))
     level = one(doc, "#role-level")
     assert level.has_attr("disabled")
-    assert "(K6)" in one(doc, "#level-help").get_text()
+    assert "(K6)" not in one(doc, "#level-help").get_text()
+    assert one(doc, "#level-help").find_next("details").select_one(".rule").get_text() == "K6"  # type: ignore[union-attr]
     assert not one(doc, "#role-name").has_attr("disabled")
     new = soup(admin.get(f"/w/{ws}/roles/new"))
     assert not one(new, "#role-level").has_attr("disabled")
@@ -561,7 +563,8 @@ def test_the_editor_cites_the_rule_ids_the_product_schema_names(admin: Web, demo
     monkeypatch.setattr(schema_module.ProductSchema, "rule", lambda self, name: own.get(name) or rule(self, name))
     ws = demo.ws("natero")
     doc = soup(admin.get(f"/w/{ws}/roles/new"))
-    assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in (X4)."
+    assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in."
+    assert one(doc, "#landing-help").find_next("details").select_one(".rule").get_text() == "X4"  # type: ignore[union-attr]
     role = custom_role(demo, "natero", "Renewals", grants=("accounts.csm_seat",), landing="my_accounts")
     copy_page = soup(admin.get(f"/w/{ws}/roles/{role}/copy"))
     assert one(copy_page, "details.why .rule").get_text() == "X9"
