@@ -298,3 +298,34 @@ def test_a_plain_batch_renders_as_the_general_one(rolegate: Rolegate, natero: Te
     assert isinstance(refused, Response)
     assert refused.status_code == 422
     assert b"checks[3]" in refused.body
+
+
+def test_the_fast_path_answers_authzen_evaluations_as_the_route_does(app: RolegateApp, natero: Tenant) -> None:
+    """Issue 16: the AuthZEN evaluation decides as fast as `/check` (same fast path),
+    with the route's answers: by member id, by an email the directory of this revision
+    holds (read once by the route), a subject of another type, an unknown action, a
+    malformed body, a header naming another workspace or too long."""
+    api = natero.api.without_actor()
+    url = "/access/v1/evaluation"
+    named = {"Rolegate-Workspace": natero.id}
+
+    def body(subject: str, action: str = "accounts.view", kind: str = "user") -> dict[str, Any]:
+        return {"subject": {"type": kind, "id": subject}, "action": {"name": action}, "resource": {"type": "account", "id": "acme"}}
+
+    api.post(natero.url("/check"), json={"member": natero.owner, "action": "accounts.view"})  # verifies and caches the key
+    fast = app.fast_decisions
+    before = fast.answered
+    status, headers, answer = both_ways(app, api, url, json=body(natero.owner), headers=named)
+    assert (status, answer) == (200, b'{"decision":true}')
+    assert headers["content-type"] == "application/json"
+    both_ways(app, api, url, json=body("owner@natero.test"), headers=named)  # the route reads the directory first
+    assert both_ways(app, api, url, json=body("OWNER@natero.test"), headers=named)[2] == b'{"decision":true}'
+    assert both_ways(app, api, url, json=body("nobody@natero.test"), headers=named)[2] == b'{"decision":false}'
+    assert both_ways(app, api, url, json=body(natero.owner, kind="group"), headers=named)[2] == b'{"decision":false}'
+    answered = fast.answered - before
+    assert answered >= 4  # each of the above by the fast path, but the directory's first read
+    assert both_ways(app, api, url, json=body(natero.owner, "accounts.veiw"), headers=named)[0] == 422
+    assert both_ways(app, api, url, json={"subject": {"type": "user"}}, headers=named)[0] == 400
+    assert both_ways(app, api, url, json=body(natero.owner), headers={"Rolegate-Workspace": "x" * 37})[0] == 400
+    assert both_ways(app, api, url, json=body(natero.owner), headers={"Rolegate-Workspace": "not-a-workspace"})[0] == 404
+    assert both_ways(app, api, url, json=body(natero.owner))[0] == 400  # an organization's key names no workspace

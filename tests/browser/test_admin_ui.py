@@ -158,7 +158,7 @@ def test_T9_deleting_a_custom_role_with_members_is_refused(admin: Page, site: Si
     dialog.get_by_role("link", name="Back to roles").click()
     expect(dialog).to_be_hidden()
     admin.locator("tr[data-role-name=Spare]").get_by_role("link", name="Delete").click()
-    expect(dialog.locator("#irreversible")).to_contain_text("Deleting a role is irreversible (T9)")
+    expect(dialog.locator("#irreversible")).to_contain_text("Deleting a role is irreversible.")
     dialog.get_by_role("button", name="Delete role Spare").click()
     expect(admin.locator(".flash")).to_have_text("Role 'Spare' deleted.")
     expect(admin.locator("tr[data-role-name=Spare]")).to_have_count(0)
@@ -168,7 +168,8 @@ def test_T9_deleting_a_custom_role_with_members_is_refused(admin: Page, site: Si
 def test_K4_a_catalyst_system_role_opens_read_only(admin: Page, site: Site) -> None:
     admin.goto(site.ws("catalyst", "/roles"))
     admin.locator("tr[data-role-name=Admin]").get_by_role("link", name="View").click()
-    expect(admin.locator("#read-only-notice")).to_contain_text("System role Admin cannot be edited (K4)")
+    expect(admin.locator("#read-only-notice")).to_contain_text("System role Admin cannot be edited.")
+    expect(admin.locator("#read-only-notice details.why .rule")).to_have_text("K4")
     expect(admin.get_by_role("textbox", name="Name")).to_be_disabled()
     expect(admin.locator("form#role-form input[type=checkbox]:enabled")).to_have_count(0)
     expect(admin.get_by_role("button", name="Save")).to_have_count(0)

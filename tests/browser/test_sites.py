@@ -46,7 +46,7 @@ def edit_record_without_role_control(page: Page, site: Site, acme: SiteDemo) -> 
     page.locator(f"tr[data-member-id='{acme.target_member}']").get_by_role("link", name="Edit record").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Administrator record")
     expect(page.locator("select[name=role]")).to_have_count(0)  # E7: no role assignment control
-    expect(page.locator(".role-readonly")).to_contain_text("Only site administrators assign roles (E7).")
+    expect(page.locator(".role-readonly")).to_contain_text("Only site administrators assign roles.")
     page.get_by_label("Name").fill("Tom Tested")
     expect(page.get_by_label("Email")).not_to_be_editable()  # the person's login: only they change it (issue 12)
     page.get_by_role("button", name="Save record").click()

@@ -67,6 +67,7 @@ REFERENCE = {
     "sso_domains": "an organization's email domain claims, looked up by an email's domain at login",
     "product_schemas": "one row per version of a product schema, read when a workspace's schema is first loaded",
     "schema_upgrades": "one row per schema upgrade run of a product",
+    "organization_portal": "one row per organization (frame origins, brand), read with its portal pages",
 }
 
 GLOBAL = {
@@ -76,6 +77,7 @@ GLOBAL = {
     "security_events": "login and account events of a person (or of an unknown email)",
     "sso_flows": "a sign-in under way, found by its state's hash at the callback",
     "outbox": "the mail queue, polled across workspaces by every sender; a password reset's mail has no workspace",
+    "portal_links": "single-use portal links of a person, found by token hash, then by the session they opened",
 }
 
 EXCEPTIONS: dict[tuple[str, str], str] = {
@@ -91,6 +93,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("outbox", "global table with a foreign key to a tenant table"): (
         "outbox.workspace_id -> workspaces (ON DELETE CASCADE). "
         "Citus: drop the foreign key; the use case that deletes a workspace (none yet) deletes its queued mail."
+    ),
+    ("portal_links", "global table with a foreign key to a tenant table"): (
+        "portal_links.workspace_id -> workspaces (ON DELETE CASCADE): a link opens one workspace's pages. "
+        "Citus: drop the foreign key; the use case that deletes a workspace (none yet) deletes its links."
     ),
 }
 

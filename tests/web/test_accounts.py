@@ -99,7 +99,9 @@ def test_C7_who_can_see_an_account_lists_active_members_who_may_view_it(admin: W
     assert dan.id not in seen  # disabled
     doc = soup(admin.get(f"/w/{ws}/accounts/globex"))
     assert ann.id not in {str(tr["data-member"]) for tr in doc.select("#viewers tbody tr")}  # Bob's account: not Ann's
-    assert "C7" in one(doc, "#viewers-title").find_next("p").get_text()  # type: ignore[union-attr]
+    # Issue 15: the rule is not in the sentence; the "Why?" disclosure names it.
+    assert "C7" not in one(doc, "#viewers-title").find_next("p").get_text()  # type: ignore[union-attr]
+    assert one(doc, "#viewers-title").find_next("details", class_="why").select_one(".rule").get_text() == "C7"  # type: ignore[union-attr]
 
 
 def test_accounts_come_in_pages_with_a_next_link(admin: Web, demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -179,7 +179,7 @@ def test_a_refused_create_keeps_the_form(admin: Web, demo: Demo) -> None:
     doc = soup(r)
     assert violations(one(doc, "#refused")) == ["name_taken"]  # plain validation: no seed rule
     assert "already exists" in one(doc, "#refused .message").get_text()
-    assert one(doc, "#refused .fix").get_text(strip=True) == "Fix:Choose another name."
+    assert one(doc, "#refused .fix").get_text(strip=True) == "What to do:Choose another name."
     assert one(doc, "#role-name")["value"] == "Analyst"
     assert one(doc, "#role-description").get_text() == "dup"
     assert one(doc, "#role-level option[selected]")["value"] == "owner"
@@ -190,7 +190,8 @@ def test_K4_a_catalyst_system_role_opens_read_only(admin: Web, demo: Demo) -> No
     doc = soup(admin.get(f"/w/{demo.ws('catalyst')}/roles/member"))
     notice = one(doc, "#read-only-notice")
     assert notice["data-rule"] == "K4"
-    assert "cannot be edited (K4)" in notice.get_text()
+    assert "cannot be edited." in notice.get_text()
+    assert one(notice, "details.why .rule").get_text() == "K4"  # issue 15: the code behind "Why?"
     form = one(doc, "form#role-form")
     assert form.select("[hx-post]") == []
     fields = form.select("input:not([type=hidden]), select, textarea")
@@ -214,7 +215,8 @@ def test_K6_the_level_of_a_saved_custom_role_is_read_only(admin: Web, demo: Demo
     doc = soup(admin.get(f"/w/{ws}/roles/{role}"))
     level = one(doc, "#role-level")
     assert level.has_attr("disabled")
-    assert "(K6)" in one(doc, "#level-help").get_text()
+    assert "(K6)" not in one(doc, "#level-help").get_text()
+    assert one(doc, "#level-help").find_next("details").select_one(".rule").get_text() == "K6"  # type: ignore[union-attr]
     assert not one(doc, "#role-name").has_attr("disabled")
     new = soup(admin.get(f"/w/{ws}/roles/new"))
     assert not one(new, "#role-level").has_attr("disabled")
@@ -384,7 +386,8 @@ def test_T9_delete_asks_for_confirmation_and_says_it_is_irreversible(admin: Web,
     role = custom_role(demo, "telephony", "Temp", "analyst")
     doc = soup(admin.get(f"/w/{ws}/roles/{role}/delete"))
     assert one(doc, "#dialog-title").get_text() == "Delete role Temp?"
-    assert "irreversible (T9)" in one(doc, "#irreversible").get_text()
+    assert one(doc, "#irreversible").get_text() == "Deleting a role is irreversible. It cannot be undone."
+    assert one(doc, "details.why .rule").get_text() == "T9"  # issue 15: the rule behind "Why?"
     form = one(doc, "#delete-confirm form")
     assert form["action"] == f"/w/{ws}/roles/{role}/delete"
     fragment = soup(admin.get(f"/w/{ws}/roles/{role}/delete", htmx=True))
@@ -560,10 +563,11 @@ def test_the_editor_cites_the_rule_ids_the_product_schema_names(admin: Web, demo
     monkeypatch.setattr(schema_module.ProductSchema, "rule", lambda self, name: own.get(name) or rule(self, name))
     ws = demo.ws("natero")
     doc = soup(admin.get(f"/w/{ws}/roles/new"))
-    assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in (X4)."
+    assert one(doc, "#landing-help").get_text() == "Where members with this role land after logging in."
+    assert one(doc, "#landing-help").find_next("details").select_one(".rule").get_text() == "X4"  # type: ignore[union-attr]
     role = custom_role(demo, "natero", "Renewals", grants=("accounts.csm_seat",), landing="my_accounts")
     copy_page = soup(admin.get(f"/w/{ws}/roles/{role}/copy"))
-    assert "you administer (X9)" in copy_page.get_text()
+    assert one(copy_page, "details.why .rule").get_text() == "X9"
 
 
 def test_E2_the_form_creates_a_custom_role_from_a_name_and_permissions(admin: Web, demo: Demo) -> None:

@@ -60,7 +60,8 @@ def test_E7_account_administrator_edits_a_record_without_role_control(web: Web, 
     doc = soup(web.get(f"/w/{acme.a}/members/{acme.target_member}/record"))
     form = one(doc, "form.record-form")
     assert form.select("select[name=role]") == []
-    assert "Only site administrators assign roles (E7)." in one(form, ".role-readonly").get_text()
+    assert "Only site administrators assign roles." in one(form, ".role-readonly").get_text()
+    assert one(form, "details.why .rule").get_text() == "E7"
     # the email is the person's login (issue 12): shown, not a field of the form
     assert one(form, "#record-email").has_attr("readonly")
     assert [k for k, _ in form_fields(form)] == ["name"]

@@ -105,6 +105,7 @@ def test_T4_invite_read_the_email_accept_and_log_in(admin: Web, other: Web, demo
     token = link(demo, "new.hire@example.com", "/invitations/")
     page = soup(other.get(f"/invitations/{token}"))
     assert one(page, ".invited-role").get_text() == "Analyst"
+    assert one(page, "input#name")["value"] == "New Hire"  # issue 15: prefilled with the invited name
     r = other.post(f"/invitations/{token}", {"password": "new hire's password", "confirm": "new hire's password", "name": "New Hire"})
     assert r.status_code == 303, r.text
     other.login("new.hire@example.com", "new hire's password")
@@ -137,7 +138,11 @@ def test_C8_a_password_reset_ends_every_session_of_the_user(admin: Web, other: W
         assert one(form, "form")["action"] == f"/password-reset/{token}"
         r = third.post(f"/password-reset/{token}", {"password": "nina's new password", "confirm": "nina's new password"})
         assert (r.status_code, r.headers["location"]) == (303, "/login")
-        third.get(f"/password-reset/{token}")  # the form again, with the new session's CSRF token
+        # Issue 15: a used link is refused before its form (410), and posting to it too.
+        used = third.get(f"/password-reset/{token}")
+        assert used.status_code == 410
+        assert soup(used).select('input[name="password"]') == []
+        third.get("/login")  # a page with the new session's CSRF token
         assert third.post(f"/password-reset/{token}", {"password": "once more please", "confirm": "once more please"}).status_code == 410
         portal.call(client.aclose)
     # Every session of hers has ended; the administrator's (another user) stays.

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import Receive, Scope, Send
 
 from rolegate.api.deps import Auth
+from rolegate.api.docs import mount_docs
 from rolegate.api.fast import FastDecisions
 from rolegate.api.limits import BodyLimit
 from rolegate.api.observe import Observe
@@ -31,6 +32,7 @@ from rolegate.api.routes import (
     identity,
     members,
     ops,
+    portal,
     records,
     references,
     roles,
@@ -159,14 +161,17 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from the package's own files: `api/docs.py`
+        redoc_url=None,
     )
+    mount_docs(app)
     app.add_middleware(BodyLimit)  # every body of the API and the UI, before any route reads it
     app.state.rolegate = rg
     app.state.auth = Auth(rg)
     install_problem_handlers(app)
     for module in (decisions, authzen, workspaces, roles, members, records, audit, team, references):  # the hot paths are matched first
         app.include_router(module.router)
-    for module in (fields, sites, identity, sso, schema_upgrades):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
+    for module in (fields, sites, identity, sso, schema_upgrades, portal):  # field-level security (K5-K12); sites, role copy, administrator records; a person's own login
         app.include_router(module.router)
     app.include_router(webhooks.router)  # an organization's webhook endpoints and their deliveries (issue 16)
     app.include_router(changes.router)  # the change feed (issue 16)

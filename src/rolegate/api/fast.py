@@ -1,6 +1,8 @@
-"""The decisions' fast path: `POST /v1/workspaces/{ws}/check` and `.../check/batch`
-answered without FastAPI's routing, dependency solving, request object and response
-class, when the answer needs none of them.
+"""The decisions' fast path: `POST /v1/workspaces/{ws}/check`, `.../check/batch` and
+the AuthZEN `POST /access/v1/evaluation` answered without FastAPI's routing,
+dependency solving, request object and response class, when the answer needs none of
+them (for an evaluation: a subject by member id, or by an email the directory of
+that revision already holds).
 
 `FastDecisions` sits inside `Observe` (request id, latency by route template) and in
 front of the app. It takes a request only when everything it needs is already in
@@ -39,14 +41,18 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate.api.limits import BATCH_MAX, BULK_BODY_LIMIT, OFF_LOOP_BYTES, BodyLimit
-from rolegate.api.routes import decisions
+from rolegate.api.routes import authzen, decisions
+from rolegate.api.schemas.authzen import EvaluationIn
 from rolegate.api.schemas.decisions import BatchCheckIn, CheckIn
 from rolegate.services.api_keys import KeyRight
+from rolegate.services.authzen import USER, evaluate, needs_records
 from rolegate.services.commands import MAX_REVISION
 
 __all__ = ["FastDecisions"]
 
 _PREFIX: Final = "/v1/workspaces/"
+_EVALUATION: Final = "/access/v1/evaluation"
+_WORKSPACE_HEADER: Final = authzen.WORKSPACE_HEADER.lower().encode("latin-1")
 _DECIDE: Final = KeyRight.DECIDE.value
 _JSON_TYPE: Final = b"application/json"
 _M = TypeVar("_M", bound=BaseModel)
@@ -85,25 +91,33 @@ class FastDecisions:
             # The routes as declared (their templates label the metrics as the app's do).
             routes = {route.name: route for route in decisions.router.routes if isinstance(route, APIRoute)}
             self._routes = {"check": routes["check"], "check/batch": routes["check_batch"]}
+            self._routes |= {r.name: r for r in authzen.router.routes if isinstance(r, APIRoute) and r.name == "evaluation"}
             self._on = known and getattr(self.fastapi.state.rolegate, "tracing", None) is None
         return self._on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(_PREFIX):
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        workspace_id, _, tail = scope["path"][len(_PREFIX) :].partition("/")
-        if tail == "check":
+        path = scope["path"]
+        if path == _EVALUATION:
+            workspace_id, tail = "", "evaluation"
+        elif path.startswith(_PREFIX):
+            workspace_id, _, tail = path[len(_PREFIX) :].partition("/")
+        else:
+            await self.app(scope, receive, send)
+            return
+        if tail in ("check", "evaluation"):
             limit = OFF_LOOP_BYTES
         elif tail == "check/batch":
             limit = BULK_BODY_LIMIT
         else:
             await self.app(scope, receive, send)
             return
-        if not workspace_id or scope.get("root_path") or not self.enabled or not self._enabled():
+        if (not workspace_id and tail != "evaluation") or scope.get("root_path") or not self.enabled or not self._enabled():
             await self.app(scope, receive, send)
             return
-        authorization = length = None
+        authorization = length = named = None
         content_type: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -114,6 +128,8 @@ class FastDecisions:
                     length = value
             elif name == b"content-type" and content_type is None:
                 content_type = value
+            elif name == _WORKSPACE_HEADER and named is None:
+                named = value
         if authorization is None or length is None or not length.isdigit() or int(length) > limit:
             await self.app(scope, receive, send)
             return
@@ -124,7 +140,12 @@ class FastDecisions:
         token = token.strip()
         auth = self.fastapi.state.auth
         key = auth.cached_key(token) if token and scheme.lower() == "bearer" else None
-        if key is None or _DECIDE not in key.rights or not auth.cached_reach(key, workspace_id):
+        if tail == "evaluation" and key is not None:
+            # The workspace the header names, else the key's own (the route's rules; a
+            # header it would refuse, or a key of an organization without one, goes there).
+            header = named.decode("latin-1") if named is not None else None
+            workspace_id = (header if header and len(header) <= 36 else "") if named is not None else (key.workspace_id or "")
+        if key is None or not workspace_id or _DECIDE not in key.rights or not auth.cached_reach(key, workspace_id):
             await self.app(scope, receive, send)  # the route refuses (401, 403, 404) or asks the store
             return
         # Past here the key is valid: reading the body is no gift to an anonymous caller.
@@ -135,6 +156,8 @@ class FastDecisions:
             return
         if tail == "check":
             await self._check(scope, replay, send, workspace_id, body)
+        elif tail == "evaluation":
+            await self._evaluation(scope, replay, send, workspace_id, body)
         else:
             await self._batch(scope, replay, send, workspace_id, body)
 
@@ -159,6 +182,39 @@ class FastDecisions:
             return
         self.answered += 1
         await _send(send, answer, decisions.stale_notice(cache, workspace_id, snap))
+
+    async def _evaluation(self, scope: Scope, receive: Receive, send: Send, workspace_id: str, body: bytes) -> None:
+        parsed = _parse(EvaluationIn, body)
+        if parsed is None:
+            await self.app(scope, receive, send)  # the route's 400, worded by the AuthZEN API
+            return
+        cache = self.fastapi.state.rolegate.snapshots
+        snap = cache.current(workspace_id, None)
+        if snap is None:
+            await self.app(scope, receive, send)
+            return
+        subject, action, resource = parsed.subject, parsed.action.name, parsed.resource
+        member: str | None = None
+        if subject.type == USER:
+            if "@" not in subject.id:
+                member = subject.id
+            else:
+                directory = authzen.subjects_of(self.fastapi).current(workspace_id, snap.revision)
+                if directory is None:
+                    await self.app(scope, receive, send)  # the route reads the directory off the loop
+                    return
+                member = directory.member(subject.type, subject.id)
+        scope["route"] = self._routes["evaluation"]
+        try:
+            if needs_records(snap, member, action):
+                allowed = await run_in_threadpool(evaluate, snap, member, action, resource.type, resource.id)
+            else:
+                allowed = evaluate(snap, member, action, resource.type, resource.id)
+        except Exception as error:
+            await self._failed(scope, receive, send, error)
+            return
+        self.answered += 1
+        await _send(send, authzen.decide_evaluation(allowed), decisions.stale_notice(cache, workspace_id, snap))
 
     async def _batch(self, scope: Scope, receive: Receive, send: Send, workspace_id: str, body: bytes) -> None:
         parsed = await _batch_body(body)

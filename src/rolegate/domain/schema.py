@@ -402,6 +402,9 @@ class ProductSchema:
     role_delete_with_members: str = "refuse"
     """`replace`: a role still held is deleted by naming a replacement role (N7);
     `refuse`: it is deleted only once nobody holds it (T9)."""
+    default_role: str | None = None
+    """The system role a role picker starts on and E7's records get (issue 15: safe by
+    default); None: the narrowest system role (`default_member_role`)."""
 
     def rule(self, name: str) -> str:
         """The code this product cites for a refusal of the product-neutral rule `name`:

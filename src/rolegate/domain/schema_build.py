@@ -164,6 +164,7 @@ class _Checker:
         self._level_policy()
         landing = self._landing_pages()
         system_roles = self._system_roles(objects)
+        self.ref("default_role", "role", s.default_role, s.roles)
         admin = self._admin()
         guardian = self._guardian()
         lineage = self._lineage()
@@ -212,6 +213,7 @@ class _Checker:
             rule_ids=frozen_map({str(k): v for k, v in s.rule_ids.items()}),
             words=Words(**s.words.model_dump()),
             role_delete_with_members=s.role_delete_with_members,
+            default_role=s.default_role,
             version=s.version,
             lineage=lineage,
         )

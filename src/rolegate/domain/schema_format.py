@@ -383,6 +383,12 @@ class ProductSchemaSpec(_Spec):
     landing_pages: dict[str, LandingPageSpec] = Field(default_factory=dict)
     custom_roles: bool = Field(True, description="Whether custom roles may be created (C3: no).")
     roles: dict[str, SystemRoleSpec]
+    default_role: str | None = Field(
+        None,
+        description="The role a role picker starts on, and the one a member gets when whoever adds them may not "
+        "assign roles (E7): the least-privileged role a new member usually gets. Unset: the system role with the "
+        "fewest permissions.",
+    )
     admin: AdminSpec
     team: TeamSpec = Field(default_factory=TeamSpec)
     rule_ids: dict[RuleName, str] = Field(

@@ -123,6 +123,8 @@ class EventLine:
     event: AuditEvent
     who: str
     changes: list[Change]
+    target_name: str = ""
+    """The member the event is about, by name (issue 15: names, never ids), if it is one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,15 @@ def audit_log_view(
         events = _events(uow, workspace_id, filters, limit=limit, newest_first=True)
         names = _names(uow, workspace_id, state.workspace.organization_id)
         return AuditLogView(
-            lines=tuple(EventLine(e, names.get(e.actor, e.actor), diff(e.before, e.after)) for e in events),
+            lines=tuple(
+                EventLine(
+                    e,
+                    names.get(e.actor, e.actor),
+                    diff(e.before, e.after),
+                    names.get(f"member:{e.target_id}", "") if e.target_type == "member" else "",
+                )
+                for e in events
+            ),
             chain=_verify(uow, workspace_id),
             retention=uow.sites.retention(workspace_id),
             actors=tuple((a, names.get(a, a)) for a in uow.sites.event_actors(workspace_id)),

@@ -4,10 +4,11 @@ before a use case runs) and the input models the API and the admin UI both valid
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "WebhookDescription",
@@ -107,7 +108,17 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("the time is outside the years 1 to 9999 in UTC") from None
 
 
-Instant = Annotated[datetime, AfterValidator(_in_utc)]
+def _iso_text(value: object) -> object:
+    """A time is ISO 8601 text (the documented `date-time`): a number, or text that is
+    only a number, would otherwise be read as seconds since 1970."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("a time is ISO 8601, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 """A point in time from a request (a query's `since`, a form's date), in UTC."""
 
 

@@ -105,6 +105,8 @@ class InvitationPreview:
     needs_password: bool
     """A new login: accepting chooses its password. Otherwise the person logs in as `user_id` first."""
     user_id: str
+    name: str = ""
+    """The name the inviter typed: the acceptance form starts with it (issue 15)."""
 
 
 def invitation_json(inv: InvitationRow) -> dict[str, object]:
@@ -256,7 +258,9 @@ def preview_invitation(uow: UnitOfWork, *, token: str, now: datetime | None = No
             raise TokenInvalidError("This invitation was revoked.", fix="Ask an administrator of the workspace to invite you again.")
         claimed = uow.users.claimed(info.user_id)
         role = state.roles[info.member.role].name
-    return InvitationPreview(state.workspace.name, inv.email, role, needs_password=not claimed, user_id=info.user_id)
+    return InvitationPreview(
+        state.workspace.name, inv.email, role, needs_password=not claimed, user_id=info.user_id, name=info.name or ""
+    )
 
 
 def login_required(email: str) -> LoginRequiredError:

@@ -38,6 +38,7 @@ __all__ = [
     "MIN_PASSWORD",
     "Pace",
     "check_new_password",
+    "check_reset_link",
     "request_password_reset",
     "reset_password",
     "send_password_reset",
@@ -270,6 +271,28 @@ def set_password_if_none_locked(uow: UnitOfWork, *, user_id: str, policy: MailPo
     return True
 
 
+def _usable_link(uow: UnitOfWork, digest: str, at: datetime) -> PasswordResetRow:
+    """The reset link's row, else TokenInvalidError saying why (unknown, used, expired)."""
+    row = uow.password_resets.by_token_hash(digest)
+    if row is None or not same_hash(row.token_hash, digest):
+        raise TokenInvalidError("This password reset link is not valid.", fix="Ask for a new link from the login page.")
+    if row.used_at is not None:
+        raise TokenInvalidError(
+            "This password reset link was already used (each link works once).",
+            fix="Ask for a new link from the login page.",
+        )
+    if row.expires_at <= at:
+        raise TokenInvalidError("This password reset link has expired.", fix="Ask for a new link from the login page.")
+    return row
+
+
+def check_reset_link(uow: UnitOfWork, *, token: str, now: datetime | None = None) -> None:
+    """Issue 15: a used or expired link is refused before its form is shown, not after
+    the person typed a new password twice. Spends nothing."""
+    with uow:
+        _usable_link(uow, hash_token(token), now or utcnow())
+
+
 def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", now: datetime | None = None) -> str:
     """Set the password with a reset token; returns the user id. The token works once
     (spent by a conditional UPDATE: of simultaneous uses exactly one succeeds), before
@@ -279,20 +302,7 @@ def reset_password(uow: UnitOfWork, *, token: str, password: str, ip: str = "", 
     digest = hash_token(token)
     new_hash = hash_password(password)  # argon2 is slow: outside the transaction
     with uow:
-        row = uow.password_resets.by_token_hash(digest)
-        if row is None or not same_hash(row.token_hash, digest):
-            raise TokenInvalidError(
-                "This password reset link is not valid.", fix="Ask for a new link from the login page."
-            )
-        if row.used_at is not None:
-            raise TokenInvalidError(
-                "This password reset link was already used (each link works once).",
-                fix="Ask for a new link from the login page.",
-            )
-        if row.expires_at <= at:
-            raise TokenInvalidError(
-                "This password reset link has expired.", fix="Ask for a new link from the login page."
-            )
+        row = _usable_link(uow, digest, at)
         if not uow.password_resets.consume(digest, at):
             raise TokenInvalidError(
                 "This password reset link was already used (each link works once).",

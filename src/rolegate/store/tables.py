@@ -602,3 +602,33 @@ upgrade_notice_dismissals = Table(
 )
 
 __all__ += ["product_schemas", "schema_upgrade_workspaces", "schema_upgrades", "upgrade_notice_dismissals"]
+# The embeddable portal (issue 15): what an organization lets frame its pages and how
+# they look there, and the single-use links a SaaS backend asks for. A link's row also
+# names the server-side session its first use made (`session_hash`), which is how a
+# page knows the session is a portal session and which workspace it is bound to.
+organization_portal = Table(
+    "organization_portal",
+    metadata,
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("frame_origins", JSON, nullable=False),
+    Column("brand_color", String(7)),
+    Column("logo_url", String(500)),
+    Column("font", String(200)),
+    *_timestamps(),
+)
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("workspace_id", ID, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_origin", String(300)),
+    Column("page", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=NOW),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("session_hash", String(64)),
+    Index("uq_portal_links_session_hash", "session_hash", unique=True),
+    Index("ix_portal_links_workspace_id", "workspace_id"),
+)

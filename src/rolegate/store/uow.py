@@ -24,6 +24,7 @@ from rolegate.store.repositories import (
 )
 from rolegate.store.repositories_changes import ChangeRepository
 from rolegate.store.repositories_fields import FieldRegistryRepository
+from rolegate.store.repositories_portal import PortalRepository
 from rolegate.store.repositories_records import RecordBulkRepository
 from rolegate.store.repositories_schemas import SchemaRepository
 from rolegate.store.repositories_scim import ScimRepository
@@ -68,6 +69,7 @@ class UnitOfWork:
     changes: ChangeRepository
     scim: ScimRepository
     schemas: SchemaRepository
+    portal: PortalRepository
 
     def __init__(
         self,
@@ -123,6 +125,7 @@ class UnitOfWork:
             ("changes", ChangeRepository),
             ("scim", ScimRepository),
             ("schemas", SchemaRepository),
+            ("portal", PortalRepository),
         ):
             setattr(self, name, repo(self._conn))
         return self

@@ -19,6 +19,7 @@ from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Snapshot
 from rolegate.services.logins import MemberInfo, Membership, User
+from rolegate.services.portal import PortalScope, portal_scope
 from rolegate.services.sites import SiteWorkspace, user_workspaces
 from rolegate.services.web_sessions import end_session, resume_session
 
@@ -60,6 +61,8 @@ class Viewer:
     memberships: list[Membership]
     sites: list[SiteWorkspace] = field(default_factory=list)
     """Every workspace the user may enter, incl. those of the sites they administer (E1)."""
+    portal: PortalScope | None = None
+    """A portal session (issue 15): one workspace, as one member, framed by the host."""
 
     @property
     def active_memberships(self) -> list[Membership]:
@@ -184,10 +187,28 @@ def log_out(ui: WebUI, request: Request, session: Session) -> None:
 
 
 def viewer(ui: WebUI, request: Request, session: Session) -> Viewer:
-    """The logged-in user, else `LoginRequired`."""
+    """The logged-in user, else `LoginRequired`. A portal session sees its one
+    workspace as its one member: no other membership, no site it administers (E1
+    would give every admin right), whatever the user holds elsewhere."""
     user = current_user(ui, session)
     found = user_workspaces(ui.rolegate.reader(), user.id)
-    return Viewer(ui, request, session, user, list(found.memberships), list(found.sites))
+    assert session.session_id is not None  # current_user returned a user
+    scope = portal_scope(ui.rolegate.reader(), session_id=session.session_id)
+    if scope is None and session.portal_workspace is not None:
+        session.logout()  # a portal cookie whose link is gone: never a full login
+        raise LoginRequired
+    if scope is None:
+        return Viewer(ui, request, session, user, list(found.memberships), list(found.sites))
+    request.state.portal = scope
+    memberships = [
+        m for m in found.memberships if m.workspace.id == scope.workspace_id and m.member.member.id == scope.member_id
+    ]
+    sites = [
+        SiteWorkspace(s.workspace, s.member, site_admin=False)
+        for s in found.sites
+        if s.workspace.id == scope.workspace_id and s.member is not None and s.member.member.id == scope.member_id
+    ]
+    return Viewer(ui, request, session, user, memberships, sites, scope)
 
 
 def open_workspace(

@@ -25,12 +25,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolegate.domain.errors import PROBLEM_TYPES, FrameworkProblem, ProblemType, RolegateError, http_problem
+from rolegate.domain.errors import (
+    PROBLEM_TYPES,
+    FrameworkProblem,
+    NotFoundError,
+    PermissionDeniedError,
+    ProblemType,
+    RolegateError,
+    http_problem,
+)
 from rolegate.domain.violations import Violation, form_violations
-from rolegate.web.context import LoginRequired
+from rolegate.web.context import LoginRequired, open_workspace
 from rolegate.web.forms import FormInvalid
-from rolegate.web.render import SECURITY_HEADERS, redirect
-from rolegate.web.session import CsrfError
+from rolegate.web.render import redirect, security_headers
+from rolegate.web.session import CsrfError, Session
 
 if TYPE_CHECKING:
     from rolegate.web.app import WebUI
@@ -57,6 +65,12 @@ def _info(kind: ProblemType, detail: str, fix: str = "", violations: tuple[Viola
 
 
 def error_info(exc: Exception) -> ErrorInfo:
+    if isinstance(exc, PermissionDeniedError) and not isinstance(exc, NotFoundError) and getattr(exc, "decision", None) is not None:
+        # Issue 15: the member reads what their role lacks, in the decision's own words
+        # (data, not the message, which names the member by id for the API's log).
+        reasons = "; ".join(str(r.message) for r in getattr(exc.decision, "reasons", ()))
+        detail = f"Your role does not allow this: {reasons}." if reasons else "Your role does not allow this."
+        return ErrorInfo(exc.status, exc.code.value, exc.title, detail, exc.fix, exc.rule_id, exc.violations)
     if isinstance(exc, RolegateError):
         return ErrorInfo(exc.status, exc.code.value, exc.title, exc.message, exc.fix, exc.rule_id, exc.violations)
     if isinstance(exc, FormInvalid):
@@ -107,9 +121,23 @@ def error_response(ui: WebUI, request: Request, exc: Exception) -> Response:
         info = error_info(exc)
         if info.status >= 500:
             log.exception("unexpected error in the admin UI", exc_info=exc)
-        response = ui.renderer.render(request, session, "error.html", {"error": info}, status=info.status)
+        response = ui.renderer.render(request, session, "error.html", {"error": info, **_navigation(ui, request, session)}, status=info.status)
     ui.sessions.save(request, response, session)
     return response
+
+
+def _navigation(ui: WebUI, request: Request, session: Session) -> dict[str, Any]:
+    """The workspace's navigation on its error pages (a 404 or 403 under /w/{ws}/ keeps
+    the member in their workspace), only where the visitor may open that workspace:
+    the same lookup as every page, so an error page reveals nothing more."""
+    parts = request.url.path.split("/")
+    if len(parts) < 3 or parts[1] != "w" or not parts[2] or len(parts[2]) > MAX_PATH_PARAM or "\x00" in parts[2]:
+        return {}
+    try:
+        page = open_workspace(ui, request, session, parts[2])
+    except Exception:  # not logged in, not theirs, the store down: the page without navigation
+        return {}
+    return {"page": page, "user": page.viewer.user}
 
 
 MAX_PATH_PARAM = 200
@@ -131,6 +159,21 @@ def _check_url(request: Request) -> None:
         raise FormInvalid(bad)
 
 
+def _portal_reaches(request: Request, workspace_id: str) -> bool:
+    """A portal session's pages: its workspace's, the link it came by, and logout."""
+    path = request.url.path
+    base = f"/w/{workspace_id}"
+    return path == base or path.startswith((base + "/", "/portal/")) or path == "/logout"
+
+
+def _headers(request: Request) -> dict[str, str]:
+    scope = getattr(request.state, "portal", None)
+    if scope is None:
+        return security_headers()
+    logo = scope.settings.logo_origin
+    return security_headers(scope.settings.frame_origins, (logo,) if logo else ())
+
+
 class PageRoute(APIRoute):
     """A route of the admin UI: the session is loaded before the endpoint runs and
     saved on its response; every error becomes its HTML error page; every response
@@ -143,12 +186,15 @@ class PageRoute(APIRoute):
             ui: WebUI = request.app.state.web
             request.state.session = ui.sessions.load(request)
             try:
+                bound = request.state.session.portal_workspace
+                if bound is not None and not _portal_reaches(request, bound):
+                    raise StarletteHTTPException(404)  # another workspace, an account page: not for a portal session
                 _check_url(request)
                 response = await handler(request)
                 ui.sessions.save(request, response, request.state.session)
             except Exception as exc:  # every failure gets its page, as the API gives every failure a problem
                 response = error_response(ui, request, exc)
-            for name, value in SECURITY_HEADERS.items():
+            for name, value in _headers(request).items():
                 response.headers.setdefault(name, value)
             if response.status_code == 413:  # the server then drops the rest of the upload instead of reading it
                 response.headers["Connection"] = "close"

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rolegate.web.session import CSRF_FIELD, CSRF_HEADER, Session
 
-__all__ = ["SECURITY_HEADERS", "Renderer", "is_fragment", "is_htmx", "redirect", "safe_next"]
+__all__ = ["SECURITY_HEADERS", "Renderer", "is_fragment", "is_htmx", "redirect", "safe_next", "security_headers"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -33,6 +33,25 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+
+
+def security_headers(frame_origins: tuple[str, ...] = (), image_origins: tuple[str, ...] = ()) -> dict[str, str]:
+    """The headers of a page; a portal page (issue 15) may be framed by the
+    organization's origins and show its logo. X-Frame-Options cannot name origins:
+    a page that may be framed leaves it out (browsers obey frame-ancestors first),
+    one that may not keeps DENY for browsers without CSP 2."""
+    if not frame_origins and not image_origins:
+        return dict(SECURITY_HEADERS)
+    ancestors = " ".join(frame_origins) or "'none'"
+    images = " ".join(("'self'", "data:", *image_origins))
+    headers = dict(SECURITY_HEADERS)
+    headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {images}; frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'"
+    )
+    if frame_origins:
+        del headers["X-Frame-Options"]
+    return headers
 
 
 def is_htmx(request: Request) -> bool:
@@ -56,6 +75,24 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def human(value: Any) -> str:
+    """A JSON value as a person reads it (audit diffs): no Python reprs, no brackets."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(human(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(str(k))}: {human(v)}" for k, v in value.items()) if value else "(none)"
+    return str(value)
+
+
+def field_label(path: str) -> str:
+    """An audit path (`fields.account.arr`, `landing_page`) in words."""
+    return " \u203a ".join(part.replace("_", " ") for part in path.split("."))
+
+
 class Renderer:
     def __init__(self) -> None:
         self.env = Environment(
@@ -65,6 +102,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["human"] = human
+        self.env.filters["field_label"] = field_label
         self.env.globals["csrf_field"] = CSRF_FIELD
         self.env.globals["csrf_header"] = CSRF_HEADER
         # Cache-busting for the two static files: a new package version, a new URL.
@@ -86,6 +125,7 @@ class Renderer:
             "layout": "fragment.html" if as_fragment else "base.html",
             "csrf": session.csrf,
             "flash": None if as_fragment else session.pop_flash(),
+            "portal_event": None if as_fragment else session.pop_event(),
             "page": None,
             "user": None,
         }

@@ -64,6 +64,27 @@ class Session:
         self.data = {"s": session_id, "c": secrets.token_urlsafe(32), "v": str(session_version)}
         self.dirty = True
 
+    @property
+    def portal_workspace(self) -> str | None:
+        """The workspace a portal session is bound to (the server-side scope,
+        `services.portal.portal_scope`, is the authority; this routes early)."""
+        return self.data.get("p")
+
+    def enter_portal(self, session_id: str, session_version: int, workspace_id: str) -> None:
+        self.login(session_id, session_version)
+        self.data["p"] = workspace_id
+
+    def announce(self, event: str) -> None:
+        """A portal event (JSON) for the next full page to post to the host page."""
+        self.data["e"] = event
+        self.dirty = True
+
+    def pop_event(self) -> str | None:
+        event = self.data.pop("e", None)
+        if event is not None:
+            self.dirty = True
+        return event
+
     def logout(self) -> None:
         self.data = {"c": secrets.token_urlsafe(32)}
         self.dirty = True
@@ -106,6 +127,25 @@ class Sessions:
 
     def save(self, request: Request, response: Response, session: Session) -> None:
         if not session.dirty:
+            return
+        if session.portal_workspace is not None:
+            # Inside the host's iframe the request is cross-site: only a SameSite=None
+            # cookie is sent, which browsers take only when Secure (http://127.0.0.1
+            # and localhost count as secure); Partitioned (CHIPS) keeps it in the host
+            # site's jar, apart from a Rolegate login in a tab of its own.
+            response.set_cookie(
+                COOKIE,
+                self._signer.dumps(session.data),
+                max_age=self.max_age,
+                path="/",
+                httponly=True,
+                samesite="none",
+                secure=True,
+            )
+            # Starlette writes `Partitioned` only on Python 3.14+: add it to the header just set.
+            name, value = response.raw_headers[-1]
+            assert name == b"set-cookie"
+            response.raw_headers[-1] = (name, value + b"; Partitioned")
             return
         response.set_cookie(
             COOKIE,

@@ -51,8 +51,13 @@ def default_member_role(schema: ProductSchema, roles: Iterable[Role], features: 
     """E7: the workspace's default role, which a member gets when whoever adds them may
     not assign roles (an account administrator creating an administrator record): the
     narrowest system role (fewest effective permissions, then by name); a custom role
-    only where the workspace has no system role. Only those who assign roles change it."""
-    return min(roles, key=lambda r: (not r.is_system, len(role_permissions(schema, r, features)), r.name.lower(), r.id))
+    only where the workspace has no system role. Only those who assign roles change it.
+    The schema may name it (`default_role:`); that role, while the workspace has it."""
+    candidates = list(roles)
+    named = [r for r in candidates if r.id == schema.default_role]
+    if named:
+        return named[0]
+    return min(candidates, key=lambda r: (not r.is_system, len(role_permissions(schema, r, features)), r.name.lower(), r.id))
 
 
 def guardian_violations(

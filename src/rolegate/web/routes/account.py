@@ -17,7 +17,7 @@ from rolegate.services.email_change import clean_email, confirm_email_change, re
 from rolegate.services.invitations import InvitationPreview, accept_invitation, preview_invitation
 from rolegate.services.login_protection import log_in
 from rolegate.services.logins import User
-from rolegate.services.password_reset import MIN_PASSWORD, request_password_reset, reset_password
+from rolegate.services.password_reset import MIN_PASSWORD, check_reset_link, request_password_reset, reset_password
 from rolegate.web.context import LoginRequired, current_user, log_out
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -70,6 +70,8 @@ async def reset_request(request: Request) -> Response:
 
 @router.get("/password-reset/{token}")
 def reset_form(request: Request, token: str) -> Response:
+    # A used or expired link gets its error page (410) before a form is typed into.
+    check_reset_link(ui_of(request).rolegate.reader(), token=token)
     return render(request, "account/reset.html", {"token": token, "error": None, "min_length": MIN_PASSWORD})
 
 
@@ -145,7 +147,7 @@ def _invitation_page(
 @router.get("/invitations/{token}")
 def invitation_form(request: Request, token: str) -> Response:
     preview = preview_invitation(ui_of(request).rolegate.reader(), token=token)
-    return _invitation_page(request, token, preview, _viewer_id(request))
+    return _invitation_page(request, token, preview, _viewer_id(request), name=preview.name)
 
 
 @router.post("/invitations/{token}")

@@ -34,6 +34,7 @@ from rolegate.web.field_editor import new_role_tables, parse_field_form
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import is_fragment, redirect
+from rolegate.web.routes.portal import announce
 
 router = page_router()
 
@@ -246,6 +247,7 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
         except RuleViolationError as exc:
             return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status)
         session_of(request).flash(f"Role {saved.role.name!r} {'saved' if role_id is not None else 'created'}.")
+        announce(request, "role.saved", role_id=saved.role.id, role_name=saved.role.name)
         return redirect(request, f"{page.base}/roles")
 
     return await run_in_threadpool(run)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolegate.domain.errors import RuleViolationError
+from rolegate.domain.rules.team_rules import default_member_role
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.services.commands import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
@@ -29,6 +30,7 @@ from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
+from rolegate.web.routes.portal import announce
 
 router = page_router()
 
@@ -72,6 +74,9 @@ def _team(
         "invite_email": str(form.get("email") or "") if form is not None else "",
         "invite_name": str(form.get("name") or "") if form is not None else "",
         "guardian_rule": view.schema.guardian.rule_id,
+        # Safe by default (issue 15): a picker starts on the least-privileged role, never on Owner.
+        "default_role": str(form.get("role") or "") if form is not None and form.get("role")
+        else default_member_role(view.schema, view.roles, page.workspace.features).id if view.roles else "",
     }
     return render(request, "team/list.html", ctx, page=page, status=status)
 
@@ -117,6 +122,7 @@ async def invite_member(request: Request, workspace_id: str) -> Response:
             name=body.name,
             policy=rg.mail_policy,
         )
+        announce(page.viewer.request, "member.invited", member_id=sent.member.member.id, email=sent.member.email, name=sent.member.name)
         return f"Invitation sent to {sent.member.email}."
 
     return await _act(request, workspace_id, action)
@@ -141,8 +147,9 @@ async def change_role(request: Request, workspace_id: str, member_id: str) -> Re
 @router.post("/w/{workspace_id}/team/{member_id}/disable")
 async def disable(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
-        disable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
-        return "The member is disabled; their seat is free."
+        done = disable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+        announce(page.viewer.request, "member.disabled", member_id=done.member.member.id, email=done.member.email, name=done.member.name)
+        return f"{done.member.name or done.member.email} is disabled; their seat is free."
 
     return await _act(request, workspace_id, action)
 

@@ -115,3 +115,61 @@
     if (parts[0] === "read" && !box.checked) other.checked = false;
   });
 })();
+
+// The embeddable portal (issue 15): tell the host page what was just done (role
+// saved, member invited, member disabled). Only to the origin the host's backend
+// named when it asked for the link, never "*": another page framing us learns nothing.
+(function () {
+  "use strict";
+  function announce() {
+    var body = document.body;
+    var origin = body.dataset.portalOrigin;
+    var event = body.dataset.portalEvent;
+    if (!origin || !event || window.parent === window) return;
+    try {
+      window.parent.postMessage(JSON.parse(event), origin);
+    } catch (e) { /* a malformed event is dropped, the page works on */ }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", announce);
+  else announce();
+})();
+
+// Safe by default (issue 15): a form marked data-confirm asks first, in a native
+// <dialog> that says who is affected ({field} is the chosen option's text). Cancel
+// is focused first; Escape cancels. Without JavaScript the server still refuses
+// what the rules forbid.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    ev.preventDefault();
+    var text = form.dataset.confirm;
+    form.querySelectorAll("select").forEach(function (sel) {
+      var chosen = sel.selectedOptions[0];
+      text = text.split("{" + sel.name + "}").join(chosen ? chosen.textContent.trim() : "");
+    });
+    document.getElementById("confirm-title").textContent = form.dataset.confirmTitle || "Are you sure?";
+    document.getElementById("confirm-text").textContent = text;
+    document.getElementById("confirm-ok").textContent = form.dataset.confirmAction || "Confirm";
+    var submitter = ev.submitter;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue !== "confirm") return;
+      form.dataset.confirmed = "1";
+      if (typeof form.requestSubmit === "function") form.requestSubmit(submitter || undefined);
+      else form.submit();
+    });
+    dialog.showModal();
+    document.getElementById("confirm-cancel").focus();
+  }, true);
+
+  document.addEventListener("click", function (ev) {
+    var button = ev.target instanceof Element ? ev.target.closest("#confirm-dialog [data-answer]") : null;
+    if (button) document.getElementById("confirm-dialog").close(button.getAttribute("data-answer"));
+  });
+})();
