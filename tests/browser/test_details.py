@@ -28,11 +28,13 @@ def test_docs_and_redoc_work_offline(page: Page, site: Site) -> None:
     refused = _offline(page, site)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # Both render the whole OpenAPI document (about 200 operations) in the page: seconds
+    # of script on a loaded CI machine, more than `expect`'s default 5 s.
     page.goto(site.url("/docs"))
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Rolegate")
-    expect(page.locator(".opblock").first).to_be_visible()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Rolegate", timeout=30_000)
+    expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
     page.goto(site.url("/redoc"))
-    expect(page.locator("h1").first).to_contain_text("Rolegate")
+    expect(page.locator("h1").first).to_contain_text("Rolegate", timeout=30_000)
     assert refused == []
     assert errors == []
 
