@@ -89,6 +89,21 @@ def member_json(member: Member, email: str | None = None) -> dict[str, Any]:
     return data
 
 
+def in_use_violations(uow: UnitOfWork, state: WorkspaceState, member_id: str) -> list[Violation]:
+    """C6 (N9): what keeps the member from being disabled, deleted or deprovisioned:
+    records assigned to them, references in the host product. The refusal names the
+    person as the team knows them (their name, else their email), never their id."""
+    workspace_id = state.workspace.id
+    assignable = [o.key for o in state.schema.objects.values() if o.assignable]
+    info = uow.members.get(workspace_id, member_id)
+    return disable_blockers(
+        state.schema,
+        member=(info.name or info.email) if info is not None else member_id,
+        assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
+        references=uow.members.references(workspace_id, member_id),
+    )
+
+
 def seat_check(state: WorkspaceState, role: Role, *, moving_from: Role | None = None) -> list[Violation]:
     """A member taking `role` consumes its seat: there must be one free (N1, K2)."""
     seat = seat_of(state.schema, role)
@@ -269,13 +284,7 @@ def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_i
         if before.status is MemberStatus.DISABLED:
             return _changed(uow, workspace_id, member_id, state.workspace.revision)
         violations = self_disable_violations(state.schema, actor=actor.member_id or "", member=member_id)
-        assignable = [o.key for o in state.schema.objects.values() if o.assignable]
-        violations += disable_blockers(
-            state.schema,
-            member=member_id,
-            assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
-            references=uow.members.references(workspace_id, member_id),
-        )
+        violations += in_use_violations(uow, state, member_id)
         violations += guardian_violations(
             state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
         )
@@ -332,14 +341,8 @@ def delete_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         before = state.member(member_id)
         info = written_members(uow, workspace_id, member_id)[0]
-        assignable = [o.key for o in state.schema.objects.values() if o.assignable]
         violations = self_removal_violations(state.schema, actor=actor.member_id or "", member=member_id)
-        violations += disable_blockers(
-            state.schema,
-            member=member_id,
-            assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
-            references=uow.members.references(workspace_id, member_id),
-        )
+        violations += in_use_violations(uow, state, member_id)
         violations += guardian_violations(
             state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
         )

@@ -57,7 +57,6 @@ from rolegate.domain.roles import Member, MemberStatus
 from rolegate.domain.rules.directory_rules import Deprovision, GroupRole, deprovision_outcome, directory_role
 from rolegate.domain.rules.team_rules import (
     default_member_role,
-    disable_blockers,
     email_violations,
     guardian_violations,
     guardians_after,
@@ -66,7 +65,13 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation, raise_if
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, record_change, role_escalation
-from rolegate.services.members import add_member_locked, change_member_role_locked, member_json, seat_check
+from rolegate.services.members import (
+    add_member_locked,
+    change_member_role_locked,
+    in_use_violations,
+    member_json,
+    seat_check,
+)
 from rolegate.store.repositories import MemberInfo, utcnow
 from rolegate.store.repositories_scim import GroupRoleRow, ScimGroupRow, ScimUserRow
 from rolegate.store.uow import UnitOfWork
@@ -473,14 +478,7 @@ def delete_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: 
 
 def _blockers(uow: UnitOfWork, state: WorkspaceState, member_id: str) -> list[Violation]:
     """What a manual disable of the member would be refused by: C6, N9."""
-    workspace_id = state.workspace.id
-    assignable = [o.key for o in state.schema.objects.values() if o.assignable]
-    return disable_blockers(
-        state.schema,
-        member=member_id,
-        assigned_records=uow.records.assigned_count(workspace_id, member_id, assignable) if assignable else 0,
-        references=uow.members.references(workspace_id, member_id),
-    )
+    return in_use_violations(uow, state, member_id)
 
 
 def _guardian_loss(state: WorkspaceState, member_id: str) -> list[Violation]:
