@@ -11,11 +11,13 @@ from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, role_from_system
 from rolegate.domain.rules.team_rules import is_guardian
 from rolegate.domain.rules.workspace_rules import capacity_violations, feature_violations, seat_key_violations
-from rolegate.domain.schema import AdminRight, ProductSchema
+from rolegate.domain.schema import ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
+from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.services import role_views
-from rolegate.services.context import authorize, load_state, new_id, raise_if, record_change
+from rolegate.services.context import WorkspaceState, load_state, new_id, raise_if, record_change
+from rolegate.services.features import authorize_feature_change, require_features
 from rolegate.services.mail import MailPolicy
 from rolegate.services.members import ensure_user, member_json
 from rolegate.services.password_reset import set_password_if_none_locked
@@ -31,6 +33,7 @@ __all__ = [
     "create_workspace",
     "set_features",
     "set_seat_capacities",
+    "turn_feature",
     "update_settings",
     "workspace_revision",
     "workspace_view",
@@ -157,44 +160,70 @@ def update_settings(
 ) -> WorkspaceView:
     """Set the features (plan, add-ons: E4, E5) and the seat capacities (billing: N1, K2)
     given, in one transaction: a refused part leaves the whole unchanged. Each part
-    written is its own audit event. Capacity can shrink only down to what is in use."""
+    written is its own audit event. Capacity can shrink only down to what is in use.
+    Features are changed by the platform or a site administrator (`feature_rules`)."""
     with uow:
         state = load_state(uow, workspace_id)
-        schema, ws = state.schema, state.workspace
-        if features is not None:
-            authorize(state, actor, AdminRight.MANAGE_ROLES)
-        if seat_capacities is not None and not actor.is_platform:
-            raise RolegateError("seat capacities are set by the platform (billing)", fix="use an organization API key")
-        feats = ws.features if features is None else frozenset(features)
-        caps = dict(ws.seat_capacities)
-        violations = []
-        if features is not None:
-            violations += feature_violations(schema, feats, fix=f"Use one of {', '.join(schema.features) or 'none'}.")
-        if seat_capacities is not None:
-            violations += seat_key_violations(schema, seat_capacities, fix=f"Use one of {', '.join(schema.seats)}.")
-            violations += capacity_violations(
-                schema, seat_capacities, used=seat_usage(schema, state.roles, state.members)
-            )
-            caps |= dict(seat_capacities)
-        raise_if(violations)
-        uow.workspaces.update_settings(workspace_id, features=feats, seat_capacities=caps)
-        revision = ws.revision
-        if features is not None:
-            revision = record_change(
-                uow,
-                workspace_id,
-                actor,
-                "workspace.features",
-                "workspace",
-                workspace_id,
-                sorted(ws.features),
-                sorted(feats),
-            )
-        if seat_capacities is not None:
-            revision = record_change(
-                uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps
-            )
+        view = _update_settings_locked(uow, state, actor, features, seat_capacities)
         uow.commit()
+    return view
+
+
+def turn_feature(uow: UnitOfWork, *, actor: Actor, workspace_id: str, feature: str, on: bool) -> WorkspaceView:
+    """Turn one feature on or off (the Features page, E4, E5), the others as they are
+    when the workspace is locked; audited like `set_features`. Nothing is written when
+    it already is as asked."""
+    with uow:
+        state = load_state(uow, workspace_id)
+        require_features(state.schema)
+        now = state.workspace.features
+        wanted = now | {feature} if on else now - {feature}
+        if wanted == now:
+            authorize_feature_change(state, actor)
+            raise_if(_feature_key_violations(state.schema, [feature]))
+            return role_views.workspace_view(state.workspace, state.schema, state.roles, state.members)
+        view = _update_settings_locked(uow, state, actor, wanted, None)
+        uow.commit()
+    return view
+
+
+def _feature_key_violations(schema: ProductSchema, features: Iterable[str]) -> list[Violation]:
+    return feature_violations(schema, features, fix=f"Use one of {', '.join(schema.features) or 'none'}.")
+
+
+def _update_settings_locked(
+    uow: UnitOfWork,
+    state: WorkspaceState,
+    actor: Actor,
+    features: Iterable[str] | None,
+    seat_capacities: Mapping[str, int | None] | None,
+) -> WorkspaceView:
+    schema, ws = state.schema, state.workspace
+    workspace_id = ws.id
+    if features is not None:
+        authorize_feature_change(state, actor)
+    if seat_capacities is not None and not actor.is_platform:
+        raise RolegateError("seat capacities are set by the platform (billing)", fix="use an organization API key")
+    feats = ws.features if features is None else frozenset(features)
+    caps = dict(ws.seat_capacities)
+    violations = []
+    if features is not None:
+        violations += _feature_key_violations(schema, feats)
+    if seat_capacities is not None:
+        violations += seat_key_violations(schema, seat_capacities, fix=f"Use one of {', '.join(schema.seats)}.")
+        violations += capacity_violations(schema, seat_capacities, used=seat_usage(schema, state.roles, state.members))
+        caps |= dict(seat_capacities)
+    raise_if(violations)
+    uow.workspaces.update_settings(workspace_id, features=feats, seat_capacities=caps)
+    revision = ws.revision
+    if features is not None:
+        revision = record_change(
+            uow, workspace_id, actor, "workspace.features", "workspace", workspace_id, sorted(ws.features), sorted(feats)
+        )
+    if seat_capacities is not None:
+        revision = record_change(
+            uow, workspace_id, actor, "workspace.seats", "workspace", workspace_id, dict(ws.seat_capacities), caps
+        )
     return role_views.workspace_view(
         replace(ws, features=feats, seat_capacities=caps, revision=revision), schema, state.roles, state.members
     )

@@ -45,6 +45,7 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
         audit_log,
         auth,
         explain,
+        features,
         home,
         matrix,
         member_record,
@@ -65,6 +66,6 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
     ui = WebUI(rolegate, key)
     app.state.web = ui
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, sso, portal, account, role_fields, role_copy, roles, matrix, explain, team, accounts, audit_log, member_record, webhooks, schema_upgrade, home):  # home last: it ends with the /w/... catch-all
+    for module in (auth, sso, portal, account, role_fields, role_copy, roles, matrix, features, explain, team, accounts, audit_log, member_record, webhooks, schema_upgrade, home):  # home last: it ends with the /w/... catch-all
         app.include_router(module.router, include_in_schema=False)
     return ui

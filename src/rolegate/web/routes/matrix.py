@@ -1,5 +1,6 @@
 """The permission matrix (T6): every role x every permission, grouped by area, with
-the marks of `domain.matrix` (locked by the level, inert, unavailable); and as CSV."""
+the marks of `domain.matrix` (locked by the level, inert, unavailable); filtered to one
+area by `?area=` (a plain GET form, swapped in by htmx where it runs); and as CSV."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ router = page_router()
 
 @dataclass(frozen=True, slots=True)
 class AreaRows:
+    key: str
     label: str
     rows: list[MatrixRow]
 
@@ -31,14 +33,18 @@ def _matrix(request: Request, workspace_id: str) -> tuple[WorkspaceContext, Matr
 @router.get("/w/{workspace_id}/matrix")
 def matrix(request: Request, workspace_id: str) -> Response:
     page, read = _matrix(request, workspace_id)
-    m = read.matrix
+    asked = request.query_params.get("area") or None
+    # An area this product lacks (a stale link) shows every area, as the filter's "All".
+    area = asked if asked in read.schema.areas else None
+    m = read.matrix.in_area(area)
     areas: list[AreaRows] = []
     for row in m.rows:
-        label = read.schema.areas[row.area].label
-        if not areas or areas[-1].label != label:
-            areas.append(AreaRows(label, []))
+        if not areas or areas[-1].key != row.area:
+            areas.append(AreaRows(row.area, read.schema.areas[row.area].label, []))
         areas[-1].rows.append(row)
-    return render(request, "matrix.html", {"matrix": m, "areas": areas}, page=page)
+    return render(
+        request, "matrix.html", {"matrix": m, "areas": areas, "area": area, "schema": read.schema}, page=page
+    )
 
 
 @router.get("/w/{workspace_id}/matrix.csv")
