@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from bs4 import BeautifulSoup
+
 from rolegate.domain.workspace import Actor
 from rolegate.presets import load_preset
 from rolegate.services.roles import create_role
@@ -16,8 +18,8 @@ EM = load_preset("email_marketing")
 RULE_CODE = re.compile(r"\b[A-Z][0-9]+\b")
 
 
-def _column(doc: object, name: str) -> int:
-    names = [th.get_text() for th in doc.select("thead th.role-col")]  # type: ignore[attr-defined]
+def _column(doc: BeautifulSoup, name: str) -> int:
+    names = [th.get_text() for th in doc.select("thead th.role-col")]
     return names.index(name)
 
 
@@ -83,7 +85,7 @@ def test_E5_no_rule_code_in_the_matrix_text_only_behind_why(admin: Web, demo: De
     doc = soup(admin.get(f"/w/{demo.ws('email_marketing')}/matrix"))
     main = one(doc, "main")
     whys = main.select("details.why")
-    assert [w.select_one(".rule").get_text() for w in whys] == ["E5", "E6"]
+    assert [one(w, ".rule").get_text() for w in whys] == ["E5", "E6"]
     for w in whys:
         w.decompose()
     assert RULE_CODE.findall(main.get_text()) == []
