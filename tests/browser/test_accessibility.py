@@ -27,6 +27,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("New role (Natero)", "natero", "/roles/new"),
     ("Field permissions (Catalyst)", "catalyst", "/roles/admin/fields"),
     ("Permission matrix (Email marketing)", "email_marketing", "/matrix"),
+    ("Features (Email marketing)", "email_marketing", "/features"),
     ("Team (CustomerSuccessBox)", "customersuccessbox", "/team"),
     ("Team (Telephony)", "telephony", "/team"),
     ("Explain (Natero)", "natero", "/explain"),

@@ -20,6 +20,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("role-editor", "telephony", "/roles/administrator"),
     ("field-permissions", "catalyst", "/roles/admin/fields"),
     ("matrix", "email_marketing", "/matrix"),
+    ("features", "email_marketing", "/features"),
     ("team", "customersuccessbox", "/team"),
     ("explain", "natero", "/explain"),
     ("accounts", "natero", "/accounts"),

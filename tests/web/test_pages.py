@@ -26,6 +26,7 @@ PAGES = {
     "read-only role (K4)": ("catalyst", "/w/{ws}/roles/admin", "Role Admin"),
     "delete confirmation (T9)": ("telephony", "/w/{ws}/roles/analyst/delete", "Delete role Analyst?"),
     "matrix (T6)": ("email_marketing", "/w/{ws}/matrix", "Permission matrix"),
+    "features (E4, E5)": ("email_marketing", "/w/{ws}/features", "Features"),
     "not found": ("telephony", "/w/{ws}/nowhere", "Not found"),
 }
 

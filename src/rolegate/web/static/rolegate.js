@@ -173,3 +173,15 @@
     if (button) document.getElementById("confirm-dialog").close(button.getAttribute("data-answer"));
   });
 })();
+
+// matrix and features: the area filter applies as soon as an area is chosen (htmx swaps
+// the table in), so its "Show" button is only for pages without scripts.
+(function () {
+  "use strict";
+  function liveFilters() {
+    if (!window.htmx) return;
+    document.querySelectorAll("form.matrix-filter button[type=submit]").forEach(function (b) { b.hidden = true; });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", liveFilters);
+  else liveFilters();
+})();
