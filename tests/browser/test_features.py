@@ -45,12 +45,13 @@ def test_E5_a_site_administrator_turns_sms_on_and_its_permissions_take_effect(pa
     page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Features").click()
     sms = page.locator("#feature-sms")
     expect(sms.locator(".feature-state")).to_have_text("Off")
-    expect(sms.locator("dl.unlocks dt")).to_have_text(["Contacts (SMS)", "Analytics", "Settings"])
-    expect(sms.locator('li[data-permission="analytics.sms_reports"]')).to_have_text("SMS Reports")
+    expect(sms.locator("table.unlocks tr.area-row th")).to_have_text(["Contacts (SMS)", "Analytics", "Settings"])
+    expect(sms.locator('tr[data-permission="analytics.sms_reports"] th')).to_have_text("SMS Reports")
     sms.get_by_role("button", name="Turn SMS on").click()  # turning on asks nothing
     expect(page.locator(".flash")).to_have_text("SMS is on.")
     expect(sms.locator(".feature-state")).to_have_text("On")
-    expect(sms.locator("ul.holders li", has_text="Analyst")).to_contain_text("SMS Reports")
+    expect(sms.locator('tr[data-permission="analytics.sms_reports"] td.held-by')).to_contain_text("Analyst")
+    expect(sms.locator(".feature-effect")).to_have_text("3 roles use what SMS unlocks.")
 
     page.goto(f"{base}/matrix?area=analytics")
     expect(page.locator('tr[data-permission="analytics.sms_reports"] td[data-cell=inert]')).to_have_count(0)

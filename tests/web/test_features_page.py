@@ -46,14 +46,15 @@ def test_E4_the_page_lists_every_feature_with_what_it_unlocks(admin: Web, demo: 
     assert state == {k: "on" if k in ("sms", "basic_crm") else "off" for k in EM.features}
     sms = one(doc, "#feature-sms")
     assert one(sms, "h2").get_text() == "SMS"
-    assert [dt.get_text() for dt in sms.select("dl.unlocks dt")] == ["Contacts (SMS)", "Analytics", "Settings"]
-    assert [li["data-permission"] for li in sms.select("dl.unlocks li")][:2] == ["contacts_sms.view", "contacts_sms.edit"]
+    assert [th.get_text() for th in sms.select("table.unlocks tr.area-row th")] == ["Contacts (SMS)", "Analytics", "Settings"]
+    assert [tr["data-permission"] for tr in sms.select("table.unlocks tr[data-permission]")][:2] == ["contacts_sms.view", "contacts_sms.edit"]
     delete = one(doc, "#feature-contact_delete")
-    assert one(delete, 'li[data-permission="contacts.edit"]').get_text() == "Edit, Delete, Unsubscribe (Delete contacts only)"
+    assert one(delete, 'tr[data-permission="contacts.edit"] th').get_text() == "Edit, Delete, Unsubscribe (Delete contacts only)"
     click = one(doc, "#feature-clickstream")
-    holders = [li.get_text(" ", strip=True) for li in click.select("ul.holders li")]
-    assert holders == ["Site administrator : Purchase Reports", "Account administrator (full) : Purchase Reports", "Analyst : Purchase Reports"]
-    assert "no effect until Clickstream integration is on" in click.get_text()
+    held = one(click, 'tr[data-permission="analytics.purchase_reports"] td.held-by')
+    assert [a.get_text() for a in held.select("a")] == ["Site administrator", "Account administrator (full)", "Analyst"]
+    assert one(click, ".feature-effect").get_text() == "3 roles grant what Clickstream integration unlocks, without effect until it is on."
+    assert one(sms, ".feature-effect").get_text() == "3 roles use what SMS unlocks."
     assert one(doc, "nav.mainnav a[aria-current=page]").get_text() == "Features"
 
 
@@ -62,7 +63,7 @@ def test_E4_a_workspace_administrator_reads_the_features_and_is_told_whom_to_ask
     doc = soup(admin.get(f"/w/{ws}/features"))
     assert doc.select("form.feature-switch") == []
     notice = one(doc, "#features-readonly").get_text()
-    assert "Only a site administrator turns features on or off" in notice
+    assert "Only a site administrator of your organization, who manages all of its workspaces, turns features on or off" in notice
     assert "ask a site administrator of your organization" in notice
     main = one(doc, "main")
     assert sorted(one(w, ".rule").get_text() for w in main.select("details.why")) == ["E1", "E5"]
@@ -95,7 +96,8 @@ def test_E5_the_site_administrator_turns_a_feature_on_and_the_inert_permission_t
     assert one(doc, ".flash").get_text() == "SMS is on."
     sms = one(doc, "#feature-sms")
     assert sms["data-state"] == "on"
-    assert "Analyst" in [a.get_text() for a in sms.select("ul.holders a")]
+    assert "Analyst" in [a.get_text() for a in sms.select('tr[data-permission="analytics.sms_reports"] td.held-by a')]
+    assert one(sms, ".feature-effect").get_text() == "3 roles use what SMS unlocks."
     assert _features(demo, acme.a) == {"sms"}
     assert _allowed(demo, acme.a, tom, "reports.sms")
     analytics = soup(web.get(f"/w/{acme.a}/matrix?area=analytics"))

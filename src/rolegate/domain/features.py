@@ -7,7 +7,7 @@ turning it on or off says whose access changes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role
@@ -26,6 +26,8 @@ class Unlocked:
     partly: bool = False
     actions: tuple[str, ...] = ()
     """`partly`: the labels of the actions that need the feature."""
+    held_by: tuple[Role, ...] = ()
+    """The roles that hold it with effect only while the feature is on (`FeatureHolder`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,15 @@ def feature_overview(
             without = role_permissions(schema, role, features - {key})
             held = (with_it - without) | (with_it & partly)
             if held:
-                ordered = tuple(p for p in schema.permissions if p in held)
-                holders.append(FeatureHolder(role, ordered))
-        out.append(FeatureOverview(key, feature.label, key in features, areas, tuple(holders)))
+                holders.append(FeatureHolder(role, tuple(p for p in schema.permissions if p in held)))
+        out.append(FeatureOverview(key, feature.label, key in features, _held(areas, holders), tuple(holders)))
     return tuple(out)
+
+
+def _held(areas: tuple[AreaUnlocks, ...], holders: list[FeatureHolder]) -> tuple[AreaUnlocks, ...]:
+    """`areas` with, on each permission, the roles that hold it through the feature."""
+
+    def held(u: Unlocked) -> Unlocked:
+        return replace(u, held_by=tuple(h.role for h in holders if u.permission in h.permissions))
+
+    return tuple(replace(a, permissions=tuple(held(u) for u in a.permissions)) for a in areas)

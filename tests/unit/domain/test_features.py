@@ -41,6 +41,9 @@ def test_E5_a_role_granting_what_a_feature_unlocks_holds_it_inertly_while_it_is_
     sms = by_key["sms"]
     assert (sms.label, sms.on) == ("SMS", False)
     assert [(h.role.id, h.permissions) for h in sms.holders] == [("analyst", ("analytics.sms_reports",))]
+    held = {u.permission: [r.id for r in u.held_by] for u in sms.unlocked}
+    assert held["analytics.sms_reports"] == ["analyst"]
+    assert held["contacts_sms.view"] == []
     assert by_key["basic_crm"].on
     assert by_key["manage_bans"].holders == ()
     assert {u.permission for u in sms.unlocked} >= {"analytics.sms_reports", "settings.text_messaging"}

@@ -33,7 +33,8 @@ def feature_change_violations(schema: ProductSchema, actor: Actor, site_admins: 
     return [
         Violation(
             schema.rule("site_admin"),
-            "Features come with this workspace's plan: only a site administrator turns them on or off.",
+            "Features come with this workspace's plan: only a site administrator of its organization, "
+            "who manages all of its workspaces, turns them on or off.",
             "Ask a site administrator of your organization.",
         )
     ]
