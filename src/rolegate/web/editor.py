@@ -144,7 +144,9 @@ def grid_columns(grid: Iterable[AreaGrid]) -> tuple[str, ...]:
     return tuple(columns)
 
 
-def bulk_toggled(schema: ProductSchema, grid: Iterable[AreaGrid], grants: frozenset[str], area: str, *, on: bool) -> frozenset[str]:
+def bulk_toggled(
+    schema: ProductSchema, grid: Iterable[AreaGrid], grants: frozenset[str], area: str, *, on: bool
+) -> frozenset[str]:
     """The grants after the area's bulk toggle: every box of the area the role may
     change is ticked (with what they need, E6, where it may be ticked too) or unticked;
     locked and capped boxes keep their state. The preview then shows what the rules make
@@ -239,7 +241,9 @@ def _cell(
             seat = schema.levels[schema.marker_levels[0]].seat
             if seat is not None and seat in schema.seats and len(seats) > 1:
                 note = f"takes {_a(schema.seats[seat].label)}"
-                title = f"A role with it takes {_a(schema.seats[seat].label)}; without it, {_a(_other_seat(schema, seat))}."
+                title = (
+                    f"A role with it takes {_a(schema.seats[seat].label)}; without it, {_a(_other_seat(schema, seat))}."
+                )
                 why = schema.rule("level_marker")
     return make(checked, read_only, state, note, title, why)
 
