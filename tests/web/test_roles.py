@@ -106,8 +106,8 @@ def test_T7_an_administrator_license_locks_its_floor(admin: Web, demo: Demo) -> 
     assert numbers["data-state"] == "locked"
     wrapper = numbers.find_parent("span")
     assert wrapper is not None
-    assert str(wrapper["title"]).startswith("Part of the Administrator level:")  # issue 15: no code in the text
-    assert "Part of the Administrator level" in one(doc, "#note-numbers\\.manage").get_text()
+    assert str(wrapper["title"]).startswith("Part of the Administrator license:")  # issue 15: no code in the text
+    assert "Part of the Administrator license" in one(doc, "#note-numbers\\.manage").get_text()
     cell = numbers.find_parent("td")
     assert cell is not None
     assert one(cell, "details.why .rule").get_text() == "T5"  # the code, behind "Why?" beside the box
@@ -124,7 +124,7 @@ def test_T5_permissions_above_the_license_are_disabled_with_the_reason(admin: We
     assert billing.has_attr("disabled")
     assert not billing.has_attr("checked")
     assert billing["data-state"] == "unavailable"
-    assert "Above the Analyst level" in one(doc, "#note-account\\.billing").get_text()
+    assert "Above the Analyst license" in one(doc, "#note-account\\.billing").get_text()
 
 
 def test_T7_a_locked_box_cannot_be_unticked_by_posting_without_it(admin: Web, demo: Demo) -> None:

@@ -183,6 +183,7 @@ def _cell(
     marker = schema.level_mode is LevelMode.MARKER and key == schema.marker_permission
     system_only = perm.system_only and not is_system
     checked = key in grants or locked
+    word = schema.words.level.lower()  # the product's word: license, access level ...
 
     def make(checked: bool, disabled: bool, state: str, note: str = "", title: str = "", rule: str = "") -> PermCell:
         return PermCell(
@@ -203,8 +204,8 @@ def _cell(
             True,
             True,
             "locked",
-            f"{level.label} level",
-            f"Part of the {level.label} level: it cannot be disabled. Choose a lower level to drop it.",
+            f"{level.label} {word}",
+            f"Part of the {level.label} {word}: it cannot be disabled. Choose a lower {word} to drop it.",
             rule,
         )
     if key not in level.ceiling and not marker:
@@ -213,7 +214,7 @@ def _cell(
             True,
             "unavailable",
             f"not in {level.label}",
-            f"Above the {level.label} level: choose a higher level to grant it.",
+            f"Above the {level.label} {word}: choose a higher {word} to grant it.",
             rule,
         )
     if system_only:

@@ -204,4 +204,17 @@
     var state = note.getAttribute("data-state");
     if (wrapper && state) wrapper.className = "perm perm-" + state;
   });
+
+  // K11 in the create flow's field permissions, as on the Field permissions tab: write
+  // includes read; unticking read unticks write.
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (!(box instanceof HTMLInputElement) || !box.form || box.form.id !== "role-form") return;
+    var parts = box.name.split(":");
+    if (parts.length !== 2 || (parts[0] !== "read" && parts[0] !== "write")) return;
+    var other = box.form.elements.namedItem((parts[0] === "write" ? "read:" : "write:") + parts[1]);
+    if (!(other instanceof HTMLInputElement) || other.disabled) return;
+    if (parts[0] === "write" && box.checked) other.checked = true;
+    if (parts[0] === "read" && !box.checked) other.checked = false;
+  }, true);
 })();
