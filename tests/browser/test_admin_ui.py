@@ -124,7 +124,7 @@ def test_N2_a_role_with_the_csm_seat_changes_the_seat_usage(admin: Page, site: S
     admin.once("dialog", lambda d: d.accept())
     with admin.expect_response(PREVIEW):
         admin.locator(grant(admin, "accounts.csm_seat")).check()
-    expect(admin.locator("#seat-move")).to_contain_text("from the Analyst seat to the CSM seat (N2): 1 member moves with it")
+    expect(admin.locator("#seat-move")).to_contain_text("from the Analyst seat to the CSM seat: 1 member moves with it")
     expect(admin.locator("#preview-refusal")).to_contain_text("No free CSM seat")
 
 

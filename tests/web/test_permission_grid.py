@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup, Tag
 
 from rolegate.domain.schema import SEED_RULE_PATTERN
 from rolegate.presets import load_preset
+from rolegate.services.members import add_member
 from rolegate.services.workspaces import set_features
 from tests.web.conftest import Web, form_fields, one, soup
 from tests.web.demo import Demo
@@ -243,3 +244,20 @@ def test_K6_the_create_flow_sets_field_permissions_in_one_aligned_table(admin: W
     with demo.rolegate.uow() as uow:
         role = next(i.role for i in uow.roles.all(ws) if i.role.name == "Notes")
     assert role.field_access[("custom_object", "name")].label == "write"
+
+
+def test_N1_N2_a_full_seat_is_said_in_the_row_of_the_box_that_takes_it(admin: Web, demo: Demo) -> None:
+    ws = demo.ws("natero")
+    field_csm = custom_role(demo, "natero", "Field CSM", grants=("accounts.csm_seat",), landing="my_accounts")
+    add_member(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, email="ivy@example.com", role_id=field_csm)  # 5 of 5 CSM seats
+    form = one(soup(admin.get(f"/w/{ws}/roles/guest")), "form#role-form")
+    fields = [*form_fields(form), ("grants", "accounts.csm_seat")]  # the invited Guest would take a sixth
+    live = soup(admin.post(f"/w/{ws}/roles/guest/preview?part=preview", fields, htmx=True))
+    note = one(live, "[id='note-accounts.csm_seat'][hx-swap-oob=true]")
+    refusal = one(note, ".cell-refusal")
+    assert refusal["data-rule"] == "N1"
+    assert refusal.get_text(" ", strip=True).startswith("No free CSM seat")
+    assert not CODE.search(refusal.get_text())
+    assert live.select("[id='note-accounts.view_all'] .cell-refusal") == []  # only at the box that caused it
+    page = soup(admin.post(f"/w/{ws}/roles/guest/preview", fields))  # without JavaScript, the same row
+    assert "No free CSM seat" in one(row_of(page, "accounts.csm_seat"), ".cell-refusal").get_text()

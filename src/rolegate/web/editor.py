@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from rolegate.domain.permissions import PermissionStatus, locked_permissions, resolve_permissions
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema, is_seed_rule
+from rolegate.domain.violations import Violation
 
 __all__ = [
     "AreaGrid",
@@ -29,6 +30,7 @@ __all__ = [
     "display_level",
     "grid_columns",
     "permission_grid",
+    "seat_refusals",
 ]
 
 
@@ -308,6 +310,24 @@ def permission_grid(
                 rows.append(PermRow(p.label, single=cell))
         grid.append(AreaGrid(area.key, area.label, area.description, tuple(columns), tuple(rows)))
     return grid
+
+
+def seat_refusals(
+    schema: ProductSchema,
+    violations: Iterable[Violation],
+    *,
+    seat_before: str | None,
+    seat_after: str | None,
+) -> dict[str, tuple[Violation, ...]]:
+    """A full seat (N1) refusing a change, said at the box that moved the role to that
+    seat: the marker permission, where it decides the seat (N2). Empty otherwise (a
+    chosen level moves the seat: its refusal stays in the preview)."""
+    marker = schema.marker_permission
+    if schema.level_mode is not LevelMode.MARKER or marker is None or seat_after == seat_before or seat_after is None:
+        return {}
+    rule = schema.seats[seat_after].rule or "seats" if seat_after in schema.seats else None
+    found = tuple(v for v in violations if v.rule_id == rule)
+    return {marker: found} if found else {}
 
 
 def area_permissions(schema: ProductSchema, keys: Iterable[str]) -> list[tuple[str, list[str]]]:

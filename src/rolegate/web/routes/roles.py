@@ -30,7 +30,7 @@ from rolegate.services.roles import (
     update_role_written,
 )
 from rolegate.web.context import WorkspaceContext, open_workspace
-from rolegate.web.editor import RoleForm, bulk_toggled, display_level, grid_columns, permission_grid
+from rolegate.web.editor import RoleForm, bulk_toggled, display_level, grid_columns, permission_grid, seat_refusals
 from rolegate.web.field_editor import new_role_tables, parse_field_form
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -102,6 +102,11 @@ def _editor(
         # A tick re-renders the notes beside the boxes (out of band), never the boxes.
         "oob_notes": part == "preview",
         "live_part": part is not None,
+        "row_refusals": seat_refusals(
+            schema, preview.refusal.violations, seat_before=preview.seat_before, seat_after=preview.seat_after
+        )
+        if preview is not None
+        else {},
         "read_only": read_only,
         # K6: a new role's field permissions are set on the same form (K8: its start).
         "field_tables": new_role_tables(schema, level, form.field_access)
