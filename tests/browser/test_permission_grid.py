@@ -9,9 +9,10 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from rolegate.services.workspaces import set_features
 from tests.browser.conftest import Site, log_in
 from tests.browser.test_accessibility import _run_axe
-from tests.browser.test_admin_ui import grant
+from tests.browser.test_admin_ui import PLATFORM, grant
 
 LIVE = re.compile(r"/preview\?part=(preview|grid|bulk)$")
 """The editor's htmx requests: the server's answer to each change."""
@@ -45,24 +46,21 @@ def test_E6_the_notice_shows_next_to_the_box_that_needs_another(admin: Page, sit
     assert abs(said["x"] - box["x"]) < 200
 
 
-def test_E6_a_preview_updates_the_note_beside_the_box_without_replacing_it(admin: Page, site: Site) -> None:
+def test_E5_a_preview_updates_the_note_beside_the_box_without_replacing_it(admin: Page, site: Site) -> None:
+    ws = site.demo.ws("email_marketing")
+    set_features(site.demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, features=["basic_crm"])  # SMS off
     admin.goto(site.ws("email_marketing", "/roles/new"))
+    reports = admin.locator(grant(admin, "analytics.sms_reports"))
+    note = admin.locator("[id='note-analytics.sms_reports']")
+    expect(note).to_have_attribute("data-state", "gated")
+    handle = reports.element_handle()
     with admin.expect_response(LIVE):
-        admin.locator(grant(admin, "assets.manage_media")).check()
-    view = admin.locator(grant(admin, "assets.view_media"))
-    admin.once("dialog", lambda d: d.dismiss())  # keep Manage Media: it now lacks what it needs
-    admin.evaluate(
-        "() => { const b = document.querySelector('input[value=\"assets.view_media\"]'); b.checked = false;"
-        " b.dispatchEvent(new Event('change', {bubbles: true})); }"
-    )
-    expect(view).to_be_checked()  # the script asked first; dismissed, nothing changed
-    handle = admin.locator(grant(admin, "assets.manage_media")).element_handle()
-    with admin.expect_response(LIVE):
-        admin.get_by_role("textbox", name="Name").fill("Media")
-        admin.get_by_role("textbox", name="Name").press("Tab")
-    expect(admin.locator("[id='note-assets.manage_media']")).to_have_attribute("data-state", "on")
+        reports.check()
+    expect(note).to_have_attribute("data-state", "inert")  # the server's answer, beside the box
+    expect(admin.locator("span.perm", has=reports)).to_have_class("perm perm-inert")
+    expect(note.locator(".note")).to_have_text("needs SMS")
     assert handle is not None
-    assert handle.evaluate("b => b.isConnected")  # the same box: a quick click is never lost
+    assert handle.evaluate("b => b.isConnected && b.checked")  # the same box: a quick click is never lost
 
 
 def test_a_bulk_toggle_ticks_an_area_and_keeps_the_focus(admin: Page, site: Site) -> None:
