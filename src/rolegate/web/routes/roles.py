@@ -99,6 +99,7 @@ def _editor(
         "marker_mode": schema.level_mode is LevelMode.MARKER,
         "grid": grid,
         "columns": grid_columns(grid),
+        "states": {c.state for area in grid for c in area.cells},  # the legend shows the states in use
         # A tick re-renders the notes beside the boxes (out of band), never the boxes.
         "oob_notes": part == "preview",
         "live_part": part is not None,
