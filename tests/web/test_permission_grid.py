@@ -213,6 +213,14 @@ def test_validation_shows_after_interaction_only(admin: Web, demo: Demo) -> None
     r = admin.post(f"/w/{ws}/roles/new/preview?part=preview", [*touched, ("grants", "reports.manage")], htmx=True)
     assert r.status_code == 422
     assert one(soup(r), "#preview-refusal li.violation")
+    # without JavaScript, a bulk toggle is no request to check the name either ...
+    page = soup(admin.post(f"/w/{ws}/roles/new/preview", [*fields, ("bulk", "reports:on")]))
+    assert page.select("#refused") == []
+    assert box(page, "reports.manage").has_attr("checked")
+    # ... "Preview changes" is
+    r = admin.post(f"/w/{ws}/roles/new/preview", fields)
+    assert r.status_code == 422
+    assert one(soup(r), "#refused li.violation")
     # saving checks everything
     r = admin.post(f"/w/{ws}/roles", [*fields, ("grants", "reports.manage")])
     assert r.status_code == 422

@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from rolegate.domain.permissions import PermissionStatus, locked_permissions, resolve_permissions
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema, is_seed_rule
+from rolegate.domain.seats import seat_rule
 from rolegate.domain.violations import Violation
 
 __all__ = [
@@ -323,10 +324,15 @@ def seat_refusals(
     seat: the marker permission, where it decides the seat (N2). Empty otherwise (a
     chosen level moves the seat: its refusal stays in the preview)."""
     marker = schema.marker_permission
-    if schema.level_mode is not LevelMode.MARKER or marker is None or seat_after == seat_before or seat_after is None:
+    if (
+        schema.level_mode is not LevelMode.MARKER
+        or marker is None
+        or seat_after == seat_before
+        or seat_after is None
+        or seat_after not in schema.seats
+    ):
         return {}
-    rule = schema.seats[seat_after].rule or "seats" if seat_after in schema.seats else None
-    found = tuple(v for v in violations if v.rule_id == rule)
+    found = tuple(v for v in violations if v.rule_id == seat_rule(schema, seat_after))
     return {marker: found} if found else {}
 
 

@@ -202,11 +202,12 @@ def _validate(parsed: RoleForm, role: Role | None) -> None:
 
 def _draft_named(form: FormData, editor: RoleEditor, parsed: RoleForm, part: str | None) -> RoleForm:
     """Validation after interaction only (issue 15): while a new role's name was never
-    typed in (`touched`, kept by the page's script), the live preview checks the rest
-    under a draft name nobody holds, so ticking boxes first is not met with "name
-    required". A full-page preview or a save checks the name as it is."""
+    typed in (`touched`, kept by the page's script), the live preview and a bulk toggle
+    check the rest under a draft name nobody holds, so ticking boxes first is not met
+    with "name required". "Preview changes" and saving check the name as it is."""
     touched = str(form.get("touched") or "").split()
-    if editor.role is not None or part is None or parsed.name or "name" in touched:
+    live = part is not None or "bulk" in form
+    if editor.role is not None or not live or parsed.name or "name" in touched:
         return parsed
     return replace(parsed, name=f"draft {uuid4().hex}")
 
