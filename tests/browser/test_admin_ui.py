@@ -59,7 +59,7 @@ def test_T7_a_custom_role_with_the_administrator_license_has_its_floor_locked(ad
     expect(locked).to_be_checked()
     expect(locked).to_be_disabled()
     expect(admin.locator("span.perm-locked", has=locked)).to_have_attribute("title", re.compile(r"^Part of the Administrator license: "))
-    expect(admin.locator("td", has=locked).locator("details.why .rule")).to_have_text("T5")  # issue 15: behind "Why?"
+    expect(admin.locator("tr", has=locked).locator("details.why .rule")).to_have_text("T5")  # issue 15: behind "Why?"
     # try to untick the locked box, and fail
     locked.click(force=True)
     expect(locked).to_be_checked()

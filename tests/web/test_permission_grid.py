@@ -79,6 +79,7 @@ def test_T7_paired_permissions_share_a_row_under_view_and_manage(admin: Web, dem
     assert one(numbers, "th[scope=row]").get_text() == "Numbers"
     cells = numbers.select("td")
     assert [c.select_one("input")["value"] for c in cells] == ["numbers.view", "numbers.manage"]  # type: ignore[index]
+    assert len(numbers.select("details.why")) == 1  # the same lock on both: one "Why?", one Tab stop
     billing = row_of(doc, "account.billing")  # no pair: the permission's label, one box across
     assert one(billing, "th[scope=row]").get_text() == "Billing"
     assert one(billing, "td")["colspan"] == "2"

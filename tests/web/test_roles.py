@@ -108,9 +108,9 @@ def test_T7_an_administrator_license_locks_its_floor(admin: Web, demo: Demo) -> 
     assert wrapper is not None
     assert str(wrapper["title"]).startswith("Part of the Administrator license:")  # issue 15: no code in the text
     assert "Part of the Administrator license" in one(doc, "#note-numbers\\.manage").get_text()
-    cell = numbers.find_parent("td")
-    assert cell is not None
-    assert one(cell, "details.why .rule").get_text() == "T5"  # the code, behind "Why?" beside the box
+    row = numbers.find_parent("tr")
+    assert row is not None
+    assert one(row, "details.why .rule").get_text() == "T5"  # the code, behind "Why?" in the box's row
     # View/Manage columns where the preset pairs them (T7), in the role's one table
     assert [th.get_text() for th in doc.select("#perm-grid thead th")] == ["Permission", "View", "Manage"]
     assert one(doc, "#perm-grid tbody.area[data-area=numbers] th[scope=rowgroup]").get_text(" ", strip=True).startswith("Numbers")
