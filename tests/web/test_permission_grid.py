@@ -99,6 +99,11 @@ def test_the_bulk_toggle_ticks_what_the_role_may_change_with_what_it_needs(admin
     assert contacts
     assert all(box(live, k).has_attr("checked") for k in contacts)
     assert box(live, "campaigns.view").has_attr("checked")  # E6: Suppression lists needs it
+    notice = one(live, "#bulk-notice-contacts")  # said beside the toggle that caused it
+    view_campaigns = load_preset("email_marketing").permissions["campaigns.view"].label
+    assert notice.get_text() == f"Also ticked {view_campaigns}: Contacts needs it."
+    assert one(live, "#bulk-contacts")["aria-describedby"] == "bulk-notice-contacts"
+    assert one(live, "#bulk-notice-segments").get_text() == ""
     assert not box(live, "campaigns.edit").has_attr("checked")  # nothing else of another area
     assert one(live, "#bulk-contacts")["value"] == "contacts:off"
     assert one(live, "#bulk-contacts")["aria-pressed"] == "true"

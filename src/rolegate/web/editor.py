@@ -32,6 +32,7 @@ __all__ = [
     "grid_columns",
     "permission_grid",
     "seat_refusals",
+    "ticked_elsewhere",
 ]
 
 
@@ -311,6 +312,15 @@ def permission_grid(
                 rows.append(PermRow(p.label, single=cell))
         grid.append(AreaGrid(area.key, area.label, area.description, tuple(columns), tuple(rows)))
     return grid
+
+
+def ticked_elsewhere(
+    schema: ProductSchema, area: str, before: frozenset[str], after: frozenset[str]
+) -> tuple[str, ...]:
+    """The labels a bulk toggle of `area` ticked in other areas (what its boxes need,
+    E6), in the schema's order: said beside the toggle that caused it."""
+    added = after - before
+    return tuple(p.label for p in schema.permissions.values() if p.key in added and p.area != area)
 
 
 def seat_refusals(

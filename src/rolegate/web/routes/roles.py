@@ -30,7 +30,15 @@ from rolegate.services.roles import (
     update_role_written,
 )
 from rolegate.web.context import WorkspaceContext, open_workspace
-from rolegate.web.editor import RoleForm, bulk_toggled, display_level, grid_columns, permission_grid, seat_refusals
+from rolegate.web.editor import (
+    RoleForm,
+    bulk_toggled,
+    display_level,
+    grid_columns,
+    permission_grid,
+    seat_refusals,
+    ticked_elsewhere,
+)
 from rolegate.web.field_editor import new_role_tables, parse_field_form
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -77,6 +85,7 @@ def _editor(
     violations: tuple[Violation, ...] = (),
     status: int = 200,
     part: str | None = None,
+    bulk_notice: tuple[str, tuple[str, ...]] | None = None,
 ) -> Response:
     schema, role, locks = editor.schema, editor.role, editor.locks
     can_manage = page.can(AdminRight.MANAGE_ROLES)
@@ -103,6 +112,8 @@ def _editor(
         # A tick re-renders the notes beside the boxes (out of band), never the boxes.
         "oob_notes": part == "preview",
         "live_part": part is not None,
+        # E6 after a bulk toggle: (area, what it also ticked elsewhere), beside the toggle.
+        "bulk_notice": bulk_notice,
         "row_refusals": seat_refusals(
             schema, preview.refusal.violations, seat_before=preview.seat_before, seat_after=preview.seat_after
         )
@@ -219,14 +230,26 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
         page = _page(request, workspace_id)
         editor = _open_editor(page, role_id)
         part = (request.query_params.get("part") or "preview") if is_fragment(request) else None
-        parsed = _bulk(form, editor, _parse(form, editor))
+        posted = _parse(form, editor)
+        parsed = _bulk(form, editor, posted)
+        area = str(form.get("bulk") or "").partition(":")[0]
+        notice = (area, ticked_elsewhere(editor.schema, area, posted.grants, parsed.grants)) if area else None
         if part != "grid":  # a level change starts the new role's fields over (K8)
             parsed = _new_role_fields(form, editor, parsed)[0]
         checked = _draft_named(form, editor, parsed, part)
         try:
             _validate(checked, editor.role)
         except FormInvalid as exc:
-            return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status, part=part)
+            return _editor(
+                request,
+                page,
+                editor,
+                parsed,
+                violations=exc.violations,
+                status=exc.status,
+                part=part,
+                bulk_notice=notice,
+            )
         preview = preview_role_change(
             page.viewer.ui.rolegate.reader(),
             actor=page.actor,
@@ -238,7 +261,7 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
             landing_page=parsed.landing_page,
             description=parsed.description,
         )
-        return _editor(request, page, editor, parsed, preview=preview, part=part)
+        return _editor(request, page, editor, parsed, preview=preview, part=part, bulk_notice=notice)
 
     return await run_in_threadpool(run)
 
