@@ -106,11 +106,14 @@ def test_T7_an_administrator_license_locks_its_floor(admin: Web, demo: Demo) -> 
     assert numbers["data-state"] == "locked"
     wrapper = numbers.find_parent("span")
     assert wrapper is not None
-    assert "Part of the Administrator level (T5)" in str(wrapper["title"])
-    assert one(doc, "#why-numbers\\.manage").get_text().startswith("Part of the Administrator level")
-    # View/Manage columns where the preset pairs them (T7)
-    numbers_area = one(doc, "section.area[data-area=numbers]")
-    assert [th.get_text() for th in numbers_area.select("thead th")] == ["Permission", "View", "Manage"]
+    assert str(wrapper["title"]).startswith("Part of the Administrator license:")  # issue 15: no code in the text
+    assert "Part of the Administrator license" in one(doc, "#note-numbers\\.manage").get_text()
+    row = numbers.find_parent("tr")
+    assert row is not None
+    assert one(row, "details.why .rule").get_text() == "T5"  # the code, behind "Why?" in the box's row
+    # View/Manage columns where the preset pairs them (T7), in the role's one table
+    assert [th.get_text() for th in doc.select("#perm-grid thead th")] == ["Permission", "View", "Manage"]
+    assert one(doc, "#perm-grid tbody.area[data-area=numbers] th[scope=rowgroup]").get_text(" ", strip=True).startswith("Numbers")
     # not in the floor: free to grant (T2)
     assert not box(doc, "reports.manage").has_attr("disabled")
 
@@ -121,7 +124,7 @@ def test_T5_permissions_above_the_license_are_disabled_with_the_reason(admin: We
     assert billing.has_attr("disabled")
     assert not billing.has_attr("checked")
     assert billing["data-state"] == "unavailable"
-    assert "Above the Analyst level" in one(doc, "#why-account\\.billing").get_text()
+    assert "Above the Analyst license" in one(doc, "#note-account\\.billing").get_text()
 
 
 def test_T7_a_locked_box_cannot_be_unticked_by_posting_without_it(admin: Web, demo: Demo) -> None:
@@ -308,7 +311,8 @@ def test_N2_the_preview_shows_the_seat_change(admin: Web, demo: Demo) -> None:
     assert one(doc, "#preview-ok")
     assert one(doc, "#impact-holders").get_text() == "0 active and 1 invited member holds this role."
     assert "Customer Success Manager Seat" in one(doc, "#impact-gained").get_text()
-    assert "from the Analyst seat to the CSM seat (N2): 1 member moves with it" in one(doc, "#seat-move").get_text()
+    assert "from the Analyst seat to the CSM seat: 1 member moves with it" in one(doc, "#seat-move").get_text()
+    assert one(doc, "#preview details.why .rule").get_text() == "N2"  # issue 15: the code behind "Why?"
     seats = {str(tr["data-seat"]): [td.get_text() for td in tr.select("td")] for tr in doc.select("table.seats-impact tbody tr")}
     assert seats == {"csm": ["4", "5", "5"], "analyst": ["2", "1", "5"]}
     assert one(doc, "#current-seat").get_text() == "CSM seat"

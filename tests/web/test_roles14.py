@@ -57,7 +57,7 @@ def test_K6_K8_the_new_role_form_sets_field_permissions_per_object_in_the_same_s
     ws = demo.ws("catalyst")
     doc = soup(admin.get(f"/w/{ws}/roles/new"))
     fields = one(doc, "#role-form #new-role-fields")
-    assert [s["data-object"] for s in fields.select("section.object-fields")] == [
+    assert [s["data-object"] for s in fields.select("tbody.object-fields")] == [
         "account",
         "contact",
         "opportunity",

@@ -9,7 +9,7 @@ from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.violations import Violation
 
-__all__ = ["SeatHolders", "seat_holders", "seat_of", "seat_usage", "seat_violations"]
+__all__ = ["SeatHolders", "seat_holders", "seat_of", "seat_rule", "seat_usage", "seat_violations"]
 
 
 def seat_of(schema: ProductSchema, role: Role) -> str | None:
@@ -49,9 +49,14 @@ def seat_usage(schema: ProductSchema, roles: Mapping[str, Role], members: Iterab
     return {key: holders.used for key, holders in seat_holders(schema, roles, members).items()}
 
 
+def seat_rule(schema: ProductSchema, seat: str) -> str:
+    """The code a full `seat` is refused with: the seat's own rule (N1, K2), else `seats`."""
+    return schema.seats[seat].rule or "seats"
+
+
 def seat_violations(schema: ProductSchema, seat: str | None, *, used: int, capacity: int | None, extra: int = 1) -> list[Violation]:
     """Taking `extra` more seats of `seat` must fit its capacity (None: unlimited)."""
     if seat is None or capacity is None or used + extra <= capacity:
         return []
     spec = schema.seats[seat]
-    return [Violation(spec.rule or "seats", f"No free {spec.label}: {used} of {capacity} in use.", f"Free a {spec.label} or raise the capacity.")]
+    return [Violation(seat_rule(schema, seat), f"No free {spec.label}: {used} of {capacity} in use.", f"Free a {spec.label} or raise the capacity.")]

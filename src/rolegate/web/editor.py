@@ -17,9 +17,23 @@ from starlette.datastructures import FormData
 
 from rolegate.domain.permissions import PermissionStatus, locked_permissions, resolve_permissions
 from rolegate.domain.roles import Role
-from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema
+from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema, is_seed_rule
+from rolegate.domain.seats import seat_rule
+from rolegate.domain.violations import Violation
 
-__all__ = ["AreaGrid", "PermCell", "PermRow", "RoleForm", "area_permissions", "display_level", "permission_grid"]
+__all__ = [
+    "AreaGrid",
+    "PermCell",
+    "PermRow",
+    "RoleForm",
+    "area_permissions",
+    "bulk_toggled",
+    "display_level",
+    "grid_columns",
+    "permission_grid",
+    "seat_refusals",
+    "ticked_elsewhere",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +101,10 @@ class PermCell:
     """locked | unavailable | inert | gated | on | off"""
     note: str = ""
     title: str = ""
+    """The explanation in the product's words: never a rule code (issue 15)."""
     requires: tuple[str, ...] = ()
+    rule: str = ""
+    """The seed rule behind the lock or the note, for the row's "Why?" (empty: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +122,51 @@ class AreaGrid:
     description: str
     columns: tuple[str, ...]
     rows: tuple[PermRow, ...]
+
+    @property
+    def cells(self) -> tuple[PermCell, ...]:
+        return tuple(c for r in self.rows for c in ((r.single,) if r.single is not None else tuple(r.cells.values())))
+
+    @property
+    def changeable(self) -> tuple[PermCell, ...]:
+        """The boxes the role may change: a locked, capped or read-only box stays as it is."""
+        return tuple(c for c in self.cells if not c.disabled)
+
+    @property
+    def all_on(self) -> bool:
+        """Every box the role may change is ticked: the area's bulk toggle unticks them."""
+        return bool(self.changeable) and all(c.checked for c in self.changeable)
+
+
+def grid_columns(grid: Iterable[AreaGrid]) -> tuple[str, ...]:
+    """The columns of the one table of a role: every area's paired columns (view,
+    manage ...) in the schema's order, so a column stays in place from area to area;
+    empty when the product pairs no permission (one box per permission)."""
+    columns: list[str] = []
+    for area in grid:
+        columns += [c for c in area.columns if c not in columns]
+    return tuple(columns)
+
+
+def bulk_toggled(
+    schema: ProductSchema, grid: Iterable[AreaGrid], grants: frozenset[str], area: str, *, on: bool
+) -> frozenset[str]:
+    """The grants after the area's bulk toggle: every box of the area the role may
+    change is ticked (with what they need, E6, where it may be ticked too) or unticked;
+    locked and capped boxes keep their state. The preview then shows what the rules make
+    of it, exactly as for boxes ticked one by one."""
+    areas = list(grid)
+    free = {c.key for a in areas for c in a.changeable}
+    chosen = {c.key for a in areas if a.key == area for c in a.changeable}
+    if not on:
+        return grants - chosen
+    out, todo = set(grants) | chosen, list(chosen)
+    while todo:
+        for needed in schema.permissions[todo.pop()].requires:
+            if needed in free and needed not in out:
+                out.add(needed)
+                todo.append(needed)
+    return frozenset(out)
 
 
 def _cell(
@@ -125,10 +187,20 @@ def _cell(
     marker = schema.level_mode is LevelMode.MARKER and key == schema.marker_permission
     system_only = perm.system_only and not is_system
     checked = key in grants or locked
+    word = schema.words.level.lower()  # the product's word: license, access level ...
 
-    def make(checked: bool, disabled: bool, state: str, note: str = "", title: str = "") -> PermCell:
+    def make(checked: bool, disabled: bool, state: str, note: str = "", title: str = "", rule: str = "") -> PermCell:
         return PermCell(
-            key, perm.label, perm.description, checked, disabled, state, note, title, tuple(sorted(perm.requires))
+            key,
+            perm.label,
+            perm.description,
+            checked,
+            disabled,
+            state,
+            note,
+            title,
+            tuple(sorted(perm.requires)),
+            rule if is_seed_rule(rule) else "",
         )
 
     if locked:
@@ -136,8 +208,9 @@ def _cell(
             True,
             True,
             "locked",
-            f"{level.label} level",
-            f"Part of the {level.label} level ({rule}): it cannot be disabled. Choose a lower level to drop it.",
+            f"{level.label} {word}",
+            f"Part of the {level.label} {word}: it cannot be disabled. Choose a lower {word} to drop it.",
+            rule,
         )
     if key not in level.ceiling and not marker:
         return make(
@@ -145,26 +218,51 @@ def _cell(
             True,
             "unavailable",
             f"not in {level.label}",
-            f"Above the {level.label} level ({rule}): choose a higher level to grant it.",
+            f"Above the {level.label} {word}: choose a higher {word} to grant it.",
+            rule,
         )
     if system_only:
-        return make(checked, True, "unavailable", "system roles only", "Only system roles may hold it (E7).")
-    note, title, state = "", perm.description, "on" if checked else "off"
+        return make(
+            checked,
+            True,
+            "unavailable",
+            "system roles only",
+            "Only system roles may hold it.",
+            schema.rule("system_only_permission"),
+        )
+    note, title, state, why = "", perm.description, "on" if checked else "off", ""
     if perm.feature is not None and perm.feature not in features:
         feature = schema.features[perm.feature].label if perm.feature in schema.features else perm.feature
         note = f"needs {feature}"
         title = f"Has no effect while the workspace lacks {feature}: it can be granted, and works once {feature} is on."
-        state = "inert" if checked else "gated"
+        state, why = ("inert" if checked else "gated"), schema.rule("feature_off")
     elif checked and status is PermissionStatus.REQUIREMENT_MISSING:
         labels = ", ".join(schema.permissions[m].label for m in missing)
         note, title, state = f"needs {labels}", f"Has no effect without {labels}.", "inert"
+        why = schema.rule("requirement_missing")
     elif marker:
         seats = {lv.seat for lv in schema.levels.values() if lv.seat is not None}
         if schema.marker_levels is not None:
             seat = schema.levels[schema.marker_levels[0]].seat
             if seat is not None and seat in schema.seats and len(seats) > 1:
-                note = f"takes a {schema.seats[seat].label}"
-    return make(checked, read_only, state, note, title)
+                note = f"takes {_a(schema.seats[seat].label)}"
+                title = (
+                    f"A role with it takes {_a(schema.seats[seat].label)}; without it, {_a(_other_seat(schema, seat))}."
+                )
+                why = schema.rule("level_marker")
+    return make(checked, read_only, state, note, title, why)
+
+
+def _a(label: str) -> str:
+    """`label` with its indefinite article ("a CSM seat", "an Analyst seat")."""
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"
+
+
+def _other_seat(schema: ProductSchema, seat: str) -> str:
+    """The seat a role takes without the marker permission (N2)."""
+    assert schema.marker_levels is not None
+    other = schema.levels[schema.marker_levels[1]].seat
+    return schema.seats[other].label if other is not None and other in schema.seats else "no seat"
 
 
 def permission_grid(
@@ -214,6 +312,38 @@ def permission_grid(
                 rows.append(PermRow(p.label, single=cell))
         grid.append(AreaGrid(area.key, area.label, area.description, tuple(columns), tuple(rows)))
     return grid
+
+
+def ticked_elsewhere(
+    schema: ProductSchema, area: str, before: frozenset[str], after: frozenset[str]
+) -> tuple[str, ...]:
+    """The labels a bulk toggle of `area` ticked in other areas (what its boxes need,
+    E6), in the schema's order: said beside the toggle that caused it."""
+    added = after - before
+    return tuple(p.label for p in schema.permissions.values() if p.key in added and p.area != area)
+
+
+def seat_refusals(
+    schema: ProductSchema,
+    violations: Iterable[Violation],
+    *,
+    seat_before: str | None,
+    seat_after: str | None,
+) -> dict[str, tuple[Violation, ...]]:
+    """A full seat (N1) refusing a change, said at the box that moved the role to that
+    seat: the marker permission, where it decides the seat (N2). Empty otherwise (a
+    chosen level moves the seat: its refusal stays in the preview)."""
+    marker = schema.marker_permission
+    if (
+        schema.level_mode is not LevelMode.MARKER
+        or marker is None
+        or seat_after == seat_before
+        or seat_after is None
+        or seat_after not in schema.seats
+    ):
+        return {}
+    found = tuple(v for v in violations if v.rule_id == seat_rule(schema, seat_after))
+    return {marker: found} if found else {}
 
 
 def area_permissions(schema: ProductSchema, keys: Iterable[str]) -> list[tuple[str, list[str]]]:

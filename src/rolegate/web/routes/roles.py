@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from uuid import uuid4
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -29,7 +30,15 @@ from rolegate.services.roles import (
     update_role_written,
 )
 from rolegate.web.context import WorkspaceContext, open_workspace
-from rolegate.web.editor import RoleForm, display_level, permission_grid
+from rolegate.web.editor import (
+    RoleForm,
+    bulk_toggled,
+    display_level,
+    grid_columns,
+    permission_grid,
+    seat_refusals,
+    ticked_elsewhere,
+)
 from rolegate.web.field_editor import new_role_tables, parse_field_form
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -76,11 +85,20 @@ def _editor(
     violations: tuple[Violation, ...] = (),
     status: int = 200,
     part: str | None = None,
+    bulk_notice: tuple[str, tuple[str, ...]] | None = None,
 ) -> Response:
     schema, role, locks = editor.schema, editor.role, editor.locks
     can_manage = page.can(AdminRight.MANAGE_ROLES)
     read_only = not can_manage or locks.edit
     level = display_level(schema, form.level, form.grants)
+    grid = permission_grid(
+        schema,
+        editor.features,
+        level=level,
+        grants=form.grants,
+        is_system=role.is_system if role else False,
+        read_only=read_only,
+    )
     ctx: dict[str, Any] = {
         "role": role,
         "form": form,
@@ -88,14 +106,19 @@ def _editor(
         "level": schema.levels[level],
         "levels": schema.levels_offered(role.level if role else None),
         "marker_mode": schema.level_mode is LevelMode.MARKER,
-        "grid": permission_grid(
-            schema,
-            editor.features,
-            level=level,
-            grants=form.grants,
-            is_system=role.is_system if role else False,
-            read_only=read_only,
-        ),
+        "grid": grid,
+        "columns": grid_columns(grid),
+        "states": {c.state for area in grid for c in area.cells},  # the legend shows the states in use
+        # A tick re-renders the notes beside the boxes (out of band), never the boxes.
+        "oob_notes": part == "preview",
+        "live_part": part is not None,
+        # E6 after a bulk toggle: (area, what it also ticked elsewhere), beside the toggle.
+        "bulk_notice": bulk_notice,
+        "row_refusals": seat_refusals(
+            schema, preview.refusal.violations, seat_before=preview.seat_before, seat_after=preview.seat_after
+        )
+        if preview is not None
+        else {},
         "read_only": read_only,
         # K6: a new role's field permissions are set on the same form (K8: its start).
         "field_tables": new_role_tables(schema, level, form.field_access)
@@ -114,8 +137,8 @@ def _editor(
         "action": f"{page.base}/roles/{role.id}" if role else f"{page.base}/roles",
         "preview_url": f"{page.base}/roles/{role.id if role else 'new'}/preview",
     }
-    if part is not None:  # htmx: the boxes and the preview (a level change), or the preview only
-        template = "roles/_live.html" if part == "grid" else "roles/_preview_live.html"
+    if part is not None:  # htmx: the boxes and the preview (a level change, a bulk toggle), or the preview only
+        template = "roles/_live.html" if part in ("grid", "bulk") else "roles/_preview_live.html"
         return render(request, template, ctx, page=page, status=status, fragment=True)
     return render(request, "roles/editor.html", ctx, page=page, status=status)
 
@@ -150,6 +173,23 @@ def _parse(form: FormData, editor: RoleEditor) -> RoleForm:
     return parsed
 
 
+def _bulk(form: FormData, editor: RoleEditor, parsed: RoleForm) -> RoleForm:
+    """An area's bulk toggle (`bulk` = `<area>:on|off`): what the role may change in the
+    area, ticked or unticked, over the form as posted; then previewed like any tick."""
+    area, _, turn = str(form.get("bulk") or "").partition(":")
+    if area not in editor.schema.areas or turn not in ("on", "off"):
+        return parsed
+    schema, role = editor.schema, editor.role
+    grid = permission_grid(
+        schema,
+        editor.features,
+        level=display_level(schema, parsed.level, parsed.grants),
+        grants=parsed.grants,
+        is_system=role.is_system if role else False,
+    )
+    return replace(parsed, grants=bulk_toggled(schema, grid, parsed.grants, area, on=turn == "on"))
+
+
 def _new_role_fields(form: FormData, editor: RoleEditor, parsed: RoleForm) -> tuple[RoleForm, list[Violation]]:
     """K6: the field boxes of the creation form, as changes over the new role's start (K8)."""
     if editor.role is not None or "field_form" not in form:
@@ -171,6 +211,18 @@ def _validate(parsed: RoleForm, role: Role | None) -> None:
     validated(RoleUpdateIn if role is not None else RoleCreateIn, values)
 
 
+def _draft_named(form: FormData, editor: RoleEditor, parsed: RoleForm, part: str | None) -> RoleForm:
+    """Validation after interaction only (issue 15): while a new role's name was never
+    typed in (`touched`, kept by the page's script), the live preview and a bulk toggle
+    check the rest under a draft name nobody holds, so ticking boxes first is not met
+    with "name required". "Preview changes" and saving check the name as it is."""
+    touched = str(form.get("touched") or "").split()
+    live = part is not None or "bulk" in form
+    if editor.role is not None or not live or parsed.name or "name" in touched:
+        return parsed
+    return replace(parsed, name=f"draft {uuid4().hex}")
+
+
 async def _preview(request: Request, workspace_id: str, role_id: str | None) -> Response:
     form = await checked_form(request)
 
@@ -178,25 +230,38 @@ async def _preview(request: Request, workspace_id: str, role_id: str | None) -> 
         page = _page(request, workspace_id)
         editor = _open_editor(page, role_id)
         part = (request.query_params.get("part") or "preview") if is_fragment(request) else None
-        parsed = _parse(form, editor)
+        posted = _parse(form, editor)
+        parsed = _bulk(form, editor, posted)
+        area = str(form.get("bulk") or "").partition(":")[0]
+        notice = (area, ticked_elsewhere(editor.schema, area, posted.grants, parsed.grants)) if area else None
         if part != "grid":  # a level change starts the new role's fields over (K8)
             parsed = _new_role_fields(form, editor, parsed)[0]
+        checked = _draft_named(form, editor, parsed, part)
         try:
-            _validate(parsed, editor.role)
+            _validate(checked, editor.role)
         except FormInvalid as exc:
-            return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status, part=part)
+            return _editor(
+                request,
+                page,
+                editor,
+                parsed,
+                violations=exc.violations,
+                status=exc.status,
+                part=part,
+                bulk_notice=notice,
+            )
         preview = preview_role_change(
             page.viewer.ui.rolegate.reader(),
             actor=page.actor,
             workspace_id=workspace_id,
             role_id=role_id,
-            name=parsed.name,
+            name=checked.name,
             level=parsed.level,
             grants=parsed.grants,
             landing_page=parsed.landing_page,
             description=parsed.description,
         )
-        return _editor(request, page, editor, parsed, preview=preview, part=part)
+        return _editor(request, page, editor, parsed, preview=preview, part=part, bulk_notice=notice)
 
     return await run_in_threadpool(run)
 

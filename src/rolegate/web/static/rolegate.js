@@ -41,11 +41,12 @@
     return boxes.map(function (b) { return b.dataset.label; }).join(", ");
   }
 
-  function say(text) {
-    var notice = document.getElementById("e6-notice");
-    if (!notice) return;
-    notice.textContent = text;
-    notice.hidden = !text;
+  // Issue 15: the notice goes in the row of the box that caused it (its dep-* status,
+  // which the box's aria-describedby names); any earlier notice is cleared.
+  function say(box, text) {
+    document.querySelectorAll(".dep-notice").forEach(function (n) { n.textContent = ""; });
+    var notice = document.getElementById("dep-" + box.value);
+    if (notice) notice.textContent = text;
   }
 
   // Capture phase: runs before htmx sends the form's change to the server.
@@ -56,19 +57,19 @@
     if (box.checked) {
       var add = missingRequirements(map, box, []);
       add.forEach(function (b) { b.checked = true; });
-      say(add.length ? "Also ticked " + labels(add) + ": " + box.dataset.label + " needs " + (add.length > 1 ? "them." : "it.") : "");
+      say(box, add.length ? "Also ticked " + labels(add) + ": " + box.dataset.label + " needs " + (add.length > 1 ? "them." : "it.") : "");
       return;
     }
     var deps = dependents(map, box.value, []);
-    if (!deps.length) { say(""); return; }
+    if (!deps.length) { say(box, ""); return; }
     var question = "Unticking " + box.dataset.label + " also unticks what needs it:\n- " +
       deps.map(function (b) { return b.dataset.label; }).join("\n- ") + "\n\nContinue?";
     if (window.confirm(question)) {
       deps.forEach(function (b) { b.checked = false; });
-      say("Also unticked " + labels(deps) + ": " + (deps.length > 1 ? "they need " : "it needs ") + box.dataset.label + ".");
+      say(box, "Also unticked " + labels(deps) + ": " + (deps.length > 1 ? "they need " : "it needs ") + box.dataset.label + ".");
     } else {
       box.checked = true;
-      say("");
+      say(box, "");
     }
   }, true);
 
@@ -184,4 +185,48 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", liveFilters);
   else liveFilters();
+})();
+
+// permission grid (issue 15): the role editor's one table.
+(function () {
+  "use strict";
+  // Validation after interaction only: the fields the user typed in or changed are
+  // posted in `touched`, so the live preview checks a new role's name once it was
+  // typed in, not while the user is still ticking boxes.
+  function touch(ev) {
+    var el = ev.target;
+    var form = el instanceof Element ? el.closest("#role-form") : null;
+    var touched = form ? form.querySelector("#role-touched") : null;
+    if (!touched || !el.name || el.name === "touched") return;
+    var names = touched.value.split(" ").filter(Boolean);
+    if (names.indexOf(el.name) < 0) { names.push(el.name); touched.value = names.join(" "); }
+  }
+  document.addEventListener("input", touch, true);
+  document.addEventListener("change", touch, true);
+  document.addEventListener("focusout", function (ev) {
+    if (ev.target instanceof HTMLInputElement && ev.target.id === "role-name") touch(ev);
+  }, true);
+
+  // A preview re-sends each box's note out of band: the box's wrapper takes the state
+  // the server gave it (inert, gated ...), the box itself is never replaced.
+  document.addEventListener("htmx:oobAfterSwap", function (ev) {
+    var note = ev.target;  // the note swapped in (detail.target is the one it replaced)
+    if (!(note instanceof Element) || !note.id || note.id.indexOf("note-") !== 0) return;
+    var wrapper = note.closest(".perm");
+    var state = note.getAttribute("data-state");
+    if (wrapper && state) wrapper.className = "perm perm-" + state;
+  });
+
+  // K11 in the create flow's field permissions, as on the Field permissions tab: write
+  // includes read; unticking read unticks write.
+  document.addEventListener("change", function (ev) {
+    var box = ev.target;
+    if (!(box instanceof HTMLInputElement) || !box.form || box.form.id !== "role-form") return;
+    var parts = box.name.split(":");
+    if (parts.length !== 2 || (parts[0] !== "read" && parts[0] !== "write")) return;
+    var other = box.form.elements.namedItem((parts[0] === "write" ? "read:" : "write:") + parts[1]);
+    if (!(other instanceof HTMLInputElement) || other.disabled) return;
+    if (parts[0] === "write" && box.checked) other.checked = true;
+    if (parts[0] === "read" && !box.checked) other.checked = false;
+  }, true);
 })();
