@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
+from rolegate.domain.rules.team_rules import guardians_after, is_guardian
 from rolegate.domain.schema import Area, Permission, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage
 
-__all__ = ["AreaChange", "SeatMove", "permission_changes", "seat_move"]
+__all__ = ["AreaChange", "SeatMove", "permission_changes", "roles_offered", "seat_move"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,7 @@ def seat_move(
     *,
     member: Member,
     role: Role,
-    capacities: Mapping[str, int],
+    capacities: Mapping[str, int | None],
 ) -> SeatMove:
     """The seat `member` uses with their role and with `role` instead (N1, N2, T3)."""
     everyone = list(members)
@@ -79,3 +81,17 @@ def seat_move(
         capacity=capacities.get(after_seat) if after_seat else None,
         holds_seat=member.status is not MemberStatus.DISABLED,
     )
+
+
+def roles_offered(
+    schema: ProductSchema, roles: Mapping[str, Role], members: Iterable[Member], *, member: Member, features: frozenset[str]
+) -> tuple[Role, ...]:
+    """The roles a member may be given without leaving the workspace without a guardian
+    (C4, T11, K13, N12, E1): every role, except for the only active guardian, who is
+    offered only the roles that keep them one (their own among them). Offering no
+    other role is how the Team page does not offer demoting the only administrator;
+    the use case still refuses it (`guardian_violations`)."""
+    guardians = guardians_after(schema, members, roles, features)
+    if guardians != {member.id}:
+        return tuple(roles.values())
+    return tuple(r for r in roles.values() if is_guardian(schema, r, role_permissions(schema, r, features)))
