@@ -215,6 +215,12 @@ class Transferred:
     records: dict[str, int]
     references: int
     revision: int
+    receiver: str = ""
+    """Who received them, as the team knows them (name, else email)."""
+
+    @property
+    def moved(self) -> int:
+        return sum(self.records.values())
 
 
 def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_member: str, to_member: str) -> Transferred:
@@ -237,15 +243,17 @@ def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_m
         references = uow.members.references(workspace_id, source.id)
         moved = uow.team.reassign_records(workspace_id, source.id, target.id)
         moved_refs = uow.team.move_references(workspace_id, source.id, target.id)
+        got = uow.members.get(workspace_id, target.id)
+        receiver = (got.name or got.email) if got is not None else ""
         if not moved and not moved_refs:
-            return Transferred({}, 0, state.workspace.revision)
+            return Transferred({}, 0, state.workspace.revision, receiver)
         revision = record_change(
             uow, workspace_id, actor, "member.transfer", "member", source.id,
             {"member": source.id, "records": by_type, "references": references},
             {"member": target.id, "records": by_type, "references": references},
         )  # fmt: skip
         uow.commit()
-    return Transferred(by_type, moved_refs, revision)
+    return Transferred(by_type, moved_refs, revision, receiver)
 
 
 @dataclass(frozen=True, slots=True)
