@@ -108,7 +108,7 @@ def test_C5_C4_an_administrator_cannot_disable_or_demote_themselves_and_reads_wh
     # Another member's menu offers the profile change.
     ann = admin.locator('tr[data-email="ann@example.com"]')
     expect(open_menu(ann).get_by_role("link", name="Change profile")).to_be_visible()
-    expect(mine.locator(".role-name")).to_have_text("Administrator")
+    expect(mine.locator(".member-role")).to_have_text("Administrator")
 
 
 def test_C6_a_csm_with_accounts_is_disabled_after_their_accounts_are_transferred(admin: Page, site: Site, tmp_path: Path) -> None:

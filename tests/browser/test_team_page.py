@@ -47,7 +47,7 @@ def test_K2_change_a_role_in_the_dialog_after_reading_the_preview(admin: Page, s
     expect(dialog.locator("#preview-refusal")).to_have_count(0)
     dialog.get_by_role("button", name="Change role").click()
     expect(admin.locator(".flash")).to_have_text("Ann Archer has a new role.")
-    expect(ann.locator(".role-name")).to_have_text("Viewer")
+    expect(ann.locator(".member-role")).to_have_text("Viewer")
     expect(viewer_seats).to_have_text(str(used + 1))
     assert errors == []
 
@@ -86,7 +86,7 @@ def test_a_role_change_by_keyboard_alone(admin: Page, site: Site) -> None:
     expect(dialog.get_by_role("button", name="Change role")).to_be_focused()
     admin.keyboard.press("Enter")
     expect(admin.locator(".flash")).to_have_text("Bob Baker has a new role.")
-    expect(bob.locator(".role-name")).to_have_text("Administrator")
+    expect(bob.locator(".member-role")).to_have_text("Administrator")
     assert errors == []
 
 

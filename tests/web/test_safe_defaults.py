@@ -28,7 +28,7 @@ def test_telephony_invites_an_analyst_unless_told_otherwise(admin: Web, demo: De
     fields = [(k, "new@example.com" if k == "email" else v) for k, v in fields]
     assert admin.post(f"/w/{ws}/team/invite", fields).status_code == 303
     row = one(soup(admin.get(f"/w/{ws}/team")), 'tr[data-email="new@example.com"]')
-    assert one(row, ".role-name").get_text() == "Analyst"
+    assert one(row, ".member-role").get_text() == "Analyst"
     # Ownership transfer: the former owner's new role starts on the least privileged too.
     assert one(soup(admin.get(f"/w/{ws}/team")), "#owner-role option[selected]")["value"] == "analyst"
 

@@ -158,7 +158,7 @@ def test_K2_a_catalyst_member_made_viewer_previews_the_viewer_license(admin: Web
     assert admin.post(url, {"role": "viewer"}).status_code == 303
     doc = _team(admin, demo, "catalyst")
     assert one(doc, ".flash").get_text() == "Ann Archer has a new role."
-    assert one(_row(doc, "ann@example.com"), ".role-name").get_text() == "Viewer"
+    assert one(_row(doc, "ann@example.com"), ".member-role").get_text() == "Viewer"
     assert _seat(doc, "viewer") == (used + 1, capacity)
 
 
