@@ -136,6 +136,7 @@ def test_N2_a_csm_made_analyst_previews_gains_losses_and_an_analyst_seat(admin: 
     # N9: she still holds an account, which an Analyst cannot: the dry run says so, by her name.
     refusal = one(preview, "#preview-refusal")
     assert "Ann Archer is assigned 1 account, which the Analyst role cannot hold." in refusal.get_text()
+    assert one(preview, "#confirm-role").has_attr("disabled")  # what the rules refuse cannot be confirmed
     text = _customer_text(preview)
     for mid in _member_ids(demo, "natero"):
         assert mid not in text
@@ -154,6 +155,7 @@ def test_K2_a_catalyst_member_made_viewer_previews_the_viewer_license(admin: Web
     assert lost_areas == [a for a in order if a in lost_areas]  # the areas in the schema's order
     assert one(preview, "#preview-seat").get_text() == f"Ann Archer uses a Viewer license instead of an Editor license: {used + 1} of {capacity} in use."
     assert preview.select("#preview-refusal") == []
+    assert not one(preview, "#confirm-role").has_attr("disabled")
     # Confirming gives the role the preview showed.
     assert admin.post(url, {"role": "viewer"}).status_code == 303
     doc = _team(admin, demo, "catalyst")
