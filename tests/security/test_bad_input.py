@@ -494,6 +494,7 @@ def test_a_bad_form_field_is_never_a_500(site: Site, path: str, field: str, valu
         "/w/{ws}/team/{member}/role?role=a%00b",
         "/w/{ws}/team/{member}/role/preview?role=" + "x" * 300,
         "/w/{ws}/team/a%00b/transfer",
+        "/w/{ws}/team/ownership?to=a%00b",
         "/w/{ws}/audit?actor=a%00b",
         "/w/{ws}/audit?until=9999-12-31",
         "/w/{ws}/audit?since=0000-01-01",

@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from rolegate.presets import PRESET_KEYS, load_preset
-from tests.web.conftest import Web, one, soup
+from tests.web.conftest import Web, form_fields, one, soup
 from tests.web.demo import ADMIN_EMAIL, Demo
 
 RULE_CODE = re.compile(r"\b[A-Z]{1,2}\d{1,2}\b")
@@ -72,7 +72,7 @@ def test_one_actions_menu_per_member_and_no_ids_or_rule_codes_in_it(admin: Web, 
 def test_the_items_follow_the_members_state(admin: Web, demo: Demo) -> None:
     doc = _team(admin, demo, "natero")
     ann = _items(_row(doc, "ann@example.com"))  # active CSM with an account
-    assert ann == {"role-link", "transfer-link", "reset-button", "disable-button", "delete-link"}
+    assert ann == {"role-link", "transfer-link", "reset-button", "disable-button", "ownership-link", "delete-link"}
     carol = _items(_row(doc, "carol@example.com"))  # invited
     assert carol == {"role-link", "resend-button", "revoke-button", "disable-button", "delete-link"}
     dan = _items(_row(doc, "dan@example.com"))  # disabled
@@ -197,3 +197,22 @@ def test_plurals_in_the_products_word(admin: Web, demo: Demo) -> None:
     assert one(_team(admin, demo, "customersuccessbox"), ".flash").get_text() == "Transferred 1 account to Ann Archer."
     dialog = soup(admin.get(f"{base}/team/{ann_id}/transfer", htmx=True))
     assert one(dialog, "#transfer-what").get_text() == "2 accounts of Ann Archer go to the member you choose."
+
+
+def test_T11_ownership_to_a_member_from_their_menu(admin: Web, demo: Demo) -> None:
+    ws = demo.ws("telephony")
+    doc = _team(admin, demo, "telephony")
+    assert "ownership-link" not in _items(_row(doc, "carol@example.com"))  # invited: not yet
+    assert "ownership-link" not in _items(_row(doc, ADMIN_EMAIL))  # not to oneself
+    url = str(one(_row(doc, "bob@example.com"), "a.ownership-link")["href"])
+    dialog = soup(admin.get(url, htmx=True))
+    assert one(dialog, "#dialog-title").get_text() == "Transfer ownership to Bob Baker?"
+    assert "Bob Baker becomes the owner of this workspace" in one(dialog, "#ownership-what").get_text()
+    assert one(dialog, "#ownership-role option[selected]")["value"] == load_preset("telephony").default_role
+    fields = dict(form_fields(one(dialog, "#ownership-dialog-form")))
+    assert fields["to"] == demo.member("telephony", "bob@example.com")
+    assert admin.get(f"/w/{ws}/team/ownership?to=nobody").status_code == 404
+    assert admin.post(f"/w/{ws}/team/ownership", fields).status_code == 303
+    with demo.rolegate.uow() as uow:
+        roles = {info.email: info.member.role for info in uow.members.all(ws)}
+    assert (roles["bob@example.com"], roles[ADMIN_EMAIL]) == ("owner", "analyst")

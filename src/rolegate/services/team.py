@@ -99,6 +99,8 @@ class TeamView:
     revision: int
     guardian: str = ""
     """Who the workspace must keep one of, in the product's words ("Administrator")."""
+    guardians: frozenset[str] = frozenset()
+    """The active guardians' member ids: who may hand ownership on (T11)."""
 
 
 def _guardian_name(schema: ProductSchema) -> str:
@@ -153,7 +155,9 @@ def team_view(
         if (status is None or m.info.member.status.value == status) and (role is None or m.info.member.role == role) and (seat is None or m.seat == seat)
     ]
     active = [m for m in everyone if m.info.member.status is MemberStatus.ACTIVE]
-    return TeamView(schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision, _guardian_name(schema))
+    return TeamView(
+        schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision, _guardian_name(schema), frozenset(guardians)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from rolegate.services.member_role_preview import member_role_preview
 from rolegate.services.members import change_member_role, delete_member, disable_member, enable_member
 from rolegate.services.outbox import developer_mails
 from rolegate.services.password_reset import send_password_reset
-from rolegate.services.team import removal_view, team_view, transfer_ownership, transfer_records
+from rolegate.services.team import TeamView, removal_view, team_view, transfer_ownership, transfer_records
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -50,6 +50,14 @@ def _page(request: Request, workspace_id: str, current: str = "team") -> Workspa
 def _filter(request: Request, name: str) -> str | None:
     value = request.query_params.get(name, "").strip()
     return value[:64] or None
+
+
+def _default_role(view: TeamView, page: WorkspaceContext, form: FormData | None) -> str:
+    """Safe by default (issue 15): a picker starts on the least-privileged role, never on
+    Owner; after a refusal, on the role that was chosen."""
+    if form is not None and form.get("role"):
+        return str(form.get("role"))
+    return default_member_role(view.schema, view.roles, page.workspace.features).id if view.roles else ""
 
 
 def _team(
@@ -80,9 +88,8 @@ def _team(
         "invite_name": str(form.get("name") or "") if form is not None else "",
         "guardian_rule": view.schema.guardian.rule_id,
         "guardian": view.guardian,
-        # Safe by default (issue 15): a picker starts on the least-privileged role, never on Owner.
-        "default_role": str(form.get("role") or "") if form is not None and form.get("role")
-        else default_member_role(view.schema, view.roles, page.workspace.features).id if view.roles else "",
+        "default_role": _default_role(view, page, form),
+        "owners": view.guardians,
     }
     return render(request, "team/list.html", ctx, page=page, status=status)
 
@@ -137,6 +144,22 @@ async def invite_member(request: Request, workspace_id: str) -> Response:
 def _chosen_role(request: Request) -> str | None:
     """The role the picker chose (`?role=`), trimmed and bounded like the filters."""
     return _filter(request, "role")
+
+
+@router.get("/w/{workspace_id}/team/ownership")
+def ownership_dialog(request: Request, workspace_id: str) -> Response:
+    """T11 from a member's actions menu: ownership to that member (`?to=`), with the
+    role the giver takes, confirmed in the dialog."""
+    page = _page(request, workspace_id)
+    view = team_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id)
+    me = page.member.member.id if page.membership is not None else None
+    to = _filter(request, "to")
+    receivers = [m for m in view.active if m.info.member.id != me]
+    chosen = next((m for m in receivers if m.info.member.id == to), None)
+    if chosen is None:
+        raise StarletteHTTPException(404)
+    ctx = {"to": chosen, "receivers": receivers, "roles": list(view.roles), "default_role": _default_role(view, page, None), "schema": view.schema}
+    return render(request, "team/ownership.html", ctx, page=page)
 
 
 @router.get("/w/{workspace_id}/team/{member_id}/role")
