@@ -241,10 +241,13 @@
     });
   });
 
-  // A dialog loaded by htmx starts on its own first field (the role picker), when it names one.
+  // A dialog loaded by htmx starts on its own first field (the role picker), when it names
+  // one. htmx wires the new content's hx- attributes only once it settles (20 ms later):
+  // wire them now, so that a choice made at once already fetches its preview.
   document.addEventListener("htmx:afterSwap", function (ev) {
     var target = ev.detail && ev.detail.target;
     if (!target || target.id !== "dialog-content") return;
+    if (window.htmx) window.htmx.process(target);
     var first = target.querySelector("[autofocus]");
     if (first instanceof HTMLElement) first.focus();
   });
