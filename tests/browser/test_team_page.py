@@ -76,6 +76,13 @@ def test_a_role_change_by_keyboard_alone(admin: Page, site: Site) -> None:
     dialog = admin.locator("#dialog")
     picker = dialog.get_by_label("New role")
     expect(picker).to_be_focused()
+    admin.keyboard.press("Escape")  # the dialog closes, and the focus is back on the menu's button
+    expect(dialog).to_be_hidden()
+    expect(button).to_be_focused()
+    admin.keyboard.press("Enter")
+    admin.keyboard.press("ArrowDown")
+    admin.keyboard.press("Enter")
+    expect(picker).to_be_focused()
     for _ in range(5):  # the arrow keys pick the next role; each choice fetches its preview
         if picker.evaluate("el => el.selectedOptions[0].textContent") == "Administrator":
             break
