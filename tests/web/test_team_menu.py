@@ -137,6 +137,9 @@ def test_N2_a_csm_made_analyst_previews_gains_losses_and_an_analyst_seat(admin: 
     refusal = one(preview, "#preview-refusal")
     assert "Ann Archer is assigned 1 account, which the Analyst role cannot hold." in refusal.get_text()
     assert one(preview, "#confirm-role").has_attr("disabled")  # what the rules refuse cannot be confirmed
+    # Without JavaScript the page itself shows the preview of `?role=`.
+    page = soup(admin.get(f"{url}?role=analyst"))
+    assert one(page, "#preview-seat").get_text() == one(preview, "#preview-seat").get_text()
     text = _customer_text(preview)
     for mid in _member_ids(demo, "natero"):
         assert mid not in text
