@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from rolegate.domain.workspace import Actor
 from rolegate.services.references import ReferenceWrite, put_references
 from tests.browser.conftest import Site
+from tests.browser.test_team import open_menu
 
 
 def test_C6_a_csm_named_in_a_playbook_is_deleted_after_the_transfer(admin: Page, site: Site) -> None:
@@ -19,18 +20,20 @@ def test_C6_a_csm_named_in_a_playbook_is_deleted_after_the_transfer(admin: Page,
     admin.goto(site.ws("customersuccessbox", "/team"))
     row = admin.locator('tr[data-email="ann@example.com"]')
     expect(row.locator("li.reference")).to_have_text("Onboarding playbook: kickoff call")
-    row.get_by_role("link", name="Delete").click()
-    expect(admin.locator("#delete-blockers .blocker-reference")).to_have_text("Onboarding playbook: kickoff call")
-    admin.get_by_role("button", name="Delete member").click()
+    open_menu(row).get_by_role("link", name="Delete").click()
+    dialog = admin.locator("#dialog")  # the confirmation, loaded into the page's dialog
+    expect(dialog.locator("#dialog-title")).to_have_text("Delete Ann Archer?")
+    expect(dialog.locator("#delete-blockers .blocker-reference")).to_have_text("Onboarding playbook: kickoff call")
+    dialog.get_by_role("button", name="Delete member").click()
     expect(admin.locator('#refusal li.violation[data-rule="C6"]').first).to_be_visible()
-    admin.goto(site.ws("customersuccessbox", f"/team/{ann}/delete"))
+    admin.goto(site.ws("customersuccessbox", f"/team/{ann}/delete"))  # the same confirmation as a page
     admin.get_by_label("Transfer to").select_option(label="Bob Baker")
     admin.get_by_role("button", name="Transfer").click()
-    expect(admin.locator(".flash")).to_have_text("Transferred 1 record(s) and 1 playbook task(s).")
+    expect(admin.locator(".flash")).to_have_text("Transferred 1 account and 1 reference to Bob Baker.")
     expect(admin.locator('tr[data-email="bob@example.com"] li.reference')).to_have_text(
         "Onboarding playbook: kickoff call"
     )
-    admin.locator('tr[data-email="ann@example.com"]').get_by_role("link", name="Delete").click()
-    admin.get_by_role("button", name="Delete member").click()
+    open_menu(admin.locator('tr[data-email="ann@example.com"]')).get_by_role("link", name="Delete").click()
+    dialog.get_by_role("button", name="Delete member").click()
     expect(admin.locator(".flash")).to_contain_text("is deleted from this workspace")
     expect(admin.locator('tr[data-email="ann@example.com"]')).to_have_count(0)

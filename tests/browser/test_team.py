@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from rolegate.services.mail import SmtpTransport
 from rolegate.services.outbox import OutboxSender, OutboxWorker
@@ -81,28 +81,41 @@ def test_T4_invite_open_the_emailed_link_set_a_password_and_log_in(admin: Page, 
     expect(row).to_have_attribute("data-status", "active")
 
 
+def open_menu(row: Locator) -> Locator:
+    """Opens the member's actions menu (issue 15: one per row) and returns its panel."""
+    row.locator("summary.menu-button").click()
+    expect(row.locator("summary.menu-button")).to_have_attribute("aria-expanded", "true")
+    return row.locator(".menu-panel")
+
+
 def test_C5_C4_an_administrator_cannot_disable_or_demote_themselves_and_reads_why(admin: Page, site: Site) -> None:
     team_page(admin, site, "customersuccessbox")
     mine = admin.locator('tr[data-email="admin@example.com"]')
-    # Safe by default (issue 15): disabling yourself is not offered (the server still refuses it: C5, tests/web).
-    expect(mine.get_by_role("button", name="Disable")).to_have_count(0)
-    expect(mine.get_by_role("link", name="Delete")).to_have_count(0)
-
-    mine = admin.locator('tr[data-email="admin@example.com"]')
-    mine.get_by_label("Profile of admin@example.com").select_option(label="Customer Success Manager")
-    mine.get_by_role("button", name="Change profile").click()
-    c4 = admin.locator('#refusal li.violation[data-rule="C4"]')
-    expect(c4.locator(".message")).to_have_text("You are the only Administrator: you cannot downgrade your own profile.")
-    expect(c4.locator(".fix")).to_contain_text("Make another member Administrator first.")
-    admin.goto(site.ws("customersuccessbox", "/team"))
-    expect(admin.locator('tr[data-email="admin@example.com"] select[name=role] option[selected]')).to_have_text("Administrator")
+    menu = open_menu(mine)
+    # Safe by default (issue 15): what the rules refuse is not offered (the server still
+    # refuses it: C5, C4, tests/web/test_team.py), and the menu says why.
+    expect(menu.get_by_role("button", name="Disable")).to_have_count(0)
+    expect(menu.get_by_role("link", name="Delete")).to_have_count(0)
+    expect(menu.get_by_role("link", name="Change profile")).to_have_count(0)
+    expect(menu.locator(".sole-guardian")).to_have_text(
+        "You are this workspace's only active Administrator, so disabling or demoting you is not offered: give another member the same access first."
+    )
+    menu.get_by_text("Why?").click()
+    expect(menu.locator("details.why .rule")).to_have_text("C4")
+    admin.keyboard.press("Escape")  # closes the menu, its button focused again
+    expect(mine.locator("summary.menu-button")).to_have_attribute("aria-expanded", "false")
+    expect(mine.locator("summary.menu-button")).to_be_focused()
+    # Another member's menu offers the profile change.
+    ann = admin.locator('tr[data-email="ann@example.com"]')
+    expect(open_menu(ann).get_by_role("link", name="Change profile")).to_be_visible()
+    expect(mine.locator(".member-role")).to_have_text("Administrator")
 
 
 def test_C6_a_csm_with_accounts_is_disabled_after_their_accounts_are_transferred(admin: Page, site: Site, tmp_path: Path) -> None:
     team_page(admin, site, "customersuccessbox")
     ann = admin.locator('tr[data-email="ann@example.com"]')
     expect(ann.locator(".assigned-count")).to_have_text("1")
-    ann.get_by_role("button", name="Disable").click()
+    open_menu(ann).get_by_role("button", name="Disable").click()
     dialog = admin.locator("#confirm-dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("#confirm-text")).to_contain_text("Ann Archer can no longer sign in")
@@ -113,19 +126,21 @@ def test_C6_a_csm_with_accounts_is_disabled_after_their_accounts_are_transferred
     screenshot(admin, "team-refusal", tmp_path)
 
     ann = admin.locator('tr[data-email="ann@example.com"]')
-    ann.get_by_label("Transfer records to").select_option(label="Bob Baker")
-    ann.get_by_role("button", name="Transfer").click()
-    expect(dialog.locator("#confirm-text")).to_have_text("1 record of Ann Archer go to Bob Baker.")
-    dialog.get_by_role("button", name="Transfer").click()
-    expect(admin.locator(".flash")).to_have_text("Transferred 1 record(s) and 0 playbook task(s).")
+    open_menu(ann).get_by_role("link", name="Transfer accounts").click()
+    box = admin.locator("#dialog")
+    expect(box).to_be_visible()
+    expect(box.locator("#transfer-what")).to_have_text("1 account of Ann Archer goes to the member you choose.")
+    box.get_by_label("Transfer to").select_option(label="Bob Baker")
+    box.get_by_role("button", name="Transfer").click()
+    expect(admin.locator(".flash")).to_have_text("Transferred 1 account to Bob Baker.")
     expect(admin.locator('tr[data-email="bob@example.com"] .assigned-count')).to_have_text("2")
 
-    admin.locator('tr[data-email="ann@example.com"]').get_by_role("button", name="Disable").click()
+    open_menu(admin.locator('tr[data-email="ann@example.com"]')).get_by_role("button", name="Disable").click()
     # Cancel first: nothing happens.
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     expect(admin.locator('tr[data-email="ann@example.com"]')).to_have_attribute("data-status", "active")
-    admin.locator('tr[data-email="ann@example.com"]').get_by_role("button", name="Disable").click()
+    open_menu(admin.locator('tr[data-email="ann@example.com"]')).get_by_role("button", name="Disable").click()
     dialog.get_by_role("button", name="Disable Ann Archer").click()
     expect(admin.locator(".flash")).to_have_text("Ann Archer is disabled; their seat is free.")
     expect(admin.locator('tr[data-email="ann@example.com"]')).to_have_attribute("data-status", "disabled")

@@ -28,7 +28,7 @@ def test_telephony_invites_an_analyst_unless_told_otherwise(admin: Web, demo: De
     fields = [(k, "new@example.com" if k == "email" else v) for k, v in fields]
     assert admin.post(f"/w/{ws}/team/invite", fields).status_code == 303
     row = one(soup(admin.get(f"/w/{ws}/team")), 'tr[data-email="new@example.com"]')
-    assert one(row, "select[name=role] option[selected]").get_text() == "Analyst"
+    assert one(row, ".member-role").get_text() == "Analyst"
     # Ownership transfer: the former owner's new role starts on the least privileged too.
     assert one(soup(admin.get(f"/w/{ws}/team")), "#owner-role option[selected]")["value"] == "analyst"
 
@@ -46,8 +46,11 @@ def test_disable_and_transfer_ask_first_and_name_who(admin: Web, demo: Demo) -> 
     disable = one(ann, 'form[action$="/disable"]')
     assert disable["data-confirm-title"] == "Disable Ann Archer?"
     assert "Ann Archer can no longer sign in" in str(disable["data-confirm"])
-    transfer = one(ann, "form.transfer-form")
-    assert transfer["data-confirm"] == "1 record of Ann Archer go to {to}."
+    # The transfer's dialog names whose records, how many (the product's word), and asks where to.
+    dialog = soup(admin.get(str(one(ann, "a.transfer-link")["href"]), htmx=True))
+    assert one(dialog, "#dialog-title").get_text() == "Transfer the accounts of Ann Archer"
+    assert one(dialog, "#transfer-what").get_text() == "1 account of Ann Archer goes to the member you choose."
+    assert [o.get_text() for o in dialog.select("form.transfer-form #transfer-to option")] == ["Avery Admin", "Bob Baker"]
     assert "{to} becomes the owner" in str(one(doc, "#ownership-form")["data-confirm"])
     assert one(doc, "#confirm-dialog")
 

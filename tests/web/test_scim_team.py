@@ -30,16 +30,18 @@ def test_the_team_page_shows_directory_managed_and_suspended_members(admin: Web,
     assert ann_row["data-status"] == "disabled"
     assert one(ann_row, ".directory-managed").get_text() == "Managed by your directory"
     assert one(ann_row, ".directory-suspended").get_text() == "Suspended by your directory"
-    assert "1 record named them: kept for you to transfer" in one(ann_row, ".transfer-needed").get_text()
-    assert ann_row.select("form.role-form") == []
+    assert "1 account named them: kept for you to transfer" in one(ann_row, ".transfer-needed").get_text()
+    assert ann_row.select("a.role-link") == []  # no role change offered in her actions menu
     assert "follows their groups in your identity provider" in one(ann_row, ".role-read-only").get_text()
-    assert ann_row.select("form.transfer-form")  # the way out: transfer the account
+    assert ann_row.select("a.transfer-link")  # the way out: transfer the account
     bob_row = one(doc, 'tr[data-email="bob@example.com"]')
     assert bob_row.select(".directory-suspended") == []
     assert bob_row.select(".directory-managed")
     admin_row = one(doc, 'tr[data-email="admin@example.com"]')
     assert admin_row.select(".directory-managed") == []
-    assert admin_row.select("form.role-form")
+    carol_row = one(doc, 'tr[data-email="carol@example.com"]')  # not managed: her role changes here
+    assert carol_row.select(".directory-managed") == []
+    assert carol_row.select("a.role-link")
 
     # A manual role change is refused, naming why (the form is gone, a crafted post too).
     r = admin.post(f"{base}/team/{bob}/role", {"role": "administrator"})

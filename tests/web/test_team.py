@@ -92,7 +92,7 @@ def test_C6_transfer_the_accounts_then_disable(admin: Web, demo: Demo) -> None:
     r = admin.post(f"{base}/team/{ann}/transfer", {"to": bob})
     assert r.status_code == 303, r.text
     doc = soup(admin.get(f"{base}/team"))
-    assert "Transferred 1 record(s)" in one(doc, ".flash").get_text()
+    assert one(doc, ".flash").get_text() == "Transferred 1 account to Bob Baker."  # the product's word, singular
     assert one(doc, 'tr[data-email="bob@example.com"] .assigned-count').get_text() == "2"
     assert admin.post(f"{base}/team/{ann}/disable", htmx=True).headers["HX-Redirect"] == f"{base}/team"
     assert one(soup(admin.get(f"{base}/team")), 'tr[data-email="ann@example.com"]')["data-status"] == "disabled"

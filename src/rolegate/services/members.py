@@ -273,7 +273,9 @@ def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_r
     schema = state.schema
     held = [o.key for o in schema.objects.values() if o.assignee_action is not None]
     assigned = {key: uow.records.assigned_count(state.workspace.id, member_id, [key]) for key in held}
-    return assignments_kept_violations(schema, member=member_id, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=assigned)
+    info = uow.members.get(state.workspace.id, member_id)  # named as the team knows them, never by id
+    who = (info.name or info.email) if info is not None else member_id
+    return assignments_kept_violations(schema, member=who, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=assigned)
 
 
 def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberChanged:

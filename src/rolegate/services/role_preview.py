@@ -35,6 +35,7 @@ __all__ = [
     "SeatChange",
     "deletion_page",
     "deletion_refusal",
+    "dry_run",
     "preview_role_change",
 ]
 
@@ -64,7 +65,9 @@ class Refusal:
         return bool(self.violations) or self.denied is not None
 
 
-def _dry_run(uow: UnitOfWork, run: Callable[[UnitOfWork], object]) -> Refusal:
+def dry_run(uow: UnitOfWork, run: Callable[[UnitOfWork], object]) -> Refusal:
+    """Runs a write use case through a unit of work that never commits: what it would
+    refuse, and why; nothing is written."""
     try:
         run(_RolledBack(uow.engine))
     except RuleViolationError as exc:
@@ -135,7 +138,7 @@ def preview_role_change(
     before = state.role(role_id) if role_id is not None else None
 
     if role_id is not None:
-        refusal = _dry_run(
+        refusal = dry_run(
             uow,
             lambda dry: update_role(
                 dry,
@@ -150,7 +153,7 @@ def preview_role_change(
             ),
         )
     else:
-        refusal = _dry_run(
+        refusal = dry_run(
             uow,
             lambda dry: create_role(
                 dry,
@@ -254,7 +257,7 @@ def deletion_refusal(
 ) -> Refusal:
     """Why deleting the role (its holders moving to `replacement`) would be refused
     (empty: it would be deleted). Changes nothing."""
-    return _dry_run(
+    return dry_run(
         uow, lambda dry: delete_role(dry, actor=actor, workspace_id=workspace_id, role_id=role_id, replacement=replacement)
     )
 

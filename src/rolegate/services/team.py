@@ -9,6 +9,7 @@ from typing import Any
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.paging import DEFAULT_PAGE_SIZE, creation_key, page_of
 from rolegate.domain.permissions import role_permissions
+from rolegate.domain.role_change import roles_offered
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.ownership_rules import (
     ownership_giver_violations,
@@ -63,6 +64,11 @@ class TeamMember:
     """C6: the places of the host product that name the member (a playbook task ...)."""
     directory: DirectoryFlags | None = None
     """SCIM (issue 17): managed by the workspace's directory, or suspended by it."""
+    sole_guardian: bool = False
+    """The workspace's only active administrator (C4, T11, K13, N12, E1): disabling or
+    deleting them is not offered, nor a role that would demote them."""
+    other_roles: int = 0
+    """How many roles besides their own the member may be given (`roles_offered`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,19 @@ class TeamView:
     active: list[TeamMember]
     seats: list[SeatCount]
     revision: int
+    guardian: str = ""
+    """Who the workspace must keep one of, in the product's words ("Administrator")."""
+    guardians: frozenset[str] = frozenset()
+    """The active guardians' member ids: who may hand ownership on (T11)."""
+
+
+def _guardian_name(schema: ProductSchema) -> str:
+    g = schema.guardian
+    if g.role is not None and g.role in schema.system_roles:
+        return schema.system_roles[g.role].name
+    if g.level is not None and g.level in schema.levels:
+        return f"member with the {schema.levels[g.level].label} {schema.words.level.lower()}"
+    return "administrator"
 
 
 def _seats(state: WorkspaceState) -> list[SeatCount]:
@@ -117,21 +136,28 @@ def team_view(
         for ref in uow.team.references(workspace_id):
             references.setdefault(ref.member_id, []).append(ref)
         directory = uow.scim.flags(workspace_id)
-    schema = state.schema
+    schema, features = state.schema, state.workspace.features
+    guardians = guardians_after(schema, state.members, state.roles, features)
     everyone = []
     for info in infos:
         r = state.roles[info.member.role]
         mid = info.member.id
+        offered = roles_offered(schema, state.roles, state.members, member=info.member, features=features)
         everyone.append(
-            TeamMember(info, r.name, seat_of(schema, r), invitations.get(mid), assigned.get(mid, 0), tuple(references.get(mid, ())), directory.get(mid))
-        )
+            TeamMember(
+                info, r.name, seat_of(schema, r), invitations.get(mid), assigned.get(mid, 0), tuple(references.get(mid, ())), directory.get(mid),
+                sole_guardian=guardians == {mid}, other_roles=sum(o.id != r.id for o in offered),
+            )
+        )  # fmt: skip
     members = [
         m
         for m in everyone
         if (status is None or m.info.member.status.value == status) and (role is None or m.info.member.role == role) and (seat is None or m.seat == seat)
     ]
     active = [m for m in everyone if m.info.member.status is MemberStatus.ACTIVE]
-    return TeamView(schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision)
+    return TeamView(
+        schema, tuple(state.roles.values()), members, active, _seats(state), state.workspace.revision, _guardian_name(schema), frozenset(guardians)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +219,12 @@ class Transferred:
     records: dict[str, int]
     references: int
     revision: int
+    receiver: str = ""
+    """Who received them, as the team knows them (name, else email)."""
+
+    @property
+    def moved(self) -> int:
+        return sum(self.records.values())
 
 
 def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_member: str, to_member: str) -> Transferred:
@@ -215,15 +247,17 @@ def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_m
         references = uow.members.references(workspace_id, source.id)
         moved = uow.team.reassign_records(workspace_id, source.id, target.id)
         moved_refs = uow.team.move_references(workspace_id, source.id, target.id)
+        got = uow.members.get(workspace_id, target.id)
+        receiver = (got.name or got.email) if got is not None else ""
         if not moved and not moved_refs:
-            return Transferred({}, 0, state.workspace.revision)
+            return Transferred({}, 0, state.workspace.revision, receiver)
         revision = record_change(
             uow, workspace_id, actor, "member.transfer", "member", source.id,
             {"member": source.id, "records": by_type, "references": references},
             {"member": target.id, "records": by_type, "references": references},
         )  # fmt: skip
         uow.commit()
-    return Transferred(by_type, moved_refs, revision)
+    return Transferred(by_type, moved_refs, revision, receiver)
 
 
 @dataclass(frozen=True, slots=True)

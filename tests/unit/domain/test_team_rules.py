@@ -161,7 +161,7 @@ def test_N9_a_member_with_accounts_keeps_a_role_that_may_hold_them() -> None:
         natero, member="c", role_name="Guest", effective=eff("guest"), assigned={"account": 2}
     )
     assert [(v.rule_id, v.message) for v in refused] == [
-        ("N9", "Member 'c' has 2 account record(s) assigned; role 'Guest' cannot hold assignments.")
+        ("N9", "c is assigned 2 accounts, which the Guest role cannot hold.")
     ]
     assert (
         assignments_kept_violations(

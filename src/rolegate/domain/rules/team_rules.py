@@ -208,13 +208,15 @@ def assignments_kept_violations(
     schema: ProductSchema, *, member: str, role_name: str, effective: frozenset[str], assigned: Mapping[str, int]
 ) -> list[Violation]:
     """N9 (and N6 for one member): a member with assigned records keeps a role that lets
-    them be assigned. `assigned`: their records by object type; `effective`: the new
-    role's permissions."""
+    them be assigned. `member`: the person as the team knows them (name, else email);
+    `assigned`: their records by object type; `effective`: the new role's permissions."""
     out: list[Violation] = []
     for key, count in assigned.items():
         otype = schema.objects[key]
         if count and otype.assignee_action is not None and not _may_hold(schema, otype.assignee_action, effective):
-            out.append(Violation(schema.rule("assignee"), f"Member {member!r} has {count} {otype.label.lower()} record(s) assigned; role {role_name!r} cannot hold assignments.", "Transfer or unassign those records first."))
+            label = otype.label.lower()
+            held = f"{count} {label}" if count == 1 else f"{count} {label}s"
+            out.append(Violation(schema.rule("assignee"), f"{member} is assigned {held}, which the {role_name} {schema.words.role.lower()} cannot hold.", f"Transfer their {label}s to another member first."))
     return out
 
 

@@ -1,7 +1,11 @@
 """The Team page: members (filtered by status, role and seat type) with their seats,
-invitations, assigned records and references (C6); invite, change role, disable, enable
-and delete (after a confirmation page, N12, E7), send a
-password reset, transfer records, resend and revoke invitations, transfer ownership.
+invitations, assigned records and references (C6), and one actions menu per member:
+change role (after a preview of what they gain and lose, and of their seat: issue 15),
+disable, enable and delete (after a confirmation, N12, E7), send a password reset,
+transfer records, resend and revoke invitations; invite, transfer ownership. What a
+member's state makes impossible (disabling yourself, demoting the only administrator)
+is not offered. The confirmations that need a choice (role, recipient) are pages that
+htmx loads into the page's dialog.
 Every action is a service call; a refusal shows the team page again with the rule,
 its message and its fix. `/w/{ws}/outbox` is the developer page of the mail outbox: the
 viewer's own mail, where the operator turned it on (`make run` works offline)."""
@@ -22,10 +26,11 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.services.commands import InviteIn, MemberChangeIn, OwnershipIn, TransferIn
 from rolegate.services.invitations import invite, resend_invitation, revoke_invitation
+from rolegate.services.member_role_preview import member_role_preview
 from rolegate.services.members import change_member_role, delete_member, disable_member, enable_member
 from rolegate.services.outbox import developer_mails
 from rolegate.services.password_reset import send_password_reset
-from rolegate.services.team import removal_view, team_view, transfer_ownership, transfer_records
+from rolegate.services.team import TeamView, removal_view, team_view, transfer_ownership, transfer_records
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
@@ -45,6 +50,14 @@ def _page(request: Request, workspace_id: str, current: str = "team") -> Workspa
 def _filter(request: Request, name: str) -> str | None:
     value = request.query_params.get(name, "").strip()
     return value[:64] or None
+
+
+def _default_role(view: TeamView, page: WorkspaceContext, form: FormData | None) -> str:
+    """Safe by default (issue 15): a picker starts on the least-privileged role, never on
+    Owner; after a refusal, on the role that was chosen."""
+    if form is not None and form.get("role"):
+        return str(form.get("role"))
+    return default_member_role(view.schema, view.roles, page.workspace.features).id if view.roles else ""
 
 
 def _team(
@@ -74,9 +87,9 @@ def _team(
         "invite_email": str(form.get("email") or "") if form is not None else "",
         "invite_name": str(form.get("name") or "") if form is not None else "",
         "guardian_rule": view.schema.guardian.rule_id,
-        # Safe by default (issue 15): a picker starts on the least-privileged role, never on Owner.
-        "default_role": str(form.get("role") or "") if form is not None and form.get("role")
-        else default_member_role(view.schema, view.roles, page.workspace.features).id if view.roles else "",
+        "guardian": view.guardian,
+        "default_role": _default_role(view, page, form),
+        "owners": view.guardians,
     }
     return render(request, "team/list.html", ctx, page=page, status=status)
 
@@ -128,18 +141,68 @@ async def invite_member(request: Request, workspace_id: str) -> Response:
     return await _act(request, workspace_id, action)
 
 
+def _chosen_role(request: Request) -> str | None:
+    """The role the picker chose (`?role=`), trimmed and bounded like the filters."""
+    return _filter(request, "role")
+
+
+@router.get("/w/{workspace_id}/team/ownership")
+def ownership_dialog(request: Request, workspace_id: str) -> Response:
+    """T11 from a member's actions menu: ownership to that member (`?to=`), with the
+    role the giver takes, confirmed in the dialog."""
+    page = _page(request, workspace_id)
+    view = team_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id)
+    me = page.member.member.id if page.membership is not None else None
+    to = _filter(request, "to")
+    receivers = [m for m in view.active if m.info.member.id != me]
+    chosen = next((m for m in receivers if m.info.member.id == to), None)
+    if chosen is None:
+        raise StarletteHTTPException(404)
+    ctx = {"to": chosen, "receivers": receivers, "roles": list(view.roles), "default_role": _default_role(view, page, None), "schema": view.schema}
+    return render(request, "team/ownership.html", ctx, page=page)
+
+
+@router.get("/w/{workspace_id}/team/{member_id}/role")
+def role_dialog(request: Request, workspace_id: str, member_id: str) -> Response:
+    """Issue 15: the role change of one member, with what it changes (a page without
+    JavaScript; the dialog's content with htmx)."""
+    page = _page(request, workspace_id)
+    preview = member_role_preview(
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=_chosen_role(request)
+    )
+    return render(request, "team/role.html", {"p": preview, "schema": preview.schema}, page=page)
+
+
+@router.get("/w/{workspace_id}/team/{member_id}/role/preview")
+def role_preview(request: Request, workspace_id: str, member_id: str) -> Response:
+    """The preview alone, which the role picker fetches on each change (htmx)."""
+    page = _page(request, workspace_id)
+    preview = member_role_preview(
+        page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id, role_id=_chosen_role(request)
+    )
+    return render(request, "team/_role_preview.html", {"p": preview, "schema": preview.schema}, page=page, fragment=True)
+
+
+@router.get("/w/{workspace_id}/team/{member_id}/transfer")
+def transfer_dialog(request: Request, workspace_id: str, member_id: str) -> Response:
+    """N9, C6: whose records go where, chosen and confirmed in one dialog."""
+    page = _page(request, workspace_id)
+    view = removal_view(page.viewer.ui.rolegate.reader(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+    return render(request, "team/transfer.html", {"m": view.member, "others": view.others, "schema": view.schema}, page=page)
+
+
 @router.post("/w/{workspace_id}/team/{member_id}/role")
 async def change_role(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
         body = validated(MemberChangeIn, {"role": _field(form, "role")})
-        change_member_role(
+        done = change_member_role(
             page.viewer.ui.rolegate.uow(),
             actor=page.actor,
             workspace_id=workspace_id,
             member_id=member_id,
             role_id=body.role,
         )
-        return "The role is changed."
+        return f"{done.member.name or done.member.email} has a new {page.schema.words.role.lower()}."
 
     return await _act(request, workspace_id, action)
 
@@ -157,8 +220,8 @@ async def disable(request: Request, workspace_id: str, member_id: str) -> Respon
 @router.post("/w/{workspace_id}/team/{member_id}/enable")
 async def enable(request: Request, workspace_id: str, member_id: str) -> Response:
     def action(page: WorkspaceContext, form: FormData) -> str:
-        enable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
-        return "The member is enabled."
+        done = enable_member(page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, member_id=member_id)
+        return f"{done.member.name or done.member.email} is enabled."
 
     return await _act(request, workspace_id, action)
 
@@ -204,8 +267,10 @@ async def transfer(request: Request, workspace_id: str, member_id: str) -> Respo
             from_member=member_id,
             to_member=body.to,
         )
-        moved = sum(done.records.values())
-        return f"Transferred {moved} record(s) and {done.references} playbook task(s)."
+        what = page.schema.assigned_records(done.moved)
+        if done.references:
+            what += f" and {done.references} reference{'' if done.references == 1 else 's'}"
+        return f"Transferred {what} to {done.receiver}."
 
     return await _act(request, workspace_id, action)
 

@@ -230,3 +230,82 @@
     if (parts[0] === "read" && !box.checked) other.checked = false;
   }, true);
 })();
+
+// team page
+// Issue 15: one actions menu per member, a <details> disclosure (it opens without
+// JavaScript too). Here: aria-expanded follows it, one menu is open at a time, Escape
+// closes it and gives the focus back to its button, the arrow keys move between its
+// items, a click elsewhere closes it; an item that opens a dialog closes the menu, and
+// closing the dialog brings the focus back to the menu's button.
+(function () {
+  "use strict";
+  var opener = null;
+
+  function menus() { return Array.prototype.slice.call(document.querySelectorAll("details.row-menu")); }
+  function summaryOf(menu) { return menu.querySelector("summary"); }
+  function itemsOf(menu) { return Array.prototype.slice.call(menu.querySelectorAll(".menu-item")); }
+  function sync(menu) {
+    var s = summaryOf(menu);
+    if (s) s.setAttribute("aria-expanded", menu.open ? "true" : "false");
+  }
+
+  // `toggle` does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (ev) {
+    var menu = ev.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains("row-menu")) return;
+    sync(menu);
+    if (menu.open) menus().forEach(function (other) { if (other !== menu && other.open) other.open = false; });
+  }, true);
+
+  document.addEventListener("keydown", function (ev) {
+    var el = ev.target instanceof Element ? ev.target : null;
+    var menu = el ? el.closest("details.row-menu") : null;
+    if (!menu) return;
+    if (ev.key === "Escape" && menu.open) {
+      ev.preventDefault();
+      menu.open = false;
+      sync(menu);
+      summaryOf(menu).focus();
+      return;
+    }
+    if (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") return;
+    var items = itemsOf(menu);
+    if (!items.length) return;
+    ev.preventDefault();
+    if (!menu.open) { menu.open = true; sync(menu); }
+    var i = items.indexOf(el);
+    var next = ev.key === "ArrowDown" ? (i + 1) % items.length : (i <= 0 ? items.length - 1 : i - 1);
+    items[next].focus();
+  });
+
+  document.addEventListener("click", function (ev) {
+    var el = ev.target instanceof Element ? ev.target : null;
+    menus().forEach(function (menu) { if (menu.open && !(el && menu.contains(el))) { menu.open = false; sync(menu); } });
+    var item = el ? el.closest("details.row-menu .menu-item") : null;
+    if (!item) return;
+    var menu = item.closest("details.row-menu");
+    opener = summaryOf(menu);
+    // After the click's own action (a submit, an htmx request) has started.
+    window.setTimeout(function () { menu.open = false; sync(menu); }, 0);
+  });
+
+  ["dialog", "confirm-dialog"].forEach(function (id) {
+    var dialog = document.getElementById(id);
+    if (!dialog) return;
+    dialog.addEventListener("close", function () {
+      if (opener && document.contains(opener) && !document.querySelector("dialog[open]")) opener.focus();
+      if (!document.querySelector("dialog[open]")) opener = null;
+    });
+  });
+
+  // A dialog loaded by htmx starts on its own first field (the role picker), when it names
+  // one. htmx wires the new content's hx- attributes only once it settles (20 ms later):
+  // wire them now, so that a choice made at once already fetches its preview.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var target = ev.detail && ev.detail.target;
+    if (!target || target.id !== "dialog-content") return;
+    if (window.htmx) window.htmx.process(target);
+    var first = target.querySelector("[autofocus]");
+    if (first instanceof HTMLElement) first.focus();
+  });
+})();
