@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -143,11 +144,22 @@ def decide_one(snap: Snapshot, body: CheckIn) -> bytes:
 
 
 def decide_record(snap: Snapshot, body: CheckIn) -> bytes:
-    """The answer of `/check` on a record (reads the record index: a worker thread)."""
+    """The answer of `/check` on a record (may read the record index: a worker thread)."""
     assert body.record is not None
     decision = snap.check(body.member, body.action, RecordRef(body.record.type, body.record.id))
     _CHECKED[decision.allowed].inc()
-    return _with_revision(render(decision), decision.revision).encode()
+    return _checked_body(decision)  # shared Decisions: a grant, or the snapshot's denial per (depth, relation)
+
+
+def decide_record_in_memory(snap: Snapshot, body: CheckIn) -> bytes | None:
+    """`decide_record` when the records it needs are in memory (on the event loop);
+    None when they must be read (then `decide_record`, in a worker thread)."""
+    assert body.record is not None
+    decision = snap.check_in_memory(body.member, body.action, RecordRef(body.record.type, body.record.id))
+    if decision is None:
+        return None
+    _CHECKED[decision.allowed].inc()
+    return _checked_body(decision)  # shared Decisions: a grant, or the snapshot's denial per (depth, relation)
 
 
 class _CheckedBodies:
@@ -184,7 +196,8 @@ async def check(body: CheckIn, access: DecideAccess) -> Response:
     if body.record is None:
         answer = decide_one(snap, body)
     else:
-        answer = await run_in_threadpool(decide_record, snap, body)
+        held = decide_record_in_memory(snap, body)
+        answer = held if held is not None else await run_in_threadpool(decide_record, snap, body)
     return Response(answer, media_type=_JSON, headers=stale_headers(access, snap))
 
 
@@ -214,7 +227,19 @@ async def explain(body: ExplainIn, access: DecideAccess, response: Response) -> 
 
 def decide_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
     """The body of a `check/batch` answer, or the problem naming the first check that
-    failed (the whole batch fails)."""
+    failed (the whole batch fails). May read the record index: a worker thread."""
+    answer = _decide_batch(snap, body, snap.check)
+    assert answer is not None  # `check` always decides
+    return answer
+
+
+def decide_batch_in_memory(snap: Snapshot, body: BatchCheckIn) -> bytes | Response | None:
+    """`decide_batch` when every record it needs is in memory (on the event loop);
+    None when one must be read (then `decide_batch`, in a worker thread)."""
+    return _decide_batch(snap, body, snap.check_in_memory)
+
+
+def _decide_batch(snap: Snapshot, body: BatchCheckIn, on_record: Callable[[str, str, RecordRef], Decision | None]) -> bytes | Response | None:
     check = snap.check
     rendered = _rendered
     parts: list[str] = []
@@ -225,10 +250,12 @@ def decide_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
             record = item.get("record")
             if record is None:
                 d = check(item["member"], item["action"])
-                append(rendered(d))
             else:
-                d = check(item["member"], item["action"], RecordRef(record["type"], record["id"]))
-                append(render(d))
+                found = on_record(item["member"], item["action"], RecordRef(record["type"], record["id"]))
+                if found is None:
+                    return None
+                d = found
+            append(rendered(d))  # shared Decisions (a record's denial is the snapshot's, per depth and relation)
         except RolegateError as exc:
             return rolegate_problem(exc, pointer=f"checks[{i}]")
         allowed += d.allowed
@@ -271,7 +298,8 @@ async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
     action or a bad record fails the whole batch, naming the check (`checks[i]`)."""
     snap = await decision_snapshot(access, body.min_revision)
     if batch_has_records(body):
-        answer = await run_in_threadpool(decide_batch, snap, body)
+        in_memory = decide_batch_in_memory(snap, body)
+        answer = in_memory if in_memory is not None else await run_in_threadpool(decide_batch, snap, body)
     else:
         answer = decide_plain_batch(snap, body)
     if isinstance(answer, Response):
