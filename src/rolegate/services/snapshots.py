@@ -501,6 +501,11 @@ class SnapshotCache:
         catch_up(records, uow.changes, workspace_id, revision)
         return CachedRecordIndex(records, store, revision=revision, live=not store.reads_replica)
 
+    def records_held(self, workspace_id: str) -> int:
+        """Records of the workspace held in memory (at most the record cache size)."""
+        records = self._records.get(workspace_id)
+        return 0 if records is None else len(records)
+
     def _drop_records(self, workspace_id: str) -> None:
         """Under `_lock`: the workspace's snapshot is gone, and its records with it."""
         records = self._records.pop(workspace_id, None)
