@@ -20,6 +20,7 @@ import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 from prometheus_client import REGISTRY
+from starlette.concurrency import run_in_threadpool
 
 from rolegate.api import fast
 from rolegate.api.routes.decisions import render
@@ -177,11 +178,10 @@ def test_a_hit_is_answered_on_the_loop_without_reading_the_database(csb: Tenant,
     csm, other, _ = _people(csb)
     revision = _world(csb, csm, other)
     offloaded: list[object] = []
-    real = fast.run_in_threadpool
 
     async def counted(func: Callable[..., T], *args: Any) -> T:
         offloaded.append(func)
-        return await real(func, *args)
+        return await run_in_threadpool(func, *args)
 
     fetched: list[str] = []
     real_fetch = record_index._Readers.fetch
@@ -190,7 +190,7 @@ def test_a_hit_is_answered_on_the_loop_without_reading_the_database(csb: Tenant,
         fetched.append(query)  # PostgreSQL's record reads bypass SQLAlchemy (own connections)
         return real_fetch(self, query, params)
 
-    monkeypatch.setattr(fast, "run_in_threadpool", counted)
+    monkeypatch.setattr(fast, "run_in_threadpool", counted)  # the fast path's hop to a worker thread
     monkeypatch.setattr(record_index._Readers, "fetch", fetch)
     api = csb.api.without_actor()
     api.post(csb.url("/check"), json={"member": csm, "action": "accounts.view"})  # the key verified and cached
