@@ -20,8 +20,8 @@ from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.errors import StoreUnavailableError
 from rolegate.domain.workspace import Actor
-from rolegate.services.webhooks import create_endpoint
 from rolegate.services.snapshots import SnapshotCache
+from rolegate.services.webhooks import create_endpoint
 from rolegate.store.availability import read_revision as read_revision_of
 from tests.api.conftest import Api, Tenant, assert_problem, invite
 
