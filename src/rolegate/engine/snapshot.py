@@ -60,6 +60,7 @@ class Snapshot:
         "_tables",
         "_unknown",
         "features",
+        "memo",
         "revision",
         "schema",
     )
@@ -90,6 +91,11 @@ class Snapshot:
         self._lineage = records.lineage if isinstance(records, LineageIndex) else None
         self._memory = records.lineage_in_memory if isinstance(records, MemoryLineage) else None
         self._denials: dict[tuple[int, int, int], Decision] = {}
+        self.memo: dict[str, dict[int, Any]] = {}
+        """What callers derive from this snapshot's decisions (e.g. their JSON), by kind,
+        then by `id(decision)`: every decision `check` returns is held by the snapshot
+        (its tables, its denials), so an id names one decision for as long as the memo
+        lives, and the memo goes with the snapshot instead of keeping its decisions alive."""
 
     # -- decisions ------------------------------------------------------------------------
 
