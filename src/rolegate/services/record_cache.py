@@ -118,7 +118,7 @@ class RecordCache:
         held = self._held
         if key not in held:
             RECORDS_CACHED.inc()
-        held[(sys.intern(key[0]), key[1])] = record
+        held[(sys.intern(key[0]), key[1])] = record  # a workspace has a few types: one string each, not one per record
         held.move_to_end(key)
         while len(held) > self._maxsize:
             held.popitem(last=False)
