@@ -143,6 +143,7 @@ def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any]
         incidents=incidents,
         replica=replica,
         compile_behind=settings.compile_behind,
+        record_cache_size=settings.record_cache_size,
     )
     listener = None
     if settings.listen and is_postgres(engine):

@@ -29,6 +29,9 @@ class Settings:
     no server-side prepared statements (each transaction may land on another server
     connection, which never saw them)."""
     snapshot_cache_size: int = 256
+    record_cache_size: int = 10_000
+    """Records held in memory per workspace for record checks (`ROLEGATE_RECORD_CACHE_SIZE`;
+    0: none, each record check reads the database)."""
     listen: bool = True
     """On PostgreSQL, LISTEN for other processes' commits (stale-free snapshots)."""
     compile_behind: bool = True
@@ -103,6 +106,7 @@ class Settings:
             "listen_url": os.environ.get("ROLEGATE_LISTEN_URL") or None,
             "pgbouncer": _flag(os.environ.get("ROLEGATE_PGBOUNCER", "")),
             "snapshot_cache_size": int(os.environ.get("ROLEGATE_SNAPSHOT_CACHE_SIZE", "256")),
+            "record_cache_size": int(os.environ.get("ROLEGATE_RECORD_CACHE_SIZE", "10000")),
             "listen": os.environ.get("ROLEGATE_LISTEN", "1") not in {"0", "false", "no"},
             "compile_behind": os.environ.get("ROLEGATE_COMPILE_BEHIND", "1") not in {"0", "false", "no"},
             "max_staleness_ms": int(os.environ.get("ROLEGATE_MAX_STALENESS_MS", "1000")),

@@ -54,6 +54,9 @@ __all__ = [
     "OUTBOX_SEND_FAILURES",
     "OUTBOX_SENT",
     "RATE_LIMIT_REFUSALS",
+    "RECORDS_CACHED",
+    "RECORD_CACHE_INVALIDATIONS",
+    "RECORD_CACHE_LOOKUPS",
     "SNAPSHOTS_CACHED",
     "SNAPSHOTS_UNCONFIRMED",
     "SNAPSHOT_COMPILE_SECONDS",
@@ -121,6 +124,24 @@ SNAPSHOTS_CACHED = Gauge("rolegate_snapshots_cached", "Workspaces with a snapsho
 SNAPSHOTS_UNCONFIRMED = Gauge(
     "rolegate_snapshots_unconfirmed",
     "Workspaces whose snapshot keeps deciding without the database's confirmation (an outage; at most ROLEGATE_MAX_OUTAGE_MS).",
+    multiprocess_mode="livesum",
+)
+
+# -- record cache -------------------------------------------------------------------------
+
+RECORD_CACHE_LOOKUPS = Counter(
+    "rolegate_record_cache_lookups",
+    "Records that record checks needed: hit (held in memory), miss (read from the database, then held).",
+    ["result"],
+)
+RECORD_CACHE_INVALIDATIONS = Counter(
+    "rolegate_record_cache_invalidations",
+    "Revisions whose changes made a workspace's record cache forget: record (the records they name), all (every record).",
+    ["scope"],
+)
+RECORDS_CACHED = Gauge(
+    "rolegate_records_cached",
+    "Records held in memory for record checks, over every workspace (at most ROLEGATE_RECORD_CACHE_SIZE per workspace).",
     multiprocess_mode="livesum",
 )
 

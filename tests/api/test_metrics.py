@@ -19,7 +19,9 @@ from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.errors import StoreUnavailableError
+from rolegate.domain.workspace import Actor
 from rolegate.services.snapshots import SnapshotCache
+from rolegate.services.webhooks import create_endpoint
 from rolegate.store.availability import read_revision as read_revision_of
 from tests.api.conftest import Api, Tenant, assert_problem, invite
 
@@ -78,6 +80,11 @@ def test_the_exposition_parses_and_holds_every_metric(api: Api) -> None:
         "rolegate_db_pool_max_connections",
         "rolegate_database_up",
         "rolegate_rate_limit_refusals",
+        "rolegate_record_cache_lookups",
+        "rolegate_record_cache_invalidations",
+        "rolegate_records_cached",
+        "rolegate_webhook_backlog_events",
+        "rolegate_webhook_oldest_undelivered_age_seconds",
         "process_cpu_seconds",  # the default registry's process metrics come along
     }
     assert value(parse(r.text), "rolegate_database_up") == 1
@@ -149,6 +156,30 @@ def test_the_outbox_backlog_is_read_from_the_database(natero: Tenant) -> None:
     after = scrape(natero.api)
     assert delta(before, after, "rolegate_outbox_backlog_messages") == 1
     assert value(after, "rolegate_outbox_oldest_unsent_age_seconds") >= 0
+
+
+def test_the_webhook_backlog_is_read_from_the_database(natero: Tenant, rolegate: Rolegate, org: str) -> None:
+    """No sender runs here (`Settings()`: webhooks off): each change waits for the endpoint."""
+    create_endpoint(rolegate.uow(), actor=Actor.system("test"), organization_id=org, url="https://hooks.example.com/rolegate")
+    before = scrape(natero.api)
+    assert natero.api.put(natero.url("/records/account/acme"), json={}).status_code == 200
+    assert natero.api.put(natero.url("/records/account/acme"), json={"assignee": natero.owner}).status_code == 200
+    after = scrape(natero.api)
+    assert delta(before, after, "rolegate_webhook_backlog_events") == 2
+    assert value(after, "rolegate_webhook_oldest_undelivered_age_seconds") >= 0
+
+
+def test_record_checks_count_cache_hits_and_misses(natero: Tenant) -> None:
+    csm = invite(natero, "csm@acme.test", "csm")  # scope: assigned accounts, so the record is read
+    assert natero.api.put(natero.url("/records/account/mine"), json={"assignee": csm}).status_code == 200
+    check = {"member": csm, "action": "accounts.view", "record": {"type": "account", "id": "mine"}}
+    before = scrape(natero.api)
+    for _ in range(3):
+        assert natero.api.post(natero.url("/check"), json=check).json()["allowed"] is True
+    after = scrape(natero.api)
+    assert delta(before, after, "rolegate_record_cache_lookups_total", result="miss") == 1
+    assert delta(before, after, "rolegate_record_cache_lookups_total", result="hit") >= 2
+    assert delta(before, after, "rolegate_records_cached") == 1
 
 
 def test_pool_use_follows_checkouts(api: Api, rolegate: Rolegate) -> None:

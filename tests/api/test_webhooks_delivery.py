@@ -24,8 +24,15 @@ from rolegate.config import Settings
 from rolegate.domain.errors import InvalidInputError
 from rolegate.domain.workspace import Actor
 from rolegate.services import audit, sites, webhooks
-from rolegate.services.outbox import operator_mails
-from rolegate.services.webhook_delivery import DeliveryPolicy, HttpTransport, WebhookSender, retry_delay
+from rolegate.services.operations import webhook_backlog
+from rolegate.services.outbox import Backlog, operator_mails
+from rolegate.services.webhook_delivery import (
+    DeliveryPolicy,
+    HttpTransport,
+    WebhookSender,
+    deliver_until_idle,
+    retry_delay,
+)
 from rolegate.services.workspaces import create_organization, create_workspace
 from rolegate.store.repositories import utcnow
 from tests.webhooks_receiver import Received, Receiver, receiving
@@ -442,3 +449,30 @@ def test_a_commit_in_another_process_wakes_the_worker_through_notify(pg_url: str
     finally:
         writer.close()
         delivering.close()
+
+
+def test_the_backlog_counts_each_endpoints_undelivered_changes_and_the_oldest_age(rolegate: Rolegate, receiver: Receiver) -> None:
+    """`/metrics`' rolegate_webhook_backlog_events and ..._oldest_undelivered_age_seconds:
+    the changes after each enabled endpoint's cursors, summed over its workspaces (a
+    workspace made after it: from its first change); a disabled endpoint's wait unseen."""
+    site = make_site(rolegate, workspaces=2)
+    first = site.endpoint(receiver.url)
+    assert webhook_backlog(rolegate.reader()) == Backlog(0, 0.0)  # it starts after the changes made before it
+    site.change(0, n=2)
+    site.change(1)
+    assert webhook_backlog(rolegate.reader()).unsent == 3
+    second = site.endpoint(receiver.url)
+    site.change(1)
+    assert webhook_backlog(rolegate.reader()).unsent == 3 + 1 + 1
+    later = webhook_backlog(rolegate.reader(), now=utcnow() + timedelta(minutes=10))
+    assert later.oldest_age >= 600
+    made = create_workspace(rolegate.uow(), actor=PLATFORM, preset="natero", name="late", owner_email=f"late-{site.org[:8]}@hooks.test", organization_id=site.org)
+    with rolegate.reader() as uow:
+        born = len(uow.audit.all(made.workspace.id))
+    assert born > 0
+    assert webhook_backlog(rolegate.reader()).unsent == 5 + 2 * born
+    webhooks.update_endpoint(rolegate.uow(), actor=PLATFORM, organization_id=site.org, endpoint_id=second.view.endpoint.id, change=webhooks.EndpointChange(enabled=False))
+    assert webhook_backlog(rolegate.reader()).unsent == 4 + born
+    assert deliver_until_idle(site.sender(Clock())).delivered == 4 + born
+    assert webhook_backlog(rolegate.reader()) == Backlog(0, 0.0)
+    assert first.view.endpoint.id != second.view.endpoint.id

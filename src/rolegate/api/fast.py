@@ -45,7 +45,7 @@ from rolegate.api.routes import authzen, decisions
 from rolegate.api.schemas.authzen import EvaluationIn
 from rolegate.api.schemas.decisions import BatchCheckIn, CheckIn
 from rolegate.services.api_keys import KeyRight
-from rolegate.services.authzen import USER, evaluate, needs_records
+from rolegate.services.authzen import USER, evaluate, evaluate_in_memory
 from rolegate.services.commands import MAX_REVISION
 
 __all__ = ["FastDecisions"]
@@ -176,7 +176,8 @@ class FastDecisions:
             if parsed.record is None:
                 answer = decisions.decide_one(snap, parsed)
             else:
-                answer = await run_in_threadpool(decisions.decide_record, snap, parsed)
+                held = decisions.decide_record_in_memory(snap, parsed)
+                answer = held if held is not None else await run_in_threadpool(decisions.decide_record, snap, parsed)
         except Exception as error:
             await self._failed(scope, receive, send, error)
             return
@@ -206,10 +207,8 @@ class FastDecisions:
                 member = directory.member(subject.type, subject.id)
         scope["route"] = self._routes["evaluation"]
         try:
-            if needs_records(snap, member, action):
-                allowed = await run_in_threadpool(evaluate, snap, member, action, resource.type, resource.id)
-            else:
-                allowed = evaluate(snap, member, action, resource.type, resource.id)
+            held = evaluate_in_memory(snap, member, action, resource.type, resource.id)
+            allowed = held if held is not None else await run_in_threadpool(evaluate, snap, member, action, resource.type, resource.id)
         except Exception as error:
             await self._failed(scope, receive, send, error)
             return
@@ -229,7 +228,8 @@ class FastDecisions:
         scope["route"] = self._routes["check/batch"]
         try:
             if decisions.batch_has_records(parsed):
-                answer = await run_in_threadpool(decisions.decide_batch, snap, parsed)
+                in_memory = decisions.decide_batch_in_memory(snap, parsed)
+                answer = in_memory if in_memory is not None else await run_in_threadpool(decisions.decide_batch, snap, parsed)
             else:
                 answer = decisions.decide_plain_batch(snap, parsed)
         except Exception as error:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["InMemoryRecordIndex", "LineageIndex", "Record", "RecordIndex", "RecordRef"]
+__all__ = ["InMemoryRecordIndex", "LineageIndex", "MemoryLineage", "Record", "RecordIndex", "RecordRef"]
 
 
 class RecordRef(NamedTuple):
@@ -46,6 +46,15 @@ class LineageIndex(RecordIndex, Protocol):
     up, or None where the chain breaks; the sequence may stop early after a None."""
 
     def lineage(self, ref: RecordRef, depth: int) -> Sequence[Record | None]: ...
+
+
+@runtime_checkable
+class MemoryLineage(Protocol):
+    """An index that may hold records in memory in front of slower storage: it answers
+    a lineage (as `LineageIndex.lineage`) without I/O when it holds every record of it,
+    else None (then `lineage` reads). What lets a record check stay on the event loop."""
+
+    def lineage_in_memory(self, ref: RecordRef, depth: int) -> Sequence[Record | None] | None: ...
 
 
 class InMemoryRecordIndex:

@@ -27,7 +27,7 @@ from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema, Scope
 from rolegate.engine.decision import Decision, Explanation, Reason, ReasonCode
 from rolegate.engine.field_checks import FieldRefusal, FieldVisibility, WriteCheck
 from rolegate.engine.filters import AssigneeFilter, Filter
-from rolegate.engine.records import LineageIndex, Record, RecordIndex, RecordRef
+from rolegate.engine.records import LineageIndex, MemoryLineage, Record, RecordIndex, RecordRef
 
 __all__ = ["CompiledRole", "Snapshot"]
 
@@ -54,11 +54,13 @@ class Snapshot:
         "_lineage",
         "_member_roles",
         "_member_status",
+        "_memory",
         "_records",
         "_roles",
         "_tables",
         "_unknown",
         "features",
+        "memo",
         "revision",
         "schema",
     )
@@ -87,7 +89,13 @@ class Snapshot:
         self._records = records
         # An index over SQL answers a record and its parents in one query (C7).
         self._lineage = records.lineage if isinstance(records, LineageIndex) else None
+        self._memory = records.lineage_in_memory if isinstance(records, MemoryLineage) else None
         self._denials: dict[tuple[int, int, int], Decision] = {}
+        self.memo: dict[str, dict[int, Any]] = {}
+        """What callers derive from this snapshot's decisions (e.g. their JSON), by kind,
+        then by `id(decision)`: every decision `check` returns is held by the snapshot
+        (its tables, its denials), so an id names one decision for as long as the memo
+        lives, and the memo goes with the snapshot instead of keeping its decisions alive."""
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -100,6 +108,21 @@ class Snapshot:
         if record is None:
             return decision
         return self._check_record(member, decision, record)
+
+    def check_in_memory(self, member: str, action: str, record: RecordRef | tuple[str, str]) -> Decision | None:
+        """`check` on a record without reading storage: the same decision when the record
+        index holds every record it needs in memory (or needs none), else None (then
+        `check`, off the event loop). Raises as `check` does."""
+        try:
+            decision = self._tables.get(member, self._unknown)[action]
+        except KeyError:
+            raise self._unknown_action(action) from None
+        plan = self._record_plan(decision, record)
+        if not plan:
+            return decision
+        memory = self._memory
+        chain = memory(RecordRef(record[0], record[1]), plan[-1][0]) if memory is not None else None
+        return None if chain is None else self._check_lineage(member, decision, chain)
 
     def require(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Decision:
         """Like `check`, but raises PermissionDeniedError, or NotFoundError when the
@@ -273,18 +296,25 @@ class Snapshot:
         hint = difflib.get_close_matches(action, list(self.schema.actions), n=1)
         return UnknownActionError(action, hint[0] if hint else None)
 
-    def _check_record(self, member: str, decision: Decision, record: RecordRef | tuple[str, str]) -> Decision:
+    def _record_plan(self, decision: Decision, record: RecordRef | tuple[str, str]) -> tuple[tuple[int, int, bool], ...]:
+        """The decision's plan on `record` (empty: the record is not needed); raises for a
+        record of another type, or when a needed record has no index to come from."""
         if record[0] != decision.object_type:
             raise InvalidRecordError(
                 f"action {decision.action!r} is on {decision.object_type or 'no object'}, not on {record[0]!r}",
                 fix="pass a record of the action's object type, or none",
             )
         plan = decision.plan  # empty when denied, or when no constraint needs the record
+        if plan and self._records is None:
+            raise InvalidRecordError("this snapshot has no record index", fix="pass `records=` to compile_snapshot")
+        return plan
+
+    def _check_record(self, member: str, decision: Decision, record: RecordRef | tuple[str, str]) -> Decision:
+        plan = self._record_plan(decision, record)
         if not plan:
             return decision
         index = self._records
-        if index is None:
-            raise InvalidRecordError("this snapshot has no record index", fix="pass `records=` to compile_snapshot")
+        assert index is not None  # _record_plan
         lineage = self._lineage
         if lineage is not None and plan[-1][0] > 0:
             return self._check_lineage(member, decision, lineage(RecordRef(record[0], record[1]), plan[-1][0]))

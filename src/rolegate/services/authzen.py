@@ -32,7 +32,7 @@ from typing import Generic, TypeVar
 
 from rolegate.domain.errors import InvalidRecordError, RolegateError, StoreUnavailableError
 from rolegate.domain.roles import MemberStatus
-from rolegate.engine import RecordRef, Snapshot
+from rolegate.engine import Decision, RecordRef, Snapshot
 from rolegate.services.assignments import visible_records
 from rolegate.services.availability import UNAVAILABLE_ERRORS
 from rolegate.store.uow import UnitOfWork
@@ -48,6 +48,7 @@ __all__ = [
     "Subjects",
     "evaluate",
     "evaluate_all",
+    "evaluate_in_memory",
     "load_directory",
     "needs_records",
     "search_actions",
@@ -156,7 +157,22 @@ def needs_records(snap: Snapshot, member: str | None, action: str) -> bool:
 
 def evaluate(snap: Snapshot, member: str | None, action: str, resource_type: str, resource_id: str) -> bool:
     """One AuthZEN decision. Raises `UnknownActionError` for an action the schema lacks
-    and `InvalidRecordError` for a resource of another type than the action's object."""
+    and `InvalidRecordError` for a resource of another type than the action's object.
+    May read the record index (a worker thread)."""
+    allowed = _evaluate(snap, member, action, resource_type, resource_id, snap.check)
+    assert allowed is not None  # `check` always decides
+    return allowed
+
+
+def evaluate_in_memory(snap: Snapshot, member: str | None, action: str, resource_type: str, resource_id: str) -> bool | None:
+    """`evaluate` without I/O (on the event loop): None when a record it needs is not in
+    memory (then `evaluate`, in a worker thread)."""
+    return _evaluate(snap, member, action, resource_type, resource_id, snap.check_in_memory)
+
+
+def _evaluate(
+    snap: Snapshot, member: str | None, action: str, resource_type: str, resource_id: str, on_record: Callable[[str, str, RecordRef], Decision | None]
+) -> bool | None:
     if member is None:
         snap.check("", action)  # an unknown action is an error whoever asks
         return False
@@ -170,7 +186,8 @@ def evaluate(snap: Snapshot, member: str | None, action: str, resource_type: str
         )
     if not decision.allowed or not decision.plan:
         return decision.allowed
-    return snap.check(member, action, RecordRef(resource_type, resource_id)).allowed
+    on_record_decision = on_record(member, action, RecordRef(resource_type, resource_id))
+    return None if on_record_decision is None else on_record_decision.allowed
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,13 @@ from rolegate.metrics import (
     SNAPSHOTS_UNCONFIRMED,
 )
 from rolegate.services.context import StateInputs, remember_inputs, workspace_schema
+from rolegate.services.record_cache import (
+    DEFAULT_RECORD_CACHE_SIZE,
+    CachedRecordIndex,
+    RecordCache,
+    catch_up,
+    new_record_cache,
+)
 from rolegate.store import Engine
 from rolegate.store.availability import reachable, read_revision
 from rolegate.store.record_index import SqlRecordIndex
@@ -115,6 +122,7 @@ class SnapshotCache:
         replica: Replica | None = None,
         compile_behind: bool = True,
         run_behind: Callable[[Callable[[], None]], object] | None = None,
+        record_cache_size: int = DEFAULT_RECORD_CACHE_SIZE,
     ) -> None:
         if maxsize < 1:
             raise ValueError("the snapshot cache holds at least one workspace")
@@ -141,6 +149,9 @@ class SnapshotCache:
         self._behind: ThreadPoolExecutor | None = None
         self._catching_up: set[str] = set()
         """Workspaces whose newer revision a worker thread is compiling (`current`)."""
+        self._record_cache_size = record_cache_size
+        self._records: dict[str, RecordCache] = {}
+        """Per workspace held: its records in memory (`services.record_cache`)."""
         self.degraded = False
         """True while some snapshot is served without the database's confirmation."""
         self.loads = 0
@@ -465,7 +476,7 @@ class SnapshotCache:
                 features=ws.features,
                 roles=roles,
                 members=members,
-                records=SqlRecordIndex(self._engine, ws.id, replica=replica),
+                records=self._record_index(uow, ws.id, ws.revision, SqlRecordIndex(self._engine, ws.id, replica=replica)),
                 revision=ws.revision,
             )
             # The next write of this process starts from these inputs (same revision: the
@@ -476,6 +487,30 @@ class SnapshotCache:
             if replica is not None:
                 self.replica_loads += 1
             return cached
+
+    def _record_index(self, uow: UnitOfWork, workspace_id: str, revision: int, store: SqlRecordIndex) -> CachedRecordIndex | SqlRecordIndex:
+        """The snapshot's record index: the workspace's record cache, caught up to
+        `revision` before the snapshot can decide, in front of `store`."""
+        if self._record_cache_size <= 0:
+            return store
+        records = self._records.get(workspace_id)
+        if records is None:
+            records = new_record_cache(uow.changes, workspace_id, revision, self._record_cache_size)
+            with self._lock:
+                records = self._records.setdefault(workspace_id, records)
+        catch_up(records, uow.changes, workspace_id, revision)
+        return CachedRecordIndex(records, store, revision=revision, live=not store.reads_replica)
+
+    def records_held(self, workspace_id: str) -> int:
+        """Records of the workspace held in memory (at most the record cache size)."""
+        records = self._records.get(workspace_id)
+        return 0 if records is None else len(records)
+
+    def _drop_records(self, workspace_id: str) -> None:
+        """Under `_lock`: the workspace's snapshot is gone, and its records with it."""
+        records = self._records.pop(workspace_id, None)
+        if records is not None:
+            records.drop()
 
     def _keep(self, workspace_id: str, cached: Snapshot, confirmed_at: float) -> Snapshot:
         """Hold `cached` as the workspace's newest snapshot, confirmed at `confirmed_at`."""
@@ -492,6 +527,7 @@ class SnapshotCache:
                 SNAPSHOTS_CACHED.dec()
                 SNAPSHOT_EVICTIONS.inc()
                 self._flights.pop(evicted, None)
+                self._drop_records(evicted)
                 if self._unconfirmed.pop(evicted, None) is not None:
                     SNAPSHOTS_UNCONFIRMED.dec()
                 self.degraded = bool(self._unconfirmed)
@@ -507,6 +543,8 @@ class SnapshotCache:
             self._latest.clear()
             self._unconfirmed.clear()
             self._flights.clear()
+            for workspace_id in list(self._records):
+                self._drop_records(workspace_id)
             self.degraded = False
             behind, self._behind = self._behind, None
         if behind is not None:
@@ -517,6 +555,7 @@ class SnapshotCache:
         with self._lock:
             if self._latest.pop(workspace_id, None) is not None:
                 SNAPSHOTS_CACHED.dec()
+            self._drop_records(workspace_id)
             if self._unconfirmed.pop(workspace_id, None) is not None:
                 SNAPSHOTS_UNCONFIRMED.dec()
             self.degraded = bool(self._unconfirmed)

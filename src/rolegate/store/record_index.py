@@ -151,6 +151,12 @@ class SqlRecordIndex:
         self._readers = _readers_of(engine)
         self._replica = replica
 
+    @property
+    def reads_replica(self) -> bool:
+        """Reads go to a streaming replica while it can be reached (facts at least at
+        the revision of the snapshot it serves, maybe older than the primary's)."""
+        return self._replica is not None
+
     def get(self, ref: RecordRef) -> Record | None:
         return self.lineage(ref, 0)[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from rolegate.domain.changes import Change
 from rolegate.store import tables as t
@@ -46,3 +46,20 @@ class ChangeRepository(_Repo):
         stmt = select(_a.c.revision).where(and_(_a.c.workspace_id == workspace_id, _a.c.seq >= seq)).order_by(_a.c.seq).limit(1)
         value = self.conn.execute(stmt).scalar()
         return None if value is None else int(value)
+
+    def after_seq(self, workspace_id: str, after_seq: int, *, through_revision: int, limit: int) -> list[Change]:
+        """At most `limit` changes after the event `after_seq`, up to revision
+        `through_revision`, in seq order (the primary key: a range read)."""
+        stmt = (
+            select(*_COLUMNS)
+            .where(and_(_a.c.workspace_id == workspace_id, _a.c.seq > after_seq, _a.c.revision <= through_revision))
+            .order_by(_a.c.seq)
+            .limit(limit)
+        )
+        return [_change(r) for r in self.conn.execute(stmt)]
+
+    def last_seq_through(self, workspace_id: str, revision: int) -> int:
+        """The seq of the last event at or before `revision` (0: none is kept)."""
+        stmt = select(func.max(_a.c.seq)).where(and_(_a.c.workspace_id == workspace_id, _a.c.revision <= revision))
+        value = self.conn.execute(stmt).scalar()
+        return 0 if value is None else int(value)

@@ -202,6 +202,24 @@ class WebhookRepository(_Repo):
         )
         return {r[0]: int(r[1]) for r in rows}
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Events not yet delivered: per enabled endpoint, the audit events of its
+        organization's workspaces after its cursor there (no cursor: a workspace made
+        after the endpoint, from its first event), summed; and when the oldest of them
+        was made. One read: the audit log's primary key from each cursor on."""
+        e, w, c, a = t.webhook_endpoints, t.workspaces, t.webhook_cursors, t.audit_events
+        after = func.coalesce(c.c.last_seq, 0)
+        row = self.conn.execute(
+            select(func.count(), func.min(a.c.at))
+            .select_from(
+                e.join(w, w.c.organization_id == e.c.organization_id)
+                .outerjoin(c, and_(c.c.endpoint_id == e.c.id, c.c.workspace_id == w.c.id))
+                .join(a, and_(a.c.workspace_id == w.c.id, a.c.seq > after))
+            )
+            .where(e.c.enabled == 1)
+        ).one()
+        return int(row[0]), _aware(row[1])
+
     # -- cursors ------------------------------------------------------------------------------
     def cursors(self, endpoint_ids: Sequence[str]) -> dict[tuple[str, str], CursorRow]:
         c = t.webhook_cursors

@@ -234,3 +234,40 @@ def test_the_in_memory_index_deletes_and_counts() -> None:
 def test_a_role_at_an_unknown_level_does_not_compile(crm: ProductSchema) -> None:
     with pytest.raises(RolegateError, match="role 'odd' has unknown level 'giant'"):
         compiled(crm, InMemoryRecordIndex(), custom("odd", "giant"))
+
+
+class HalfInMemory(LineageRecords):
+    """An index that holds only the records of `held` in memory (`MemoryLineage`)."""
+
+    def __init__(self, records: InMemoryRecordIndex, held: set[RecordRef]) -> None:
+        super().__init__(records)
+        self.held = held
+
+    def lineage_in_memory(self, ref: RecordRef, depth: int) -> Sequence[Record | None] | None:
+        chain = self.lineage(ref, depth)
+        refs = [ref, *(r.parent for r in chain[:-1] if r is not None and r.parent is not None)]
+        return chain if all(r in self.held for r in refs[: len(chain)]) else None
+
+
+def test_check_in_memory_is_check_when_the_records_are_held_and_none_otherwise(crm: ProductSchema) -> None:
+    roles = (custom("own", "editor", "accounts.own", "accounts.tasks"), custom("free", "viewer", "accounts.unassigned"))
+    members = [Member("ann", "own"), Member("una", "free")]
+    everything = {r.ref for r in crm_records()} | {RecordRef("account", "ghost"), RecordRef("account", "gone")}  # held as absent too
+    held = compiled(crm, HalfInMemory(crm_records(), everything), *roles, members=members)
+    nothing = compiled(crm, HalfInMemory(crm_records(), set()), *roles, members=members)
+    plain = compiled(crm, crm_records(LineageRecords), *roles, members=members)
+    refs = [A, B, U, RecordRef("task", "t-ann"), RecordRef("task", "t-bob"), RecordRef("task", "t-orphan"), RecordRef("account", "ghost")]
+    for member in ("ann", "una", "nobody"):
+        for action in ("accounts.view", "tasks.view"):
+            for ref in refs:
+                if ref.type != action.partition(".")[0][:-1]:
+                    continue
+                want = held.check(member, action, ref)
+                assert held.check_in_memory(member, action, ref) == want
+                needs_records = bool(held.check(member, action).plan)
+                assert (nothing.check_in_memory(member, action, ref) is None) is needs_records
+                assert (plain.check_in_memory(member, action, ref) is None) is needs_records  # no memory: always read
+    with pytest.raises(InvalidRecordError):
+        held.check_in_memory("ann", "accounts.view", RecordRef("task", "t-ann"))
+    with pytest.raises(RolegateError):
+        held.check_in_memory("ann", "accounts.fly", A)

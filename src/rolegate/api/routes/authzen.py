@@ -49,6 +49,7 @@ from rolegate.services.authzen import (
     Subjects,
     evaluate,
     evaluate_all,
+    evaluate_in_memory,
     load_directory,
     needs_records,
     search_actions,
@@ -194,9 +195,8 @@ async def _member(request: Request, access: Access, snap: Snapshot, subject_type
 
 
 async def _decide(snap: Snapshot, member: str | None, action: str, resource_type: str, resource_id: str) -> bool:
-    if needs_records(snap, member, action):
-        return await run_in_threadpool(evaluate, snap, member, action, resource_type, resource_id)
-    return evaluate(snap, member, action, resource_type, resource_id)
+    held = evaluate_in_memory(snap, member, action, resource_type, resource_id)
+    return held if held is not None else await run_in_threadpool(evaluate, snap, member, action, resource_type, resource_id)
 
 
 @router.get(

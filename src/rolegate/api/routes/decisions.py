@@ -13,7 +13,7 @@ While the database is unreachable the cached snapshot keeps deciding; such answe
 carry `Rolegate-Stale: true`, `Rolegate-Revision` and `Rolegate-Stale-Age-Ms` (how long
 since the database last confirmed that revision). Fresh answers carry none of them.
 Bodies are rendered here, not through the response models (which document them): a
-batch renders each distinct decision once (`DecisionJson`).
+batch renders each distinct decision once (`_fragments`, held by the snapshot).
 
 Each answer counts its decisions in `rolegate_decisions_total` (route, result) on
 counter children bound at import: one increment per check, two per batch (its
@@ -23,7 +23,7 @@ allowed and denied totals, added up as it renders).
 from __future__ import annotations
 
 import json
-import threading
+from collections.abc import Callable
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -62,32 +62,24 @@ _FILTERED = DECISIONS.labels("fields_filter", "filtered")
 _LOOKED_UP = {op: DECISIONS.labels("lookup", op) for op in ("all", "none", "filtered")}
 
 
-class DecisionJson:
-    """JSON of decisions without their revision, rendered once per Decision object.
-    Decisions without a record are built when a snapshot compiles and shared by every
-    check, so a batch mostly joins ready strings. An entry holds its decision, so an
-    id is never reused while cached."""
+def _fragments(snap: Snapshot) -> dict[int, str]:
+    """The JSON of the snapshot's decisions without their revision, by decision id,
+    rendered once each: decisions without a record are built when the snapshot compiles
+    and shared by every check (denials on records once per depth and relation), so a
+    batch mostly joins ready strings. Held by the snapshot (`Snapshot.memo`), they go
+    with it: a cache shared by every revision kept the decisions of old ones alive (the
+    RSS growth under writes, issue 18)."""
+    held: dict[int, str] | None = snap.memo.get("json")
+    if held is None:
+        held = snap.memo.setdefault("json", {})
+    return held
 
-    def __init__(self, maxsize: int = 50_000) -> None:
-        self._maxsize = maxsize
-        self._cache: dict[int, tuple[Decision, str]] = {}
-        self._lock = threading.Lock()
 
-    @property
-    def held(self) -> dict[int, tuple[Decision, str]]:
-        """id -> (decision, JSON): read it directly in a hot loop (check the identity)."""
-        return self._cache
-
-    def __call__(self, d: Decision) -> str:
-        hit = self._cache.get(id(d))
-        if hit is not None and hit[0] is d:
-            return hit[1]
-        text = render(d)
-        with self._lock:
-            if len(self._cache) >= self._maxsize:
-                self._cache.clear()
-            self._cache[id(d)] = (d, text)
-        return text
+def _fragment(held: dict[int, str], d: Decision) -> str:
+    text = held.get(id(d))
+    if text is None:
+        text = held[id(d)] = render(d)
+    return text
 
 
 def render(d: Decision) -> str:
@@ -100,9 +92,6 @@ def render(d: Decision) -> str:
         },
         separators=(",", ":"),
     )
-
-
-_rendered = DecisionJson()
 
 
 def _with_revision(fragment: str, revision: int) -> str:
@@ -139,39 +128,38 @@ def decide_one(snap: Snapshot, body: CheckIn) -> bytes:
     """The answer of `/check` without a record, from the pre-rendered decision."""
     decision = snap.check(body.member, body.action)
     _CHECKED[decision.allowed].inc()
-    return _checked_body(decision)
+    return _checked_body(snap, decision)
 
 
 def decide_record(snap: Snapshot, body: CheckIn) -> bytes:
-    """The answer of `/check` on a record (reads the record index: a worker thread)."""
+    """The answer of `/check` on a record (may read the record index: a worker thread)."""
     assert body.record is not None
     decision = snap.check(body.member, body.action, RecordRef(body.record.type, body.record.id))
     _CHECKED[decision.allowed].inc()
-    return _with_revision(render(decision), decision.revision).encode()
+    return _checked_body(snap, decision)
 
 
-class _CheckedBodies:
-    """The whole body of a `/check` answer per Decision object (decisions carry their
-    revision), encoded once: a repeated check sends cached bytes."""
-
-    def __init__(self, maxsize: int = 50_000) -> None:
-        self._maxsize = maxsize
-        self._cache: dict[int, tuple[Decision, bytes]] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, d: Decision) -> bytes:
-        hit = self._cache.get(id(d))
-        if hit is not None and hit[0] is d:
-            return hit[1]
-        body = _with_revision(_rendered(d), d.revision).encode()
-        with self._lock:
-            if len(self._cache) >= self._maxsize:
-                self._cache.clear()
-            self._cache[id(d)] = (d, body)
-        return body
+def decide_record_in_memory(snap: Snapshot, body: CheckIn) -> bytes | None:
+    """`decide_record` when the records it needs are in memory (on the event loop);
+    None when they must be read (then `decide_record`, in a worker thread)."""
+    assert body.record is not None
+    decision = snap.check_in_memory(body.member, body.action, RecordRef(body.record.type, body.record.id))
+    if decision is None:
+        return None
+    _CHECKED[decision.allowed].inc()
+    return _checked_body(snap, decision)
 
 
-_checked_body = _CheckedBodies()
+def _checked_body(snap: Snapshot, d: Decision) -> bytes:
+    """The whole body of a `/check` answer on one of the snapshot's decisions, encoded
+    once (`Snapshot.memo`, as `_fragments`): a repeated check sends the same bytes."""
+    bodies: dict[int, bytes] | None = snap.memo.get("check")
+    if bodies is None:
+        bodies = snap.memo.setdefault("check", {})
+    body = bodies.get(id(d))
+    if body is None:
+        body = bodies[id(d)] = _with_revision(_fragment(_fragments(snap), d), d.revision).encode()
+    return body
 
 
 @router.post("/check", response_model=CheckOut, summary="May this member do this action (on this record)?")
@@ -184,7 +172,8 @@ async def check(body: CheckIn, access: DecideAccess) -> Response:
     if body.record is None:
         answer = decide_one(snap, body)
     else:
-        answer = await run_in_threadpool(decide_record, snap, body)
+        held = decide_record_in_memory(snap, body)
+        answer = held if held is not None else await run_in_threadpool(decide_record, snap, body)
     return Response(answer, media_type=_JSON, headers=stale_headers(access, snap))
 
 
@@ -214,9 +203,21 @@ async def explain(body: ExplainIn, access: DecideAccess, response: Response) -> 
 
 def decide_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
     """The body of a `check/batch` answer, or the problem naming the first check that
-    failed (the whole batch fails)."""
+    failed (the whole batch fails). May read the record index: a worker thread."""
+    answer = _decide_batch(snap, body, snap.check)
+    assert answer is not None  # `check` always decides
+    return answer
+
+
+def decide_batch_in_memory(snap: Snapshot, body: BatchCheckIn) -> bytes | Response | None:
+    """`decide_batch` when every record it needs is in memory (on the event loop);
+    None when one must be read (then `decide_batch`, in a worker thread)."""
+    return _decide_batch(snap, body, snap.check_in_memory)
+
+
+def _decide_batch(snap: Snapshot, body: BatchCheckIn, on_record: Callable[[str, str, RecordRef], Decision | None]) -> bytes | Response | None:
     check = snap.check
-    rendered = _rendered
+    held = _fragments(snap)
     parts: list[str] = []
     append = parts.append
     allowed = 0
@@ -225,10 +226,12 @@ def decide_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
             record = item.get("record")
             if record is None:
                 d = check(item["member"], item["action"])
-                append(rendered(d))
             else:
-                d = check(item["member"], item["action"], RecordRef(record["type"], record["id"]))
-                append(render(d))
+                found = on_record(item["member"], item["action"], RecordRef(record["type"], record["id"]))
+                if found is None:
+                    return None
+                d = found
+            append(_fragment(held, d))
         except RolegateError as exc:
             return rolegate_problem(exc, pointer=f"checks[{i}]")
         allowed += d.allowed
@@ -242,16 +245,15 @@ def decide_plain_batch(snap: Snapshot, body: BatchCheckIn) -> bytes | Response:
     the same answer with less work per check; a check that fails is named by
     `decide_batch`."""
     check = snap.check
-    held = _rendered.held
-    rendered = _rendered
+    held = _fragments(snap)
     parts: list[str] = []
     append = parts.append
     allowed = 0
     try:
         for item in body.checks:
             d = check(item["member"], item["action"])
-            hit = held.get(id(d))
-            append(hit[1] if hit is not None and hit[0] is d else rendered(d))
+            text = held.get(id(d))
+            append(text if text is not None else _fragment(held, d))
             allowed += d.allowed
     except RolegateError:
         return decide_batch(snap, body)
@@ -271,7 +273,8 @@ async def check_batch(body: BatchCheckIn, access: DecideAccess) -> Response:
     action or a bad record fails the whole batch, naming the check (`checks[i]`)."""
     snap = await decision_snapshot(access, body.min_revision)
     if batch_has_records(body):
-        answer = await run_in_threadpool(decide_batch, snap, body)
+        in_memory = decide_batch_in_memory(snap, body)
+        answer = in_memory if in_memory is not None else await run_in_threadpool(decide_batch, snap, body)
     else:
         answer = decide_plain_batch(snap, body)
     if isinstance(answer, Response):

@@ -6,8 +6,8 @@ scraper and a load balancer's probe hold none.
 see `rolegate.metrics`) but tells traffic and error rates; expose it to the
 monitoring network only, or set `ROLEGATE_METRICS_TOKEN` and give Prometheus the
 token (`authorization: {credentials: ...}` in its scrape job). Beside the counters,
-each scrape reads the outbox backlog from the database (whichever process answers:
-the number is the database's, not a process's).
+each scrape reads the outbox and webhook backlogs from the database (whichever
+process answers: the numbers are the database's, not a process's).
 
 `/readyz` asks the database through the process's own pool: 503 `store_unavailable`
 (with Retry-After) when it cannot be reached, 503 `not_ready` when it is not at this
@@ -31,7 +31,7 @@ from rolegate.api.problems import ApiError, ApiProblem, problem_response, rolega
 from rolegate.bootstrap import Rolegate
 from rolegate.domain.errors import StoreUnavailableError
 from rolegate.metrics import CONTENT_TYPE, exposition
-from rolegate.services.operations import database_status, outbox_backlog
+from rolegate.services.operations import database_status, outbox_backlog, webhook_backlog
 
 __all__ = ["DatabaseCollector", "router"]
 
@@ -41,7 +41,8 @@ _NOT_READY_RETRY = "10"
 
 
 class DatabaseCollector(Collector):
-    """What the database says when scraped: is it reachable, and the outbox backlog."""
+    """What the database says when scraped: is it reachable, the outbox backlog and
+    the webhook backlog."""
 
     def __init__(self, rolegate: Rolegate) -> None:
         self._rolegate = rolegate
@@ -50,6 +51,7 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("rolegate_database_up", "1 when this scrape could read the database, else 0.")
         try:
             due = outbox_backlog(self._rolegate.reader())
+            hooks = webhook_backlog(self._rolegate.reader())
         except StoreUnavailableError:
             up.add_metric([], 0)
             yield up
@@ -58,13 +60,23 @@ class DatabaseCollector(Collector):
         yield up
         yield GaugeMetricFamily(
             "rolegate_outbox_backlog_messages",
-            "Emails written to the outbox and not sent yet (webhooks will be counted here too: issue 16).",
+            "Emails written to the outbox and not sent yet (webhooks: rolegate_webhook_backlog_events).",
             value=due.unsent,
         )
         yield GaugeMetricFamily(
             "rolegate_outbox_oldest_unsent_age_seconds",
             "Age of the oldest unsent email (0: none).",
             value=due.oldest_age,
+        )
+        yield GaugeMetricFamily(
+            "rolegate_webhook_backlog_events",
+            "Changes not yet delivered to the enabled webhook endpoints (each endpoint's events after its cursors, summed).",
+            value=hooks.unsent,
+        )
+        yield GaugeMetricFamily(
+            "rolegate_webhook_oldest_undelivered_age_seconds",
+            "Age of the oldest change not yet delivered to an enabled webhook endpoint (0: none).",
+            value=hooks.oldest_age,
         )
 
 
