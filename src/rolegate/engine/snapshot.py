@@ -89,6 +89,12 @@ class Snapshot:
         self._lineage = records.lineage if isinstance(records, LineageIndex) else None
         self._denials: dict[tuple[int, int, int], Decision] = {}
 
+    @property
+    def compiled_roles(self) -> Mapping[str, CompiledRole]:
+        """Each role as compiled (role id -> CompiledRole): a newer revision's compile
+        reuses the unchanged ones (`compile_snapshot(previous=...)`)."""
+        return self._roles
+
     # -- decisions ------------------------------------------------------------------------
 
     def check(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Decision:

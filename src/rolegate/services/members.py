@@ -265,7 +265,7 @@ def change_member_role_locked(
     raise_if(violations)
     after = Member(before.id, role_id, before.status)
     uow.members.update(workspace_id, after)
-    return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after))
+    return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after), state=state.changed(member=after))
 
 
 def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:

@@ -22,7 +22,7 @@ from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, SealedEvent, sealed_json
 from rolegate.engine.records import Record, RecordRef
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_ids, raise_if
+from rolegate.services.context import WorkspaceState, authorize, load_state, new_ids, prepare_next, raise_if
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_records import AuditRows
 from rolegate.store.uow import UnitOfWork
@@ -59,14 +59,14 @@ class Change:
     after: object
 
 
-def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change]) -> int:
+def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change], *, state: WorkspaceState | None = None) -> int:
     """Like `context.record_change` for many events: one revision, the events chained
     in order and written in one statement. Each event's JSON is built once, for its
-    hash and for the row (`sealed_json`)."""
-    revision = uow.workspaces.bump_revision(workspace_id)
-    last = uow.audit.last(workspace_id)
+    hash and for the row (`sealed_json`). `state`: as for `record_change`."""
+    first = not uow.has_changed(workspace_id)
+    revision, last = uow.next_revision(workspace_id)
+    prepare_next(uow, workspace_id, revision, state if first else None)
     uow.records_bulk.append_sealed(seal_changes(workspace_id, actor, changes, revision=revision, last=last))
-    uow.revision_changed(workspace_id, revision)
     return revision
 
 

@@ -483,7 +483,7 @@ def update_role_written(
         raise_if(violations)
         uow.roles.update(workspace_id, after)
         revision = record_change(
-            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after)
+            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after), state=state.changed(role=after)
         )
         written = RoleWritten(after, stored_role_view(uow, state, role_id), revision)
         uow.commit()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind
 from rolegate.domain.rules.role_rules import HolderCounts
@@ -123,6 +123,25 @@ class WorkspaceRepository(_Repo):
         rev = self.revision(workspace_id)
         assert rev is not None
         return rev
+
+    def advance(self, workspace_id: str, *, notify_channel: str | None = None) -> tuple[int, tuple[int, str] | None]:
+        """`bump_revision` and the head of the workspace's audit chain, (seq, hash) or
+        None; with `notify_channel` (PostgreSQL), NOTIFY `workspace_id:revision` on it at
+        commit. On PostgreSQL all in one statement."""
+        if self.conn.dialect.name != "postgresql":
+            revision = self.bump_revision(workspace_id)
+            assert notify_channel is None, "NOTIFY is PostgreSQL's"
+            return revision, AuditRepository(self.conn).last(workspace_id)
+        notify = "pg_notify(CAST(:channel AS text), CAST(:ws AS text) || ':' || CAST(bumped.revision AS text))" if notify_channel else "NULL"
+        row = self.conn.execute(
+            text(
+                "WITH bumped AS (UPDATE workspaces SET revision = revision + 1, updated_at = :now WHERE id = :ws RETURNING revision) "
+                f"SELECT bumped.revision, head.seq, head.hash, {notify} AS notified FROM bumped LEFT JOIN LATERAL "
+                "(SELECT seq, hash FROM audit_events WHERE workspace_id = :ws ORDER BY seq DESC LIMIT 1) AS head ON true"
+            ),
+            {"ws": workspace_id, "now": utcnow(), **({"channel": notify_channel} if notify_channel else {})},
+        ).one()
+        return int(row.revision), ((int(row.seq), str(row.hash)) if row.seq is not None else None)
 
 
 # -- roles --------------------------------------------------------------------------------

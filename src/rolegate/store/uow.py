@@ -91,6 +91,7 @@ class UnitOfWork:
         """Wakes the outbox sender; a service that queues an email calls it after commit."""
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
         self._changed: dict[str, int] = {}
         self._committed: dict[str, int] = {}
 
@@ -102,6 +103,7 @@ class UnitOfWork:
         self._changed = {}
         self._committed = {}
         self._after_commit = []
+        self._after_rollback = []
         for name, repo in (
             ("workspaces", WorkspaceRepository),
             ("roles", RoleRepository),
@@ -138,6 +140,9 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            undone, self._after_rollback = self._after_rollback, []
+            for callback in undone:
+                callback()
             committed, self._committed = self._committed, {}
             if self._on_revision is not None:
                 # Only now, with this unit's connection back in the pool: the snapshot cache
@@ -155,8 +160,27 @@ class UnitOfWork:
             assert self._conn is not None
             self._conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": f"{workspace_id}:{revision}"})
 
+    def next_revision(self, workspace_id: str) -> tuple[int, tuple[int, str] | None]:
+        """Move the locked workspace to its next revision (`revision_changed`) and read
+        the head of its audit chain, (seq, hash) or None, which the change's event
+        follows. One round trip on PostgreSQL, NOTIFY included: the workspace stays
+        locked until the commit, and every round trip meanwhile makes the next writer wait."""
+        channel = NOTIFY_CHANNEL if self.engine.dialect.name == "postgresql" else None
+        revision, head = self.workspaces.advance(workspace_id, notify_channel=channel)
+        self._changed[workspace_id] = revision
+        return revision, head
+
+    def has_changed(self, workspace_id: str) -> bool:
+        """Whether this unit already moved the workspace's revision (not yet committed)."""
+        return workspace_id in self._changed
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the unit ends without committing (a refusal, an error, a
+        failed commit); a successful commit forgets the callbacks registered before it."""
+        self._after_rollback.append(callback)
 
     def commit(self) -> None:
         assert self._conn is not None
@@ -174,6 +198,7 @@ class UnitOfWork:
                     self._on_pending(workspace_id, None)  # the revision will not come
             raise
         self._committed.update(changed)  # reported to `on_revision` on exit, connection released
+        self._after_rollback = []
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
