@@ -42,6 +42,7 @@ __all__ = [
     "load_state",
     "new_id",
     "new_ids",
+    "next_revision",
     "prepare_next",
     "raise_if",
     "record_change",
@@ -98,6 +99,10 @@ class WorkspaceState:
     read_site_admins: Callable[[], frozenset[str]] = field(default=frozenset, repr=False, compare=False)
     """Reads the user ids of the administrators of the workspace's site (organization),
     E1, in the caller's transaction; only a site administrator's call needs them."""
+    audit_head: tuple[int, str] | None = field(default=None, repr=False, compare=False)
+    """(seq, hash) of the newest audit event at the loaded revision, (0, GENESIS_HASH)
+    for none, when known without reading it (the write that made the revision said
+    it); None: `record_change` reads it."""
     _compiled: list[Snapshot] = field(default_factory=list, repr=False, compare=False)
     _for_member: dict[str, Snapshot] = field(default_factory=dict, repr=False, compare=False)
     _site_admins: list[frozenset[str]] = field(default_factory=list, repr=False, compare=False)
@@ -121,7 +126,7 @@ class WorkspaceState:
             members = [member if m.id == member.id else m for m in self.members]
             if all(m.id != member.id for m in self.members):
                 members.append(member)
-        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins)
+        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins, self.audit_head)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -184,6 +189,10 @@ class StateInputs:
     snapshot: Snapshot | None
     features: frozenset[str] | None = None
     """The workspace's features at that revision, when known (a write's own account)."""
+    audit_head: tuple[int, str] | None = None
+    """(seq, hash) of the revision's newest audit event, when known (a write's own
+    account: every audit event is appended with a revision of its own, under the
+    workspace's lock, so the revision decides the head)."""
 
 
 class _Prepared:
@@ -231,8 +240,10 @@ def _remember(engine: Engine, workspace_id: str, inputs: StateInputs) -> None:
 def _remember_locked(engine: Engine, workspace_id: str, inputs: StateInputs) -> None:
     per = _inputs.setdefault(engine, {})
     held = per.get(workspace_id)
-    if held is None or held.revision < inputs.revision or (held.revision == inputs.revision and held.snapshot is None):
+    if held is None or held.revision < inputs.revision:
         per[workspace_id] = inputs
+    elif held.revision == inputs.revision and held.snapshot is None and inputs.snapshot is not None:
+        per[workspace_id] = replace(inputs, audit_head=inputs.audit_head or held.audit_head, features=inputs.features or held.features)
 
 
 def remembered_at(engine: Engine, workspace_id: str, revision: int) -> StateInputs | None:
@@ -260,7 +271,7 @@ def _remembered(engine: Engine, ws: Workspace) -> StateInputs | None:
     return held
 
 
-def _prepare(uow: UnitOfWork, revision: int, state: WorkspaceState | None) -> None:
+def _prepare(uow: UnitOfWork, revision: int, state: WorkspaceState | None, head: tuple[int, str]) -> None:
     """The write moved the workspace to `revision`, leaving it as `state` says (None:
     unknown). Only a unit that changes the workspace once, and says how, is trusted;
     its inputs count once its commit succeeds."""
@@ -268,7 +279,7 @@ def _prepare(uow: UnitOfWork, revision: int, state: WorkspaceState | None) -> No
     if state is None or workspace_id is None:
         return
     ws = state.workspace
-    inputs = StateInputs(revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features)
+    inputs = StateInputs(revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head)
     prepared = _Prepared(inputs)
     with _inputs_lock:
         _prepared.setdefault(engine, {})[workspace_id] = prepared
@@ -304,8 +315,8 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
         members = list(held.members)
         if held.snapshot is not None:
             snap = held.snapshot
-            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins)
-        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins)
+            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head)
+        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head)
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)
@@ -319,13 +330,14 @@ def _state(
     members: list[Member],
     index: StoreRecordIndex | None,
     site_admins: Callable[[], frozenset[str]],
+    audit_head: tuple[int, str] | None = None,
 ) -> WorkspaceState:
     def snapshot() -> Snapshot:
         return compile_snapshot(
             schema, features=ws.features, roles=roles.values(), members=members, records=index, revision=ws.revision
         )
 
-    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins)
+    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins, audit_head)
 
 
 def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:
@@ -440,13 +452,11 @@ def record_change(
     `state`: the workspace as the change leaves it (`WorkspaceState.changed`), when the
     caller knows; the first change of a unit that says so spares the next write and
     this process's snapshot a reload (`_prepare`)."""
-    first = not uow.has_changed(workspace_id)
-    revision, last = uow.next_revision(workspace_id)
-    prepare_next(uow, workspace_id, revision, state if first else None)
-    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
+    revision, last, known = next_revision(uow, workspace_id, state)
+    seq, prev = last
     event = AuditEvent(
         workspace_id=workspace_id,
-        seq=seq,
+        seq=seq + 1,
         id=new_id(),
         at=utcnow(),
         actor=actor.label,
@@ -458,15 +468,34 @@ def record_change(
         revision=revision,
         prev_hash=prev,
     )
-    uow.audit.append(replace(event, hash=event_hash(event)))
+    event = replace(event, hash=event_hash(event))
+    row = {**event.payload(), "at": event.at, "hash": event.hash}
+    if known:
+        uow.advance_to(workspace_id, revision, [row])
+    else:
+        uow.audit.append(event)
+    prepare_next(uow, workspace_id, revision, state, (event.seq, event.hash))
     return revision
 
 
-def prepare_next(uow: UnitOfWork, workspace_id: str, revision: int, state: WorkspaceState | None) -> None:
-    """Say how the unit's change to `revision` leaves the workspace (None: unknown, or
-    not the unit's only change); see `record_change`."""
-    if state is not None and state.workspace.id == workspace_id:
-        _prepare(uow, revision, state)
+def next_revision(uow: UnitOfWork, workspace_id: str, state: WorkspaceState | None) -> tuple[int, tuple[int, str], bool]:
+    """The revision the unit's change makes, the audit chain's head its events follow,
+    (seq, hash) or (0, GENESIS_HASH), and whether they are known without a read (True:
+    the caller then writes the revision with its events, `UnitOfWork.advance_to`; False:
+    the revision is bumped and the head read now, in one round trip on PostgreSQL)."""
+    if state is not None and state.audit_head is not None and not uow.has_changed(workspace_id) and state.workspace.id == workspace_id:
+        return state.workspace.revision + 1, state.audit_head, True
+    revision, last = uow.next_revision(workspace_id)
+    return revision, last or (0, GENESIS_HASH), False
+
+
+def prepare_next(uow: UnitOfWork, workspace_id: str, revision: int, state: WorkspaceState | None, head: tuple[int, str]) -> None:
+    """Say how the unit's change to `revision` leaves the workspace (None: unknown) and
+    the audit event it ended with (`head`); see `record_change`. Only the unit's first
+    change of the workspace counts: a second one withdraws it."""
+    first = uow.revisions_made(workspace_id) == 1
+    if state is not None and first and state.workspace.id == workspace_id and state.workspace.revision + 1 == revision:
+        _prepare(uow, revision, state, head)
     else:
         _forget_prepared(uow.engine, workspace_id)
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind
 from rolegate.domain.rules.role_rules import HolderCounts
@@ -20,6 +35,7 @@ __all__ = [
     "ApiKeyRepository",
     "ApiKeyRow",
     "AuditRepository",
+    "JsonText",
     "MemberInfo",
     "MemberRepository",
     "RecordRepository",
@@ -502,6 +518,12 @@ def _event(row: Any) -> AuditEvent:
     )
 
 
+class JsonText(str):
+    """JSON already serialized (the text that was hashed), stored as it is."""
+
+    __slots__ = ()
+
+
 class AuditRepository(_Repo):
     def last(self, workspace_id: str) -> tuple[int, str] | None:
         a = t.audit_events
@@ -514,6 +536,41 @@ class AuditRepository(_Repo):
         payload = event.payload()
         payload["at"] = event.at
         self.conn.execute(insert(t.audit_events).values(hash=event.hash, **payload))
+
+    def append_advancing(
+        self, workspace_id: str, revision: int, rows: Sequence[Mapping[str, Any]], *, notify_channel: str | None = None
+    ) -> None:
+        """Move the workspace from `revision - 1` to `revision` and append the audit
+        rows (column -> value; a `JsonText` value is stored as that very JSON text),
+        NOTIFY `workspace_id:revision` on `notify_channel` at commit: one statement on
+        PostgreSQL. RuntimeError, and nothing written, if the workspace was not at
+        `revision - 1` (the caller must hold its lock)."""
+        w, a = t.workspaces, t.audit_events
+        if self.conn.dialect.name != "postgresql":
+            assert notify_channel is None, "NOTIFY is PostgreSQL's"
+            if WorkspaceRepository(self.conn).bump_revision(workspace_id) != revision:
+                raise RuntimeError("the workspace's revision moved while it was locked")
+            self.conn.execute(insert(a), [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
+            return
+        bumped = (
+            update(w)
+            .where(and_(w.c.id == workspace_id, w.c.revision == revision - 1))
+            .values(revision=revision, updated_at=utcnow())
+            .returning(w.c.revision)
+            .cte("bumped")
+        )
+        columns = list(rows[0])
+        selects = [
+            select(*(cast(literal(v, String()), a.c[c].type) if isinstance(v, JsonText) else literal(v, a.c[c].type) for c, v in row.items())).select_from(bumped)
+            for row in rows
+        ]
+        values = selects[0] if len(selects) == 1 else union_all(*selects)
+        inserted = insert(a).from_select(columns, values).returning(a.c.seq).cte("inserted")
+        count = select(func.count()).select_from(inserted).scalar_subquery()
+        notify = func.pg_notify(notify_channel, f"{workspace_id}:{revision}") if notify_channel else literal(None)
+        row = self.conn.execute(select(count.label("appended"), notify.label("notified"))).one()
+        if row.appended != len(rows):
+            raise RuntimeError("the workspace's revision moved while it was locked")
 
     def all(
         self,

@@ -7,8 +7,9 @@ the write lock nor waits for a writer; it cannot commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -93,6 +94,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
         self._changed: dict[str, int] = {}
+        self._moves: dict[str, int] = {}
         self._committed: dict[str, int] = {}
 
     def __enter__(self) -> UnitOfWork:
@@ -101,6 +103,7 @@ class UnitOfWork:
             read_only_connection(self._conn)
         self._conn.begin()
         self._changed = {}
+        self._moves = {}
         self._committed = {}
         self._after_commit = []
         self._after_rollback = []
@@ -155,7 +158,7 @@ class UnitOfWork:
     def revision_changed(self, workspace_id: str, revision: int) -> None:
         """Record that the workspace moved to `revision`: other processes hear it on
         commit (PostgreSQL NOTIFY is transactional: sent only if the commit happens)."""
-        self._changed[workspace_id] = revision
+        self._moved(workspace_id, revision)
         if self.engine.dialect.name == "postgresql":
             assert self._conn is not None
             self._conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": f"{workspace_id}:{revision}"})
@@ -167,12 +170,28 @@ class UnitOfWork:
         locked until the commit, and every round trip meanwhile makes the next writer wait."""
         channel = NOTIFY_CHANNEL if self.engine.dialect.name == "postgresql" else None
         revision, head = self.workspaces.advance(workspace_id, notify_channel=channel)
-        self._changed[workspace_id] = revision
+        self._moved(workspace_id, revision)
         return revision, head
+
+    def advance_to(self, workspace_id: str, revision: int, audit_rows: Sequence[Mapping[str, Any]]) -> None:
+        """Move the locked workspace to `revision` (from `revision - 1`) and append the
+        change's audit rows, chained by the caller to the head it knows: one round trip
+        on PostgreSQL, NOTIFY included (`AuditRepository.append_advancing`)."""
+        channel = NOTIFY_CHANNEL if self.engine.dialect.name == "postgresql" else None
+        self.audit.append_advancing(workspace_id, revision, audit_rows, notify_channel=channel)
+        self._moved(workspace_id, revision)
+
+    def _moved(self, workspace_id: str, revision: int) -> None:
+        self._changed[workspace_id] = revision
+        self._moves[workspace_id] = self._moves.get(workspace_id, 0) + 1
 
     def has_changed(self, workspace_id: str) -> bool:
         """Whether this unit already moved the workspace's revision (not yet committed)."""
         return workspace_id in self._changed
+
+    def revisions_made(self, workspace_id: str) -> int:
+        """How many times this unit moved the workspace's revision (since its last commit)."""
+        return self._moves.get(workspace_id, 0)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
@@ -187,6 +206,7 @@ class UnitOfWork:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit: open it without read_only=True to write")
         changed, self._changed = self._changed, {}
+        self._moves = {}
         if self._on_pending is not None:
             for workspace_id, revision in changed.items():
                 self._on_pending(workspace_id, revision)
