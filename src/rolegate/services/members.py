@@ -19,6 +19,7 @@ from rolegate.domain.rules.team_rules import (
     membership_violations,
     self_disable_violations,
     self_removal_violations,
+    unassignable_types,
 )
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
@@ -271,7 +272,8 @@ def change_member_role_locked(
 def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:
     """N9: the member's assigned records, by the object types whose assignees need an action."""
     schema = state.schema
-    held = [o.key for o in schema.objects.values() if o.assignee_action is not None]
+    # Only records the new role could not hold can refuse the change: count only those.
+    held = unassignable_types(schema, _role_perms(state, new_role))
     assigned = {key: uow.records.assigned_count(state.workspace.id, member_id, [key]) for key in held}
     return assignments_kept_violations(schema, member=member_id, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=assigned)
 

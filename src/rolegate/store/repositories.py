@@ -213,12 +213,16 @@ def _role_values(role: Role) -> dict[str, Any]:
     }
 
 
+def _role_info(r: Any) -> RoleInfo:
+    return RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow())
+
+
 class RoleRepository(_Repo):
     def all(self, workspace_id: str) -> list[RoleInfo]:
         rows = self.conn.execute(
             select(t.roles).where(t.roles.c.workspace_id == workspace_id).order_by(t.roles.c.created_at, t.roles.c.id)
         )
-        return [RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow()) for r in rows]
+        return [_role_info(r) for r in rows]
 
     def get(self, workspace_id: str, role_id: str) -> Role | None:
         row = self.conn.execute(
@@ -242,12 +246,15 @@ class RoleRepository(_Repo):
             )
         )
 
-    def update(self, workspace_id: str, role: Role) -> None:
-        self.conn.execute(
+    def update(self, workspace_id: str, role: Role) -> RoleInfo | None:
+        """The role as stored after the update, with its dates (None: no such role)."""
+        row = self.conn.execute(
             update(t.roles)
             .where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role.id))
             .values(updated_at=utcnow(), **_role_values(role))
-        )
+            .returning(t.roles)
+        ).first()
+        return _role_info(row) if row is not None else None
 
     def delete(self, workspace_id: str, role_id: str) -> None:
         self.conn.execute(delete(t.roles).where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role_id)))
