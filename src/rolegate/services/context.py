@@ -446,12 +446,14 @@ def record_change(
     after: Any,
     *,
     state: WorkspaceState | None = None,
+    with_commit: bool = False,
 ) -> int:
     """Bump the workspace revision and append the audit event chained to the last one.
     Called inside the transaction that makes the change, while the workspace is locked.
     `state`: the workspace as the change leaves it (`WorkspaceState.changed`), when the
     caller knows; the first change of a unit that says so spares the next write and
-    this process's snapshot a reload (`_prepare`)."""
+    this process's snapshot a reload (`_prepare`). `with_commit`: the caller commits
+    next, reading neither the revision nor the audit log before (`UnitOfWork.advance_to`)."""
     revision, last, known = next_revision(uow, workspace_id, state)
     seq, prev = last
     event = AuditEvent(
@@ -471,7 +473,7 @@ def record_change(
     event = replace(event, hash=event_hash(event))
     row = {**event.payload(), "at": event.at, "hash": event.hash}
     if known:
-        uow.advance_to(workspace_id, revision, [row])
+        uow.advance_to(workspace_id, revision, [row], with_commit=with_commit)
     else:
         uow.audit.append(event)
     prepare_next(uow, workspace_id, revision, state, (event.seq, event.hash))

@@ -67,14 +67,16 @@ class Change:
     after: object
 
 
-def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change], *, state: WorkspaceState | None = None) -> int:
+def record_changes(
+    uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change], *, state: WorkspaceState | None = None, with_commit: bool = False
+) -> int:
     """Like `context.record_change` for many events: one revision, the events chained
     in order and written in one statement. Each event's JSON is built once, for its
-    hash and for the row (`sealed_json`). `state`: as for `record_change`."""
+    hash and for the row (`sealed_json`). `state`, `with_commit`: as for `record_change`."""
     revision, last, known = next_revision(uow, workspace_id, state)
     sealed = seal_changes(workspace_id, actor, changes, revision=revision, last=last if last[0] else None)
     if known and len(sealed) <= _ONE_STATEMENT:
-        uow.advance_to(workspace_id, revision, [_audit_row(s) for s in sealed])
+        uow.advance_to(workspace_id, revision, [_audit_row(s) for s in sealed], with_commit=with_commit)
     else:
         if known:
             if uow.workspaces.bump_revision(workspace_id) != revision:

@@ -485,7 +485,7 @@ def update_role_written(
         raise_if(violations)
         info = uow.roles.update(workspace_id, after)
         revision = record_change(
-            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after), state=state.changed(role=after)
+            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after), state=state.changed(role=after), with_commit=True
         )
         view = role_view(info, schema, feats, state.members) if info is not None else stored_role_view(uow, state, role_id)
         written = RoleWritten(after, view, revision)

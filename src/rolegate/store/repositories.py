@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Executable,
     String,
     and_,
     cast,
@@ -43,6 +44,7 @@ __all__ = [
     "RoleRepository",
     "UserRepository",
     "WorkspaceRepository",
+    "advancing_statement",
     "utcnow",
 ]
 
@@ -525,6 +527,32 @@ def _event(row: Any) -> AuditEvent:
     )
 
 
+def advancing_statement(
+    workspace_id: str, revision: int, rows: Sequence[Mapping[str, Any]], *, notify_channel: str | None = None
+) -> Executable:
+    """PostgreSQL: `AuditRepository.append_advancing` as one statement. It fails by
+    itself (division by zero: no row appended) when the workspace was not at
+    `revision - 1`, so that it may be sent unread, with the COMMIT, which then fails."""
+    w, a = t.workspaces, t.audit_events
+    bumped = (
+        update(w)
+        .where(and_(w.c.id == workspace_id, w.c.revision == revision - 1))
+        .values(revision=revision, updated_at=utcnow())
+        .returning(w.c.revision)
+        .cte("bumped")
+    )
+    columns = list(rows[0])
+    selects = [
+        select(*(cast(literal(v, String()), a.c[c].type) if isinstance(v, JsonText) else literal(v, a.c[c].type) for c, v in row.items())).select_from(bumped)
+        for row in rows
+    ]
+    values = selects[0] if len(selects) == 1 else union_all(*selects)
+    inserted = insert(a).from_select(columns, values).returning(a.c.seq).cte("inserted")
+    appended = select(func.count()).select_from(inserted).scalar_subquery()
+    notify = func.pg_notify(notify_channel, f"{workspace_id}:{revision}") if notify_channel else literal(None)
+    return select((literal(1) / appended).label("appended"), notify.label("notified"))
+
+
 class JsonText(str):
     """JSON already serialized (the text that was hashed), stored as it is."""
 
@@ -550,34 +578,16 @@ class AuditRepository(_Repo):
         """Move the workspace from `revision - 1` to `revision` and append the audit
         rows (column -> value; a `JsonText` value is stored as that very JSON text),
         NOTIFY `workspace_id:revision` on `notify_channel` at commit: one statement on
-        PostgreSQL. RuntimeError, and nothing written, if the workspace was not at
+        PostgreSQL. An error, and nothing written, if the workspace was not at
         `revision - 1` (the caller must hold its lock)."""
-        w, a = t.workspaces, t.audit_events
+        a = t.audit_events
         if self.conn.dialect.name != "postgresql":
             assert notify_channel is None, "NOTIFY is PostgreSQL's"
             if WorkspaceRepository(self.conn).bump_revision(workspace_id) != revision:
                 raise RuntimeError("the workspace's revision moved while it was locked")
             self.conn.execute(insert(a), [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
             return
-        bumped = (
-            update(w)
-            .where(and_(w.c.id == workspace_id, w.c.revision == revision - 1))
-            .values(revision=revision, updated_at=utcnow())
-            .returning(w.c.revision)
-            .cte("bumped")
-        )
-        columns = list(rows[0])
-        selects = [
-            select(*(cast(literal(v, String()), a.c[c].type) if isinstance(v, JsonText) else literal(v, a.c[c].type) for c, v in row.items())).select_from(bumped)
-            for row in rows
-        ]
-        values = selects[0] if len(selects) == 1 else union_all(*selects)
-        inserted = insert(a).from_select(columns, values).returning(a.c.seq).cte("inserted")
-        count = select(func.count()).select_from(inserted).scalar_subquery()
-        notify = func.pg_notify(notify_channel, f"{workspace_id}:{revision}") if notify_channel else literal(None)
-        row = self.conn.execute(select(count.label("appended"), notify.label("notified"))).one()
-        if row.appended != len(rows):
-            raise RuntimeError("the workspace's revision moved while it was locked")
+        self.conn.execute(advancing_statement(workspace_id, revision, rows, notify_channel=notify_channel))
 
     def all(
         self,
