@@ -215,3 +215,22 @@ def test_a_statement_sent_with_the_commit_that_cannot_do_its_part_fails_the_comm
     written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
     assert written.revision == start + 1
     _assert_held_is_fresh(app, ws, written.revision)
+
+
+def test_a_write_after_a_write_of_this_process_compiles_nothing_under_the_lock(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next write authorizes its actor through the snapshot the write before it
+    left (the whole one, held): no role is compiled while the workspace is locked."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+
+    def refuse(*args: object, **kwargs: object) -> Snapshot:
+        raise AssertionError("compiled under the workspace's lock")
+
+    monkeypatch.setattr("rolegate.services.context.compile_snapshot", refuse)
+    written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
+    moved = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+    assert moved.revision == written.revision + 1
+    monkeypatch.undo()
+    _assert_held_is_fresh(app, ws, moved.revision)

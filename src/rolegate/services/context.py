@@ -315,7 +315,8 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
         members = list(held.members)
         if held.snapshot is not None:
             snap = held.snapshot
-            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head)
+            # Already compiled: authorizing the actor through it compiles nothing.
+            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head, _compiled=[snap])
         return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head)
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
