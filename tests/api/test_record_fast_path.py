@@ -314,3 +314,30 @@ def test_the_writers_min_revision_sees_its_write_at_once(csb: Tenant) -> None:
         r = csb.api.put(csb.url("/records/account/a-own/assignee"), json={"assignee": assignee})
         assert r.status_code == 200, r.text
         assert _allowed(csb, csm, "accounts.view", "account", "a-own", r.json()["revision"]) is expected
+
+
+def test_a_write_of_this_process_keeps_the_record_cache_and_moves_what_it_wrote(
+    csb: Tenant, rolegate: Rolegate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C3 after this process's own assignment: the snapshot its write compiled (no
+    reload) answers from the record cache caught up to the write, the moved record
+    as written, the others still held (no read)."""
+    csm, other, _ = _people(csb)
+    revision = _world(csb, csm, other)
+    assert _allowed(csb, csm, "accounts.view", "account", "a-free", revision)  # a miss: now held
+    assert _allowed(csb, csm, "accounts.view", "account", "a-own", revision)
+    r = csb.api.put(csb.url("/records/account/a-own/assignee"), json={"assignee": other})
+    assert r.status_code == 200, r.text
+    written = r.json()["revision"]
+    assert not _allowed(csb, csm, "accounts.view", "account", "a-own", written)
+    fetched: list[str] = []
+    real_fetch = record_index._Readers.fetch
+
+    def fetch(self: record_index._Readers, query: str, params: dict[str, str]) -> Any:
+        fetched.append(query)
+        return real_fetch(self, query, params)
+
+    monkeypatch.setattr(record_index._Readers, "fetch", fetch)
+    with statements(rolegate) as seen:
+        assert _allowed(csb, csm, "accounts.view", "account", "a-free", written)
+    assert (seen, fetched) == ([], [])

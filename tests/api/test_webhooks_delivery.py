@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,9 @@ from rolegate.services.outbox import Backlog, operator_mails
 from rolegate.services.webhook_delivery import (
     DeliveryPolicy,
     HttpTransport,
+    PassResult,
     WebhookSender,
+    WebhookWorker,
     deliver_until_idle,
     retry_delay,
 )
@@ -408,6 +411,42 @@ def test_the_worker_delivers_after_each_commit(rolegate: Rolegate, receiver: Rec
     site.change(n=2)
     got = receiver.wait_for(2, timeout=10)
     assert len(verified(created.secret, got)) == 2
+
+
+class _CountingSender:
+    """A sender that finds nothing to deliver, counting its passes."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self.transport = self
+
+    def close(self) -> None:
+        pass
+
+    def deliver_due(self) -> PassResult:
+        self.passes += 1
+        return PassResult()
+
+
+def test_a_burst_of_commits_wakes_the_worker_for_few_passes() -> None:
+    """Issue 18 (admin writes under load): every commit wakes the worker; passes that
+    find nothing start `coalesce` apart, not one per commit. A wake still gets a pass."""
+    sender = _CountingSender()
+    worker = WebhookWorker(sender, poll=30.0, coalesce=0.2)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            worker.wake()
+            time.sleep(0.002)  # ~250 commits
+        time.sleep(0.3)
+        assert 2 <= sender.passes <= 6, sender.passes  # the start, then one per 0.2 s
+        before = sender.passes
+        worker.wake()
+        time.sleep(0.5)
+        assert sender.passes == before + 1
+    finally:
+        worker.stop()
 
 
 def test_bootstrap_starts_the_worker_when_the_settings_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

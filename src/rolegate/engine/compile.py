@@ -9,6 +9,7 @@ already intersected. `check` is then two dict lookups.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from rolegate.domain.errors import RolegateError
@@ -33,21 +34,34 @@ def compile_snapshot(
     members: Iterable[Member],
     records: RecordIndex | None = None,
     revision: int = 0,
+    previous: Snapshot | None = None,
 ) -> Snapshot:
     """Build the snapshot of one workspace at one revision.
 
     `features` defaults to the schema's defaults. Raises RolegateError when a member
     holds a role that is not given, or a role names an unknown level.
+
+    `previous`: an earlier snapshot of the workspace; a role it compiled from the same
+    schema object and features, unchanged since, is reused with its decisions stamped
+    with `revision` instead of compiled again (a write changes one role or member; the
+    others' tables are what they were). The result is the same as without it.
     """
     feats = schema.feature_defaults if features is None else frozenset(features)
     unknown_features = sorted(feats - schema.features.keys())
     if unknown_features:
         raise RolegateError(f"unknown features: {', '.join(unknown_features)}", fix=f"use features of {schema.key}: {', '.join(schema.features) or 'none'}")
+    # A compiled role depends on the schema, the features and the role alone (and carries
+    # the revision in its decisions): reuse is sound only for the very same schema object.
+    reusable = previous.compiled_roles if previous is not None and previous.schema is schema and previous.features == feats else {}
     compiled: dict[str, CompiledRole] = {}
     for role in roles:
         if role.level not in schema.levels:
             raise RolegateError(f"role {role.id!r} has unknown level {role.level!r}", fix=f"use one of {', '.join(schema.levels)}")
-        compiled[role.id] = _compile_role(schema, feats, role, revision)
+        before = reusable.get(role.id)
+        if before is not None and before.role == role:
+            compiled[role.id] = _restamped(before, revision)
+        else:
+            compiled[role.id] = _compile_role(schema, feats, role, revision)
     tables: dict[str, ActionTable] = {}
     member_roles: dict[str, str] = {}
     status_tables = {
@@ -73,6 +87,14 @@ def compile_snapshot(
         member_status=MappingProxyType(member_status),
         records=records,
     )
+
+
+def _restamped(compiled: CompiledRole, revision: int) -> CompiledRole:
+    """`compiled` with every decision at `revision` (nothing else in it depends on it)."""
+    if not compiled.actions or next(iter(compiled.actions.values())).revision == revision:
+        return compiled
+    actions = {a: Decision(d.action, d.allowed, d.scope, d.reasons, revision, d.object_type, d.plan) for a, d in compiled.actions.items()}
+    return replace(compiled, actions=MappingProxyType(actions))
 
 
 def _status_table(schema: ProductSchema, revision: int, code: ReasonCode, message: str) -> ActionTable:

@@ -97,6 +97,12 @@ class Snapshot:
         (its tables, its denials), so an id names one decision for as long as the memo
         lives, and the memo goes with the snapshot instead of keeping its decisions alive."""
 
+    @property
+    def compiled_roles(self) -> Mapping[str, CompiledRole]:
+        """Each role as compiled (role id -> CompiledRole): a newer revision's compile
+        reuses the unchanged ones (`compile_snapshot(previous=...)`)."""
+        return self._roles
+
     # -- decisions ------------------------------------------------------------------------
 
     def check(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Decision:

@@ -65,7 +65,7 @@ def assign_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: Reco
             raise_if(eligibility(state, ref.type, assignee))
         after = Record(before.type, before.id, before.parent, assignee)
         uow.records.upsert(workspace_id, after)
-        revision = record_changes(uow, workspace_id, actor, [Change("record.assign", ref.type, ref.id, {"assignee": before.assignee}, {"assignee": assignee})])
+        revision = record_changes(uow, workspace_id, actor, [Change("record.assign", ref.type, ref.id, {"assignee": before.assignee}, {"assignee": assignee})], state=state, with_commit=True)
         uow.commit()
         return AssignmentWritten(after, revision, changed=True)
 

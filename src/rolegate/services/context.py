@@ -11,6 +11,7 @@ import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from rolegate.domain.errors import NotFoundError, PermissionDeniedError
@@ -41,9 +42,13 @@ __all__ = [
     "load_state",
     "new_id",
     "new_ids",
+    "next_revision",
+    "prepare_next",
     "raise_if",
     "record_change",
+    "remember_compiled",
     "remember_inputs",
+    "remembered_at",
     "role_escalation",
     "workspace_schema",
 ]
@@ -91,10 +96,37 @@ class WorkspaceState:
     roles: dict[str, Role]
     members: list[Member]
     compile_snapshot: Callable[[], Snapshot] = field(repr=False, compare=False)
-    site_admins: frozenset[str] = frozenset()
-    """User ids of the administrators of the workspace's site (organization), E1."""
+    read_site_admins: Callable[[], frozenset[str]] = field(default=frozenset, repr=False, compare=False)
+    """Reads the user ids of the administrators of the workspace's site (organization),
+    E1, in the caller's transaction; only a site administrator's call needs them."""
+    audit_head: tuple[int, str] | None = field(default=None, repr=False, compare=False)
+    """(seq, hash) of the newest audit event at the loaded revision, (0, GENESIS_HASH)
+    for none, when known without reading it (the write that made the revision said
+    it); None: `record_change` reads it."""
     _compiled: list[Snapshot] = field(default_factory=list, repr=False, compare=False)
     _for_member: dict[str, Snapshot] = field(default_factory=dict, repr=False, compare=False)
+    _site_admins: list[frozenset[str]] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def site_admins(self) -> frozenset[str]:
+        """User ids of the administrators of the workspace's site, read on first use: a
+        member's write does not pay a round trip for them while it holds the lock."""
+        if not self._site_admins:
+            self._site_admins.append(self.read_site_admins())
+        return self._site_admins[0]
+
+    def changed(self, *, role: Role | None = None, member: Member | None = None) -> WorkspaceState:
+        """The state as the write that locked it leaves it: `role` and `member` (new, or
+        in place of the one with their id) applied to the roles and members. Passed to
+        `record_change`, it lets the next write and this process's snapshot start from
+        it instead of reading and compiling the workspace again."""
+        roles = self.roles if role is None else {**self.roles, role.id: role}
+        members = self.members
+        if member is not None:
+            members = [member if m.id == member.id else m for m in self.members]
+            if all(m.id != member.id for m in self.members):
+                members.append(member)
+        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins, self.audit_head)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -146,63 +178,167 @@ class WorkspaceState:
 class StateInputs:
     """What a workspace's decisions are compiled from, at one committed revision, and
     the snapshot the snapshot cache compiled from it (its record index reads outside
-    any transaction: good for rights and permissions, which read no record)."""
+    any transaction: good for rights and permissions, which read no record); None
+    while only the write that made the revision has worked the inputs out."""
 
     revision: int
     preset: str
     schema: ProductSchema
     roles: tuple[Role, ...]
     members: tuple[Member, ...]
-    snapshot: Snapshot
+    snapshot: Snapshot | None
+    features: frozenset[str] | None = None
+    """The workspace's features at that revision, when known (a write's own account)."""
+    audit_head: tuple[int, str] | None = None
+    """(seq, hash) of the revision's newest audit event, when known (a write's own
+    account: every audit event is appended with a revision of its own, under the
+    workspace's lock, so the revision decides the head)."""
+
+
+class _Prepared:
+    """The inputs of the revision a write is committing, worked out by the write (the
+    state it locked with its change applied): `settled` is set once the commit has
+    succeeded (`ok`) or will not happen."""
+
+    __slots__ = ("inputs", "ok", "settled", "withdrawn")
+
+    def __init__(self, inputs: StateInputs) -> None:
+        self.inputs = inputs
+        self.ok = False
+        self.withdrawn = False
+        """The unit changed the workspace again: its commit makes another revision."""
+        self.settled = threading.Event()
 
 
 _inputs: weakref.WeakKeyDictionary[Engine, dict[str, StateInputs]] = weakref.WeakKeyDictionary()
+_prepared: weakref.WeakKeyDictionary[Engine, dict[str, _Prepared]] = weakref.WeakKeyDictionary()
 _inputs_lock = threading.Lock()
+
+PREPARED_WAIT = 5.0
+"""Seconds a write waits for the commit of the write before it to settle (it takes a
+round trip) before reading the workspace itself instead."""
 
 
 def remember_inputs(engine: Engine, ws: Workspace, inputs: StateInputs) -> None:
     """Keep the newest committed inputs of the workspace (one entry per workspace).
     Only callers that read committed data outside a write (the snapshot cache's loads)
-    remember: a write's own reads may include its uncommitted changes."""
+    remember: a write's own reads may include its uncommitted changes. A compiled
+    snapshot replaces inputs of the same revision that had none."""
+    _remember(engine, ws.id, inputs)
+
+
+def remember_compiled(engine: Engine, workspace_id: str, inputs: StateInputs) -> None:
+    """The snapshot cache compiled the inputs a write of this process worked out."""
+    _remember(engine, workspace_id, inputs)
+
+
+def _remember(engine: Engine, workspace_id: str, inputs: StateInputs) -> None:
     with _inputs_lock:
-        per = _inputs.setdefault(engine, {})
-        held = per.get(ws.id)
-        if held is None or held.revision <= inputs.revision:
-            per[ws.id] = inputs
+        _remember_locked(engine, workspace_id, inputs)
+
+
+def _remember_locked(engine: Engine, workspace_id: str, inputs: StateInputs) -> None:
+    per = _inputs.setdefault(engine, {})
+    held = per.get(workspace_id)
+    if held is None or held.revision < inputs.revision:
+        per[workspace_id] = inputs
+    elif held.revision == inputs.revision and held.snapshot is None and inputs.snapshot is not None:
+        per[workspace_id] = replace(inputs, audit_head=inputs.audit_head or held.audit_head, features=inputs.features or held.features)
+
+
+def remembered_at(engine: Engine, workspace_id: str, revision: int) -> StateInputs | None:
+    """The committed inputs of the workspace at exactly `revision`, if this process
+    holds them (the snapshot cache compiles a write's revision from them)."""
+    held = _inputs.get(engine, {}).get(workspace_id)
+    return held if held is not None and held.revision == revision else None
 
 
 def _remembered(engine: Engine, ws: Workspace) -> StateInputs | None:
     held = _inputs.get(engine, {}).get(ws.id)
-    if held is None or held.revision != ws.revision or held.preset != ws.preset or held.schema.version != ws.schema_version:
+    if held is None or held.revision != ws.revision:
+        # The write before this one may have committed this revision and not yet said
+        # so (its commit returned a moment ago): wait for it to settle, a round trip.
+        prepared = _prepared.get(engine, {}).get(ws.id)
+        if prepared is None or prepared.inputs.revision != ws.revision:
+            return None
+        if not prepared.settled.wait(PREPARED_WAIT) or not prepared.ok:
+            return None
+        held = prepared.inputs
+    if held.preset != ws.preset or held.schema.version != ws.schema_version:
+        return None
+    if held.features is not None and held.features != ws.features:
         return None
     return held
+
+
+def _prepare(uow: UnitOfWork, revision: int, state: WorkspaceState | None, head: tuple[int, str]) -> None:
+    """The write moved the workspace to `revision`, leaving it as `state` says (None:
+    unknown). Only a unit that changes the workspace once, and says how, is trusted;
+    its inputs count once its commit succeeds."""
+    engine, workspace_id = uow.engine, state.workspace.id if state is not None else None
+    if state is None or workspace_id is None:
+        return
+    ws = state.workspace
+    inputs = StateInputs(revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head)
+    prepared = _Prepared(inputs)
+    with _inputs_lock:
+        _prepared.setdefault(engine, {})[workspace_id] = prepared
+
+    def settle(ok: bool) -> None:
+        with _inputs_lock:
+            per = _prepared.get(engine, {})
+            if per.get(workspace_id) is prepared:
+                del per[workspace_id]
+            if prepared.withdrawn:
+                return  # settled (not ok) when it was withdrawn
+            if ok:
+                _remember_locked(engine, workspace_id, inputs)
+            prepared.ok = ok
+        prepared.settled.set()
+
+    uow.after_commit(partial(settle, True))
+    uow.after_rollback(partial(settle, False))
 
 
 def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> WorkspaceState:
     ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
+    site_admins = partial(uow.sites.admins, ws.organization_id)
     held = _remembered(uow.engine, ws)
     if held is not None:
         # Every change of the schema, a role or a member bumps the revision, so the inputs
-        # the snapshot cache loaded at this revision are this transaction's too: the
-        # write reads three tables fewer and compiles nothing while it holds the lock.
+        # the snapshot cache loaded at this revision (or the write that made it worked
+        # out) are this transaction's too: the write reads three tables fewer and, when
+        # the snapshot is there, compiles nothing while it holds the lock.
         roles = {r.id: r for r in held.roles}
-        snap = held.snapshot
-        return WorkspaceState(
-            ws, held.schema, roles, list(held.members), lambda: snap, uow.sites.admins(ws.organization_id)
-        )
+        members = list(held.members)
+        if held.snapshot is not None:
+            snap = held.snapshot
+            # Already compiled: authorizing the actor through it compiles nothing.
+            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head, _compiled=[snap])
+        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head)
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)
-    index = StoreRecordIndex(uow.records, ws.id)
+    return _state(ws, schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins)
 
+
+def _state(
+    ws: Workspace,
+    schema: ProductSchema,
+    roles: dict[str, Role],
+    members: list[Member],
+    index: StoreRecordIndex | None,
+    site_admins: Callable[[], frozenset[str]],
+    audit_head: tuple[int, str] | None = None,
+) -> WorkspaceState:
     def snapshot() -> Snapshot:
         return compile_snapshot(
             schema, features=ws.features, roles=roles.values(), members=members, records=index, revision=ws.revision
         )
 
-    return WorkspaceState(ws, schema, roles, members, snapshot, uow.sites.admins(ws.organization_id))
+    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins, audit_head)
 
 
 def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:
@@ -309,15 +445,21 @@ def record_change(
     target_id: str,
     before: Any,
     after: Any,
+    *,
+    state: WorkspaceState | None = None,
+    with_commit: bool = False,
 ) -> int:
     """Bump the workspace revision and append the audit event chained to the last one.
-    Called inside the transaction that makes the change, while the workspace is locked."""
-    revision = uow.workspaces.bump_revision(workspace_id)
-    last = uow.audit.last(workspace_id)
-    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_HASH)
+    Called inside the transaction that makes the change, while the workspace is locked.
+    `state`: the workspace as the change leaves it (`WorkspaceState.changed`), when the
+    caller knows; the first change of a unit that says so spares the next write and
+    this process's snapshot a reload (`_prepare`). `with_commit`: the caller commits
+    next, reading neither the revision nor the audit log before (`UnitOfWork.advance_to`)."""
+    revision, last, known = next_revision(uow, workspace_id, state)
+    seq, prev = last
     event = AuditEvent(
         workspace_id=workspace_id,
-        seq=seq,
+        seq=seq + 1,
         id=new_id(),
         at=utcnow(),
         actor=actor.label,
@@ -329,6 +471,45 @@ def record_change(
         revision=revision,
         prev_hash=prev,
     )
-    uow.audit.append(replace(event, hash=event_hash(event)))
-    uow.revision_changed(workspace_id, revision)
+    event = replace(event, hash=event_hash(event))
+    row = {**event.payload(), "at": event.at, "hash": event.hash}
+    if known:
+        uow.advance_to(workspace_id, revision, [row], with_commit=with_commit)
+    else:
+        uow.audit.append(event)
+    prepare_next(uow, workspace_id, revision, state, (event.seq, event.hash))
     return revision
+
+
+def next_revision(uow: UnitOfWork, workspace_id: str, state: WorkspaceState | None) -> tuple[int, tuple[int, str], bool]:
+    """The revision the unit's change makes, the audit chain's head its events follow,
+    (seq, hash) or (0, GENESIS_HASH), and whether they are known without a read (True:
+    the caller then writes the revision with its events, `UnitOfWork.advance_to`; False:
+    the revision is bumped and the head read now, in one round trip on PostgreSQL)."""
+    if state is not None and state.audit_head is not None and not uow.has_changed(workspace_id) and state.workspace.id == workspace_id:
+        return state.workspace.revision + 1, state.audit_head, True
+    revision, last = uow.next_revision(workspace_id)
+    return revision, last or (0, GENESIS_HASH), False
+
+
+def prepare_next(uow: UnitOfWork, workspace_id: str, revision: int, state: WorkspaceState | None, head: tuple[int, str]) -> None:
+    """Say how the unit's change to `revision` leaves the workspace (None: unknown) and
+    the audit event it ended with (`head`); see `record_change`. Only the unit's first
+    change of the workspace counts: a second one withdraws it."""
+    first = uow.revisions_made(workspace_id) == 1
+    if state is not None and first and state.workspace.id == workspace_id and state.workspace.revision + 1 == revision:
+        _prepare(uow, revision, state, head)
+    else:
+        _forget_prepared(uow.engine, workspace_id)
+
+
+def _forget_prepared(engine: Engine, workspace_id: str) -> None:
+    """A unit changes the workspace again, or without saying how: the inputs it said
+    for its first change are not what its commit makes."""
+    with _inputs_lock:
+        prepared = _prepared.get(engine, {}).pop(workspace_id, None)
+        if prepared is None or prepared.settled.is_set():
+            return
+        prepared.withdrawn = True
+        prepared.ok = False
+    prepared.settled.set()

@@ -19,6 +19,7 @@ from rolegate.domain.rules.team_rules import (
     membership_violations,
     self_disable_violations,
     self_removal_violations,
+    unassignable_types,
 )
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
@@ -229,18 +230,19 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
         state = load_state(uow, workspace_id)
-        revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id)
-        done = _changed(uow, workspace_id, member_id, revision)
+        revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True)
+        done = _changed(uow, workspace_id, member_id, revision)  # reads the member: not the revision nor the audit log
         uow.commit()
         return done
 
 
 def change_member_role_locked(
-    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str, role_id: str, directory_sync: bool = False
+    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str, role_id: str, directory_sync: bool = False, with_commit: bool = False
 ) -> int:
     """`change_member_role` inside an open transaction whose workspace `state` is locked
     (the administrator record saves a role and a name at once); returns the revision.
-    `directory_sync`: the change follows the directory's groups (services/scim.py)."""
+    `directory_sync`: the change follows the directory's groups (services/scim.py).
+    `with_commit`: as for `record_change`."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
     before = state.member(member_id)
@@ -265,13 +267,14 @@ def change_member_role_locked(
     raise_if(violations)
     after = Member(before.id, role_id, before.status)
     uow.members.update(workspace_id, after)
-    return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after))
+    return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after), state=state.changed(member=after), with_commit=with_commit)
 
 
 def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:
     """N9: the member's assigned records, by the object types whose assignees need an action."""
     schema = state.schema
-    held = [o.key for o in schema.objects.values() if o.assignee_action is not None]
+    # Only records the new role could not hold can refuse the change: count only those.
+    held = unassignable_types(schema, _role_perms(state, new_role))
     assigned = {key: uow.records.assigned_count(state.workspace.id, member_id, [key]) for key in held}
     info = uow.members.get(state.workspace.id, member_id)  # named as the team knows them, never by id
     who = (info.name or info.email) if info is not None else member_id

@@ -22,8 +22,16 @@ from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, SealedEvent, sealed_json
 from rolegate.engine.records import Record, RecordRef
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_ids, raise_if
-from rolegate.store.repositories import utcnow
+from rolegate.services.context import (
+    WorkspaceState,
+    authorize,
+    load_state,
+    new_ids,
+    next_revision,
+    prepare_next,
+    raise_if,
+)
+from rolegate.store.repositories import JsonText, utcnow
 from rolegate.store.repositories_records import AuditRows
 from rolegate.store.uow import UnitOfWork
 
@@ -59,15 +67,42 @@ class Change:
     after: object
 
 
-def record_changes(uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change]) -> int:
+def record_changes(
+    uow: UnitOfWork, workspace_id: str, actor: Actor, changes: Sequence[Change], *, state: WorkspaceState | None = None, with_commit: bool = False
+) -> int:
     """Like `context.record_change` for many events: one revision, the events chained
     in order and written in one statement. Each event's JSON is built once, for its
-    hash and for the row (`sealed_json`)."""
-    revision = uow.workspaces.bump_revision(workspace_id)
-    last = uow.audit.last(workspace_id)
-    uow.records_bulk.append_sealed(seal_changes(workspace_id, actor, changes, revision=revision, last=last))
-    uow.revision_changed(workspace_id, revision)
+    hash and for the row (`sealed_json`). `state`, `with_commit`: as for `record_change`."""
+    revision, last, known = next_revision(uow, workspace_id, state)
+    sealed = seal_changes(workspace_id, actor, changes, revision=revision, last=last if last[0] else None)
+    if known and len(sealed) <= _ONE_STATEMENT:
+        uow.advance_to(workspace_id, revision, [_audit_row(s) for s in sealed], with_commit=with_commit)
+    else:
+        if known:
+            if uow.workspaces.bump_revision(workspace_id) != revision:
+                raise RuntimeError("the workspace's revision moved while it was locked")
+            uow.revision_changed(workspace_id, revision)
+        uow.records_bulk.append_sealed(sealed)
+    prepare_next(uow, workspace_id, revision, state, (sealed[-1].event.seq, sealed[-1].hash))
     return revision
+
+
+def _json_text(text: str | None) -> JsonText | None:
+    return None if text is None else JsonText(text)
+
+
+_ONE_STATEMENT = 16
+"""Up to this many events are written with the revision in one statement; more by COPY."""
+
+
+def _audit_row(sealed: SealedEvent) -> dict[str, object]:
+    """The row of a sealed event, its JSON columns the very texts that were hashed."""
+    e = sealed.event
+    return {
+        "workspace_id": e.workspace_id, "seq": e.seq, "id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
+        "target_type": e.target_type, "target_id": e.target_id, "before": _json_text(sealed.before_json), "after": _json_text(sealed.after_json),
+        "revision": e.revision, "prev_hash": e.prev_hash, "hash": sealed.hash,
+    }
 
 
 def seal_changes(workspace_id: str, actor: Actor, changes: Sequence[Change], *, revision: int, last: tuple[int, str] | None) -> list[SealedEvent]:

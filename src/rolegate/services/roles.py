@@ -20,8 +20,10 @@ from rolegate.domain.rules.role_rules import (
     assignee_permission_violations,
     disabled_holder_violations,
     level_choice_violations,
+    loses_assignee_action,
     role_deletion_violations,
     role_locks,
+    role_name_taken,
     role_name_violations,
     role_violations,
 )
@@ -100,7 +102,8 @@ def _fields(schema: ProductSchema, data: FieldInput | None) -> dict[tuple[str, s
 def _name_violations(
     uow: UnitOfWork, state: WorkspaceState, name: str, except_id: str | None = None
 ) -> list[Violation]:
-    taken = bool(name.strip()) and uow.roles.name_taken(state.workspace.id, name, except_id=except_id)
+    # The state holds every role of the workspace at the locked revision: no read needed.
+    taken = bool(name.strip()) and role_name_taken(state.roles.values(), name, except_id=except_id)
     return role_name_violations(state.schema, name, taken=taken)
 
 
@@ -466,12 +469,11 @@ def update_role_written(
         feats = state.workspace.features
         violations = role_violations(schema, after, feats, previous=before)
         violations += _name_violations(uow, state, after.name, except_id=before.id)
-        violations += assignee_permission_violations(
-            schema,
-            role_permissions(schema, before, feats),
-            role_permissions(schema, after, feats),
-            uow.roles.assigned_holders_by_type(workspace_id, role_id),
-        )
+        had, has = role_permissions(schema, before, feats), role_permissions(schema, after, feats)
+        # Only a change that takes an assignee's action away can be refused for the
+        # holders' records (N6): count them only then.
+        holders = uow.roles.assigned_holders_by_type(workspace_id, role_id) if loses_assignee_action(schema, had, has) else {}
+        violations += assignee_permission_violations(schema, had, has, holders)
         violations += _seat_move_violations(uow, state, before, after)
         violations += role_escalation(state, actor, after, f"The change to role {before.name!r}", before=before)
         violations += team_lockout_violations(
@@ -481,11 +483,12 @@ def update_role_written(
             what=f"This change to role {before.name!r}",
         )
         raise_if(violations)
-        uow.roles.update(workspace_id, after)
+        info = uow.roles.update(workspace_id, after)
         revision = record_change(
-            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after)
+            uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after), state=state.changed(role=after), with_commit=True
         )
-        written = RoleWritten(after, stored_role_view(uow, state, role_id), revision)
+        view = role_view(info, schema, feats, state.members) if info is not None else stored_role_view(uow, state, role_id)
+        written = RoleWritten(after, view, revision)
         uow.commit()
         return written
 

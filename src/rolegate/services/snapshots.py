@@ -51,6 +51,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 
 from rolegate.domain.errors import NotFoundError, RevisionNotReachedError, StoreUnavailableError
@@ -63,7 +64,7 @@ from rolegate.metrics import (
     SNAPSHOTS_CACHED,
     SNAPSHOTS_UNCONFIRMED,
 )
-from rolegate.services.context import StateInputs, remember_inputs, workspace_schema
+from rolegate.services.context import StateInputs, remember_compiled, remember_inputs, remembered_at, workspace_schema
 from rolegate.services.record_cache import (
     DEFAULT_RECORD_CACHE_SIZE,
     CachedRecordIndex,
@@ -142,6 +143,8 @@ class SnapshotCache:
         self._unconfirmed: dict[str, float] = {}
         self._pending: dict[str, set[int]] = {}
         """Revisions this process is committing, per workspace: it loads them itself."""
+        self._expected_at: dict[str, float] = {}
+        """When this process last started a commit of the workspace (`expect`)."""
         self._lock = threading.Lock()
         self._watchers: list[Callable[[str | None], None]] = []
         self._compile_behind = compile_behind
@@ -183,6 +186,7 @@ class SnapshotCache:
                 self._pending.pop(workspace_id, None)
             elif workspace_id in self._latest:
                 self._pending.setdefault(workspace_id, set()).add(revision)
+                self._expected_at[workspace_id] = self._clock()  # before the commit: when it made `revision` is later
 
     def committed(self, workspace_id: str, revision: int) -> None:
         """After this process's commit made `revision`: load it now, in the writer's
@@ -195,7 +199,7 @@ class SnapshotCache:
         for watcher in self._watchers:
             watcher(workspace_id)  # committed: the change feed's streams need not wait for this load
         try:
-            if expected:
+            if expected and self._compile_written(workspace_id, revision) is None:
                 self.get(workspace_id, min_revision=revision)
         except Exception as error:  # any failure: the next decision reloads instead
             log.debug("loading revision %s of %s after its commit failed: %r", revision, workspace_id, error)
@@ -207,6 +211,36 @@ class SnapshotCache:
                     if not pending:
                         del self._pending[workspace_id]
             self.mark(workspace_id, revision, notify=False)
+
+    def _compile_written(self, workspace_id: str, revision: int) -> Snapshot | None:
+        """The snapshot of `revision`, which this process's write just committed, from
+        the inputs the write worked out (`context.record_change(state=...)`): no read,
+        and only the roles the write changed compiled again (the held snapshot's others
+        reused). None when the write did not say them: `get` loads it instead."""
+        inputs = remembered_at(self._engine, workspace_id, revision)
+        if inputs is None or inputs.features is None:
+            return None
+        entry = self._latest.get(workspace_id)
+        started = time.perf_counter()
+        if inputs.snapshot is not None:
+            cached = inputs.snapshot
+        else:
+            # The record cache catches up to the write's revision too (one read of the
+            # audit events it has not seen): the write may have moved a record.
+            with reachable(), UnitOfWork(self._engine, read_only=True) as uow:
+                records = self._record_index(uow, workspace_id, revision, SqlRecordIndex(self._engine, workspace_id, replica=None))
+            cached = compile_snapshot(
+                inputs.schema,
+                features=inputs.features,
+                roles=inputs.roles,
+                members=inputs.members,
+                records=records,
+                revision=revision,
+                previous=entry.snapshot if entry is not None else None,
+            )
+        remember_compiled(self._engine, workspace_id, replace(inputs, snapshot=cached))
+        SNAPSHOT_COMPILE_SECONDS.observe(time.perf_counter() - started)
+        return self._keep(workspace_id, cached, self._expected_at.get(workspace_id, self._clock()))
 
     def watch(self, callback: Callable[[str | None], None]) -> None:
         """Call `callback(workspace_id)` whenever a revision of the workspace is heard of

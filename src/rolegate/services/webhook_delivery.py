@@ -343,11 +343,14 @@ class WebhookSender:
 class WebhookWorker:
     """A daemon thread running passes: at start (changes left by an earlier process),
     when woken (a commit), at once again while a pass leaves work, and every `poll`
-    seconds (retries whose time came)."""
+    seconds (retries whose time came). Passes that find nothing to deliver start at
+    least `coalesce` seconds apart: every commit wakes the worker, and under a write
+    load each pass would otherwise read the endpoints again for the same events."""
 
-    def __init__(self, sender: WebhookSender, *, poll: float = 1.0) -> None:
+    def __init__(self, sender: WebhookSender, *, poll: float = 1.0, coalesce: float = 0.05) -> None:
         self.sender = sender
         self.poll = poll
+        self.coalesce = coalesce
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -370,6 +373,7 @@ class WebhookWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            started = time.monotonic()
             try:
                 result = self.sender.deliver_due()
                 if result.more or result.delivered:
@@ -377,6 +381,9 @@ class WebhookWorker:
             except Exception:  # the database may be briefly unavailable: log, keep the thread alive
                 log.exception("the webhook sender failed; retrying in %s s", self.poll)
             self._wake.wait(self.poll)
+            rest = self.coalesce - (time.monotonic() - started)
+            if rest > 0:
+                self._stop.wait(rest)  # the commits meanwhile are served by the next pass
 
 
 def deliver_until_idle(sender: WebhookSender, *, max_passes: int = 1000) -> PassResult:

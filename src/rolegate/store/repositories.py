@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind
 from rolegate.domain.rules.role_rules import HolderCounts
@@ -20,6 +36,7 @@ __all__ = [
     "ApiKeyRepository",
     "ApiKeyRow",
     "AuditRepository",
+    "JsonText",
     "MemberInfo",
     "MemberRepository",
     "RecordRepository",
@@ -27,6 +44,7 @@ __all__ = [
     "RoleRepository",
     "UserRepository",
     "WorkspaceRepository",
+    "advancing_statement",
     "utcnow",
 ]
 
@@ -124,6 +142,25 @@ class WorkspaceRepository(_Repo):
         assert rev is not None
         return rev
 
+    def advance(self, workspace_id: str, *, notify_channel: str | None = None) -> tuple[int, tuple[int, str] | None]:
+        """`bump_revision` and the head of the workspace's audit chain, (seq, hash) or
+        None; with `notify_channel` (PostgreSQL), NOTIFY `workspace_id:revision` on it at
+        commit. On PostgreSQL all in one statement."""
+        if self.conn.dialect.name != "postgresql":
+            revision = self.bump_revision(workspace_id)
+            assert notify_channel is None, "NOTIFY is PostgreSQL's"
+            return revision, AuditRepository(self.conn).last(workspace_id)
+        notify = "pg_notify(CAST(:channel AS text), CAST(:ws AS text) || ':' || CAST(bumped.revision AS text))" if notify_channel else "NULL"
+        row = self.conn.execute(
+            text(
+                "WITH bumped AS (UPDATE workspaces SET revision = revision + 1, updated_at = :now WHERE id = :ws RETURNING revision) "
+                f"SELECT bumped.revision, head.seq, head.hash, {notify} AS notified FROM bumped LEFT JOIN LATERAL "
+                "(SELECT seq, hash FROM audit_events WHERE workspace_id = :ws ORDER BY seq DESC LIMIT 1) AS head ON true"
+            ),
+            {"ws": workspace_id, "now": utcnow(), **({"channel": notify_channel} if notify_channel else {})},
+        ).one()
+        return int(row.revision), ((int(row.seq), str(row.hash)) if row.seq is not None else None)
+
 
 # -- roles --------------------------------------------------------------------------------
 
@@ -178,12 +215,16 @@ def _role_values(role: Role) -> dict[str, Any]:
     }
 
 
+def _role_info(r: Any) -> RoleInfo:
+    return RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow())
+
+
 class RoleRepository(_Repo):
     def all(self, workspace_id: str) -> list[RoleInfo]:
         rows = self.conn.execute(
             select(t.roles).where(t.roles.c.workspace_id == workspace_id).order_by(t.roles.c.created_at, t.roles.c.id)
         )
-        return [RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow()) for r in rows]
+        return [_role_info(r) for r in rows]
 
     def get(self, workspace_id: str, role_id: str) -> Role | None:
         row = self.conn.execute(
@@ -207,12 +248,15 @@ class RoleRepository(_Repo):
             )
         )
 
-    def update(self, workspace_id: str, role: Role) -> None:
-        self.conn.execute(
+    def update(self, workspace_id: str, role: Role) -> RoleInfo | None:
+        """The role as stored after the update, with its dates (None: no such role)."""
+        row = self.conn.execute(
             update(t.roles)
             .where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role.id))
             .values(updated_at=utcnow(), **_role_values(role))
-        )
+            .returning(t.roles)
+        ).first()
+        return _role_info(row) if row is not None else None
 
     def delete(self, workspace_id: str, role_id: str) -> None:
         self.conn.execute(delete(t.roles).where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role_id)))
@@ -483,6 +527,38 @@ def _event(row: Any) -> AuditEvent:
     )
 
 
+def advancing_statement(
+    workspace_id: str, revision: int, rows: Sequence[Mapping[str, Any]], *, notify_channel: str | None = None
+) -> Executable:
+    """PostgreSQL: `AuditRepository.append_advancing` as one statement. It fails by
+    itself (division by zero: no row appended) when the workspace was not at
+    `revision - 1`, so that it may be sent unread, with the COMMIT, which then fails."""
+    w, a = t.workspaces, t.audit_events
+    bumped = (
+        update(w)
+        .where(and_(w.c.id == workspace_id, w.c.revision == revision - 1))
+        .values(revision=revision, updated_at=utcnow())
+        .returning(w.c.revision)
+        .cte("bumped")
+    )
+    columns = list(rows[0])
+    selects = [
+        select(*(cast(literal(v, String()), a.c[c].type) if isinstance(v, JsonText) else literal(v, a.c[c].type) for c, v in row.items())).select_from(bumped)
+        for row in rows
+    ]
+    values = selects[0] if len(selects) == 1 else union_all(*selects)
+    inserted = insert(a).from_select(columns, values).returning(a.c.seq).cte("inserted")
+    appended = select(func.count()).select_from(inserted).scalar_subquery()
+    notify = func.pg_notify(notify_channel, f"{workspace_id}:{revision}") if notify_channel else literal(None)
+    return select((literal(1) / appended).label("appended"), notify.label("notified"))
+
+
+class JsonText(str):
+    """JSON already serialized (the text that was hashed), stored as it is."""
+
+    __slots__ = ()
+
+
 class AuditRepository(_Repo):
     def last(self, workspace_id: str) -> tuple[int, str] | None:
         a = t.audit_events
@@ -495,6 +571,23 @@ class AuditRepository(_Repo):
         payload = event.payload()
         payload["at"] = event.at
         self.conn.execute(insert(t.audit_events).values(hash=event.hash, **payload))
+
+    def append_advancing(
+        self, workspace_id: str, revision: int, rows: Sequence[Mapping[str, Any]], *, notify_channel: str | None = None
+    ) -> None:
+        """Move the workspace from `revision - 1` to `revision` and append the audit
+        rows (column -> value; a `JsonText` value is stored as that very JSON text),
+        NOTIFY `workspace_id:revision` on `notify_channel` at commit: one statement on
+        PostgreSQL. An error, and nothing written, if the workspace was not at
+        `revision - 1` (the caller must hold its lock)."""
+        a = t.audit_events
+        if self.conn.dialect.name != "postgresql":
+            assert notify_channel is None, "NOTIFY is PostgreSQL's"
+            if WorkspaceRepository(self.conn).bump_revision(workspace_id) != revision:
+                raise RuntimeError("the workspace's revision moved while it was locked")
+            self.conn.execute(insert(a), [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
+            return
+        self.conn.execute(advancing_statement(workspace_id, revision, rows, notify_channel=notify_channel))
 
     def all(
         self,

@@ -7,12 +7,15 @@ the write lock nor waits for a writer; it cannot commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Executable, text
+from sqlalchemy.exc import DBAPIError
 
 from rolegate.store.database import read_only as read_only_connection
+from rolegate.store.database import transaction_pooled
 from rolegate.store.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -21,6 +24,7 @@ from rolegate.store.repositories import (
     RoleRepository,
     UserRepository,
     WorkspaceRepository,
+    advancing_statement,
 )
 from rolegate.store.repositories_changes import ChangeRepository
 from rolegate.store.repositories_fields import FieldRegistryRepository
@@ -91,7 +95,10 @@ class UnitOfWork:
         """Wakes the outbox sender; a service that queues an email calls it after commit."""
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
+        self._with_commit: list[Executable] = []
         self._changed: dict[str, int] = {}
+        self._moves: dict[str, int] = {}
         self._committed: dict[str, int] = {}
 
     def __enter__(self) -> UnitOfWork:
@@ -100,8 +107,11 @@ class UnitOfWork:
             read_only_connection(self._conn)
         self._conn.begin()
         self._changed = {}
+        self._moves = {}
         self._committed = {}
         self._after_commit = []
+        self._after_rollback = []
+        self._with_commit = []
         for name, repo in (
             ("workspaces", WorkspaceRepository),
             ("roles", RoleRepository),
@@ -138,6 +148,10 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            self._with_commit = []
+            undone, self._after_rollback = self._after_rollback, []
+            for callback in undone:
+                callback()
             committed, self._committed = self._committed, {}
             if self._on_revision is not None:
                 # Only now, with this unit's connection back in the pool: the snapshot cache
@@ -150,23 +164,93 @@ class UnitOfWork:
     def revision_changed(self, workspace_id: str, revision: int) -> None:
         """Record that the workspace moved to `revision`: other processes hear it on
         commit (PostgreSQL NOTIFY is transactional: sent only if the commit happens)."""
-        self._changed[workspace_id] = revision
+        self._send_held()
+        self._moved(workspace_id, revision)
         if self.engine.dialect.name == "postgresql":
             assert self._conn is not None
             self._conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": f"{workspace_id}:{revision}"})
 
+    def next_revision(self, workspace_id: str) -> tuple[int, tuple[int, str] | None]:
+        """Move the locked workspace to its next revision (`revision_changed`) and read
+        the head of its audit chain, (seq, hash) or None, which the change's event
+        follows. One round trip on PostgreSQL, NOTIFY included: the workspace stays
+        locked until the commit, and every round trip meanwhile makes the next writer wait."""
+        self._send_held()
+        channel = NOTIFY_CHANNEL if self.engine.dialect.name == "postgresql" else None
+        revision, head = self.workspaces.advance(workspace_id, notify_channel=channel)
+        self._moved(workspace_id, revision)
+        return revision, head
+
+    def advance_to(
+        self, workspace_id: str, revision: int, audit_rows: Sequence[Mapping[str, Any]], *, with_commit: bool = False
+    ) -> None:
+        """Move the locked workspace to `revision` (from `revision - 1`) and append the
+        change's audit rows, chained by the caller to the head it knows: one round trip
+        on PostgreSQL, NOTIFY included (`AuditRepository.append_advancing`).
+        `with_commit`: the caller reads neither the revision nor the audit log again
+        before it commits; on PostgreSQL the statement is then sent with the COMMIT, in
+        one round trip (a pipeline), and a failure fails the commit."""
+        self._send_held()
+        assert self._conn is not None
+        if with_commit and self.engine.dialect.name == "postgresql" and not transaction_pooled(self.engine):
+            self._with_commit.append(advancing_statement(workspace_id, revision, audit_rows, notify_channel=NOTIFY_CHANNEL))
+        else:
+            channel = NOTIFY_CHANNEL if self.engine.dialect.name == "postgresql" else None
+            self.audit.append_advancing(workspace_id, revision, audit_rows, notify_channel=channel)
+        self._moved(workspace_id, revision)
+
+    def _send_held(self) -> None:
+        """Statements held for the commit go now: another revision move follows them."""
+        held, self._with_commit = self._with_commit, []
+        assert self._conn is not None or not held
+        for statement in held:
+            assert self._conn is not None
+            self._conn.execute(statement)
+
+    def _moved(self, workspace_id: str, revision: int) -> None:
+        self._changed[workspace_id] = revision
+        self._moves[workspace_id] = self._moves.get(workspace_id, 0) + 1
+
+    def has_changed(self, workspace_id: str) -> bool:
+        """Whether this unit already moved the workspace's revision (not yet committed)."""
+        return workspace_id in self._changed
+
+    def revisions_made(self, workspace_id: str) -> int:
+        """How many times this unit moved the workspace's revision (since its last commit)."""
+        return self._moves.get(workspace_id, 0)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the unit ends without committing (a refusal, an error, a
+        failed commit); a successful commit forgets the callbacks registered before it."""
+        self._after_rollback.append(callback)
 
     def commit(self) -> None:
         assert self._conn is not None
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit: open it without read_only=True to write")
         changed, self._changed = self._changed, {}
+        self._moves = {}
         if self._on_pending is not None:
             for workspace_id, revision in changed.items():
                 self._on_pending(workspace_id, revision)
         try:
+            held, self._with_commit = self._with_commit, []
+            if held:
+                # One round trip for the change's last statements and the COMMIT: the
+                # workspace's lock is released a round trip sooner.
+                driver = self._conn.connection.driver_connection
+                assert driver is not None
+                dbapi_error = self.engine.dialect.loaded_dbapi.Error
+                try:
+                    with driver.pipeline():
+                        for statement in held:
+                            self._conn.execute(statement)
+                        driver.commit()
+                except dbapi_error as error:  # raised by the driver's commit: wrapped as SQLAlchemy wraps the others
+                    raise DBAPIError.instance(None, None, error, dbapi_error) from error
             self._conn.commit()
         except BaseException:
             if self._on_pending is not None:
@@ -174,6 +258,7 @@ class UnitOfWork:
                     self._on_pending(workspace_id, None)  # the revision will not come
             raise
         self._committed.update(changed)  # reported to `on_revision` on exit, connection released
+        self._after_rollback = []
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()

@@ -3,7 +3,7 @@ T5, T7, T8, T9, E7). Each returns violations; none raises or does I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rolegate.domain.permissions import role_permissions
@@ -15,6 +15,8 @@ __all__ = [
     "HolderCounts",
     "RoleLocks",
     "assignee_permission_violations",
+    "loses_assignee_action",
+    "role_name_taken",
     "disabled_holder_violations",
     "field_grant_violations",
     "level_choice_violations",
@@ -326,6 +328,23 @@ def assignee_permission_violations(
                 )
             )
     return out
+
+
+def loses_assignee_action(schema: ProductSchema, before: frozenset[str], after: frozenset[str]) -> bool:
+    """Whether going from effective permissions `before` to `after` takes away an action
+    that lets holders be assignees: only then can N6 refuse the change, so only then do
+    the holders' assigned records need counting (`assignee_permission_violations`)."""
+    return any(
+        o.assignee_action is not None and _grants_action(schema, before, o.assignee_action) and not _grants_action(schema, after, o.assignee_action)
+        for o in schema.objects.values()
+    )
+
+
+def role_name_taken(roles: Iterable[Role], name: str, *, except_id: str | None = None) -> bool:
+    """N8: whether another of the workspace's roles (`roles`: all of them) has the name,
+    compared as the store keys it (trimmed, case-folded)."""
+    key = name.strip().casefold()
+    return any(r.id != except_id and r.name.strip().casefold() == key for r in roles)
 
 
 def _grants_action(schema: ProductSchema, perms: frozenset[str], action: str) -> bool:

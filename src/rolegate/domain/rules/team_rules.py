@@ -15,6 +15,7 @@ from rolegate.domain.violations import EMAIL_INVALID, Violation
 
 __all__ = [
     "assignee_violations",
+    "unassignable_types",
     "assignments_kept_violations",
     "default_member_role",
     "email_violations",
@@ -190,6 +191,13 @@ def assignee_violations(schema: ProductSchema, *, object_type: str, member: str,
 def _may_hold(schema: ProductSchema, assignee_action: str | None, effective: frozenset[str]) -> bool:
     """Whether permissions `effective` grant the action that holding a record needs (none: anyone may)."""
     return assignee_action is None or any(g.action == assignee_action for p in effective for g in schema.permissions[p].grants)
+
+
+def unassignable_types(schema: ProductSchema, effective: frozenset[str]) -> list[str]:
+    """The object types whose records a holder of permissions `effective` could not
+    keep assigned (N9): only their assigned records can make a role change refused,
+    so only they need counting (`assignments_kept_violations`)."""
+    return [o.key for o in schema.objects.values() if o.assignee_action is not None and not _may_hold(schema, o.assignee_action, effective)]
 
 
 def unknown_assignee_violations(schema: ProductSchema, *, member: str) -> list[Violation]:
