@@ -12,6 +12,7 @@ from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import FieldAccess, ProductSchema
 from rolegate.domain.violations import EMAIL_INVALID, Violation
+from rolegate.domain.words import count_of, quoted
 
 __all__ = [
     "assignee_violations",
@@ -67,17 +68,20 @@ def guardian_violations(
     actor: str,
     active_guardians: Collection[str],
     stays_guardian: bool,
+    who: str = "this member",
 ) -> list[Violation]:
     """C4/T11: a change that leaves no active guardian (administrator, owner) is refused.
 
     `active_guardians`: active members who are guardians before the change;
     `stays_guardian`: whether `member` still is one after it (False when demoted,
-    disabled or removed).
+    disabled or removed); `who`: the member as the team knows them (name or email),
+    for the refusal's text.
     """
     if stays_guardian or member not in active_guardians or len(active_guardians) > 1:
         return []
     g = schema.guardian
-    who = "yourself" if member == actor else f"member {member!r}"
+    if member == actor:
+        who = "yourself"
     if member == actor and g.role is not None and g.role in schema.system_roles:
         name = schema.system_roles[g.role].name
         return [Violation(g.rule_id, f"You are the only {name}: you cannot downgrade your own {schema.words.role.lower()}.", f"Make another member {name} first.")]
@@ -161,29 +165,31 @@ def self_removal_violations(schema: ProductSchema, *, actor: str, member: str) -
 
 def disable_blockers(schema: ProductSchema, *, member: str, assigned_records: int, references: Sequence[str]) -> list[Violation]:
     """C6 (N9): a member still assigned records, or named in the host product (a playbook
-    task), stays enabled; the refusal names what to transfer first."""
+    task), stays enabled; the refusal names what to transfer first. `member`: the
+    member as the team knows them (name or email)."""
     rule = schema.rule("member_in_use")
     records = schema.assigned_records()
     out: list[Violation] = []
     if assigned_records:
-        out.append(Violation(rule, f"Member {member!r} is assigned {schema.assigned_records(assigned_records)}.", f"Transfer their {records} to another member first."))
+        out.append(Violation(rule, f"{member} is assigned {schema.assigned_records(assigned_records)}.", f"Transfer their {records} to another member first."))
     if references:
-        out.append(Violation(rule, f"Member {member!r} is named in {len(references)} place(s): {', '.join(references)}.", "Name another member there first (or transfer the references)."))
+        out.append(Violation(rule, f"{member} is named in {count_of(len(references), 'place')}: {', '.join(references)}.", "Name another member there first (or transfer the references)."))
     return out
 
 
 def assignee_violations(schema: ProductSchema, *, object_type: str, member: str, effective: frozenset[str], active: bool) -> list[Violation]:
-    """N9: records go only to active members whose role lets them be assignees."""
+    """N9: records go only to active members whose role lets them be assignees.
+    `member`: the member as the team knows them (name or email)."""
     rule = schema.rule("assignee")
     otype = schema.objects[object_type]
     if not otype.assignable:
         return [Violation(rule, f"{otype.label} records are not assigned to members.", "Assign the parent record instead.")]
     if not active:
-        return [Violation(rule, f"Member {member!r} is not active.", "Assign the record to an active member.")]
+        return [Violation(rule, f"{member} is not active.", "Assign the record to an active member.")]
     if not _may_hold(schema, otype.assignee_action, effective):
         needed = otype.assignee_action
         perms = [schema.permissions[p].label for p in schema.permissions_by_action.get(needed or "", ())]
-        return [Violation(rule, f"Member {member!r} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(repr(p) for p in perms) or needed!r}.")]
+        return [Violation(rule, f"{member} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(quoted(p) for p in perms) or quoted(needed or '')}.")]
     return []
 
 
@@ -209,12 +215,12 @@ def assignments_kept_violations(
 ) -> list[Violation]:
     """N9 (and N6 for one member): a member with assigned records keeps a role that lets
     them be assigned. `assigned`: their records by object type; `effective`: the new
-    role's permissions."""
+    role's permissions; `member`: the member as the team knows them (name or email)."""
     out: list[Violation] = []
     for key, count in assigned.items():
         otype = schema.objects[key]
         if count and otype.assignee_action is not None and not _may_hold(schema, otype.assignee_action, effective):
-            out.append(Violation(schema.rule("assignee"), f"Member {member!r} has {count} {otype.label.lower()} record(s) assigned; role {role_name!r} cannot hold assignments.", "Transfer or unassign those records first."))
+            out.append(Violation(schema.rule("assignee"), f"{member} is assigned {count_of(count, otype.label.lower())}; role {quoted(role_name)} cannot hold them.", "Transfer or unassign those records first."))
     return out
 
 
@@ -222,7 +228,7 @@ def email_violations(email: str, *, rule_id: str = EMAIL_INVALID) -> list[Violat
     """C2: a person is known by an email address. `rule_id`: the product's, where one is at hand."""
     if "@" in email and len(email) <= 320:
         return []
-    return [Violation(rule_id, f"{email!r} is not an email address.", "Enter the member's email address.")]
+    return [Violation(rule_id, f"{quoted(email)} is not an email address.", "Enter the member's email address.")]
 
 
 def membership_violations(schema: ProductSchema, *, email: str, already_member: bool) -> list[Violation]:
@@ -232,12 +238,14 @@ def membership_violations(schema: ProductSchema, *, email: str, already_member: 
     return [Violation(schema.rule("membership"), f"{email} is already a member of this workspace.", "Change their role instead.")]
 
 
-def joining_violations(schema: ProductSchema, *, member: Member, by_themselves: bool, claimed_email: str | None) -> list[Violation]:
+def joining_violations(
+    schema: ProductSchema, *, member: Member, by_themselves: bool, claimed_email: str | None, who: str = "This member"
+) -> list[Violation]:
     """T4: an invited member becomes active once; an identity someone already uses
     (`claimed_email`: its email) joins only by that person's own acceptance, logged in."""
     rule = schema.rule("invitation")
     if member.status is not MemberStatus.INVITED:
-        return [Violation(rule, f"Member {member.id!r} is {member.status.value}, not invited.", "Only an invitation can be accepted.")]
+        return [Violation(rule, f"{who} is {member.status.value}, not invited.", "Only an invitation can be accepted.")]
     if not by_themselves and claimed_email is not None:
         return [Violation(rule, f"{claimed_email} already has a Rolegate login, so only they can accept this invitation.", "Ask them to open the invitation email and accept it while logged in.")]
     return []
