@@ -29,7 +29,7 @@ def test_C6_the_team_page_shows_the_references_and_the_delete_page_names_them(ad
     assert one(row, "a.delete-link")["href"] == f"{base}/team/{ann}/delete"
     page = soup(admin.get(f"{base}/team/{ann}/delete"))
     blockers = one(page, "#delete-blockers")
-    assert "1 record(s) are assigned to them." in one(blockers, ".blocker-records").get_text()
+    assert "Assigned to them: 1 account." in one(blockers, ".blocker-records").get_text()
     assert one(blockers, ".blocker-reference").get_text() == "Onboarding playbook: kickoff call"
     r = admin.post(f"{base}/team/{ann}/delete")
     assert r.status_code == 409

@@ -161,7 +161,7 @@ def test_N9_a_member_with_accounts_keeps_a_role_that_may_hold_them() -> None:
         natero, member="c", role_name="Guest", effective=eff("guest"), assigned={"account": 2}
     )
     assert [(v.rule_id, v.message) for v in refused] == [
-        ("N9", "Member 'c' has 2 account record(s) assigned; role 'Guest' cannot hold assignments.")
+        ("N9", "c is assigned 2 accounts; role “Guest” cannot hold them.")
     ]
     assert (
         assignments_kept_violations(
@@ -194,7 +194,7 @@ def test_T4_an_invitation_is_accepted_once_and_by_its_person_when_their_login_ex
         ("T4", "m@example.com already has a Rolegate login, so only they can accept this invitation.")
     ]
     active = joining_violations(CSB, member=Member("m", "csm"), by_themselves=True, claimed_email=None)
-    assert [v.message for v in active] == ["Member 'm' is active, not invited."]
+    assert [v.message for v in active] == ["This member is active, not invited."]
     assert [v.message for v in invitation_open_violations(CSB, accepted=True, revoked=False)] == [
         "This invitation was already accepted."
     ]
