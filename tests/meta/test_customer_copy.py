@@ -90,14 +90,40 @@ def _pages_of(admin: Web, demo: Demo, preset: str) -> list[str]:
     return pages + linked[:MAX_LINKED]
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-def test_every_page_of_the_demo_workspaces_speaks_to_customers(admin: Web, demo: Demo, preset: str) -> None:
+ELSEWHERE: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"/roles/(new|[^/]+)$"), "", "the role editor's notes and the presets' descriptions in it (web/editor.py, roles/editor.html: the permission grid's work)"),
+    (re.compile(r"/audit$"), "id ", "audit diffs that show ids instead of names (issue 15 item 2, audit diffs)"),
+)
+"""Problems on pages whose copy other work of issue 15 rewrites: checked by
+`test_copy_other_work_rewrites`, which is expected to fail until that work lands (and
+then fails as an unexpected pass: remove the row)."""
+
+
+def _elsewhere(problem: str) -> bool:
+    where, _, what = problem.partition(": ")
+    path = re.sub(r"^/w/[^/]+", "", where)
+    return any(pattern.search(path) and what.startswith(kind) for pattern, kind, _ in ELSEWHERE)
+
+
+def _site_problems(admin: Web, demo: Demo, preset: str) -> list[str]:
     problems: list[str] = []
     for path in _pages_of(admin, demo, preset):
         r = admin.get(path)
         if r.status_code >= 300 or not r.headers.get("content-type", "").startswith("text/html"):
             continue
         problems += _problems_of(soup(r), path)
+    return problems
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_page_of_the_demo_workspaces_speaks_to_customers(admin: Web, demo: Demo, preset: str) -> None:
+    problems = [p for p in _site_problems(admin, demo, preset) if not _elsewhere(p)]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.xfail(strict=True, reason="; ".join(why for _, _, why in ELSEWHERE))
+def test_copy_other_work_rewrites(admin: Web, demo: Demo) -> None:
+    problems = [p for preset in PRESETS for p in _site_problems(admin, demo, preset) if _elsewhere(p)]
     assert problems == [], "\n".join(problems)
 
 
@@ -152,10 +178,11 @@ def test_refusal_texts_of_the_domain_rules_speak_to_customers(demo: Demo) -> Non
         texts += _texts(team_rules.disable_blockers(schema, member="Ann Archer", assigned_records=1, references=["Playbook Q3"]))
         texts += _texts(team_rules.disable_blockers(schema, member="Ann Archer", assigned_records=3, references=["Playbook Q3", "Renewals"]))
         texts += _texts(team_rules.guardian_violations(schema, member=member.id, actor="someone else", active_guardians={member.id}, stays_guardian=False, who="Ann Archer"))
-        texts += _texts(team_rules.assignee_violations(schema, object_type=_assignable(schema), member="Ann Archer", effective=frozenset(), active=False))
-        texts += _texts(team_rules.assignee_violations(schema, object_type=_assignable(schema), member="Ann Archer", effective=frozenset(), active=True))
-        texts += _texts(team_rules.assignments_kept_violations(schema, member="Ann Archer", role_name="Guest", effective=frozenset(), assigned={_assignable(schema): 1}))
-        texts += _texts(team_rules.assignments_kept_violations(schema, member="Ann Archer", role_name="Guest", effective=frozenset(), assigned={_assignable(schema): 4}))
+        for held in _assignable(schema):
+            texts += _texts(team_rules.assignee_violations(schema, object_type=held, member="Ann Archer", effective=frozenset(), active=False))
+            texts += _texts(team_rules.assignee_violations(schema, object_type=held, member="Ann Archer", effective=frozenset(), active=True))
+            for n in (1, 4):
+                texts += _texts(team_rules.assignments_kept_violations(schema, member="Ann Archer", role_name="Guest", effective=frozenset(), assigned={held: n}))
         texts += _texts(team_rules.joining_violations(schema, member=member, by_themselves=True, claimed_email=None, who="Ann Archer"))
         texts += _texts(reset_target_violations("Ann Archer", MemberStatus.INVITED, rule_id=schema.rule("self_change")))
         texts += _texts(reset_target_violations("Ann Archer", MemberStatus.DISABLED, rule_id=schema.rule("self_change")))
@@ -176,8 +203,9 @@ def _holders(active: int = 0, invited: int = 0, with_assigned_records: int = 0) 
     return role_rules.HolderCounts(active, invited, with_assigned_records)
 
 
-def _assignable(schema: ProductSchema) -> str:
-    return next(o.key for o in schema.objects.values() if o.assignable and o.assignee_action is not None)
+def _assignable(schema: ProductSchema) -> list[str]:
+    """The object types whose assignees need an action (N9), if the product has any."""
+    return [o.key for o in schema.objects.values() if o.assignable and o.assignee_action is not None]
 
 
 def test_the_check_itself_finds_what_it_looks_for() -> None:

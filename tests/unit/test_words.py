@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rolegate.domain.words import count_of, plural_of, quoted
+from rolegate.domain.words import count_of, plural_of, quoted, without_rule_ids
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,20 @@ def test_plural_keeps_a_capital() -> None:
 
 def test_quoted_uses_typographic_quotes() -> None:
     assert quoted("Night shift") == "\u201cNight shift\u201d"
+
+
+@pytest.mark.parametrize(
+    ("cited", "plain"),
+    [
+        ("Every permission, including editing roles and assigning them (E1, E7).", "Every permission, including editing roles and assigning them."),
+        ("C3 (Developer): create new accounts.", "Developer: create new accounts."),
+        ("E1, E7: only site administrators edit roles.", "Only site administrators edit roles."),
+        ("View the Web Access Log (E8: every administrator's changes)", "View the Web Access Log (every administrator's changes)"),
+        ("(follows \u201cCSM Seat\u201d, N2)", "(follows \u201cCSM Seat\u201d)"),
+        ("Copy forms to other accounts (E9)", "Copy forms to other accounts"),
+        ("Part of the C1 launch, version T100", "Part of the C1 launch, version T100"),
+        ("Sees accounts.", "Sees accounts."),
+    ],
+)
+def test_without_rule_ids_leaves_the_product_words(cited: str, plain: str) -> None:
+    assert without_rule_ids(cited) == plain

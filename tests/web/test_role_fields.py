@@ -36,7 +36,7 @@ def _why_after(notice: Tag) -> str:
     why = notice.find_next_sibling()
     assert isinstance(why, Tag)
     assert why.name == "details"
-    assert "why" in why.get("class", [])
+    assert "why" in (why.get("class") or ())
     return one(why, ".rule").get_text()
 
 

@@ -4,7 +4,9 @@ item 2): "1 account", "3 accounts", never "account(s)"; a name in typographic qu
 
 from __future__ import annotations
 
-__all__ = ["count_of", "plural_of", "quoted"]
+import re
+
+__all__ = ["count_of", "plural_of", "quoted", "without_rule_ids"]
 
 _IRREGULAR = {"person": "people", "child": "children", "day": "days", "entry": "entries", "policy": "policies"}
 
@@ -41,3 +43,29 @@ def count_of(n: int, singular: str, plural: str | None = None) -> str:
 def quoted(name: str) -> str:
     """A name inside a sentence, as the product prints it: “Night shift”."""
     return f"\u201c{name}\u201d"
+
+
+_SEED = r"[CEKNT](?:1[0-4]|[1-9])"
+_SEEDS = rf"{_SEED}(?:\s*,\s*{_SEED})*"
+_CITATIONS = (
+    # "Copy forms (E9)", "… them (E1, E7)."
+    (re.compile(rf"\s*\({_SEEDS}\)"), ""),
+    # "(E8: every administrator's changes)" -> "(every administrator's changes)"
+    (re.compile(rf"\({_SEEDS}:\s*"), "("),
+    # "(follows “CSM Seat”, N2)" -> "(follows “CSM Seat”)"
+    (re.compile(rf",\s*{_SEEDS}\)"), ")"),
+    # "C3 (Developer): create accounts" -> "Developer: create accounts"
+    (re.compile(rf"^{_SEEDS}\s+\(([^)]*)\):\s*"), r"\1: "),
+    # "E1, E7: only site administrators ..." -> "Only site administrators ..."
+    (re.compile(rf"^{_SEEDS}:\s*"), ""),
+)
+
+
+def without_rule_ids(text: str) -> str:
+    """A preset's description or label as its customers read it: the seed rules it
+    cites for the spec's readers ("(T5)", "E1, E7: ...") left out; the "Why?"
+    disclosure is where a rule is named."""
+    out = text
+    for pattern, replacement in _CITATIONS:
+        out = pattern.sub(replacement, out)
+    return out[:1].upper() + out[1:] if out and out != text and text[:1].isupper() else out

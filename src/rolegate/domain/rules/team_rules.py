@@ -18,6 +18,7 @@ __all__ = [
     "assignee_violations",
     "assignments_kept_violations",
     "default_member_role",
+    "guardian_words",
     "email_violations",
     "invitation_open_violations",
     "joining_violations",
@@ -61,6 +62,17 @@ def default_member_role(schema: ProductSchema, roles: Iterable[Role], features: 
     return min(candidates, key=lambda r: (not r.is_system, len(role_permissions(schema, r, features)), r.name.lower(), r.id))
 
 
+def guardian_words(schema: ProductSchema) -> str:
+    """Who must remain (C4/T11), in the product's words: "member with the Owner
+    license", "member at the Administrator level"."""
+    g = schema.guardian
+    if g.role is not None and g.role in schema.system_roles:
+        return f"member with the {schema.system_roles[g.role].name} {schema.words.role.lower()}"
+    if g.level is not None and g.level in schema.levels:
+        return f"member at the {schema.levels[g.level].label} {schema.words.level.lower()}"
+    return g.label
+
+
 def guardian_violations(
     schema: ProductSchema,
     *,
@@ -85,7 +97,7 @@ def guardian_violations(
     if member == actor and g.role is not None and g.role in schema.system_roles:
         name = schema.system_roles[g.role].name
         return [Violation(g.rule_id, f"You are the only {name}: you cannot downgrade your own {schema.words.role.lower()}.", f"Make another member {name} first.")]
-    return [Violation(g.rule_id, f"This would leave the workspace without a {g.label}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
+    return [Violation(g.rule_id, f"This would leave the workspace without a {guardian_words(schema)}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
 
 
 def guardians_after(
@@ -108,7 +120,7 @@ def team_lockout_violations(schema: ProductSchema, before: set[str], after: set[
     """C4/T11/N12 for role edits: a change to a role must not leave zero guardians."""
     if before and not after:
         g = schema.guardian
-        return [Violation(g.rule_id, f"{what} would leave the workspace without a {g.label}.", "Give another active member that role first.")]
+        return [Violation(g.rule_id, f"{what} would leave the workspace without a {guardian_words(schema)}.", "Give another active member that role first.")]
     return []
 
 
