@@ -170,3 +170,11 @@ def test_C8_a_used_first_password_link_is_refused_before_the_form(other: Web, de
     other.get(f"/password-reset/{token}")
     assert other.post(f"/password-reset/{token}", {"password": "the owner's choice", "confirm": "the owner's choice"}).status_code == 303
     _refused(other.get(f"/password-reset/{token}"))
+
+
+def test_T4_the_name_typed_stays_in_the_form_after_a_refusal(admin: Web, other: Web, demo: Demo) -> None:
+    token = _invite(admin, demo)
+    other.get(f"/invitations/{token}")
+    r = other.post(f"/invitations/{token}", {"password": "short", "confirm": "short", "name": "Nell Hire"})
+    assert r.status_code == 400
+    assert one(soup(r), "input#name")["value"] == "Nell Hire"

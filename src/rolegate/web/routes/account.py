@@ -1,9 +1,11 @@
 """Pages reached from emails and from the login page: accepting an invitation (T4),
 asking for a password reset and choosing a new password (C8), and confirming a new
 email address. The link's token is the credential: a used, expired or unknown one gets
-a page saying so, with the way to a new link and no form (issue 15); an invitation for a login someone already uses is accepted
-only by that login, logged in (the link alone never hands over an identity). Changing
-one's own email (`/account/email`) needs the session and the password."""
+a page saying so, with the way to a new link and no form (issue 15). Accepting an
+invitation signs the new member in, as a login does; an invitation for a login someone
+already uses is accepted only by that login, logged in (the link alone never hands over
+an identity). Changing one's own email (`/account/email`) needs the session and the
+password."""
 
 from __future__ import annotations
 
@@ -146,16 +148,18 @@ def _invitation_page(
     preview: InvitationPreview,
     me: str | None,
     *,
-    name: str = "",
+    name: str | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    """The acceptance form; `name` is what the person typed, else the name the
+    inviter typed (issue 15: the form starts with it, and keeps it after an error)."""
     ctx = {
         "token": token,
         "invitation": preview,
         "error": error,
         "min_length": MIN_PASSWORD,
-        "name": name,
+        "name": preview.name if name is None else name,
         "logged_in": me is not None,
         "is_invitee": me == preview.user_id,
         "login_url": f"/login?next=/invitations/{token}",
@@ -169,7 +173,7 @@ def invitation_form(request: Request, token: str) -> Response:
         preview = preview_invitation(ui_of(request).rolegate.reader(), token=token)
     except TokenInvalidError as exc:
         return _link_refused(request, exc, "invitation")
-    return _invitation_page(request, token, preview, _viewer_id(request), name=preview.name)
+    return _invitation_page(request, token, preview, _viewer_id(request))
 
 
 @router.post("/invitations/{token}")
@@ -185,7 +189,7 @@ async def accept(request: Request, token: str) -> Response:
         try:
             validated(AcceptIn, {"password": password or None, "name": name})
         except FormInvalid as exc:  # after the preview: a used or unknown link is a 410 whatever was typed
-            return _invitation_page(request, token, preview, me, error=str(exc), status=exc.status)
+            return _invitation_page(request, token, preview, me, name=name, error=str(exc), status=exc.status)
         if preview.needs_password and password != str(form.get("confirm") or ""):
             return _invitation_page(
                 request, token, preview, me, name=name, error="The two passwords differ.", status=400
