@@ -23,7 +23,7 @@ from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, SealedEvent, sealed_json
 from rolegate.engine.records import Record, RecordRef
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_ids, raise_if
+from rolegate.services.context import WorkspaceState, authorize, load_state, member_name, new_ids, raise_if
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_records import AuditRows
 from rolegate.store.uow import UnitOfWork
@@ -222,7 +222,7 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
         plan, rows = guess if guess is not None and not before else prepare(before)
         if plan.moved:
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
-            eligible = Eligibility(state)
+            eligible = Eligibility(state, lambda member_id: member_name(uow, workspace_id, member_id))
             violations: list[Violation] = []
             for r, _ in plan.moved:
                 if r.assignee is None:
