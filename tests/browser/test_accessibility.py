@@ -35,6 +35,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("Audit log (CustomerSuccessBox)", "customersuccessbox", "/audit"),
     ("Administrator records (Email marketing)", "email_marketing", "/records"),
     ("Not found (Telephony)", "telephony", "/no-such-page"),
+    ("Link no longer works", "", "/password-reset/not-a-token"),
 ]
 
 

@@ -139,7 +139,7 @@ def test_N6_the_csm_seat_cannot_be_turned_off_while_its_members_have_accounts(ad
     admin.get_by_role("button", name="Save").click()
     refused = admin.locator("#refused")
     expect(refused.locator("li.violation")).to_have_attribute("data-rule", "N6")
-    expect(refused).to_contain_text("Customer Success Manager Seat cannot be turned off: 3 member(s) with this role have account records assigned.")
+    expect(refused).to_contain_text("Customer Success Manager Seat cannot be turned off: 3 members with this role have account records assigned.")
     expect(refused).to_contain_text("Unassign those account records or switch them to other members first.")
     expect(admin.locator(grant(admin, "accounts.csm_seat"))).not_to_be_checked()  # the form as it was left
     expect(admin.get_by_label("Description")).to_have_value("An edit to keep")
@@ -154,7 +154,7 @@ def test_T9_deleting_a_custom_role_with_members_is_refused(admin: Page, site: Si
     admin.locator("tr[data-role-name=Busy]").get_by_role("link", name="Delete").click()
     dialog = admin.locator("dialog#dialog")
     expect(dialog).to_be_visible()
-    expect(dialog.locator("#delete-refused li[data-rule=T9]")).to_contain_text("assigned to 1 active and 0 invited member(s)")
+    expect(dialog.locator("#delete-refused li[data-rule=T9]")).to_contain_text("assigned to 1 active and 0 invited members")
     expect(dialog.locator("#confirm-delete")).to_have_count(0)
     dialog.get_by_role("link", name="Back to roles").click()
     expect(dialog).to_be_hidden()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def host() -> Iterator[Host]:
         server.server_close()
 
 
-def _backend(site: Site, host: Host, *, allow: list[str]) -> str:
+def _backend(site: Site, host: Host, *, allow: list[str], page: str = "team") -> str:
     """What the SaaS backend does: set its frame origins, ask for a link; returns the link."""
     demo = site.demo
     ws = demo.ws("telephony")
@@ -86,7 +87,7 @@ def _backend(site: Site, host: Host, *, allow: list[str]) -> str:
     with httpx.Client(base_url=site.base, headers=headers) as api:
         r = api.put(f"/v1/organizations/{org}/portal", json={"frame_origins": allow, "brand": {"color": "#0b7285"}})
         assert r.status_code == 200, r.text
-        body = {"page": "team", "parent_origin": host.origin} if host.origin in allow else {"page": "team"}
+        body = {"page": page, "parent_origin": host.origin} if host.origin in allow else {"page": page}
         r = api.post(
             f"/v1/workspaces/{ws}/portal-sessions", json=body, headers={"Rolegate-Actor": demo.member("telephony", ADMIN_EMAIL)}
         )
@@ -133,3 +134,61 @@ def test_an_origin_the_organization_did_not_list_cannot_frame_the_portal(page: P
     frame = page.frame_locator("#portal")
     expect(frame.get_by_role("heading", name="Invite a member")).to_have_count(0)
     assert any("frame-ancestors" in text for text in blocked)
+
+
+def _framed(page: Page, site: Site, host: Host, *, start: str = "team") -> list[str]:
+    """The host page frames the telephony admin's portal; returns the errors the browser reports."""
+    link = _backend(site, host, allow=[host.origin], page=start)
+    host.pages["/settings"] = HOST_PAGE.format(src=link, rolegate=site.base)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(host.url("/settings"))
+    return errors
+
+
+def _message(page: Page) -> dict[str, str]:
+    message = page.locator("#messages li")
+    expect(message).to_have_count(1)
+    event: dict[str, str] = json.loads(message.inner_text())
+    return event
+
+
+def test_a_page_outside_the_portal_shows_its_404_inside_the_frame(page: Page, site: Site, host: Host) -> None:
+    """A link to another workspace, followed inside the frame: the host page shows the
+    portal's "not found" page with the way back, not a frame the browser blocked."""
+    errors = _framed(page, site, host)
+    frame = page.frame_locator("#portal")
+    expect(frame.get_by_role("heading", name="Invite a member")).to_be_visible()
+    portal = next(f for f in page.frames if f.url.startswith(site.base))
+    portal.goto(site.ws("natero", "/team"))
+    expect(frame.locator(".error-page h1")).to_be_visible()
+    expect(frame.locator(".error-page")).to_contain_text("There is no such page")
+    frame.get_by_role("link", name="Back to Telephony platform demo").click()
+    expect(frame.locator(".error-page")).to_have_count(0)
+    expect(frame.locator("h1")).to_be_visible()
+    assert not any("frame-ancestors" in e for e in errors), errors
+
+
+def test_the_host_page_hears_of_a_disabled_member(page: Page, site: Site, host: Host) -> None:
+    _framed(page, site, host)
+    frame = page.frame_locator("#portal")
+    frame.locator('tr[data-email="bob@example.com"]').get_by_role("button", name="Disable").click()
+    frame.get_by_role("dialog").get_by_role("button", name=re.compile(r"^Disable ")).click()
+    expect(frame.locator(".flash")).to_be_visible()
+    event = _message(page)
+    assert event["type"] == "member.disabled"
+    assert event["email"] == "bob@example.com"
+    assert event["member_id"] == site.demo.member("telephony", "bob@example.com")
+
+
+def test_the_host_page_hears_of_a_saved_role(page: Page, site: Site, host: Host) -> None:
+    _framed(page, site, host, start="roles")
+    frame = page.frame_locator("#portal")
+    frame.get_by_role("link", name="Add new role").click()
+    frame.get_by_role("textbox", name="Name").fill("Night shift")
+    frame.get_by_label("Description").fill("Covers the phones at night.")
+    frame.get_by_role("button", name="Create role").click()
+    expect(frame.locator(".flash")).to_be_visible()
+    event = _message(page)
+    assert event["type"] == "role.saved"
+    assert event["role_name"] == "Night shift"

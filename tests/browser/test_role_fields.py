@@ -60,7 +60,12 @@ def test_K8_a_new_field_shows_up_unticked_for_a_standard_custom_role(admin: Page
     role = custom(site, "CSM", "standard", {"account": {"health_notes": "write"}})
     add_field(site.demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, object_type="account", name="nps", label="NPS")
     admin.goto(site.ws("catalyst", f"/roles/{role}/fields"))
-    expect(admin.locator("#new-fields-notice")).to_contain_text("(K8)")
+    notice = admin.locator("#new-fields-notice")
+    expect(notice).to_contain_text("not configured for this role")
+    expect(notice).not_to_contain_text("K8")  # issue 15: the rule behind "Why?"
+    why = admin.locator("#new-fields-notice + details.why")
+    why.get_by_text("Why?").click()
+    expect(why.locator(".rule")).to_have_text("K8")
     row = admin.locator('tr[data-field="account.nps"]')
     expect(row).to_contain_text("new")
     expect(admin.locator(box(admin, "read", "account.nps"))).not_to_be_checked()

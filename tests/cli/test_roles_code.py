@@ -151,7 +151,7 @@ def test_E2_plan_shows_the_impact_on_members_and_apply_enforces_the_rules(db_url
         doc["roles"].append({"name": "Brand new", "level": "account_administrator", "grants": ["segments.view"]})
         path.write_text(yaml.safe_dump(doc))
         planned = _run("plan", str(path), "-w", ws, "--url", db_url)
-        assert "role.update 'Reader': grants (1 member(s) gain campaigns.edit)" in planned
+        assert "role.update 'Reader': grants (1 member gain campaigns.edit)" in planned
         assert "role.create 'Brand new' (no member holds it)" in planned
         # --prune: a custom role the file does not list is deleted (and refused while held, N7/E2)
         kept = {**doc, "roles": [r for r in doc["roles"] if r.get("name") != "Reader"]}
@@ -159,11 +159,11 @@ def test_E2_plan_shows_the_impact_on_members_and_apply_enforces_the_rules(db_url
         assert "role.delete" not in _run("plan", str(path), "-w", ws, "--url", db_url)
         pruned = runner.invoke(cli_app, ["plan", str(path), "-w", ws, "--prune", "--url", db_url], env=WIDE)
         assert pruned.exit_code == 2, pruned.output  # plan reports the refusal apply would hit
-        assert "role.delete 'Reader' (1 member(s) lose campaigns.view)" in pruned.output
+        assert "role.delete 'Reader' (1 member lose campaigns.view)" in pruned.output
         assert "refused role.delete 'Reader'" in pruned.output
         result = runner.invoke(cli_app, ["apply", str(path), "-w", ws, "--prune", "--url", db_url], env=WIDE)
         assert result.exit_code == 2, result.output
-        assert "'Reader'" in result.output
+        assert "“Reader”" in result.output
         # a rule still refuses: an account administrator role may not hold site.administer (E7)
         entry["grants"] = ["campaigns.view", "site.administer"]
         path.write_text(yaml.safe_dump(doc))

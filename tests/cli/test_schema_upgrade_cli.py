@@ -39,7 +39,7 @@ def test_plan_then_apply_with_a_blocked_workspace(tmp_path: Path) -> None:
     r = runner.invoke(cli_app, ["schema", "plan", str(V2), "--url", url], env=WIDE)
     assert r.exit_code == 0, r.output
     assert "catalyst -> version 2: 2 workspace(s) to upgrade (1 ready, 1 blocked)" in r.output
-    assert "blocker: editor: 1 member(s) over capacity" in r.output
+    assert "blocker: editor: 1 member over capacity" in r.output
     assert "role 'Editors': +objects.archive,objects.edit -objects.update" in r.output
     assert "~ permissions: notes.take -> notes.write" in r.output
     assert "~ fields: account.health_notes -> account.health_summary" in r.output
@@ -50,7 +50,7 @@ def test_plan_then_apply_with_a_blocked_workspace(tmp_path: Path) -> None:
     r = runner.invoke(cli_app, ["schema", "apply", str(V2), "--url", url], env=WIDE)
     assert r.exit_code == 1, r.output
     assert "1 migrated, 1 blocked" in r.output
-    assert f"blocked {ids[1]}: editor: 1 member(s) over capacity" in r.output
+    assert f"blocked {ids[1]}: editor: 1 member over capacity" in r.output
     r = runner.invoke(cli_app, ["schema", "upgrades", "--url", url], env=WIDE)
     assert json.loads(r.output)[0]["blocked_workspaces"][0]["workspace_id"] == ids[1]
 

@@ -108,7 +108,12 @@ def test_N9_an_inactive_member_is_refused_in_bulk_after_an_eligible_one_of_the_s
     batch = [Record(ACC, f"a{k}", None, active) for k in range(5)] + [Record(ACC, "late", None, invited)]
     with refused(ws, "C6") as info:
         record_bulk.upsert_records(rolegate_app.uow(), actor=PLATFORM, workspace_id=ws.id, records=batch)
-    assert invited in str(info.value.violations[0].message)
+    message = str(info.value.violations[0].message)
+    with ws.app.uow() as uow:
+        person = uow.members.get(ws.id, invited)
+    assert person is not None
+    assert (person.name or person.email) in message  # named as the team knows them (issue 15), not by id
+    assert invited not in message
     with ws.app.uow() as uow:
         assert uow.records_bulk.get_many(ws.id, [(ACC, "a0"), (ACC, "late")]) == {}
 

@@ -376,7 +376,10 @@ class Site:
             return self.site_admin
         if path.startswith(("/w/", "/account/", "/sites/")):
             return self.admin
-        self.anonymous.get("/login")  # a fresh CSRF token: an accepted invitation or reset ends the session
+        # Anonymous again, with a fresh CSRF token: an accepted invitation signs its
+        # person in (issue 15), a reset ends the session.
+        self.anonymous.client.cookies.clear()
+        self.anonymous.get("/login")
         return self.anonymous
 
 

@@ -277,7 +277,7 @@ def test_an_owner_cannot_take_a_role_beyond_their_own_field_access_by_transferri
     other = site.ws.add(reader_role(site), tag="colleague")
     with refused(site.ws, ESCALATION) as info:
         team.transfer_ownership(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, to_member=other, new_role="admin")
-    assert "Role 'Admin' gives field access you do not hold" in str(info.value)
+    assert "Role “Admin” gives field access you do not hold" in str(info.value)
     fair = reader_role(site, "Reader 2")
     with one_change(site.ws, "workspace.transfer_ownership"):
         team.transfer_ownership(site.app.uow(), actor=site.as_delegate, workspace_id=site.ws.id, to_member=other, new_role=fair)

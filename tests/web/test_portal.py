@@ -317,3 +317,35 @@ def test_the_host_page_hears_of_a_disabled_member_and_a_saved_role(web: Web, dem
     event = _event(web, f"/w/{ws}/roles")
     assert event["type"] == "role.saved"
     assert event["role_name"] == "Night shift"
+
+
+def test_a_portal_error_page_may_be_framed_by_the_host(web: Web, demo: Demo, backend: Backend) -> None:
+    """A 404 for a path outside the portal's workspace (another workspace, an account
+    page) is the portal's own page: the host may frame it, so the member reads it in
+    the frame instead of a blocked frame, with a way back to the workspace."""
+    ws = _open(web, demo, backend)
+    for path in (f"/w/{demo.ws('natero')}/team", "/account/email", "/workspaces", f"/w/{ws}/no-such-page"):
+        r = web.get(path)
+        assert r.status_code == 404, path
+        assert f"frame-ancestors {HOST};" in r.headers["content-security-policy"], path
+        assert "x-frame-options" not in r.headers, path
+        doc = soup(r)
+        assert one(doc, ".error-page a[href='/w/" + ws + "/']").get_text(strip=True).startswith("Back to"), path
+        assert doc.select('a[href="/"]') == [], path  # the workspace list is not the portal's
+
+
+def test_an_error_page_outside_a_portal_session_may_not_be_framed(web: Web, demo: Demo) -> None:
+    r = web.get("/w/not-a-workspace/team")
+    assert r.status_code in (303, 404)
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_a_portal_refusal_page_may_be_framed_by_the_host(web: Web, demo: Demo, backend: Backend) -> None:
+    """A form the page did not send (no CSRF token) is refused inside the frame, where the member reads why."""
+    ws = _open(web, demo, backend)
+    bob = demo.member("telephony", "bob@example.com")
+    r = web.portal.call(lambda: web.client.post(f"/w/{ws}/team/{bob}/disable", data={}))
+    assert r.status_code == 403
+    assert f"frame-ancestors {HOST};" in r.headers["content-security-policy"]
+    assert "x-frame-options" not in r.headers

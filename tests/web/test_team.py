@@ -107,7 +107,9 @@ def test_T4_invite_read_the_email_accept_and_log_in(admin: Web, other: Web, demo
     assert one(page, ".invited-role").get_text() == "Analyst"
     assert one(page, "input#name")["value"] == "New Hire"  # issue 15: prefilled with the invited name
     r = other.post(f"/invitations/{token}", {"password": "new hire's password", "confirm": "new hire's password", "name": "New Hire"})
-    assert r.status_code == 303, r.text
+    assert (r.status_code, r.headers["location"]) == (303, f"{base}/")  # issue 15: signed in after accepting
+    assert other.get(f"{base}/home").status_code == 200
+    other.post("/logout")
     other.login("new.hire@example.com", "new hire's password")
     assert other.get(f"{base}/home").status_code == 200
     again = other.get(f"/invitations/{token}")

@@ -12,6 +12,7 @@ from rolegate.domain.roles import Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.seats import seat_of
 from rolegate.domain.violations import NAME_TAKEN, Violation
+from rolegate.domain.words import count_of, quoted
 
 __all__ = ["CopyPreview", "copy_choice_violations", "copy_name_violations", "copy_preview", "copy_source_violations"]
 
@@ -47,7 +48,7 @@ class CopyPreview:
             return "takes no seat"
         cap = "unlimited" if self.seat_capacity is None else str(self.seat_capacity)
         if self.holders and self.seat != self.seat_before:
-            return f"{self.holders} holder(s) move to the {self.seat} seat: {self.seats_used + self.holders} of {cap} in use"
+            return f"{count_of(self.holders, 'holder')} move to the {self.seat} seat: {self.seats_used + self.holders} of {cap} in use"
         if self.action == "create":
             return f"each member given it takes a {self.seat} seat ({self.seats_used} of {cap} in use)"
         return f"{self.seat} seat, no change ({self.seats_used} of {cap} in use)"
@@ -117,7 +118,7 @@ def copy_source_violations(schema: ProductSchema, role: Role) -> list[Violation]
     return [
         Violation(
             schema.rule("role_copy"),
-            f"{role.name!r} is a system role: every workspace of the preset has it already.",
+            f"{quoted(role.name)} is a system role: every workspace of the preset has it already.",
             "Copy a custom role.",
         )
     ]
@@ -147,7 +148,7 @@ def copy_name_violations(
     return [
         Violation(
             NAME_TAKEN,
-            f"{target_name!r} has a system role named {role.name!r}.",
+            f"{quoted(target_name)} has a system role named {quoted(role.name)}.",
             "Rename the role before copying it.",
         )
     ]

@@ -35,6 +35,7 @@ from rolegate.domain.rules.role_rules import role_violations
 from rolegate.domain.schema import FieldAccess, ProductSchema, frozen_map
 from rolegate.domain.seats import seat_usage
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import count_of, quoted
 
 __all__ = [
     "FieldChange",
@@ -270,8 +271,8 @@ class WorkspaceUpgrade:
     @property
     def blockers(self) -> tuple[str, ...]:
         out = list(self.problems)
-        out += [f"{seat}: {n} member(s) over capacity" for seat, n in sorted(self.seat_overflow.items())]
-        out += [f"role {self.roles[rid].name!r}: [{v.rule_id}] {v.message}" for rid, v in self.refused]
+        out += [f"{seat}: {count_of(n, 'member')} over capacity" for seat, n in sorted(self.seat_overflow.items())]
+        out += [f"role {quoted(self.roles[rid].name)}: [{v.rule_id}] {v.message}" for rid, v in self.refused]
         out += list(self.k8)
         return tuple(out)
 
@@ -311,7 +312,7 @@ def _migrate_role(keys: KeyMap, role: Role, system_key: str | None) -> tuple[Rol
         return fresh.with_changes(grants=grants, level=level, field_access=fields), dropped, None
     mapped = keys.level(role.level)
     if mapped is None:
-        return role, dropped, f"role {role.name!r}: level {role.level!r} is gone and nothing replaces it"
+        return role, dropped, f"role {quoted(role.name)}: level {role.level} is gone and nothing replaces it"
     level = new.level_for(mapped, grants)
     migrated = replace(role, grants=grants, level=level, field_access=frozen_map(fields), landing_page=landing)
     return migrated, dropped, None
@@ -330,13 +331,13 @@ def _k8(keys: KeyMap, role: Role, features: frozenset[str]) -> list[str]:
     for o, f in sorted(keys.new_fields()):
         floor = FieldAccess.READ if new.objects[o].fields[f].default else FieldAccess.NONE
         if access[(o, f)] > floor:
-            out.append(f"K8: new field {o}.{f} would reach custom role {role.name!r} ({access[(o, f)].label})")
+            out.append(f"K8: new field {o}.{f} would reach custom role {quoted(role.name)} ({access[(o, f)].label})")
     objects = keys.new_objects()
     for perm in sorted(role_permissions(new, role, features)):
         for g in new.permissions[perm].grants:
             obj = new.actions[g.action].object_type
             if obj in objects:
-                out.append(f"K8: new object {obj} would reach custom role {role.name!r} through {perm}")
+                out.append(f"K8: new object {obj} would reach custom role {quoted(role.name)} through {perm}")
     return out
 
 
@@ -362,7 +363,7 @@ def upgrade_workspace(
         skey = system_keys.get(rid)
         if skey is not None and skey not in new.system_roles:
             if rid in held:
-                problems.append(f"system role {role.name!r} is gone from version {new.version} and members hold it")
+                problems.append(f"system role {quoted(role.name)} is gone from version {new.version} and members hold it")
             else:
                 removed_roles.append(rid)
             continue
@@ -378,7 +379,7 @@ def upgrade_workspace(
     for skey, definition in new.system_roles.items():
         if skey not in system_keys.values() and skey not in migrated:
             if definition.name.strip().casefold() in names:
-                problems.append(f"new system role {definition.name!r}: a role of this workspace has that name")
+                problems.append(f"new system role {quoted(definition.name)}: a role of this workspace has that name")
                 continue
             migrated[skey] = role_from_system(new, definition, role_id=skey)
             sys_keys[skey] = skey

@@ -17,6 +17,7 @@ from rolegate.domain.fields import FieldDecision, field_decision
 from rolegate.domain.permissions import PermissionState, PermissionStatus, resolve_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import FieldAccess, ObjectType, ProductSchema, Scope
+from rolegate.domain.words import quoted
 from rolegate.engine.decision import Decision, Reason, ReasonCode
 from rolegate.engine.records import RecordIndex
 from rolegate.engine.snapshot import CompiledRole, Snapshot
@@ -222,8 +223,8 @@ def _grant_reasons(
                 scope |= g.scope
         if scope is Scope.NONE:
             continue  # E4: the grant waits for its feature
-        how = f"part of level {level.label!r}" if st.from_floor else "granted by the role"
-        out.append(Reason(ReasonCode.GRANTED, f"{schema.permissions[key].label!r} ({how}) grants it, scope {scope.label}", key))
+        how = f"part of level {quoted(level.label)}" if st.from_floor else "granted by the role"
+        out.append(Reason(ReasonCode.GRANTED, f"{quoted(schema.permissions[key].label)} ({how}) grants it, scope {scope.label}", key))
     return tuple(out)
 
 

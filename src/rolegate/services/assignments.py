@@ -19,7 +19,7 @@ from rolegate.domain.roles import MemberStatus
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
 from rolegate.engine import Decision, InMemoryRecordIndex, Record, RecordRef, Snapshot, compile_snapshot
-from rolegate.services.context import WorkspaceState, authorize, load_state, raise_if
+from rolegate.services.context import WorkspaceState, authorize, load_state, member_name, raise_if
 from rolegate.services.record_bulk import Change, Eligibility, eligibility, record_changes
 from rolegate.store.record_lists import Page
 from rolegate.store.uow import UnitOfWork
@@ -62,7 +62,7 @@ def assign_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: Reco
         if before.assignee == assignee:
             return AssignmentWritten(before, state.workspace.revision, changed=False)
         if assignee is not None:
-            raise_if(eligibility(state, ref.type, assignee))
+            raise_if(eligibility(state, ref.type, assignee, lambda member_id: member_name(uow, workspace_id, member_id)))
         after = Record(before.type, before.id, before.parent, assignee)
         uow.records.upsert(workspace_id, after)
         revision = record_changes(uow, workspace_id, actor, [Change("record.assign", ref.type, ref.id, {"assignee": before.assignee}, {"assignee": assignee})], state=state, with_commit=True)

@@ -22,6 +22,7 @@ from rolegate.domain.roles import Member, Role
 from rolegate.domain.rules.team_rules import escalation_violations, field_escalation_violations
 from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
 from rolegate.domain.violations import Violation, raise_if
+from rolegate.domain.words import quoted
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.services.schema_upgrade_versions import product_schema
@@ -40,6 +41,8 @@ __all__ = [
     "authorize",
     "escalation",
     "load_state",
+    "member_name",
+    "member_with_role",
     "new_id",
     "new_ids",
     "next_revision",
@@ -426,14 +429,33 @@ def role_escalation(
     return out
 
 
-def admin_escalation(state: WorkspaceState, actor: Actor, target: frozenset[str], what: str) -> list[Violation]:
+def member_name(uow: UnitOfWork, workspace_id: str, member_id: str) -> str:
+    """How a refusal names a member: as the team knows them (their name, else their
+    email), never by their id, which the customer never reads (issue 15)."""
+    info = uow.members.get(workspace_id, member_id)
+    return (info.name or info.email) if info is not None else "This member"
+
+
+def member_with_role(uow: UnitOfWork, state: WorkspaceState, member_id: str) -> str:
+    """A member and the role they hold, for escalation refusals: Ann Archer (role “CSM”)."""
+    role = state.roles[state.member(member_id).role]
+    return f"{member_name(uow, state.workspace.id, member_id)} (role {quoted(role.name)})"
+
+
+def admin_escalation(
+    state: WorkspaceState, actor: Actor, target: frozenset[str], what: str | Callable[[], str]
+) -> list[Violation]:
     """Acting on a member (disable, enable, change their role) needs holding every admin
     right they hold: an account administrator cannot disable a site administrator (E7),
     an Administrator cannot disable an Owner (T11). Other permissions do not count:
-    managing members is the point of the right."""
+    managing members is the point of the right. `what` may be a function: the member's
+    name is then looked up only for a refusal, not on every change that passes."""
     admin_actions = set(state.schema.admin_actions.values())
     guarded = frozenset(p for p in target if any(g.action in admin_actions for g in state.schema.permissions[p].grants))
-    return escalation(state, actor, guarded, what)
+    if isinstance(what, str):
+        return escalation(state, actor, guarded, what)
+    found = escalation(state, actor, guarded, "")
+    return escalation(state, actor, guarded, what()) if found else found
 
 
 def record_change(

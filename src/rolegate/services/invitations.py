@@ -32,6 +32,7 @@ from rolegate.services.context import (
     admin_escalation,
     authorize,
     load_state,
+    member_with_role,
     new_id,
     raise_if,
     record_change,
@@ -188,11 +189,11 @@ def _open_invitation(uow: UnitOfWork, state: WorkspaceState, invitation_id: str)
     return inv
 
 
-def _guard_member(state: WorkspaceState, actor: Actor, member_id: str) -> None:
+def _guard_member(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_id: str) -> None:
     member = state.member(member_id)
     role = state.roles[member.role]
     perms = role_permissions(state.schema, role, state.workspace.features)
-    raise_if(admin_escalation(state, actor, perms, f"Member {member_id!r} (role {role.name!r})"))
+    raise_if(admin_escalation(state, actor, perms, lambda: member_with_role(uow, state, member_id)))
 
 
 def resend_invitation(
@@ -204,7 +205,7 @@ def resend_invitation(
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         inv = _open_invitation(uow, state, invitation_id)
-        _guard_member(state, actor, inv.member_id)
+        _guard_member(uow, state, actor, inv.member_id)
         token, digest = new_token()
         expires = at + policy.invitation_ttl
         uow.invitations.renew(workspace_id, inv.id, token_hash=digest, expires_at=expires)
@@ -223,7 +224,7 @@ def revoke_invitation(uow: UnitOfWork, *, actor: Actor, workspace_id: str, invit
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         inv = _open_invitation(uow, state, invitation_id)
-        _guard_member(state, actor, inv.member_id)
+        _guard_member(uow, state, actor, inv.member_id)
         member = state.member(inv.member_id)
         uow.invitations.close(workspace_id, inv.id, revoked_at=at)
         if member.status is MemberStatus.INVITED:

@@ -11,7 +11,15 @@ from rolegate.domain.roles import Role
 from rolegate.domain.rules.site_rules import record_edit_violations
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, admin_escalation, authorize, load_state, raise_if, record_change
+from rolegate.services.context import (
+    WorkspaceState,
+    admin_escalation,
+    authorize,
+    load_state,
+    member_with_role,
+    raise_if,
+    record_change,
+)
 from rolegate.services.invitations import invite
 from rolegate.services.mail import MailPolicy
 from rolegate.services.members import _role_perms, change_member_role_locked, written_members
@@ -143,7 +151,7 @@ def _rename_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, memb
     role = state.roles[member.role]
     raise_if(
         record_edit_violations(email_now=before.email, email_asked=email, name=name, rule_id=state.schema.rule("member_record"))
-        + admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
+        + admin_escalation(state, actor, _role_perms(state, role), lambda: member_with_role(uow, state, member_id))
     )
     new_name = name.strip()
     if new_name == before.name:

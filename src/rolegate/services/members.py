@@ -24,12 +24,15 @@ from rolegate.domain.rules.team_rules import (
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import quoted
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
     admin_escalation,
     authorize,
     load_state,
+    member_name,
+    member_with_role,
     new_id,
     raise_if,
     record_change,
@@ -114,6 +117,18 @@ def seat_check(state: WorkspaceState, role: Role, *, moving_from: Role | None = 
     return seat_violations(state.schema, seat, used=used, capacity=state.workspace.seat_capacities.get(seat))
 
 
+def _last_guardian(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_id: str, *, stays_guardian: bool) -> list[Violation]:
+    """C4/T11 for a change of `member_id`; the refusal names them as the team knows them
+    (looked up only for a refusal)."""
+    guardians = _guardians(state)
+    me = actor.member_id or ""
+    found = guardian_violations(state.schema, member=member_id, actor=me, active_guardians=guardians, stays_guardian=stays_guardian)
+    if found and member_id != me:
+        who = member_name(uow, state.workspace.id, member_id)
+        found = guardian_violations(state.schema, member=member_id, actor=me, active_guardians=guardians, stays_guardian=stays_guardian, who=who)
+    return found
+
+
 def _guardians(state: WorkspaceState) -> set[str]:
     return guardians_after(state.schema, state.members, state.roles, state.workspace.features)
 
@@ -163,7 +178,7 @@ def add_member_locked(
     if assigns_role:
         # Its permissions and its field access. The default role of an administrator
         # record (E7) is the workspace's, not handed out by the actor: not checked.
-        raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))
+        raise_if(role_escalation(state, actor, role, f"Role {quoted(role.name)}"))
     user_id = ensure_user(uow, email, name, password, rule_id=state.schema.rule("membership"))
     raise_if(membership_violations(state.schema, email=email, already_member=uow.members.by_user(workspace_id, user_id) is not None))
     raise_if(seat_check(state, role))
@@ -221,7 +236,8 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
     if before.status is MemberStatus.INVITED and not by_themselves:
         info = uow.members.get(workspace_id, member_id)
         claimed = info.email if info is not None and uow.users.claimed(info.user_id) else None
-    raise_if(joining_violations(state.schema, member=before, by_themselves=by_themselves, claimed_email=claimed))
+    who = member_name(uow, workspace_id, member_id) if before.status is not MemberStatus.INVITED else ""
+    raise_if(joining_violations(state.schema, member=before, by_themselves=by_themselves, claimed_email=claimed, who=who))
     after = Member(before.id, before.role, MemberStatus.ACTIVE)
     uow.members.update(workspace_id, after)
     return record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
@@ -251,19 +267,15 @@ def change_member_role_locked(
         return state.workspace.revision
     old_role = state.roles[before.role]
     # SCIM (issue 17): a directory-managed member's role follows their directory groups.
-    violations = directory_role_violations(member=member_id, managed=uow.scim.is_managed(workspace_id, member_id), by_directory=directory_sync or is_directory(actor))
+    managed = uow.scim.is_managed(workspace_id, member_id)
+    who = member_name(uow, workspace_id, member_id) if managed else ""
+    violations = directory_role_violations(member=who, managed=managed, by_directory=directory_sync or is_directory(actor))
     if before.status is not MemberStatus.DISABLED:
         violations += seat_check(state, new_role, moving_from=old_role)
-    violations += guardian_violations(
-        state.schema,
-        member=member_id,
-        actor=actor.member_id or "",
-        active_guardians=_guardians(state),
-        stays_guardian=_stays_guardian(state, new_role),
-    )
+    violations += _last_guardian(uow, state, actor, member_id, stays_guardian=_stays_guardian(state, new_role))
     violations += _assignee_loss(uow, state, member_id, new_role)
-    violations += role_escalation(state, actor, new_role, f"Role {new_role.name!r}")
-    violations += admin_escalation(state, actor, _role_perms(state, old_role), f"Member {member_id!r} (role {old_role.name!r})")
+    violations += role_escalation(state, actor, new_role, f"Role {quoted(new_role.name)}")
+    violations += admin_escalation(state, actor, _role_perms(state, old_role), lambda: member_with_role(uow, state, member_id))
     raise_if(violations)
     after = Member(before.id, role_id, before.status)
     uow.members.update(workspace_id, after)
@@ -276,8 +288,9 @@ def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_r
     # Only records the new role could not hold can refuse the change: count only those.
     held = unassignable_types(schema, _role_perms(state, new_role))
     assigned = {key: uow.records.assigned_count(state.workspace.id, member_id, [key]) for key in held}
-    info = uow.members.get(state.workspace.id, member_id)  # named as the team knows them, never by id
-    who = (info.name or info.email) if info is not None else member_id
+    if not any(assigned.values()):
+        return []
+    who = member_name(uow, state.workspace.id, member_id)
     return assignments_kept_violations(schema, member=who, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=assigned)
 
 
@@ -290,11 +303,9 @@ def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_i
             return _changed(uow, workspace_id, member_id, state.workspace.revision)
         violations = self_disable_violations(state.schema, actor=actor.member_id or "", member=member_id)
         violations += in_use_violations(uow, state, member_id)
-        violations += guardian_violations(
-            state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
-        )
+        violations += _last_guardian(uow, state, actor, member_id, stays_guardian=False)
         role = state.roles[before.role]
-        violations += admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
+        violations += admin_escalation(state, actor, _role_perms(state, role), lambda: member_with_role(uow, state, member_id))
         raise_if(violations)
         after = Member(before.id, before.role, MemberStatus.DISABLED)
         uow.members.update(workspace_id, after)
@@ -313,7 +324,7 @@ def enable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         if before.status is not MemberStatus.DISABLED:
             return _changed(uow, workspace_id, member_id, state.workspace.revision)
         role = state.roles[before.role]
-        raise_if(seat_check(state, role) + admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})"))
+        raise_if(seat_check(state, role) + admin_escalation(state, actor, _role_perms(state, role), lambda: member_with_role(uow, state, member_id)))
         info = uow.members.get(workspace_id, member_id)
         # T4: someone who never accepted their invitation goes back to invited, not active.
         status = MemberStatus.ACTIVE if info is not None and info.activated_at is not None else MemberStatus.INVITED
@@ -348,11 +359,9 @@ def delete_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id
         info = written_members(uow, workspace_id, member_id)[0]
         violations = self_removal_violations(state.schema, actor=actor.member_id or "", member=member_id)
         violations += in_use_violations(uow, state, member_id)
-        violations += guardian_violations(
-            state.schema, member=member_id, actor=actor.member_id or "", active_guardians=_guardians(state), stays_guardian=False
-        )
+        violations += _last_guardian(uow, state, actor, member_id, stays_guardian=False)
         role = state.roles[before.role]
-        violations += admin_escalation(state, actor, _role_perms(state, role), f"Member {member_id!r} (role {role.name!r})")
+        violations += admin_escalation(state, actor, _role_perms(state, role), lambda: member_with_role(uow, state, member_id))
         raise_if(violations)
         invitation = uow.invitations.open_for_member(workspace_id, member_id)
         if invitation is not None:

@@ -23,7 +23,16 @@ from rolegate.domain.permissions import role_permissions
 from rolegate.domain.rules.reset_rules import reset_target_violations
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import admin_escalation, authorize, load_state, new_id, raise_if, record_change
+from rolegate.services.context import (
+    admin_escalation,
+    authorize,
+    load_state,
+    member_name,
+    member_with_role,
+    new_id,
+    raise_if,
+    record_change,
+)
 from rolegate.services.login_protection import security_event
 from rolegate.services.mail import MailPolicy
 from rolegate.services.outbox import queue_email
@@ -176,14 +185,15 @@ def send_password_reset(
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_MEMBERS)
         member = state.member(member_id)
-        raise_if(reset_target_violations(member_id, member.status, rule_id=state.schema.rule("password_reset")))
+        who = member_name(uow, workspace_id, member_id) if not member.is_active else ""
+        raise_if(reset_target_violations(who, member.status, rule_id=state.schema.rule("password_reset")))
         role = state.roles[member.role]
         raise_if(
             admin_escalation(
                 state,
                 actor,
                 role_permissions(state.schema, role, state.workspace.features),
-                f"Member {member_id!r} (role {role.name!r})",
+                lambda: member_with_role(uow, state, member_id),
             )
         )
         info = uow.members.get(workspace_id, member_id)

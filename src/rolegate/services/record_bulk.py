@@ -11,12 +11,13 @@ one summary event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
 from rolegate.domain.errors import InvalidRecordError
 from rolegate.domain.permissions import role_permissions
+from rolegate.domain.roles import Member
 from rolegate.domain.rules.team_rules import assignee_violations, unknown_assignee_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.violations import Violation
@@ -26,6 +27,7 @@ from rolegate.services.context import (
     WorkspaceState,
     authorize,
     load_state,
+    member_name,
     new_ids,
     next_revision,
     prepare_next,
@@ -120,23 +122,37 @@ def seal_changes(workspace_id: str, actor: Actor, changes: Sequence[Change], *, 
     return sealed
 
 
-def eligibility(state: WorkspaceState, object_type: str, member_id: str) -> list[Violation]:
-    """N9: may `member_id` be the assignee of a record of `object_type`?"""
+def eligibility(
+    state: WorkspaceState, object_type: str, member_id: str, name_of: Callable[[str], str] | None = None
+) -> list[Violation]:
+    """N9: may `member_id` be the assignee of a record of `object_type`? `name_of`
+    names the member in a refusal as the team knows them (a lookup, done only for a
+    refusal); without it the refusal says "This member", never the id."""
     member = next((m for m in state.members if m.id == member_id), None)
     if member is None:
         return unknown_assignee_violations(state.schema, member=member_id)
     eff = role_permissions(state.schema, state.roles[member.role], state.workspace.features)
-    return assignee_violations(state.schema, object_type=object_type, member=member.id, effective=eff, active=member.is_active)
+    return _assignee(state, object_type, member, eff, name_of)
+
+
+def _assignee(
+    state: WorkspaceState, object_type: str, member: Member, eff: frozenset[str], name_of: Callable[[str], str] | None
+) -> list[Violation]:
+    found = assignee_violations(state.schema, object_type=object_type, member="This member", effective=eff, active=member.is_active)
+    if found and name_of is not None:
+        found = assignee_violations(state.schema, object_type=object_type, member=name_of(member.id), effective=eff, active=member.is_active)
+    return found
 
 
 class Eligibility:
     """N9 for many assignees at once: the members by id, each role's effective
     permissions computed once; a refusal still names its member."""
 
-    __slots__ = ("_effective", "_members", "_ok", "_state")
+    __slots__ = ("_effective", "_members", "_name_of", "_ok", "_state")
 
-    def __init__(self, state: WorkspaceState) -> None:
+    def __init__(self, state: WorkspaceState, name_of: Callable[[str], str] | None = None) -> None:
         self._state = state
+        self._name_of = name_of
         self._members = {m.id: m for m in state.members}
         self._effective: dict[str, frozenset[str]] = {}
         self._ok: set[tuple[str, str]] = set()
@@ -146,14 +162,14 @@ class Eligibility:
         """What `eligibility` says, from the caches."""
         member = self._members.get(member_id)
         if member is None:
-            return eligibility(self._state, object_type, member_id)
+            return eligibility(self._state, object_type, member_id, self._name_of)
         if member.is_active and (object_type, member.role) in self._ok:
             return []
         state = self._state
         eff = self._effective.get(member.role)
         if eff is None:
             eff = self._effective[member.role] = role_permissions(state.schema, state.roles[member.role], state.workspace.features)
-        found = assignee_violations(state.schema, object_type=object_type, member=member.id, effective=eff, active=member.is_active)
+        found = _assignee(state, object_type, member, eff, self._name_of)
         if not found and member.is_active:
             self._ok.add((object_type, member.role))
         return found
@@ -242,7 +258,7 @@ def upsert_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, records:
         plan, rows = guess if guess is not None and not before else prepare(before)
         if plan.moved:
             authorize(state, actor, AdminRight.ASSIGN_RECORDS)
-            eligible = Eligibility(state)
+            eligible = Eligibility(state, lambda member_id: member_name(uow, workspace_id, member_id))
             violations: list[Violation] = []
             for r, _ in plan.moved:
                 if r.assignee is None:

@@ -11,7 +11,7 @@ from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation
 from rolegate.domain.workspace import Actor
 from rolegate.engine.records import Record, RecordRef
-from rolegate.services.context import WorkspaceState, authorize, load_state, raise_if, record_change
+from rolegate.services.context import WorkspaceState, authorize, load_state, member_name, raise_if, record_change
 from rolegate.services.record_bulk import eligibility
 from rolegate.store.uow import UnitOfWork
 
@@ -54,7 +54,7 @@ def _validate(state: WorkspaceState, uow: UnitOfWork, record: Record) -> list[Vi
         return []
     if not otype.assignable:
         raise InvalidRecordError(f"{record.type} records are not assigned to members", fix="assign the parent record")
-    return eligibility(state, record.type, record.assignee)
+    return eligibility(state, record.type, record.assignee, lambda member_id: member_name(uow, state.workspace.id, member_id))
 
 
 def upsert_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, record: Record) -> RecordSaved:

@@ -19,6 +19,7 @@ from rolegate.domain.roles import Role
 from rolegate.domain.rules.site_rules import copy_target_violations
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_usage
+from rolegate.domain.words import quoted
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import authorize, load_state, raise_if, role_escalation
 from rolegate.services.roles import create_role, update_role
@@ -125,7 +126,7 @@ def preview_copy(
                         field_access=role.field_access,
                     )
                 )
-                violations += role_escalation(state, target_actor, written, f"Role {role.name!r}", before=existing)
+                violations += role_escalation(state, target_actor, written, f"Role {quoted(role.name)}", before=existing)
             out.append(
                 copy_preview(
                     state.schema,

@@ -31,6 +31,7 @@ from rolegate.domain.rules.team_rules import guardians_after, team_lockout_viola
 from rolegate.domain.schema import AdminRight, FieldAccess, LevelMode, ProductSchema
 from rolegate.domain.seats import seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation, refuse
+from rolegate.domain.words import quoted
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
@@ -393,7 +394,7 @@ def create_role_written(
         raise_if(
             role_violations(state.schema, role, state.workspace.features)
             + _name_violations(uow, state, role.name)
-            + role_escalation(state, actor, role, f"Role {role.name!r}")
+            + role_escalation(state, actor, role, f"Role {quoted(role.name)}")
         )
         uow.roles.add(workspace_id, role)
         revision = record_change(uow, workspace_id, actor, "role.create", "role", role.id, None, role_json(role))
@@ -475,7 +476,7 @@ def update_role_written(
         holders = uow.roles.assigned_holders_by_type(workspace_id, role_id) if loses_assignee_action(schema, had, has) else {}
         violations += assignee_permission_violations(schema, had, has, holders)
         violations += _seat_move_violations(uow, state, before, after)
-        violations += role_escalation(state, actor, after, f"The change to role {before.name!r}", before=before)
+        violations += role_escalation(state, actor, after, f"The change to role {quoted(before.name)}", before=before)
         violations += team_lockout_violations(
             schema,
             guardians_after(schema, state.members, state.roles, feats),
@@ -520,7 +521,7 @@ def clone_role_written(
         raise_if(
             role_violations(state.schema, clone, state.workspace.features)
             + _name_violations(uow, state, clone.name)
-            + role_escalation(state, actor, clone, f"Role {clone.name!r}")
+            + role_escalation(state, actor, clone, f"Role {quoted(clone.name)}")
         )
         uow.roles.add(workspace_id, clone)
         revision = record_change(
@@ -571,7 +572,7 @@ def _move_holders(
     after = [Member(m.id, target.id, m.status) if m.role == role.id else m for m in state.members]
     raise_if(
         _seat_move_violations(uow, state, role, target)
-        + role_escalation(state, actor, target, f"Role {target.name!r}")
+        + role_escalation(state, actor, target, f"Role {quoted(target.name)}")
         + team_lockout_violations(
             schema,
             guardians_after(schema, state.members, state.roles, feats),

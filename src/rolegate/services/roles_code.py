@@ -31,6 +31,7 @@ from rolegate.domain.field_registry import FieldRegistry, RegisteredField
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight
+from rolegate.domain.words import count_of
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import WorkspaceState, authorize, load_state
 from rolegate.services.fields import add_field, add_object, convert_to_synced, set_integration_access
@@ -109,7 +110,7 @@ class PlannedChange:
             parts.append(f"gain {', '.join(self.gained)}")
         if self.lost:
             parts.append(f"lose {', '.join(self.lost)}")
-        return f"{self.holders} member(s) " + ("; ".join(parts) if parts else "keep the same effective permissions")
+        return f"{count_of(self.holders, 'member')} " + ("; ".join(parts) if parts else "keep the same effective permissions")
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,8 +63,17 @@ from rolegate.domain.rules.team_rules import (
 )
 from rolegate.domain.schema import AdminRight
 from rolegate.domain.violations import Violation, raise_if
+from rolegate.domain.words import quoted
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import WorkspaceState, authorize, load_state, new_id, record_change, role_escalation
+from rolegate.services.context import (
+    WorkspaceState,
+    authorize,
+    load_state,
+    member_name,
+    new_id,
+    record_change,
+    role_escalation,
+)
 from rolegate.services.members import (
     add_member_locked,
     change_member_role_locked,
@@ -453,7 +462,7 @@ def delete_user(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: 
         if row is None or info is None:
             raise _not_found(_USER_NOT_FOUND, member_id)
         blockers = _blockers(uow, state, member_id)
-        raise_if(_guardian_loss(state, member_id))
+        raise_if(_guardian_loss(uow, state, member_id))
         affected = [g for g, ms in uow.scim.group_members(workspace_id).items() if member_id in ms]
         for group_id in affected:
             members = {m: shown for m, shown in uow.scim.group_members(workspace_id)[group_id].items() if m != member_id}
@@ -481,10 +490,14 @@ def _blockers(uow: UnitOfWork, state: WorkspaceState, member_id: str) -> list[Vi
     return in_use_violations(uow, state, member_id)
 
 
-def _guardian_loss(state: WorkspaceState, member_id: str) -> list[Violation]:
+def _guardian_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str) -> list[Violation]:
     """C4, T11: the directory never deprovisions the workspace's last owner."""
     guardians = guardians_after(state.schema, state.members, state.roles, state.workspace.features)
-    return guardian_violations(state.schema, member=member_id, actor="", active_guardians=guardians, stays_guardian=False)
+    found = guardian_violations(state.schema, member=member_id, actor="", active_guardians=guardians, stays_guardian=False)
+    if found:
+        who = member_name(uow, state.workspace.id, member_id)
+        found = guardian_violations(state.schema, member=member_id, actor="", active_guardians=guardians, stays_guardian=False, who=who)
+    return found
 
 
 def _set_active(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_id: str, active: bool, *, deleting: bool) -> WorkspaceState:
@@ -508,7 +521,7 @@ def _set_active(uow: UnitOfWork, state: WorkspaceState, actor: Actor, member_id:
         return _with_member(state, after)
     if before.status is MemberStatus.DISABLED:
         return state
-    raise_if(_guardian_loss(state, member_id))
+    raise_if(_guardian_loss(uow, state, member_id))
     blockers = _blockers(uow, state, member_id)
     after = Member(before.id, before.role, MemberStatus.DISABLED)
     uow.members.update(workspace_id, after)
@@ -685,7 +698,7 @@ def set_group_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, group_na
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.ASSIGN_ROLES)
         role = state.role(role_id)
-        raise_if(role_escalation(state, actor, role, f"Role {role.name!r}"))
+        raise_if(role_escalation(state, actor, role, f"Role {quoted(role.name)}"))
         before = {r.group_name.casefold(): r for r in uow.scim.group_roles(workspace_id)}.get(name.casefold())
         uow.scim.set_group_role(workspace_id, name, role_id=role_id, priority=priority)
         after = {"group": name, "role": role_id, "priority": priority}

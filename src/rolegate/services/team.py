@@ -20,12 +20,14 @@ from rolegate.domain.rules.team_rules import assignee_violations, guardians_afte
 from rolegate.domain.schema import AdminRight, ProductSchema
 from rolegate.domain.seats import seat_holders, seat_of, seat_usage, seat_violations
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import quoted
 from rolegate.domain.workspace import Actor
 from rolegate.services.context import (
     WorkspaceState,
     admin_escalation,
     authorize,
     load_state,
+    member_name,
     raise_if,
     record_change,
     role_escalation,
@@ -242,7 +244,10 @@ def transfer_records(uow: UnitOfWork, *, actor: Actor, workspace_id: str, from_m
         eff = role_permissions(state.schema, state.roles[target.role], state.workspace.features)
         violations: list[Violation] = []
         for otype in sorted(by_type):
-            violations += assignee_violations(state.schema, object_type=otype, member=target.id, effective=eff, active=target.is_active)
+            violations += assignee_violations(state.schema, object_type=otype, member="", effective=eff, active=target.is_active)
+        if violations:  # named as the team knows them, looked up for the refusal only
+            who = member_name(uow, workspace_id, target.id)
+            violations = [v for o in sorted(by_type) for v in assignee_violations(state.schema, object_type=o, member=who, effective=eff, active=target.is_active)]
         raise_if(violations)
         references = uow.members.references(workspace_id, source.id)
         moved = uow.team.reassign_records(workspace_id, source.id, target.id)
@@ -282,14 +287,15 @@ def transfer_ownership(uow: UnitOfWork, *, actor: Actor, workspace_id: str, to_m
         assert my_role is not None
         target = state.member(to_member)
         later = state.role(new_role)
-        raise_if(ownership_receiver_violations(schema, giver=me, receiver=target))
+        who = member_name(uow, workspace_id, target.id) if not target.is_active else ""
+        raise_if(ownership_receiver_violations(schema, giver=me, receiver=target, who=who))
         after = [Member(m.id, my_role.id if m.id == target.id else (later.id if m.id == me.id else m.role), m.status) for m in state.members]
         violations = _seat_violations(state, after)
-        violations += admin_escalation(state, actor, role_permissions(schema, state.roles[target.role], features), f"Member {target.id!r}")
+        violations += admin_escalation(state, actor, role_permissions(schema, state.roles[target.role], features), lambda: member_name(uow, workspace_id, target.id))
         # The new owner gets the actor's own role, which the actor holds by definition;
         # the role the actor takes in exchange is given like any other (permissions and
         # field access): an owner with narrow field access cannot widen it this way.
-        violations += role_escalation(state, actor, later, f"Role {later.name!r}")
+        violations += role_escalation(state, actor, later, f"Role {quoted(later.name)}")
         owners_before = len(guardians_after(schema, state.members, state.roles, features))
         owners_after = len(guardians_after(schema, after, state.roles, features))
         violations += ownership_kept_violations(schema, owners_before=owners_before, owners_after=owners_after)

@@ -21,7 +21,7 @@ from rolegate.engine import Snapshot
 from rolegate.services.logins import MemberInfo, Membership, User
 from rolegate.services.portal import PortalScope, portal_scope
 from rolegate.services.sites import SiteWorkspace, user_workspaces
-from rolegate.services.web_sessions import end_session, resume_session
+from rolegate.services.web_sessions import end_session, resume_session, start_session
 
 if TYPE_CHECKING:
     from rolegate.web.app import WebUI
@@ -33,6 +33,7 @@ __all__ = [
     "Viewer",
     "WorkspaceContext",
     "current_user",
+    "log_in_as",
     "log_out",
     "open_workspace",
     "viewer",
@@ -174,6 +175,15 @@ def current_user(ui: WebUI, session: Session) -> User:
         session.logout()  # the cookie forgets the dead session: no lookup on the next request
         raise LoginRequired
     return user
+
+
+def log_in_as(ui: WebUI, session: Session, user: User) -> None:
+    """The browser is now `user`'s, who just proved who they are: a new server-side
+    session (the browser's previous one is revoked) and a new CSRF token, so nothing
+    of the session before carries over (no session fixation)."""
+    rg = ui.rolegate
+    session_id = start_session(rg.uow(), user_id=user.id, policy=rg.session_policy, replaces=session.session_id)
+    session.login(session_id, user.session_version)
 
 
 def log_out(ui: WebUI, request: Request, session: Session) -> None:

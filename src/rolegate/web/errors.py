@@ -129,12 +129,18 @@ def error_response(ui: WebUI, request: Request, exc: Exception) -> Response:
 def _navigation(ui: WebUI, request: Request, session: Session) -> dict[str, Any]:
     """The workspace's navigation on its error pages (a 404 or 403 under /w/{ws}/ keeps
     the member in their workspace), only where the visitor may open that workspace:
-    the same lookup as every page, so an error page reveals nothing more."""
-    parts = request.url.path.split("/")
-    if len(parts) < 3 or parts[1] != "w" or not parts[2] or len(parts[2]) > MAX_PATH_PARAM or "\x00" in parts[2]:
-        return {}
+    the same lookup as every page, so an error page reveals nothing more. A portal
+    session's error pages belong to its one workspace whatever the path: opening it
+    finds the portal's scope, whose frame origins the page is then served with (the
+    host page shows the error in its frame, not a blocked frame)."""
+    workspace_id = session.portal_workspace
+    if workspace_id is None:
+        parts = request.url.path.split("/")
+        if len(parts) < 3 or parts[1] != "w" or not parts[2] or len(parts[2]) > MAX_PATH_PARAM or "\x00" in parts[2]:
+            return {}
+        workspace_id = parts[2]
     try:
-        page = open_workspace(ui, request, session, parts[2])
+        page = open_workspace(ui, request, session, workspace_id)
     except Exception:  # not logged in, not theirs, the store down: the page without navigation
         return {}
     return {"page": page, "user": page.viewer.user}

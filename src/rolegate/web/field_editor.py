@@ -74,7 +74,7 @@ def field_tables(schema: ProductSchema, role: Role, *, read_only: bool) -> list[
                     True,
                     "locked",
                     default_read,
-                    f"Default field: its read permission cannot be removed ({default_read}).",
+                    "Default field: its read permission cannot be removed.",
                 )
             else:
                 read = FieldBox(
@@ -86,7 +86,7 @@ def field_tables(schema: ProductSchema, role: Role, *, read_only: bool) -> list[
                     True,
                     "capped",
                     ceiling_rule,
-                    f"The {level.label} level never writes fields ({ceiling_rule}).",
+                    f"The {level.label} level never writes fields.",
                 )
             elif d.cap < FieldAccess.WRITE:
                 source = schema.integrations.get(fdef.synced_from or "")
@@ -96,7 +96,7 @@ def field_tables(schema: ProductSchema, role: Role, *, read_only: bool) -> list[
                     True,
                     "capped",
                     cap_rule,
-                    f"Synced from {integ}, whose integration user can only {d.cap.label} it: write is locked for every role ({cap_rule}).",
+                    f"Synced from {integ}, whose integration user can only {d.cap.label} it: write is locked for every role.",
                 )
             else:
                 write = FieldBox(

@@ -13,7 +13,7 @@ def test_E8_events_are_kept_at_least_a_day_or_forever() -> None:
     [v] = retention_violations(0, rule_id="E8")
     assert (v.rule_id, v.message, v.fix) == (
         "E8",
-        "Retention of 0 day(s) is too short.",
+        "Retention of 0 days is too short.",
         "Keep events at least 1 day, or forever.",
     )
 

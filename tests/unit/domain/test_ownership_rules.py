@@ -39,7 +39,7 @@ def test_T11_ownership_goes_to_another_active_member() -> None:
     ]
     invited = Member("ivy", "analyst", MemberStatus.INVITED)
     assert messages(ownership_receiver_violations(TELEPHONY, giver=OWNER, receiver=invited)) == [
-        ("T11", "Member 'ivy' is invited: ownership goes to an active member.")
+        ("T11", "This member is invited: ownership goes to an active member.")
     ]
     assert ownership_receiver_violations(TELEPHONY, giver=OWNER, receiver=Member("ann", "analyst")) == []
 

@@ -11,4 +11,4 @@ def test_C8_a_reset_goes_to_an_active_member_only() -> None:
     [invited] = reset_target_violations("m1", MemberStatus.INVITED, rule_id="C8")
     assert (invited.rule_id, invited.fix) == ("C8", "Resend the invitation instead.")
     [disabled] = reset_target_violations("m1", MemberStatus.DISABLED, rule_id="C8")
-    assert (disabled.rule_id, disabled.message) == ("C8", "Member 'm1' is disabled.")
+    assert (disabled.rule_id, disabled.message) == ("C8", "m1 is disabled.")

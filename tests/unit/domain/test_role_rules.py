@@ -58,7 +58,7 @@ def test_N8_role_violations_and_the_level_check_say_the_same_of_an_unknown_level
 
 def test_a_taken_name_is_plain_validation() -> None:
     (v,) = role_name_violations(OWN, "  Reporters ", taken=True)
-    assert (v.rule_id, v.seed_rule, v.message) == ("name_taken", None, "A role named 'Reporters' already exists.")
+    assert (v.rule_id, v.seed_rule, v.message) == ("name_taken", None, "A role named “Reporters” already exists.")
     assert role_name_violations(CATALYST, "Reporters", taken=False) == []
     assert role_name_violations(CATALYST, "  ", taken=True) == []  # a blank name is refused by role_violations
 
@@ -67,7 +67,7 @@ def test_T9_disabled_holders_keep_a_role_from_deletion() -> None:
     (v,) = disabled_holder_violations(OWN, custom(), held_by_disabled=True)
     assert (v.rule_id, v.message, v.fix) == (
         "X19",
-        "Role 'Reporters' is held by disabled members.",
+        "Role “Reporters” is held by disabled members.",
         "Give them another role first.",
     )
     assert disabled_holder_violations(CATALYST, custom(), held_by_disabled=False) == []
@@ -97,7 +97,7 @@ def test_E9_what_a_copy_is_refused_for() -> None:
     assert "is a system role" in sys.message
     assert copy_source_violations(CATALYST, custom()) == []
     (clash,) = copy_name_violations(OWN, custom(), target_name="Acme", existing=system())
-    assert (clash.rule_id, clash.message) == ("name_taken", "'Acme' has a system role named 'Reporters'.")
+    assert (clash.rule_id, clash.message) == ("name_taken", "“Acme” has a system role named “Reporters”.")
     assert copy_name_violations(CATALYST, custom(), target_name="Acme", existing=custom()) == []
     assert copy_name_violations(CATALYST, custom(), target_name="Acme", existing=None) == []
 

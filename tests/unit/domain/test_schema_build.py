@@ -163,7 +163,7 @@ def test_system_role_landing_page_must_be_reachable_N4() -> None:
     data["landing_pages"] = {"media": {"label": "Media", "requires": "assets.view_media"}}
     data["roles"]["admin"]["grants"] = ["admin.all"]
     data["roles"]["admin"]["landing_page"] = "media"
-    assert any(p.startswith("roles.admin: Landing page 'Media' needs 'View Media'") for p in problems_of(data))
+    assert any(p.startswith("roles.admin: Landing page “Media” needs “View Media”") for p in problems_of(data))
 
 
 def test_round_trip_through_yaml() -> None:

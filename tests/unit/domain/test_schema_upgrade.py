@@ -332,7 +332,7 @@ def test_a_role_the_new_rules_refuse_blocks_the_workspace() -> None:
     up = _upgrade(_v2(ceiling), _custom("c1", "basic", {"a.view", "a.edit"}))
     assert not up.ok
     assert sorted(rid for rid, _ in up.refused) == ["c1", "open"]  # both held a.edit, so a.delete
-    assert any(b.startswith("role 'C1': [") for b in up.blockers)
+    assert any(b.startswith("role “C1”: [") for b in up.blockers)
     assert up.as_dict()["ok"] is False
 
 
@@ -342,7 +342,7 @@ def test_seats_that_would_overflow_block_the_workspace() -> None:
 
     up = _upgrade(_v2(seat), caps={"pro": 1})
     assert dict(up.seat_overflow) == {"pro": 2}  # the holders of owner, fixed and open: all on pro seats now
-    assert "pro: 2 member(s) over capacity" in up.blockers
+    assert "pro: 2 members over capacity" in up.blockers
 
 
 def test_a_level_gone_without_replacement_blocks() -> None:
@@ -355,7 +355,7 @@ def test_a_level_gone_without_replacement_blocks() -> None:
 
     up = _upgrade(_v2(drop_level), _custom("c1", "basic", {"a.view"}))
     assert not up.ok
-    assert "level 'basic' is gone" in up.problems[0]
+    assert "level basic is gone" in up.problems[0]
     assert up.member_changes == ()
     assert up.refused == ()
 
@@ -367,7 +367,7 @@ def test_a_system_role_gone_is_deleted_unless_someone_holds_it() -> None:
     new = _v2(drop)
     held = _upgrade(new)
     assert not held.ok
-    assert "'Fixed' is gone" in held.problems[0]
+    assert "“Fixed” is gone" in held.problems[0]
     ws = _workspace(members=[Member("m", "owner")])
     free = upgrade_workspace(OLD, new, **ws)
     assert free.ok
@@ -378,7 +378,7 @@ def test_a_system_role_gone_is_deleted_unless_someone_holds_it() -> None:
 def test_a_new_system_role_whose_name_is_taken_blocks() -> None:
     up = _upgrade(NEW, Role("c1", "auditor", RoleKind.CUSTOM, "basic", frozenset({"a.view"})))
     assert not up.ok
-    assert "'Auditor'" in up.problems[0]
+    assert "“Auditor”" in up.problems[0]
     assert "auditor" not in up.roles
 
 

@@ -72,7 +72,7 @@ def test_N2_preview_says_what_a_seat_move_costs() -> None:
     seat = NATERO.levels["csm"].seat
     assert seat is not None
     p = copy_preview(NATERO, csm, workspace_id="b", workspace_name="B", features=frozenset(), existing=analyst, holders=2, seats_used={seat: 3}, seat_capacities={seat: 5}, violations=[])
-    assert p.seat_impact == f"2 holder(s) move to the {seat} seat: 5 of 5 in use"
+    assert p.seat_impact == f"2 holders move to the {seat} seat: 5 of 5 in use"
     p = copy_preview(NATERO, csm, workspace_id="b", workspace_name="B", features=frozenset(), existing=None, holders=0, seats_used={seat: 3}, seat_capacities={seat: None}, violations=[])
     assert p.seat_impact == f"each member given it takes a {seat} seat (3 of unlimited in use)"
     p = copy_preview(NATERO, csm, workspace_id="b", workspace_name="B", features=frozenset(), existing=csm, holders=2, seats_used={seat: 3}, seat_capacities={seat: 5}, violations=[])

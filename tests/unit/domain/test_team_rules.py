@@ -194,7 +194,7 @@ def test_T4_an_invitation_is_accepted_once_and_by_its_person_when_their_login_ex
         ("T4", "m@example.com already has a Rolegate login, so only they can accept this invitation.")
     ]
     active = joining_violations(CSB, member=Member("m", "csm"), by_themselves=True, claimed_email=None)
-    assert [v.message for v in active] == ["Member 'm' is active, not invited."]
+    assert [v.message for v in active] == ["This member is active, not invited."]
     assert [v.message for v in invitation_open_violations(CSB, accepted=True, revoked=False)] == [
         "This invitation was already accepted."
     ]

@@ -77,7 +77,7 @@ def test_T5_custom_role_is_given_one_license_and_ceiling_is_named() -> None:
     role = custom("administrator", "account.billing")
     violations = role_violations(SCHEMA, role, NO_FEATURES)
     assert [v.rule_id for v in violations] == ["T5"]
-    assert "Level 'Administrator' cannot grant account.billing" in violations[0].message
+    assert "Level “Administrator” cannot grant account.billing" in violations[0].message
 
 
 def test_T6_matrix_shows_every_permission_of_every_role() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import count_of
 
 __all__ = ["filter_day", "retention_violations"]
 
@@ -14,7 +15,7 @@ def retention_violations(days: int | None, *, rule_id: str) -> list[Violation]:
     """Events are kept at least one day, or forever (None)."""
     if days is None or days >= 1:
         return []
-    return [Violation(rule_id, f"Retention of {days} day(s) is too short.", "Keep events at least 1 day, or forever.")]
+    return [Violation(rule_id, f"Retention of {count_of(days, 'day')} is too short.", "Keep events at least 1 day, or forever.")]
 
 
 def filter_day(raw: str, *, rule_id: str) -> tuple[date | None, list[Violation]]:

@@ -99,13 +99,14 @@ def deprovision_outcome(blockers: Sequence[Violation]) -> Deprovision:
 def directory_role_violations(*, member: str, managed: bool, by_directory: bool) -> list[Violation]:
     """A directory-managed member's role follows their groups: a manual change would be
     overwritten by the next sync, so it is refused (change the groups in the directory,
-    or its group -> role mapping). The directory itself changes it."""
+    or its group -> role mapping). The directory itself changes it. `member`: the
+    member as the team knows them (name or email)."""
     if not managed or by_directory:
         return []
     return [
         Violation(
             DIRECTORY_MANAGED,
-            f"Member {member!r} is managed by your directory: their role follows their directory groups.",
+            f"{member} is managed by your directory: their role follows their directory groups.",
             "Change their groups in your identity provider, or the workspace's group-to-role mapping.",
         )
     ]

@@ -23,8 +23,11 @@ def ownership_giver_violations(schema: ProductSchema, *, giver: Member | None, g
     return []
 
 
-def ownership_receiver_violations(schema: ProductSchema, *, giver: Member, receiver: Member) -> list[Violation]:
-    """Ownership goes to another member, who is active."""
+def ownership_receiver_violations(
+    schema: ProductSchema, *, giver: Member, receiver: Member, who: str = "This member"
+) -> list[Violation]:
+    """Ownership goes to another member, who is active; `who`: the receiver as the
+    team knows them (name or email)."""
     rule = schema.guardian.rule_id
     out: list[Violation] = []
     if receiver.id == giver.id:
@@ -33,7 +36,7 @@ def ownership_receiver_violations(schema: ProductSchema, *, giver: Member, recei
         out.append(
             Violation(
                 rule,
-                f"Member {receiver.id!r} is {receiver.status.value}: ownership goes to an active member.",
+                f"{who} is {receiver.status.value}: ownership goes to an active member.",
                 "Choose an active member.",
             )
         )

@@ -10,6 +10,7 @@ from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Role, role_from_system
 from rolegate.domain.schema import FieldAccess, LevelMode, ProductSchema
 from rolegate.domain.violations import NAME_TAKEN, UNKNOWN_KEY, Violation
+from rolegate.domain.words import count_of, quoted
 
 __all__ = [
     "HolderCounts",
@@ -40,6 +41,11 @@ class HolderCounts:
     @property
     def total(self) -> int:
         return self.active + self.invited
+
+
+def _members_have(n: int) -> str:
+    """ "1 member with this role has", "3 members with this role have"."""
+    return f"{count_of(n, 'member')} with this role {'has' if n == 1 else 'have'}"
 
 
 def system_role_violations(schema: ProductSchema) -> list[tuple[str, Violation]]:
@@ -76,7 +82,7 @@ def role_violations(
         out.append(
             Violation(
                 schema.rule("system_role_edit"),
-                f"System role {previous.name!r} cannot be edited.",
+                f"System role {quoted(previous.name)} cannot be edited.",
                 "Clone it into a custom role and edit the clone.",
             )
         )
@@ -125,7 +131,7 @@ def role_name_violations(schema: ProductSchema, name: str, *, taken: bool) -> li
     if name.strip() and taken:
         return [
             Violation(
-                NAME_TAKEN, f"A role named {name.strip()!r} already exists.", "Choose another name."
+                NAME_TAKEN, f"A role named {quoted(name.strip())} already exists.", "Choose another name."
             )
         ]
     return []
@@ -196,7 +202,7 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
         out.append(
             Violation(
                 level.rule or schema.rule("level_ceiling"),
-                f"Level {level.label!r} cannot grant {', '.join(above)}.",
+                f"Level {quoted(level.label)} cannot grant {', '.join(above)}.",
                 "Remove them, or choose a higher level.",
             )
         )
@@ -218,7 +224,7 @@ def _grant_violations(schema: ProductSchema, role: Role, previous: Role | None) 
             out.append(
                 Violation(
                     schema.rule("level_floor"),
-                    f"{', '.join(dropped)} belong to level {level.label!r} and cannot be disabled.",
+                    f"{', '.join(dropped)} belong to level {quoted(level.label)} and cannot be disabled.",
                     "Choose a lower level to drop them.",
                 )
             )
@@ -246,8 +252,8 @@ def _landing_violations(schema: ProductSchema, role: Role, features: frozenset[s
         return [
             Violation(
                 schema.rule("landing_page"),
-                f"Landing page {page.label!r} needs {need!r}, which this role does not effectively have.",
-                f"Grant {need!r} or choose another landing page.",
+                f"Landing page {quoted(page.label)} needs {quoted(need)}, which this role does not effectively have.",
+                f"Grant {quoted(need)} or choose another landing page.",
             )
         ]
     return []
@@ -290,7 +296,7 @@ def field_grant_violations(schema: ProductSchema, role: Role, previous: Role | N
             out.append(
                 Violation(
                     level.rule or schema.rule("field_level_ceiling"),
-                    f"Level {level.label!r} cannot write fields ({obj}.{fname}).",
+                    f"Level {quoted(level.label)} cannot write fields ({obj}.{fname}).",
                     "Grant read only, or use a higher level.",
                 )
             )
@@ -323,7 +329,7 @@ def assignee_permission_violations(
             out.append(
                 Violation(
                     schema.rule("role_seat_in_use"),
-                    f"{', '.join(perms) or 'This change'} cannot be turned off: {holders_with_assigned[otype.key]} member(s) with this role have {otype.label.lower()} records assigned.",
+                    f"{', '.join(perms) or 'This change'} cannot be turned off: {_members_have(holders_with_assigned[otype.key])} {otype.label.lower()} records assigned.",
                     f"Unassign those {otype.label.lower()} records or switch them to other members first.",
                 )
             )
@@ -361,7 +367,7 @@ def disabled_holder_violations(
     return [
         Violation(
             schema.rule("role_in_use"),
-            f"Role {role.name!r} is held by disabled members.",
+            f"Role {quoted(role.name)} is held by disabled members.",
             "Give them another role first.",
         )
     ]
@@ -379,7 +385,7 @@ def role_deletion_violations(
         out.append(
             Violation(
                 schema.rule("system_role_delete"),
-                f"System role {role.name!r} cannot be deleted.",
+                f"System role {quoted(role.name)} cannot be deleted.",
                 "Only custom roles can be deleted.",
             )
         )
@@ -388,7 +394,7 @@ def role_deletion_violations(
         out.append(
             Violation(
                 schema.rule("role_delete_assigned"),
-                f"Role {role.name!r} is held by {holders.with_assigned_records} member(s) with assigned {schema.assigned_records()}.",
+                f"Role {quoted(role.name)} is held by {count_of(holders.with_assigned_records, 'member')} with assigned {schema.assigned_records()}.",
                 f"Unassign their {schema.assigned_records()} or switch them to other members, then move the members to another role.",
             )
         )
@@ -397,7 +403,7 @@ def role_deletion_violations(
         out.append(
             Violation(
                 schema.rule("role_in_use"),
-                f"Role {role.name!r} cannot replace itself.",
+                f"Role {quoted(role.name)} cannot replace itself.",
                 "Choose another role for its members.",
             )
         )
@@ -410,7 +416,7 @@ def role_deletion_violations(
         out.append(
             Violation(
                 schema.rule("role_in_use"),
-                f"Role {role.name!r} is assigned to {holders.active} active and {holders.invited} invited member(s).",
+                f"Role {quoted(role.name)} is assigned to {holders.active} active and {count_of(holders.invited, 'invited member')}.",
                 fix,
             )
         )

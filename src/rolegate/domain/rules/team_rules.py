@@ -12,12 +12,14 @@ from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import FieldAccess, ProductSchema
 from rolegate.domain.violations import EMAIL_INVALID, Violation
+from rolegate.domain.words import count_of, plural_of, quoted
 
 __all__ = [
     "assignee_violations",
     "unassignable_types",
     "assignments_kept_violations",
     "default_member_role",
+    "guardian_words",
     "email_violations",
     "invitation_open_violations",
     "joining_violations",
@@ -61,6 +63,17 @@ def default_member_role(schema: ProductSchema, roles: Iterable[Role], features: 
     return min(candidates, key=lambda r: (not r.is_system, len(role_permissions(schema, r, features)), r.name.lower(), r.id))
 
 
+def guardian_words(schema: ProductSchema) -> str:
+    """Who must remain (C4/T11), in the product's words: "member with the Owner
+    license", "member at the Administrator level"."""
+    g = schema.guardian
+    if g.role is not None and g.role in schema.system_roles:
+        return f"member with the {schema.system_roles[g.role].name} {schema.words.role.lower()}"
+    if g.level is not None and g.level in schema.levels:
+        return f"member at the {schema.levels[g.level].label} {schema.words.level.lower()}"
+    return g.label
+
+
 def guardian_violations(
     schema: ProductSchema,
     *,
@@ -68,21 +81,24 @@ def guardian_violations(
     actor: str,
     active_guardians: Collection[str],
     stays_guardian: bool,
+    who: str = "this member",
 ) -> list[Violation]:
     """C4/T11: a change that leaves no active guardian (administrator, owner) is refused.
 
     `active_guardians`: active members who are guardians before the change;
     `stays_guardian`: whether `member` still is one after it (False when demoted,
-    disabled or removed).
+    disabled or removed); `who`: the member as the team knows them (name or email),
+    for the refusal's text.
     """
     if stays_guardian or member not in active_guardians or len(active_guardians) > 1:
         return []
     g = schema.guardian
-    who = "yourself" if member == actor else f"member {member!r}"
+    if member == actor:
+        who = "yourself"
     if member == actor and g.role is not None and g.role in schema.system_roles:
         name = schema.system_roles[g.role].name
         return [Violation(g.rule_id, f"You are the only {name}: you cannot downgrade your own {schema.words.role.lower()}.", f"Make another member {name} first.")]
-    return [Violation(g.rule_id, f"This would leave the workspace without a {g.label}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
+    return [Violation(g.rule_id, f"This would leave the workspace without a {guardian_words(schema)}: {who} is the last one.", "Give another active member that role first (or transfer ownership).")]
 
 
 def guardians_after(
@@ -105,7 +121,7 @@ def team_lockout_violations(schema: ProductSchema, before: set[str], after: set[
     """C4/T11/N12 for role edits: a change to a role must not leave zero guardians."""
     if before and not after:
         g = schema.guardian
-        return [Violation(g.rule_id, f"{what} would leave the workspace without a {g.label}.", "Give another active member that role first.")]
+        return [Violation(g.rule_id, f"{what} would leave the workspace without a {guardian_words(schema)}.", "Give another active member that role first.")]
     return []
 
 
@@ -162,29 +178,31 @@ def self_removal_violations(schema: ProductSchema, *, actor: str, member: str) -
 
 def disable_blockers(schema: ProductSchema, *, member: str, assigned_records: int, references: Sequence[str]) -> list[Violation]:
     """C6 (N9): a member still assigned records, or named in the host product (a playbook
-    task), stays enabled; the refusal names what to transfer first."""
+    task), stays enabled; the refusal names what to transfer first. `member`: the
+    member as the team knows them (name or email)."""
     rule = schema.rule("member_in_use")
     records = schema.assigned_records()
     out: list[Violation] = []
     if assigned_records:
-        out.append(Violation(rule, f"Member {member!r} is assigned {schema.assigned_records(assigned_records)}.", f"Transfer their {records} to another member first."))
+        out.append(Violation(rule, f"{member} is assigned {schema.assigned_records(assigned_records)}.", f"Transfer their {records} to another member first."))
     if references:
-        out.append(Violation(rule, f"Member {member!r} is named in {len(references)} place(s): {', '.join(references)}.", "Name another member there first (or transfer the references)."))
+        out.append(Violation(rule, f"{member} is named in {count_of(len(references), 'place')}: {', '.join(references)}.", "Name another member there first (or transfer the references)."))
     return out
 
 
 def assignee_violations(schema: ProductSchema, *, object_type: str, member: str, effective: frozenset[str], active: bool) -> list[Violation]:
-    """N9: records go only to active members whose role lets them be assignees."""
+    """N9: records go only to active members whose role lets them be assignees.
+    `member`: the member as the team knows them (name or email)."""
     rule = schema.rule("assignee")
     otype = schema.objects[object_type]
     if not otype.assignable:
         return [Violation(rule, f"{otype.label} records are not assigned to members.", "Assign the parent record instead.")]
     if not active:
-        return [Violation(rule, f"Member {member!r} is not active.", "Assign the record to an active member.")]
+        return [Violation(rule, f"{member} is not active.", "Assign the record to an active member.")]
     if not _may_hold(schema, otype.assignee_action, effective):
         needed = otype.assignee_action
         perms = [schema.permissions[p].label for p in schema.permissions_by_action.get(needed or "", ())]
-        return [Violation(rule, f"Member {member!r} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(repr(p) for p in perms) or needed!r}.")]
+        return [Violation(rule, f"{member} cannot be assigned {otype.label.lower()} records.", f"Give them a role with {' or '.join(quoted(p) for p in perms) or quoted(needed or '')}.")]
     return []
 
 
@@ -223,8 +241,7 @@ def assignments_kept_violations(
         otype = schema.objects[key]
         if count and otype.assignee_action is not None and not _may_hold(schema, otype.assignee_action, effective):
             label = otype.label.lower()
-            held = f"{count} {label}" if count == 1 else f"{count} {label}s"
-            out.append(Violation(schema.rule("assignee"), f"{member} is assigned {held}, which the {role_name} {schema.words.role.lower()} cannot hold.", f"Transfer their {label}s to another member first."))
+            out.append(Violation(schema.rule("assignee"), f"{member} is assigned {count_of(count, label)}, which the {role_name} {schema.words.role.lower()} cannot hold.", f"Transfer their {plural_of(label)} to another member first."))
     return out
 
 
@@ -232,7 +249,7 @@ def email_violations(email: str, *, rule_id: str = EMAIL_INVALID) -> list[Violat
     """C2: a person is known by an email address. `rule_id`: the product's, where one is at hand."""
     if "@" in email and len(email) <= 320:
         return []
-    return [Violation(rule_id, f"{email!r} is not an email address.", "Enter the member's email address.")]
+    return [Violation(rule_id, f"{quoted(email)} is not an email address.", "Enter the member's email address.")]
 
 
 def membership_violations(schema: ProductSchema, *, email: str, already_member: bool) -> list[Violation]:
@@ -242,12 +259,14 @@ def membership_violations(schema: ProductSchema, *, email: str, already_member: 
     return [Violation(schema.rule("membership"), f"{email} is already a member of this workspace.", "Change their role instead.")]
 
 
-def joining_violations(schema: ProductSchema, *, member: Member, by_themselves: bool, claimed_email: str | None) -> list[Violation]:
+def joining_violations(
+    schema: ProductSchema, *, member: Member, by_themselves: bool, claimed_email: str | None, who: str = "This member"
+) -> list[Violation]:
     """T4: an invited member becomes active once; an identity someone already uses
     (`claimed_email`: its email) joins only by that person's own acceptance, logged in."""
     rule = schema.rule("invitation")
     if member.status is not MemberStatus.INVITED:
-        return [Violation(rule, f"Member {member.id!r} is {member.status.value}, not invited.", "Only an invitation can be accepted.")]
+        return [Violation(rule, f"{who} is {member.status.value}, not invited.", "Only an invitation can be accepted.")]
     if not by_themselves and claimed_email is not None:
         return [Violation(rule, f"{claimed_email} already has a Rolegate login, so only they can accept this invitation.", "Ask them to open the invitation email and accept it while logged in.")]
     return []

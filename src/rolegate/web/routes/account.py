@@ -1,9 +1,11 @@
 """Pages reached from emails and from the login page: accepting an invitation (T4),
 asking for a password reset and choosing a new password (C8), and confirming a new
-email address. The link's token is the credential, and a bad one gets the
-`token_invalid` page; but an invitation for a login someone already uses is accepted
-only by that login, logged in (the link alone never hands over an identity). Changing
-one's own email (`/account/email`) needs the session and the password."""
+email address. The link's token is the credential: a used, expired or unknown one gets
+a page saying so, with the way to a new link and no form (issue 15). Accepting an
+invitation signs the new member in, as a login does; an invitation for a login someone
+already uses is accepted only by that login, logged in (the link alone never hands over
+an identity). Changing one's own email (`/account/email`) needs the session and the
+password."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from rolegate.services.invitations import InvitationPreview, accept_invitation, 
 from rolegate.services.login_protection import log_in
 from rolegate.services.logins import User
 from rolegate.services.password_reset import MIN_PASSWORD, check_reset_link, request_password_reset, reset_password
-from rolegate.web.context import LoginRequired, current_user, log_out
+from rolegate.services.sso import SsoRequiredError, password_log_in
+from rolegate.web.context import LoginRequired, current_user, log_in_as, log_out
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect
@@ -32,6 +35,22 @@ RESET_SENT = (
 
 def _ip(request: Request) -> str:
     return request.client.host if request.client is not None else ""
+
+
+_NEW_LINK = {
+    "reset": (("Ask for a new link", "/password-reset"), ("Log in", "/login")),
+    "invitation": (("Log in", "/login"), ("Forgot your password? Ask for a link", "/password-reset")),
+}
+"""Where a person goes from a link that no longer works: a reset (or first-password)
+link is replaced from the reset form; an invitation is resent by the workspace's
+administrator, or was accepted already and its login is what remains."""
+
+
+def _link_refused(request: Request, exc: TokenInvalidError, kind: str) -> Response:
+    """A used, expired or unknown link: what happened and where to get a new one,
+    before any form is shown or typed into (410 Gone, as the API answers)."""
+    ctx = {"detail": exc.message, "fix": exc.fix, "links": _NEW_LINK[kind], "code": exc.code.value}
+    return render(request, "account/link_refused.html", ctx, status=exc.status)
 
 
 @router.get("/password-reset")
@@ -70,8 +89,10 @@ async def reset_request(request: Request) -> Response:
 
 @router.get("/password-reset/{token}")
 def reset_form(request: Request, token: str) -> Response:
-    # A used or expired link gets its error page (410) before a form is typed into.
-    check_reset_link(ui_of(request).rolegate.reader(), token=token)
+    try:
+        check_reset_link(ui_of(request).rolegate.reader(), token=token)
+    except TokenInvalidError as exc:
+        return _link_refused(request, exc, "reset")
     return render(request, "account/reset.html", {"token": token, "error": None, "min_length": MIN_PASSWORD})
 
 
@@ -98,8 +119,8 @@ async def reset(request: Request, token: str) -> Response:
     rg = ui_of(request).rolegate
     try:
         await run_in_threadpool(lambda: reset_password(rg.uow(), token=token, password=password, ip=_ip(request)))
-    except TokenInvalidError:
-        raise
+    except TokenInvalidError as exc:
+        return _link_refused(request, exc, "reset")
     except RolegateError as exc:
         return render(
             request,
@@ -127,16 +148,18 @@ def _invitation_page(
     preview: InvitationPreview,
     me: str | None,
     *,
-    name: str = "",
+    name: str | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    """The acceptance form; `name` is what the person typed, else the name the
+    inviter typed (issue 15: the form starts with it, and keeps it after an error)."""
     ctx = {
         "token": token,
         "invitation": preview,
         "error": error,
         "min_length": MIN_PASSWORD,
-        "name": name,
+        "name": preview.name if name is None else name,
         "logged_in": me is not None,
         "is_invitee": me == preview.user_id,
         "login_url": f"/login?next=/invitations/{token}",
@@ -146,8 +169,11 @@ def _invitation_page(
 
 @router.get("/invitations/{token}")
 def invitation_form(request: Request, token: str) -> Response:
-    preview = preview_invitation(ui_of(request).rolegate.reader(), token=token)
-    return _invitation_page(request, token, preview, _viewer_id(request), name=preview.name)
+    try:
+        preview = preview_invitation(ui_of(request).rolegate.reader(), token=token)
+    except TokenInvalidError as exc:
+        return _link_refused(request, exc, "invitation")
+    return _invitation_page(request, token, preview, _viewer_id(request))
 
 
 @router.post("/invitations/{token}")
@@ -163,7 +189,7 @@ async def accept(request: Request, token: str) -> Response:
         try:
             validated(AcceptIn, {"password": password or None, "name": name})
         except FormInvalid as exc:  # after the preview: a used or unknown link is a 410 whatever was typed
-            return _invitation_page(request, token, preview, me, error=str(exc), status=exc.status)
+            return _invitation_page(request, token, preview, me, name=name, error=str(exc), status=exc.status)
         if preview.needs_password and password != str(form.get("confirm") or ""):
             return _invitation_page(
                 request, token, preview, me, name=name, error="The two passwords differ.", status=400
@@ -178,14 +204,36 @@ async def accept(request: Request, token: str) -> Response:
         except RolegateError as exc:
             return _invitation_page(request, token, preview, me, name=name, error=str(exc), status=exc.status)
         session = session_of(request)
-        if not preview.needs_password:
-            session.flash(f"Welcome to {preview.workspace_name}.")
-            return redirect(request, f"/w/{done.workspace_id}/")
-        log_out(ui_of(request), request, session)  # whoever this browser was logged in as
-        session.flash(f"Welcome to {preview.workspace_name}. Log in with {done.email} and your password.")
-        return redirect(request, f"/login?next=/w/{done.workspace_id}/")
+        if preview.needs_password and not _signed_in(request, done.email, password):
+            log_out(ui_of(request), request, session)  # whoever this browser was logged in as
+            session.flash(f"Welcome to {preview.workspace_name}. Log in with {done.email} and your password.")
+            return redirect(request, f"/login?next=/w/{done.workspace_id}/")
+        session.flash(f"Welcome to {preview.workspace_name}.")
+        return redirect(request, f"/w/{done.workspace_id}/")
 
-    return await run_in_threadpool(run)
+    try:
+        return await run_in_threadpool(run)
+    except TokenInvalidError as exc:
+        return _link_refused(request, exc, "invitation")
+
+
+def _signed_in(request: Request, email: str, password: str) -> bool:
+    """Issue 15: the new member lands signed in, through the login form's own path
+    (an organization that requires SSO, the login throttle, the password just chosen,
+    its security event), then a new session as a login makes. False when that path
+    refuses: the person logs in from the login page, which says why."""
+    ui = ui_of(request)
+    rg = ui.rolegate
+    try:
+        user = password_log_in(
+            rg.uow, rg.login_guard, email=email, password=password, ip=_ip(request), break_glass=rg.settings.sso_break_glass
+        )
+    except (SsoRequiredError, RateLimitedError):
+        return False
+    if user is None:
+        return False
+    log_in_as(ui, session_of(request), user)
+    return True
 
 
 # -- the email of one's own login ---------------------------------------------------------

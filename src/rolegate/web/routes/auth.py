@@ -9,8 +9,7 @@ from starlette.responses import Response
 from rolegate.domain.errors import RateLimitedError
 from rolegate.services.commands import LoginIn
 from rolegate.services.sso import SsoRequiredError, password_log_in
-from rolegate.services.web_sessions import start_session
-from rolegate.web.context import LoginRequired, current_user, log_out, viewer
+from rolegate.web.context import LoginRequired, current_user, log_in_as, log_out, viewer
 from rolegate.web.forms import FormInvalid, validated
 from rolegate.web.pages import checked_form, page_router, render, session_of, ui_of
 from rolegate.web.render import redirect, safe_next
@@ -65,12 +64,7 @@ async def login(request: Request) -> Response:
         return render(
             request, "login.html", {"next": target, "email": email, "error": "Wrong email or password."}, status=401
         )
-    session = session_of(request)
-    previous = session.session_id
-    session_id = await run_in_threadpool(
-        lambda: start_session(rg.uow(), user_id=user.id, policy=rg.session_policy, replaces=previous)
-    )
-    session.login(session_id, user.session_version)
+    await run_in_threadpool(log_in_as, ui_of(request), session_of(request), user)
     return redirect(request, target)
 
 
