@@ -90,21 +90,6 @@ def _pages_of(admin: Web, demo: Demo, preset: str) -> list[str]:
     return pages + linked[:MAX_LINKED]
 
 
-ELSEWHERE: tuple[tuple[re.Pattern[str], str, str], ...] = (
-    (re.compile(r"/roles/(new|[^/]+)$"), "", "the role editor's notes and the presets' descriptions in it (web/editor.py, roles/editor.html: the permission grid's work)"),
-    (re.compile(r"/audit$"), "id ", "audit diffs that show ids instead of names (issue 15 item 2, audit diffs)"),
-)
-"""Problems on pages whose copy other work of issue 15 rewrites: checked by
-`test_copy_other_work_rewrites`, which is expected to fail until that work lands (and
-then fails as an unexpected pass: remove the row)."""
-
-
-def _elsewhere(problem: str) -> bool:
-    where, _, what = problem.partition(": ")
-    path = re.sub(r"^/w/[^/]+", "", where)
-    return any(pattern.search(path) and what.startswith(kind) for pattern, kind, _ in ELSEWHERE)
-
-
 def _site_problems(admin: Web, demo: Demo, preset: str) -> list[str]:
     problems: list[str] = []
     for path in _pages_of(admin, demo, preset):
@@ -117,13 +102,7 @@ def _site_problems(admin: Web, demo: Demo, preset: str) -> list[str]:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_page_of_the_demo_workspaces_speaks_to_customers(admin: Web, demo: Demo, preset: str) -> None:
-    problems = [p for p in _site_problems(admin, demo, preset) if not _elsewhere(p)]
-    assert problems == [], "\n".join(problems)
-
-
-@pytest.mark.xfail(strict=True, reason="; ".join(why for _, _, why in ELSEWHERE))
-def test_copy_other_work_rewrites(admin: Web, demo: Demo) -> None:
-    problems = [p for preset in PRESETS for p in _site_problems(admin, demo, preset) if _elsewhere(p)]
+    problems = _site_problems(admin, demo, preset)
     assert problems == [], "\n".join(problems)
 
 

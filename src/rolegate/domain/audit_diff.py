@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Change", "diff"]
+__all__ = ["Change", "diff", "named"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +61,17 @@ def diff(before: Any, after: Any, path: str = "") -> list[Change]:
     if after is None and isinstance(before, dict):
         return diff(before, {}, path) if before else [Change(path or "(value)", "removed", before=before)]
     return [Change(path or "(value)", "changed", before, after)]
+
+
+def named(changes: Iterable[Change], names: Mapping[str, str]) -> list[Change]:
+    """`changes` with each value that `names` knows (a member's id, a role's id) shown
+    as what the team calls it: the audit log speaks of people and roles, not ids."""
+
+    def show(value: Any) -> Any:
+        if isinstance(value, str):
+            return names.get(value, value)
+        if _scalar_list(value):
+            return [names.get(v, v) if isinstance(v, str) else v for v in value]
+        return value
+
+    return [replace(c, before=show(c.before), after=show(c.after)) for c in changes]

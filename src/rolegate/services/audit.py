@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from rolegate.domain.audit_diff import Change, diff
+from rolegate.domain.audit_diff import Change, diff, named
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.rules.audit_rules import retention_violations
 from rolegate.domain.schema import AdminRight
@@ -124,7 +124,7 @@ class EventLine:
     who: str
     changes: list[Change]
     target_name: str = ""
-    """The member the event is about, by name (issue 15: names, never ids), if it is one."""
+    """The member or role the event is about, by name (issue 15: names, never ids), if it is one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +161,16 @@ def audit_log_view(
         authorize(state, actor, AdminRight.VIEW_AUDIT)
         events = _events(uow, workspace_id, filters, limit=limit, newest_first=True)
         names = _names(uow, workspace_id, state.workspace.organization_id)
+        # Ids in the before and after (members, roles) read as names, never as ids.
+        by_id = {k.removeprefix("member:"): v for k, v in names.items() if k.startswith("member:")}
+        by_id |= {r.id: r.name for r in state.roles.values()}
         return AuditLogView(
             lines=tuple(
                 EventLine(
                     e,
                     names.get(e.actor, e.actor),
-                    diff(e.before, e.after),
-                    names.get(f"member:{e.target_id}", "") if e.target_type == "member" else "",
+                    named(diff(e.before, e.after), by_id),
+                    by_id.get(e.target_id, "") if e.target_type in ("member", "role") else "",
                 )
                 for e in events
             ),

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from starlette.datastructures import FormData
 
 from rolegate.domain.permissions import PermissionStatus, locked_permissions, resolve_permissions
-from rolegate.domain.roles import Role
+from rolegate.domain.roles import Role, RoleKind
 from rolegate.domain.schema import Level, LevelMode, Permission, ProductSchema, is_seed_rule
 from rolegate.domain.seats import seat_rule
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import without_rule_ids
 
 __all__ = [
     "AreaGrid",
@@ -50,7 +51,10 @@ class RoleForm:
 
     @classmethod
     def of_role(cls, role: Role) -> RoleForm:
-        return cls(role.name, role.description, role.level, role.landing_page, role.grants)
+        # A system role's description is the preset's, which cites seed rules for the
+        # spec's readers; the customer reads it without them (the "Why?" names rules).
+        description = without_rule_ids(role.description) if role.kind is RoleKind.SYSTEM else role.description
+        return cls(role.name, description, role.level, role.landing_page, role.grants)
 
     @classmethod
     def new(cls, schema: ProductSchema) -> RoleForm:
@@ -193,7 +197,7 @@ def _cell(
         return PermCell(
             key,
             perm.label,
-            perm.description,
+            without_rule_ids(perm.description),
             checked,
             disabled,
             state,
@@ -230,7 +234,7 @@ def _cell(
             "Only system roles may hold it.",
             schema.rule("system_only_permission"),
         )
-    note, title, state, why = "", perm.description, "on" if checked else "off", ""
+    note, title, state, why = "", without_rule_ids(perm.description), "on" if checked else "off", ""
     if perm.feature is not None and perm.feature not in features:
         feature = schema.features[perm.feature].label if perm.feature in schema.features else perm.feature
         note = f"needs {feature}"
@@ -310,7 +314,7 @@ def permission_grid(
                 row.cells[p.pair_column] = cell
             else:
                 rows.append(PermRow(p.label, single=cell))
-        grid.append(AreaGrid(area.key, area.label, area.description, tuple(columns), tuple(rows)))
+        grid.append(AreaGrid(area.key, area.label, without_rule_ids(area.description), tuple(columns), tuple(rows)))
     return grid
 
 

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
-from rolegate.domain.schema import FieldAccess, ProductSchema
+from rolegate.domain.schema import AdminRight, FieldAccess, ProductSchema
 from rolegate.domain.violations import EMAIL_INVALID, Violation
 from rolegate.domain.words import count_of, plural_of, quoted
 
@@ -65,13 +65,26 @@ def default_member_role(schema: ProductSchema, roles: Iterable[Role], features: 
 
 def guardian_words(schema: ProductSchema) -> str:
     """Who must remain (C4/T11), in the product's words: "member with the Owner
-    license", "member at the Administrator level"."""
+    license", "member with the High access level", "member who can manage the team"."""
     g = schema.guardian
     if g.role is not None and g.role in schema.system_roles:
         return f"member with the {schema.system_roles[g.role].name} {schema.words.role.lower()}"
     if g.level is not None and g.level in schema.levels:
-        return f"member at the {schema.levels[g.level].label} {schema.words.level.lower()}"
+        return f"member with the {schema.levels[g.level].label} {schema.words.level.lower()}"
+    if g.right is not None:
+        return f"member who can {_RIGHT_WORDS[g.right]}"
     return g.label
+
+
+_RIGHT_WORDS: dict[AdminRight, str] = {
+    AdminRight.VIEW_ROLES: "view roles",
+    AdminRight.MANAGE_ROLES: "manage roles",
+    AdminRight.MANAGE_MEMBERS: "manage the team",
+    AdminRight.ASSIGN_ROLES: "assign roles",
+    AdminRight.ASSIGN_RECORDS: "assign records",
+    AdminRight.VIEW_AUDIT: "view the audit log",
+}
+"""An administrative right as a customer reads it (never its key)."""
 
 
 def guardian_violations(

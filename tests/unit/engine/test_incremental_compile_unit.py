@@ -1,0 +1,44 @@
+"""A newer revision compiled from the previous snapshot (`compile_snapshot(previous=...)`,
+issue 18): unchanged roles are reused with their decisions restamped, a changed role
+is compiled again; the answers are those of a compile from scratch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rolegate.domain.roles import Member, MemberStatus, role_from_system
+from rolegate.engine import compile_snapshot
+from rolegate.presets import load_preset
+
+
+def test_unchanged_roles_are_reused_restamped_and_a_changed_one_is_compiled_again() -> None:
+    schema = load_preset("natero")
+    roles = {k: role_from_system(schema, r) for k, r in schema.system_roles.items()}
+    members = [Member(f"m-{k}", k, MemberStatus.ACTIVE) for k in roles]
+    features = schema.feature_defaults
+    first = compile_snapshot(schema, features=features, roles=roles.values(), members=members, revision=1)
+    assert set(first.compiled_roles) == set(roles)
+    changed_key = next(k for k, r in roles.items() if r.grants)
+    changed = replace(roles[changed_key], grants=frozenset())
+    edited = {**roles, changed_key: changed}
+    second = compile_snapshot(schema, features=features, roles=edited.values(), members=members, revision=2, previous=first)
+    fresh = compile_snapshot(schema, features=features, roles=edited.values(), members=members, revision=2)
+    for key in roles:
+        assert second.compiled_roles[key].role == fresh.compiled_roles[key].role
+        for action in schema.actions:
+            assert second.check(f"m-{key}", action) == fresh.check(f"m-{key}", action)
+            assert second.check(f"m-{key}", action).revision == 2
+    assert second.compiled_roles[changed_key] is not first.compiled_roles[changed_key]
+    kept = next(k for k in roles if k != changed_key)
+    assert second.compiled_roles[kept].role is first.compiled_roles[kept].role
+    # The same revision again: a reused role needs no restamping.
+    third = compile_snapshot(schema, features=features, roles=edited.values(), members=members, revision=2, previous=second)
+    assert third.compiled_roles[kept] is second.compiled_roles[kept]
+
+
+def test_another_feature_set_compiles_every_role_again() -> None:
+    schema = load_preset("email_marketing")
+    roles = {k: role_from_system(schema, r) for k, r in schema.system_roles.items()}
+    first = compile_snapshot(schema, features=frozenset(), roles=roles.values(), members=[], revision=1)
+    second = compile_snapshot(schema, features=frozenset(schema.features), roles=roles.values(), members=[], revision=2, previous=first)
+    assert all(second.compiled_roles[k] is not first.compiled_roles[k] for k in roles)
