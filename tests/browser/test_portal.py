@@ -172,7 +172,9 @@ def test_a_page_outside_the_portal_shows_its_404_inside_the_frame(page: Page, si
 def test_the_host_page_hears_of_a_disabled_member(page: Page, site: Site, host: Host) -> None:
     _framed(page, site, host)
     frame = page.frame_locator("#portal")
-    frame.locator('tr[data-email="bob@example.com"]').get_by_role("button", name="Disable").click()
+    bob = frame.locator('tr[data-email="bob@example.com"]')
+    bob.locator("summary.menu-button").click()  # the row's actions menu
+    bob.get_by_role("button", name="Disable").click()
     frame.get_by_role("dialog").get_by_role("button", name=re.compile(r"^Disable ")).click()
     expect(frame.locator(".flash")).to_be_visible()
     event = _message(page)

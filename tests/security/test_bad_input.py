@@ -474,6 +474,7 @@ def test_every_form_is_here() -> None:
     buttons |= {"/w/{}/team/invitations/{}/resend", "/w/{}/team/invitations/{}/revoke", "/email-change/{}"}
     buttons |= {"/w/{}/webhooks/{}/{}"}  # enable, disable, rotate, delete
     buttons |= {"/w/{}/upgrade/dismiss"}  # the schema upgrade notice
+    buttons |= {"/w/{}/features/{}"}  # turn a feature on or off (tests/web/test_features_page.py posts bad values)
     assert sorted(names - ours - buttons) == []
 
 
