@@ -116,7 +116,7 @@ def test_K6_a_custom_role_with_field_permissions_by_keyboard_alone(admin: Page, 
     expect(admin.locator("[id='read-custom_object.name']")).to_be_checked()  # write includes read (K11)
     tab_to(admin, "save-role")
     admin.keyboard.press("Enter")
-    expect(admin.locator(".flash")).to_have_text("Role 'Renewals desk' created.")
+    expect(admin.locator(".flash")).to_have_text("Role “Renewals desk” created.")
     with site.demo.rolegate.uow() as uow:
         role = next(i.role for i in uow.roles.all(ws) if i.role.name == "Renewals desk")
     assert role.level == "standard"

@@ -34,7 +34,7 @@ def edit_role_in_b_after_switching(page: Page, site: Site, acme: SiteDemo) -> No
     with page.expect_response(PREVIEW):
         page.locator('input[name="grants"][value="campaigns.edit"]').check()
     page.get_by_role("button", name="Save").click()
-    expect(page.locator(".flash")).to_have_text("Role 'Campaign reviewer' saved.")
+    expect(page.locator(".flash")).to_have_text("Role “Campaign reviewer” saved.")
 
 
 def edit_record_without_role_control(page: Page, site: Site, acme: SiteDemo) -> None:

@@ -146,7 +146,7 @@ def test_T7_create_a_custom_role_with_the_administrator_license(admin: Web, demo
     assert r.status_code == 303
     assert r.headers["location"] == f"/w/{ws}/roles"
     doc = soup(admin.get(r.headers["location"]))
-    assert one(doc, ".flash").get_text() == "Role 'Night shift' created."
+    assert one(doc, ".flash").get_text() == "Role “Night shift” created."
     row = roles_rows(doc)["Night shift"]
     assert [td.get_text(strip=True) for td in row.select("td")][:4] == ["Custom", "Administrator", "none", "Covers nights"]
     editor = soup(admin.get(str(one(row, "th a")["href"])))
@@ -401,7 +401,7 @@ def test_T9_delete_asks_for_confirmation_and_says_it_is_irreversible(admin: Web,
     assert r.status_code == 303
     listing = soup(admin.get(r.headers["location"]))
     assert "Temp" not in roles_rows(listing)
-    assert one(listing, ".flash").get_text() == "Role 'Temp' deleted."
+    assert one(listing, ".flash").get_text() == "Role “Temp” deleted."
 
 
 def test_T9_deleting_a_custom_role_with_members_is_refused(admin: Web, demo: Demo) -> None:
@@ -579,7 +579,7 @@ def test_E2_the_form_creates_a_custom_role_from_a_name_and_permissions(admin: We
     r = admin.post(f"/w/{ws}/roles", {"name": "Contact editors", "grants": "contacts.view"})
     assert r.status_code == 303, r.text
     doc = soup(admin.get(r.headers["location"]))
-    assert one(doc, ".flash").get_text() == "Role 'Contact editors' created."
+    assert one(doc, ".flash").get_text() == "Role “Contact editors” created."
     assert "Contact editors" in roles_rows(doc)
 
 

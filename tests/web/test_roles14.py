@@ -38,7 +38,7 @@ def test_N7_the_delete_confirmation_offers_a_replacement_and_moves_the_members(a
     r = admin.post(f"/w/{ws}/roles/{role}/delete", {"replacement": "guest"})
     assert r.status_code == 303, r.text
     assert _role_of(demo, "natero", kim) == "guest"
-    assert one(soup(admin.get(r.headers["location"])), ".flash").get_text() == "Role 'Temps' deleted."
+    assert one(soup(admin.get(r.headers["location"])), ".flash").get_text() == "Role “Temps” deleted."
     # T9: where the article forbids it, no replacement is offered and one posted is refused.
     ws = demo.ws("telephony")
     role = create_role(demo.rolegate.uow(), actor=PLATFORM, workspace_id=ws, name="Busy", level="analyst").id

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from rolegate.domain.errors import InvalidRecordError, NotFoundError, RuleViolationError
 from rolegate.domain.schema import ObjectType, ProductSchema
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import quoted
 from rolegate.engine import RecordRef
 from rolegate.services.assignments import account_page, accounts_page, assign_record
 from rolegate.services.commands import AssigneeIn
@@ -155,7 +156,7 @@ async def assign(request: Request, workspace_id: str, record_id: str) -> Respons
             return _detail(request, page, otype, record_id, exc.violations, status=exc.status)
         who = "no one" if done.record.assignee is None else "the chosen member"
         session_of(request).flash(
-            f"{otype.label} {record_id!r} is now assigned to {who}." if done.changed else "Nothing changed."
+            f"{otype.label} {quoted(record_id)} is now assigned to {who}." if done.changed else "Nothing changed."
         )
         back = str(form.get("back") or "")
         return redirect(

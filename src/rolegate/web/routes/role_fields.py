@@ -15,6 +15,7 @@ from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight, FieldAccess
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import quoted
 from rolegate.services.fields import RoleFieldsPage, role_fields_page, set_role_field_access
 from rolegate.web.context import WorkspaceContext, open_workspace
 from rolegate.web.field_editor import field_tables, parse_field_form
@@ -95,7 +96,7 @@ async def save_field_permissions(request: Request, workspace_id: str, role_id: s
                 ).role.name
             except RuleViolationError as exc:
                 return _tab(request, page, tab, violations=exc.violations, status=exc.status)
-        session_of(request).flash(f"Field permissions of {name!r} saved.")
+        session_of(request).flash(f"Field permissions of {quoted(name)} saved.")
         return redirect(request, f"{page.base}/roles/{role_id}/fields")
 
     return await run_in_threadpool(run)

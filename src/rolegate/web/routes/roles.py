@@ -18,6 +18,7 @@ from rolegate.domain.errors import RuleViolationError
 from rolegate.domain.roles import Role
 from rolegate.domain.schema import AdminRight, LevelMode
 from rolegate.domain.violations import Violation
+from rolegate.domain.words import quoted
 from rolegate.services.commands import RoleCreateIn, RoleUpdateIn
 from rolegate.services.role_preview import RolePreview, deletion_page, preview_role_change
 from rolegate.services.roles import (
@@ -311,7 +312,7 @@ async def _save(request: Request, workspace_id: str, role_id: str | None) -> Res
             )
         except RuleViolationError as exc:
             return _editor(request, page, editor, parsed, violations=exc.violations, status=exc.status)
-        session_of(request).flash(f"Role {saved.role.name!r} {'saved' if role_id is not None else 'created'}.")
+        session_of(request).flash(f"{page.schema.words.role} {quoted(saved.role.name)} {'saved' if role_id is not None else 'created'}.")
         announce(request, "role.saved", role_id=saved.role.id, role_name=saved.role.name)
         return redirect(request, f"{page.base}/roles")
 
@@ -337,7 +338,7 @@ async def clone(request: Request, workspace_id: str, role_id: str) -> Response:
         copy = clone_role_written(
             page.viewer.ui.rolegate.uow(), actor=page.actor, workspace_id=workspace_id, role_id=role_id
         ).role
-        session_of(request).flash(f"Role {copy.name!r} created as a copy; edit it below.")
+        session_of(request).flash(f"{page.schema.words.role} {quoted(copy.name)} created as a copy; edit it below.")
         return redirect(request, f"{page.base}/roles/{copy.id}")
 
     return await run_in_threadpool(run)
@@ -392,7 +393,7 @@ async def delete(request: Request, workspace_id: str, role_id: str) -> Response:
             )
         except RuleViolationError as exc:
             return _delete_page(request, page, role_id, exc.violations, status=exc.status)
-        session_of(request).flash(f"Role {deleted.role.name!r} deleted.")
+        session_of(request).flash(f"{page.schema.words.role} {quoted(deleted.role.name)} deleted.")
         return redirect(request, f"{page.base}/roles")
 
     return await run_in_threadpool(run)
