@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rolegate.domain.words import count_of, without_rule_ids
+from rolegate.web.fix_links import fix_link
 from rolegate.web.session import CSRF_FIELD, CSRF_HEADER, Session
 
 __all__ = ["SECURITY_HEADERS", "Renderer", "is_fragment", "is_htmx", "redirect", "safe_next", "security_headers"]
@@ -108,6 +109,7 @@ class Renderer:
         self.env.filters["count_of"] = count_of  # "3 members", never "member(s)"
         self.env.filters["without_rule_ids"] = without_rule_ids  # a preset's text, its seed rules behind "Why?"
         self.env.globals["csrf_field"] = CSRF_FIELD
+        self.env.globals["fix_link"] = fix_link  # a refusal's "What to do", with the page to do it on
         self.env.globals["csrf_header"] = CSRF_HEADER
         # Cache-busting for the two static files: a new package version, a new URL.
         self.env.globals["asset_version"] = secrets.token_hex(4)
