@@ -191,7 +191,7 @@ def test_the_check_itself_finds_what_it_looks_for() -> None:
     assert copy_problems("3 record(s)") == ["(s)"]
     assert copy_problems("Refused (T5).") == ["rule T5"]
     assert copy_problems("Member 01a245c2-a40b-7d9a-a260-7537006adeb7 is busy") == ["id 01a245c2-a40b-7d9a-a260-7537006adeb7"]
-    assert copy_problems("Role “Night shift” created.") == ["repr 'Night shift'"]
+    assert copy_problems("Role 'Night shift' created.") == ["repr 'Night shift'"]
     assert copy_problems("Ann's role, and Bob's, don't change.") == []
     assert copy_problems("Role “Night shift” created; 1 member, 2 accounts.") == []
     html = BeautifulSoup('<body><p>Refused.</p><details class="why"><summary>Why?</summary>T5</details></body>', "html.parser")
