@@ -132,6 +132,17 @@ def web(demo: Demo) -> Iterator[Web]:
 
 
 @pytest.fixture
+def other(demo: Demo) -> Iterator[Web]:
+    """A second browser (its own cookies) on the same server: the invited person's."""
+    with start_blocking_portal() as portal:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(demo.rolegate)), base_url="http://rolegate.test")
+        try:
+            yield Web(portal, client)
+        finally:
+            portal.call(client.aclose)
+
+
+@pytest.fixture
 def admin(web: Web) -> Web:
     web.login()
     return web

@@ -6,14 +6,10 @@ and no form (T4 invitations, C8 password resets and first passwords)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
-import pytest
-from anyio.from_thread import start_blocking_portal
 
-from rolegate.asgi import create_app
 from rolegate.services.context import new_id
 from rolegate.services.password_reset import request_password_reset, send_set_password
 from rolegate.services.web_sessions import resume_session
@@ -23,17 +19,6 @@ from tests.web.conftest import Web, one, soup
 from tests.web.demo import CSM_EMAIL, CSM_PASSWORD, Demo
 
 NEW_PASSWORD = "new hire's password"
-
-
-@pytest.fixture
-def other(demo: Demo) -> Iterator[Web]:
-    """The invited person's own browser (its own cookies) on the same server."""
-    with start_blocking_portal() as portal:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(demo.rolegate)), base_url="http://rolegate.test")
-        try:
-            yield Web(portal, client)
-        finally:
-            portal.call(client.aclose)
 
 
 def _token(demo: Demo, to: str, path: str) -> str:

@@ -6,7 +6,6 @@ password reset ending every session (C8), login and reset rate limits."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,17 +14,6 @@ from anyio.from_thread import start_blocking_portal
 from rolegate.asgi import create_app
 from tests.web.conftest import Web, one, soup, violations
 from tests.web.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CSM_EMAIL, CSM_PASSWORD, Demo
-
-
-@pytest.fixture
-def other(demo: Demo) -> Iterator[Web]:
-    """A second browser (its own cookies) on the same server."""
-    with start_blocking_portal() as portal:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(demo.rolegate)), base_url="http://rolegate.test")
-        try:
-            yield Web(portal, client)
-        finally:
-            portal.call(client.aclose)
 
 
 def member_id(admin: Web, base: str, email: str) -> str:
