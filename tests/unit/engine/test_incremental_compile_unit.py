@@ -31,6 +31,12 @@ def test_unchanged_roles_are_reused_restamped_and_a_changed_one_is_compiled_agai
     assert second.compiled_roles[changed_key] is not first.compiled_roles[changed_key]
     kept = next(k for k in roles if k != changed_key)
     assert second.compiled_roles[kept].role is first.compiled_roles[kept].role
+    # Reused, not compiled again: its decisions keep the very reasons of the first compile
+    # (a fresh compile builds new ones), only their revision restamped.
+    reused = {a: d.reasons for a, d in second.compiled_roles[kept].actions.items()}
+    earlier = {a: d.reasons for a, d in first.compiled_roles[kept].actions.items()}
+    assert all(reused[a] is earlier[a] for a in earlier)
+    assert not all(fresh.compiled_roles[kept].actions[a].reasons is earlier[a] for a in earlier if earlier[a])
     # The same revision again: a reused role needs no restamping.
     third = compile_snapshot(schema, features=features, roles=edited.values(), members=members, revision=2, previous=second)
     assert third.compiled_roles[kept] is second.compiled_roles[kept]
