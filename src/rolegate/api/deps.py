@@ -33,7 +33,7 @@ from rolegate.domain.errors import NotFoundError, StoreUnavailableError
 from rolegate.domain.paging import CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from rolegate.domain.rules.directory_rules import directory_actor
 from rolegate.domain.workspace import Actor
-from rolegate.services.actors import acting_party
+from rolegate.services.actors import acting_party, acting_party_held
 from rolegate.services.api_keys import ApiKeyRow, KeyRight, authenticate, organization_of, reaches
 from rolegate.services.commands import NO_NUL
 from rolegate.services.context import UnitOfWork
@@ -326,9 +326,9 @@ async def admin_context(
     access = await _reach(caller.auth, caller.key, workspace_id)
     claimed = actor_from_header(actor)
     rolegate = caller.auth.rolegate
-    acting = await run_in_threadpool(
-        lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed)
-    )
+    acting = acting_party_held(rolegate.snapshots, workspace_id=workspace_id, claimed=claimed)
+    if acting is None:
+        acting = await run_in_threadpool(lambda: acting_party(rolegate.reader(), workspace_id=workspace_id, claimed=claimed))
     return AdminContext(access, acting, Writes(rolegate, workspace_id))
 
 

@@ -103,6 +103,10 @@ class Snapshot:
         reuses the unchanged ones (`compile_snapshot(previous=...)`)."""
         return self._roles
 
+    def member_status(self, member: str) -> MemberStatus | None:
+        """The member's status at this revision; None for no member of the workspace."""
+        return self._member_status.get(member)
+
     # -- decisions ------------------------------------------------------------------------
 
     def check(self, member: str, action: str, record: RecordRef | tuple[str, str] | None = None) -> Decision:

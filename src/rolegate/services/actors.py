@@ -14,9 +14,16 @@ site administrator of another organization, and the platform (a door never acts 
 it through a claimed name). A member of another workspace and an id that exists
 nowhere get the same answer, word for word, after the same single lookup keyed by
 this workspace: the refusal never tells whether a name exists in another tenant.
+
+A member is accepted without a read when the workspace's snapshot held in memory is
+current (`acting_party_held`): as fresh as any decision (the staleness bound, and the
+revisions this process committed or heard of), and the write authorizes them again
+under the workspace's lock. A refusal is always read from the database.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rolegate.domain.errors import ActorRefusedError
 from rolegate.domain.roles import MemberStatus
@@ -24,13 +31,30 @@ from rolegate.domain.workspace import Actor
 from rolegate.services.schema_upgrade_versions import product_schema
 from rolegate.store.uow import UnitOfWork
 
-__all__ = ["acting_party"]
+if TYPE_CHECKING:
+    from rolegate.services.snapshots import SnapshotCache
+
+__all__ = ["acting_party", "acting_party_held"]
+
+_MAY_ACT = frozenset({MemberStatus.ACTIVE, MemberStatus.INVITED})
 
 _NOT_HERE = (
     "The acting party is neither a member of this workspace nor a site administrator of its organization.",
     "Act as a member of this workspace (their member id; the members list gives it) or as a site administrator "
     "of its organization (`site-admin:<user id>`).",
 )
+
+
+def acting_party_held(snapshots: SnapshotCache, *, workspace_id: str, claimed: Actor) -> Actor | None:
+    """`claimed`, a member, when the workspace's snapshot in memory may decide now
+    (`SnapshotCache.fresh`: no newer revision heard of, within the staleness bound) and
+    has them active or invited; no I/O. None: `acting_party` reads."""
+    if claimed.member_id is None:
+        return None
+    snap = snapshots.fresh(workspace_id)
+    if snap is None or snap.member_status(claimed.member_id) not in _MAY_ACT:
+        return None
+    return claimed
 
 
 def acting_party(uow: UnitOfWork, *, workspace_id: str, claimed: Actor) -> Actor:

@@ -196,6 +196,10 @@ class StateInputs:
     """(seq, hash) of the revision's newest audit event, when known (a write's own
     account: every audit event is appended with a revision of its own, under the
     workspace's lock, so the revision decides the head)."""
+    changes: tuple[tuple[str, str, str], ...] = ()
+    """(action, target type, target id) of the revision's audit events, in order, the
+    last one `audit_head`, when known (a write's own account): the record cache
+    follows them without reading them back."""
 
 
 class _Prepared:
@@ -246,7 +250,9 @@ def _remember_locked(engine: Engine, workspace_id: str, inputs: StateInputs) -> 
     if held is None or held.revision < inputs.revision:
         per[workspace_id] = inputs
     elif held.revision == inputs.revision and held.snapshot is None and inputs.snapshot is not None:
-        per[workspace_id] = replace(inputs, audit_head=inputs.audit_head or held.audit_head, features=inputs.features or held.features)
+        per[workspace_id] = replace(
+            inputs, audit_head=inputs.audit_head or held.audit_head, features=inputs.features or held.features, changes=inputs.changes or held.changes
+        )
 
 
 def remembered_at(engine: Engine, workspace_id: str, revision: int) -> StateInputs | None:
@@ -274,7 +280,9 @@ def _remembered(engine: Engine, ws: Workspace) -> StateInputs | None:
     return held
 
 
-def _prepare(uow: UnitOfWork, revision: int, state: WorkspaceState | None, head: tuple[int, str]) -> None:
+def _prepare(
+    uow: UnitOfWork, revision: int, state: WorkspaceState | None, head: tuple[int, str], changes: tuple[tuple[str, str, str], ...]
+) -> None:
     """The write moved the workspace to `revision`, leaving it as `state` says (None:
     unknown). Only a unit that changes the workspace once, and says how, is trusted;
     its inputs count once its commit succeeds."""
@@ -282,7 +290,7 @@ def _prepare(uow: UnitOfWork, revision: int, state: WorkspaceState | None, head:
     if state is None or workspace_id is None:
         return
     ws = state.workspace
-    inputs = StateInputs(revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head)
+    inputs = StateInputs(revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head, changes)
     prepared = _Prepared(inputs)
     with _inputs_lock:
         _prepared.setdefault(engine, {})[workspace_id] = prepared
@@ -499,7 +507,7 @@ def record_change(
         uow.advance_to(workspace_id, revision, [row], with_commit=with_commit)
     else:
         uow.audit.append(event)
-    prepare_next(uow, workspace_id, revision, state, (event.seq, event.hash))
+    prepare_next(uow, workspace_id, revision, state, (event.seq, event.hash), ((action, target_type, target_id),))
     return revision
 
 
@@ -514,13 +522,21 @@ def next_revision(uow: UnitOfWork, workspace_id: str, state: WorkspaceState | No
     return revision, last or (0, GENESIS_HASH), False
 
 
-def prepare_next(uow: UnitOfWork, workspace_id: str, revision: int, state: WorkspaceState | None, head: tuple[int, str]) -> None:
-    """Say how the unit's change to `revision` leaves the workspace (None: unknown) and
-    the audit event it ended with (`head`); see `record_change`. Only the unit's first
+def prepare_next(
+    uow: UnitOfWork,
+    workspace_id: str,
+    revision: int,
+    state: WorkspaceState | None,
+    head: tuple[int, str],
+    changes: tuple[tuple[str, str, str], ...],
+) -> None:
+    """Say how the unit's change to `revision` leaves the workspace (None: unknown),
+    the audit event it ended with (`head`) and what its events were (`changes`:
+    action, target type, target id); see `record_change`. Only the unit's first
     change of the workspace counts: a second one withdraws it."""
     first = uow.revisions_made(workspace_id) == 1
     if state is not None and first and state.workspace.id == workspace_id and state.workspace.revision + 1 == revision:
-        _prepare(uow, revision, state, head)
+        _prepare(uow, revision, state, head, changes)
     else:
         _forget_prepared(uow.engine, workspace_id)
 

@@ -85,7 +85,8 @@ def record_changes(
                 raise RuntimeError("the workspace's revision moved while it was locked")
             uow.revision_changed(workspace_id, revision)
         uow.records_bulk.append_sealed(sealed)
-    prepare_next(uow, workspace_id, revision, state, (sealed[-1].event.seq, sealed[-1].hash))
+    said = tuple((s.event.action, s.event.target_type, s.event.target_id) for s in sealed)
+    prepare_next(uow, workspace_id, revision, state, (sealed[-1].event.seq, sealed[-1].hash), said)
     return revision
 
 

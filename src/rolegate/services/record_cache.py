@@ -39,7 +39,7 @@ from rolegate.engine.records import LineageIndex, Record, RecordRef
 from rolegate.metrics import RECORD_CACHE_INVALIDATIONS, RECORD_CACHE_LOOKUPS, RECORDS_CACHED
 from rolegate.store.repositories_changes import ChangeRepository
 
-__all__ = ["CATCH_UP_EVENTS", "DEFAULT_RECORD_CACHE_SIZE", "CachedRecordIndex", "RecordCache", "catch_up", "new_record_cache"]
+__all__ = ["CATCH_UP_EVENTS", "DEFAULT_RECORD_CACHE_SIZE", "CachedRecordIndex", "RecordCache", "catch_up", "follow", "new_record_cache"]
 
 DEFAULT_RECORD_CACHE_SIZE: Final = 10_000
 """Records held per workspace (ROLEGATE_RECORD_CACHE_SIZE; 0: none, every check reads)."""
@@ -127,18 +127,32 @@ class RecordCache:
     def forget(self, refs: set[tuple[str, str]] | None, revision: int, last_seq: int) -> None:
         """Forget `refs` (None: every record) and move to `revision`."""
         with self._lock:
-            held = self._held
-            if refs is None:
-                RECORDS_CACHED.dec(len(held))
-                held.clear()
-            else:
-                for ref in refs:
-                    if held.pop(ref, False) is not False:
-                        RECORDS_CACHED.dec()
-            if refs is None or refs:
-                self.generation += 1
-            self.revision = max(self.revision, revision)
-            self.last_seq = last_seq
+            self._forget_locked(refs, revision, last_seq)
+
+    def _forget_locked(self, refs: set[tuple[str, str]] | None, revision: int, last_seq: int) -> None:
+        held = self._held
+        if refs is None:
+            RECORDS_CACHED.dec(len(held))
+            held.clear()
+        else:
+            for ref in refs:
+                if held.pop(ref, False) is not False:
+                    RECORDS_CACHED.dec()
+        if refs is None or refs:
+            self.generation += 1
+        self.revision = max(self.revision, revision)
+        self.last_seq = last_seq
+
+    def follow(self, revision: int, first_seq: int, last_seq: int, refs: set[tuple[str, str]] | None) -> bool:
+        """Forget `refs` (None: every record) for the audit events `first_seq` to
+        `last_seq` that made `revision`, known without reading them: only when the cache
+        stands at the revision just before and those events come next (True). Else
+        nothing changes (False)."""
+        with self._lock:
+            if revision != self.revision + 1 or first_seq != self.last_seq + 1:
+                return False
+            self._forget_locked(refs, revision, last_seq)
+        return True
 
     def drop(self) -> None:
         """Forget everything: the workspace's snapshot left the snapshot cache."""
@@ -173,6 +187,22 @@ def catch_up(cache: RecordCache, changes: ChangeRepository, workspace_id: str, r
     if refs:
         _FORGOT_SOME.inc()
     cache.forget(refs, revision, events[-1].seq)
+
+
+def follow(cache: RecordCache, revision: int, last_seq: int, changes: Sequence[tuple[str, str, str]]) -> bool:
+    """`catch_up` without a read, from the (action, target type, target id) of the audit
+    events that made `revision`, ending at `last_seq`, as this process's write that
+    made it says them. False (nothing done) unless the cache stands at the revision
+    just before: then `catch_up` reads them."""
+    if not changes:
+        return False
+    effects = [record_effect(action, target_type, target_id) for action, target_type, target_id in changes]
+    refs = None if EVERY_RECORD in effects else {e for e in effects if isinstance(e, tuple)}
+    if not cache.follow(revision, last_seq - len(changes) + 1, last_seq, refs):
+        return False
+    if refs is None or refs:
+        (_FORGOT_ALL if refs is None else _FORGOT_SOME).inc()
+    return True
 
 
 class CachedRecordIndex:

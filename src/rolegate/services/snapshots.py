@@ -70,6 +70,7 @@ from rolegate.services.record_cache import (
     CachedRecordIndex,
     RecordCache,
     catch_up,
+    follow,
     new_record_cache,
 )
 from rolegate.store import Engine
@@ -225,10 +226,17 @@ class SnapshotCache:
         if inputs.snapshot is not None:
             cached = inputs.snapshot
         else:
-            # The record cache catches up to the write's revision too (one read of the
-            # audit events it has not seen): the write may have moved a record.
-            with reachable(), UnitOfWork(self._engine, read_only=True) as uow:
-                records = self._record_index(uow, workspace_id, revision, SqlRecordIndex(self._engine, workspace_id, replica=None))
+            # The record cache catches up to the write's revision too: the write may have
+            # moved a record. From the events the write said when the cache stands just
+            # before them (no read), else by reading the events it has not seen.
+            store = SqlRecordIndex(self._engine, workspace_id, replica=None)
+            held = self._records.get(workspace_id)
+            records: CachedRecordIndex | SqlRecordIndex
+            if held is not None and inputs.audit_head is not None and follow(held, revision, inputs.audit_head[0], inputs.changes):
+                records = CachedRecordIndex(held, store, revision=revision, live=True)
+            else:
+                with reachable(), UnitOfWork(self._engine, read_only=True) as uow:
+                    records = self._record_index(uow, workspace_id, revision, store)
             cached = compile_snapshot(
                 inputs.schema,
                 features=inputs.features,
