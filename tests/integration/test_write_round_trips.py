@@ -16,9 +16,12 @@ from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError
 
 from rolegate.bootstrap import Rolegate
-from rolegate.domain.roles import Member
+from rolegate.domain.roles import Member, Role
+from rolegate.domain.schema import ProductSchema
 from rolegate.domain.workspace import GENESIS_HASH
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
+from rolegate.engine import compile as engine_compile
+from rolegate.engine.snapshot import CompiledRole
 from rolegate.services import assignments, members, records, roles
 from rolegate.services.context import load_state, record_change, remembered_at
 from tests.integration.support import PLATFORM, Ws, open_workspace
@@ -243,3 +246,48 @@ def test_a_write_after_a_write_of_this_process_compiles_nothing_under_the_lock(r
     assert moved.revision == written.revision + 1
     monkeypatch.undo()
     _assert_held_is_fresh(app, ws, moved.revision)
+
+
+def test_a_write_of_this_process_leaves_its_snapshot_without_reading_the_audit_log(rolegate_app: Rolegate) -> None:
+    """The record cache follows the audit events the write said (`record_cache.follow`)
+    instead of reading them back after the commit, and still forgets the record moved."""
+    app = rolegate_app
+    ws, role, csms, _ = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    ref = RecordRef("account", "acc-1")
+    assignments.assign_record(app.uow(), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=csms[0])  # no change: no revision
+    roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+    assert app.snapshots.get(ws.id).check(csms[0], "accounts.view", ref).allowed  # the record is now held
+    with _statements(app) as seen:
+        given = assignments.assign_record(app.uow(), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=csms[1])
+    assert not [s for s in seen if "audit_events" in s and s.lstrip().upper().startswith("SELECT")], seen
+    held = app.snapshots.current(ws.id)
+    assert held is not None
+    assert held.revision == given.revision
+    assert not held.check(csms[0], "accounts.view", ref).allowed  # forgotten: read again, now csms[1]'s
+    assert held.check(csms[1], "accounts.view", ref).allowed
+    _assert_held_is_fresh(app, ws, given.revision)
+
+
+def test_the_acting_members_snapshot_reuses_the_role_compiled_before(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write whose inputs were said by the write before it (no snapshot compiled yet)
+    compiles the acting member's snapshot from the one that write used: their role,
+    unchanged, is not compiled again."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    compiled: list[str] = []
+    real = engine_compile._compile_role
+
+    def counting(schema: ProductSchema, features: frozenset[str], r: Role, revision: int) -> CompiledRole:
+        compiled.append(r.id)
+        return real(schema, features, r, revision)
+
+    monkeypatch.setattr("rolegate.engine.compile._compile_role", counting)
+    # No snapshot held: nothing compiles the whole workspace after each commit.
+    members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+    compiled.clear()
+    moved = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="executive")
+    assert compiled == [], compiled  # the owner's role came from the write before
+    written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+    assert written.revision == moved.revision + 1
+    assert compiled == [], compiled

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +27,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import func, select
 
 from rolegate.asgi import create_app
+from rolegate.bootstrap import bootstrap
+from rolegate.config import Settings
 from rolegate.engine import Record
-from rolegate.services import invitations, members, records
+from rolegate.services import actors as actors_service
+from rolegate.services import invitations, members, records, workspaces
 from rolegate.services.api_keys import create_api_key
 from rolegate.store import tables
 from tests.api.conftest import Api
@@ -292,3 +296,67 @@ def test_a_record_sync_is_audited_under_a_member_of_the_workspace_only(target: T
     assert target.api.as_(actor=target.guest).put(url, json={}).status_code == 200
     assert f"member:{o.b1.owner}" not in audit_actors(target)
     assert f"member:{target.guest}" in audit_actors(target)
+
+
+# -- the door's answer from memory (issue 18) ----------------------------------------------
+
+
+def test_a_member_the_current_snapshot_holds_is_let_in_without_a_read_and_refusals_are_read(
+    target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin call as an active member of a workspace whose snapshot this process holds,
+    current, reads nothing to check the actor; every refusal still comes from the
+    database, so it answers as before, word for word."""
+    o = target.orgs
+    o.rolegate.snapshots.get(target.a1)  # this process decides for A1
+    asked: list[str | None] = []
+    real = actors_service.acting_party
+
+    def counted(uow: Any, *, workspace_id: str, claimed: Any) -> Any:
+        asked.append(claimed.member_id)
+        return real(uow, workspace_id=workspace_id, claimed=claimed)
+
+    monkeypatch.setattr("rolegate.api.deps.acting_party", counted)
+    assert target.api.as_(actor=o.a1.owner).get(f"/v1/workspaces/{target.a1}/roles").status_code == 200
+    for actor in (target.guest, target.invited):  # let in; the route then refuses them its right
+        r = target.api.as_(actor=actor).get(f"/v1/workspaces/{target.a1}/roles")
+        assert (r.status_code, r.json()["code"]) == (403, "permission_denied"), r.text
+    assert asked == []
+    for actor in (target.disabled, o.a2.owner, o.b1.owner):
+        r = target.api.as_(actor=actor).get(f"/v1/workspaces/{target.a1}/roles")
+        assert (r.status_code, r.json()["code"]) == (403, "actor_refused")
+    assert asked == [target.disabled, o.a2.owner, o.b1.owner]
+
+
+def test_a_member_disabled_by_another_process_a_moment_ago_is_refused_by_the_write(tmp_path: Path) -> None:
+    """Within the staleness bound this process's snapshot may still hold a member that
+    another process disabled a moment ago; the door then lets them in from memory, and
+    the write, which locks the workspace and authorizes its actor at the revision it
+    locked, refuses them: nothing is written."""
+    url = f"sqlite:///{tmp_path / 'two-processes.db'}"
+    here = bootstrap(Settings(database_url=url, listen=False, max_staleness_ms=600_000))
+    here.create_tables()
+    elsewhere = bootstrap(Settings(database_url=url, listen=False))
+    try:
+        org = workspaces.create_organization(here.uow(), actor=PLATFORM, name="Org")
+        ws = workspaces.create_workspace(here.uow(), actor=PLATFORM, preset="natero", name="W", owner_email=unique_email("owner"), organization_id=org)
+        owner = ws.owner.member
+        second = members.add_member(here.uow(), actor=PLATFORM, workspace_id=ws.workspace.id, email=unique_email("admin"), role_id=owner.role).member.id
+        key = create_api_key(here.uow(), organization_id=org, rights={"admin"}, name="admin")
+        here.snapshots.get(ws.workspace.id)
+        members.disable_member(elsewhere.uow(), actor=PLATFORM, workspace_id=ws.workspace.id, member_id=second)
+        assert here.snapshots.fresh(ws.workspace.id) is not None  # still current to this process, within its bound
+        with start_blocking_portal() as portal:
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(here)), base_url="http://rolegate.test")
+            try:
+                api = Api(portal, client, key).as_(actor=second)
+                r = api.patch(f"/v1/workspaces/{ws.workspace.id}/roles/guest", json={"description": "by a disabled member"})
+            finally:
+                portal.call(client.aclose)
+        assert r.status_code == 403, r.text
+        with here.reader() as uow:
+            assert uow.roles.get(ws.workspace.id, "guest").description != "by a disabled member"  # type: ignore[union-attr]
+            assert all(e.actor != f"member:{second}" for e in uow.audit.all(ws.workspace.id))
+    finally:
+        elsewhere.close()
+        here.close()

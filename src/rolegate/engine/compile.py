@@ -8,6 +8,7 @@ already intersected. `check` is then two dict lookups.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
@@ -98,11 +99,28 @@ def _restamped(compiled: CompiledRole, revision: int) -> CompiledRole:
     return replace(compiled, actions=MappingProxyType(actions))
 
 
+_STATUS_TABLES: dict[tuple[int, int, ReasonCode, str], tuple[ProductSchema, ActionTable]] = {}
+"""The newest status tables, by (id(schema), revision, code, message): a write compiles
+the acting member's snapshot and then the whole one at the next revision, which the
+next write's acting member is compiled at too."""
+_STATUS_TABLES_HELD = 12
+_STATUS_TABLES_LOCK = threading.Lock()
+
+
 def _status_table(schema: ProductSchema, revision: int, code: ReasonCode, message: str) -> ActionTable:
+    key = (id(schema), revision, code, message)
+    held = _STATUS_TABLES.get(key)
+    if held is not None and held[0] is schema:  # the id of a schema gone may be reused
+        return held[1]
     reason = (Reason(code, message),)
-    return MappingProxyType(
+    table: ActionTable = MappingProxyType(
         {a: Decision(a, False, Scope.NONE, reason, revision, act.object_type) for a, act in schema.actions.items()}
     )
+    with _STATUS_TABLES_LOCK:
+        _STATUS_TABLES[key] = (schema, table)
+        while len(_STATUS_TABLES) > _STATUS_TABLES_HELD:
+            del _STATUS_TABLES[next(iter(_STATUS_TABLES))]
+    return table
 
 
 def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, revision: int) -> CompiledRole:

@@ -106,6 +106,9 @@ class WorkspaceState:
     """(seq, hash) of the newest audit event at the loaded revision, (0, GENESIS_HASH)
     for none, when known without reading it (the write that made the revision said
     it); None: `record_change` reads it."""
+    base: Snapshot | None = field(default=None, repr=False, compare=False)
+    """An earlier snapshot of the workspace (the one the write before worked with):
+    the acting member's snapshot reuses its compiled role when that role is unchanged."""
     _compiled: list[Snapshot] = field(default_factory=list, repr=False, compare=False)
     _for_member: dict[str, Snapshot] = field(default_factory=dict, repr=False, compare=False)
     _site_admins: list[frozenset[str]] = field(default_factory=list, repr=False, compare=False)
@@ -129,7 +132,7 @@ class WorkspaceState:
             members = [member if m.id == member.id else m for m in self.members]
             if all(m.id != member.id for m in self.members):
                 members.append(member)
-        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins, self.audit_head)
+        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins, self.audit_head, self.newest_compiled)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -139,6 +142,13 @@ class WorkspaceState:
         if not self._compiled:
             self._compiled.append(self.compile_snapshot())
         return self._compiled[0]
+
+    @property
+    def newest_compiled(self) -> Snapshot | None:
+        """The newest snapshot of the workspace this state compiled or started from."""
+        if self._compiled:
+            return self._compiled[0]
+        return next(iter(self._for_member.values()), self.base)
 
     def member_snapshot(self, member_id: str) -> Snapshot:
         """A snapshot that decides for `member_id` alone, as the whole one would: what
@@ -156,6 +166,7 @@ class WorkspaceState:
                 roles=[self.roles[member.role]] if member is not None else [],
                 members=[member] if member is not None else [],
                 revision=self.workspace.revision,
+                previous=self.base,
             )
             self._for_member[member_id] = held
         return held
@@ -196,6 +207,9 @@ class StateInputs:
     """(seq, hash) of the revision's newest audit event, when known (a write's own
     account: every audit event is appended with a revision of its own, under the
     workspace's lock, so the revision decides the head)."""
+    base: Snapshot | None = None
+    """An earlier snapshot of the workspace, when `snapshot` is None: its unchanged
+    roles are reused by the compile of the acting member's snapshot."""
     changes: tuple[tuple[str, str, str], ...] = ()
     """(action, target type, target id) of the revision's audit events, in order, the
     last one `audit_head`, when known (a write's own account): the record cache
@@ -248,10 +262,13 @@ def _remember_locked(engine: Engine, workspace_id: str, inputs: StateInputs) -> 
     per = _inputs.setdefault(engine, {})
     held = per.get(workspace_id)
     if held is None or held.revision < inputs.revision:
+        if inputs.snapshot is None and inputs.base is None and held is not None:
+            inputs = replace(inputs, base=held.snapshot or held.base)
         per[workspace_id] = inputs
     elif held.revision == inputs.revision and held.snapshot is None and inputs.snapshot is not None:
         per[workspace_id] = replace(
-            inputs, audit_head=inputs.audit_head or held.audit_head, features=inputs.features or held.features, changes=inputs.changes or held.changes
+            inputs, audit_head=inputs.audit_head or held.audit_head, features=inputs.features or held.features, changes=inputs.changes or held.changes,
+            base=None,
         )
 
 
@@ -290,7 +307,9 @@ def _prepare(
     if state is None or workspace_id is None:
         return
     ws = state.workspace
-    inputs = StateInputs(revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head, changes)
+    inputs = StateInputs(
+        revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head, state.newest_compiled, changes
+    )
     prepared = _Prepared(inputs)
     with _inputs_lock:
         _prepared.setdefault(engine, {})[workspace_id] = prepared
@@ -328,7 +347,7 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
             snap = held.snapshot
             # Already compiled: authorizing the actor through it compiles nothing.
             return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head, _compiled=[snap])
-        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head)
+        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head, held.base)
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)
@@ -343,13 +362,14 @@ def _state(
     index: StoreRecordIndex | None,
     site_admins: Callable[[], frozenset[str]],
     audit_head: tuple[int, str] | None = None,
+    base: Snapshot | None = None,
 ) -> WorkspaceState:
     def snapshot() -> Snapshot:
         return compile_snapshot(
             schema, features=ws.features, roles=roles.values(), members=members, records=index, revision=ws.revision
         )
 
-    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins, audit_head)
+    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins, audit_head, base)
 
 
 def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:

@@ -64,7 +64,13 @@ from rolegate.metrics import (
     SNAPSHOTS_CACHED,
     SNAPSHOTS_UNCONFIRMED,
 )
-from rolegate.services.context import StateInputs, remember_compiled, remember_inputs, remembered_at, workspace_schema
+from rolegate.services.context import (
+    StateInputs,
+    remember_compiled,
+    remember_inputs,
+    remembered_at,
+    workspace_schema,
+)
 from rolegate.services.record_cache import (
     DEFAULT_RECORD_CACHE_SIZE,
     CachedRecordIndex,
@@ -507,9 +513,14 @@ class SnapshotCache:
             if current is not None and current.snapshot.revision == ws.revision:
                 return current.snapshot  # another process's write was undone, or a reconnect found nothing new
             started = time.perf_counter()
-            roles = tuple(info.role for info in uow.roles.all(ws.id))
-            members = tuple(uow.members.members(ws.id))
-            schema = workspace_schema(uow, ws)
+            said = remembered_at(self._engine, ws.id, ws.revision)
+            if said is not None and said.preset == ws.preset and said.schema.version == ws.schema_version and said.features in (None, ws.features):
+                # This process's write made the revision and said its inputs: no reads.
+                roles, members, schema = said.roles, said.members, said.schema
+            else:
+                roles = tuple(info.role for info in uow.roles.all(ws.id))
+                members = tuple(uow.members.members(ws.id))
+                schema = workspace_schema(uow, ws)
             # Records are read live, where the snapshot came from: a replica has at least
             # its revision (replay only moves forward); the primary while it cannot be reached.
             replica = self._replica if engine is not self._engine else None
@@ -520,6 +531,9 @@ class SnapshotCache:
                 members=members,
                 records=self._record_index(uow, ws.id, ws.revision, SqlRecordIndex(self._engine, ws.id, replica=replica)),
                 revision=ws.revision,
+                # Roles unchanged since the snapshot held are reused (the same schema object
+                # and features only): another process's write compiles one role here too.
+                previous=current.snapshot if current is not None else None,
             )
             # The next write of this process starts from these inputs (same revision: the
             # same rows, whichever database they were read from).

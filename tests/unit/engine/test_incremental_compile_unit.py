@@ -48,3 +48,33 @@ def test_another_feature_set_compiles_every_role_again() -> None:
     first = compile_snapshot(schema, features=frozenset(), roles=roles.values(), members=[], revision=1)
     second = compile_snapshot(schema, features=frozenset(schema.features), roles=roles.values(), members=[], revision=2, previous=first)
     assert all(second.compiled_roles[k] is not first.compiled_roles[k] for k in roles)
+
+
+def test_the_tables_of_members_not_active_are_shared_by_compiles_of_one_revision() -> None:
+    """A write compiles the acting member's snapshot, then the whole one: at one revision
+    they share the tables of invited, disabled and unknown members; at another they do
+    not (each decision carries its revision)."""
+    schema = load_preset("natero")
+    roles = [role_from_system(schema, r) for r in schema.system_roles.values()]
+    invited = [Member("m-invited", roles[0].id, MemberStatus.INVITED)]
+    one = compile_snapshot(schema, roles=roles, members=invited, revision=7)
+    two = compile_snapshot(schema, roles=roles[:1], members=invited, revision=7)
+    later = compile_snapshot(schema, roles=roles, members=invited, revision=8)
+    action = next(iter(schema.actions))
+    assert one.check("m-invited", action) is two.check("m-invited", action)
+    assert one.check("nobody", action) is two.check("nobody", action)
+    assert later.check("m-invited", action) == replace(one.check("m-invited", action), revision=8)
+    assert not one.check("m-invited", action).allowed
+    other = load_preset("telephony")  # another schema: its own tables, never another's
+    assert compile_snapshot(other, roles=[], members=[], revision=7).check("nobody", next(iter(other.actions))).action in other.actions
+    for k in range(20):  # more revisions than are held: the oldest go, answers stay right
+        snap = compile_snapshot(schema, roles=roles, members=invited, revision=100 + k)
+        assert snap.check("m-invited", action).revision == 100 + k
+
+
+def test_a_snapshot_says_each_members_status_and_none_for_a_stranger() -> None:
+    schema = load_preset("natero")
+    role = role_from_system(schema, next(iter(schema.system_roles.values())))
+    people = [Member("m-a", role.id, MemberStatus.ACTIVE), Member("m-i", role.id, MemberStatus.INVITED), Member("m-d", role.id, MemberStatus.DISABLED)]
+    snap = compile_snapshot(schema, roles=[role], members=people, revision=1)
+    assert [snap.member_status(m) for m in ("m-a", "m-i", "m-d", "nobody")] == [MemberStatus.ACTIVE, MemberStatus.INVITED, MemberStatus.DISABLED, None]

@@ -178,3 +178,42 @@ def test_an_older_revision_changes_nothing() -> None:
     catch_up(cache, _changes(events), WS, 1)  # a lagging replica's snapshot
     assert cache.lineage(ACME.ref, 0) == [ACME]
     assert cache.revision == 2
+
+
+def test_follow_applies_the_events_a_write_said_when_they_come_next_and_reads_nothing() -> None:
+    """`follow`: a write of this process says the events that made its revision; the
+    cache forgets what they name without reading them, only when it stands just before."""
+    cache = RecordCache(10, 1, 1)
+    index = _index(cache, Store([ACME, OTHER]))
+    index.lineage(ACME.ref, 0)
+    index.lineage(OTHER.ref, 0)
+    generation = cache.generation
+    assert record_cache.follow(cache, 2, 2, [("record.assign", "account", "acme")])
+    assert (cache.revision, cache.last_seq) == (2, 2)
+    assert cache.generation == generation + 1
+    assert index.lineage_in_memory(ACME.ref, 0) is None
+    assert index.lineage_in_memory(OTHER.ref, 0) == [OTHER]
+    assert record_cache.follow(cache, 3, 3, [("member.change_role", "member", "m1")])  # names no record
+    assert index.lineage_in_memory(OTHER.ref, 0) == [OTHER]
+    assert cache.generation == generation + 1  # nothing forgotten: reads in flight stay good
+    # two events for one revision (a bulk write), one of which may change any record
+    assert record_cache.follow(cache, 4, 5, [("record.upsert", "account", "x"), ("record.delete", "account", "other")])
+    assert len(cache) == 0
+    assert (cache.revision, cache.last_seq) == (4, 5)
+
+
+@pytest.mark.parametrize(
+    ("revision", "last_seq", "changes"),
+    [
+        (3, 3, [("record.assign", "account", "acme")]),  # a revision skipped: another write's
+        (1, 2, [("record.assign", "account", "acme")]),  # not newer
+        (2, 3, [("record.assign", "account", "acme")]),  # an event between (another process's)
+        (2, 2, []),  # nothing said
+    ],
+)
+def test_follow_changes_nothing_unless_the_events_come_right_after_the_cache(revision: int, last_seq: int, changes: list[tuple[str, str, str]]) -> None:
+    cache = RecordCache(10, 1, 1)
+    index = _index(cache, Store([ACME]))
+    index.lineage(ACME.ref, 0)
+    assert not record_cache.follow(cache, revision, last_seq, changes)
+    assert (cache.revision, cache.last_seq, len(cache)) == (1, 1, 1)

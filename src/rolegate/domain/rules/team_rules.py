@@ -122,10 +122,14 @@ def guardians_after(
 ) -> set[str]:
     """The active members who are guardians, given these members and roles."""
     out = set()
+    by_role: dict[str, bool] = {}  # a role's permissions are resolved once, not once per member
     for m in members:
         if m.is_active:
-            role = roles[m.role]
-            if is_guardian(schema, role, role_permissions(schema, role, features)):
+            guards = by_role.get(m.role)
+            if guards is None:
+                role = roles[m.role]
+                guards = by_role[m.role] = is_guardian(schema, role, role_permissions(schema, role, features))
+            if guards:
                 out.add(m.id)
     return out
 
