@@ -323,6 +323,25 @@ def _process_cpu(pid: int) -> float:
     return (int(rest[11]) + int(rest[12])) / _TICK
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a running process and of all its descendants still running (a
+    supervisor's workers are its children, and a child's seconds reach its parent's
+    counters only once it is reaped)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            rest = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        parents.setdefault(int(rest[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += _process_cpu(current)
+        todo += parents.get(current, [])
+    return total
+
+
 def _own_cpu() -> float:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -342,7 +361,7 @@ class CpuWatch:
             busy, steal = _machine_busy()
         except (OSError, ValueError):
             return (time.monotonic(), 0.0, 0.0, 0.0, 0.0)
-        return (time.monotonic(), busy, steal, sum(_process_cpu(p) for p in self.pids), _own_cpu())
+        return (time.monotonic(), busy, steal, sum(_tree_cpu(p) for p in self.pids), _own_cpu())
 
     def stop(self) -> dict[str, float]:
         """Cores used on average since the start: `servers`, `bench` (this process and

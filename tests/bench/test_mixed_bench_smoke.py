@@ -6,9 +6,14 @@ fast. The 30-minute soak is `test_soak`, run only with RUN_SLOW=1 (on PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,3 +87,23 @@ def test_behind_compares_the_compile_behind_with_inline(tmp_path: Path) -> None:
         assert (run["writes_done"] > 0) == run["writes"]
         assert run["write_errors"] == 0
     assert result["verified"] > 0
+
+
+def test_a_process_tree_is_summed_while_it_runs() -> None:
+    """`rolegate serve --workers 2` is a supervisor whose workers do the work: the
+    servers' CPU counts the whole process tree (the earlier run read 0.00 cores)."""
+    server = load_bench("_server")
+    spin = "import time\nend = time.process_time() + 30\nwhile time.process_time() < end: pass\n"
+    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {spin!r}])"])
+    try:
+        deadline = time.monotonic() + 20
+        while server._tree_cpu(parent.pid) - server._process_cpu(parent.pid) < 0.3:
+            assert time.monotonic() < deadline, "the child's CPU was never counted"
+            time.sleep(0.05)
+    finally:
+        for child in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(child.read_text().rsplit(")", 1)[1].split()[1]) == parent.pid:
+                    os.kill(int(child.parent.name), signal.SIGKILL)
+        parent.kill()
+        parent.wait()
