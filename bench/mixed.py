@@ -20,6 +20,13 @@ Phases (`--phases`, all by default):
 * `workers`: the mix of `mixed` on `rolegate serve --workers 2` when the CLI has it,
   else two `rolegate serve` processes on two ports, the client's connections spread
   round-robin over them (the JSON and the docs say which).
+* `paced`: the peer's closed loop of decisions on `--connections` connections, and
+  admin writes (the kinds and proportions of `mixed`) arriving open loop at
+  `--paced-rate` per second (20), each on an idle connection of a pool of their own,
+  its latency counted from when it was due. The closed loop of `mixed` measures how
+  many writes one workspace takes when every connection waits on the one before
+  (its write latency is that queue: Little's law); this one measures a write's
+  latency at a given rate of writes among decisions.
 * `record-sqlite`, `record-pg`: only checks on a record, `--record-connections` (8)
   connections, `--record-duration` seconds, on SQLite and on PostgreSQL.
 
@@ -96,7 +103,7 @@ KINDS = ("check", "record", "batch", "lookup", "role", "member", "assign")
 WRITE_KINDS = ("role", "member", "assign")
 MIX: dict[str, float] = {"check": 60, "record": 12, "batch": 6, "lookup": 6, "role": 6, "member": 5, "assign": 5}
 """Percent of requests per kind: 16% admin writes (role edits, member role changes, record assignments)."""
-PHASES = ("mixed", "peer", "workers", "record-sqlite", "record-pg")
+PHASES = ("mixed", "peer", "workers", "paced", "record-sqlite", "record-pg")
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_ROLE_GRANTS = (["accounts.view_all"], ["accounts.view_all", "accounts.update"])
 """A bench role's grants alternate between these two."""
@@ -112,6 +119,8 @@ class Config:
     record_connections: int = 8
     record_duration: float = 30.0
     workers: int = 2
+    paced_writes_per_s: float = 20.0
+    """`paced`: admin writes sent at this rate on their own connections (open loop)."""
     members: int = 40
     accounts: int = 1_000
     batch_size: int = 100
@@ -129,7 +138,7 @@ class Config:
     quick: bool = False
 
 
-QUICK = Config(duration=3.0, warmup=0.5, connections=4, record_connections=2, record_duration=1.5, members=4, accounts=20, batch_size=10, bucket_s=1.0, quick=True)
+QUICK = Config(duration=3.0, warmup=0.5, connections=4, record_connections=2, record_duration=1.5, paced_writes_per_s=5.0, members=4, accounts=20, batch_size=10, bucket_s=1.0, quick=True)
 
 
 class VerificationError(AssertionError):
@@ -237,7 +246,7 @@ def make_picker(w: Workspace, mix: dict[str, float], config: Config, rng: random
 
 
 def phase_mix(name: str) -> dict[str, float]:
-    if name == "peer":
+    if name in ("peer", "paced"):
         return {k: v for k, v in MIX.items() if k not in WRITE_KINDS}
     if name.startswith("record"):
         return {"record": 100.0}
@@ -258,38 +267,44 @@ class Samples:
     io_errors: int = 0
 
 
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, headers: bytes, req: Request) -> tuple[int, bytes]:
+    """One request on a keep-alive connection: its status and body."""
+    body = json.dumps(req.body, separators=(",", ":")).encode()
+    writer.write(f"{req.method} {req.path} HTTP/1.1\r\n".encode() + headers + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("the server closed the connection")
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return int(status_line.split()[1]), await reader.readexactly(length)
+
+
+def _record(s: Samples, req: Request, status: int, payload: bytes, at: float, ms: float) -> None:
+    if not 200 <= status < 300:
+        s.errors[req.kind] += 1
+        if len(s.error_examples) < 5:
+            s.error_examples.append(f"{req.kind} {req.method} {req.path} -> {status}: {payload[:300].decode(errors='replace')}")
+    s.at[req.kind].append(at)
+    s.ms[req.kind].append(ms)
+
+
 async def _connection(port: int, headers: bytes, pick: Callable[[], Request], t0: float, deadline: float, record_from: float, s: Samples) -> None:
     loop = asyncio.get_running_loop()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while loop.time() < deadline:
             req = pick()
-            body = json.dumps(req.body, separators=(",", ":")).encode()
-            raw = f"{req.method} {req.path} HTTP/1.1\r\n".encode() + headers + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
             start = time.perf_counter()
-            writer.write(raw)
-            status_line = await reader.readline()
-            if not status_line:
-                raise ConnectionResetError("the server closed the connection")
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            payload = await reader.readexactly(length)
+            status, payload = await _exchange(reader, writer, headers, req)
             end = time.perf_counter()
-            if end - t0 < record_from:
-                continue
-            status = int(status_line.split()[1])
-            if not 200 <= status < 300:
-                s.errors[req.kind] += 1
-                if len(s.error_examples) < 5:
-                    s.error_examples.append(f"{req.kind} {req.method} {req.path} -> {status}: {payload[:300].decode(errors='replace')}")
-            s.at[req.kind].append(end - t0 - record_from)
-            s.ms[req.kind].append((end - start) * 1e3)
+            if end - t0 >= record_from:
+                _record(s, req, status, payload, end - t0 - record_from, (end - start) * 1e3)
     except (OSError, asyncio.IncompleteReadError) as error:
         s.io_errors += 1
         if len(s.error_examples) < 5:
@@ -298,9 +313,75 @@ async def _connection(port: int, headers: bytes, pick: Callable[[], Request], t0
         writer.close()
 
 
-def drive(ports: Sequence[int], demo: DemoWorkspace, pick: Callable[[], Request], connections: int, warmup: float, duration: float) -> Samples:
+IDLE_REUSE_S = 2.0
+"""A paced write reuses a connection idle for less than this (uvicorn closes keep-alive
+connections idle for 5 s)."""
+
+
+async def _paced(
+    port: int, headers: bytes, pick: Callable[[], Request], rate: float, t0: float, deadline: float, record_from: float, s: Samples, seed: str
+) -> None:
+    """Admin writes arriving at `rate` per second (exponential gaps: independent
+    arrivals), whatever the answers to the earlier ones: each is sent on an idle
+    connection of its own pool, a new one when none is idle. Its latency counts from
+    when it was due, so a late send is not hidden (no coordinated omission)."""
+    loop = asyncio.get_running_loop()
+    rng = random.Random(seed)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def connection() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while idle:
+            reader, writer, since = idle.pop()  # the most recently used first
+            if time.perf_counter() - since < IDLE_REUSE_S:
+                return reader, writer
+            writer.close()  # the server may be closing it (its keep-alive timeout)
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    async def one(due: float) -> None:
+        conn = await connection()
+        req = pick()
+        try:
+            status, payload = await _exchange(conn[0], conn[1], headers, req)
+        except (OSError, asyncio.IncompleteReadError) as error:
+            s.io_errors += 1
+            if len(s.error_examples) < 5:
+                s.error_examples.append(f"paced write: {error!r}")
+            conn[1].close()
+            return
+        end = time.perf_counter()
+        idle.append((conn[0], conn[1], end))
+        if due - t0 >= record_from:
+            _record(s, req, status, payload, end - t0 - record_from, (end - due) * 1e3)
+
+    due = time.perf_counter()
+    while loop.time() < deadline:
+        due += rng.expovariate(rate)
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        task = asyncio.create_task(one(due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.gather(*tasks)
+    for _, writer, _ in idle:
+        writer.close()
+
+
+def drive(
+    ports: Sequence[int],
+    demo: DemoWorkspace,
+    pick: Callable[[], Request],
+    connections: int,
+    warmup: float,
+    duration: float,
+    *,
+    paced: tuple[float, Callable[[], Request]] | None = None,
+) -> Samples:
     """`connections` closed-loop connections, spread round-robin over `ports`, for
-    `warmup` (not recorded) + `duration` seconds."""
+    `warmup` (not recorded) + `duration` seconds; and with `paced` (rate, picker),
+    requests arriving at that rate besides, open loop (`_paced`)."""
     headers = (
         f"Host: 127.0.0.1\r\nAuthorization: Bearer {demo.api_key}\r\nRolegate-Actor: {demo.admin_id}\r\nContent-Type: application/json\r\n".encode()
     )
@@ -310,7 +391,10 @@ def drive(ports: Sequence[int], demo: DemoWorkspace, pick: Callable[[], Request]
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
         deadline = loop.time() + warmup + duration
-        await asyncio.gather(*(_connection(ports[k % len(ports)], headers, pick, t0, deadline, warmup, s) for k in range(connections)))
+        work = [_connection(ports[k % len(ports)], headers, pick, t0, deadline, warmup, s) for k in range(connections)]
+        if paced is not None:
+            work.append(_paced(ports[0], headers, paced[1], paced[0], t0, deadline, warmup, s, "paced"))
+        await asyncio.gather(*work)
 
     asyncio.run(main())
     return s
@@ -513,18 +597,19 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
 
             timer = threading.Timer(config.warmup, start_cpu)
             timer.start()
-            samples = drive([s.port for s in started], demo, make_picker(w, mix, config, rng), connections, config.warmup, duration)
+            paced = (config.paced_writes_per_s, make_picker(w, {k: MIX[k] for k in WRITE_KINDS}, config, random.Random(f"{config.seed}:paced"))) if name == "paced" else None
+            samples = drive([s.port for s in started], demo, make_picker(w, mix, config, rng), connections, config.warmup, duration, paced=paced)
             timer.join()
             cores = cpu["w"].stop() if "w" in cpu else {}
             rss_samples = [(t, v) for t, v in rss.stop() if t >= 0]
             load1 = load_average()
             compared = verify(w, started[0].port, rng)
-    per_kind = {k: kind_stats(samples.ms[k], samples.errors[k], duration) for k in KINDS if mix.get(k, 0) > 0}
+    per_kind = {k: kind_stats(samples.ms[k], samples.errors[k], duration) for k in KINDS if mix.get(k, 0) > 0 or samples.ms[k]}
     writes_ms = [v for k in WRITE_KINDS for v in samples.ms[k]]
     writes_at = [t for k in WRITE_KINDS for t in samples.at[k]]
     if writes_ms:
         per_kind["writes"] = kind_stats(writes_ms, sum(samples.errors[k] for k in WRITE_KINDS), duration)
-    series = {k: buckets(samples.at[k], samples.ms[k], config.bucket_s, duration) for k in KINDS if mix.get(k, 0) > 0}
+    series = {k: buckets(samples.at[k], samples.ms[k], config.bucket_s, duration) for k in KINDS if mix.get(k, 0) > 0 or samples.ms[k]}
     if writes_ms:
         series["writes"] = buckets(writes_at, writes_ms, config.bucket_s, duration)
     total = sum(len(samples.ms[k]) for k in KINDS)
@@ -734,11 +819,13 @@ def targets(result: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         out.append({"target": what, "measured": fmt.format(value) + unit, "status": "PASS" if value < limit else "SHORT"})
 
     phases = result["phases"]
-    for name in ("mixed", "workers"):
+    for name in ("mixed", "workers", "paced"):
         p = phases.get(name)
         if p is None:
             continue
         where = f"{name} ({p['db']}, {p['connections']} connections)"
+        if name == "paced":
+            where = f"paced ({p['db']}, {p['connections']} connections of decisions, admin writes arriving at {config.paced_writes_per_s:g}/s)"
         add(f"{where}: check p99 < {config.target_check_p99_ms:g} ms", p["kinds"]["check"]["p99_ms"], config.target_check_p99_ms)
         add(f"{where}: admin write p99 < {config.target_write_p99_ms:g} ms", p["kinds"]["writes"]["p99_ms"], config.target_write_p99_ms)
         add(f"{where}: admin write p50 < {config.target_write_p50_ms:g} ms", p["kinds"]["writes"]["p50_ms"], config.target_write_p50_ms)
@@ -762,7 +849,7 @@ def chart_mixed(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     phases = result["phases"]
-    shown = [n for n in ("mixed", "workers") if n in phases]
+    shown = [n for n in ("mixed", "workers", "paced") if n in phases]
     fig, axes = plt.subplots(len(shown), 2, figsize=(13, 4.2 * len(shown)), squeeze=False)
     for row, name in enumerate(shown):
         p = phases[name]
@@ -875,7 +962,7 @@ def docs_section(result: dict[str, Any], charts: dict[str, str]) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()),
         f"- Workspace (seed {c['seed']}): the natero demo, seat capacities lifted, {c['members']} bench members (half `csm`, half `executive`), {c['accounts']:,} accounts (80% assigned to the bench CSMs), 4 custom bench roles; a fresh database per phase.",
         f"- Mix: {mix}; `batch` = `check/batch` of {c['batch_size']} checks; `record` = `check` on an account; writes as the demo administrator (`Rolegate-Actor`): role edits toggle `accounts.update` on a bench role, member role changes move a bench analyst between `executive` and `guest`, assignments give an account to a bench CSM (or nobody). Peer `peer`: the same mix without writes.",
-        f"- Method: a Python asyncio client (keep-alive connections, closed loop, one process beside the servers), {c['warmup']:g} s warm-up not recorded, then {c['duration']:g} s per mixed phase and {c['record_duration']:g} s per record-only phase; latency from writing the request to the last byte of the answer, nearest-rank percentiles; RSS of the server process tree every second, growth = median of the last tenth over the median of the first tenth; after each phase 64 decisions over HTTP (with `min_revision`) compared with the engine's in process: {sum(p['verified'] for p in phases.values())} compared, all equal.",
+        f"- Method: a Python asyncio client (keep-alive connections, closed loop, one process beside the servers; in `paced` the writes arrive open loop at {c['paced_writes_per_s']:g}/s, exponential gaps, each timed from when it was due), {c['warmup']:g} s warm-up not recorded, then {c['duration']:g} s per mixed phase and {c['record_duration']:g} s per record-only phase; latency from writing the request to the last byte of the answer, nearest-rank percentiles; RSS of the server process tree every second, growth = median of the last tenth over the median of the first tenth; after each phase 64 decisions over HTTP (with `min_revision`) compared with the engine's in process: {sum(p['verified'] for p in phases.values())} compared, all equal.",
         "",
         markdown(result),
         "",
@@ -893,6 +980,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds of each mixed phase (default 120; the soak: 1800)")
     parser.add_argument("--record-duration", type=float)
     parser.add_argument("--connections", type=int)
+    parser.add_argument("--paced-rate", type=float, help="admin writes per second of the paced phase (default 20)")
     parser.add_argument("--phases", help=f"comma-separated, of {', '.join(PHASES)}")
     parser.add_argument("--db", choices=["pg", "sqlite"], help="database of mixed, peer and workers (default pg)")
     parser.add_argument("--server", help="PostgreSQL admin URL where databases are created (default ROLEGATE_TEST_DATABASE_URL or local)")
@@ -911,6 +999,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = replace(config, record_duration=args.record_duration)
     if args.connections is not None:
         config = replace(config, connections=args.connections)
+    if args.paced_rate is not None:
+        config = replace(config, paced_writes_per_s=args.paced_rate)
     if args.db is not None:
         config = replace(config, db=args.db)
     if args.phases:
@@ -936,7 +1026,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.soak:
             chart_soak(result, chart_dir / "soak.png")
             charts["RSS and p99 per minute"] = "soak.png"
-        elif any(n in result["phases"] for n in ("mixed", "workers")):
+        elif any(n in result["phases"] for n in ("mixed", "workers", "paced")):
             chart_mixed(result, chart_dir / "mixed.png")
             charts["latency over time per request kind"] = "mixed.png"
         result["charts"] = {k: str(chart_dir / v) for k, v in charts.items()}
