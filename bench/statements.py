@@ -14,6 +14,8 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository, not bench/ (its http.py shadows the stdlib)
 
 from sqlalchemy import event  # noqa: E402
+from tests.integration.support import PLATFORM, open_workspace  # noqa: E402
+from tests.pg import postgres_url  # noqa: E402
 
 from rolegate.bootstrap import Rolegate, bootstrap  # noqa: E402
 from rolegate.config import Settings  # noqa: E402
@@ -22,8 +24,6 @@ from rolegate.engine import Record, RecordRef  # noqa: E402
 from rolegate.services import assignments, members, records, roles  # noqa: E402
 from rolegate.store.repositories import JsonText, advancing_statement, utcnow  # noqa: E402
 from rolegate.store.uow import NOTIFY_CHANNEL  # noqa: E402
-from tests.integration.support import PLATFORM, open_workspace  # noqa: E402
-from tests.pg import postgres_url  # noqa: E402
 
 
 def _time(label: str, n: int, call: Callable[[int], object]) -> None:
@@ -97,16 +97,13 @@ def run(app: Rolegate, n: int, trace: bool) -> None:
         row = {"workspace_id": ws.id, "seq": 1, "id": "x", "at": utcnow(), "actor": "a", "action": "role.update", "target_type": "role",
                "target_id": role, "before": JsonText("{}"), "after": JsonText("{}"), "revision": 5, "prev_hash": GENESIS_HASH, "hash": GENESIS_HASH}
         _time("advancing_statement (build only)", n, lambda k: advancing_statement(ws.id, 5, [row], notify_channel=NOTIFY_CHANNEL))
-        compiled = uow._conn  # noqa: SLF001
-        assert compiled is not None
-        dialect = app.engine.dialect
 
         def build_and_key(k: int) -> object:
-            stmt = advancing_statement(ws.id, 5, [row], notify_channel=NOTIFY_CHANNEL)
-            return stmt._generate_cache_key()  # type: ignore[attr-defined]  # noqa: SLF001
+            built = advancing_statement(ws.id, 5, [row], notify_channel=NOTIFY_CHANNEL)
+            stmt = built[0] if isinstance(built, tuple) else built  # a (statement, parameters) pair once prebuilt
+            return stmt._generate_cache_key()  # type: ignore[attr-defined]
 
         _time("advancing_statement (build + cache key)", n, build_and_key)
-        del dialect
     for label, call in writes.items():
         _time(label, max(50, n // 10), call)
 
