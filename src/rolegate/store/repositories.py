@@ -646,12 +646,18 @@ class JsonText(str):
     __slots__ = ()
 
 
+_AUDIT_HEAD = (
+    select(t.audit_events.c.seq, t.audit_events.c.hash)
+    .where(t.audit_events.c.workspace_id == bindparam("k_workspace_id"))
+    .order_by(t.audit_events.c.seq.desc())
+    .limit(1)
+)
+_AUDIT_INSERT = insert(t.audit_events)
+
+
 class AuditRepository(_Repo):
     def last(self, workspace_id: str) -> tuple[int, str] | None:
-        a = t.audit_events
-        row = self.conn.execute(
-            select(a.c.seq, a.c.hash).where(a.c.workspace_id == workspace_id).order_by(a.c.seq.desc()).limit(1)
-        ).first()
+        row = self.conn.execute(_AUDIT_HEAD, {"k_workspace_id": workspace_id}).first()
         return (int(row.seq), str(row.hash)) if row is not None else None
 
     def append(self, event: AuditEvent) -> None:
@@ -667,12 +673,11 @@ class AuditRepository(_Repo):
         NOTIFY `workspace_id:revision` on `notify_channel` at commit: one statement on
         PostgreSQL. An error, and nothing written, if the workspace was not at
         `revision - 1` (the caller must hold its lock)."""
-        a = t.audit_events
         if self.conn.dialect.name != "postgresql":
             assert notify_channel is None, "NOTIFY is PostgreSQL's"
             if WorkspaceRepository(self.conn).bump_revision(workspace_id) != revision:
                 raise RuntimeError("the workspace's revision moved while it was locked")
-            self.conn.execute(insert(a), [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
+            self.conn.execute(_AUDIT_INSERT, [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
             return
         self.conn.execute(*advancing_statement(workspace_id, revision, rows, notify_channel=notify_channel))
 
