@@ -301,3 +301,13 @@ def test_the_advancing_statement_is_built_once_per_shape() -> None:
     two = advancing_statement("w", 5, [row(1, JsonText("{}")), row(2, JsonText("{}"))], notify_channel="c")[0]
     assert two is not one
     assert advancing_statement("w", 7, [row(3, JsonText("[]")), row(4, JsonText("{}"))], notify_channel="c")[0] is two
+
+
+def test_the_prebuilt_role_update_sets_every_column_the_role_gives() -> None:
+    """`RoleRepository.update` sets the columns named when its statement was built: a
+    column added to `_role_values` but not there would silently not be written."""
+    from rolegate.domain.roles import Role, RoleKind
+    from rolegate.store.repositories import _ROLE_VALUES, _role_values
+
+    role = Role(id="r", name="R", kind=RoleKind.CUSTOM, level="analyst", grants=frozenset(), landing_page="dashboard")
+    assert set(_role_values(role)) == set(_ROLE_VALUES)

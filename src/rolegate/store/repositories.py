@@ -68,7 +68,7 @@ _WORKSPACE_LOCKED = _WORKSPACE.with_for_update()
 _WORKSPACE_BUMPED = (
     update(t.workspaces)
     .where(t.workspaces.c.id == bindparam("k_id"))
-    .values(revision=t.workspaces.c.revision + 1, updated_at=bindparam("now"))
+    .values(revision=t.workspaces.c.revision + 1, updated_at=bindparam("v_updated_at"))
 )
 _WORKSPACE_REVISION = select(t.workspaces.c.revision).where(t.workspaces.c.id == bindparam("k_id"))
 _ADVANCE_SQL = (
@@ -160,7 +160,7 @@ class WorkspaceRepository(_Repo):
         )
 
     def bump_revision(self, workspace_id: str) -> int:
-        self.conn.execute(_WORKSPACE_BUMPED, {"k_id": workspace_id, "now": utcnow()})
+        self.conn.execute(_WORKSPACE_BUMPED, {"k_id": workspace_id, "v_updated_at": utcnow()})
         rev = self.revision(workspace_id)
         assert rev is not None
         return rev
@@ -237,6 +237,7 @@ def _role_info(r: Any) -> RoleInfo:
     return RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow())
 
 
+# The columns `_role_values` gives (a test holds them equal): the update sets these.
 _ROLE_VALUES = ("name", "name_key", "kind", "level", "grants", "landing_page", "description", "field_access", "mirror_integration", "editable", "deletable")
 _ROLE_KEY = and_(t.roles.c.workspace_id == bindparam("k_workspace_id"), t.roles.c.id == bindparam("k_id"))
 _ROLE = select(t.roles).where(_ROLE_KEY)
@@ -372,17 +373,15 @@ class MemberInfo:
     """When the member was added: lists come in this order (`domain.paging`)."""
 
 
-def _members_select() -> Any:
-    m, u = t.members, t.users
-    # The workspace's own name for the member; the person's own only where the
-    # workspace has none (NULL: they accepted, or the row predates member names).
-    # Adding someone stores what the adder typed, so inviting an existing person
-    # never shows the inviter what the person or another workspace stored.
-    return select(m, u.c.email, func.coalesce(m.c.name, u.c.name).label("display_name")).select_from(m.join(u, u.c.id == m.c.user_id))
-
-
+# The workspace's own name for the member; the person's own only where the workspace
+# has none (NULL: they accepted, or the row predates member names). Adding someone
+# stores what the adder typed, so inviting an existing person never shows the inviter
+# what the person or another workspace stored.
+_MEMBERS = select(t.members, t.users.c.email, func.coalesce(t.members.c.name, t.users.c.name).label("display_name")).select_from(
+    t.members.join(t.users, t.users.c.id == t.members.c.user_id)
+)
 _MEMBER_KEY = and_(t.members.c.workspace_id == bindparam("k_workspace_id"), t.members.c.id == bindparam("k_id"))
-_MEMBER = _members_select().where(_MEMBER_KEY)
+_MEMBER = _MEMBERS.where(_MEMBER_KEY)
 _MEMBER_UPDATED = {
     # per status, the columns it sets (`MemberRepository.update`)
     MemberStatus.ACTIVE: update(t.members)
@@ -405,8 +404,7 @@ _MEMBER_UPDATED = {
 
 class MemberRepository(_Repo):
     def _select(self, workspace_id: str | None = None) -> Any:
-        query = _members_select()
-        return query if workspace_id is None else query.where(t.members.c.workspace_id == workspace_id)
+        return _MEMBERS if workspace_id is None else _MEMBERS.where(t.members.c.workspace_id == workspace_id)
 
     @staticmethod
     def _info(row: Any) -> MemberInfo:
