@@ -1,8 +1,10 @@
 """Micro benchmark of the statements the benchmarked admin writes execute (issue 18):
 µs per call of each repository method and of each whole write, on a throwaway
-PostgreSQL database. usage: python bench/statements.py [N] [--trace]
+PostgreSQL database. usage: python bench/statements.py [N] [--trace | --forms]
 
---trace prints each statement a write executes (to find the ones still built per call)."""
+--trace prints each statement a write executes (to find the ones still built per call);
+--forms compares, for one record lookup, a statement built per call, `lambda_stmt` and a
+prebuilt statement with bindparam() placeholders executed with a parameters dict."""
 
 from __future__ import annotations
 
@@ -51,6 +53,24 @@ def main() -> None:
             app.close()
 
 
+def forms(app: Rolegate, n: int, workspace_id: str) -> None:
+    from sqlalchemy import and_, bindparam, lambda_stmt, select
+
+    from rolegate.store import tables as t
+
+    r = t.records
+    prebuilt = select(r).where(and_(r.c.workspace_id == bindparam("w"), r.c.type == bindparam("ty"), r.c.id == bindparam("i")))
+    ty, i = "account", "acc-1"
+    with app.engine.connect() as conn:
+        _time("built per call", n, lambda k: conn.execute(select(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == ty, r.c.id == i))).first())
+        _time(
+            "lambda_stmt",
+            n,
+            lambda k: conn.execute(lambda_stmt(lambda: select(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == ty, r.c.id == i)))).first(),
+        )
+        _time("prebuilt, bindparam() + parameters dict", n, lambda k: conn.execute(prebuilt, {"w": workspace_id, "ty": ty, "i": i}).first())
+
+
 def run(app: Rolegate, n: int, trace: bool) -> None:
     ws = open_workspace(app, "natero", seat_capacities={"csm": None, "analyst": None})
     role = roles.create_role(app.uow(), actor=ws.owner, workspace_id=ws.id, name="Bench", level="analyst", grants=["accounts.view_all"], landing_page="dashboard").id
@@ -65,6 +85,9 @@ def run(app: Rolegate, n: int, trace: bool) -> None:
         "write: member role change": lambda k: members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id=("guest", "executive")[k % 2]),
         "write: record assignment": lambda k: assignments.assign_record(app.uow(), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[k % 2]),
     }
+    if "--forms" in sys.argv:
+        forms(app, n, ws.id)
+        return
     if trace:
         seen: list[str] = []
         event.listen(app.engine, "before_cursor_execute", lambda conn, cur, stmt, *a: seen.append(stmt))
