@@ -43,7 +43,4 @@ def create_app_from_env() -> FastAPI:
     # they keep full collections short.
     gc.collect()
     gc.freeze()
-    import os, sys
-    if os.environ.get("RG_SWITCH"):
-        sys.setswitchinterval(float(os.environ["RG_SWITCH"]))
     return app

@@ -6,6 +6,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Executable,
     String,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -51,6 +53,33 @@ __all__ = [
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# The statements of the admin writes (issue 18) are built once, here, with bindparam()
+# placeholders, and executed with a parameters dict: building one per call (new
+# BindParameters, then a new cache key before the compiled-cache lookup) cost about a
+# fifth of a write's CPU, and the server is CPU-bound. A statement object memoizes its
+# cache key, so only the lookup remains. Parameters are never named as a column (k_ for
+# keys, v_ for values): an UPDATE executed with a column's name as a parameter would also
+# SET that column, and SQLAlchemy reserves those names in the SET clause.
+
+_WORKSPACE = select(t.workspaces).where(t.workspaces.c.id == bindparam("k_id"))
+_WORKSPACE_LOCKED = _WORKSPACE.with_for_update()
+_WORKSPACE_BUMPED = (
+    update(t.workspaces)
+    .where(t.workspaces.c.id == bindparam("k_id"))
+    .values(revision=t.workspaces.c.revision + 1, updated_at=bindparam("v_updated_at"))
+)
+_WORKSPACE_REVISION = select(t.workspaces.c.revision).where(t.workspaces.c.id == bindparam("k_id"))
+_ADVANCE_SQL = (
+    "WITH bumped AS (UPDATE workspaces SET revision = revision + 1, updated_at = :now WHERE id = :ws RETURNING revision) "
+    "SELECT bumped.revision, head.seq, head.hash, {notify} AS notified FROM bumped LEFT JOIN LATERAL "
+    "(SELECT seq, hash FROM audit_events WHERE workspace_id = :ws ORDER BY seq DESC LIMIT 1) AS head ON true"
+)
+_ADVANCE = text(_ADVANCE_SQL.format(notify="NULL"))
+_ADVANCE_NOTIFYING = text(
+    _ADVANCE_SQL.format(notify="pg_notify(CAST(:channel AS text), CAST(:ws AS text) || ':' || CAST(bumped.revision AS text))")
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -103,21 +132,19 @@ class WorkspaceRepository(_Repo):
         )
 
     def get(self, workspace_id: str) -> Workspace | None:
-        row = self.conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id)).first()
+        row = self.conn.execute(_WORKSPACE, {"k_id": workspace_id}).first()
         return _workspace(row) if row is not None else None
 
     def lock(self, workspace_id: str) -> Workspace | None:
         """The workspace row, locked until commit: every change of a workspace goes
         through this lock, so seat counts, last-administrator checks, the revision and
         the audit chain are decided one change at a time."""
-        stmt = select(t.workspaces).where(t.workspaces.c.id == workspace_id)
-        if self.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self.conn.execute(stmt).first()
+        stmt = _WORKSPACE_LOCKED if self.conn.dialect.name == "postgresql" else _WORKSPACE
+        row = self.conn.execute(stmt, {"k_id": workspace_id}).first()
         return _workspace(row) if row is not None else None
 
     def revision(self, workspace_id: str) -> int | None:
-        return self.conn.execute(select(t.workspaces.c.revision).where(t.workspaces.c.id == workspace_id)).scalar()
+        return self.conn.execute(_WORKSPACE_REVISION, {"k_id": workspace_id}).scalar()
 
     def all(self, organization_id: str | None = None) -> list[Workspace]:
         stmt = select(t.workspaces).order_by(t.workspaces.c.created_at, t.workspaces.c.id)
@@ -133,11 +160,7 @@ class WorkspaceRepository(_Repo):
         )
 
     def bump_revision(self, workspace_id: str) -> int:
-        self.conn.execute(
-            update(t.workspaces)
-            .where(t.workspaces.c.id == workspace_id)
-            .values(revision=t.workspaces.c.revision + 1, updated_at=utcnow())
-        )
+        self.conn.execute(_WORKSPACE_BUMPED, {"k_id": workspace_id, "v_updated_at": utcnow()})
         rev = self.revision(workspace_id)
         assert rev is not None
         return rev
@@ -150,13 +173,8 @@ class WorkspaceRepository(_Repo):
             revision = self.bump_revision(workspace_id)
             assert notify_channel is None, "NOTIFY is PostgreSQL's"
             return revision, AuditRepository(self.conn).last(workspace_id)
-        notify = "pg_notify(CAST(:channel AS text), CAST(:ws AS text) || ':' || CAST(bumped.revision AS text))" if notify_channel else "NULL"
         row = self.conn.execute(
-            text(
-                "WITH bumped AS (UPDATE workspaces SET revision = revision + 1, updated_at = :now WHERE id = :ws RETURNING revision) "
-                f"SELECT bumped.revision, head.seq, head.hash, {notify} AS notified FROM bumped LEFT JOIN LATERAL "
-                "(SELECT seq, hash FROM audit_events WHERE workspace_id = :ws ORDER BY seq DESC LIMIT 1) AS head ON true"
-            ),
+            _ADVANCE_NOTIFYING if notify_channel else _ADVANCE,
             {"ws": workspace_id, "now": utcnow(), **({"channel": notify_channel} if notify_channel else {})},
         ).one()
         return int(row.revision), ((int(row.seq), str(row.hash)) if row.seq is not None else None)
@@ -219,6 +237,18 @@ def _role_info(r: Any) -> RoleInfo:
     return RoleInfo(_role(r), _aware(r.created_at) or utcnow(), _aware(r.updated_at) or utcnow())
 
 
+# The columns `_role_values` gives (a test holds them equal): the update sets these.
+_ROLE_VALUES = ("name", "name_key", "kind", "level", "grants", "landing_page", "description", "field_access", "mirror_integration", "editable", "deletable")
+_ROLE_KEY = and_(t.roles.c.workspace_id == bindparam("k_workspace_id"), t.roles.c.id == bindparam("k_id"))
+_ROLE = select(t.roles).where(_ROLE_KEY)
+_ROLE_UPDATED = (
+    update(t.roles)
+    .where(_ROLE_KEY)
+    .values(updated_at=bindparam("v_updated_at"), **{c: bindparam(f"v_{c}") for c in _ROLE_VALUES})
+    .returning(t.roles)
+)
+
+
 class RoleRepository(_Repo):
     def all(self, workspace_id: str) -> list[RoleInfo]:
         rows = self.conn.execute(
@@ -227,9 +257,7 @@ class RoleRepository(_Repo):
         return [_role_info(r) for r in rows]
 
     def get(self, workspace_id: str, role_id: str) -> Role | None:
-        row = self.conn.execute(
-            select(t.roles).where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role_id))
-        ).first()
+        row = self.conn.execute(_ROLE, {"k_workspace_id": workspace_id, "k_id": role_id}).first()
         return _role(row) if row is not None else None
 
     def name_taken(self, workspace_id: str, name: str, *, except_id: str | None = None) -> bool:
@@ -250,12 +278,8 @@ class RoleRepository(_Repo):
 
     def update(self, workspace_id: str, role: Role) -> RoleInfo | None:
         """The role as stored after the update, with its dates (None: no such role)."""
-        row = self.conn.execute(
-            update(t.roles)
-            .where(and_(t.roles.c.workspace_id == workspace_id, t.roles.c.id == role.id))
-            .values(updated_at=utcnow(), **_role_values(role))
-            .returning(t.roles)
-        ).first()
+        params = {f"v_{c}": v for c, v in _role_values(role).items()}
+        row = self.conn.execute(_ROLE_UPDATED, {"k_workspace_id": workspace_id, "k_id": role.id, "v_updated_at": utcnow(), **params}).first()
         return _role_info(row) if row is not None else None
 
     def delete(self, workspace_id: str, role_id: str) -> None:
@@ -349,15 +373,38 @@ class MemberInfo:
     """When the member was added: lists come in this order (`domain.paging`)."""
 
 
+# The workspace's own name for the member; the person's own only where the workspace
+# has none (NULL: they accepted, or the row predates member names). Adding someone
+# stores what the adder typed, so inviting an existing person never shows the inviter
+# what the person or another workspace stored.
+_MEMBERS = select(t.members, t.users.c.email, func.coalesce(t.members.c.name, t.users.c.name).label("display_name")).select_from(
+    t.members.join(t.users, t.users.c.id == t.members.c.user_id)
+)
+_MEMBER_KEY = and_(t.members.c.workspace_id == bindparam("k_workspace_id"), t.members.c.id == bindparam("k_id"))
+_MEMBER = _MEMBERS.where(_MEMBER_KEY)
+_MEMBER_UPDATED = {
+    # per status, the columns it sets (`MemberRepository.update`)
+    MemberStatus.ACTIVE: update(t.members)
+    .where(_MEMBER_KEY)
+    .values(
+        role_id=bindparam("v_role_id"),
+        status=bindparam("v_status"),
+        updated_at=bindparam("v_updated_at"),
+        activated_at=func.coalesce(t.members.c.activated_at, bindparam("v_activated_at", type_=t.members.c.activated_at.type)),
+        disabled_at=None,
+    ),
+    MemberStatus.DISABLED: update(t.members)
+    .where(_MEMBER_KEY)
+    .values(role_id=bindparam("v_role_id"), status=bindparam("v_status"), updated_at=bindparam("v_updated_at"), disabled_at=bindparam("v_disabled_at")),
+    MemberStatus.INVITED: update(t.members)
+    .where(_MEMBER_KEY)
+    .values(role_id=bindparam("v_role_id"), status=bindparam("v_status"), updated_at=bindparam("v_updated_at")),
+}
+
+
 class MemberRepository(_Repo):
     def _select(self, workspace_id: str | None = None) -> Any:
-        m, u = t.members, t.users
-        # The workspace's own name for the member; the person's own only where the
-        # workspace has none (NULL: they accepted, or the row predates member names).
-        # Adding someone stores what the adder typed, so inviting an existing person
-        # never shows the inviter what the person or another workspace stored.
-        query = select(m, u.c.email, func.coalesce(m.c.name, u.c.name).label("display_name")).select_from(m.join(u, u.c.id == m.c.user_id))
-        return query if workspace_id is None else query.where(m.c.workspace_id == workspace_id)
+        return _MEMBERS if workspace_id is None else _MEMBERS.where(t.members.c.workspace_id == workspace_id)
 
     @staticmethod
     def _info(row: Any) -> MemberInfo:
@@ -390,7 +437,7 @@ class MemberRepository(_Repo):
         return [self._info(r) for r in rows]
 
     def get(self, workspace_id: str, member_id: str) -> MemberInfo | None:
-        row = self.conn.execute(self._select(workspace_id).where(t.members.c.id == member_id)).first()
+        row = self.conn.execute(_MEMBER, {"k_workspace_id": workspace_id, "k_id": member_id}).first()
         return self._info(row) if row is not None else None
 
     def by_user(self, workspace_id: str, user_id: str) -> MemberInfo | None:
@@ -420,15 +467,19 @@ class MemberRepository(_Repo):
         )
 
     def update(self, workspace_id: str, member: Member) -> None:
+        """Active: activated now unless it was before, not disabled; disabled: now."""
         now = utcnow()
-        values: dict[str, Any] = {"role_id": member.role, "status": member.status.value, "updated_at": now}
-        if member.status is MemberStatus.ACTIVE:
-            values["activated_at"] = func.coalesce(t.members.c.activated_at, now)
-            values["disabled_at"] = None
-        elif member.status is MemberStatus.DISABLED:
-            values["disabled_at"] = now
         self.conn.execute(
-            update(t.members).where(and_(t.members.c.workspace_id == workspace_id, t.members.c.id == member.id)).values(**values)
+            _MEMBER_UPDATED[member.status],
+            {
+                "k_workspace_id": workspace_id,
+                "k_id": member.id,
+                "v_role_id": member.role,
+                "v_status": member.status.value,
+                "v_updated_at": now,
+                "v_activated_at": now,
+                "v_disabled_at": now,
+            },
         )
 
     def set_name(self, workspace_id: str, member_id: str, name: str | None) -> None:
@@ -458,27 +509,41 @@ def _record(row: Any) -> Record:
     return Record(row.type, row.id, parent, row.assignee_id)
 
 
+_RECORD_KEY = and_(
+    t.records.c.workspace_id == bindparam("k_workspace_id"), t.records.c.type == bindparam("k_type"), t.records.c.id == bindparam("k_id")
+)
+_RECORD = select(t.records).where(_RECORD_KEY)
+_RECORD_VALUES = ("parent_type", "parent_id", "assignee_id", "updated_at")
+_RECORD_UPDATED = update(t.records).where(_RECORD_KEY).values(**{c: bindparam(f"v_{c}") for c in _RECORD_VALUES})
+_RECORD_INSERTED = insert(t.records).values(
+    workspace_id=bindparam("k_workspace_id"), type=bindparam("k_type"), id=bindparam("k_id"), **{c: bindparam(f"v_{c}") for c in _RECORD_VALUES}
+)
+_ASSIGNED_COUNT = (
+    select(func.count())
+    .select_from(t.records)
+    .where(and_(t.records.c.workspace_id == bindparam("k_workspace_id"), t.records.c.assignee_id == bindparam("k_assignee_id")))
+)
+_ASSIGNED_COUNT_OF_TYPES = _ASSIGNED_COUNT.where(t.records.c.type.in_(bindparam("k_types", expanding=True)))
+
+
 class RecordRepository(_Repo):
     def get(self, workspace_id: str, ref: RecordRef) -> Record | None:
-        r = t.records
-        row = self.conn.execute(
-            select(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == ref.type, r.c.id == ref.id))
-        ).first()
+        row = self.conn.execute(_RECORD, {"k_workspace_id": workspace_id, "k_type": ref.type, "k_id": ref.id}).first()
         return _record(row) if row is not None else None
 
     def upsert(self, workspace_id: str, record: Record) -> None:
-        r = t.records
-        values = {
-            "parent_type": record.parent.type if record.parent else None,
-            "parent_id": record.parent.id if record.parent else None,
-            "assignee_id": record.assignee,
-            "updated_at": utcnow(),
+        params = {
+            "k_workspace_id": workspace_id,
+            "k_type": record.type,
+            "k_id": record.id,
+            "v_parent_type": record.parent.type if record.parent else None,
+            "v_parent_id": record.parent.id if record.parent else None,
+            "v_assignee_id": record.assignee,
+            "v_updated_at": utcnow(),
         }
-        done = self.conn.execute(
-            update(r).where(and_(r.c.workspace_id == workspace_id, r.c.type == record.type, r.c.id == record.id)).values(**values)
-        )
+        done = self.conn.execute(_RECORD_UPDATED, params)
         if done.rowcount == 0:
-            self.conn.execute(insert(r).values(workspace_id=workspace_id, type=record.type, id=record.id, **values))
+            self.conn.execute(_RECORD_INSERTED, params)
 
     def delete(self, workspace_id: str, ref: RecordRef) -> None:
         r = t.records
@@ -492,11 +557,10 @@ class RecordRepository(_Repo):
         return [_record(x) for x in rows]
 
     def assigned_count(self, workspace_id: str, member_id: str, types: Iterable[str] | None = None) -> int:
-        r = t.records
-        stmt = select(func.count()).select_from(r).where(and_(r.c.workspace_id == workspace_id, r.c.assignee_id == member_id))
-        if types is not None:
-            stmt = stmt.where(r.c.type.in_(list(types)))
-        return int(self.conn.execute(stmt).scalar_one())
+        params: dict[str, Any] = {"k_workspace_id": workspace_id, "k_assignee_id": member_id}
+        if types is None:
+            return int(self.conn.execute(_ASSIGNED_COUNT, params).scalar_one())
+        return int(self.conn.execute(_ASSIGNED_COUNT_OF_TYPES, {**params, "k_types": list(types)}).scalar_one())
 
     def all(self, workspace_id: str, type_: str | None = None) -> list[Record]:
         r = t.records
@@ -527,30 +591,51 @@ def _event(row: Any) -> AuditEvent:
     )
 
 
+AdvancingShape = tuple[tuple[tuple[str, bool], ...], ...]
+"""Per audit row, its (column, is `JsonText`) pairs in order."""
+
+
 def advancing_statement(
     workspace_id: str, revision: int, rows: Sequence[Mapping[str, Any]], *, notify_channel: str | None = None
-) -> Executable:
-    """PostgreSQL: `AuditRepository.append_advancing` as one statement. It fails by
-    itself (division by zero: no row appended) when the workspace was not at
-    `revision - 1`, so that it may be sent unread, with the COMMIT, which then fails."""
+) -> tuple[Executable, dict[str, Any]]:
+    """PostgreSQL: `AuditRepository.append_advancing` as one statement, and its
+    parameters. It fails by itself (division by zero: no row appended) when the
+    workspace was not at `revision - 1`, so that it may be sent unread, with the COMMIT,
+    which then fails. The statement is built once per shape of `rows` (and NOTIFY or
+    not): every write of one kind executes the same object."""
+    shape = tuple(tuple((c, isinstance(v, JsonText)) for c, v in row.items()) for row in rows)
+    params: dict[str, Any] = {"k_id": workspace_id, "k_revision": revision - 1, "v_revision": revision, "v_updated_at": utcnow()}
+    for i, row in enumerate(rows):
+        for c, v in row.items():
+            params[f"r{i}_{c}"] = v
+    if notify_channel:
+        params["channel"] = notify_channel
+        params["payload"] = f"{workspace_id}:{revision}"
+    return _advancing(shape, bool(notify_channel)), params
+
+
+@lru_cache(maxsize=64)
+def _advancing(shape: AdvancingShape, notify: bool) -> Executable:
     w, a = t.workspaces, t.audit_events
     bumped = (
         update(w)
-        .where(and_(w.c.id == workspace_id, w.c.revision == revision - 1))
-        .values(revision=revision, updated_at=utcnow())
+        .where(and_(w.c.id == bindparam("k_id"), w.c.revision == bindparam("k_revision")))
+        .values(revision=bindparam("v_revision"), updated_at=bindparam("v_updated_at"))
         .returning(w.c.revision)
         .cte("bumped")
     )
-    columns = list(rows[0])
+    columns = [c for c, _ in shape[0]]
     selects = [
-        select(*(cast(literal(v, String()), a.c[c].type) if isinstance(v, JsonText) else literal(v, a.c[c].type) for c, v in row.items())).select_from(bumped)
-        for row in rows
+        select(
+            *(cast(bindparam(f"r{i}_{c}", type_=String()), a.c[c].type) if json else bindparam(f"r{i}_{c}", type_=a.c[c].type) for c, json in row)
+        ).select_from(bumped)
+        for i, row in enumerate(shape)
     ]
     values = selects[0] if len(selects) == 1 else union_all(*selects)
     inserted = insert(a).from_select(columns, values).returning(a.c.seq).cte("inserted")
     appended = select(func.count()).select_from(inserted).scalar_subquery()
-    notify = func.pg_notify(notify_channel, f"{workspace_id}:{revision}") if notify_channel else literal(None)
-    return select((literal(1) / appended).label("appended"), notify.label("notified"))
+    notified = func.pg_notify(bindparam("channel", type_=String()), bindparam("payload", type_=String())) if notify else literal(None)
+    return select((literal(1) / appended).label("appended"), notified.label("notified"))
 
 
 class JsonText(str):
@@ -559,12 +644,18 @@ class JsonText(str):
     __slots__ = ()
 
 
+_AUDIT_HEAD = (
+    select(t.audit_events.c.seq, t.audit_events.c.hash)
+    .where(t.audit_events.c.workspace_id == bindparam("k_workspace_id"))
+    .order_by(t.audit_events.c.seq.desc())
+    .limit(1)
+)
+_AUDIT_INSERT = insert(t.audit_events)
+
+
 class AuditRepository(_Repo):
     def last(self, workspace_id: str) -> tuple[int, str] | None:
-        a = t.audit_events
-        row = self.conn.execute(
-            select(a.c.seq, a.c.hash).where(a.c.workspace_id == workspace_id).order_by(a.c.seq.desc()).limit(1)
-        ).first()
+        row = self.conn.execute(_AUDIT_HEAD, {"k_workspace_id": workspace_id}).first()
         return (int(row.seq), str(row.hash)) if row is not None else None
 
     def append(self, event: AuditEvent) -> None:
@@ -580,14 +671,13 @@ class AuditRepository(_Repo):
         NOTIFY `workspace_id:revision` on `notify_channel` at commit: one statement on
         PostgreSQL. An error, and nothing written, if the workspace was not at
         `revision - 1` (the caller must hold its lock)."""
-        a = t.audit_events
         if self.conn.dialect.name != "postgresql":
             assert notify_channel is None, "NOTIFY is PostgreSQL's"
             if WorkspaceRepository(self.conn).bump_revision(workspace_id) != revision:
                 raise RuntimeError("the workspace's revision moved while it was locked")
-            self.conn.execute(insert(a), [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
+            self.conn.execute(_AUDIT_INSERT, [{c: (json.loads(v) if isinstance(v, JsonText) else v) for c, v in row.items()} for row in rows])
             return
-        self.conn.execute(advancing_statement(workspace_id, revision, rows, notify_channel=notify_channel))
+        self.conn.execute(*advancing_statement(workspace_id, revision, rows, notify_channel=notify_channel))
 
     def all(
         self,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from rolegate.store import tables as t
 from rolegate.store.repositories import _Repo, utcnow
@@ -72,14 +72,18 @@ def _group(row: Any) -> ScimGroupRow:
     return ScimGroupRow(str(row.id), str(row.display_name), row.external_id, int(row.version), row.created_at, row.updated_at)
 
 
+_USER_ANY = select(t.scim_users).where(
+    and_(t.scim_users.c.workspace_id == bindparam("k_workspace_id"), t.scim_users.c.member_id == bindparam("k_member_id"))
+)
+_USER = _USER_ANY.where(t.scim_users.c.deleted_at.is_(None))
+"""Built once: every member role change asks (`is_managed`), and building a statement
+per call costs the write's CPU (issue 18)."""
+
+
 class ScimRepository(_Repo):
     # -- users ----------------------------------------------------------------------------
     def user(self, workspace_id: str, member_id: str, *, deleted: bool = False) -> ScimUserRow | None:
-        u = t.scim_users
-        where = [u.c.workspace_id == workspace_id, u.c.member_id == member_id]
-        if not deleted:
-            where.append(u.c.deleted_at.is_(None))
-        row = self.conn.execute(select(u).where(and_(*where))).first()
+        row = self.conn.execute(_USER_ANY if deleted else _USER, {"k_workspace_id": workspace_id, "k_member_id": member_id}).first()
         return _user(row) if row is not None else None
 
     def users(self, workspace_id: str) -> list[ScimUserRow]:

@@ -49,6 +49,9 @@ __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
 NOTIFY_CHANNEL = "rolegate_revision"
 
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+"""Built once: a statement built per call must also make its cache key (issue 18)."""
+
 
 class UnitOfWork:
     workspaces: WorkspaceRepository
@@ -96,7 +99,7 @@ class UnitOfWork:
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
-        self._with_commit: list[Executable] = []
+        self._with_commit: list[tuple[Executable, dict[str, Any]]] = []
         self._changed: dict[str, int] = {}
         self._moves: dict[str, int] = {}
         self._committed: dict[str, int] = {}
@@ -168,7 +171,7 @@ class UnitOfWork:
         self._moved(workspace_id, revision)
         if self.engine.dialect.name == "postgresql":
             assert self._conn is not None
-            self._conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": f"{workspace_id}:{revision}"})
+            self._conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": f"{workspace_id}:{revision}"})
 
     def next_revision(self, workspace_id: str) -> tuple[int, tuple[int, str] | None]:
         """Move the locked workspace to its next revision (`revision_changed`) and read
@@ -203,9 +206,9 @@ class UnitOfWork:
         """Statements held for the commit go now: another revision move follows them."""
         held, self._with_commit = self._with_commit, []
         assert self._conn is not None or not held
-        for statement in held:
+        for statement, params in held:
             assert self._conn is not None
-            self._conn.execute(statement)
+            self._conn.execute(statement, params)
 
     def _moved(self, workspace_id: str, revision: int) -> None:
         self._changed[workspace_id] = revision
@@ -246,8 +249,8 @@ class UnitOfWork:
                 dbapi_error = self.engine.dialect.loaded_dbapi.Error
                 try:
                     with driver.pipeline():
-                        for statement in held:
-                            self._conn.execute(statement)
+                        for statement, params in held:
+                            self._conn.execute(statement, params)
                         driver.commit()
                 except dbapi_error as error:  # raised by the driver's commit: wrapped as SQLAlchemy wraps the others
                     raise DBAPIError.instance(None, None, error, dbapi_error) from error
