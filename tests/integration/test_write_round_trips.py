@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError
 
-from rolegate.bootstrap import Rolegate
+from rolegate.bootstrap import Rolegate, bootstrap
+from rolegate.config import Settings
 from rolegate.domain.roles import Member, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.workspace import GENESIS_HASH
@@ -359,3 +360,32 @@ def test_the_prebuilt_role_update_sets_every_column_the_role_gives() -> None:
 
     role = Role(id="r", name="R", kind=RoleKind.CUSTOM, level="analyst", grants=frozenset(), landing_page="dashboard")
     assert set(_role_values(role)) == set(_ROLE_VALUES)
+
+
+def test_after_another_processs_write_the_acting_members_role_is_not_compiled_again(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inputs are read again (another process made the revision), but the snapshot
+    this process compiled last still holds the acting member's compiled role: the write
+    reuses it instead of compiling it under the workspace's lock."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+    other = bootstrap(Settings(database_url=app.settings.database_url, listen=False))
+    try:
+        members.change_member_role(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+    finally:
+        other.close()
+    owner_role = next(m.role for m in ws.members() if m.id == ws.owner_id)
+    compiled: list[str] = []
+    real = engine_compile._compile_role
+
+    def counting(schema: ProductSchema, features: frozenset[str], r: Role, revision: int) -> CompiledRole:
+        compiled.append(r.id)
+        return real(schema, features, r, revision)
+
+    monkeypatch.setattr("rolegate.engine.compile._compile_role", counting)
+    written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
+    assert role in compiled  # the role the write changed is compiled again
+    assert owner_role not in compiled, compiled  # neither under the lock nor after: reused
+    monkeypatch.undo()
+    _assert_held_is_fresh(app, ws, written.revision)

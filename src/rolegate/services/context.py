@@ -351,7 +351,15 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
     schema = workspace_schema(uow, ws)
     roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
     members = uow.members.members(ws.id)
-    return _state(ws, schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins)
+    # Another process wrote the revision: what this process compiled last for the
+    # workspace still spares compiling the acting member's role if it is unchanged
+    # (`compile_snapshot` reuses a role only when its schema, features and role match).
+    return _state(ws, schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, None, _newest_compiled(uow.engine, ws.id))
+
+
+def _newest_compiled(engine: Engine, workspace_id: str) -> Snapshot | None:
+    held = _inputs.get(engine, {}).get(workspace_id)
+    return None if held is None else held.snapshot or held.base
 
 
 def _state(
