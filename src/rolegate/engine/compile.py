@@ -8,8 +8,7 @@ already intersected. `check` is then two dict lookups.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -92,35 +91,74 @@ def compile_snapshot(
 
 
 def _restamped(compiled: CompiledRole, revision: int) -> CompiledRole:
-    """`compiled` with every decision at `revision` (nothing else in it depends on it)."""
-    if not compiled.actions or next(iter(compiled.actions.values())).revision == revision:
+    """`compiled` with every decision at `revision` (nothing else in it depends on it),
+    each restamped when first read."""
+    actions = compiled.actions
+    if isinstance(actions, _Restamped):
+        if actions.revision == revision:
+            return compiled
+        return replace(compiled, actions=_Restamped(actions.origin, revision))
+    if not actions or next(iter(actions.values())).revision == revision:
         return compiled
-    actions = {a: Decision(d.action, d.allowed, d.scope, d.reasons, revision, d.object_type, d.plan) for a, d in compiled.actions.items()}
-    return replace(compiled, actions=MappingProxyType(actions))
-
-
-_STATUS_TABLES: dict[tuple[int, int, ReasonCode, str], tuple[ProductSchema, ActionTable]] = {}
-"""The newest status tables, by (id(schema), revision, code, message): a write compiles
-the acting member's snapshot and then the whole one at the next revision, which the
-next write's acting member is compiled at too."""
-_STATUS_TABLES_HELD = 12
-_STATUS_TABLES_LOCK = threading.Lock()
+    return replace(compiled, actions=_Restamped(actions, revision))
 
 
 def _status_table(schema: ProductSchema, revision: int, code: ReasonCode, message: str) -> ActionTable:
-    key = (id(schema), revision, code, message)
-    held = _STATUS_TABLES.get(key)
-    if held is not None and held[0] is schema:  # the id of a schema gone may be reused
-        return held[1]
+    """Every action denied, for one reason, to a member who is not active (or unknown)."""
     reason = (Reason(code, message),)
-    table: ActionTable = MappingProxyType(
-        {a: Decision(a, False, Scope.NONE, reason, revision, act.object_type) for a, act in schema.actions.items()}
-    )
-    with _STATUS_TABLES_LOCK:
-        _STATUS_TABLES[key] = (schema, table)
-        while len(_STATUS_TABLES) > _STATUS_TABLES_HELD:
-            del _STATUS_TABLES[next(iter(_STATUS_TABLES))]
-    return table
+    actions = schema.actions
+    return _Lazily(actions, lambda a: Decision(a, False, Scope.NONE, reason, revision, actions[a].object_type))
+
+
+class _Lazily(Mapping[str, Decision]):
+    """A table of decisions, one per action of `keys`, each made when it is first read.
+
+    A write compiles the workspace again for a new revision, and every decision carries
+    its revision: the roles the write did not change are restamped (`_restamped`) and the
+    tables of members not active are made again, hundreds of decisions of which the
+    next revision's checks read a few (issue 18: a quarter of a write's compile). A read
+    of an action not in `keys` raises KeyError, as a complete table's does; iteration,
+    length and equality are those of the complete table."""
+
+    __slots__ = ("_keys", "_made", "_make")
+
+    def __init__(self, keys: Mapping[str, object], make: Callable[[str], Decision]) -> None:
+        self._keys = keys
+        self._make = make
+        self._made: dict[str, Decision] = {}
+
+    def __getitem__(self, action: str) -> Decision:
+        try:
+            return self._made[action]
+        except KeyError:
+            if action not in self._keys:
+                raise
+        # Two threads may make it at once: the first one stored is the one every read gets.
+        return self._made.setdefault(action, self._make(action))
+
+    def __contains__(self, action: object) -> bool:
+        return action in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class _Restamped(_Lazily):
+    """A compiled role's decisions (`origin`, complete) at another revision."""
+
+    __slots__ = ("origin", "revision")
+
+    def __init__(self, origin: Mapping[str, Decision], revision: int) -> None:
+        super().__init__(origin, self._stamp)
+        self.origin = origin
+        self.revision = revision
+
+    def _stamp(self, action: str) -> Decision:
+        d = self.origin[action]
+        return Decision(d.action, d.allowed, d.scope, d.reasons, self.revision, d.object_type, d.plan)
 
 
 def _compile_role(schema: ProductSchema, features: frozenset[str], role: Role, revision: int) -> CompiledRole:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from rolegate.domain.errors import UnknownActionError
 from rolegate.domain.roles import Member, MemberStatus, role_from_system
 from rolegate.engine import compile_snapshot
 from rolegate.presets import load_preset
@@ -50,26 +53,39 @@ def test_another_feature_set_compiles_every_role_again() -> None:
     assert all(second.compiled_roles[k] is not first.compiled_roles[k] for k in roles)
 
 
-def test_the_tables_of_members_not_active_are_shared_by_compiles_of_one_revision() -> None:
-    """A write compiles the acting member's snapshot, then the whole one: at one revision
-    they share the tables of invited, disabled and unknown members; at another they do
-    not (each decision carries its revision)."""
+def test_decisions_of_reused_roles_and_of_members_not_active_are_made_when_first_read() -> None:
+    """A compile that reuses roles restamps none of their decisions, nor makes any for
+    invited, disabled or unknown members, until a check reads them; what a check reads
+    is what a compile from scratch answers, and a table still holds every action."""
     schema = load_preset("natero")
     roles = [role_from_system(schema, r) for r in schema.system_roles.values()]
-    invited = [Member("m-invited", roles[0].id, MemberStatus.INVITED)]
-    one = compile_snapshot(schema, roles=roles, members=invited, revision=7)
-    two = compile_snapshot(schema, roles=roles[:1], members=invited, revision=7)
-    later = compile_snapshot(schema, roles=roles, members=invited, revision=8)
-    action = next(iter(schema.actions))
-    assert one.check("m-invited", action) is two.check("m-invited", action)
-    assert one.check("nobody", action) is two.check("nobody", action)
-    assert later.check("m-invited", action) == replace(one.check("m-invited", action), revision=8)
-    assert not one.check("m-invited", action).allowed
-    other = load_preset("telephony")  # another schema: its own tables, never another's
-    assert compile_snapshot(other, roles=[], members=[], revision=7).check("nobody", next(iter(other.actions))).action in other.actions
-    for k in range(20):  # more revisions than are held: the oldest go, answers stay right
-        snap = compile_snapshot(schema, roles=roles, members=invited, revision=100 + k)
-        assert snap.check("m-invited", action).revision == 100 + k
+    people = [Member(f"m-{r.id}", r.id, MemberStatus.ACTIVE) for r in roles] + [
+        Member("m-invited", roles[0].id, MemberStatus.INVITED),
+        Member("m-disabled", roles[0].id, MemberStatus.DISABLED),
+    ]
+    first = compile_snapshot(schema, roles=roles, members=people, revision=1)
+    second = compile_snapshot(schema, roles=roles, members=people, revision=2, previous=first)
+    third = compile_snapshot(schema, roles=roles, members=people, revision=3, previous=second)
+    fresh = compile_snapshot(schema, roles=roles, members=people, revision=3)
+    made = [role.actions._made for role in third.compiled_roles.values()]  # type: ignore[attr-defined]
+    assert all(m == {} for m in made)
+    for m in [p.id for p in people] + ["nobody"]:
+        for action in schema.actions:
+            assert third.check(m, action) == fresh.check(m, action), (m, action)
+            assert third.check(m, action) is third.check(m, action)  # made once, then held
+    kept = third.compiled_roles[roles[0].id]
+    assert kept.actions.origin is first.compiled_roles[roles[0].id].actions  # type: ignore[attr-defined]
+    assert list(kept.actions) == list(schema.actions)
+    assert len(kept.actions) == len(schema.actions)
+    assert dict(kept.actions.items()) == dict(fresh.compiled_roles[roles[0].id].actions.items())
+    assert kept.actions == fresh.compiled_roles[roles[0].id].actions
+    assert "no.such.action" not in kept.actions
+    assert kept.actions.get("no.such.action") is None
+    with pytest.raises(UnknownActionError):
+        third.check("m-invited", "no.such.action")
+    with pytest.raises(UnknownActionError):
+        third.check(f"m-{roles[0].id}", "no.such.action")
+    assert compile_snapshot(schema, roles=roles, members=people, revision=3, previous=third).compiled_roles[roles[0].id] is kept
 
 
 def test_a_snapshot_says_each_members_status_and_none_for_a_stranger() -> None:
