@@ -33,11 +33,11 @@ def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.C
     bench = load_bench("mixed")
     out = tmp_path / "mixed.json"
 
-    assert bench.main(["--quick", "--db", "sqlite", "--phases", "mixed,peer,workers,record-sqlite", "--json", str(out)]) == 0
+    assert bench.main(["--quick", "--db", "sqlite", "--phases", "mixed,peer,workers,paced,record-sqlite", "--json", str(out)]) == 0
 
     result = json.loads(out.read_text())
     phases = result["phases"]
-    assert set(phases) == {"mixed", "peer", "workers", "record-sqlite"}
+    assert set(phases) == {"mixed", "peer", "workers", "paced", "record-sqlite"}
     for name, p in phases.items():
         assert p["errors"] == 0, (name, p["error_examples"])
         assert p["verified"] > 0
@@ -50,6 +50,11 @@ def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.C
         assert math.isfinite(stats["p99_ms"]), kind
     assert not set(phases["peer"]["kinds"]) & {*bench.WRITE_KINDS, "writes"}  # the peer: decisions alone
     assert set(phases["record-sqlite"]["kinds"]) == {"record"}
+    # paced: the peer's decisions in a closed loop and, besides, writes arriving at a rate
+    paced = phases["paced"]["kinds"]
+    assert {"check", "writes", *bench.WRITE_KINDS} <= set(paced)
+    assert paced["writes"]["requests"] > 0
+    assert any(t["target"].startswith("paced") for t in result["targets"])
     assert Path(result["charts"]["latency over time per request kind"]).stat().st_size > 0
     assert {t["status"] for t in result["targets"]} <= {"PASS", "SHORT"}  # which one is not asserted in a smoke run
     assert "| target | measured | status |" in capsys.readouterr().out
