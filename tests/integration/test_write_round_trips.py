@@ -270,12 +270,8 @@ def test_a_write_of_this_process_leaves_its_snapshot_without_reading_the_audit_l
     _assert_held_is_fresh(app, ws, given.revision)
 
 
-def test_the_acting_members_snapshot_reuses_the_role_compiled_before(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A write whose inputs were said by the write before it (no snapshot compiled yet)
-    compiles the acting member's snapshot from the one that write used: their role,
-    unchanged, is not compiled again."""
-    app = rolegate_app
-    ws, role, _, execs = _bench_workspace(app)
+def _count_compiled_roles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the roles the engine compiles from now on (reused ones are not)."""
     compiled: list[str] = []
     real = engine_compile._compile_role
 
@@ -284,6 +280,16 @@ def test_the_acting_members_snapshot_reuses_the_role_compiled_before(rolegate_ap
         return real(schema, features, r, revision)
 
     monkeypatch.setattr("rolegate.engine.compile._compile_role", counting)
+    return compiled
+
+
+def test_the_acting_members_snapshot_reuses_the_role_compiled_before(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write whose inputs were said by the write before it (no snapshot compiled yet)
+    compiles the acting member's snapshot from the one that write used: their role,
+    unchanged, is not compiled again."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    compiled = _count_compiled_roles(monkeypatch)
     # No snapshot held: nothing compiles the whole workspace after each commit.
     members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
     compiled.clear()
@@ -376,14 +382,7 @@ def test_after_another_processs_write_the_acting_members_role_is_not_compiled_ag
     finally:
         other.close()
     owner_role = next(m.role for m in ws.members() if m.id == ws.owner_id)
-    compiled: list[str] = []
-    real = engine_compile._compile_role
-
-    def counting(schema: ProductSchema, features: frozenset[str], r: Role, revision: int) -> CompiledRole:
-        compiled.append(r.id)
-        return real(schema, features, r, revision)
-
-    monkeypatch.setattr("rolegate.engine.compile._compile_role", counting)
+    compiled = _count_compiled_roles(monkeypatch)
     written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
     assert role in compiled  # the role the write changed is compiled again
     assert owner_role not in compiled, compiled  # neither under the lock nor after: reused
