@@ -8,6 +8,7 @@ when run as `python bench/<name>.py`).
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import datetime as dt
 import http.client
@@ -292,6 +293,23 @@ class JsonClient:
 
 
 # -- numbers and facts --------------------------------------------------------------------------
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes] | None:
+    """The status line and body of one HTTP/1.1 answer with a Content-Length, read from a
+    keep-alive connection; None when the server closed it first."""
+    status_line = await reader.readline()
+    if not status_line:
+        return None
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status_line, await reader.readexactly(length)
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -67,6 +67,7 @@ from _server import (  # noqa: E402
     machine,
     now_utc,
     percentile,
+    read_response,
     rolegate_server,
     setup_demo,
     speed_probe,
@@ -447,19 +448,11 @@ async def _py_load(port: int, raw: Sequence[bytes], connections: int, seconds: i
                 i += 1
                 t0 = time.perf_counter()
                 writer.write(req)
-                status_line = await reader.readline()
-                if not status_line:
+                answer = await read_response(reader)
+                if answer is None:
                     errors["read"] += 1
                     return
-                length = 0
-                while True:
-                    line = await reader.readline()
-                    if line in (b"\r\n", b""):
-                        break
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length)
+                status_line, body = answer
                 latencies.append(time.perf_counter() - t0)
                 received += len(status_line) + len(body)
                 if not 200 <= int(status_line.split()[1]) < 400:

@@ -88,6 +88,7 @@ from _server import (  # noqa: E402
     machine,
     now_utc,
     percentile,
+    read_response,
     rolegate_argv,
     rolegate_server,
     setup_demo,
@@ -271,18 +272,10 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     """One request on a keep-alive connection: its status and body."""
     body = json.dumps(req.body, separators=(",", ":")).encode()
     writer.write(f"{req.method} {req.path} HTTP/1.1\r\n".encode() + headers + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    status_line = await reader.readline()
-    if not status_line:
+    answer = await read_response(reader)
+    if answer is None:
         raise ConnectionResetError("the server closed the connection")
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    return int(status_line.split()[1]), await reader.readexactly(length)
+    return int(answer[0].split()[1]), answer[1]
 
 
 def _record(s: Samples, req: Request, status: int, payload: bytes, at: float, ms: float) -> None:
