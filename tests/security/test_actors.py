@@ -354,6 +354,9 @@ def test_a_member_disabled_by_another_process_a_moment_ago_is_refused_by_the_wri
             finally:
                 portal.call(client.aclose)
         assert r.status_code == 403, r.text
+        # Let in from memory at the door, refused by the write's own authorization at the
+        # revision it locked (a read at the door would have answered `actor_refused`).
+        assert r.json()["code"] == "permission_denied", r.text
         with here.reader() as uow:
             assert uow.roles.get(ws.workspace.id, "guest").description != "by a disabled member"  # type: ignore[union-attr]
             assert all(e.actor != f"member:{second}" for e in uow.audit.all(ws.workspace.id))
