@@ -64,13 +64,7 @@ from rolegate.metrics import (
     SNAPSHOTS_CACHED,
     SNAPSHOTS_UNCONFIRMED,
 )
-from rolegate.services.context import (
-    StateInputs,
-    remember_compiled,
-    remember_inputs,
-    remembered_at,
-    workspace_schema,
-)
+from rolegate.services.context import StateInputs, remember_compiled, remember_inputs, remembered_at, workspace_schema
 from rolegate.services.record_cache import (
     DEFAULT_RECORD_CACHE_SIZE,
     CachedRecordIndex,
