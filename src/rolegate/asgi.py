@@ -37,7 +37,7 @@ def create_app_from_env() -> FastAPI:
     settings = Settings.from_env()
     # A worker is a fresh interpreter: it logs as `rolegate serve` chose (the format it
     # put in the environment), through its own handler.
-    configure_logging("text" if settings.log_format == "text" else "json", level=settings.log_level)
+    configure_logging("text" if settings.log_format == "text" else "json", level=settings.log_level, access_log=settings.access_log)
     app = create_app()
     # Start-up objects live as long as the server: kept out of the collector's reach,
     # they keep full collections short.

@@ -74,6 +74,9 @@ class Settings:
     log_format: str = "json"
     """`json` (one object per line) or `text`; `rolegate serve --log-format` overrides it."""
     log_level: str = "INFO"
+    access_log: bool = False
+    """A line per request in the log (`rolegate serve --access-log`, which sets
+    `ROLEGATE_ACCESS_LOG=1` for the app it serves): off by default, it costs every request."""
     metrics_token: str | None = field(default=None, repr=False)
     """When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise);
     unset, it is open (it names no tenant: see README, "Operate it")."""
@@ -124,6 +127,7 @@ class Settings:
             "redis_prefix": os.environ.get("ROLEGATE_REDIS_PREFIX") or "rolegate",
             "log_format": os.environ.get("ROLEGATE_LOG_FORMAT", "json").strip().lower(),
             "log_level": os.environ.get("ROLEGATE_LOG_LEVEL", "INFO").strip().upper(),
+            "access_log": _flag(os.environ.get("ROLEGATE_ACCESS_LOG", "")),
             "metrics_token": os.environ.get("ROLEGATE_METRICS_TOKEN") or None,
             "sso_break_glass": _flag(os.environ.get("ROLEGATE_SSO_BREAK_GLASS", "")),
             "traces_exporters": traces_exporters(os.environ),

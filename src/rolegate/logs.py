@@ -97,11 +97,14 @@ class _RolegateHandler(logging.StreamHandler):  # type: ignore[type-arg]  # the 
     """The handler `configure_logging` installs (and replaces when called again)."""
 
 
-def configure_logging(log_format: LogFormat = "json", *, level: int | str = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
+def configure_logging(
+    log_format: LogFormat = "json", *, level: int | str = logging.INFO, stream: TextIO | None = None, access_log: bool = True
+) -> logging.Handler:
     """Send every logger's records (Rolegate's, uvicorn's, the libraries') to one
     handler on `stream` (stderr) in `log_format`; returns the handler (remove it from
     the root logger to undo). Calling it again replaces the handler it installed
-    before (no doubled lines) and leaves others' handlers alone."""
+    before (no doubled lines) and leaves others' handlers alone. `access_log`: whether
+    uvicorn's line per request reaches it (off, uvicorn does not even build the line)."""
     handler = _RolegateHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
@@ -117,5 +120,7 @@ def configure_logging(log_format: LogFormat = "json", *, level: int | str = logg
         # give these loggers handlers of their own; here they reach the root's.
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        # uvicorn writes the access line only when its logger has a handler to reach:
+        # without one it builds no record at all.
+        logger.propagate = access_log or name != "uvicorn.access"
     return handler

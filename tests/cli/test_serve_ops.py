@@ -97,6 +97,19 @@ def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
     assert not any("Context impl" in r["message"] for r in records)  # Alembic's chatter on each probe stays out
 
 
+def test_without_access_log_a_request_writes_no_line(tmp_path: Path) -> None:
+    """The default (`--no-access-log`): uvicorn disables its access logger, and the
+    app's own log set-up must not enable it again (it did, in every served app)."""
+    for s in _serve(tmp_path):
+        for _ in range(3):
+            assert s.get("/healthz", headers={"X-Request-Id": "quiet-1"}).status_code == 200
+        s.proc.terminate()
+        out, _ = s.proc.communicate(timeout=20)
+        records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        assert any(r["logger"] == "uvicorn.error" for r in records), out  # the server did log (start-up lines)
+        assert not [r for r in records if r["logger"] == "uvicorn.access"], out
+
+
 def test_text_logs_on_request(tmp_path: Path) -> None:
     for s in _serve(tmp_path, "--access-log", "--log-format", "text"):
         s.get("/healthz", headers={"X-Request-Id": "t-9"})

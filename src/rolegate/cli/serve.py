@@ -90,7 +90,7 @@ def serve(
     chosen: LogFormat = (
         "text" if (log_format.value if log_format is not None else settings.log_format) == "text" else "json"
     )
-    handler = configure_logging(chosen, level=_level(settings.log_level))
+    handler = configure_logging(chosen, level=_level(settings.log_level), access_log=access_log)
     try:
         _serve(settings, host, port, access_log, workers, chosen)
     finally:
@@ -102,7 +102,7 @@ def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: 
         status = require_current(settings.database_url)
     # The app reads its settings from the environment it is built in: the database
     # chosen here (--url included) and the log format.
-    environment = {"ROLEGATE_DATABASE_URL": settings.database_url, "ROLEGATE_LOG_FORMAT": log_format}
+    environment = {"ROLEGATE_DATABASE_URL": settings.database_url, "ROLEGATE_LOG_FORMAT": log_format, "ROLEGATE_ACCESS_LOG": "1" if access_log else "0"}
     if workers > 1:
         environment |= _shared_by_workers(settings, workers)
     together = f" with {workers} workers" if workers > 1 else ""
