@@ -54,7 +54,9 @@ class Rolegate:
     unwatch_pools: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, on_revision=self.snapshots.committed, on_pending=self.snapshots.expect, on_mail=self.wake_mail)
+        return UnitOfWork(
+            self.engine, on_revision=self.snapshots.committed, on_pending=self.snapshots.expect, on_mail=self.wake_mail, on_webhooks=self.wake_webhooks
+        )
 
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (SQLite: no write lock; cannot commit)."""
@@ -73,8 +75,9 @@ class Rolegate:
             self.outbox.wake()
 
     def wake_webhooks(self) -> None:
+        """A pass at once: an endpoint was registered or enabled here, or a retry asked for."""
         if self.webhooks is not None:
-            self.webhooks.wake()
+            self.webhooks.endpoints_changed()
 
     @property
     def webhook_policy(self) -> DeliveryPolicy:

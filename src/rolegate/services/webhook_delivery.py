@@ -126,6 +126,8 @@ class PassResult:
     failed: int = 0
     more: bool = False
     """A cursor still had events after its batch: run another pass at once."""
+    idle: bool = False
+    """No endpoint is enabled: a commit has no one to be delivered to."""
 
 
 @dataclass
@@ -171,6 +173,8 @@ class WebhookSender:
     def deliver_due(self) -> PassResult:
         """Deliver what is due now on every cursor; the totals of the pass."""
         work = self._plan(self._clock())
+        if work is None:
+            return PassResult(idle=True)
         total = PassResult()
         if not work:
             return total
@@ -186,13 +190,14 @@ class WebhookSender:
             total.more = total.more or item.result.more
         return total
 
-    def _plan(self, now: datetime) -> list[_Work]:
+    def _plan(self, now: datetime) -> list[_Work] | None:
         """The cursors with events after them, not waiting for a retry nor held by
-        another sender (a few indexed reads, whatever the number of events)."""
+        another sender (a few indexed reads, whatever the number of events); None when
+        no endpoint is enabled."""
         with self._reader() as uow:
             endpoints = uow.webhooks.enabled_endpoints()
             if not endpoints:
-                return []
+                return None
             workspaces = uow.webhooks.workspaces_of(e.organization_id for e in endpoints)
             cursors = uow.webhooks.cursors([e.id for e in endpoints])
             last = uow.webhooks.last_seqs(sorted({w for ws in workspaces.values() for w in ws}))
@@ -345,13 +350,17 @@ class WebhookWorker:
     when woken (a commit), at once again while a pass leaves work, and every `poll`
     seconds (retries whose time came). Passes that find nothing to deliver start at
     least `coalesce` seconds apart: every commit wakes the worker, and under a write
-    load each pass would otherwise read the endpoints again for the same events."""
+    load each pass would otherwise read the endpoints again for the same events.
+    While no endpoint is enabled, commits do not wake it (nothing to deliver): it
+    looks again every `poll` seconds (an endpoint another process registered), or at
+    once when this process registers or enables one (`endpoints_changed`)."""
 
     def __init__(self, sender: WebhookSender, *, poll: float = 1.0, coalesce: float = 0.05) -> None:
         self.sender = sender
         self.poll = poll
         self.coalesce = coalesce
         self._wake = threading.Event()
+        self._forced = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -363,8 +372,14 @@ class WebhookWorker:
         """Called with a commit's (workspace, revision); any call means "look now"."""
         self._wake.set()
 
+    def endpoints_changed(self) -> None:
+        """A pass at once, even while no endpoint was enabled at the last one."""
+        self._forced.set()
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._forced.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
@@ -373,11 +388,15 @@ class WebhookWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            self._forced.clear()
             started = time.monotonic()
             try:
                 result = self.sender.deliver_due()
                 if result.more or result.delivered:
                     continue  # more may be waiting, and a commit during the pass was cleared above
+                if result.idle:
+                    self._forced.wait(self.poll)
+                    continue
             except Exception:  # the database may be briefly unavailable: log, keep the thread alive
                 log.exception("the webhook sender failed; retrying in %s s", self.poll)
             self._wake.wait(self.poll)

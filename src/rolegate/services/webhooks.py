@@ -238,6 +238,13 @@ def _endpoint(uow: UnitOfWork, organization_id: str, endpoint_id: str) -> Endpoi
     return found
 
 
+def _wake_sender(uow: UnitOfWork) -> None:
+    """After the commit, the webhook sender of this process looks at once: while no
+    endpoint was enabled it looked only every poll, not at each commit."""
+    if uow.on_webhooks is not None:
+        uow.after_commit(uow.on_webhooks)
+
+
 def _event_types(values: Sequence[str]) -> tuple[str, ...]:
     cleaned = tuple(dict.fromkeys(v.strip() for v in values))
     bad = [v for v in cleaned if not _EVENT_TYPE.fullmatch(v)]
@@ -275,6 +282,8 @@ def create_endpoint(
         last = uow.webhooks.last_seqs(workspaces)
         for workspace_id in workspaces:
             uow.webhooks.add_cursor(workspace_id, row.id, last.get(workspace_id, 0), at)
+        if enabled:
+            _wake_sender(uow)
         uow.commit()
     return CreatedEndpoint(EndpointView(row), row.secret)
 
@@ -323,6 +332,7 @@ def update_endpoint(
                 values["disabled_reason"] = None
                 values["failing_since"] = None
                 uow.webhooks.retry_now(endpoint_id, at)
+                _wake_sender(uow)
         if values:
             uow.webhooks.update_endpoint(endpoint_id, at, **values)
         updated = _endpoint(uow, organization_id, endpoint_id)

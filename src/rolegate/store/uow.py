@@ -85,6 +85,7 @@ class UnitOfWork:
         on_revision: Callable[[str, int], None] | None = None,
         on_mail: Callable[[], None] | None = None,
         on_pending: Callable[[str, int | None], None] | None = None,
+        on_webhooks: Callable[[], None] | None = None,
         read_only: bool = False,
     ) -> None:
         self.engine = engine
@@ -96,6 +97,9 @@ class UnitOfWork:
         do it), then `on_revision` after the commit; None instead when the commit failed."""
         self.on_mail = on_mail
         """Wakes the outbox sender; a service that queues an email calls it after commit."""
+        self.on_webhooks = on_webhooks
+        """Wakes the webhook sender at once, even when it found no endpoint to deliver to;
+        a service that registers or enables an endpoint calls it after commit."""
         self._conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []

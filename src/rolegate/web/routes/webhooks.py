@@ -81,7 +81,6 @@ async def act(request: Request, workspace_id: str, endpoint_id: str, action: str
         elif action in ("enable", "disable"):
             change = webhooks.EndpointChange(enabled=action == "enable")
             webhooks.update_endpoint(rg.uow(), actor=page.actor, organization_id=org, endpoint_id=endpoint_id, change=change)
-            rg.wake_webhooks()
             session_of(request).flash(f"Webhook endpoint {action}d.")
         else:
             return _render(request, page, status=404, error=InvalidInputError(f"no action {action!r}"))
