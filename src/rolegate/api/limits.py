@@ -37,6 +37,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rolegate.api.deps import authenticated
+from rolegate.api.endpoints import in_one_hop
 from rolegate.api.problems import BODY_LIMIT_SCOPE_KEY, body_too_large
 
 __all__ = [
@@ -174,7 +175,12 @@ def _is_json(content_type: str | None) -> bool:
 class ApiRoute(APIRoute):
     """A route of the HTTP API. A body larger than `OFF_LOOP_BYTES` (declared, or
     chunked) is read only once the API key is valid (on routes that need one), and
-    decoded in a worker thread; FastAPI then validates the decoded value."""
+    decoded in a worker thread; FastAPI then validates the decoded value. A plain
+    function runs in one worker-thread hop with its response's validation
+    (`endpoints.in_one_hop`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, in_one_hop(self, endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
