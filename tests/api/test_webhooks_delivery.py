@@ -428,6 +428,14 @@ class _CountingSender:
         return PassResult()
 
 
+def _commits(worker: WebhookWorker, seconds: float = 0.5) -> None:
+    """A commit every 2 ms for `seconds` (about 250 in the default half second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        worker.wake()
+        time.sleep(0.002)
+
+
 def test_a_burst_of_commits_wakes_the_worker_for_few_passes() -> None:
     """Issue 18 (admin writes under load): every commit wakes the worker; passes that
     find nothing start `coalesce` apart, not one per commit. A wake still gets a pass."""
@@ -435,10 +443,7 @@ def test_a_burst_of_commits_wakes_the_worker_for_few_passes() -> None:
     worker = WebhookWorker(sender, poll=30.0, coalesce=0.2)  # type: ignore[arg-type]
     worker.start()
     try:
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            worker.wake()
-            time.sleep(0.002)  # ~250 commits
+        _commits(worker)
         time.sleep(0.3)
         assert 2 <= sender.passes <= 6, sender.passes  # the start, then one per 0.2 s
         before = sender.passes
@@ -465,10 +470,7 @@ def test_while_no_endpoint_is_enabled_commits_do_not_wake_the_worker() -> None:
     worker = WebhookWorker(sender, poll=30.0, coalesce=0.01)  # type: ignore[arg-type]
     worker.start()
     try:
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            worker.wake()  # a commit
-            time.sleep(0.002)
+        _commits(worker)
         time.sleep(0.1)
         assert sender.passes == 1, sender.passes  # the one at start
         worker.endpoints_changed()
