@@ -66,7 +66,7 @@ def test_a_plain_route_and_its_response_validation_take_one_hop(hops: list[Calla
     assert len(hops) == 1, hops
 
 
-def test_a_response_that_does_not_validate_is_still_a_server_error(hops: list[Callable[..., Any]]) -> None:
+def test_a_response_that_does_not_validate_is_still_a_server_error() -> None:
     with TestClient(_app(), raise_server_exceptions=False) as client:
         assert client.get("/broken").status_code == 500
 
@@ -77,6 +77,12 @@ def test_a_coroutine_route_is_left_as_it_is(hops: list[Callable[..., Any]]) -> N
         hops.clear()
         assert client.get("/async").json() == {"name": "a", "count": 1}
     assert hops == []
-    schema = app.openapi()["paths"]["/things/{name}"]["get"]
+
+
+def test_a_wrapped_route_keeps_its_operation() -> None:
+    """The coroutine that replaces a plain function has the function's name, docstring
+    and signature: the OpenAPI operation and its parameters are the function's."""
+    schema = _app().openapi()["paths"]["/things/{name}"]["get"]
     assert (schema["summary"], schema["operationId"]) == ("A thing", "thing_things__name__get")  # the function's own name and signature
     assert [p["name"] for p in schema["parameters"]] == ["name"]
+    assert schema["description"].startswith("Returns a dict")
