@@ -120,6 +120,9 @@ class Config:
     record_connections: int = 8
     record_duration: float = 30.0
     workers: int = 2
+    worker_ports: bool = False
+    """`workers`: N `rolegate serve` processes on N ports, the client's connections spread
+    evenly over them (as a load balancer spreads them), instead of `--workers N`."""
     paced_writes_per_s: float = 20.0
     """`paced`: admin writes sent at this rate on their own connections (open loop)."""
     members: int = 40
@@ -502,12 +505,15 @@ def database(kind: str, tmp: Path, name: str, server: str) -> Iterator[str]:
 
 
 @contextmanager
-def servers(url: str, tmp: Path, name: str, workers: int) -> Iterator[tuple[list[Server], str]]:
-    """One `rolegate serve`, or `workers` of them: `--workers N` if the CLI has it,
-    else N processes on N ports. Yields the servers and how they were run."""
+def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False) -> Iterator[tuple[list[Server], str]]:
+    """One `rolegate serve`, or `workers` of them: `--workers N` if the CLI has it and
+    not `ports`, else N processes on N ports. Yields the servers and how they were run."""
     if workers <= 1:
         how = "`rolegate serve` (one process)"
         started = [rolegate_server(name, url, free_port(), tmp)]
+    elif ports:
+        how = f"{workers} `rolegate serve` processes on {workers} ports, the client's connections round-robin over them (`--worker-ports`)"
+        started = [rolegate_server(f"{name}-{k}", url, free_port(), tmp) for k in range(workers)]
     elif serve_has_workers():
         how = f"`rolegate serve --workers {workers}` (one port)"
         srv = rolegate_server(name, url, free_port(), tmp)
@@ -578,7 +584,7 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
             w = _prepared[url] = grow(setup_demo(url), config)
         demo = w.demo
         log(f"{name}: workspace ready on {db} ({len(w.members)} members, {len(w.accounts)} accounts, {w.setup_s:.1f} s); {connections} connections, {duration:g} s")
-        with servers(url, tmp, name, workers) as (started, how):
+        with servers(url, tmp, name, workers, ports=config.worker_ports) as (started, how):
             pids = [s.pid for s in started if s.pid is not None]
             load0 = load_average()
             t0 = time.perf_counter()
@@ -973,6 +979,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds of each mixed phase (default 120; the soak: 1800)")
     parser.add_argument("--record-duration", type=float)
     parser.add_argument("--connections", type=int)
+    parser.add_argument("--worker-ports", action="store_true", help="the workers phase as N processes on N ports, connections spread evenly (not --workers N)")
     parser.add_argument("--paced-rate", type=float, help="admin writes per second of the paced phase (default 20)")
     parser.add_argument("--phases", help=f"comma-separated, of {', '.join(PHASES)}")
     parser.add_argument("--db", choices=["pg", "sqlite"], help="database of mixed, peer and workers (default pg)")
@@ -994,6 +1001,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = replace(config, connections=args.connections)
     if args.paced_rate is not None:
         config = replace(config, paced_writes_per_s=args.paced_rate)
+    if args.worker_ports:
+        config = replace(config, worker_ports=True)
     if args.db is not None:
         config = replace(config, db=args.db)
     if args.phases:

@@ -6,8 +6,9 @@ audit chain; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -25,6 +26,7 @@ from rolegate.engine import compile as engine_compile
 from rolegate.engine.snapshot import CompiledRole
 from rolegate.services import assignments, members, records, roles
 from rolegate.services.context import load_state, record_change, remembered_at
+from rolegate.store.repositories import AuditRepository
 from tests.integration.support import PLATFORM, Ws, open_workspace
 
 
@@ -47,7 +49,9 @@ def _fresh(app: Rolegate, ws: Ws) -> Snapshot:
         return compile_snapshot(state.schema, features=state.workspace.features, roles=db_roles, members=db_members, revision=state.workspace.revision)
 
 
-def _assert_held_is_fresh(app: Rolegate, ws: Ws, revision: int) -> None:
+def _assert_held_is_fresh(app: Rolegate, ws: Ws, revision: int, *, head_known: bool = True) -> None:
+    """`head_known`: the inputs held know the audit chain's head (a write's, or followed
+    from the audit events; a reload of the snapshot cache leaves the next write to read it)."""
     held = app.snapshots.current(ws.id)
     assert held is not None
     assert held.revision == revision
@@ -61,7 +65,8 @@ def _assert_held_is_fresh(app: Rolegate, ws: Ws, revision: int) -> None:
     assert {r.id: r for r in inputs.roles} == ws.roles()
     assert sorted(inputs.members, key=lambda m: m.id) == sorted(ws.members(), key=lambda m: m.id)
     events = ws.events()
-    assert inputs.audit_head == ((events[-1].seq, events[-1].hash) if events else (0, GENESIS_HASH))
+    if head_known:
+        assert inputs.audit_head == ((events[-1].seq, events[-1].hash) if events else (0, GENESIS_HASH))
     assert ws.chain_intact()
 
 
@@ -388,3 +393,96 @@ def test_after_another_processs_write_the_acting_members_role_is_not_compiled_ag
     assert owner_role not in compiled, compiled  # neither under the lock nor after: reused
     monkeypatch.undo()
     _assert_held_is_fresh(app, ws, written.revision)
+
+
+_INPUT_READS = re.compile(r"\bFROM (roles|members|registry_objects|registry_fields)\b")
+
+
+def _written_elsewhere(app: Rolegate, write: Callable[[Rolegate], int]) -> int:
+    """What `write` returns, run by another process (its own engine and caches) on the same database."""
+    other = bootstrap(Settings(database_url=app.settings.database_url, listen=False))
+    try:
+        return write(other)
+    finally:
+        other.close()
+
+
+def test_another_processs_writes_are_followed_from_their_audit_events(rolegate_app: Rolegate) -> None:
+    """Issue 18 (many processes): the next write here reads the audit events after the
+    revision it holds, not the roles, the members and the schema again, and is left
+    with what a reload gives."""
+    app = rolegate_app
+    ws, role, csms, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+
+    def three_writes(other: Rolegate) -> int:
+        roles.update_role(other.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.update"], description="elsewhere")
+        members.change_member_role(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+        return assignments.assign_record(other.uow(), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1]).revision
+
+    _written_elsewhere(app, three_writes)
+    with _statements(app) as seen:
+        written = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1], role_id="guest")
+    assert any("FROM audit_events" in s for s in seen), seen
+    # the answer's row (the member written, with their email) is the only one read
+    assert [s for s in seen if _INPUT_READS.search(s)] == [s for s in seen if "JOIN users" in s], seen
+    _assert_held_is_fresh(app, ws, written.revision)
+    assert next(r for r in remembered_roles(app, ws.id, written.revision) if r.id == role).description == "elsewhere"
+
+
+def remembered_roles(app: Rolegate, workspace_id: str, revision: int) -> tuple[Role, ...]:
+    inputs = remembered_at(app.engine, workspace_id, revision)
+    assert inputs is not None
+    return inputs.roles
+
+
+def test_a_revision_of_another_process_is_compiled_for_decisions_from_its_audit_events(rolegate_app: Rolegate) -> None:
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    moved = _written_elsewhere(
+        app, lambda other: members.change_member_role(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id=role).revision
+    )
+    with _statements(app) as seen:
+        snap = app.snapshots.get(ws.id, min_revision=moved)
+    assert snap.revision == moved
+    assert not [s for s in seen if _INPUT_READS.search(s)], seen
+    _assert_held_is_fresh(app, ws, moved)
+
+
+def test_a_change_that_is_not_followed_is_read_again(rolegate_app: Rolegate) -> None:
+    app = rolegate_app
+    ws, _, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+
+    def new_role_for_a_member(other: Rolegate) -> int:
+        made = roles.create_role(other.uow(), actor=ws.owner, workspace_id=ws.id, name="Made elsewhere", level="analyst", grants=["accounts.view_all"], landing_page="dashboard")
+        return members.change_member_role(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id=made.id).revision
+
+    moved = _written_elsewhere(app, new_role_for_a_member)
+    with _statements(app) as seen:
+        app.snapshots.get(ws.id, min_revision=moved)
+    assert any("FROM roles" in s for s in seen), seen
+    _assert_held_is_fresh(app, ws, moved, head_known=False)
+
+
+def test_a_revision_without_its_audit_events_is_read_again(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every revision in between must come with the events that made it (a pruned log,
+    a bulk change that logs none): else nothing is taken from the events."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+
+    def two_writes(other: Rolegate) -> int:
+        roles.update_role(other.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.update"])
+        return members.change_member_role(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest").revision
+
+    moved = _written_elsewhere(app, two_writes)
+    between = AuditRepository.between_revisions
+    monkeypatch.setattr(AuditRepository, "between_revisions", lambda self, *a, **k: between(self, *a, **k)[1:])
+    with _statements(app) as seen:
+        app.snapshots.get(ws.id, min_revision=moved)
+    assert any("FROM roles" in s for s in seen), seen
+    monkeypatch.undo()
+    _assert_held_is_fresh(app, ws, moved, head_known=False)

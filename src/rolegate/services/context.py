@@ -25,6 +25,7 @@ from rolegate.domain.violations import Violation, raise_if
 from rolegate.domain.words import quoted
 from rolegate.domain.workspace import GENESIS_HASH, Actor, AuditEvent, Workspace, event_hash
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
+from rolegate.services.inputs_follow import inputs_after
 from rolegate.services.schema_upgrade_versions import product_schema
 from rolegate.store import Engine
 from rolegate.store.repositories import RecordRepository, utcnow
@@ -40,6 +41,7 @@ __all__ = [
     "admin_escalation",
     "authorize",
     "escalation",
+    "followed_inputs",
     "load_state",
     "member_name",
     "member_with_role",
@@ -335,7 +337,7 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
     site_admins = partial(uow.sites.admins, ws.organization_id)
-    held = _remembered(uow.engine, ws)
+    held = _remembered(uow.engine, ws) or followed_inputs(uow, ws)
     if held is not None:
         # Every change of the schema, a role or a member bumps the revision, so the inputs
         # the snapshot cache loaded at this revision (or the write that made it worked
@@ -355,6 +357,39 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
     # workspace still spares compiling the acting member's role if it is unchanged
     # (`compile_snapshot` reuses a role only when its schema, features and role match).
     return _state(ws, schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, None, _newest_compiled(uow.engine, ws.id))
+
+
+FOLLOW_REVISIONS = 64
+"""At most this many revisions behind, the inputs this process holds are moved
+forward by the audit events between (`followed_inputs`); further behind, read again."""
+
+
+def followed_inputs(uow: UnitOfWork, ws: Workspace, engine: Engine | None = None) -> StateInputs | None:
+    """The workspace's inputs at `ws.revision`, made by another process, from the older
+    ones this process holds and the audit events after them (`inputs_follow`): one
+    query instead of the roles, the members and the schema. Remembered, as committed
+    data (`ws` is the committed row, read before any change of the caller's). None:
+    nothing held, too far behind, or a change not followed (the caller reads all).
+    `engine`: the database whose inputs this process holds, when `uow` reads a replica
+    of it."""
+    engine = engine or uow.engine
+    held = _inputs.get(engine, {}).get(ws.id)
+    if held is None or not 0 < ws.revision - held.revision <= FOLLOW_REVISIONS:
+        return None
+    if held.preset != ws.preset or held.schema.version != ws.schema_version:
+        return None
+    events = uow.audit.between_revisions(ws.id, held.revision, ws.revision, limit=FOLLOW_REVISIONS * 4)
+    # Every revision in between must be there, made by events that say what they changed.
+    if len(events) >= FOLLOW_REVISIONS * 4 or {e.revision for e in events} != set(range(held.revision + 1, ws.revision + 1)):
+        return None
+    moved = inputs_after(held.roles, held.members, events)
+    if moved is None:
+        return None
+    roles, members = moved
+    last = events[-1]
+    inputs = StateInputs(ws.revision, ws.preset, held.schema, roles, members, None, ws.features, (last.seq, last.hash), held.snapshot or held.base)
+    _remember(engine, ws.id, inputs)
+    return inputs
 
 
 def _newest_compiled(engine: Engine, workspace_id: str) -> Snapshot | None:

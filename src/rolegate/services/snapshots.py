@@ -64,7 +64,14 @@ from rolegate.metrics import (
     SNAPSHOTS_CACHED,
     SNAPSHOTS_UNCONFIRMED,
 )
-from rolegate.services.context import StateInputs, remember_compiled, remember_inputs, remembered_at, workspace_schema
+from rolegate.services.context import (
+    StateInputs,
+    followed_inputs,
+    remember_compiled,
+    remember_inputs,
+    remembered_at,
+    workspace_schema,
+)
 from rolegate.services.record_cache import (
     DEFAULT_RECORD_CACHE_SIZE,
     CachedRecordIndex,
@@ -507,9 +514,10 @@ class SnapshotCache:
             if current is not None and current.snapshot.revision == ws.revision:
                 return current.snapshot  # another process's write was undone, or a reconnect found nothing new
             started = time.perf_counter()
-            said = remembered_at(self._engine, ws.id, ws.revision)
+            # This process's write made the revision and said its inputs; or another
+            # process's write, followed from the inputs held before it (its audit events).
+            said = remembered_at(self._engine, ws.id, ws.revision) or followed_inputs(uow, ws, self._engine)
             if said is not None and said.preset == ws.preset and said.schema.version == ws.schema_version and said.features in (None, ws.features):
-                # This process's write made the revision and said its inputs: no reads.
                 roles, members, schema = said.roles, said.members, said.schema
             else:
                 roles = tuple(info.role for info in uow.roles.all(ws.id))

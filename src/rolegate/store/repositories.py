@@ -651,12 +651,30 @@ _AUDIT_HEAD = (
     .limit(1)
 )
 _AUDIT_INSERT = insert(t.audit_events)
+_AUDIT_BETWEEN = (
+    select(t.audit_events)
+    .where(
+        and_(
+            t.audit_events.c.workspace_id == bindparam("k_workspace_id"),
+            t.audit_events.c.revision > bindparam("k_after"),
+            t.audit_events.c.revision <= bindparam("k_through"),
+        )
+    )
+    .order_by(t.audit_events.c.revision, t.audit_events.c.seq)
+    .limit(bindparam("k_limit"))
+)
 
 
 class AuditRepository(_Repo):
     def last(self, workspace_id: str) -> tuple[int, str] | None:
         row = self.conn.execute(_AUDIT_HEAD, {"k_workspace_id": workspace_id}).first()
         return (int(row.seq), str(row.hash)) if row is not None else None
+
+    def between_revisions(self, workspace_id: str, after: int, through: int, *, limit: int) -> list[AuditEvent]:
+        """The events that made the revisions after `after` up to `through`, in chain
+        order, at most `limit` of them (one query, on the change feed's index)."""
+        rows = self.conn.execute(_AUDIT_BETWEEN, {"k_workspace_id": workspace_id, "k_after": after, "k_through": through, "k_limit": limit})
+        return [_event(r) for r in rows]
 
     def append(self, event: AuditEvent) -> None:
         payload = event.payload()
