@@ -64,7 +64,8 @@ def test_events_apply_in_chain_order() -> None:
     then = first.with_changes(grants=["accounts.view_all"])
     events = [_event("role.update", "role", ROLE.id, role_json(first), 2), _event("role.update", "role", ROLE.id, role_json(then), 3)]
     moved = inputs_after([ROLE], [], events)
-    assert moved is not None and moved[0] == (then,)
+    assert moved is not None
+    assert moved[0] == (then,)
 
 
 @pytest.mark.parametrize("action", sorted(RECORD_ONLY_ACTIONS))
