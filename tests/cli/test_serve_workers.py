@@ -31,7 +31,9 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 from uvicorn.importer import import_from_string
+from uvicorn.supervisors import multiprocess
 
+from rolegate.cli import serve as serve_cli
 from rolegate.cli.main import app
 from rolegate.cli.serve import APP_FACTORY
 from tests.pg import postgres_url
@@ -53,7 +55,17 @@ def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_
     def fake_run(target: Any, **options: Any) -> None:
         calls.append((target, options, {k: v for k, v in os.environ.items() if k.startswith("ROLEGATE_")}))
 
+    def fake_supervise(supervisor: multiprocess.Multiprocess) -> None:
+        """What `serve` hands uvicorn's supervisor, with the socket it holds for the workers."""
+        config = supervisor.config
+        (held,) = supervisor.sockets
+        assert multiprocess.Process is serve_cli._OwnSocketWorker  # each worker makes a socket of its own
+        assert held.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        options = {"factory": config.factory, "workers": config.workers, "port": held.getsockname()[1]}
+        fake_run(config.app, **options)
+
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(multiprocess.Multiprocess, "run", fake_supervise)
     for name in ("ROLEGATE_SECRET_KEY", "ROLEGATE_DATABASE_URL", "ROLEGATE_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)  # and restored after the test: `serve` sets them for its workers
     result = runner.invoke(app, ["serve", "--url", sqlite_url, "--workers", "3", "--port", "9002"])
@@ -66,6 +78,7 @@ def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_
     assert "ROLEGATE_SECRET_KEY is not set" in result.output
     assert "ROLEGATE_REDIS_URL is not set" in result.output
     assert "with 3 workers" in result.output
+    assert multiprocess.Process is not serve_cli._OwnSocketWorker  # uvicorn's own again after the run
 
     monkeypatch.setenv("ROLEGATE_SECRET_KEY", "the-operators-key")
     monkeypatch.setenv("ROLEGATE_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -294,6 +307,45 @@ def _cookie(r: Reply) -> str:
         if name.lower() == "set-cookie" and value.startswith("rolegate_session="):
             return value.split(";", 1)[0]
     raise AssertionError(f"no session cookie in {r.headers}")
+
+
+def _listening(port: int) -> int:
+    """Listening sockets on `port` (Linux's /proc): one per worker with SO_REUSEPORT, one in all when shared."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            count += int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A"  # TCP_LISTEN
+    return count
+
+
+@pytest.mark.skipif(not serve_cli.SPREAD_BY_KERNEL, reason="SO_REUSEPORT spreads connections on Linux only")
+def test_each_worker_listens_on_its_own_socket_and_keep_alive_connections_are_spread(tmp_path: Path) -> None:
+    """Issue 18 (many processes): on one shared socket, whichever worker woke first
+    took most long-lived connections (14 of 16 measured, the other worker idle)."""
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--url", url]).exit_code == 0
+    with serve_workers(url) as workers:
+        assert _listening(workers.port) == 2
+        held: dict[int, int] = {}
+        conns = []
+        try:
+            for _ in range(32):  # opened one after another, all kept open: as a client's pool does
+                conn = http.client.HTTPConnection("127.0.0.1", workers.port, timeout=30)
+                conn.request("GET", "/healthz")
+                assert conn.getresponse().read() is not None
+                conns.append(conn)
+                assert conn.sock is not None
+                holder = _holder(conn.sock.getsockname()[1], workers.port, workers.pids())
+                assert holder is not None
+                held[holder] = held.get(holder, 0) + 1
+        finally:
+            for conn in conns:
+                conn.close()
+    # Spread by a hash of each connection's addresses: each of two workers gets 16 on
+    # average; fewer than 4 has a chance of about 3 in a million.
+    assert len(held) == 2, held
+    assert min(held.values()) >= 4, held
 
 
 def test_two_workers_serve_share_logins_and_decide_fresh_after_a_write_on_sqlite(tmp_path: Path) -> None:
