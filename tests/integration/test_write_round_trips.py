@@ -486,3 +486,17 @@ def test_a_revision_without_its_audit_events_is_read_again(rolegate_app: Rolegat
     assert any("FROM roles" in s for s in seen), seen
     monkeypatch.undo()
     _assert_held_is_fresh(app, ws, moved, head_known=False)
+
+
+def test_a_role_edit_that_changes_nothing_reads_that_role_alone(rolegate_app: Rolegate) -> None:
+    """Its answer (the role as stored, with its dates) needs one row, not every role."""
+    app = rolegate_app
+    ws, role, _, _ = _bench_workspace(app)
+    app.snapshots.get(ws.id)  # the inputs held: the write reads no roles to start from
+    listed = next(v for v in roles.roles_page(app.uow(), actor=ws.owner, workspace_id=ws.id).roles if v.id == role)
+    with _statements(app) as seen:
+        written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
+    assert written.role == listed
+    reads = [s for s in seen if re.search(r"\bFROM roles\b", s)]
+    assert len(reads) == 1, reads
+    assert "roles.id = " in reads[0]

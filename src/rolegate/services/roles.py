@@ -142,7 +142,7 @@ def _viewed(
 
 def stored_role_view(uow: UnitOfWork, state: WorkspaceState, role_id: str) -> RoleView:
     """The role as the list shows it (dates from the store), read in the caller's transaction."""
-    info = next((i for i in uow.roles.all(state.workspace.id) if i.role.id == role_id), None)
+    info = uow.roles.info(state.workspace.id, role_id)
     if info is None:
         raise NotFoundError(
             f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id."

@@ -257,8 +257,13 @@ class RoleRepository(_Repo):
         return [_role_info(r) for r in rows]
 
     def get(self, workspace_id: str, role_id: str) -> Role | None:
+        info = self.info(workspace_id, role_id)
+        return info.role if info is not None else None
+
+    def info(self, workspace_id: str, role_id: str) -> RoleInfo | None:
+        """The role with its dates (None: no such role in the workspace)."""
         row = self.conn.execute(_ROLE, {"k_workspace_id": workspace_id, "k_id": role_id}).first()
-        return _role(row) if row is not None else None
+        return _role_info(row) if row is not None else None
 
     def name_taken(self, workspace_id: str, name: str, *, except_id: str | None = None) -> bool:
         stmt = select(t.roles.c.id).where(
