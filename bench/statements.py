@@ -1,10 +1,14 @@
 """Micro benchmark of the statements the benchmarked admin writes execute (issue 18):
 µs per call of each repository method and of each whole write, on a throwaway
-PostgreSQL database. usage: python bench/statements.py [N] [--trace | --forms]
+PostgreSQL database. usage: python bench/statements.py [N] [--trace | --forms | --follow]
 
 --trace prints each statement a write executes (to find the ones still built per call);
 --forms compares, for one record lookup, a statement built per call, `lambda_stmt` and a
-prebuilt statement with bindparam() placeholders executed with a parameters dict."""
+prebuilt statement with bindparam() placeholders executed with a parameters dict;
+--follow times what this process pays after another process's write (a second
+Rolegate on the same database): its next write, and its snapshot of the new revision,
+with the audit events followed (`context.followed_inputs`) and with them read again
+(`FOLLOW_REVISIONS = 0`), side by side."""
 
 from __future__ import annotations
 
@@ -48,9 +52,56 @@ def main() -> None:
         app: Rolegate = bootstrap(Settings(database_url=url, listen=False))
         app.create_tables()
         try:
-            run(app, n, trace)
+            if "--follow" in sys.argv:
+                follow(app, url, max(50, n // 10))
+            else:
+                run(app, n, trace)
         finally:
             app.close()
+
+
+def follow(app: Rolegate, url: str, n: int) -> None:
+    from rolegate.services import context
+
+    other: Rolegate = bootstrap(Settings(database_url=url, listen=False))
+    try:
+        ws = open_workspace(app, "natero", seat_capacities={"csm": None, "analyst": None})
+        role = roles.create_role(app.uow(), actor=ws.owner, workspace_id=ws.id, name="Bench", level="analyst", grants=["accounts.view_all"], landing_page="dashboard").id
+        csms = [ws.add("csm", tag="csm") for _ in range(2)]
+        execs = [ws.add("executive", tag="exec") for _ in range(2)]
+        records.upsert_record(app.uow(), actor=PLATFORM, workspace_id=ws.id, record=Record("account", "acc-1", None, csms[0]))
+        grants = (["accounts.view_all", "accounts.update"], ["accounts.view_all"])
+        elsewhere: list[Callable[[int], int]] = [
+            lambda k: roles.update_role_written(other.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=grants[k % 2]).revision,
+            lambda k: members.change_member_role(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1], role_id=("guest", "executive")[k % 2]).revision,
+            lambda k: assignments.assign_record(other.uow(), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[k % 2]).revision,
+        ]
+
+        def here(k: int) -> object:
+            return members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id=("guest", "executive")[k % 2])
+
+        kept = context.FOLLOW_REVISIONS
+        for label, limit in (("followed", kept), ("read again", 0), ("followed", kept), ("read again", 0)):
+            context.FOLLOW_REVISIONS = limit
+            write = load = (0.0, 0.0)
+            app.snapshots.get(ws.id)
+            for k in range(n):
+                # another process writes; this one decides at that revision, then writes
+                revision = elsewhere[k % 3](k)
+                t0, c0 = time.perf_counter(), time.thread_time()
+                app.snapshots.get(ws.id, min_revision=revision)
+                t1, c1 = time.perf_counter(), time.thread_time()
+                revision = elsewhere[(k + 1) % 3](k)
+                t2, c2 = time.perf_counter(), time.thread_time()
+                here(k)
+                t3, c3 = time.perf_counter(), time.thread_time()
+                load = (load[0] + t1 - t0, load[1] + c1 - c0)
+                write = (write[0] + t3 - t2, write[1] + c3 - c2)
+            print(f"{label:<11} snapshot of the other's revision {load[0] / n * 1e6:7.0f} µs wall {load[1] / n * 1e6:7.0f} µs CPU;"
+                  f" write after the other's {write[0] / n * 1e6:7.0f} µs wall {write[1] / n * 1e6:7.0f} µs CPU")
+        context.FOLLOW_REVISIONS = kept
+    finally:
+        other.close()
 
 
 def forms(app: Rolegate, n: int, workspace_id: str) -> None:
