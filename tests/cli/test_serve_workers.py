@@ -53,19 +53,11 @@ def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_
     calls: list[tuple[Any, dict[str, Any], dict[str, str]]] = []
 
     def fake_run(target: Any, **options: Any) -> None:
+        # uvicorn's supervisor makes each worker a socket of its own (SO_REUSEPORT, Linux)
+        options["own_sockets"] = multiprocess.Process is serve_cli._OwnSocketWorker
         calls.append((target, options, {k: v for k, v in os.environ.items() if k.startswith("ROLEGATE_")}))
 
-    def fake_supervise(supervisor: multiprocess.Multiprocess) -> None:
-        """What `serve` hands uvicorn's supervisor, with the socket it holds for the workers."""
-        config = supervisor.config
-        (held,) = supervisor.sockets
-        assert multiprocess.Process is serve_cli._OwnSocketWorker  # each worker makes a socket of its own
-        assert held.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
-        options = {"factory": config.factory, "workers": config.workers, "port": held.getsockname()[1]}
-        fake_run(config.app, **options)
-
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    monkeypatch.setattr(multiprocess.Multiprocess, "run", fake_supervise)
     for name in ("ROLEGATE_SECRET_KEY", "ROLEGATE_DATABASE_URL", "ROLEGATE_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)  # and restored after the test: `serve` sets them for its workers
     result = runner.invoke(app, ["serve", "--url", sqlite_url, "--workers", "3", "--port", "9002"])
@@ -73,6 +65,7 @@ def test_serve_with_workers_hands_uvicorn_a_factory_and_the_workers_one_session_
     target, options, env = calls[-1]
     # Workers import the app themselves: a factory by its import string, never the parent's object.
     assert (target, options["factory"], options["workers"], options["port"]) == (APP_FACTORY, True, 3, 9002)
+    assert options["own_sockets"] is serve_cli.SPREAD_BY_KERNEL
     assert env["ROLEGATE_DATABASE_URL"] == sqlite_url  # --url reaches the workers
     assert len(env["ROLEGATE_SECRET_KEY"]) >= 32  # one key made once, inherited by every worker
     assert "ROLEGATE_SECRET_KEY is not set" in result.output

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -114,22 +114,19 @@ def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: 
         f"Rolegate on http://{host}:{port}{together}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}",
         markup=False,
     )
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "access_log": access_log,
-        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
-        "log_config": None,
-    }
-    with _environment(environment):
+    with _environment(environment), _workers_of_their_own(workers > 1 and SPREAD_BY_KERNEL):
         # The factory builds the app (and its Rolegate, closed when the server stops) and
         # freezes the start-up objects out of the collector's reach, where the decision p99 went.
-        if workers > 1 and SPREAD_BY_KERNEL:
-            _run_workers(uvicorn.Config(APP_FACTORY, **options))
-        else:
-            uvicorn.run(APP_FACTORY, **options)
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            log_config=None,
+        )
 
 
 SPREAD_BY_KERNEL = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
@@ -139,50 +136,30 @@ way, kept elsewhere), whichever worker wakes first accepts: 14 of 16 keep-alive
 connections went to one of two workers (docs/benchmarks.md)."""
 
 
-def _run_workers(config: uvicorn.Config) -> None:
-    """uvicorn's supervisor (restarts, health checks, signals), its workers each on a
-    socket of its own (`_OwnSocketWorker`). The port is held here, bound but not
-    listening, so that it is taken (and a clash reported) before any worker starts."""
-    held = _reuse_port_socket(config.host, config.port)
-    try:
-        with _workers_of_their_own():
-            multiprocess.Multiprocess(config, sockets=[held]).run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        held.close()
-
-
-def _reuse_port_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error.strerror}", param_hint="--host/--port") from error
-    sock.set_inheritable(True)
-    return sock
-
-
 class _OwnSocketWorker(multiprocess.Process):
-    """A worker listening on a socket of its own, bound to the held address with
-    SO_REUSEPORT (in the worker: the held one is the parent's, shared by all)."""
+    """A worker of uvicorn's supervisor (restarts, health checks, signals) that listens
+    on a socket of its own: bound to the address of the parent's (which uvicorn binds
+    and never listens on) with SO_REUSEPORT, as each of its siblings' is."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover (runs in the worker)
         own = []
         for held in sockets or []:
-            host, port = held.getsockname()[:2]
-            own.append(_reuse_port_socket(host, port))
+            sock = socket.socket(held.family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(held.getsockname())
+            own.append(sock)
             held.close()
         super().target(own)
 
 
 @contextmanager
-def _workers_of_their_own() -> Iterator[None]:
-    """uvicorn's supervisor makes its workers from `multiprocess.Process`: ours while it runs."""
+def _workers_of_their_own(on: bool) -> Iterator[None]:
+    """uvicorn's supervisor makes its workers from `multiprocess.Process`: ours while
+    `serve` runs, when `on`."""
+    if not on:
+        yield
+        return
     made_by = multiprocess.Process
     multiprocess.Process = _OwnSocketWorker  # type: ignore[misc]
     try:
