@@ -18,8 +18,8 @@ Phases (`--phases`, all by default):
   fresh database of the same shape, right after: what writes cost decisions is the
   ratio of the two.
 * `workers`: the mix of `mixed` on `rolegate serve --workers 2` when the CLI has it,
-  else two `rolegate serve` processes on two ports, the client's connections spread
-  round-robin over them (the JSON and the docs say which).
+  else (or with `--worker-ports`) two `rolegate serve` processes on two ports, the
+  client's connections spread round-robin over them (the JSON and the docs say which).
 * `paced`: the peer's closed loop of decisions on `--connections` connections, and
   admin writes (the kinds and proportions of `mixed`) arriving open loop at
   `--paced-rate` per second (20), each on an idle connection of a pool of their own,

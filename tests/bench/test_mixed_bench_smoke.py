@@ -94,6 +94,19 @@ def test_behind_compares_the_compile_behind_with_inline(tmp_path: Path) -> None:
     assert result["verified"] > 0
 
 
+def test_worker_ports_runs_the_workers_phase_on_as_many_ports(tmp_path: Path) -> None:
+    """`--worker-ports`: N `rolegate serve` processes, connections spread evenly over
+    them by the client, as a load balancer does (not `--workers N`)."""
+    bench = load_bench("mixed")
+    out = tmp_path / "ports.json"
+    assert bench.main(["--quick", "--db", "sqlite", "--phases", "workers", "--worker-ports", "--json", str(out)]) == 0
+    workers = json.loads(out.read_text())["phases"]["workers"]
+    assert "2 `rolegate serve` processes on 2 ports" in workers["servers"]
+    assert len(workers["server_pids"]) == 2
+    assert workers["errors"] == 0, workers["error_examples"]
+    assert workers["kinds"]["writes"]["requests"] > 0
+
+
 def test_a_process_tree_is_summed_while_it_runs() -> None:
     """`rolegate serve --workers 2` is a supervisor whose workers do the work: the
     servers' CPU counts the whole process tree (the earlier run read 0.00 cores)."""
