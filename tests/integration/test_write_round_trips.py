@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
-from rolegate.domain.roles import Member, Role
+from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.schema import ProductSchema
 from rolegate.domain.workspace import GENESIS_HASH
 from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
@@ -465,6 +465,23 @@ def test_a_change_that_is_not_followed_is_read_again(rolegate_app: Rolegate) -> 
         app.snapshots.get(ws.id, min_revision=moved)
     assert any("FROM roles" in s for s in seen), seen
     _assert_held_is_fresh(app, ws, moved, head_known=False)
+
+
+def test_a_member_disabled_elsewhere_is_read_again_not_skipped(rolegate_app: Rolegate) -> None:
+    """A change not followed (here `member.disable`, which follows a role update that is)
+    is read again: taking it for a record change would keep a disabled member deciding."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+
+    def update_then_disable(other: Rolegate) -> int:
+        roles.update_role(other.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.update"])
+        return members.disable_member(other.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1]).revision
+
+    disabled = _written_elsewhere(app, update_then_disable)
+    snap = app.snapshots.get(ws.id, min_revision=disabled)
+    assert snap.member_status(execs[1]) is MemberStatus.DISABLED
+    _assert_held_is_fresh(app, ws, disabled, head_known=False)
 
 
 def test_a_revision_without_its_audit_events_is_read_again(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
