@@ -319,6 +319,10 @@ def test_each_worker_listens_on_its_own_socket_and_keep_alive_connections_are_sp
     url = f"sqlite:///{tmp_path / 'workers.db'}"
     assert runner.invoke(app, ["db", "upgrade", "--url", url]).exit_code == 0
     with serve_workers(url) as workers:
+        # `serve_workers` returns once one worker answers; the other may still be starting.
+        deadline = time.monotonic() + START_TIMEOUT
+        while _listening(workers.port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert _listening(workers.port) == 2
         held: dict[int, int] = {}
         conns = []
