@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 from _server import load_average, log, machine, now_utc, percentile, update_docs, versions  # noqa: E402
+from rolegate.domain.words import count_of  # noqa: E402
 
 __all__ = ["QUICK", "Config", "VerificationError", "main", "run"]
 
@@ -233,9 +234,9 @@ def run(cfg: Config, url: str) -> dict[str, Any]:
         ).all()
     rg.close()
     if versions_left or len(events) != cfg.workspaces or any(n != 1 for _, n in events):
-        raise VerificationError(f"{versions_left} workspace(s) not on version 2; {len(events)} with upgrade events")
+        raise VerificationError(f"{count_of(versions_left, 'workspace')} not on version 2; {len(events)} with upgrade events")
     if checked["wrong_count"]:
-        raise VerificationError(f"{checked['wrong_count']} wrong decision(s), e.g. {checked['wrong'][:3]}")
+        raise VerificationError(f"{count_of(checked['wrong_count'], 'wrong decision')}, e.g. {checked['wrong'][:3]}")
     before = [ms for at, ms in checked["samples"] if at < began]
     during = [ms for at, ms in checked["samples"] if began <= at <= ended]
     migrated = status.run.counts.get("migrated", 0)
@@ -288,7 +289,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
             "A decision is served from the process's cached snapshot; the tail is the first decision after a "
             "workspace's NOTIFY, which reloads its snapshot from the database.",
             "",
-            f"Verification: every workspace on version 2 with exactly one upgrade audit event; {k['wrong']} wrong decision(s).",
+            f"Verification: every workspace on version 2 with exactly one upgrade audit event; {count_of(k['wrong'], 'wrong decision')}.",
             END,
         ]
     )

@@ -110,7 +110,7 @@ def test_demo_reset_keeps_a_database_that_holds_other_workspaces(demo_db: Demo, 
         rg.close()
     code, output = run("demo", "--url", url, "--reset")
     assert code == 2, output
-    assert "--reset would delete 1 workspace(s) that are not the demo's (e.g. 'Acme CRM')" in output
+    assert "--reset would delete 1 workspace that is not the demo's (e.g. 'Acme CRM')" in output
     assert "fix: Run the demo on a database of its own" in output
     code, output = run("audit", "verify", "--url", url)
     assert code == 0, output
@@ -121,7 +121,7 @@ def test_audit_prune_and_verify_every_workspace_or_one(demo_db: Demo, tmp_path: 
     url = demo_db.copy(tmp_path)
     code, output = run("audit", "prune", "--url", url)
     assert code == 0, output
-    assert "pruned 0 event(s) in 5 workspace(s)" in output  # no retention set: every event stays
+    assert "pruned 0 events in 5 workspaces" in output  # no retention set: every event stays
     ws = demo_db.workspace("natero")
     code, output = run("audit", "verify", "--url", url, "-w", ws)
     assert code == 0, output
@@ -238,7 +238,7 @@ def test_audit_verify_names_the_first_altered_event(demo_db: Demo, tmp_path: Pat
         re.MULTILINE,
     ), out
     assert out.count("chain intact") == 4
-    assert "1 of 5 workspace(s) have a broken audit chain" in out
+    assert "1 of 5 workspaces has a broken audit chain" in out
 
 
 def test_audit_verify_names_a_removed_event(demo_db: Demo, tmp_path: Path) -> None:

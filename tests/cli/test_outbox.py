@@ -29,7 +29,7 @@ def test_C8_outbox_lists_unsent_email_with_its_link(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["outbox", "--url", url])
     assert result.exit_code == 0, result.output
-    assert "to kim@example.com: Reset your Rolegate password (unsent, 0 attempt(s))" in result.output
+    assert "to kim@example.com: Reset your Rolegate password (unsent, 0 attempts)" in result.output
     assert f"/password-reset/{token}" in result.output
     assert "no unsent email" in runner.invoke(app, ["outbox", "--url", url, "--to", "other@example.com"]).output
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from rolegate.bootstrap import bootstrap
 from rolegate.cli.main import app as cli_app
+from rolegate.cli.schema import _verb
 from rolegate.config import Settings
 from rolegate.domain.roles import Role, RoleKind
 from rolegate.domain.workspace import Actor
@@ -38,11 +39,12 @@ def test_plan_then_apply_with_a_blocked_workspace(tmp_path: Path) -> None:
     rg.close()
     r = runner.invoke(cli_app, ["schema", "plan", str(V2), "--url", url], env=WIDE)
     assert r.exit_code == 0, r.output
-    assert "catalyst -> version 2: 2 workspace(s) to upgrade (1 ready, 1 blocked)" in r.output
+    assert "catalyst -> version 2: 2 workspaces to upgrade (1 ready, 1 blocked)" in r.output
     assert "blocker: editor: 1 member over capacity" in r.output
     assert "role 'Editors': +objects.archive,objects.edit -objects.update" in r.output
     assert "~ permissions: notes.take -> notes.write" in r.output
     assert "~ fields: account.health_notes -> account.health_summary" in r.output
+    assert "summary: 0 members gain, 0 lose, 3 roles change, 1 seat overflow, 0 refused roles, 0 K8 violations" in r.output
     r = runner.invoke(cli_app, ["schema", "plan", str(V2), "--json", "--url", url], env=WIDE)
     plan = json.loads(r.output)
     assert plan["summary"]["to_upgrade"] == 2
@@ -63,3 +65,7 @@ def test_a_broken_new_schema_prints_its_problems(tmp_path: Path) -> None:
     r = runner.invoke(cli_app, ["schema", "plan", str(broken), "--url", url], env=WIDE)
     assert r.exit_code == 2
     assert "'notes.view' is still a permission of this version" in r.output
+
+
+def test_the_plan_summary_verbs_agree_with_their_counts() -> None:
+    assert [_verb(n, "gain") for n in (0, 1, 2)] == ["gain", "gains", "gain"]

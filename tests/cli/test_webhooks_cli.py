@@ -33,7 +33,7 @@ def test_deliver_sends_what_is_due_and_says_so(tmp_path: Path) -> None:
         runner = CliRunner()
         refused = runner.invoke(app, ["webhooks", "deliver", "--url", url])
         assert refused.exit_code == 1, refused.output  # loopback is private: refused, retried later
-        assert "delivered 0 change(s), 1 failed attempt(s)" in refused.output
+        assert "delivered 0 changes, 1 failed attempt" in refused.output
         assert receiver.received == []
         rg = bootstrap(Settings(database_url=url, listen=False))
         try:
@@ -45,7 +45,7 @@ def test_deliver_sends_what_is_due_and_says_so(tmp_path: Path) -> None:
             rg.close()
         result = runner.invoke(app, ["webhooks", "deliver", "--url", url, "--allow-private"])
         assert result.exit_code == 0, result.output
-        assert "failed attempt(s)" in result.output
         taken = [Webhook(made.secret).verify(r.body, r.headers) for r in receiver.received]
         assert taken[0]["type"] == "workspace.create"
-        assert f"delivered {len(taken)} change(s), 0 failed" in result.output
+        assert len(taken) > 1, taken  # the workspace and its roles, members...
+        assert f"delivered {len(taken)} changes, 0 failed attempts" in result.output

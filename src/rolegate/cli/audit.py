@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from rolegate.cli.common import EXIT_NO, UrlOption, fail, open_rolegate, out, reporting_errors
+from rolegate.domain.words import count_of
 from rolegate.domain.workspace import Actor
 from rolegate.services.audit_chains import prune_workspaces, verify_workspaces
 
@@ -53,7 +54,7 @@ def verify(
         )
     broken = sum(not chain.report.intact for chain in chains)
     if broken:
-        out.print(f"{broken} of {len(chains)} workspace(s) have a broken audit chain", style="bold red", markup=False)
+        out.print(f"{broken} of {count_of(len(chains), 'workspace')} {'has' if broken == 1 else 'have'} a broken audit chain", style="bold red", markup=False)
         raise typer.Exit(EXIT_NO)
 
 
@@ -76,5 +77,5 @@ def prune(
         removed = prune_workspaces(rg.uow(), actor=Actor.system("cli"), workspace_id=workspace)
     for ws_id, count in removed.items():
         if count:
-            out.print(f"{ws_id}: removed {count} event(s)", markup=False)
-    out.print(f"pruned {sum(removed.values())} event(s) in {len(removed)} workspace(s)", markup=False)
+            out.print(f"{ws_id}: removed {count_of(count, 'event')}", markup=False)
+    out.print(f"pruned {count_of(sum(removed.values()), 'event')} in {count_of(len(removed), 'workspace')}", markup=False)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rolegate.cli.common import UrlOption, open_rolegate, out, reporting_errors
+from rolegate.domain.words import count_of
 from rolegate.services.outbox import operator_mails
 
 LINK = re.compile(r"https?://\S+")
@@ -36,7 +37,7 @@ def outbox(
         out.print("the outbox is empty" if all_ else "no unsent email")
         return
     for m in shown:
-        state = f"sent {m.sent_at:%Y-%m-%d %H:%M}" if m.sent_at else f"unsent, {m.attempts} attempt(s)"
+        state = f"sent {m.sent_at:%Y-%m-%d %H:%M}" if m.sent_at else f"unsent, {count_of(m.attempts, 'attempt')}"
         out.print(
             f"--- {m.created_at:%Y-%m-%d %H:%M:%S} to {m.to_addr}: {m.subject} ({state})", markup=False, highlight=False
         )

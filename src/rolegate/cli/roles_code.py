@@ -11,6 +11,7 @@ import typer
 import yaml
 
 from rolegate.cli.common import UrlOption, fail, open_rolegate, out, reporting_errors
+from rolegate.domain.words import count_of
 from rolegate.domain.workspace import Actor
 from rolegate.presets.loader import DuplicateKeysError, load_yaml
 from rolegate.services.roles_code import Plan, apply_document, export_document, plan_document
@@ -77,7 +78,7 @@ def plan(file: FileArgument, workspace: WorkspaceOption, prune: PruneOption = Fa
     _print(planned, done=False)
     if planned.refusals:
         fail(
-            f"apply would refuse {len(planned.refusals)} change(s) of {file}, and apply nothing",
+            f"apply would refuse {count_of(len(planned.refusals), 'change')} of {file}, and apply nothing",
             "Change the file so that no rule refuses it, then plan again.",
         )
 

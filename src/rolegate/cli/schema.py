@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rolegate.cli.common import EXIT_NO, UrlOption, fail, open_rolegate, reporting_errors
 from rolegate.domain.errors import SchemaError
 from rolegate.domain.schema_format import ProductSchemaSpec
+from rolegate.domain.words import count_of
 from rolegate.domain.workspace import Actor
 from rolegate.presets import load_schema_file
 from rolegate.services.schema_upgrade import (
@@ -38,7 +39,7 @@ def validate(path: Annotated[Path, typer.Argument(help="A product schema YAML fi
     try:
         schema = load_schema_file(path)
     except SchemaError as exc:
-        err.print(f"[bold red]{path}: {len(exc.problems)} problem(s)[/]")
+        err.print(f"[bold red]{path}: {count_of(len(exc.problems), 'problem')}[/]")
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False)
         raise typer.Exit(EXIT_PROBLEMS) from None
@@ -81,10 +82,15 @@ def _source(path: Path) -> str:
         fail(f"cannot read {path}: {exc.strerror}", "Check the path.")
 
 
+def _verb(n: int, plural: str) -> str:
+    """The present tense agreeing with `n` things: "1 member gains", "2 members gain"."""
+    return plural + "s" if n == 1 else plural
+
+
 def _print_plan(plan: UpgradePlan) -> None:
     s = plan.summary()
     out.print(
-        f"{plan.product} -> version {plan.version}: {s['to_upgrade']} workspace(s) to upgrade "
+        f"{plan.product} -> version {plan.version}: {count_of(s['to_upgrade'], 'workspace')} to upgrade "
         f"({s['ready']} ready, {s['blocked']} blocked), {s['up_to_date']} already on it",
         markup=False,
     )
@@ -117,8 +123,9 @@ def _print_plan(plan: UpgradePlan) -> None:
             if m.gained or m.lost:
                 out.print(f"  member {m.member_id}: gains {', '.join(m.gained) or '-'}; loses {', '.join(m.lost) or '-'}", markup=False)
     out.print(
-        f"summary: {s['members_gaining']} member(s) gain, {s['members_losing']} lose, {s['roles_changed']} role(s) change, "
-        f"{s['seat_overflows']} seat overflow(s), {s['refused_roles']} refused role(s), {s['k8_violations']} K8 violation(s)",
+        f"summary: {count_of(s['members_gaining'], 'member')} {_verb(s['members_gaining'], 'gain')}, {s['members_losing']} {_verb(s['members_losing'], 'lose')}, "
+        f"{count_of(s['roles_changed'], 'role')} {_verb(s['roles_changed'], 'change')}, {count_of(s['seat_overflows'], 'seat overflow')}, "
+        f"{count_of(s['refused_roles'], 'refused role')}, {count_of(s['k8_violations'], 'K8 violation')}",
         markup=False,
     )
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from rolegate.cli.common import EXIT_NO, UrlOption, open_rolegate, out, reporting_errors
+from rolegate.domain.words import count_of
 from rolegate.services.webhook_delivery import deliver_until_idle
 
 app = typer.Typer(no_args_is_help=True, help="Webhooks: deliver committed changes to the organizations' endpoints.")
@@ -33,6 +34,6 @@ def deliver(
             policy = replace(policy, allow_private=True)
         with rg.webhook_sender(policy=policy) as sender:
             result = deliver_until_idle(sender)
-    out.print(f"delivered {result.delivered} change(s), {result.failed} failed attempt(s)")
+    out.print(f"delivered {count_of(result.delivered, 'change')}, {count_of(result.failed, 'failed attempt')}")
     if result.failed:
         raise typer.Exit(EXIT_NO)

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
+from rolegate.domain.words import count_of
+
 if TYPE_CHECKING:
     from rolegate.domain.violations import Violation
 
@@ -160,7 +162,7 @@ class SchemaError(InvalidInputError):
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(
-            f"{len(self.problems)} problem(s){where}:\n{lines}",
+            f"{count_of(len(self.problems), 'problem')}{where}:\n{lines}",
             fix="Fix each listed path; `rolegate schema validate FILE` re-checks it.",
         )
 

@@ -12,6 +12,7 @@ from rolegate.domain.audit_diff import Change, diff, named
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.rules.audit_rules import retention_violations
 from rolegate.domain.schema import AdminRight
+from rolegate.domain.words import count_of
 from rolegate.domain.workspace import Actor, AuditEvent, event_hash
 from rolegate.services.audit_export import to_csv, to_jsonl
 from rolegate.services.context import authorize, load_state, raise_if, record_change
@@ -55,7 +56,7 @@ class ChainReport:
 
     def __str__(self) -> str:
         if self.intact:
-            return f"{self.workspace_id}: chain intact up to event {self.last_seq}, {self.events} event(s)"
+            return f"{self.workspace_id}: chain intact up to event {self.last_seq}, {count_of(self.events, 'event')}"
         return f"{self.workspace_id}: chain broken at event {self.first_broken_seq}: {self.problem}"
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from rolegate.domain.errors import RolegateError
 from rolegate.domain.roles import MemberStatus
+from rolegate.domain.words import count_of
 from rolegate.domain.workspace import Actor, Workspace
 from rolegate.engine import Record, RecordRef
 from rolegate.presets import PRESET_KEYS, load_preset
@@ -263,7 +264,7 @@ def reset_demo_database(url: str) -> None:
             engine.dispose()
         if others:
             raise RolegateError(
-                f"--reset would delete {len(others)} workspace(s) that are not the demo's (e.g. {others[0].name!r})",
+                f"--reset would delete {count_of(len(others), 'workspace')} that {'is' if len(others) == 1 else 'are'} not the demo's (e.g. {others[0].name!r})",
                 fix="Run the demo on a database of its own: --url sqlite:///./demo.db",
             )
     downgrade(url, "base")

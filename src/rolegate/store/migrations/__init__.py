@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from rolegate.domain.errors import RolegateError
+from rolegate.domain.words import count_of
 from rolegate.store.availability import reachable
 from rolegate.store.database import make_engine
 from rolegate.store.tables import metadata
@@ -96,7 +97,7 @@ def check_sqlite_foreign_keys(connection: Connection) -> None:
     if broken:
         first = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
         raise RolegateError(
-            f"the migration left {len(broken)} row(s) pointing at missing rows ({first}); nothing was changed",
+            f"the migration left {count_of(len(broken), 'row')} pointing at missing rows ({first}); nothing was changed",
             fix="Fix the migration (or the data it moves) and run `rolegate db upgrade` again.",
         )
 
@@ -215,7 +216,7 @@ def upgrade(url: str, revision: str = "head") -> UpgradeResult:
                 shown = "; ".join(str(d) for d in diffs[:3])
                 raise RolegateError(
                     f"the database at {safe_url(url)} has Rolegate tables ({', '.join(sorted(existing))}) but no migration "
-                    f"history, and they differ from this version's schema ({len(diffs)} difference(s): {shown})",
+                    f"history, and they differ from this version's schema ({count_of(len(diffs), 'difference')}: {shown})",
                     fix="Point --url / ROLEGATE_DATABASE_URL at an empty database, or drop those tables.",
                 )
             command.stamp(alembic_config(connection=conn), "head")
