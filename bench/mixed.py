@@ -69,7 +69,8 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from array import array  # noqa: E402
-from collections.abc import Callable, Iterator, Sequence  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable, Collection, Iterator, Sequence  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import asdict, dataclass, field, replace  # noqa: E402
 from typing import Any  # noqa: E402
@@ -432,22 +433,59 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
-def tree_rss(pids: Sequence[int]) -> int:
-    """Bytes resident in the processes and all their descendants (Linux; 0 elsewhere)."""
-    total, todo, seen = 0, list(pids), set()
+def _tree(pids: Sequence[int]) -> list[int]:
+    """The processes and all their descendants (Linux; the processes alone elsewhere)."""
+    todo, seen = list(pids), []
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+        if pid not in seen:
+            seen.append(pid)
+            todo.extend(_children(pid))
+    return seen
+
+
+def tree_rss(pids: Sequence[int]) -> int:
+    """Bytes resident in the processes and all their descendants (Linux; 0 elsewhere)."""
+    total = 0
+    for pid in _tree(pids):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
         except OSError:
             continue
-        todo.extend(_children(pid))
     return total
+
+
+_ESTABLISHED, _LISTEN = "01", "0A"
+
+
+def connections_by_process(pids: Sequence[int], ports: Collection[int], *, state: str = _ESTABLISHED) -> list[int]:
+    """How many TCP sockets of `ports` in `state` (established connections by default)
+    each process of the trees of `pids` holds, for those that hold any, most first
+    (Linux; [] elsewhere): how the kernel spread the client's connections over `serve
+    --workers` (SO_REUSEPORT hashes each connection's addresses, so 16 connections may
+    well split 11 / 5)."""
+    owner: dict[str, int] = {}
+    for pid in _tree(pids):
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    owner[link[8:-1]] = pid
+        except OSError:
+            continue
+    held: Counter[int] = Counter()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()  # sl local remote st ... inode (the 10th)
+            if len(fields) > 9 and fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) in ports and fields[9] in owner:
+                held[owner[fields[9]]] += 1
+    return sorted(held.values(), reverse=True)
 
 
 # -- statistics --------------------------------------------------------------------------------------
@@ -525,10 +563,26 @@ def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False
     try:
         for srv in started:
             srv.start()
+        if len(started) == 1 and workers > 1 and sys.platform == "linux":
+            _wait_listening(started[0], workers)
         yield started, how
     finally:
         for srv in started:
             srv.stop()
+
+
+def _wait_listening(srv: Server, workers: int, timeout: float = 30.0) -> None:
+    """`serve --workers N` answers once one worker does; with a socket per worker
+    (SO_REUSEPORT), connections made before the others listen all go to the first one,
+    and the phase would measure one worker. Wait until N processes listen (a build
+    whose workers share the supervisor's socket never shows N: said, then go on)."""
+    assert srv.pid is not None
+    deadline = time.monotonic() + timeout
+    while (listening := len(connections_by_process([srv.pid], {srv.port}, state=_LISTEN))) < workers:
+        if time.monotonic() > deadline:
+            log(f"{srv.name}: {listening} of {workers} workers listen on a socket of their own after {timeout:g} s; going on")
+            return
+        time.sleep(0.05)
 
 
 # -- verification ------------------------------------------------------------------------------------
@@ -591,8 +645,13 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
             rss = RssWatch(pids).start(t0 + config.warmup)
             cpu: dict[str, CpuWatch] = {}
 
+            spread: list[int] = []
+            listening: list[int] = []
+
             def start_cpu() -> None:
                 cpu["w"] = CpuWatch(pids)
+                spread.extend(connections_by_process(pids, {s.port for s in started}))
+                listening.extend(connections_by_process(pids, {s.port for s in started}, state=_LISTEN))
 
             timer = threading.Timer(config.warmup, start_cpu)
             timer.start()
@@ -632,6 +691,8 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
         "rss": rss_summary(rss_samples),
         "rss_samples": [(round(t, 1), v) for t, v in rss_samples],
         "cores": cores,
+        "connections_by_process": spread,
+        "listening_processes": len(listening),
         "load_start": load0,
         "load_end": load1,
         "verified": compared,
@@ -913,6 +974,13 @@ def _load(v: Sequence[float]) -> str:
     return ", ".join(f"{x:.2f}" for x in v)
 
 
+def _servers(phase: dict[str, Any]) -> str:
+    """How the phase ran its servers and, with more than one, how many of the client's
+    connections each held."""
+    spread = phase.get("connections_by_process") or []
+    return phase["servers"] + (f"; connections held {' / '.join(map(str, spread))}" if len(spread) > 1 else "")
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         "| phase | db | servers | connections | req/s | errors | check p50 / p99 ms | record p50 / p99 | batch p50 / p99 | lookup p50 / p99 | writes p50 / p99 | RSS start -> end MiB (growth) | server cores | others' cores | load (1, 5, 15 min) start; end |",
@@ -925,7 +993,7 @@ def markdown(result: dict[str, Any]) -> str:
             cells.append(f"{k['p50_ms']:.2f} / {k['p99_ms']:.2f}" if k else "")
         rss, cores = p["rss"], p["cores"]
         lines.append(
-            f"| {p['name']} | {p['db']} | {p['servers']} | {p['connections']} | {p['rps']:,.0f} | {p['errors']} | {' | '.join(cells)} | "
+            f"| {p['name']} | {p['db']} | {_servers(p)} | {p['connections']} | {p['rps']:,.0f} | {p['errors']} | {' | '.join(cells)} | "
             f"{rss['start_mb']:.0f} -> {rss['end_mb']:.0f} ({100 * rss['growth']:+.1f}%) | {cores.get('servers', math.nan):.2f} | {cores.get('others', math.nan):.2f} | "
             f"{_load(p['load_start'])}; {_load(p['load_end'])} |"
         )

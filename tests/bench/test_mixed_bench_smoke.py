@@ -11,9 +11,11 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,9 @@ def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.C
         assert stats["requests"] > 0, kind
         assert math.isfinite(stats["p99_ms"]), kind
     assert not set(phases["peer"]["kinds"]) & {*bench.WRITE_KINDS, "writes"}  # the peer: decisions alone
+    if sys.platform == "linux":  # each worker listens on a socket of its own before the phase starts
+        assert phases["workers"]["listening_processes"] == 2
+        assert sum(phases["workers"]["connections_by_process"]) == phases["workers"]["connections"]
     assert set(phases["record-sqlite"]["kinds"]) == {"record"}
     # paced: the peer's decisions in a closed loop and, besides, writes arriving at a rate
     paced = phases["paced"]["kinds"]
@@ -105,6 +110,25 @@ def test_worker_ports_runs_the_workers_phase_on_as_many_ports(tmp_path: Path) ->
     assert len(workers["server_pids"]) == 2
     assert workers["errors"] == 0, workers["error_examples"]
     assert workers["kinds"]["writes"]["requests"] > 0
+    half = workers["connections"] // 2
+    assert workers["connections_by_process"] == [half, workers["connections"] - half]  # round-robin over the ports
+    assert f"connections held {half} / {workers['connections'] - half}" in bench.markdown(json.loads(out.read_text()))
+
+
+def test_the_connections_each_process_holds_are_counted() -> None:
+    """The accepted side of each connection to the port, by the process that holds it:
+    here this one (the client's sockets have the port as their remote end, not counted)."""
+    bench = load_bench("mixed")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        accepted = [listener.accept()[0] for _ in clients]
+        try:
+            assert bench.connections_by_process([os.getpid()], {port}) == [3]
+            assert bench.connections_by_process([os.getpid()], {port + 1 if port < 65535 else port - 1}) == []
+        finally:
+            for s in clients + accepted:
+                s.close()
 
 
 def test_a_process_tree_is_summed_while_it_runs() -> None:
@@ -125,3 +149,37 @@ def test_a_process_tree_is_summed_while_it_runs() -> None:
                     os.kill(int(child.parent.name), signal.SIGKILL)
         parent.kill()
         parent.wait()
+
+
+_LATE_LISTENER = """
+import socket, sys, time
+time.sleep(1.0)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a socket per worker (SO_REUSEPORT) and /proc are Linux's")
+def test_the_wait_for_workers_lasts_until_the_late_one_listens() -> None:
+    """A second listener of the port that comes a second late (as a worker still
+    starting does) is waited for: the phase's connections then reach both."""
+    bench = load_bench("mixed")
+    first = socket.socket()
+    first.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    first.bind(("127.0.0.1", 0))
+    first.listen()
+    port = first.getsockname()[1]
+    late = subprocess.Popen([sys.executable, "-c", _LATE_LISTENER, str(port)])
+    try:
+        started = time.monotonic()
+        bench._wait_listening(types.SimpleNamespace(name="late", pid=os.getpid(), port=port), 2)
+        assert time.monotonic() - started > 0.5
+        assert len(bench.connections_by_process([os.getpid()], {port}, state=bench._LISTEN)) == 2
+    finally:
+        late.kill()
+        late.wait()
+        first.close()
+
