@@ -163,15 +163,22 @@ def test_concurrent_writes_of_one_process_leave_what_a_reload_gives(rolegate_app
 
 
 @contextmanager
-def _statements(app: Rolegate, *, until_commit: bool = False) -> Iterator[list[str]]:
+def _statements(app: Rolegate, *, until_commit: bool = False, from_lock: bool = False) -> Iterator[list[str]]:
     """The statements that each wait for their answer; those sent in a pipeline with the
     COMMIT share its round trip and are not counted. `until_commit`: only those before
     the first COMMIT (what the workspace's lock is held for; after it, this process
-    loads the revision it wrote, record cache included, with the lock released)."""
+    loads the revision it wrote, record cache included, with the lock released).
+    `from_lock`: only those from the workspace's lock on (the reads before it make no
+    other writer wait)."""
     seen: list[str] = []
     committed: list[bool] = []
+    locked: list[bool] = []
 
     def count(conn: Connection, cursor: object, statement: str, *args: object) -> None:
+        if from_lock and not locked:
+            if "FOR UPDATE" not in statement:
+                return
+            locked.append(True)
         if getattr(conn.connection.driver_connection, "_pipeline", None) is None and not committed:
             seen.append(statement)
 
@@ -196,20 +203,20 @@ def test_a_write_takes_few_round_trips_on_postgresql(rolegate_app: Rolegate) -> 
     ws, role, csms, execs = _bench_workspace(app)
     app.snapshots.get(ws.id)
     roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
-    with _statements(app, until_commit=True) as seen:
+    with _statements(app, until_commit=True, from_lock=True) as seen:
         roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
-    # the lock, the role's update (returning its row); the revision, audit event and
-    # NOTIFY go with the COMMIT
-    assert len(seen) <= 2, seen
-    with _statements(app, until_commit=True) as seen:
+    # the lock; the role's row was read before it (its creation date), and the role's
+    # update, the revision, audit event and NOTIFY go with the COMMIT
+    assert len(seen) == 1, seen
+    with _statements(app, until_commit=True, from_lock=True) as seen:
         members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
-    # the lock, directory management, the member's accounts (a guest cannot hold them:
-    # N9), the update, the answer's row
-    assert len(seen) <= 5, seen
-    with _statements(app, until_commit=True) as seen:
+    # the lock, the answer's row, directory management, the member's accounts (a guest
+    # cannot hold them: N9); the update goes with the COMMIT
+    assert len(seen) == 4, seen
+    with _statements(app, until_commit=True, from_lock=True) as seen:
         assignments.assign_record(app.uow(), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1])
-    # the lock, the record, its update
-    assert len(seen) <= 3, seen
+    # the lock, the record; its update goes with the COMMIT
+    assert len(seen) == 2, seen
 
 
 @pytest.mark.parametrize("rolegate_app", ["postgresql"], indirect=True)
@@ -517,3 +524,23 @@ def test_a_role_edit_that_changes_nothing_reads_that_role_alone(rolegate_app: Ro
     reads = [s for s in seen if re.search(r"\bFROM roles\b", s)]
     assert len(reads) == 1, reads
     assert "roles.id = " in reads[0]
+
+
+def test_the_answers_of_writes_sent_with_the_commit_are_the_rows_stored(rolegate_app: Rolegate) -> None:
+    """A role edit and a member's role change send their update with the COMMIT, unread:
+    the answer is made from the row read before and the change. It must be the row the
+    store then holds, dates included (a disabled member's `disabled_at` too)."""
+    app = rolegate_app
+    ws, role, _, execs = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+    listed = next(v for v in roles.roles_page(app.uow(), actor=ws.owner, workspace_id=ws.id).roles if v.id == role)
+    assert written.role == listed
+    moved = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+    members.disable_member(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1])
+    moved_disabled = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1], role_id="guest")
+    with app.reader() as uow:
+        assert moved.member == uow.members.get(ws.id, execs[0])
+        assert moved_disabled.member == uow.members.get(ws.id, execs[1])
+    assert moved_disabled.member.disabled_at is not None
+    assert moved.member.member.role == moved_disabled.member.member.role == "guest"

@@ -22,6 +22,7 @@ from rolegate.engine import Decision, InMemoryRecordIndex, Record, RecordRef, Sn
 from rolegate.services.context import WorkspaceState, authorize, load_state, member_name, raise_if
 from rolegate.services.record_bulk import Change, Eligibility, eligibility, record_changes
 from rolegate.store.record_lists import Page
+from rolegate.store.repositories import record_updating, utcnow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
@@ -64,7 +65,7 @@ def assign_record(uow: UnitOfWork, *, actor: Actor, workspace_id: str, ref: Reco
         if assignee is not None:
             raise_if(eligibility(state, ref.type, assignee, lambda member_id: member_name(uow, workspace_id, member_id)))
         after = Record(before.type, before.id, before.parent, assignee)
-        uow.records.upsert(workspace_id, after)
+        uow.write_with_commit(*record_updating(workspace_id, after, utcnow()))  # `before` is in the index
         revision = record_changes(uow, workspace_id, actor, [Change("record.assign", ref.type, ref.id, {"assignee": before.assignee}, {"assignee": assignee})], state=state, with_commit=True)
         uow.commit()
         return AssignmentWritten(after, revision, changed=True)

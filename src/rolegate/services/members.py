@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rolegate.domain.permissions import role_permissions
@@ -39,7 +40,7 @@ from rolegate.services.context import (
     role_escalation,
 )
 from rolegate.services.passwords import hash_password
-from rolegate.store.repositories import MemberInfo, utcnow
+from rolegate.store.repositories import MemberInfo, member_updated, member_updating, utcnow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
@@ -246,19 +247,32 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
         state = load_state(uow, workspace_id)
-        revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True)
-        done = _changed(uow, workspace_id, member_id, revision)  # reads the member: not the revision nor the audit log
+        info = uow.members.get(workspace_id, member_id)  # the answer, as the change leaves it (`member_updated`)
+        now = utcnow()
+        revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True, now=now)
+        if revision == state.workspace.revision or info is None:
+            return _changed(uow, workspace_id, member_id, revision)  # nothing changed
+        done = MemberChanged(member_updated(info, Member(member_id, role_id, info.member.status), now), revision)
         uow.commit()
         return done
 
 
 def change_member_role_locked(
-    uow: UnitOfWork, state: WorkspaceState, *, actor: Actor, member_id: str, role_id: str, directory_sync: bool = False, with_commit: bool = False
+    uow: UnitOfWork,
+    state: WorkspaceState,
+    *,
+    actor: Actor,
+    member_id: str,
+    role_id: str,
+    directory_sync: bool = False,
+    with_commit: bool = False,
+    now: datetime | None = None,
 ) -> int:
     """`change_member_role` inside an open transaction whose workspace `state` is locked
     (the administrator record saves a role and a name at once); returns the revision.
     `directory_sync`: the change follows the directory's groups (services/scim.py).
-    `with_commit`: as for `record_change`."""
+    `with_commit`: as for `record_change`; the member's row is then written with the
+    commit too (`UnitOfWork.write_with_commit`). `now`: when the change is made."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
     before = state.member(member_id)
@@ -278,7 +292,10 @@ def change_member_role_locked(
     violations += admin_escalation(state, actor, _role_perms(state, old_role), lambda: member_with_role(uow, state, member_id))
     raise_if(violations)
     after = Member(before.id, role_id, before.status)
-    uow.members.update(workspace_id, after)
+    if with_commit:
+        uow.write_with_commit(*member_updating(workspace_id, after, now or utcnow()))
+    else:
+        uow.members.update(workspace_id, after)
     return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after), state=state.changed(member=after), with_commit=with_commit)
 
 

@@ -44,7 +44,7 @@ from rolegate.services.context import (
     role_escalation,
 )
 from rolegate.services.role_views import RoleView, WorkspaceView, role_view, workspace_view
-from rolegate.store.repositories import _field_json
+from rolegate.store.repositories import RoleInfo, _field_json, role_updating, utcnow
 from rolegate.store.uow import UnitOfWork
 
 __all__ = [
@@ -142,12 +142,14 @@ def _viewed(
 
 def stored_role_view(uow: UnitOfWork, state: WorkspaceState, role_id: str) -> RoleView:
     """The role as the list shows it (dates from the store), read in the caller's transaction."""
-    info = uow.roles.info(state.workspace.id, role_id)
+    return role_view(_stored_role(uow, state.workspace.id, role_id), state.schema, state.workspace.features, state.members)
+
+
+def _stored_role(uow: UnitOfWork, workspace_id: str, role_id: str) -> RoleInfo:
+    info = uow.roles.info(workspace_id, role_id)
     if info is None:
-        raise NotFoundError(
-            f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id."
-        )
-    return role_view(info, state.schema, state.workspace.features, state.members)
+        raise NotFoundError(f"no role {role_id!r} in this workspace", decision=None, fix="List the roles to find its id.")
+    return info
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +452,9 @@ def update_role_written(
     """`field_access` replaces the role's field permissions; `field_changes` changes
     only the fields it names (in the same transaction, so no edit is lost)."""
     with uow:
+        # The role's row before the lock: its creation date never changes, and the rest
+        # of the answer is `after` (the update is sent with the commit, unread).
+        stored = uow.roles.info(workspace_id, role_id)
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         schema = state.schema
@@ -465,9 +470,11 @@ def update_role_written(
             field_access=field_access,
             field_changes=field_changes,
         )
-        if after == before:
-            return RoleWritten(before, stored_role_view(uow, state, role_id), state.workspace.revision)
         feats = state.workspace.features
+        if after == before:
+            # The row read first is the state's role unless the role changed in between.
+            view = role_view(stored, schema, feats, state.members) if stored is not None and stored.role == before else stored_role_view(uow, state, role_id)
+            return RoleWritten(before, view, state.workspace.revision)
         violations = role_violations(schema, after, feats, previous=before)
         violations += _name_violations(uow, state, after.name, except_id=before.id)
         had, has = role_permissions(schema, before, feats), role_permissions(schema, after, feats)
@@ -484,12 +491,13 @@ def update_role_written(
             what=f"This change to role {before.name!r}",
         )
         raise_if(violations)
-        info = uow.roles.update(workspace_id, after)
+        created_at = (stored or _stored_role(uow, workspace_id, role_id)).created_at
+        now = utcnow()
+        uow.write_with_commit(*role_updating(workspace_id, after, now))
         revision = record_change(
             uow, workspace_id, actor, "role.update", "role", role_id, role_json(before), role_json(after), state=state.changed(role=after), with_commit=True
         )
-        view = role_view(info, schema, feats, state.members) if info is not None else stored_role_view(uow, state, role_id)
-        written = RoleWritten(after, view, revision)
+        written = RoleWritten(after, role_view(RoleInfo(after, created_at, now), schema, feats, state.members), revision)
         uow.commit()
         return written
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -241,12 +241,18 @@ def _role_info(r: Any) -> RoleInfo:
 _ROLE_VALUES = ("name", "name_key", "kind", "level", "grants", "landing_page", "description", "field_access", "mirror_integration", "editable", "deletable")
 _ROLE_KEY = and_(t.roles.c.workspace_id == bindparam("k_workspace_id"), t.roles.c.id == bindparam("k_id"))
 _ROLE = select(t.roles).where(_ROLE_KEY)
-_ROLE_UPDATED = (
-    update(t.roles)
-    .where(_ROLE_KEY)
-    .values(updated_at=bindparam("v_updated_at"), **{c: bindparam(f"v_{c}") for c in _ROLE_VALUES})
-    .returning(t.roles)
-)
+
+
+_ROLE_UPDATE = update(t.roles).where(_ROLE_KEY).values(updated_at=bindparam("v_updated_at"), **{c: bindparam(f"v_{c}") for c in _ROLE_VALUES})
+_ROLE_UPDATED = _ROLE_UPDATE.returning(t.roles)
+
+
+def role_updating(workspace_id: str, role: Role, now: datetime) -> tuple[Executable, dict[str, Any]]:
+    """`RoleRepository.update` as a statement to send later (`UnitOfWork.write_with_commit`),
+    without reading the row back: the role's dates are then its creation date, which
+    never changes, and `now`."""
+    params = {f"v_{c}": v for c, v in _role_values(role).items()}
+    return _ROLE_UPDATE, {"k_workspace_id": workspace_id, "k_id": role.id, "v_updated_at": now, **params}
 
 
 class RoleRepository(_Repo):
@@ -283,8 +289,8 @@ class RoleRepository(_Repo):
 
     def update(self, workspace_id: str, role: Role) -> RoleInfo | None:
         """The role as stored after the update, with its dates (None: no such role)."""
-        params = {f"v_{c}": v for c, v in _role_values(role).items()}
-        row = self.conn.execute(_ROLE_UPDATED, {"k_workspace_id": workspace_id, "k_id": role.id, "v_updated_at": utcnow(), **params}).first()
+        _, params = role_updating(workspace_id, role, utcnow())
+        row = self.conn.execute(_ROLE_UPDATED, params).first()
         return _role_info(row) if row is not None else None
 
     def delete(self, workspace_id: str, role_id: str) -> None:
@@ -407,6 +413,22 @@ _MEMBER_UPDATED = {
 }
 
 
+def member_updating(workspace_id: str, member: Member, now: datetime) -> tuple[Executable, dict[str, Any]]:
+    """`MemberRepository.update` as a statement to send later (`UnitOfWork.write_with_commit`)."""
+    params = {"k_workspace_id": workspace_id, "k_id": member.id, "v_role_id": member.role, "v_status": member.status.value}
+    return _MEMBER_UPDATED[member.status], {**params, "v_updated_at": now, "v_activated_at": now, "v_disabled_at": now}
+
+
+def member_updated(info: MemberInfo, member: Member, now: datetime) -> MemberInfo:
+    """The member's row as `member_updating(..., member, now)` leaves `info`: the same
+    columns per status as `_MEMBER_UPDATED`."""
+    if member.status is MemberStatus.ACTIVE:
+        return replace(info, member=member, activated_at=info.activated_at or now, disabled_at=None)
+    if member.status is MemberStatus.DISABLED:
+        return replace(info, member=member, disabled_at=now)
+    return replace(info, member=member)
+
+
 class MemberRepository(_Repo):
     def _select(self, workspace_id: str | None = None) -> Any:
         return _MEMBERS if workspace_id is None else _MEMBERS.where(t.members.c.workspace_id == workspace_id)
@@ -473,19 +495,7 @@ class MemberRepository(_Repo):
 
     def update(self, workspace_id: str, member: Member) -> None:
         """Active: activated now unless it was before, not disabled; disabled: now."""
-        now = utcnow()
-        self.conn.execute(
-            _MEMBER_UPDATED[member.status],
-            {
-                "k_workspace_id": workspace_id,
-                "k_id": member.id,
-                "v_role_id": member.role,
-                "v_status": member.status.value,
-                "v_updated_at": now,
-                "v_activated_at": now,
-                "v_disabled_at": now,
-            },
-        )
+        self.conn.execute(*member_updating(workspace_id, member, utcnow()))
 
     def set_name(self, workspace_id: str, member_id: str, name: str | None) -> None:
         """The workspace's own name for the member (None: the person's own name)."""
@@ -531,21 +541,28 @@ _ASSIGNED_COUNT = (
 _ASSIGNED_COUNT_OF_TYPES = _ASSIGNED_COUNT.where(t.records.c.type.in_(bindparam("k_types", expanding=True)))
 
 
+def record_updating(workspace_id: str, record: Record, now: datetime) -> tuple[Executable, dict[str, Any]]:
+    """The update of a record that is in the index, as a statement to send later
+    (`UnitOfWork.write_with_commit`); `RecordRepository.upsert` inserts it when it is not."""
+    params = {
+        "k_workspace_id": workspace_id,
+        "k_type": record.type,
+        "k_id": record.id,
+        "v_parent_type": record.parent.type if record.parent else None,
+        "v_parent_id": record.parent.id if record.parent else None,
+        "v_assignee_id": record.assignee,
+        "v_updated_at": now,
+    }
+    return _RECORD_UPDATED, params
+
+
 class RecordRepository(_Repo):
     def get(self, workspace_id: str, ref: RecordRef) -> Record | None:
         row = self.conn.execute(_RECORD, {"k_workspace_id": workspace_id, "k_type": ref.type, "k_id": ref.id}).first()
         return _record(row) if row is not None else None
 
     def upsert(self, workspace_id: str, record: Record) -> None:
-        params = {
-            "k_workspace_id": workspace_id,
-            "k_type": record.type,
-            "k_id": record.id,
-            "v_parent_type": record.parent.type if record.parent else None,
-            "v_parent_id": record.parent.id if record.parent else None,
-            "v_assignee_id": record.assignee,
-            "v_updated_at": utcnow(),
-        }
+        _, params = record_updating(workspace_id, record, utcnow())
         done = self.conn.execute(_RECORD_UPDATED, params)
         if done.rowcount == 0:
             self.conn.execute(_RECORD_INSERTED, params)

@@ -104,6 +104,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
         self._with_commit: list[tuple[Executable, dict[str, Any]]] = []
+        self._writes: list[tuple[Executable, dict[str, Any]]] = []
         self._changed: dict[str, int] = {}
         self._moves: dict[str, int] = {}
         self._committed: dict[str, int] = {}
@@ -119,6 +120,7 @@ class UnitOfWork:
         self._after_commit = []
         self._after_rollback = []
         self._with_commit = []
+        self._writes = []
         for name, repo in (
             ("workspaces", WorkspaceRepository),
             ("roles", RoleRepository),
@@ -156,6 +158,7 @@ class UnitOfWork:
             self._conn.close()
             self._conn = None
             self._with_commit = []
+            self._writes = []
             undone, self._after_rollback = self._after_rollback, []
             for callback in undone:
                 callback()
@@ -167,6 +170,22 @@ class UnitOfWork:
                 # connection was held by a writer waiting for the workspace's lock.
                 for workspace_id, revision in committed.items():
                     self._on_revision(workspace_id, revision)
+
+    @property
+    def pipelines(self) -> bool:
+        """Whether statements can wait for the COMMIT and go with it in one round trip
+        (PostgreSQL, not behind a transaction pooler)."""
+        return self.engine.dialect.name == "postgresql" and not transaction_pooled(self.engine)
+
+    def write_with_commit(self, statement: Executable, params: dict[str, Any]) -> None:
+        """Execute a write whose result the caller does not read: where the unit
+        pipelines, with the COMMIT, after the revision move, in the commit's round trip
+        (the workspace's lock is held a round trip less); elsewhere now."""
+        if not self.pipelines:
+            assert self._conn is not None
+            self._conn.execute(statement, params)
+            return
+        self._writes.append((statement, params))
 
     def revision_changed(self, workspace_id: str, revision: int) -> None:
         """Record that the workspace moved to `revision`: other processes hear it on
@@ -197,18 +216,26 @@ class UnitOfWork:
         `with_commit`: the caller reads neither the revision nor the audit log again
         before it commits; on PostgreSQL the statement is then sent with the COMMIT, in
         one round trip (a pipeline), and a failure fails the commit."""
-        self._send_held()
+        if self._with_commit:
+            self._send_held()  # an earlier move of this unit goes first
         assert self._conn is not None
-        if with_commit and self.engine.dialect.name == "postgresql" and not transaction_pooled(self.engine):
+        if with_commit and self.pipelines:
             self._with_commit.append(advancing_statement(workspace_id, revision, audit_rows, notify_channel=NOTIFY_CHANNEL))
         else:
             channel = NOTIFY_CHANNEL if self.engine.dialect.name == "postgresql" else None
             self.audit.append_advancing(workspace_id, revision, audit_rows, notify_channel=channel)
+            self._send_held()
         self._moved(workspace_id, revision)
+
+    def _held(self) -> list[tuple[Executable, dict[str, Any]]]:
+        """The statements held for the commit, the revision moves before the writes."""
+        held = self._with_commit + self._writes
+        self._with_commit, self._writes = [], []
+        return held
 
     def _send_held(self) -> None:
         """Statements held for the commit go now: another revision move follows them."""
-        held, self._with_commit = self._with_commit, []
+        held = self._held()
         assert self._conn is not None or not held
         for statement, params in held:
             assert self._conn is not None
@@ -244,7 +271,7 @@ class UnitOfWork:
             for workspace_id, revision in changed.items():
                 self._on_pending(workspace_id, revision)
         try:
-            held, self._with_commit = self._with_commit, []
+            held = self._held()
             if held:
                 # One round trip for the change's last statements and the COMMIT: the
                 # workspace's lock is released a round trip sooner.
