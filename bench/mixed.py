@@ -978,7 +978,7 @@ def _servers(phase: dict[str, Any]) -> str:
     """How the phase ran its servers and, with more than one, how many of the client's
     connections each held."""
     spread = phase.get("connections_by_process") or []
-    return phase["servers"] + (f"; connections held {' / '.join(map(str, spread))}" if len(spread) > 1 else "")
+    return str(phase["servers"]) + (f"; connections held {' / '.join(map(str, spread))}" if len(spread) > 1 else "")
 
 
 def markdown(result: dict[str, Any]) -> str:

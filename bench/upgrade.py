@@ -234,7 +234,7 @@ def run(cfg: Config, url: str) -> dict[str, Any]:
         ).all()
     rg.close()
     if versions_left or len(events) != cfg.workspaces or any(n != 1 for _, n in events):
-        raise VerificationError(f"{count_of(versions_left, 'workspace')} not on version 2; {len(events)} with upgrade events")
+        raise VerificationError(f"{count_of(versions_left or 0, 'workspace')} not on version 2; {len(events)} with upgrade events")
     if checked["wrong_count"]:
         raise VerificationError(f"{count_of(checked['wrong_count'], 'wrong decision')}, e.g. {checked['wrong'][:3]}")
     before = [ms for at, ms in checked["samples"] if at < began]
