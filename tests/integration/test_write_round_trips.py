@@ -26,7 +26,7 @@ from rolegate.engine import compile as engine_compile
 from rolegate.engine.snapshot import CompiledRole
 from rolegate.services import assignments, members, records, roles
 from rolegate.services.context import load_state, record_change, remembered_at
-from rolegate.store.repositories import AuditRepository
+from rolegate.store.repositories import AuditRepository, member_updating, utcnow
 from tests.integration.support import PLATFORM, Ws, open_workspace
 
 
@@ -224,12 +224,14 @@ def test_a_statement_sent_with_the_commit_that_cannot_do_its_part_fails_the_comm
     """The revision and audit event sent with the COMMIT check the revision themselves:
     a wrong one fails the commit, and nothing of the unit is kept."""
     app = rolegate_app
-    ws, role, _, _ = _bench_workspace(app)
+    ws, role, _, execs = _bench_workspace(app)
     app.snapshots.get(ws.id)
     start, events = ws.revision(), ws.events()
     with app.uow() as uow:
         state = load_state(uow, ws.id)
         uow.roles.update(ws.id, replace(state.roles[role], grants=frozenset()))
+        held_role = state.member(execs[0]).role
+        uow.write_with_commit(*member_updating(ws.id, Member(execs[0], "guest", MemberStatus.ACTIVE), utcnow()))  # after the move, in the pipeline
         row = {"workspace_id": ws.id, "seq": 10_000, "id": "x", "at": events[-1].at, "actor": "t", "action": "role.update", "target_type": "role",
                "target_id": role, "before": None, "after": None, "revision": start + 5, "prev_hash": GENESIS_HASH, "hash": GENESIS_HASH}
         uow.advance_to(ws.id, start + 5, [row], with_commit=True)  # not the next revision
@@ -237,6 +239,10 @@ def test_a_statement_sent_with_the_commit_that_cannot_do_its_part_fails_the_comm
             uow.commit()
     assert (ws.revision(), ws.events()) == (start, events)
     assert ws.roles()[role].grants == state.roles[role].grants
+    with app.reader() as uow:
+        kept = uow.members.get(ws.id, execs[0])
+    assert kept is not None
+    assert kept.member.role == held_role != "guest"
     written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
     assert written.revision == start + 1
     _assert_held_is_fresh(app, ws, written.revision)
