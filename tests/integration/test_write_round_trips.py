@@ -535,7 +535,8 @@ def test_a_role_edit_that_changes_nothing_reads_that_role_alone(rolegate_app: Ro
 def test_the_answers_of_writes_sent_with_the_commit_are_the_rows_stored(rolegate_app: Rolegate) -> None:
     """A role edit and a member's role change send their update with the COMMIT, unread:
     the answer is made from the row read before and the change. It must be the row the
-    store then holds, dates included (a disabled member's `disabled_at` too)."""
+    store then holds, dates included (a disabled member's `disabled_at` too), for each
+    status `member_updated` knows (active, disabled, invited)."""
     app = rolegate_app
     ws, role, _, execs = _bench_workspace(app)
     app.snapshots.get(ws.id)
@@ -545,8 +546,13 @@ def test_the_answers_of_writes_sent_with_the_commit_are_the_rows_stored(rolegate
     moved = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
     members.disable_member(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1])
     moved_disabled = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[1], role_id="guest")
+    invited = ws.add("executive", tag="invited", invited=True)
+    moved_invited = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=invited, role_id="guest")
     with app.reader() as uow:
         assert moved.member == uow.members.get(ws.id, execs[0])
         assert moved_disabled.member == uow.members.get(ws.id, execs[1])
+        assert moved_invited.member == uow.members.get(ws.id, invited)
     assert moved_disabled.member.disabled_at is not None
+    assert moved_invited.member.member.status is MemberStatus.INVITED
+    assert moved_invited.member.activated_at is None
     assert moved.member.member.role == moved_disabled.member.member.role == "guest"
