@@ -27,6 +27,7 @@ from rolegate.store.notify import RevisionListener
 from rolegate.store.pool_metrics import watch_pool
 from rolegate.store.replica import Replica
 from rolegate.store.throttles import redis_storage
+from rolegate.store.write_batches import WriteBatches
 from rolegate.throttled_log import ThrottledLog
 from rolegate.tracing import Tracing, start_tracing
 
@@ -52,10 +53,20 @@ class Rolegate:
     """Delivers committed changes to webhook endpoints; None unless `Settings.webhooks`."""
     """OpenTelemetry, when the OTEL_* variables turn it on (the app instruments itself with it)."""
     unwatch_pools: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    write_batches: WriteBatches | None = field(default=None)
+    """The gates that batch a workspace's queued writes (`store.write_batches`)."""
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, *, batched_for: str | None = None) -> UnitOfWork:
+        """`batched_for`: a workspace the unit changes alone, committing once, last: it
+        may share the transaction of that workspace's other writes (group commit)."""
+        gate = self.write_batches.gate(batched_for) if batched_for is not None and self.write_batches is not None else None
         return UnitOfWork(
-            self.engine, on_revision=self.snapshots.committed, on_pending=self.snapshots.expect, on_mail=self.wake_mail, on_webhooks=self.wake_webhooks
+            self.engine,
+            on_revision=self.snapshots.committed,
+            on_pending=self.snapshots.expect,
+            on_mail=self.wake_mail,
+            on_webhooks=self.wake_webhooks,
+            gate=gate,
         )
 
     def reader(self) -> UnitOfWork:
@@ -163,6 +174,7 @@ def bootstrap(settings: Settings | None = None, *, span_exporters: Sequence[Any]
     shared = redis_storage(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
     guard = LoginGuard(Counters(shared, incidents=incidents))
     rg = Rolegate(settings, engine, snapshots, listener, login_guard=guard, incidents=incidents, replica=replica, tracing=tracing, unwatch_pools=unwatch_pools)
+    rg.write_batches = WriteBatches(engine, settings.write_batch)
     if settings.smtp_url:
         transport = SmtpTransport(settings.smtp_url, settings.mail_from)
         rg.outbox = OutboxWorker(OutboxSender(rg.uow, transport))

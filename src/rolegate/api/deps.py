@@ -251,13 +251,18 @@ class Writes:
     workspace_id: str
     revision: int | None = field(default=None)
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, *, batched: bool = False) -> UnitOfWork:
+        """`batched`: the service changes this workspace alone and commits once, last:
+        its unit may share the transaction of the workspace's other queued writes
+        (`store.write_batches`)."""
         snapshots = self.rolegate.snapshots
+        batches = self.rolegate.write_batches
         return UnitOfWork(
             self.rolegate.engine,
             on_revision=self._committed,
             on_pending=snapshots.expect,
             on_mail=self.rolegate.wake_mail,
+            gate=batches.gate(self.workspace_id) if batched and batches is not None else None,
         )
 
     def _committed(self, workspace_id: str, revision: int) -> None:
@@ -289,8 +294,8 @@ class AdminContext:
     def rolegate(self) -> Rolegate:
         return self.access.rolegate
 
-    def uow(self) -> UnitOfWork:
-        return self.writes.uow()
+    def uow(self, *, batched: bool = False) -> UnitOfWork:
+        return self.writes.uow(batched=batched)
 
     def reader(self) -> UnitOfWork:
         """A unit of work for a read use case (SQLite: no write lock)."""
@@ -424,8 +429,8 @@ class ScimContext:
     def workspace_id(self) -> str:
         return self.access.workspace_id
 
-    def uow(self) -> UnitOfWork:
-        return self.writes.uow()
+    def uow(self, *, batched: bool = False) -> UnitOfWork:
+        return self.writes.uow(batched=batched)
 
     def reader(self) -> UnitOfWork:
         return self.access.rolegate.reader()

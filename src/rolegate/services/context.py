@@ -30,6 +30,7 @@ from rolegate.services.schema_upgrade_versions import product_schema
 from rolegate.store import Engine
 from rolegate.store.repositories import RecordRepository, utcnow
 from rolegate.store.uow import UnitOfWork  # re-exported: the doors pass one to each use case
+from rolegate.store.write_batches import Batch
 
 __all__ = [
     "StateInputs",
@@ -223,10 +224,13 @@ class _Prepared:
     state it locked with its change applied): `settled` is set once the commit has
     succeeded (`ok`) or will not happen."""
 
-    __slots__ = ("inputs", "ok", "settled", "withdrawn")
+    __slots__ = ("batch", "inputs", "ok", "settled", "withdrawn")
 
-    def __init__(self, inputs: StateInputs) -> None:
+    def __init__(self, inputs: StateInputs, batch: Batch | None = None) -> None:
         self.inputs = inputs
+        self.batch = batch
+        """The batch of writes whose transaction the write is in (`store.write_batches`):
+        the next write of the batch works from these inputs before the commit."""
         self.ok = False
         self.withdrawn = False
         """The unit changed the workspace again: its commit makes another revision."""
@@ -281,15 +285,17 @@ def remembered_at(engine: Engine, workspace_id: str, revision: int) -> StateInpu
     return held if held is not None and held.revision == revision else None
 
 
-def _remembered(engine: Engine, ws: Workspace) -> StateInputs | None:
+def _remembered(engine: Engine, ws: Workspace, batch: Batch | None = None) -> StateInputs | None:
     held = _inputs.get(engine, {}).get(ws.id)
     if held is None or held.revision != ws.revision:
-        # The write before this one may have committed this revision and not yet said
-        # so (its commit returned a moment ago): wait for it to settle, a round trip.
         prepared = _prepared.get(engine, {}).get(ws.id)
         if prepared is None or prepared.inputs.revision != ws.revision:
             return None
-        if not prepared.settled.wait(PREPARED_WAIT) or not prepared.ok:
+        # The write before this one may have committed this revision and not yet said
+        # so (its commit returned a moment ago): wait for it to settle, a round trip.
+        # In the same batch, it is this very transaction: no wait.
+        own = batch is not None and prepared.batch is batch
+        if not own and (not prepared.settled.wait(PREPARED_WAIT) or not prepared.ok):
             return None
         held = prepared.inputs
     if held.preset != ws.preset or held.schema.version != ws.schema_version:
@@ -312,7 +318,7 @@ def _prepare(
     inputs = StateInputs(
         revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head, state.newest_compiled, changes
     )
-    prepared = _Prepared(inputs)
+    prepared = _Prepared(inputs, uow.batch)
     with _inputs_lock:
         _prepared.setdefault(engine, {})[workspace_id] = prepared
 
@@ -337,7 +343,10 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
     site_admins = partial(uow.sites.admins, ws.organization_id)
-    held = _remembered(uow.engine, ws) or followed_inputs(uow, ws)
+    # A write of a batch after the first reads the batch's own changes, not committed
+    # yet: what it follows from them is not remembered as committed.
+    following = uow.batch is not None and bool(uow.batch.members)
+    held = _remembered(uow.engine, ws, uow.batch) or followed_inputs(uow, ws, remember=not following)
     if held is not None:
         # Every change of the schema, a role or a member bumps the revision, so the inputs
         # the snapshot cache loaded at this revision (or the write that made it worked
@@ -364,14 +373,14 @@ FOLLOW_REVISIONS = 64
 forward by the audit events between (`followed_inputs`); further behind, read again."""
 
 
-def followed_inputs(uow: UnitOfWork, ws: Workspace, engine: Engine | None = None) -> StateInputs | None:
+def followed_inputs(uow: UnitOfWork, ws: Workspace, engine: Engine | None = None, *, remember: bool = True) -> StateInputs | None:
     """The workspace's inputs at `ws.revision`, made by another process, from the older
     ones this process holds and the audit events after them (`inputs_follow`): one
     query instead of the roles, the members and the schema. Remembered, as committed
     data (`ws` is the committed row, read before any change of the caller's). None:
     nothing held, too far behind, or a change not followed (the caller reads all).
     `engine`: the database whose inputs this process holds, when `uow` reads a replica
-    of it."""
+    of it. `remember`: False when `ws` is not committed (a batch's own changes)."""
     engine = engine or uow.engine
     held = _inputs.get(engine, {}).get(ws.id)
     if held is None or not 0 < ws.revision - held.revision <= FOLLOW_REVISIONS:
@@ -388,7 +397,8 @@ def followed_inputs(uow: UnitOfWork, ws: Workspace, engine: Engine | None = None
     roles, members = moved
     last = events[-1]
     inputs = StateInputs(ws.revision, ws.preset, held.schema, roles, members, None, ws.features, (last.seq, last.hash), held.snapshot or held.base)
-    _remember(engine, ws.id, inputs)
+    if remember:
+        _remember(engine, ws.id, inputs)
     return inputs
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, Executable, text
 from sqlalchemy.exc import DBAPIError
 
@@ -44,6 +45,7 @@ from rolegate.store.repositories_team import (
     TeamRepository,
 )
 from rolegate.store.repositories_webhooks import WebhookRepository
+from rolegate.store.write_batches import Batch, WriteGate
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -87,9 +89,17 @@ class UnitOfWork:
         on_pending: Callable[[str, int | None], None] | None = None,
         on_webhooks: Callable[[], None] | None = None,
         read_only: bool = False,
+        gate: WriteGate | None = None,
     ) -> None:
         self.engine = engine
         self.read_only = read_only
+        self._gate = gate
+        """The workspace's write gate: where the unit pipelines, it joins the writes of
+        the workspace queued in this process in one transaction (`store.write_batches`).
+        Such a unit changes that workspace only, and commits once, last."""
+        self._batch: Batch | None = None
+        self._joined: dict[str, int] = {}
+        self._outcome: BaseException | None = None
         self._on_revision = on_revision
         self._on_pending = on_pending
         """Told, just before the commit, of each revision it is about to make (so the
@@ -110,10 +120,15 @@ class UnitOfWork:
         self._committed: dict[str, int] = {}
 
     def __enter__(self) -> UnitOfWork:
-        self._conn = self.engine.connect()
-        if self.read_only:
-            read_only_connection(self._conn)
-        self._conn.begin()
+        if self._gate is not None and not self.read_only and self.pipelines:
+            self._conn = self._join(self._gate)
+        else:
+            self._conn = self.engine.connect()
+            if self.read_only:
+                read_only_connection(self._conn)
+            self._conn.begin()
+        self._joined = {}
+        self._outcome = None
         self._changed = {}
         self._moves = {}
         self._committed = {}
@@ -151,6 +166,9 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         assert self._conn is not None
+        if self._batch is not None:
+            self._leave(self._batch)
+            return
         try:
             if self._conn.in_transaction():
                 self._conn.rollback()
@@ -170,6 +188,11 @@ class UnitOfWork:
                 # connection was held by a writer waiting for the workspace's lock.
                 for workspace_id, revision in committed.items():
                     self._on_revision(workspace_id, revision)
+
+    @property
+    def batch(self) -> Batch | None:
+        """The batch of writes this unit runs in, when it joined one (`store.write_batches`)."""
+        return self._batch
 
     @property
     def pipelines(self) -> bool:
@@ -270,21 +293,19 @@ class UnitOfWork:
         if self._on_pending is not None:
             for workspace_id, revision in changed.items():
                 self._on_pending(workspace_id, revision)
+        if self._batch is not None:
+            # The batch commits it with the others; the unit answers once it has.
+            assert self not in self._batch.members, "a unit joined to a batch commits once, last"
+            self._batch.held.extend(self._held())
+            self._batch.members.append(self)
+            self._joined.update(changed)
+            return
         try:
             held = self._held()
             if held:
                 # One round trip for the change's last statements and the COMMIT: the
                 # workspace's lock is released a round trip sooner.
-                driver = self._conn.connection.driver_connection
-                assert driver is not None
-                dbapi_error = self.engine.dialect.loaded_dbapi.Error
-                try:
-                    with driver.pipeline():
-                        for statement, params in held:
-                            self._conn.execute(statement, params)
-                        driver.commit()
-                except dbapi_error as error:  # raised by the driver's commit: wrapped as SQLAlchemy wraps the others
-                    raise DBAPIError.instance(None, None, error, dbapi_error) from error
+                _pipelined(self._conn, held, commit=True)
             self._conn.commit()
         except BaseException:
             if self._on_pending is not None:
@@ -296,3 +317,125 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
+
+    def _join(self, gate: WriteGate) -> Connection:
+        """Wait for this unit's turn among the workspace's writes; its connection."""
+        batch = gate.enter()
+        try:
+            if not batch.conn.in_transaction():
+                batch.conn.begin()
+            batch.start()
+        except BaseException as error:
+            _end(gate, batch, error)
+            raise
+        self._batch = batch
+        return batch.conn
+
+    def _leave(self, batch: Batch) -> None:
+        """The unit's code is done: undo it unless it committed, hand the batch to the
+        next write or commit it, and (when it committed) answer with the batch."""
+        assert self._gate is not None
+        gate = self._gate
+        self._batch, self._conn = None, None
+        if self not in batch.members:  # refused, or changed nothing: no trace of it stays
+            self._with_commit, self._writes = [], []
+            try:
+                batch.undo(aborted=_aborted(batch.conn))
+            except BaseException as error:
+                _end(gate, batch, error)
+            else:
+                _hand_on(gate, batch)
+            undone, self._after_rollback = self._after_rollback, []
+            for callback in undone:
+                callback()
+            return
+        _hand_on(gate, batch)
+        batch.done.wait()
+        if self._outcome is not None:
+            raise self._outcome
+
+    def _settle(self, error: BaseException | None) -> None:
+        """The batch's commit succeeded (None) or failed: the callbacks this unit's own
+        commit would have run, in the committing thread, in the batch's order."""
+        if error is not None:
+            self._outcome = error
+            if self._on_pending is not None:
+                for workspace_id in self._joined:
+                    self._on_pending(workspace_id, None)
+            undone, self._after_rollback, self._after_commit = self._after_rollback, [], []
+            for callback in undone:
+                callback()
+            return
+        self._after_rollback = []
+        callbacks, self._after_commit = self._after_commit, []
+        try:
+            for callback in callbacks:
+                callback()
+        except BaseException as failed:  # raised to this unit's caller, as its own commit would
+            self._outcome = failed
+
+    def _report(self) -> None:
+        """Tell `on_revision` of the revisions the unit made (the batch committed)."""
+        if self._on_revision is not None and self._outcome is None:
+            for workspace_id, revision in self._joined.items():
+                self._on_revision(workspace_id, revision)
+
+
+def _pipelined(conn: Connection, held: Sequence[tuple[Executable, dict[str, Any]]], commit: bool) -> None:
+    """Send `held` in one round trip (a pipeline), with the COMMIT when `commit`."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():
+            for statement, params in held:
+                conn.execute(statement, params)
+            if commit:
+                driver.commit()
+    except dbapi_error as error:  # raised by the driver's commit: wrapped as SQLAlchemy wraps the others
+        raise DBAPIError.instance(None, None, error, dbapi_error) from error
+
+
+def _aborted(conn: Connection) -> bool:
+    """Whether the connection's transaction failed (PostgreSQL refuses every statement
+    until it is rolled back, or rolled back to a savepoint)."""
+    driver = conn.connection.driver_connection
+    info = getattr(driver, "info", None)
+    return info is not None and info.transaction_status in (TransactionStatus.INERROR, TransactionStatus.UNKNOWN)
+
+
+def _hand_on(gate: WriteGate, batch: Batch) -> None:
+    """Hand the batch to the next write waiting, or end it."""
+    if gate.next_turn(batch):
+        try:
+            batch.send_held(_pipelined)  # the next write reads what they change
+        except BaseException as error:
+            _end(gate, batch, error)
+            return
+        gate.pass_to(batch)
+        return
+    _end(gate, batch, None)
+
+
+def _end(gate: WriteGate, batch: Batch, error: BaseException | None) -> None:
+    """Commit the batch (or, on `error`, roll it back), let the next write start the
+    next batch, then settle every unit of this one."""
+    try:
+        if error is None and batch.members:
+            _pipelined(batch.conn, batch.held, commit=True)
+            batch.conn.commit()
+    except BaseException as failed:
+        error = failed
+    finally:
+        try:
+            batch.close()  # rolls back what was not committed
+        finally:
+            gate.leave(batch)
+            batch.error = error
+            try:
+                for unit in batch.members:
+                    unit._settle(error)
+                for unit in reversed(batch.members):  # the newest revision first: the snapshot cache compiles it alone
+                    unit._report()
+            finally:
+                batch.done.set()

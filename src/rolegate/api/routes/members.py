@@ -101,7 +101,7 @@ def invite(body: InviteIn, ctx: AdminAccess) -> MemberWritten:
 def change(member_id: MemberId, body: MemberChangeIn, ctx: AdminAccess) -> MemberWritten:
     """Refused when no seat is free (N1, K2), when the last administrator/owner would
     lose the role (C4, T11), or when the member's assigned accounts need the role (N9)."""
-    return _written(change_member_role(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, role_id=body.role))
+    return _written(change_member_role(ctx.uow(batched=True), actor=ctx.actor, workspace_id=ctx.workspace_id, member_id=member_id, role_id=body.role))
 
 
 def _status_change(ctx: AdminContext, member_id: str, use_case: StatusChange) -> MemberWritten:

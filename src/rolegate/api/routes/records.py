@@ -51,7 +51,7 @@ def put(record_type: RecordType, record_id: RecordId, body: RecordIn, ctx: Admin
     """A child object needs its parent (C7), upserted first. Changing the assignee needs
     the assign-records right (N12) and a member who may be assigned (N9)."""
     parent = RecordRef(body.parent.type, body.parent.id) if body.parent is not None else None
-    done = upsert_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, record=Record(record_type, record_id, parent, body.assignee))
+    done = upsert_record(ctx.uow(batched=True), actor=ctx.actor, workspace_id=ctx.workspace_id, record=Record(record_type, record_id, parent, body.assignee))
     return RecordWritten(record=record_out(done.record), revision=done.revision)
 
 
@@ -90,7 +90,7 @@ def delete_many(body: BulkDeleteIn, ctx: AdminAccess) -> BulkDeleteOut:
 def put_assignee(record_type: RecordType, record_id: RecordId, body: AssigneeIn, ctx: AdminAccess) -> RecordWritten:
     """Needs the assign-records right (N12, C1); the member must be allowed to be
     assigned (N9). Audited as `record.assign`."""
-    done = assign_record(ctx.uow(), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id), assignee=body.assignee)
+    done = assign_record(ctx.uow(batched=True), actor=ctx.actor, workspace_id=ctx.workspace_id, ref=RecordRef(record_type, record_id), assignee=body.assignee)
     return RecordWritten(record=record_out(done.record), revision=done.revision)
 
 

@@ -78,7 +78,7 @@ def update(role_id: RoleId, body: RoleUpdateIn, ctx: AdminAccess) -> RoleWritten
     permission of a role whose members have accounts), K4 (system roles), T7 (the
     level's locked permissions), K6 (a custom role's level) ..."""
     written = role_services.update_role_written(
-        ctx.uow(),
+        ctx.uow(batched=True),
         actor=ctx.actor,
         workspace_id=ctx.workspace_id,
         role_id=role_id,
