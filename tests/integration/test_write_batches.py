@@ -406,3 +406,5 @@ def test_a_write_of_a_batch_starts_from_what_the_write_before_it_left(rolegate_a
     # record cache reads the batch's events once, outside the lock (`catch_up`).
     assert [s for s in reads("audit_events") if "seq >" not in s] == []
     assert len(reads("audit_events")) <= 1
+    # The workspace's lock is taken once, by the batch's first write.
+    assert len([s for s in seen if "FOR UPDATE" in s]) == 1

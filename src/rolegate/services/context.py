@@ -339,7 +339,12 @@ def _prepare(
 
 
 def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> WorkspaceState:
-    ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
+    batch = uow.batch
+    left = batch.workspace if batch is not None and batch.members else None
+    if left is not None and left.id == workspace_id:
+        ws: Workspace | None = left  # locked by the batch's transaction, as its last write left it
+    else:
+        ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
     site_admins = partial(uow.sites.admins, ws.organization_id)
@@ -610,8 +615,10 @@ def prepare_next(
     first = uow.revisions_made(workspace_id) == 1
     if state is not None and first and state.workspace.id == workspace_id and state.workspace.revision + 1 == revision:
         _prepare(uow, revision, state, head, changes)
+        uow.prepared_workspace = replace(state.workspace, revision=revision)
     else:
         _forget_prepared(uow.engine, workspace_id)
+        uow.prepared_workspace = None
 
 
 def _forget_prepared(engine: Engine, workspace_id: str) -> None:

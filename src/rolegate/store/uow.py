@@ -15,6 +15,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, Executable, text
 from sqlalchemy.exc import DBAPIError
 
+from rolegate.domain.workspace import Workspace
 from rolegate.store.database import read_only as read_only_connection
 from rolegate.store.database import transaction_pooled
 from rolegate.store.repositories import (
@@ -98,6 +99,9 @@ class UnitOfWork:
         the workspace queued in this process in one transaction (`store.write_batches`).
         Such a unit changes that workspace only, and commits once, last."""
         self._batch: Batch | None = None
+        self.prepared_workspace: Workspace | None = None
+        """The workspace row as the unit's one change leaves it, when the change says
+        (`context.prepare_next`): the next write of its batch starts from it."""
         self._joined: dict[str, int] = {}
         self._outcome: BaseException | None = None
         self._on_revision = on_revision
@@ -129,6 +133,7 @@ class UnitOfWork:
             self._conn.begin()
         self._joined = {}
         self._outcome = None
+        self.prepared_workspace = None
         self._changed = {}
         self._moves = {}
         self._committed = {}
@@ -298,6 +303,7 @@ class UnitOfWork:
             assert self not in self._batch.members, "a unit joined to a batch commits once, last"
             self._batch.held.extend(self._held())
             self._batch.members.append(self)
+            self._batch.workspace = self.prepared_workspace
             self._joined.update(changed)
             return
         try:

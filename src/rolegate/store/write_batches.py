@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection, Engine, Executable, event, text
 
 if TYPE_CHECKING:
+    from rolegate.domain.workspace import Workspace
     from rolegate.store.uow import UnitOfWork
 
 __all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "WriteBatches", "WriteGate"]
@@ -57,6 +58,9 @@ class Batch:
         """The statements of the writes done so far that wait for the COMMIT."""
         self.members: list[UnitOfWork] = []
         """The units whose writes are in the batch, in order."""
+        self.workspace: Workspace | None = None
+        """The workspace row as the last of them left it, when it said (`UnitOfWork.
+        prepared_workspace`): the next write needs not read it (the batch holds its lock)."""
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.savepoint: str | None = None
