@@ -30,7 +30,7 @@ class Settings:
     connection, which never saw them)."""
     snapshot_cache_size: int = 256
     record_cache_size: int = 10_000
-    write_batch: int = 8
+    write_batch: int = 16
     """At most this many writes of one workspace queued in this process share one
     transaction and one COMMIT (`ROLEGATE_WRITE_BATCH`; 1: each write its own), on
     PostgreSQL (`store.write_batches`)."""
@@ -114,7 +114,7 @@ class Settings:
             "pgbouncer": _flag(os.environ.get("ROLEGATE_PGBOUNCER", "")),
             "snapshot_cache_size": int(os.environ.get("ROLEGATE_SNAPSHOT_CACHE_SIZE", "256")),
             "record_cache_size": int(os.environ.get("ROLEGATE_RECORD_CACHE_SIZE", "10000")),
-            "write_batch": int(os.environ.get("ROLEGATE_WRITE_BATCH", "8")),
+            "write_batch": int(os.environ.get("ROLEGATE_WRITE_BATCH", "16")),
             "listen": os.environ.get("ROLEGATE_LISTEN", "1") not in {"0", "false", "no"},
             "compile_behind": os.environ.get("ROLEGATE_COMPILE_BEHIND", "1") not in {"0", "false", "no"},
             "max_staleness_ms": int(os.environ.get("ROLEGATE_MAX_STALENESS_MS", "1000")),

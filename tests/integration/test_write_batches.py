@@ -64,7 +64,8 @@ def in_one_batch(app: Rolegate, workspace_id: str, calls: list[Call]) -> list[An
             outcomes[i] = error
 
     threads = []
-    with app.uow(batched_for=workspace_id):  # changes nothing: hands its turn on
+    with app.uow(batched_for=workspace_id) as holder:
+        holder.lock(workspace_id)  # takes the turn, changes nothing: hands it on
         for i, call in enumerate(calls):
             thread = threading.Thread(target=run, args=(i, call))
             thread.start()
@@ -363,6 +364,7 @@ def test_a_unit_joined_to_a_batch_commits_once(rolegate_app: Rolegate) -> None:
     ws, _, _, _ = _bench_workspace(app)
     unit: UnitOfWork = app.uow(batched_for=ws.id)
     with unit:
+        unit.lock(ws.id)
         unit.commit()
         with pytest.raises(AssertionError, match="commits once"):
             unit.commit()
@@ -376,9 +378,11 @@ def test_a_write_of_a_batch_starts_from_what_the_write_before_it_left(rolegate_a
     ws, role, _, execs = _bench_workspace(app)
     app.snapshots.get(ws.id)
     seen: list[str] = []
+    on: list[Connection] = []
 
     def statement(conn: Connection, cursor: object, sql: str, *args: object) -> None:
         seen.append(sql)
+        on.append(conn)
 
     unit = app.uow
     event.listen(app.engine, "before_cursor_execute", statement)
@@ -400,11 +404,15 @@ def test_a_write_of_a_batch_starts_from_what_the_write_before_it_left(rolegate_a
     def reads(table: str) -> list[str]:
         return [s for s in seen if s.lstrip().upper().startswith("SELECT") and re.search(rf"FROM {table}\b", s)]
 
-    # The role's row (the answer's creation date) and the member's (the answer) only.
+    # The role's row (the answer's creation date) and the member's (the answer) only,
+    # each read before its write's turn, on a connection of its own.
     assert len(reads("roles") + reads("members")) == 2, reads("roles") + reads("members")
+    batch = next(c for c, sql in zip(on, seen, strict=True) if "FOR UPDATE" in sql)
+    assert [sql for c, sql in zip(on, seen, strict=True) if c is batch and sql in reads("roles") + reads("members")] == []
     # Not the events between the revisions (`followed_inputs`); after the commit, the
     # record cache reads the batch's events once, outside the lock (`catch_up`).
     assert [s for s in reads("audit_events") if "seq >" not in s] == []
     assert len(reads("audit_events")) <= 1
-    # The workspace's lock is taken once, by the batch's first write.
-    assert len([s for s in seen if "FOR UPDATE" in s]) == 1
+    # The lock's statement: the turn's holder (`in_one_batch`) and the batch's first
+    # write (the holder changed nothing); the second write starts from the first's row.
+    assert len([s for s in seen if "FOR UPDATE" in s]) == 2

@@ -25,8 +25,9 @@ from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.engine import compile as engine_compile
 from rolegate.engine.snapshot import CompiledRole
 from rolegate.services import assignments, members, records, roles
-from rolegate.services.context import load_state, record_change, remembered_at
+from rolegate.services.context import WorkspaceState, load_state, record_change, remembered_at
 from rolegate.store.repositories import AuditRepository, member_updating, utcnow
+from rolegate.store.uow import UnitOfWork
 from tests.integration.support import PLATFORM, Ws, open_workspace
 
 
@@ -210,9 +211,9 @@ def test_a_write_takes_few_round_trips_on_postgresql(rolegate_app: Rolegate) -> 
     assert len(seen) == 1, seen
     with _statements(app, until_commit=True, from_lock=True) as seen:
         members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
-    # the lock, the answer's row, directory management, the member's accounts (a guest
-    # cannot hold them: N9); the update goes with the COMMIT
-    assert len(seen) == 4, seen
+    # the lock, directory management, the member's accounts (a guest cannot hold them:
+    # N9); the answer's row was read before the lock, the update goes with the COMMIT
+    assert len(seen) == 3, seen
     with _statements(app, until_commit=True, from_lock=True) as seen:
         assignments.assign_record(app.uow(), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1])
     # the lock, the record; its update goes with the COMMIT
@@ -556,3 +557,25 @@ def test_the_answers_of_writes_sent_with_the_commit_are_the_rows_stored(rolegate
     assert moved_invited.member.member.status is MemberStatus.INVITED
     assert moved_invited.member.activated_at is None
     assert moved.member.member.role == moved_disabled.member.member.role == "guest"
+
+
+@pytest.mark.parametrize("rolegate_app", ["postgresql"], indirect=True)  # SQLite's unit holds the write lock from BEGIN
+def test_a_member_changed_between_the_answers_read_and_the_lock_is_read_again(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer of a member's role change comes from the row read before the lock;
+    disabled by another write in between, the answer is the stored row all the same."""
+    app = rolegate_app
+    ws, _, _, execs = _bench_workspace(app)
+    load = members.load_state
+
+    def disabled_meanwhile(uow: UnitOfWork, workspace_id: str, **kwargs: bool) -> WorkspaceState:
+        monkeypatch.setattr(members, "load_state", load)
+        members.disable_member(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0])
+        return load(uow, workspace_id, **kwargs)
+
+    monkeypatch.setattr(members, "load_state", disabled_meanwhile)
+    moved = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+    with app.reader() as uow:
+        stored = uow.members.get(ws.id, execs[0])
+    assert stored is not None
+    assert stored.member.status is MemberStatus.DISABLED
+    assert moved.member == stored

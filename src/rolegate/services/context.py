@@ -339,12 +339,7 @@ def _prepare(
 
 
 def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> WorkspaceState:
-    batch = uow.batch
-    left = batch.workspace if batch is not None and batch.members else None
-    if left is not None and left.id == workspace_id:
-        ws: Workspace | None = left  # locked by the batch's transaction, as its last write left it
-    else:
-        ws = uow.workspaces.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
+    ws = uow.lock(workspace_id) if lock else uow.workspaces.get(workspace_id)
     if ws is None:
         raise NotFoundError(f"no workspace {workspace_id!r}", decision=None, fix="Check the workspace id.")
     site_admins = partial(uow.sites.admins, ws.organization_id)

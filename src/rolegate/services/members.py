@@ -246,12 +246,18 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
 
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
+        # The answer's row, read before the lock (a write of a batch reads it outside its
+        # turn); the answer is it as the change leaves it (`member_updated`).
+        info = uow.members.get(workspace_id, member_id)
         state = load_state(uow, workspace_id)
-        info = uow.members.get(workspace_id, member_id)  # the answer, as the change leaves it (`member_updated`)
         now = utcnow()
         revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True, now=now)
         if revision == state.workspace.revision or info is None:
             return _changed(uow, workspace_id, member_id, revision)  # nothing changed
+        if info.member != state.member(member_id):
+            # Changed between the read and the lock: read again (the update waits for the
+            # commit, so this is the row before the change, as the one read first).
+            info = uow.members.get(workspace_id, member_id) or info
         done = MemberChanged(member_updated(info, Member(member_id, role_id, info.member.status), now), revision)
         uow.commit()
         return done

@@ -40,9 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "WriteBatches", "WriteGate"]
 
-DEFAULT_WRITE_BATCH: Final = 8
-"""Writes of one workspace in one transaction at most (`ROLEGATE_WRITE_BATCH`): the
-first of a batch answers only once the last is done, so a batch is kept short."""
+DEFAULT_WRITE_BATCH: Final = 16
+"""Writes of one workspace in one transaction at most (`ROLEGATE_WRITE_BATCH`). The
+first of a batch answers only once the last is done; under a queue as long as the
+batch, more writes per commit raise the rate the queue drains at (docs/benchmarks.md)."""
 
 
 class BatchFailedError(RuntimeError):
@@ -129,8 +130,9 @@ class _Turn:
 class WriteGate:
     """One workspace's queue of this process's writes (`WriteBatches.gate`)."""
 
-    def __init__(self, engine: Engine, max_size: int, on_idle: Callable[[WriteGate], None] = lambda gate: None) -> None:
+    def __init__(self, engine: Engine, workspace_id: str, max_size: int, on_idle: Callable[[WriteGate], None] = lambda gate: None) -> None:
         self._engine = engine
+        self.workspace_id = workspace_id
         self.max_size = max_size
         self._on_idle = on_idle
         self._lock = threading.Lock()
@@ -202,7 +204,7 @@ class WriteBatches:
         if gate is None:
             with self._lock:
                 gate = self._gates.setdefault(
-                    workspace_id, WriteGate(self._engine, self.max_size, partial(self._idle, workspace_id))
+                    workspace_id, WriteGate(self._engine, workspace_id, self.max_size, partial(self._idle, workspace_id))
                 )
         return gate
 
