@@ -124,10 +124,13 @@ class UnitOfWork:
         self._committed: dict[str, int] = {}
 
     def __enter__(self) -> UnitOfWork:
-        self._conn = self.engine.connect()
-        if self.read_only:
-            read_only_connection(self._conn)
-        self._conn.begin()
+        if self._gate is not None and not self.read_only and self.pipelines:
+            self._conn = self._join(self._gate)
+        else:
+            self._conn = self.engine.connect()
+            if self.read_only:
+                read_only_connection(self._conn)
+            self._conn.begin()
         self._joined = {}
         self._outcome = None
         self.prepared_workspace = None
@@ -170,36 +173,19 @@ class UnitOfWork:
             setattr(self, name, repo(conn))
 
     def lock(self, workspace_id: str) -> Workspace | None:
-        """The workspace's row, locked until the commit (`WorkspaceRepository.lock`).
-        A unit with the workspace's write gate takes its turn here: what it read before
-        was read on a connection of its own, and it goes on in the batch's transaction
-        (`store.write_batches`), from the row the write before it left, when it said."""
-        gate = self._gate
-        if gate is None or self._batch is not None or gate.workspace_id != workspace_id or self.read_only or not self.pipelines:
-            return self.workspaces.lock(workspace_id)
-        assert self._conn is not None
-        assert not self._changed, "a unit of a batch writes nothing before its turn"
-        assert not self._with_commit, "a unit of a batch writes nothing before its turn"
-        assert not self._writes, "a unit of a batch writes nothing before its turn"
-        own, self._conn = self._conn, None
-        own.close()  # its reads are done; it waits for its turn holding no connection
-        self._conn = self._join(gate)
-        self._bind(self._conn)
+        """The workspace's row, locked until the commit (`WorkspaceRepository.lock`); in
+        a batch after its first write, the row as the write before it left it, when it
+        said (the batch's transaction holds the lock): no statement."""
         batch = self._batch
-        assert batch is not None
-        left = batch.workspace if batch.members else None
+        left = batch.workspace if batch is not None and batch.members else None
         if left is not None and left.id == workspace_id:
-            return left  # locked by the batch's transaction, as its last write left it
+            return left
         return self.workspaces.lock(workspace_id)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        assert self._conn is not None
         if self._batch is not None:
             self._leave(self._batch)
-            return
-        if self._conn is None:  # its turn in a batch never came (`lock` failed to join)
-            undone, self._after_rollback = self._after_rollback, []
-            for callback in undone:
-                callback()
             return
         try:
             if self._conn.in_transaction():

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, Engine, Executable, event, text
 
+from rolegate.domain.errors import UnavailableError
+
 if TYPE_CHECKING:
     from rolegate.domain.workspace import Workspace
     from rolegate.store.uow import UnitOfWork
@@ -46,8 +48,16 @@ first of a batch answers only once the last is done; under a queue as long as th
 batch, more writes per commit raise the rate the queue drains at (docs/benchmarks.md)."""
 
 
-class BatchFailedError(RuntimeError):
-    """A write of the batch failed its transaction: the batch's writes are not kept."""
+class BatchFailedError(UnavailableError):
+    """Another write of the batch failed the transaction it shared with this one: this
+    one is not kept either (503: sent again, it is decided afresh)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the change was not made: another change of this workspace, made in the same transaction, failed it, and nothing of either was kept",
+            retry_after=1,
+            fix="Send the change again.",
+        )
 
 
 class Batch:
@@ -98,9 +108,7 @@ class Batch:
         elif not self.members:  # the batch's first write: nothing else is in the transaction
             self.conn.rollback()
         else:
-            raise BatchFailedError(
-                "the transaction failed before the write took its savepoint; the writes before it are not kept"
-            )
+            raise BatchFailedError  # the transaction failed before the write took its savepoint
 
     def send_held(
         self, pipelined: Callable[[Connection, Sequence[tuple[Executable, dict[str, Any]]], bool], None]
@@ -130,9 +138,8 @@ class _Turn:
 class WriteGate:
     """One workspace's queue of this process's writes (`WriteBatches.gate`)."""
 
-    def __init__(self, engine: Engine, workspace_id: str, max_size: int, on_idle: Callable[[WriteGate], None] = lambda gate: None) -> None:
+    def __init__(self, engine: Engine, max_size: int, on_idle: Callable[[WriteGate], None] = lambda gate: None) -> None:
         self._engine = engine
-        self.workspace_id = workspace_id
         self.max_size = max_size
         self._on_idle = on_idle
         self._lock = threading.Lock()
@@ -204,7 +211,7 @@ class WriteBatches:
         if gate is None:
             with self._lock:
                 gate = self._gates.setdefault(
-                    workspace_id, WriteGate(self._engine, workspace_id, self.max_size, partial(self._idle, workspace_id))
+                    workspace_id, WriteGate(self._engine, self.max_size, partial(self._idle, workspace_id))
                 )
         return gate
 
