@@ -28,7 +28,7 @@ from rolegate.services.context import PREPARED_WAIT, load_state
 from rolegate.store import uow as uow_module
 from rolegate.store.uow import UnitOfWork
 from rolegate.store.write_batches import BatchFailedError, WriteGate
-from tests.integration.support import PLATFORM, open_workspace, rule_ids
+from tests.integration.support import PLATFORM, Ws, open_workspace, rule_ids
 from tests.integration.test_concurrency import (
     ATTEMPTS,
     FREE_SEATS,
@@ -78,6 +78,20 @@ def in_one_batch(app: Rolegate, workspace_id: str, calls: list[Call]) -> list[An
         thread.join(30)
         assert not thread.is_alive()
     return outcomes
+
+
+def around(app: Rolegate, ws: Ws, csms: list[str], execs: list[str], middle: Call) -> list[Any]:
+    """`middle` in one batch between a member's role change and an assignment."""
+    unit = app.uow
+    return in_one_batch(
+        app,
+        ws.id,
+        [
+            lambda: members.change_member_role(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest"),
+            middle,
+            lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1]),
+        ],
+    )
 
 
 @contextmanager
@@ -199,15 +213,8 @@ def test_a_refused_write_leaves_the_batch_and_the_writes_around_it_commit(rolega
     app = rolegate_app
     ws, _, csms, execs = _bench_workspace(app)
     start, events = ws.revision(), len(ws.events())
-    unit = app.uow
-    outcomes = in_one_batch(
-        app,
-        ws.id,
-        [
-            lambda: members.change_member_role(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest"),
-            lambda: members.change_member_role(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[1], role_id="no_such_role"),
-            lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1]),
-        ],
+    outcomes = around(
+        app, ws, csms, execs, lambda: members.change_member_role(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[1], role_id="no_such_role")
     )
     assert isinstance(outcomes[1], NotFoundError)
     assert [outcomes[0].revision, outcomes[2].revision] == [start + 1, start + 2]
@@ -230,16 +237,7 @@ def test_a_write_undone_after_a_statement_of_its_own_goes_back_to_its_savepoint(
             uow.records.upsert(ws.id, Record("account", "acc-undone", None, None))
             raise RuntimeError("the write fails after its statement")
 
-    unit = app.uow
-    outcomes = in_one_batch(
-        app,
-        ws.id,
-        [
-            lambda: members.change_member_role(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest"),
-            upsert_then_fail,
-            lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1]),
-        ],
-    )
+    outcomes = around(app, ws, csms, execs, upsert_then_fail)
     assert isinstance(outcomes[1], RuntimeError)
     assert [outcomes[0].revision, outcomes[2].revision] == [start + 1, start + 2]
     with app.reader() as uow:
@@ -261,16 +259,7 @@ def test_a_write_that_fails_the_transaction_fails_every_write_of_its_batch(roleg
             load_state(uow, ws.id)
             return uow.workspaces.conn.execute(text("SELECT 1 / 0")).scalar()
 
-    unit = app.uow
-    outcomes = in_one_batch(
-        app,
-        ws.id,
-        [
-            lambda: members.change_member_role(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest"),
-            fail_the_transaction,
-            lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1]),
-        ],
-    )
+    outcomes = around(app, ws, csms, execs, fail_the_transaction)
     assert isinstance(outcomes[0], BatchFailedError)
     assert isinstance(outcomes[1], DBAPIError)
     # The third came after the failure: its own batch.

@@ -565,14 +565,12 @@ def test_a_member_changed_between_the_answers_read_and_the_lock_is_read_again(ro
     disabled by another write in between, the answer is the stored row all the same."""
     app = rolegate_app
     ws, _, _, execs = _bench_workspace(app)
-    load = members.load_state
-
     def disabled_meanwhile(uow: UnitOfWork, workspace_id: str, **kwargs: bool) -> WorkspaceState:
-        monkeypatch.setattr(members, "load_state", load)
+        monkeypatch.setattr("rolegate.services.members.load_state", load_state)
         members.disable_member(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0])
-        return load(uow, workspace_id, **kwargs)
+        return load_state(uow, workspace_id, **kwargs)
 
-    monkeypatch.setattr(members, "load_state", disabled_meanwhile)
+    monkeypatch.setattr("rolegate.services.members.load_state", disabled_meanwhile)
     moved = members.change_member_role(app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
     with app.reader() as uow:
         stored = uow.members.get(ws.id, execs[0])
