@@ -246,8 +246,8 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
 
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
-        # The answer's row, read before the lock (a write of a batch reads it outside its
-        # turn); the answer is it as the change leaves it (`member_updated`).
+        # The answer's row, read before the lock: one statement fewer while the workspace
+        # is locked; the answer is it as the change leaves it (`member_updated`).
         info = uow.members.get(workspace_id, member_id)
         state = load_state(uow, workspace_id)
         now = utcnow()
