@@ -26,6 +26,9 @@ from rolegate.engine import Record, RecordRef
 from rolegate.services import assignments, members, records, roles, workspaces
 from rolegate.services.context import PREPARED_WAIT, load_state
 from rolegate.store import uow as uow_module
+from rolegate.store import write_batches
+from rolegate.store.database import driver_connection
+from rolegate.store.repositories import record_updating, utcnow
 from rolegate.store.uow import UnitOfWork
 from rolegate.store.write_batches import BatchFailedError, WriteGate
 from tests.integration.support import PLATFORM, Ws, open_workspace, rule_ids
@@ -401,3 +404,148 @@ def test_a_write_of_a_batch_starts_from_what_the_write_before_it_left(rolegate_a
     # The lock's statement: the turn's holder (`in_one_batch`) and the batch's first
     # write (the holder changed nothing); the second write starts from the first's row.
     assert len([s for s in seen if "FOR UPDATE" in s]) == 2
+
+
+def _holding(app: Rolegate, ws: Ws, record: Record) -> Call:
+    """A write that only holds a record's update for the COMMIT (no revision move)."""
+
+    def write() -> object:
+        with app.uow(batched_for=ws.id) as uow:
+            load_state(uow, ws.id)
+            uow.write_with_commit(*record_updating(ws.id, record, utcnow()))
+            uow.commit()
+            return record
+
+    return write
+
+
+@contextmanager
+def rides(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """How often a write's first statement carried held statements, and how often
+    held statements went in a pipeline of their own (the COMMIT's included)."""
+    seen = {"rides": 0, "pipelines": 0}
+    ride, pipelined = write_batches.Batch._ride, uow_module._pipelined
+
+    def counted_ride(batch: write_batches.Batch, conn: Connection, *args: object) -> None:
+        seen["rides"] += bool(batch.held) and not batch._sending
+        ride(batch, conn, *args)
+
+    def counted_pipelined(conn: Connection, held: Any, commit: bool) -> None:
+        seen["pipelines"] += 1
+        pipelined(conn, held, commit)
+
+    monkeypatch.setattr(write_batches.Batch, "_ride", counted_ride)
+    monkeypatch.setattr(uow_module, "_pipelined", counted_pipelined)
+    yield seen
+
+
+@PG
+def test_a_write_reads_the_held_writes_before_it_in_the_round_trip_of_its_first_statement(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statements a write holds for the COMMIT are not sent when it hands the batch
+    on: the next write's first statement carries them, in one pipeline, and reads what
+    they changed."""
+    app = rolegate_app
+    ws, _, csms, _ = _bench_workspace(app)
+    start = ws.revision()
+    ref = RecordRef("account", "acc-1")
+    unit = app.uow
+    with rides(monkeypatch) as seen:
+        outcomes = in_one_batch(
+            app,
+            ws.id,
+            [
+                lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=csms[1]),
+                lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=None),
+                lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=csms[0]),
+            ],
+        )
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert [o.revision for o in outcomes] == [start + 1, start + 2, start + 3]
+    # Each read the record as the write before it left it.
+    assert [(e.before, e.after) for e in ws.events()[-3:]] == [
+        ({"assignee": csms[0]}, {"assignee": csms[1]}),
+        ({"assignee": csms[1]}, {"assignee": None}),
+        ({"assignee": None}, {"assignee": csms[0]}),
+    ]
+    with app.reader() as uow:
+        assert uow.records.get(ws.id, ref) == Record("account", "acc-1", None, csms[0])
+    # Held statements went with the next write's first statement, and with the COMMIT only.
+    assert seen["rides"] >= 1
+    assert seen["pipelines"] == 1
+
+
+@PG
+def test_a_held_statement_that_fails_fails_the_batch_and_the_write_that_carried_it_is_told_to_send_again(rolegate_app: Rolegate) -> None:
+    app = rolegate_app
+    ws, _, _, execs = _bench_workspace(app)
+    start, events = ws.revision(), ws.events()
+
+    def hold_a_failing_statement() -> object:
+        with app.uow(batched_for=ws.id) as uow:
+            load_state(uow, ws.id)
+            uow.write_with_commit(text("UPDATE workspaces SET revision = revision / 0 WHERE id = :id"), {"id": ws.id})
+            uow.commit()
+            return None
+
+    outcomes = in_one_batch(
+        app,
+        ws.id,
+        [
+            hold_a_failing_statement,
+            lambda: members.change_member_role(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest"),
+        ],
+    )
+    # The write that held it fails with it; the one whose statement carried it was not at fault.
+    assert isinstance(outcomes[0], DBAPIError), outcomes
+    assert isinstance(outcomes[1], BatchFailedError), outcomes
+    assert (ws.revision(), ws.events()) == (start, events)
+    assert ws.member(execs[0]).role == "executive"
+    # Sent again, it is decided afresh.
+    again = members.change_member_role(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, member_id=execs[0], role_id="guest")
+    assert again.revision == start + 1
+
+
+@PG
+def test_a_write_whose_statement_fails_after_the_held_ones_goes_back_to_its_savepoint(rolegate_app: Rolegate) -> None:
+    """The savepoint goes in the round trip that carries the held statements, before the
+    write's first statement: that statement failing undoes that write alone."""
+    app = rolegate_app
+    ws, _, csms, _ = _bench_workspace(app)
+    start = ws.revision()
+
+    def fail_its_first_statement() -> object:
+        with app.uow(batched_for=ws.id) as uow:
+            return uow.workspaces.conn.execute(text("SELECT 1 / 0")).scalar()
+
+    outcomes = in_one_batch(
+        app,
+        ws.id,
+        [
+            _holding(app, ws, Record("account", "acc-1", None, csms[1])),
+            fail_its_first_statement,
+            lambda: assignments.assign_record(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=None),
+        ],
+    )
+    assert isinstance(outcomes[1], DBAPIError), outcomes
+    assert not isinstance(outcomes[0], Exception), outcomes
+    assert not isinstance(outcomes[2], Exception), outcomes
+    assert outcomes[2].revision == start + 1
+    assert ws.events()[-1].before == {"assignee": csms[1]}
+    with app.reader() as uow:
+        assert uow.records.get(ws.id, RecordRef("account", "acc-1")) == Record("account", "acc-1", None, None)
+
+
+@PG
+def test_a_statement_on_the_drivers_connection_follows_the_held_statements(rolegate_app: Rolegate) -> None:
+    """COPY and the like pass no SQLAlchemy event: `driver_connection` sends what the
+    batch holds first."""
+    app = rolegate_app
+    ws, _, csms, _ = _bench_workspace(app)
+
+    def read_on_the_driver() -> object:
+        with app.uow(batched_for=ws.id) as uow, driver_connection(uow.records.conn).cursor() as cur:
+            cur.execute("SELECT assignee_id FROM records WHERE workspace_id = %s AND id = 'acc-1'", [ws.id])
+            return cur.fetchone()
+
+    outcomes = in_one_batch(app, ws.id, [_holding(app, ws, Record("account", "acc-1", None, csms[1])), read_on_the_driver])
+    assert outcomes[1] == (csms[1],), outcomes

@@ -21,7 +21,7 @@ from weakref import WeakSet
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-__all__ = ["CONNECT_TIMEOUT", "READ_ONLY", "is_postgres", "make_engine", "normalize_url", "read_only", "transaction_pooled"]
+__all__ = ["CONNECT_TIMEOUT", "READ_ONLY", "SEND_HELD", "driver_connection", "is_postgres", "make_engine", "normalize_url", "read_only", "transaction_pooled"]
 
 CONNECT_TIMEOUT = 5
 """Seconds to wait for PostgreSQL to accept a connection."""
@@ -29,6 +29,21 @@ CONNECT_TIMEOUT = 5
 
 READ_ONLY = "rolegate_read_only"
 """Execution option: this connection's transactions only read (SQLite: deferred BEGIN)."""
+
+
+SEND_HELD = "rolegate.send_held"
+"""Key of a connection's `info` where a batch of writes puts its `send_held`."""
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The driver's connection under `conn`, for what SQLAlchemy does not do (COPY),
+    once the statements a batch of writes holds on it are sent: what is done there
+    passes no SQLAlchemy event, so no batch's next statement would carry them
+    (`store.write_batches.Batch.send_held`)."""
+    send = conn.info.get(SEND_HELD)
+    if send is not None:
+        send()
+    return conn.connection.driver_connection
 
 
 def read_only(conn: Connection) -> Connection:

@@ -21,6 +21,7 @@ from rolegate.domain.workspace import SealedEvent
 from rolegate.engine.filters import Filter
 from rolegate.engine.records import Record, RecordRef
 from rolegate.store import tables as t
+from rolegate.store.database import driver_connection
 from rolegate.store.record_lists import Page, visible_page
 from rolegate.store.repositories import utcnow
 
@@ -119,7 +120,7 @@ class RecordBulkRepository:
         if self._inserted is not None:
             raise RuntimeError("one bulk upsert per transaction: its rows are told from older ones by the transaction that wrote them")
         self.conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (type text, id text, parent_type text, parent_id text, assignee_id text) ON COMMIT DELETE ROWS"))
-        driver: Any = self.conn.connection.driver_connection
+        driver: Any = driver_connection(self.conn)
         with driver.cursor() as cur, cur.copy(f"COPY {STAGE} FROM STDIN") as copy:
             for r in batch:
                 copy.write_row((r.type, r.id, r.parent.type if r.parent else None, r.parent.id if r.parent else None, r.assignee))
@@ -178,7 +179,7 @@ class RecordBulkRepository:
             self.conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
             return
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
-        driver: Any = self.conn.connection.driver_connection
+        driver: Any = driver_connection(self.conn)
         with driver.cursor() as cur, cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -260,7 +261,7 @@ class RecordBulkRepository:
             return
         if isinstance(rows, bytes):
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(t.audit_events.name), sql.SQL(", ").join(map(sql.Identifier, AUDIT_COLUMNS)))
-            driver: Any = self.conn.connection.driver_connection
+            driver: Any = driver_connection(self.conn)
             with driver.cursor() as cur, cur.copy(statement) as copy:
                 copy.write(rows)
             return

@@ -13,7 +13,6 @@ from typing import Any
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, Executable, text
-from sqlalchemy.exc import DBAPIError
 
 from rolegate.domain.workspace import Workspace
 from rolegate.store.database import read_only as read_only_connection
@@ -47,6 +46,7 @@ from rolegate.store.repositories_team import (
 )
 from rolegate.store.repositories_webhooks import WebhookRepository
 from rolegate.store.write_batches import Batch, WriteGate
+from rolegate.store.write_batches import pipelined as _pipelined
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -359,9 +359,10 @@ class UnitOfWork:
         if self not in batch.members:  # refused, or changed nothing: no trace of it stays
             self._with_commit, self._writes = [], []
             try:
+                batch.land()
                 batch.undo(aborted=_aborted(batch.conn))
             except BaseException as error:
-                _end(gate, batch, error)
+                _end(gate, batch, batch.failed or error)
             else:
                 _hand_on(gate, batch)
             undone, self._after_rollback = self._after_rollback, []
@@ -400,21 +401,6 @@ class UnitOfWork:
                 self._on_revision(workspace_id, revision)
 
 
-def _pipelined(conn: Connection, held: Sequence[tuple[Executable, dict[str, Any]]], commit: bool) -> None:
-    """Send `held` in one round trip (a pipeline), with the COMMIT when `commit`."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with driver.pipeline():
-            for statement, params in held:
-                conn.execute(statement, params)
-            if commit:
-                driver.commit()
-    except dbapi_error as error:  # raised by the driver's commit: wrapped as SQLAlchemy wraps the others
-        raise DBAPIError.instance(None, None, error, dbapi_error) from error
-
-
 def _aborted(conn: Connection) -> bool:
     """Whether the connection's transaction failed (PostgreSQL refuses every statement
     until it is rolled back, or rolled back to a savepoint)."""
@@ -426,12 +412,7 @@ def _aborted(conn: Connection) -> bool:
 def _hand_on(gate: WriteGate, batch: Batch) -> None:
     """Hand the batch to the next write waiting, or end it."""
     if gate.next_turn(batch):
-        try:
-            batch.send_held(_pipelined)  # the next write reads what they change
-        except BaseException as error:
-            _end(gate, batch, error)
-            return
-        gate.pass_to(batch)
+        gate.pass_to(batch)  # its first statement carries the held ones (`Batch._ride`)
         return
     _end(gate, batch, None)
 
@@ -440,11 +421,12 @@ def _end(gate: WriteGate, batch: Batch, error: BaseException | None) -> None:
     """Commit the batch (or, on `error`, roll it back), let the next write start the
     next batch, then settle every unit of this one."""
     try:
+        held = batch.take_held()
         if error is None and batch.members:
-            _pipelined(batch.conn, batch.held, commit=True)
+            _pipelined(batch.conn, held, commit=True)
             batch.conn.commit()
     except BaseException as failed:
-        error = failed
+        error = error or batch.failed or failed
     finally:
         try:
             batch.close()  # rolls back what was not committed

@@ -11,15 +11,20 @@ same code as alone, and sees everything the writes before it changed (they are o
 transaction). The last write of a batch (no one waiting, or `max_size` reached)
 commits them all, and each write answers only once that commit succeeded.
 
-Isolation: a write refused, or one that changes nothing, leaves no trace. A write
-that is not the batch's first takes a savepoint just before its first statement that
-is not a plain SELECT, and is rolled back to it; before that it wrote nothing (the
-writes sent with the commit, `UnitOfWork.write_with_commit`, are dropped with it).
-The first write of a batch rolls back the whole transaction.
+The statements a write holds for the COMMIT go with the next write's first statement,
+in its round trip (`Batch._ride`); the last write's, with the COMMIT.
 
-A failure that aborts the transaction itself (the connection lost, a statement that
-failed before any savepoint, a failed COMMIT) fails every write of the batch, each
-with that error, as a failed commit fails a write alone: nothing of them is kept.
+Isolation: a write refused, or one that changes nothing, leaves no trace. A write
+that is not the batch's first takes a savepoint before its first statement (in the
+round trip that carries the held statements), or, when none are held, just before its
+first statement that is not a plain SELECT, and is rolled back to it; before that it
+wrote nothing (the writes sent with the commit, `UnitOfWork.write_with_commit`, are
+dropped with it). The first write of a batch rolls back the whole transaction.
+
+A failure that aborts the transaction itself (the connection lost, a held statement
+that failed, a statement that failed before any savepoint, a failed COMMIT) fails
+every write of the batch, as a failed commit fails a write alone: nothing of them is
+kept, and a write whose own change was not at fault gets `BatchFailedError`.
 
 Only PostgreSQL pipelines this (`UnitOfWork.pipelines`); on SQLite, or with batches of
 one (`ROLEGATE_WRITE_BATCH=1`), each write has its transaction, as before."""
@@ -28,19 +33,25 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
+from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Engine, Executable, event, text
+from sqlalchemy.exc import DBAPIError
 
 from rolegate.domain.errors import UnavailableError
+from rolegate.store.database import SEND_HELD
 
 if TYPE_CHECKING:
     from rolegate.domain.workspace import Workspace
     from rolegate.store.uow import UnitOfWork
 
-__all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "WriteBatches", "WriteGate"]
+__all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "WriteBatches", "WriteGate", "pipelined"]
+
+COMMAND_OK: Final = ExecStatus.COMMAND_OK
 
 DEFAULT_WRITE_BATCH: Final = 16
 """Writes of one workspace in one transaction at most (`ROLEGATE_WRITE_BATCH`). The
@@ -61,7 +72,14 @@ class BatchFailedError(UnavailableError):
 
 
 class Batch:
-    """One open transaction shared by the writes of a workspace, one at a time."""
+    """One open transaction shared by the writes of a workspace, one at a time.
+
+    The statements a write holds for the COMMIT (`UnitOfWork.write_with_commit`) wait
+    in `held` when it hands the batch on; the next write's first statement carries
+    them (`_ride`): one pipeline, one round trip, the held statements, that write's
+    savepoint, then its statement. So it reads what they changed without a round trip
+    of their own, and a statement of its own that fails goes back to its savepoint
+    instead of failing the batch."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -74,13 +92,21 @@ class Batch:
         prepared_workspace`): the next write needs not read it (the batch holds its lock)."""
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.failed: BaseException | None = None
+        """What failed a held statement: the transaction is lost for every write of the batch."""
         self.savepoint: str | None = None
         """The running write's savepoint, once it took one."""
         self.wrote = False
         """The running write sent a statement that is not a plain SELECT."""
         self._jobs = 0
         self._following = False
+        self._sending = False
+        self._riding: AbstractContextManager[Any] | None = None
+        self._savepoint_cursor: Any = None
+        event.listen(conn, "before_execute", self._ride)
         event.listen(conn, "before_cursor_execute", self._before)
+        event.listen(conn, "after_cursor_execute", self._landed)
+        conn.info[SEND_HELD] = self.send_held
 
     def start(self) -> None:
         """The next write's turn: a savepoint before its first write, unless it is the
@@ -89,18 +115,75 @@ class Batch:
         self.savepoint, self.wrote = None, False
         self._following = bool(self.members)
 
+    def _ride(self, conn: Connection, *args: object) -> None:
+        """Before a statement of the running write: open a pipeline and put the held
+        statements and the write's savepoint in it; the statement follows them, and
+        `_landed` syncs the pipeline once it is sent."""
+        if self._sending:
+            return
+        if self._riding is not None:  # a statement that failed before it was sent left it open
+            self.land()
+        if not self.held:
+            return
+        held, self.held = self.held, []
+        driver: Any = conn.connection.driver_connection
+        riding = driver.pipeline()
+        riding.__enter__()
+        self._riding = riding
+        with self._sent():
+            for statement, params in held:
+                conn.execute(statement, params)
+        if self._following and self.savepoint is None:
+            self.savepoint = f"rolegate_write_{self._jobs}"
+            self._savepoint_cursor = driver.cursor()
+            self._savepoint_cursor.execute(f"SAVEPOINT {self.savepoint}")
+
+    def _landed(self, conn: Connection, *args: object) -> None:
+        if self._riding is not None and not self._sending:
+            self.land()
+
+    def land(self) -> None:
+        """Sync the open pipeline, if any. A held statement that failed fails the
+        batch (`failed`, and `BatchFailedError` to the running write, whose change was
+        not at fault); the running write's own failure is its own, as alone."""
+        riding, self._riding = self._riding, None
+        savepoint, self._savepoint_cursor = self._savepoint_cursor, None
+        if riding is None:
+            return
+        try:
+            riding.__exit__(None, None, None)
+        except Exception as error:
+            taken = savepoint is not None and savepoint.pgresult is not None and savepoint.pgresult.status == COMMAND_OK
+            if not taken:  # failed before the savepoint: a held statement
+                dbapi_error = self.conn.dialect.loaded_dbapi.Error
+                failed = DBAPIError.instance(None, None, error, dbapi_error) if isinstance(error, dbapi_error) else error
+                self.failed, self.savepoint = failed, None
+                raise BatchFailedError from failed
+            raise
+
+    @contextmanager
+    def _sent(self) -> Iterator[None]:
+        """Statements that are not the running write's: no ride, no savepoint, not its writes."""
+        sending, self._sending = self._sending, True
+        try:
+            yield
+        finally:
+            self._sending = sending
+
     def _before(self, conn: Connection, cursor: Any, statement: str, *args: object) -> None:
-        if statement.lstrip()[:6].upper() == "SELECT" and "pg_notify" not in statement:
+        if self._sending or (statement.lstrip()[:6].upper() == "SELECT" and "pg_notify" not in statement):
             return
         self.wrote = True
         if self._following and self.savepoint is None:
             self.savepoint = f"rolegate_write_{self._jobs}"
-            cursor.execute(f"SAVEPOINT {self.savepoint}")
+            cursor.connection.execute(f"SAVEPOINT {self.savepoint}")
 
     def undo(self, *, aborted: bool) -> None:
         """Undo what the running write sent (it is refused, or changed nothing).
         `aborted`: the transaction failed; unless the write had taken its savepoint or
         is the batch's first, the writes before it are lost too (raises)."""
+        if self.failed is not None:
+            raise BatchFailedError from self.failed
         if not (self.wrote or aborted):
             return
         if self.savepoint is not None:
@@ -110,21 +193,44 @@ class Batch:
         else:
             raise BatchFailedError  # the transaction failed before the write took its savepoint
 
-    def send_held(
-        self, pipelined: Callable[[Connection, Sequence[tuple[Executable, dict[str, Any]]], bool], None]
-    ) -> None:
-        """Send the held statements now (the next write reads what they change)."""
+    def send_held(self) -> None:
+        """Send the held statements now: a statement SQLAlchemy does not see (COPY, on
+        the driver's connection) follows them (`store.database.driver_connection`)."""
+        self.land()
         held, self.held = self.held, []
-        following, self._following = self._following, False  # not the next write's statements
-        try:
-            if held:
+        if held:
+            with self._sent():
                 pipelined(self.conn, held, False)
-        finally:
-            self._following = following
+
+    def take_held(self) -> list[tuple[Executable, dict[str, Any]]]:
+        """The held statements, for the COMMIT: the writes' turns are over (no savepoint)."""
+        self.land()
+        held, self.held = self.held, []
+        self._following = False
+        return held
 
     def close(self) -> None:
+        self._riding = None  # a ride left open dies with the connection's transaction
+        self.conn.info.pop(SEND_HELD, None)
+        event.remove(self.conn, "before_execute", self._ride)
         event.remove(self.conn, "before_cursor_execute", self._before)
+        event.remove(self.conn, "after_cursor_execute", self._landed)
         self.conn.close()
+
+
+def pipelined(conn: Connection, held: Sequence[tuple[Executable, dict[str, Any]]], commit: bool) -> None:
+    """Send `held` in one round trip (a pipeline), with the COMMIT when `commit`."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():
+            for statement, params in held:
+                conn.execute(statement, params)
+            if commit:
+                driver.commit()
+    except dbapi_error as error:  # raised by the driver's commit: wrapped as SQLAlchemy wraps the others
+        raise DBAPIError.instance(None, None, error, dbapi_error) from error
 
 
 class _Turn:
