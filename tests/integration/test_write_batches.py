@@ -25,7 +25,6 @@ from rolegate.domain.workspace import Actor
 from rolegate.engine import Record, RecordRef
 from rolegate.services import assignments, members, records, roles, workspaces
 from rolegate.services.context import PREPARED_WAIT, load_state
-from rolegate.store import uow as uow_module
 from rolegate.store import write_batches
 from rolegate.store.database import driver_connection
 from rolegate.store.repositories import record_updating, utcnow
@@ -281,14 +280,14 @@ def test_a_failed_commit_fails_every_write_of_the_batch(rolegate_app: Rolegate, 
     ws, role, _, execs = _bench_workspace(app)
     app.snapshots.get(ws.id)
     start, events = ws.revision(), ws.events()
-    pipelined = uow_module._pipelined
+    pipelined = write_batches.pipelined
 
     def failing_commit(conn: Connection, held: Any, commit: bool) -> None:
         if commit:
             raise BatchFailedError
         pipelined(conn, held, commit)
 
-    monkeypatch.setattr(uow_module, "_pipelined", failing_commit)
+    monkeypatch.setattr(write_batches, "pipelined", failing_commit)
     unit = app.uow
     outcomes = in_one_batch(
         app,
@@ -424,7 +423,7 @@ def rides(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """How often a write's first statement carried held statements, and how often
     held statements went in a pipeline of their own (the COMMIT's included)."""
     seen = {"rides": 0, "pipelines": 0}
-    ride, pipelined = write_batches.Batch._ride, uow_module._pipelined
+    ride, pipelined = write_batches.Batch._ride, write_batches.pipelined
 
     def counted_ride(batch: write_batches.Batch, conn: Connection, *args: object) -> None:
         seen["rides"] += bool(batch.held) and not batch._sending
@@ -435,7 +434,7 @@ def rides(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
         pipelined(conn, held, commit)
 
     monkeypatch.setattr(write_batches.Batch, "_ride", counted_ride)
-    monkeypatch.setattr(uow_module, "_pipelined", counted_pipelined)
+    monkeypatch.setattr(write_batches, "pipelined", counted_pipelined)
     yield seen
 
 

@@ -15,6 +15,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, Executable, text
 
 from rolegate.domain.workspace import Workspace
+from rolegate.store import write_batches
 from rolegate.store.database import read_only as read_only_connection
 from rolegate.store.database import transaction_pooled
 from rolegate.store.repositories import (
@@ -46,7 +47,6 @@ from rolegate.store.repositories_team import (
 )
 from rolegate.store.repositories_webhooks import WebhookRepository
 from rolegate.store.write_batches import Batch, WriteGate
-from rolegate.store.write_batches import pipelined as _pipelined
 
 __all__ = ["NOTIFY_CHANNEL", "UnitOfWork"]
 
@@ -324,7 +324,7 @@ class UnitOfWork:
             if held:
                 # One round trip for the change's last statements and the COMMIT: the
                 # workspace's lock is released a round trip sooner.
-                _pipelined(self._conn, held, commit=True)
+                write_batches.pipelined(self._conn, held, commit=True)
             self._conn.commit()
         except BaseException:
             if self._on_pending is not None:
@@ -423,7 +423,7 @@ def _end(gate: WriteGate, batch: Batch, error: BaseException | None) -> None:
     try:
         held = batch.take_held()
         if error is None and batch.members:
-            _pipelined(batch.conn, held, commit=True)
+            write_batches.pipelined(batch.conn, held, commit=True)
             batch.conn.commit()
     except BaseException as failed:
         error = error or batch.failed or failed
