@@ -128,6 +128,8 @@ class Rolegate:
         for unwatch in self.unwatch_pools:
             unwatch()
         self.login_guard.counters.close()
+        if self.write_batches is not None:
+            self.write_batches.close()
         if self.replica is not None:
             self.replica.engine.dispose()
         self.engine.dispose()

@@ -548,3 +548,51 @@ def test_a_statement_on_the_drivers_connection_follows_the_held_statements(roleg
 
     outcomes = in_one_batch(app, ws.id, [_holding(app, ws, Record("account", "acc-1", None, csms[1])), read_on_the_driver])
     assert outcomes[1] == (csms[1],), outcomes
+
+
+@PG
+def test_the_next_batch_starts_on_the_connection_the_last_one_committed_on(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pool checkout (and its ping) per batch under a queue of batches."""
+    app = rolegate_app
+    ws, _, csms, _ = _bench_workspace(app)
+    conns: list[Connection] = []
+    opened = write_batches.Batch.__init__
+
+    def spy(batch: write_batches.Batch, conn: Connection) -> None:
+        conns.append(conn)
+        opened(batch, conn)
+
+    monkeypatch.setattr(write_batches.Batch, "__init__", spy)
+    ref = RecordRef("account", "acc-1")
+    for assignee in (csms[1], None):
+        assignments.assign_record(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=assignee)
+    assert len(conns) == 2
+    assert conns[1] is conns[0]
+    assert not conns[1].closed
+
+
+@PG
+def test_a_spare_connection_is_kept_fresh_and_only_after_a_commit(rolegate_app: Rolegate) -> None:
+    now = [0.0]
+    spares = write_batches.Spares(rolegate_app.engine, max_spares=1, fresh_for=1.0, clock=lambda: now[0])
+    first = spares.connect()
+    spares.put(first, reuse=True)
+    assert spares.connect() is first  # kept: the next batch takes it
+    spares.put(first, reuse=True)
+    now[0] = 1.5
+    second = spares.connect()  # too old: back to the pool, a pinged one instead
+    assert second is not first
+    assert first.closed
+    third = spares.connect()
+    spares.put(second, reuse=True)
+    spares.put(third, reuse=True)  # one spare at most
+    assert third.closed
+    assert not second.closed
+    with spares.connect() as conn:
+        conn.begin()
+        spares.put(conn, reuse=True)  # its transaction open: not kept
+        assert conn.closed
+    failed = spares.connect()
+    spares.put(failed, reuse=False)  # the batch did not commit: rolled back, closed
+    assert failed.closed
+    spares.close()

@@ -429,9 +429,8 @@ def _end(gate: WriteGate, batch: Batch, error: BaseException | None) -> None:
         error = error or batch.failed or failed
     finally:
         try:
-            batch.close()  # rolls back what was not committed
+            gate.leave(batch, committed=error is None and bool(batch.members))  # else rolled back
         finally:
-            gate.leave(batch)
             batch.error = error
             try:
                 for unit in batch.members:

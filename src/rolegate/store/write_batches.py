@@ -31,7 +31,9 @@ one (`ROLEGATE_WRITE_BATCH=1`), each write has its transaction, as before."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -49,7 +51,9 @@ if TYPE_CHECKING:
     from rolegate.domain.workspace import Workspace
     from rolegate.store.uow import UnitOfWork
 
-__all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "WriteBatches", "WriteGate", "pipelined"]
+__all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "Spares", "WriteBatches", "WriteGate", "pipelined"]
+
+log = logging.getLogger(__name__)
 
 COMMAND_OK: Final = ExecStatus.COMMAND_OK
 
@@ -209,13 +213,15 @@ class Batch:
         self._following = False
         return held
 
-    def close(self) -> None:
+    def close(self) -> Connection:
+        """The batch is over: its connection, no longer listened to (its transaction,
+        if any, still open: `WriteGate.leave` keeps it for the next batch or closes it)."""
         self._riding = None  # a ride left open dies with the connection's transaction
         self.conn.info.pop(SEND_HELD, None)
         event.remove(self.conn, "before_execute", self._ride)
         event.remove(self.conn, "before_cursor_execute", self._before)
         event.remove(self.conn, "after_cursor_execute", self._landed)
-        self.conn.close()
+        return self.conn
 
 
 def pipelined(conn: Connection, held: Sequence[tuple[Executable, dict[str, Any]]], commit: bool) -> None:
@@ -244,10 +250,17 @@ class _Turn:
 class WriteGate:
     """One workspace's queue of this process's writes (`WriteBatches.gate`)."""
 
-    def __init__(self, engine: Engine, max_size: int, on_idle: Callable[[WriteGate], None] = lambda gate: None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_size: int,
+        on_idle: Callable[[WriteGate], None] = lambda gate: None,
+        spares: Spares | None = None,
+    ) -> None:
         self._engine = engine
         self.max_size = max_size
         self._on_idle = on_idle
+        self._spares = spares if spares is not None else Spares(engine)
         self._lock = threading.Lock()
         self._busy = False
         self._waiting: deque[_Turn] = deque()
@@ -266,7 +279,7 @@ class WriteGate:
             if turn.batch is not None:
                 return turn.batch
         try:
-            return Batch(self._engine.connect())
+            return Batch(self._spares.connect())
         except BaseException:
             self.leave(None)
             raise
@@ -289,8 +302,11 @@ class WriteGate:
         turn.batch = batch
         turn.granted.set()
 
-    def leave(self, _: Batch | None) -> None:
-        """The batch is over (committed or not): the next write waiting starts a new one."""
+    def leave(self, batch: Batch | None, *, committed: bool = False) -> None:
+        """The batch is over (committed or not): the next write waiting starts a new one,
+        on the batch's connection when it committed (`Spares`)."""
+        if batch is not None:
+            self._spares.put(batch.close(), reuse=committed)
         with self._lock:
             turn = self._waiting.popleft() if self._waiting else None
             self._busy = turn is not None
@@ -298,6 +314,57 @@ class WriteGate:
             self._on_idle(self)
             return
         turn.granted.set()  # no batch: it opens its own
+
+
+class Spares:
+    """The connection of the last batch that committed, kept for the next batch of any
+    workspace (`max_spares` at most): under a queue a batch follows a batch, and each
+    took a pooled connection, with its ping, and gave it back, with its reset. A spare
+    older than `fresh_for` seconds goes back to the pool, and the next batch checks one
+    out (pinged) instead: a connection the database dropped meanwhile is not used."""
+
+    def __init__(self, engine: Engine, *, max_spares: int = 1, fresh_for: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self.max_spares = max_spares
+        self.fresh_for = fresh_for
+        self._clock = clock
+        self._kept: list[tuple[Connection, float]] = []
+        self._lock = threading.Lock()
+
+    def connect(self) -> Connection:
+        now = self._clock()
+        with self._lock:
+            kept, self._kept = self._kept, []
+        found: Connection | None = None
+        for conn, at in reversed(kept):
+            if found is None and now - at <= self.fresh_for:
+                found = conn
+            else:
+                self._close(conn)
+        return found if found is not None else self._engine.connect()
+
+    def put(self, conn: Connection, *, reuse: bool) -> None:
+        """`reuse`: the connection's transaction committed (else it is rolled back, and
+        closed)."""
+        if reuse and not conn.closed and not conn.invalidated and not conn.in_transaction():
+            with self._lock:
+                if len(self._kept) < self.max_spares:
+                    self._kept.append((conn, self._clock()))
+                    return
+        self._close(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            kept, self._kept = self._kept, []
+        for conn, _ in kept:
+            self._close(conn)
+
+    @staticmethod
+    def _close(conn: Connection) -> None:
+        try:
+            conn.close()  # rolls back what was not committed, and gives it back to the pool
+        except Exception as error:  # a connection already broken: the pool replaces it
+            log.debug("closing a batch's connection failed: %r", error)
 
 
 class WriteBatches:
@@ -308,6 +375,11 @@ class WriteBatches:
         self.max_size = max_size
         self._gates: dict[str, WriteGate] = {}
         self._lock = threading.Lock()
+        self.spares = Spares(engine)
+
+    def close(self) -> None:
+        """Give the spare connection back (before the engine is disposed)."""
+        self.spares.close()
 
     def gate(self, workspace_id: str) -> WriteGate | None:
         """The workspace's gate; None when writes are not batched (one per batch)."""
@@ -317,7 +389,7 @@ class WriteBatches:
         if gate is None:
             with self._lock:
                 gate = self._gates.setdefault(
-                    workspace_id, WriteGate(self._engine, self.max_size, partial(self._idle, workspace_id))
+                    workspace_id, WriteGate(self._engine, self.max_size, partial(self._idle, workspace_id), self.spares)
                 )
         return gate
 
