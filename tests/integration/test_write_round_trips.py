@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, update
 from sqlalchemy.exc import DBAPIError
 
 from rolegate.bootstrap import Rolegate, bootstrap
@@ -26,6 +27,7 @@ from rolegate.engine import compile as engine_compile
 from rolegate.engine.snapshot import CompiledRole
 from rolegate.services import assignments, members, records, roles
 from rolegate.services.context import WorkspaceState, load_state, record_change, remembered_at
+from rolegate.store import tables
 from rolegate.store.repositories import AuditRepository, member_updating, utcnow
 from rolegate.store.uow import UnitOfWork
 from tests.integration.support import PLATFORM, Ws, open_workspace
@@ -577,3 +579,45 @@ def test_a_member_changed_between_the_answers_read_and_the_lock_is_read_again(ro
     assert stored is not None
     assert stored.member.status is MemberStatus.DISABLED
     assert moved.member == stored
+
+
+def _stored_created_at(app: Rolegate, workspace_id: str, role_id: str) -> datetime:
+    with app.reader() as uow:
+        info = uow.roles.info(workspace_id, role_id)
+    assert info is not None
+    return info.created_at
+
+
+def test_a_role_edit_answers_with_the_creation_date_its_inputs_know_and_reads_no_role(rolegate_app: Rolegate) -> None:
+    """A role's creation date never changes: the inputs held at the revision carry it
+    (read with the roles, or kept from the write before), and the edit reads no role row."""
+    app = rolegate_app
+    ws, role, _, _ = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+    with _statements(app) as seen:
+        written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
+    assert not [s for s in seen if re.search(r"\bFROM roles\b", s)], seen
+    assert written.role.created_at == _stored_created_at(app, ws.id, role)
+
+
+def test_a_role_another_process_changed_has_its_creation_date_read_again(rolegate_app: Rolegate) -> None:
+    """Followed from another process's audit events, a role they touch loses the date
+    held for it (it may have been deleted and made again): the next edit reads it."""
+    app = rolegate_app
+    ws, role, _, _ = _bench_workspace(app)
+    app.snapshots.get(ws.id)
+    roles.update_role(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all", "accounts.update"])
+    moved = _stored_created_at(app, ws.id, role) - timedelta(days=1)
+
+    def touch_the_role(other: Rolegate) -> int:
+        with other.uow() as uow:
+            uow.roles.conn.execute(update(tables.roles).where(tables.roles.c.workspace_id == ws.id, tables.roles.c.id == role).values(created_at=moved))
+            uow.commit()
+        return roles.update_role_written(other.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.update"]).revision
+
+    _written_elsewhere(app, touch_the_role)
+    with _statements(app) as seen:
+        written = roles.update_role_written(app.uow(), actor=ws.owner, workspace_id=ws.id, role_id=role, grants=["accounts.view_all"])
+    assert [s for s in seen if re.search(r"\bFROM roles\b", s)], seen
+    assert written.role.created_at == moved == _stored_created_at(app, ws.id, role)

@@ -9,8 +9,9 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -112,6 +113,10 @@ class WorkspaceState:
     base: Snapshot | None = field(default=None, repr=False, compare=False)
     """An earlier snapshot of the workspace (the one the write before worked with):
     the acting member's snapshot reuses its compiled role when that role is unchanged."""
+    role_created: Mapping[str, datetime] = field(default_factory=dict, repr=False, compare=False)
+    """When each role was created, for the roles whose date the inputs know (a role's
+    never changes, and its id is never given again): a role edit answers with it
+    without reading the role's row."""
     _compiled: list[Snapshot] = field(default_factory=list, repr=False, compare=False)
     _for_member: dict[str, Snapshot] = field(default_factory=dict, repr=False, compare=False)
     _site_admins: list[frozenset[str]] = field(default_factory=list, repr=False, compare=False)
@@ -135,7 +140,7 @@ class WorkspaceState:
             members = [member if m.id == member.id else m for m in self.members]
             if all(m.id != member.id for m in self.members):
                 members.append(member)
-        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins, self.audit_head, self.newest_compiled)
+        return _state(self.workspace, self.schema, roles, members, None, self.read_site_admins, self.audit_head, self.newest_compiled, self.role_created)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -217,6 +222,8 @@ class StateInputs:
     """(action, target type, target id) of the revision's audit events, in order, the
     last one `audit_head`, when known (a write's own account): the record cache
     follows them without reading them back."""
+    role_created: Mapping[str, datetime] = field(default_factory=dict)
+    """When each role was created, where known (`WorkspaceState.role_created`)."""
 
 
 class _Prepared:
@@ -316,7 +323,17 @@ def _prepare(
         return
     ws = state.workspace
     inputs = StateInputs(
-        revision, ws.preset, state.schema, tuple(state.roles.values()), tuple(state.members), None, ws.features, head, state.newest_compiled, changes
+        revision,
+        ws.preset,
+        state.schema,
+        tuple(state.roles.values()),
+        tuple(state.members),
+        None,
+        ws.features,
+        head,
+        state.newest_compiled,
+        changes,
+        {role_id: at for role_id, at in state.role_created.items() if role_id in state.roles},
     )
     prepared = _Prepared(inputs, uow.batch)
     with _inputs_lock:
@@ -357,15 +374,17 @@ def load_state(uow: UnitOfWork, workspace_id: str, *, lock: bool = True) -> Work
         if held.snapshot is not None:
             snap = held.snapshot
             # Already compiled: authorizing the actor through it compiles nothing.
-            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head, _compiled=[snap])
-        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head, held.base)
+            return WorkspaceState(ws, held.schema, roles, members, lambda: snap, site_admins, held.audit_head, role_created=held.role_created, _compiled=[snap])
+        return _state(ws, held.schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, held.audit_head, held.base, held.role_created)
     schema = workspace_schema(uow, ws)
-    roles = {info.role.id: info.role for info in uow.roles.all(ws.id)}
+    infos = uow.roles.all(ws.id)
+    roles = {info.role.id: info.role for info in infos}
     members = uow.members.members(ws.id)
     # Another process wrote the revision: what this process compiled last for the
     # workspace still spares compiling the acting member's role if it is unchanged
     # (`compile_snapshot` reuses a role only when its schema, features and role match).
-    return _state(ws, schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, None, _newest_compiled(uow.engine, ws.id))
+    created = {info.role.id: info.created_at for info in infos}
+    return _state(ws, schema, roles, members, StoreRecordIndex(uow.records, ws.id), site_admins, None, _newest_compiled(uow.engine, ws.id), created)
 
 
 FOLLOW_REVISIONS = 64
@@ -396,7 +415,13 @@ def followed_inputs(uow: UnitOfWork, ws: Workspace, engine: Engine | None = None
         return None
     roles, members = moved
     last = events[-1]
-    inputs = StateInputs(ws.revision, ws.preset, held.schema, roles, members, None, ws.features, (last.seq, last.hash), held.snapshot or held.base)
+    # A role an event touched may have been deleted and made again: its date is read.
+    touched = {e.target_id for e in events if e.target_type == "role"}
+    ids = {r.id for r in roles}
+    created = {role_id: at for role_id, at in held.role_created.items() if role_id in ids and role_id not in touched}
+    inputs = StateInputs(
+        ws.revision, ws.preset, held.schema, roles, members, None, ws.features, (last.seq, last.hash), held.snapshot or held.base, role_created=created
+    )
     if remember:
         _remember(engine, ws.id, inputs)
     return inputs
@@ -416,13 +441,14 @@ def _state(
     site_admins: Callable[[], frozenset[str]],
     audit_head: tuple[int, str] | None = None,
     base: Snapshot | None = None,
+    role_created: Mapping[str, datetime] | None = None,
 ) -> WorkspaceState:
     def snapshot() -> Snapshot:
         return compile_snapshot(
             schema, features=ws.features, roles=roles.values(), members=members, records=index, revision=ws.revision
         )
 
-    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins, audit_head, base)
+    return WorkspaceState(ws, schema, roles, members, snapshot, site_admins, audit_head, base, role_created or {})
 
 
 def workspace_schema(uow: UnitOfWork, ws: Workspace) -> ProductSchema:

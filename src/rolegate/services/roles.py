@@ -452,9 +452,6 @@ def update_role_written(
     """`field_access` replaces the role's field permissions; `field_changes` changes
     only the fields it names (in the same transaction, so no edit is lost)."""
     with uow:
-        # The role's row before the lock: its creation date never changes, and the rest
-        # of the answer is `after` (the update is sent with the commit, unread).
-        stored = uow.roles.info(workspace_id, role_id)
         state = load_state(uow, workspace_id)
         authorize(state, actor, AdminRight.MANAGE_ROLES)
         schema = state.schema
@@ -472,9 +469,7 @@ def update_role_written(
         )
         feats = state.workspace.features
         if after == before:
-            # The row read first is the state's role unless the role changed in between.
-            view = role_view(stored, schema, feats, state.members) if stored is not None and stored.role == before else stored_role_view(uow, state, role_id)
-            return RoleWritten(before, view, state.workspace.revision)
+            return RoleWritten(before, stored_role_view(uow, state, role_id), state.workspace.revision)
         violations = role_violations(schema, after, feats, previous=before)
         violations += _name_violations(uow, state, after.name, except_id=before.id)
         had, has = role_permissions(schema, before, feats), role_permissions(schema, after, feats)
@@ -491,7 +486,9 @@ def update_role_written(
             what=f"This change to role {before.name!r}",
         )
         raise_if(violations)
-        created_at = (stored or _stored_role(uow, workspace_id, role_id)).created_at
+        # The answer is `after` (the update is sent with the commit, unread) with the
+        # role's creation date, which the inputs know but for a role made since.
+        created_at = state.role_created.get(role_id) or _stored_role(uow, workspace_id, role_id).created_at
         now = utcnow()
         uow.write_with_commit(*role_updating(workspace_id, after, now))
         revision = record_change(

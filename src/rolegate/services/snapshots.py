@@ -518,9 +518,11 @@ class SnapshotCache:
             # process's write, followed from the inputs held before it (its audit events).
             said = remembered_at(self._engine, ws.id, ws.revision) or followed_inputs(uow, ws, self._engine)
             if said is not None and said.preset == ws.preset and said.schema.version == ws.schema_version and said.features in (None, ws.features):
-                roles, members, schema = said.roles, said.members, said.schema
+                roles, members, schema, created = said.roles, said.members, said.schema, said.role_created
             else:
-                roles = tuple(info.role for info in uow.roles.all(ws.id))
+                infos = uow.roles.all(ws.id)
+                roles = tuple(info.role for info in infos)
+                created = {info.role.id: info.created_at for info in infos}
                 members = tuple(uow.members.members(ws.id))
                 schema = workspace_schema(uow, ws)
             # Records are read live, where the snapshot came from: a replica has at least
@@ -539,7 +541,7 @@ class SnapshotCache:
             )
             # The next write of this process starts from these inputs (same revision: the
             # same rows, whichever database they were read from).
-            remember_inputs(self._engine, ws, StateInputs(ws.revision, ws.preset, schema, roles, members, cached))
+            remember_inputs(self._engine, ws, StateInputs(ws.revision, ws.preset, schema, roles, members, cached, role_created=created))
             SNAPSHOT_COMPILE_SECONDS.observe(time.perf_counter() - started)
             self.loads += 1
             if replica is not None:
