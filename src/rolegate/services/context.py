@@ -224,6 +224,10 @@ class StateInputs:
     follows them without reading them back."""
     role_created: Mapping[str, datetime] = field(default_factory=dict)
     """When each role was created, where known (`WorkspaceState.role_created`)."""
+    changes_after: int | None = None
+    """When `changes` are those of every revision after this one up to `revision` (the
+    writes of a batch since its first, `store.write_batches`): the record cache follows
+    them at once, as the batch commits them at once. None: `revision`'s own."""
 
 
 class _Prepared:
@@ -322,6 +326,13 @@ def _prepare(
     if state is None or workspace_id is None:
         return
     ws = state.workspace
+    changes_after = None
+    before = _prepared.get(engine, {}).get(workspace_id)
+    if uow.batch is not None and before is not None and before.batch is uow.batch and before.inputs.revision == revision - 1:
+        # The write before in this batch: its revision commits with this one, so the
+        # record cache will stand before both, and follows their changes together.
+        changes = before.inputs.changes + changes
+        changes_after = before.inputs.changes_after if before.inputs.changes_after is not None else revision - 2
     inputs = StateInputs(
         revision,
         ws.preset,
@@ -334,6 +345,7 @@ def _prepare(
         state.newest_compiled,
         changes,
         {role_id: at for role_id, at in state.role_created.items() if role_id in state.roles},
+        changes_after,
     )
     prepared = _Prepared(inputs, uow.batch)
     with _inputs_lock:

@@ -143,13 +143,15 @@ class RecordCache:
         self.revision = max(self.revision, revision)
         self.last_seq = last_seq
 
-    def follow(self, revision: int, first_seq: int, last_seq: int, refs: set[tuple[str, str]] | None) -> bool:
+    def follow(
+        self, revision: int, first_seq: int, last_seq: int, refs: set[tuple[str, str]] | None, *, after: int | None = None
+    ) -> bool:
         """Forget `refs` (None: every record) for the audit events `first_seq` to
-        `last_seq` that made `revision`, known without reading them: only when the cache
-        stands at the revision just before and those events come next (True). Else
-        nothing changes (False)."""
+        `last_seq` that made the revisions after `after` (the one before `revision`
+        unless said) up to `revision`, known without reading them: only when the cache
+        stands at `after` and those events come next (True). Else nothing changes (False)."""
         with self._lock:
-            if revision != self.revision + 1 or first_seq != self.last_seq + 1:
+            if self.revision != (revision - 1 if after is None else after) or first_seq != self.last_seq + 1:
                 return False
             self._forget_locked(refs, revision, last_seq)
         return True
@@ -189,16 +191,17 @@ def catch_up(cache: RecordCache, changes: ChangeRepository, workspace_id: str, r
     cache.forget(refs, revision, events[-1].seq)
 
 
-def follow(cache: RecordCache, revision: int, last_seq: int, changes: Sequence[tuple[str, str, str]]) -> bool:
+def follow(cache: RecordCache, revision: int, last_seq: int, changes: Sequence[tuple[str, str, str]], *, after: int | None = None) -> bool:
     """`catch_up` without a read, from the (action, target type, target id) of the audit
     events that made `revision`, ending at `last_seq`, as this process's write that
-    made it says them. False (nothing done) unless the cache stands at the revision
-    just before: then `catch_up` reads them."""
+    made it says them; `after`: the events made every revision after it (a batch's
+    writes, `StateInputs.changes_after`). False (nothing done) unless the cache stands
+    at the revision just before them: then `catch_up` reads them."""
     if not changes:
         return False
     effects = [record_effect(action, target_type, target_id) for action, target_type, target_id in changes]
     refs = None if EVERY_RECORD in effects else {e for e in effects if isinstance(e, tuple)}
-    if not cache.follow(revision, last_seq - len(changes) + 1, last_seq, refs):
+    if not cache.follow(revision, last_seq - len(changes) + 1, last_seq, refs, after=after):
         return False
     if refs is None or refs:
         (_FORGOT_ALL if refs is None else _FORGOT_SOME).inc()

@@ -239,7 +239,7 @@ class SnapshotCache:
             store = SqlRecordIndex(self._engine, workspace_id, replica=None)
             held = self._records.get(workspace_id)
             records: CachedRecordIndex | SqlRecordIndex
-            if held is not None and inputs.audit_head is not None and follow(held, revision, inputs.audit_head[0], inputs.changes):
+            if held is not None and inputs.audit_head is not None and follow(held, revision, inputs.audit_head[0], inputs.changes, after=inputs.changes_after):
                 records = CachedRecordIndex(held, store, revision=revision, live=True)
             else:
                 with reachable(), UnitOfWork(self._engine, read_only=True) as uow:

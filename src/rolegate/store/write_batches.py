@@ -36,12 +36,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Engine, Executable, event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 
 from rolegate.domain.errors import UnavailableError
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "Spares", "WriteBatches", "WriteGate", "pipelined"]
 
 log = logging.getLogger(__name__)
+
+BATCH: Final = "rolegate.batch"
+"""Key of a batch's connection's `info`: the batch (`WriteBatches._crashed`)."""
 
 COMMAND_OK: Final = ExecStatus.COMMAND_OK
 
@@ -111,6 +115,7 @@ class Batch:
         event.listen(conn, "before_cursor_execute", self._before)
         event.listen(conn, "after_cursor_execute", self._landed)
         conn.info[SEND_HELD] = self.send_held
+        conn.info[BATCH] = self
 
     def start(self) -> None:
         """The next write's turn: a savepoint before its first write, unless it is the
@@ -134,13 +139,19 @@ class Batch:
         riding = driver.pipeline()
         riding.__enter__()
         self._riding = riding
-        with self._sent():
-            for statement, params in held:
-                conn.execute(statement, params)
-        if self._following and self.savepoint is None:
-            self.savepoint = f"rolegate_write_{self._jobs}"
-            self._savepoint_cursor = driver.cursor()
-            self._savepoint_cursor.execute(f"SAVEPOINT {self.savepoint}")
+        try:
+            with self._sent():
+                for statement, params in held:
+                    conn.execute(statement, params)
+            if self._following and self.savepoint is None:
+                self.savepoint = f"rolegate_write_{self._jobs}"
+                self._savepoint_cursor = driver.cursor()
+                self._savepoint_cursor.execute(f"SAVEPOINT {self.savepoint}")
+        except Exception as error:  # a held statement's result came back failed already
+            self._riding, self._savepoint_cursor = None, None
+            with suppress(Exception):
+                riding.__exit__(type(error), error, error.__traceback__)
+            self._fail(error)
 
     def _landed(self, conn: Connection, *args: object) -> None:
         if self._riding is not None and not self._sending:
@@ -159,11 +170,30 @@ class Batch:
         except Exception as error:
             taken = savepoint is not None and savepoint.pgresult is not None and savepoint.pgresult.status == COMMAND_OK
             if not taken:  # failed before the savepoint: a held statement
-                dbapi_error = self.conn.dialect.loaded_dbapi.Error
-                failed = DBAPIError.instance(None, None, error, dbapi_error) if isinstance(error, dbapi_error) else error
-                self.failed, self.savepoint = failed, None
-                raise BatchFailedError from failed
+                self._fail(error)
             raise
+
+    def _fail(self, error: Exception) -> None:
+        """A held statement failed: the batch's transaction is lost (`failed`), and the
+        running write, not at fault, is told to send its change again."""
+        dbapi_error = self.conn.dialect.loaded_dbapi.Error
+        failed = DBAPIError.instance(None, None, error, dbapi_error) if isinstance(error, dbapi_error) else error
+        self.failed, self.savepoint = failed, None
+        raise BatchFailedError from failed
+
+    def crashed(self) -> BatchFailedError | None:
+        """The running write's statement failed while a ride was open (its result came
+        back with a held statement's failure): sync it, and say whether the failure was
+        a held statement's (`handle_error`, `WriteBatches`)."""
+        if self._riding is None or self._sending:
+            return None
+        try:
+            self.land()
+        except BatchFailedError as failed:
+            return failed
+        except Exception:  # the statement's own failure: its error goes on
+            return None
+        return None
 
     @contextmanager
     def _sent(self) -> Iterator[None]:
@@ -218,6 +248,7 @@ class Batch:
         if any, still open: `WriteGate.leave` keeps it for the next batch or closes it)."""
         self._riding = None  # a ride left open dies with the connection's transaction
         self.conn.info.pop(SEND_HELD, None)
+        self.conn.info.pop(BATCH, None)
         event.remove(self.conn, "before_execute", self._ride)
         event.remove(self.conn, "before_cursor_execute", self._before)
         event.remove(self.conn, "after_cursor_execute", self._landed)
@@ -376,6 +407,8 @@ class WriteBatches:
         self._gates: dict[str, WriteGate] = {}
         self._lock = threading.Lock()
         self.spares = Spares(engine)
+        if max_size > 1:
+            event.listen(engine, "handle_error", _crashed)
 
     def close(self) -> None:
         """Give the spare connection back (before the engine is disposed)."""
@@ -400,3 +433,14 @@ class WriteBatches:
         with self._lock:
             if self._gates.get(workspace_id) is gate:
                 del self._gates[workspace_id]
+
+
+def _crashed(context: ExceptionContext) -> BaseException | None:
+    """A statement failed: when it ran on a batch's connection with held statements
+    riding before it, and one of those failed, the write is told so (`Batch.crashed`)."""
+    conn = context.connection
+    try:
+        batch = conn.info.get(BATCH) if conn is not None and not conn.closed else None
+    except Exception:  # an invalidated connection: no batch runs on it any more
+        return None
+    return batch.crashed() if isinstance(batch, Batch) else None
