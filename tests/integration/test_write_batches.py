@@ -39,6 +39,7 @@ from tests.integration.test_concurrency import (
     race,
 )
 from tests.integration.test_write_round_trips import _assert_held_is_fresh, _bench_workspace
+from tests.statements import statements
 
 PG = pytest.mark.parametrize("rolegate_app", ["postgresql"], indirect=True)
 
@@ -369,14 +370,8 @@ def test_a_write_of_a_batch_starts_from_what_the_write_before_it_left(rolegate_a
     app = rolegate_app
     ws, role, _, execs = _bench_workspace(app)
     app.snapshots.get(ws.id)
-    seen: list[str] = []
-
-    def statement(conn: Connection, cursor: object, sql: str, *args: object) -> None:
-        seen.append(sql)
-
     unit = app.uow
-    event.listen(app.engine, "before_cursor_execute", statement)
-    try:
+    with statements(app) as seen:
         started = time.monotonic()
         outcomes = in_one_batch(
             app,
@@ -387,8 +382,6 @@ def test_a_write_of_a_batch_starts_from_what_the_write_before_it_left(rolegate_a
             ],
         )
         waited = time.monotonic() - started
-    finally:
-        event.remove(app.engine, "before_cursor_execute", statement)
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert waited < PREPARED_WAIT
     def reads(table: str) -> list[str]:
@@ -609,14 +602,8 @@ def test_the_record_cache_follows_a_batch_from_what_its_writes_said(rolegate_app
     snap = app.snapshots.get(ws.id)
     assert snap.check(csms[0], "accounts.view", RecordRef("account", "acc-1")).allowed
     assert snap.check(csms[0], "accounts.view", RecordRef("account", "acc-2")).allowed
-    seen: list[str] = []
-
-    def statement(conn: Connection, cursor: object, sql: str, *args: object) -> None:
-        seen.append(sql)
-
     unit = app.uow
-    event.listen(app.engine, "before_cursor_execute", statement)
-    try:
+    with statements(app) as seen:
         outcomes = in_one_batch(
             app,
             ws.id,
@@ -626,8 +613,6 @@ def test_the_record_cache_follows_a_batch_from_what_its_writes_said(rolegate_app
                 lambda: assignments.assign_record(unit(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-2"), assignee=None),
             ],
         )
-    finally:
-        event.remove(app.engine, "before_cursor_execute", statement)
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     # (the first write reads the chain's head with its revision move: not a read of events)
     assert [s for s in seen if s.lstrip().upper().startswith("SELECT") and re.search(r"FROM audit_events\b", s)] == []
