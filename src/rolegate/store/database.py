@@ -16,12 +16,12 @@ from its first read to its end and neither waits for a writer nor makes one wait
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 from weakref import WeakSet
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-__all__ = ["CONNECT_TIMEOUT", "READ_ONLY", "SEND_HELD", "driver_connection", "is_postgres", "make_engine", "normalize_url", "read_only", "transaction_pooled"]
+__all__ = ["CONNECT_TIMEOUT", "BATCH", "READ_ONLY", "HoldsStatements", "driver_connection", "is_postgres", "make_engine", "normalize_url", "read_only", "transaction_pooled"]
 
 CONNECT_TIMEOUT = 5
 """Seconds to wait for PostgreSQL to accept a connection."""
@@ -31,8 +31,13 @@ READ_ONLY = "rolegate_read_only"
 """Execution option: this connection's transactions only read (SQLite: deferred BEGIN)."""
 
 
-SEND_HELD = "rolegate.send_held"
-"""Key of a connection's `info` where a batch of writes puts its `send_held`."""
+BATCH = "rolegate.batch"
+"""Key of a connection's `info` where the batch of writes running on it puts itself
+(`store.write_batches.Batch`)."""
+
+
+class HoldsStatements(Protocol):
+    def send_held(self) -> None: ...
 
 
 def driver_connection(conn: Connection) -> Any:
@@ -40,9 +45,9 @@ def driver_connection(conn: Connection) -> Any:
     once the statements a batch of writes holds on it are sent: what is done there
     passes no SQLAlchemy event, so no batch's next statement would carry them
     (`store.write_batches.Batch.send_held`)."""
-    send = conn.info.get(SEND_HELD)
-    if send is not None:
-        send()
+    batch: HoldsStatements | None = conn.info.get(BATCH)
+    if batch is not None:
+        batch.send_held()
     return conn.connection.driver_connection
 
 

@@ -431,7 +431,6 @@ def _end(gate: WriteGate, batch: Batch, error: BaseException | None) -> None:
         try:
             gate.leave(batch, committed=error is None and bool(batch.members))  # else rolled back
         finally:
-            batch.error = error
             try:
                 for unit in batch.members:
                     unit._settle(error)

@@ -46,7 +46,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 
 from rolegate.domain.errors import UnavailableError
-from rolegate.store.database import SEND_HELD
+from rolegate.store.database import BATCH
 
 if TYPE_CHECKING:
     from rolegate.domain.workspace import Workspace
@@ -55,9 +55,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_WRITE_BATCH", "Batch", "BatchFailedError", "Spares", "WriteBatches", "WriteGate", "pipelined"]
 
 log = logging.getLogger(__name__)
-
-BATCH: Final = "rolegate.batch"
-"""Key of a batch's connection's `info`: the batch (`WriteBatches._crashed`)."""
 
 COMMAND_OK: Final = ExecStatus.COMMAND_OK
 
@@ -99,7 +96,6 @@ class Batch:
         """The workspace row as the last of them left it, when it said (`UnitOfWork.
         prepared_workspace`): the next write needs not read it (the batch holds its lock)."""
         self.done = threading.Event()
-        self.error: BaseException | None = None
         self.failed: BaseException | None = None
         """What failed a held statement: the transaction is lost for every write of the batch."""
         self.savepoint: str | None = None
@@ -114,7 +110,6 @@ class Batch:
         event.listen(conn, "before_execute", self._ride)
         event.listen(conn, "before_cursor_execute", self._before)
         event.listen(conn, "after_cursor_execute", self._landed)
-        conn.info[SEND_HELD] = self.send_held
         conn.info[BATCH] = self
 
     def start(self) -> None:
@@ -247,7 +242,6 @@ class Batch:
         """The batch is over: its connection, no longer listened to (its transaction,
         if any, still open: `WriteGate.leave` keeps it for the next batch or closes it)."""
         self._riding = None  # a ride left open dies with the connection's transaction
-        self.conn.info.pop(SEND_HELD, None)
         self.conn.info.pop(BATCH, None)
         event.remove(self.conn, "before_execute", self._ride)
         event.remove(self.conn, "before_cursor_execute", self._before)
