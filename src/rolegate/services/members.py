@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rolegate.domain.errors import NotFoundError
 from rolegate.domain.permissions import role_permissions
 from rolegate.domain.roles import Member, MemberStatus, Role
 from rolegate.domain.rules.directory_rules import directory_role_violations, is_directory
@@ -246,18 +247,11 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
 
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
-        # The answer's row, read before the lock: one statement fewer while the workspace
-        # is locked; the answer is it as the change leaves it (`member_updated`).
-        info = uow.members.get(workspace_id, member_id)
         state = load_state(uow, workspace_id)
         now = utcnow()
-        revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True, now=now)
-        if revision == state.workspace.revision or info is None:
+        revision, info = _change_role(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True, now=now)
+        if info is None:
             return _changed(uow, workspace_id, member_id, revision)  # nothing changed
-        if info.member != state.member(member_id):
-            # Changed between the read and the lock: read again (the update waits for the
-            # commit, so this is the row before the change, as the one read first).
-            info = uow.members.get(workspace_id, member_id) or info
         done = MemberChanged(member_updated(info, Member(member_id, role_id, info.member.status), now), revision)
         uow.commit()
         return done
@@ -279,42 +273,53 @@ def change_member_role_locked(
     `directory_sync`: the change follows the directory's groups (services/scim.py).
     `with_commit`: as for `record_change`; the member's row is then written with the
     commit too (`UnitOfWork.write_with_commit`). `now`: when the change is made."""
+    revision, _ = _change_role(uow, state, actor=actor, member_id=member_id, role_id=role_id, directory_sync=directory_sync, with_commit=with_commit, now=now)
+    return revision
+
+
+def _change_role(
+    uow: UnitOfWork,
+    state: WorkspaceState,
+    *,
+    actor: Actor,
+    member_id: str,
+    role_id: str,
+    directory_sync: bool = False,
+    with_commit: bool = False,
+    now: datetime | None = None,
+) -> tuple[int, MemberInfo | None]:
+    """`change_member_role_locked`, and the member's row as read before the change
+    (None when nothing changed)."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
     before = state.member(member_id)
     new_role = state.role(role_id)
     if before.role == role_id:
-        return state.workspace.revision
+        return state.workspace.revision, None
     old_role = state.roles[before.role]
+    # N9: only records the new role could not hold can refuse the change: count only those.
+    held = unassignable_types(state.schema, _role_perms(state, new_role))
+    facts = uow.members.role_change_facts(workspace_id, member_id, held)
+    if facts is None:  # in the state, so in the locked workspace: its row is there
+        raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
+    who = facts.info.name or facts.info.email
     # SCIM (issue 17): a directory-managed member's role follows their directory groups.
-    managed = uow.scim.is_managed(workspace_id, member_id)
-    who = member_name(uow, workspace_id, member_id) if managed else ""
-    violations = directory_role_violations(member=who, managed=managed, by_directory=directory_sync or is_directory(actor))
+    violations = directory_role_violations(member=who if facts.managed else "", managed=facts.managed, by_directory=directory_sync or is_directory(actor))
     if before.status is not MemberStatus.DISABLED:
         violations += seat_check(state, new_role, moving_from=old_role)
     violations += _last_guardian(uow, state, actor, member_id, stays_guardian=_stays_guardian(state, new_role))
-    violations += _assignee_loss(uow, state, member_id, new_role)
+    if any(facts.assigned.values()):
+        violations += assignments_kept_violations(state.schema, member=who, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=facts.assigned)
     violations += role_escalation(state, actor, new_role, f"Role {quoted(new_role.name)}")
-    violations += admin_escalation(state, actor, _role_perms(state, old_role), lambda: member_with_role(uow, state, member_id))
+    violations += admin_escalation(state, actor, _role_perms(state, old_role), lambda: f"{who} (role {quoted(old_role.name)})")
     raise_if(violations)
     after = Member(before.id, role_id, before.status)
     if with_commit:
         uow.write_with_commit(*member_updating(workspace_id, after, now or utcnow()))
     else:
         uow.members.update(workspace_id, after)
-    return record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after), state=state.changed(member=after), with_commit=with_commit)
-
-
-def _assignee_loss(uow: UnitOfWork, state: WorkspaceState, member_id: str, new_role: Role) -> list[Violation]:
-    """N9: the member's assigned records, by the object types whose assignees need an action."""
-    schema = state.schema
-    # Only records the new role could not hold can refuse the change: count only those.
-    held = unassignable_types(schema, _role_perms(state, new_role))
-    assigned = {key: uow.records.assigned_count(state.workspace.id, member_id, [key]) for key in held}
-    if not any(assigned.values()):
-        return []
-    who = member_name(uow, state.workspace.id, member_id)
-    return assignments_kept_violations(schema, member=who, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=assigned)
+    changed = record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after), state=state.changed(member=after), with_commit=with_commit)
+    return changed, facts.info
 
 
 def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberChanged:

@@ -42,6 +42,7 @@ __all__ = [
     "MemberInfo",
     "MemberRepository",
     "RecordRepository",
+    "RoleChangeFacts",
     "RoleInfo",
     "RoleRepository",
     "UserRepository",
@@ -393,6 +394,41 @@ _MEMBERS = select(t.members, t.users.c.email, func.coalesce(t.members.c.name, t.
 )
 _MEMBER_KEY = and_(t.members.c.workspace_id == bindparam("k_workspace_id"), t.members.c.id == bindparam("k_id"))
 _MEMBER = _MEMBERS.where(_MEMBER_KEY)
+_MANAGED = (
+    select(t.scim_users.c.member_id)
+    .where(and_(t.scim_users.c.workspace_id == bindparam("k_workspace_id"), t.scim_users.c.member_id == bindparam("k_id")))
+    .where(t.scim_users.c.deleted_at.is_(None))
+    .exists()
+)
+
+
+@lru_cache(maxsize=8)
+def _role_change_facts(types: int) -> Any:
+    """The member's row, whether the directory manages them, and their assigned records
+    of `types` object types (`k_type_0`...), in one statement."""
+    r = t.records
+    counts = [
+        select(func.count())
+        .select_from(r)
+        .where(and_(r.c.workspace_id == bindparam("k_workspace_id"), r.c.assignee_id == bindparam("k_id"), r.c.type == bindparam(f"k_type_{k}")))
+        .scalar_subquery()
+        .label(f"assigned_{k}")
+        for k in range(types)
+    ]
+    return _MEMBER.add_columns(_MANAGED.label("managed"), *counts)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChangeFacts:
+    """What a member role change reads while the workspace is locked, in one round trip
+    (issue 18: every round trip of a write makes the writes queued behind it wait)."""
+
+    info: MemberInfo
+    """The member's row: the change's answer."""
+    managed: bool
+    """The directory manages the member (SCIM, issue 17): their role follows its groups."""
+    assigned: dict[str, int]
+    """Records assigned to the member, by object type, of the types asked for (N9)."""
 _MEMBER_UPDATED = {
     # per status, the columns it sets (`MemberRepository.update`)
     MemberStatus.ACTIVE: update(t.members)
@@ -466,6 +502,17 @@ class MemberRepository(_Repo):
     def get(self, workspace_id: str, member_id: str) -> MemberInfo | None:
         row = self.conn.execute(_MEMBER, {"k_workspace_id": workspace_id, "k_id": member_id}).first()
         return self._info(row) if row is not None else None
+
+    def role_change_facts(self, workspace_id: str, member_id: str, types: Sequence[str]) -> RoleChangeFacts | None:
+        """The member's row with what a change of their role checks (`RoleChangeFacts`),
+        None when the workspace has no such member."""
+        params: dict[str, Any] = {"k_workspace_id": workspace_id, "k_id": member_id}
+        params.update({f"k_type_{k}": key for k, key in enumerate(types)})
+        row = self.conn.execute(_role_change_facts(len(types)), params).first()
+        if row is None:
+            return None
+        assigned = {key: int(row._mapping[f"assigned_{k}"]) for k, key in enumerate(types)}
+        return RoleChangeFacts(self._info(row), bool(row.managed), assigned)
 
     def by_user(self, workspace_id: str, user_id: str) -> MemberInfo | None:
         row = self.conn.execute(self._select(workspace_id).where(t.members.c.user_id == user_id)).first()

@@ -76,8 +76,7 @@ _USER_ANY = select(t.scim_users).where(
     and_(t.scim_users.c.workspace_id == bindparam("k_workspace_id"), t.scim_users.c.member_id == bindparam("k_member_id"))
 )
 _USER = _USER_ANY.where(t.scim_users.c.deleted_at.is_(None))
-"""Built once: every member role change asks (`is_managed`), and building a statement
-per call costs the write's CPU (issue 18)."""
+"""Built once: building a statement per call costs a write's CPU (issue 18)."""
 
 
 class ScimRepository(_Repo):
@@ -146,9 +145,6 @@ class ScimRepository(_Repo):
         u = t.scim_users
         rows = self.conn.execute(select(u.c.member_id, u.c.suspended, u.c.deleted_at).where(u.c.workspace_id == workspace_id))
         return {str(r.member_id): DirectoryFlags(r.deleted_at is None, bool(r.suspended)) for r in rows}
-
-    def is_managed(self, workspace_id: str, member_id: str) -> bool:
-        return self.user(workspace_id, member_id) is not None
 
     # -- groups ---------------------------------------------------------------------------
     def group(self, workspace_id: str, group_id: str) -> ScimGroupRow | None:
