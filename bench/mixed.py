@@ -20,6 +20,9 @@ Phases (`--phases`, all by default):
 * `workers`: the mix of `mixed` on `rolegate serve --workers 2` when the CLI has it,
   else (or with `--worker-ports`) two `rolegate serve` processes on two ports, the
   client's connections spread round-robin over them (the JSON and the docs say which).
+  On one port the client spreads its connections evenly over the workers, as a
+  balancer in front of them would (`balanced`; `--kernel-spread`: as the kernel's
+  SO_REUSEPORT hash puts them, which splits 16 connections 13 / 3 as well as 8 / 8).
 * `paced`: the peer's closed loop of decisions on `--connections` connections, and
   admin writes (the kinds and proportions of `mixed`) arriving open loop at
   `--paced-rate` per second (20), each on an idle connection of a pool of their own,
@@ -122,6 +125,9 @@ class Config:
     record_duration: float = 30.0
     workers: int = 2
     worker_ports: bool = False
+    balance: bool = True
+    """`workers` on one port: the client spreads its connections evenly over the workers
+    (`balanced`), as a balancer would; else as the kernel's hash puts them."""
     """`workers`: N `rolegate serve` processes on N ports, the client's connections spread
     evenly over them (as a load balancer spreads them), instead of `--workers N`."""
     paced_writes_per_s: float = 20.0
@@ -291,9 +297,52 @@ def _record(s: Samples, req: Request, status: int, payload: bytes, at: float, ms
     s.ms[req.kind].append(ms)
 
 
-async def _connection(port: int, headers: bytes, pick: Callable[[], Request], t0: float, deadline: float, record_from: float, s: Samples) -> None:
+Opened = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def balanced(port: int, count: int, pids: Sequence[int], workers: int, tries: int = 400) -> list[Opened]:
+    """`count` connections to `port`, spread evenly over the `workers` processes of the
+    trees of `pids` that accept on it, as a least-connections balancer in front of them
+    would: a connection accepted by a worker that has its share already is put aside,
+    and closed once the others are open. SO_REUSEPORT hashes each connection's
+    addresses to a worker, so 16 connections split 13 / 3 as well as 8 / 8, and what
+    the phase measured was then that split (docs/benchmarks.md). Falls back to the
+    kernel's spread (the rest as they come) after `tries` connections, or off Linux."""
+    share = math.ceil(count / workers)
+    held: Counter[int] = Counter()
+    kept: list[Opened] = []
+    aside: list[Opened] = []
+    for _ in range(tries):
+        if len(kept) == count:
+            break
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client_port = writer.get_extra_info("sockname")[1]
+        pid = None
+        for _ in range(200):  # until a worker accepts it
+            pid = server_of(pids, port, client_port)
+            if pid is not None:
+                break
+            await asyncio.sleep(0.005)
+        if pid is None:
+            kept.append((reader, writer))  # off Linux, or never accepted: as the kernel spread it
+            continue
+        if held[pid] >= share:
+            aside.append((reader, writer))
+            continue
+        held[pid] += 1
+        kept.append((reader, writer))
+    while len(kept) < count:
+        kept.append(await asyncio.open_connection("127.0.0.1", port))
+    for _, writer in aside:
+        writer.close()
+    return kept
+
+
+async def _connection(
+    port: int, headers: bytes, pick: Callable[[], Request], t0: float, deadline: float, record_from: float, s: Samples, opened: Opened | None = None
+) -> None:
     loop = asyncio.get_running_loop()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = opened if opened is not None else await asyncio.open_connection("127.0.0.1", port)
     try:
         while loop.time() < deadline:
             req = pick()
@@ -375,10 +424,12 @@ def drive(
     duration: float,
     *,
     paced: tuple[float, Callable[[], Request]] | None = None,
+    balance: tuple[Sequence[int], int] | None = None,
 ) -> Samples:
     """`connections` closed-loop connections, spread round-robin over `ports`, for
     `warmup` (not recorded) + `duration` seconds; and with `paced` (rate, picker),
-    requests arriving at that rate besides, open loop (`_paced`)."""
+    requests arriving at that rate besides, open loop (`_paced`). `balance` (server
+    pids, workers): one port whose workers each get an even share (`balanced`)."""
     headers = (
         f"Host: 127.0.0.1\r\nAuthorization: Bearer {demo.api_key}\r\nRolegate-Actor: {demo.admin_id}\r\nContent-Type: application/json\r\n".encode()
     )
@@ -386,9 +437,12 @@ def drive(
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        opened: list[Opened | None] = [None] * connections
+        if balance is not None and len(ports) == 1:
+            opened = list(await balanced(ports[0], connections, *balance))
         t0 = time.perf_counter()
         deadline = loop.time() + warmup + duration
-        work = [_connection(ports[k % len(ports)], headers, pick, t0, deadline, warmup, s) for k in range(connections)]
+        work = [_connection(ports[k % len(ports)], headers, pick, t0, deadline, warmup, s, opened[k]) for k in range(connections)]
         if paced is not None:
             work.append(_paced(ports[0], headers, paced[1], paced[0], t0, deadline, warmup, s, "paced"))
         await asyncio.gather(*work)
@@ -466,6 +520,16 @@ def connections_by_process(pids: Sequence[int], ports: Collection[int], *, state
     (Linux; [] elsewhere): how the kernel spread the client's connections over `serve
     --workers` (SO_REUSEPORT hashes each connection's addresses, so 16 connections may
     well split 11 / 5)."""
+    owner = _socket_owners(pids)
+    held: Counter[int] = Counter()
+    for fields in _tcp_sockets():
+        if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) in ports and fields[9] in owner:
+            held[owner[fields[9]]] += 1
+    return sorted(held.values(), reverse=True)
+
+
+def _socket_owners(pids: Sequence[int]) -> dict[str, int]:
+    """The process of the trees of `pids` that holds each socket, by inode."""
     owner: dict[str, int] = {}
     for pid in _tree(pids):
         try:
@@ -475,17 +539,31 @@ def connections_by_process(pids: Sequence[int], ports: Collection[int], *, state
                     owner[link[8:-1]] = pid
         except OSError:
             continue
-    held: Counter[int] = Counter()
+    return owner
+
+
+def _tcp_sockets() -> Iterator[list[str]]:
+    """The fields of each line of Linux's TCP socket tables: sl local remote st ... inode (the 10th)."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
-            fields = line.split()  # sl local remote st ... inode (the 10th)
-            if len(fields) > 9 and fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) in ports and fields[9] in owner:
-                held[owner[fields[9]]] += 1
-    return sorted(held.values(), reverse=True)
+            fields = line.split()
+            if len(fields) > 9:
+                yield fields
+
+
+def server_of(pids: Sequence[int], port: int, client_port: int) -> int | None:
+    """The process of the trees of `pids` that accepted the connection from local port
+    `client_port` to `port` (Linux), None while none has."""
+    owner = _socket_owners(pids)
+    for fields in _tcp_sockets():
+        local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+        if fields[3] == _ESTABLISHED and int(local, 16) == port and int(remote, 16) == client_port and fields[9] in owner:
+            return owner[fields[9]]
+    return None
 
 
 # -- statistics --------------------------------------------------------------------------------------
@@ -543,7 +621,7 @@ def database(kind: str, tmp: Path, name: str, server: str) -> Iterator[str]:
 
 
 @contextmanager
-def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False) -> Iterator[tuple[list[Server], str]]:
+def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False, balance: bool = True) -> Iterator[tuple[list[Server], str]]:
     """One `rolegate serve`, or `workers` of them: `--workers N` if the CLI has it and
     not `ports`, else N processes on N ports. Yields the servers and how they were run."""
     if workers <= 1:
@@ -553,7 +631,7 @@ def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False
         how = f"{workers} `rolegate serve` processes on {workers} ports, the client's connections round-robin over them (`--worker-ports`)"
         started = [rolegate_server(f"{name}-{k}", url, free_port(), tmp) for k in range(workers)]
     elif serve_has_workers():
-        how = f"`rolegate serve --workers {workers}` (one port)"
+        how = f"`rolegate serve --workers {workers}` (one port; {'the client spreads its connections evenly over the workers, as a balancer would' if balance else 'connections as the kernel spreads them'})"
         srv = rolegate_server(name, url, free_port(), tmp)
         srv.argv += ["--workers", str(workers)]
         started = [srv]
@@ -638,7 +716,7 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
             w = _prepared[url] = grow(setup_demo(url), config)
         demo = w.demo
         log(f"{name}: workspace ready on {db} ({len(w.members)} members, {len(w.accounts)} accounts, {w.setup_s:.1f} s); {connections} connections, {duration:g} s")
-        with servers(url, tmp, name, workers, ports=config.worker_ports) as (started, how):
+        with servers(url, tmp, name, workers, ports=config.worker_ports, balance=config.balance) as (started, how):
             pids = [s.pid for s in started if s.pid is not None]
             load0 = load_average()
             t0 = time.perf_counter()
@@ -656,7 +734,8 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
             timer = threading.Timer(config.warmup, start_cpu)
             timer.start()
             paced = (config.paced_writes_per_s, make_picker(w, {k: MIX[k] for k in WRITE_KINDS}, config, random.Random(f"{config.seed}:paced"))) if name == "paced" else None
-            samples = drive([s.port for s in started], demo, make_picker(w, mix, config, rng), connections, config.warmup, duration, paced=paced)
+            balance = (pids, workers) if workers > 1 and config.balance else None
+            samples = drive([s.port for s in started], demo, make_picker(w, mix, config, rng), connections, config.warmup, duration, paced=paced, balance=balance)
             timer.join()
             cores = cpu["w"].stop() if "w" in cpu else {}
             rss_samples = [(t, v) for t, v in rss.stop() if t >= 0]
@@ -1048,6 +1127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--record-duration", type=float)
     parser.add_argument("--connections", type=int)
     parser.add_argument("--worker-ports", action="store_true", help="the workers phase as N processes on N ports, connections spread evenly (not --workers N)")
+    parser.add_argument("--kernel-spread", action="store_true", help="--workers N: the connections as the kernel's SO_REUSEPORT hash spreads them (not evenly, as a balancer would)")
     parser.add_argument("--paced-rate", type=float, help="admin writes per second of the paced phase (default 20)")
     parser.add_argument("--phases", help=f"comma-separated, of {', '.join(PHASES)}")
     parser.add_argument("--db", choices=["pg", "sqlite"], help="database of mixed, peer and workers (default pg)")
@@ -1071,6 +1151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = replace(config, paced_writes_per_s=args.paced_rate)
     if args.worker_ports:
         config = replace(config, worker_ports=True)
+    if args.kernel_spread:
+        config = replace(config, balance=False)
     if args.db is not None:
         config = replace(config, db=args.db)
     if args.phases:

@@ -6,6 +6,7 @@ fast. The 30-minute soak is `test_soak`, run only with RUN_SLOW=1 (on PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import types
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,8 @@ def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.C
     if sys.platform == "linux":  # each worker listens on a socket of its own before the phase starts
         assert phases["workers"]["listening_processes"] == 2
         assert sum(phases["workers"]["connections_by_process"]) == phases["workers"]["connections"]
+        half = phases["workers"]["connections"] // 2
+        assert phases["workers"]["connections_by_process"] == [half, half]  # spread evenly, as a balancer would
     assert set(phases["record-sqlite"]["kinds"]) == {"record"}
     # paced: the peer's decisions in a closed loop and, besides, writes arriving at a rate
     paced = phases["paced"]["kinds"]
@@ -183,3 +187,47 @@ def test_the_wait_for_workers_lasts_until_the_late_one_listens() -> None:
         late.wait()
         first.close()
 
+
+
+_ACCEPTING = """
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+held = []
+while True:
+    held.append(s.accept()[0])
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a socket per worker (SO_REUSEPORT) and /proc are Linux's")
+def test_the_connections_are_spread_evenly_over_the_workers_of_one_port() -> None:
+    """The kernel hashes each connection to one of the sockets of the port (16 split
+    13 / 3 in a run): the client puts aside those that land on a worker that has its
+    share already, as a least-connections balancer would."""
+    bench = load_bench("mixed")
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    workers = [subprocess.Popen([sys.executable, "-c", _ACCEPTING, str(port)]) for _ in range(2)]
+    probe.close()
+    try:
+        bench._wait_listening(types.SimpleNamespace(name="two", pid=os.getpid(), port=port), 2)
+
+        async def spread() -> list[int]:
+            opened = await bench.balanced(port, 12, [os.getpid()], 2)
+            try:
+                # the listeners here keep what they accepted, closed or not: ask per connection
+                held = Counter(bench.server_of([os.getpid()], port, writer.get_extra_info("sockname")[1]) for _, writer in opened)
+                return sorted(held.values())
+            finally:
+                for _, writer in opened:
+                    writer.close()
+
+        assert asyncio.run(spread()) == [6, 6]
+    finally:
+        for w in workers:
+            w.kill()
+            w.wait()

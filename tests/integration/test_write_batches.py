@@ -565,6 +565,45 @@ def test_the_next_batch_starts_on_the_connection_the_last_one_committed_on(roleg
 
 
 @PG
+def test_a_connection_is_listened_to_once_whatever_the_batches_that_run_on_it(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches that follow one another on the spare connection add no listener, and a
+    batch that is over hears nothing of the statements sent on its connection after it."""
+    app = rolegate_app
+    ws, _, csms, _ = _bench_workspace(app)
+    listened: list[str] = []
+    listen = write_batches.event.listen
+
+    def spy(target: object, name: str, fn: Callable[..., Any]) -> None:
+        listened.append(name)
+        listen(target, name, fn)
+
+    monkeypatch.setattr(write_batches.event, "listen", spy)
+    batches: list[write_batches.Batch] = []
+    opened = write_batches.Batch.__init__
+
+    def keep(batch: write_batches.Batch, conn: Connection) -> None:
+        batches.append(batch)
+        opened(batch, conn)
+
+    monkeypatch.setattr(write_batches.Batch, "__init__", keep)
+    ref = RecordRef("account", "acc-1")
+    for assignee in (csms[1], None, csms[1]):
+        assignments.assign_record(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=assignee)
+    assert len(batches) == 3
+    assert batches[2].conn is batches[0].conn
+    assert sorted(listened) == ["after_cursor_execute", "before_cursor_execute", "before_execute"]
+    over = batches[0]
+    over.held.append((text("SELECT 1"), {}))  # would ride with the next statement if it still listened
+    with app.engine.connect() as conn:
+        assert conn.execute(text("SELECT 2")).scalar_one() == 2
+    conn = batches[2].conn
+    conn.execute(text("SELECT 3"))
+    assert over.held, "a batch that is over sent its held statements"
+    assert over.savepoint is None
+    conn.rollback()
+
+
+@PG
 def test_a_spare_connection_is_kept_fresh_and_only_after_a_commit(rolegate_app: Rolegate) -> None:
     now = [0.0]
     spares = write_batches.Spares(rolegate_app.engine, max_spares=1, fresh_for=1.0, clock=lambda: now[0])

@@ -216,7 +216,9 @@ def test_a_write_takes_few_round_trips_on_postgresql(rolegate_app: Rolegate) -> 
     # the lock; then, in one statement, the answer's row, directory management and the
     # member's accounts (a guest cannot hold them: N9); the update goes with the COMMIT
     assert len(seen) == 2, seen
-    assert "FOR UPDATE" in seen[0] and "scim_users" in seen[1] and "records" in seen[1], seen
+    assert "FOR UPDATE" in seen[0], seen
+    assert "scim_users" in seen[1], seen
+    assert "records" in seen[1], seen
     with _statements(app, until_commit=True, from_lock=True) as seen:
         assignments.assign_record(app.uow(), actor=ws.owner, workspace_id=ws.id, ref=RecordRef("account", "acc-1"), assignee=csms[1])
     # the lock, the record; its update goes with the COMMIT

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -107,9 +108,14 @@ class Batch:
         self._sending = False
         self._riding: AbstractContextManager[Any] | None = None
         self._savepoint_cursor: Any = None
-        event.listen(conn, "before_execute", self._ride)
-        event.listen(conn, "before_cursor_execute", self._before)
-        event.listen(conn, "after_cursor_execute", self._landed)
+        if conn not in _listened:
+            # Once per connection, not per batch: the next batch often runs on the same
+            # one (`Spares`), and adding and removing listeners cost its first write
+            # half a millisecond of the workspace's turn.
+            event.listen(conn, "before_execute", _ride)
+            event.listen(conn, "before_cursor_execute", _before)
+            event.listen(conn, "after_cursor_execute", _landed)
+            _listened.add(conn)
         conn.info[BATCH] = self
 
     def start(self) -> None:
@@ -239,14 +245,39 @@ class Batch:
         return held
 
     def close(self) -> Connection:
-        """The batch is over: its connection, no longer listened to (its transaction,
+        """The batch is over: its connection, which runs it no more (its transaction,
         if any, still open: `WriteGate.leave` keeps it for the next batch or closes it)."""
         self._riding = None  # a ride left open dies with the connection's transaction
         self.conn.info.pop(BATCH, None)
-        event.remove(self.conn, "before_execute", self._ride)
-        event.remove(self.conn, "before_cursor_execute", self._before)
-        event.remove(self.conn, "after_cursor_execute", self._landed)
         return self.conn
+
+
+_listened: weakref.WeakSet[Connection] = weakref.WeakSet()
+"""The connections `_ride`, `_before` and `_landed` listen to: each passes the event
+to the batch running on the connection, if any (`database.BATCH`)."""
+
+
+def _running(conn: Connection) -> Batch | None:
+    batch = conn.info.get(BATCH)
+    return batch if isinstance(batch, Batch) else None
+
+
+def _ride(conn: Connection, *args: object) -> None:
+    batch = _running(conn)
+    if batch is not None:
+        batch._ride(conn, *args)
+
+
+def _before(conn: Connection, cursor: Any, statement: str, *args: object) -> None:
+    batch = _running(conn)
+    if batch is not None:
+        batch._before(conn, cursor, statement, *args)
+
+
+def _landed(conn: Connection, *args: object) -> None:
+    batch = _running(conn)
+    if batch is not None:
+        batch._landed(conn, *args)
 
 
 def pipelined(conn: Connection, held: Sequence[tuple[Executable, dict[str, Any]]], commit: bool) -> None:
