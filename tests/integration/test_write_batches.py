@@ -571,13 +571,13 @@ def test_a_connection_is_listened_to_once_whatever_the_batches_that_run_on_it(ro
     app = rolegate_app
     ws, _, csms, _ = _bench_workspace(app)
     listened: list[str] = []
-    listen = write_batches.event.listen
+    listen = event.listen
 
     def spy(target: object, name: str, fn: Callable[..., Any]) -> None:
         listened.append(name)
         listen(target, name, fn)
 
-    monkeypatch.setattr(write_batches.event, "listen", spy)
+    monkeypatch.setattr(event, "listen", spy)  # the module write_batches calls it on
     batches: list[write_batches.Batch] = []
     opened = write_batches.Batch.__init__
 
