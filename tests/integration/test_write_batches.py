@@ -543,22 +543,29 @@ def test_a_statement_on_the_drivers_connection_follows_the_held_statements(roleg
     assert outcomes[1] == (csms[1],), outcomes
 
 
+def _batches_opened(monkeypatch: pytest.MonkeyPatch) -> list[write_batches.Batch]:
+    """The batches opened from now on, in order."""
+    batches: list[write_batches.Batch] = []
+    opened = write_batches.Batch.__init__
+
+    def keep(batch: write_batches.Batch, conn: Connection) -> None:
+        batches.append(batch)
+        opened(batch, conn)
+
+    monkeypatch.setattr(write_batches.Batch, "__init__", keep)
+    return batches
+
+
 @PG
 def test_the_next_batch_starts_on_the_connection_the_last_one_committed_on(rolegate_app: Rolegate, monkeypatch: pytest.MonkeyPatch) -> None:
     """No pool checkout (and its ping) per batch under a queue of batches."""
     app = rolegate_app
     ws, _, csms, _ = _bench_workspace(app)
-    conns: list[Connection] = []
-    opened = write_batches.Batch.__init__
-
-    def spy(batch: write_batches.Batch, conn: Connection) -> None:
-        conns.append(conn)
-        opened(batch, conn)
-
-    monkeypatch.setattr(write_batches.Batch, "__init__", spy)
+    batches = _batches_opened(monkeypatch)
     ref = RecordRef("account", "acc-1")
     for assignee in (csms[1], None):
         assignments.assign_record(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=assignee)
+    conns = [b.conn for b in batches]
     assert len(conns) == 2
     assert conns[1] is conns[0]
     assert not conns[1].closed
@@ -578,14 +585,7 @@ def test_a_connection_is_listened_to_once_whatever_the_batches_that_run_on_it(ro
         listen(target, name, fn)
 
     monkeypatch.setattr(event, "listen", spy)  # the module write_batches calls it on
-    batches: list[write_batches.Batch] = []
-    opened = write_batches.Batch.__init__
-
-    def keep(batch: write_batches.Batch, conn: Connection) -> None:
-        batches.append(batch)
-        opened(batch, conn)
-
-    monkeypatch.setattr(write_batches.Batch, "__init__", keep)
+    batches = _batches_opened(monkeypatch)
     ref = RecordRef("account", "acc-1")
     for assignee in (csms[1], None, csms[1]):
         assignments.assign_record(app.uow(batched_for=ws.id), actor=ws.owner, workspace_id=ws.id, ref=ref, assignee=assignee)

@@ -135,7 +135,7 @@ def save_member_record(
         state = load_state(uow, workspace_id)
         revision = state.workspace.revision
         if role_id:
-            revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id)
+            revision = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id).revision
         revision = _rename_locked(uow, state, actor=actor, member_id=member_id, name=name, email=email) or revision
         record = _record(uow, state, actor, member_id, revision)
         uow.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from rolegate.domain.errors import NotFoundError
 from rolegate.domain.permissions import role_permissions
@@ -245,11 +245,20 @@ def activate_member_locked(uow: UnitOfWork, state: WorkspaceState, *, actor: Act
     return record_change(uow, workspace_id, actor, "member.activate", "member", member_id, member_json(before), member_json(after))
 
 
+class RoleChange(NamedTuple):
+    """A member's role change made in an open transaction (`change_member_role_locked`)."""
+
+    revision: int
+    """The workspace's revision after it (unchanged when the member had the role)."""
+    info: MemberInfo | None
+    """The member's row as read before the change; None when nothing changed."""
+
+
 def change_member_role(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str, role_id: str) -> MemberChanged:
     with uow:
         state = load_state(uow, workspace_id)
         now = utcnow()
-        revision, info = _change_role(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True, now=now)
+        revision, info = change_member_role_locked(uow, state, actor=actor, member_id=member_id, role_id=role_id, with_commit=True, now=now)
         if info is None:
             return _changed(uow, workspace_id, member_id, revision)  # nothing changed
         done = MemberChanged(member_updated(info, Member(member_id, role_id, info.member.status), now), revision)
@@ -267,35 +276,18 @@ def change_member_role_locked(
     directory_sync: bool = False,
     with_commit: bool = False,
     now: datetime | None = None,
-) -> int:
+) -> RoleChange:
     """`change_member_role` inside an open transaction whose workspace `state` is locked
-    (the administrator record saves a role and a name at once); returns the revision.
+    (the administrator record saves a role and a name at once).
     `directory_sync`: the change follows the directory's groups (services/scim.py).
     `with_commit`: as for `record_change`; the member's row is then written with the
     commit too (`UnitOfWork.write_with_commit`). `now`: when the change is made."""
-    revision, _ = _change_role(uow, state, actor=actor, member_id=member_id, role_id=role_id, directory_sync=directory_sync, with_commit=with_commit, now=now)
-    return revision
-
-
-def _change_role(
-    uow: UnitOfWork,
-    state: WorkspaceState,
-    *,
-    actor: Actor,
-    member_id: str,
-    role_id: str,
-    directory_sync: bool = False,
-    with_commit: bool = False,
-    now: datetime | None = None,
-) -> tuple[int, MemberInfo | None]:
-    """`change_member_role_locked`, and the member's row as read before the change
-    (None when nothing changed)."""
     workspace_id = state.workspace.id
     authorize(state, actor, AdminRight.ASSIGN_ROLES)  # E7: managing members is not assigning roles
     before = state.member(member_id)
     new_role = state.role(role_id)
     if before.role == role_id:
-        return state.workspace.revision, None
+        return RoleChange(state.workspace.revision, None)
     old_role = state.roles[before.role]
     # N9: only records the new role could not hold can refuse the change: count only those.
     held = unassignable_types(state.schema, _role_perms(state, new_role))
@@ -319,7 +311,7 @@ def _change_role(
     else:
         uow.members.update(workspace_id, after)
     changed = record_change(uow, workspace_id, actor, "member.change_role", "member", member_id, member_json(before), member_json(after), state=state.changed(member=after), with_commit=with_commit)
-    return changed, facts.info
+    return RoleChange(changed, facts.info)
 
 
 def disable_member(uow: UnitOfWork, *, actor: Actor, workspace_id: str, member_id: str) -> MemberChanged:
