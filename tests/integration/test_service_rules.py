@@ -543,3 +543,28 @@ def test_audit_chain_detects_an_altered_or_removed_event(rolegate_app: Rolegate)
     report = audit.verify_chain(rolegate_app.uow(), workspace_id=ws.id)
     assert (report.intact, report.first_broken_seq) == (False, 4)
     assert "removed" in report.problem
+
+
+def test_N9_a_member_with_accounts_keeps_a_role_that_may_hold_them(rolegate_app: Rolegate) -> None:
+    """The role change reads the member's assigned accounts in the statement it reads
+    their row with (`MemberRepository.role_change_facts`): the refusal counts them and
+    names the person, never their id."""
+    ws = open_workspace(rolegate_app, "natero")
+    csm = ws.add("csm", tag="kept")
+    with one_change(ws, "record.upsert"):
+        ws.assign_account(csm, actor=ws.owner)
+    with one_change(ws, "record.upsert"):
+        ws.assign_account(csm, "acc-2", actor=ws.owner)
+    with refused(ws, "N9") as info:
+        members.change_member_role(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=csm, role_id="guest")
+    assert rule_ids(info.value) == ["N9"]
+    text = str(info.value)
+    assert "kept-" in text  # their email: they have no name
+    assert "2 " in text
+    assert csm not in text
+    for account in ("acc-1", "acc-2"):
+        with one_change(ws, "record.upsert"):
+            ws.assign_account(None, account, actor=ws.owner)
+    with one_change(ws, "member.change_role"):
+        members.change_member_role(rolegate_app.uow(), actor=ws.owner, workspace_id=ws.id, member_id=csm, role_id="guest")
+    assert ws.member(csm).role == "guest"

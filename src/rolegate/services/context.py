@@ -29,7 +29,7 @@ from rolegate.engine import Record, RecordRef, Snapshot, compile_snapshot
 from rolegate.services.inputs_follow import inputs_after
 from rolegate.services.schema_upgrade_versions import product_schema
 from rolegate.store import Engine
-from rolegate.store.repositories import RecordRepository, utcnow
+from rolegate.store.repositories import MemberInfo, RecordRepository, utcnow
 from rolegate.store.uow import UnitOfWork  # re-exported: the doors pass one to each use case
 from rolegate.store.write_batches import Batch
 
@@ -47,6 +47,8 @@ __all__ = [
     "load_state",
     "member_name",
     "member_with_role",
+    "known_as",
+    "with_role",
     "new_id",
     "new_ids",
     "next_revision",
@@ -552,13 +554,22 @@ def member_name(uow: UnitOfWork, workspace_id: str, member_id: str) -> str:
     """How a refusal names a member: as the team knows them (their name, else their
     email), never by their id, which the customer never reads (issue 15)."""
     info = uow.members.get(workspace_id, member_id)
-    return (info.name or info.email) if info is not None else "This member"
+    return known_as(info) if info is not None else "This member"
+
+
+def known_as(info: MemberInfo) -> str:
+    """`member_name` of a member whose row is read already."""
+    return info.name or info.email
 
 
 def member_with_role(uow: UnitOfWork, state: WorkspaceState, member_id: str) -> str:
     """A member and the role they hold, for escalation refusals: Ann Archer (role “CSM”)."""
-    role = state.roles[state.member(member_id).role]
-    return f"{member_name(uow, state.workspace.id, member_id)} (role {quoted(role.name)})"
+    return with_role(member_name(uow, state.workspace.id, member_id), state.roles[state.member(member_id).role])
+
+
+def with_role(who: str, role: Role) -> str:
+    """`member_with_role` of a member named already."""
+    return f"{who} (role {quoted(role.name)})"
 
 
 def admin_escalation(

@@ -32,6 +32,7 @@ from rolegate.services.context import (
     WorkspaceState,
     admin_escalation,
     authorize,
+    known_as,
     load_state,
     member_name,
     member_with_role,
@@ -39,6 +40,7 @@ from rolegate.services.context import (
     raise_if,
     record_change,
     role_escalation,
+    with_role,
 )
 from rolegate.services.passwords import hash_password
 from rolegate.store.repositories import MemberInfo, member_updated, member_updating, utcnow
@@ -294,7 +296,7 @@ def change_member_role_locked(
     facts = uow.members.role_change_facts(workspace_id, member_id, held)
     if facts is None:  # in the state, so in the locked workspace: its row is there
         raise NotFoundError(f"no member {member_id!r} in this workspace", decision=None, fix="List the members to find their id.")
-    who = facts.info.name or facts.info.email
+    who = known_as(facts.info)
     # SCIM (issue 17): a directory-managed member's role follows their directory groups.
     violations = directory_role_violations(member=who if facts.managed else "", managed=facts.managed, by_directory=directory_sync or is_directory(actor))
     if before.status is not MemberStatus.DISABLED:
@@ -303,7 +305,7 @@ def change_member_role_locked(
     if any(facts.assigned.values()):
         violations += assignments_kept_violations(state.schema, member=who, role_name=new_role.name, effective=_role_perms(state, new_role), assigned=facts.assigned)
     violations += role_escalation(state, actor, new_role, f"Role {quoted(new_role.name)}")
-    violations += admin_escalation(state, actor, _role_perms(state, old_role), lambda: f"{who} (role {quoted(old_role.name)})")
+    violations += admin_escalation(state, actor, _role_perms(state, old_role), lambda: with_role(who, old_role))
     raise_if(violations)
     after = Member(before.id, role_id, before.status)
     if with_commit:
