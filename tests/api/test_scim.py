@@ -346,7 +346,7 @@ def test_a_manual_role_change_of_a_managed_member_is_refused(api: Api, rolegate:
     t = telephony
     d = scim_for(api, rolegate, t)
     ada = d.create_user("ada@acme.com")["id"]
-    body = assert_problem(t.api.patch(t.url(f"/members/{ada}"), json={"role": "administrator"}), 409, "rule_violation", rule=None)
+    body = assert_problem(t.api.patch(t.url(f"/members/{ada}"), json={"role": "csm_manager"}), 409, "rule_violation", rule=None)
     assert body["violations"][0]["code"] == "directory_managed"
     assert "managed by your directory" in body["detail"]
     assert members(t)[ada]["role"] == "analyst"
@@ -458,6 +458,25 @@ def test_N9_deleting_a_csm_with_assigned_accounts_suspends_them(api: Api, rolega
     events = t.api.get(t.url("/audit"), params={"action": "member.suspend"}).json()["events"]
     assert events
     assert events[0]["after"]["requested"] == "delete"
+
+
+def test_a_deprovisioned_member_kept_for_their_accounts_is_managed_by_hand_again(api: Api, rolegate: Rolegate, natero: Tenant) -> None:
+    """The directory manages only its live Users: once DELETE /Users leaves the member
+    suspended (N9: accounts to transfer), an administrator changes their role by hand."""
+    t = natero
+    d = scim_for(api, rolegate, t)
+    map_group(t, "CSMs", "csm")
+    uid = d.create_user("csm@acme.com")["id"]
+    d.create_group("CSMs", uid)
+    assert t.api.put(t.url("/records/account/acct-9"), json={"assignee": uid}).status_code == 200
+    body = assert_problem(t.api.patch(t.url(f"/members/{uid}"), json={"role": "csm_manager"}), 409, "rule_violation", rule=None)
+    assert body["violations"][0]["code"] == "directory_managed"
+    assert d.call("DELETE", f"/Users/{uid}").status_code == 204
+    assert members(t)[uid]["status"] == "disabled"
+    r = t.api.patch(t.url(f"/members/{uid}"), json={"role": "csm_manager"})
+    assert r.status_code == 200, r.text
+    assert members(t)[uid]["role"] == "csm_manager"
+    assert t.api.get(t.url("/records/account/acct-9")).json()["record"]["assignee"] == uid
 
 
 def test_the_last_owner_is_never_deprovisioned(api: Api, rolegate: Rolegate) -> None:
