@@ -1,12 +1,17 @@
 """The webhooks API: an organization's endpoints over an organization-wide admin key
 (CRUD, secret rotation, deliveries, retry), and the tenant boundary: another
 organization's key gets 404 for every one of them, as for an endpoint that does not
-exist."""
+exist. Every change of an endpoint is an audit event in each workspace of its
+organization (never a secret), and only there."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -17,11 +22,12 @@ from standardwebhooks import Webhook
 from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
-from rolegate.domain.workspace import Actor
+from rolegate.domain.workspace import Actor, AuditEvent
 from rolegate.services.api_keys import create_api_key
+from rolegate.services.audit_chains import verify_workspaces
 from rolegate.services.webhook_delivery import DeliveryPolicy
 from rolegate.services.workspaces import create_organization
-from tests.api.conftest import Api, assert_problem, make_tenant
+from tests.api.conftest import Api, assert_problem, invite, make_tenant
 from tests.webhooks_receiver import Receiver, receiving
 
 
@@ -192,3 +198,140 @@ def test_a_workspace_key_or_a_decide_key_may_not_manage_webhooks(api: Api, roleg
         assert_problem(client.get(hooks(org)), 403, "key_forbidden")
         assert_problem(client.post(hooks(org), json={"url": "https://example.com/x"}), 403, "key_forbidden")
     assert_problem(api.without_key().get(hooks(org)), 401, "unauthenticated")
+
+
+# -- every change of an endpoint is audited ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Organizations:
+    """The organization's two workspaces, and another organization with one of its own."""
+
+    mine: list[str]
+    theirs: list[str]
+    other: Api
+    other_org: str
+
+
+def organizations(api: Api, rolegate: Rolegate) -> Organizations:
+    one = make_tenant(api, "natero", name="one", owner_email="one@natero.test")
+    two = make_tenant(api, "natero", name="two", owner_email="two@natero.test")
+    other_org = create_organization(rolegate.uow(), actor=Actor.system("t"), name="Other")
+    other = api.as_(key=create_api_key(rolegate.uow(), organization_id=other_org, rights={"admin"}, name="other"))
+    return Organizations([one.id, two.id], [make_tenant(other, "natero").id], other, other_org)
+
+
+def webhook_events(rolegate: Rolegate, workspace_id: str) -> list[AuditEvent]:
+    with rolegate.reader() as uow:
+        return uow.audit.all(workspace_id, action="webhook")
+
+
+def test_each_change_of_an_endpoint_is_one_audit_event_in_every_workspace_of_its_organization(
+    api: Api, rolegate: Rolegate, org: str, receiver: Receiver
+) -> None:
+    orgs = organizations(api, rolegate)
+    made = api.post(hooks(org), json={"url": receiver.url, "event_types": ["role.*"], "description": "search index"}).json()
+    endpoint = made["endpoint"]["id"]
+    assert api.patch(hooks(org, f"/{endpoint}"), json={"description": "search", "enabled": False}).status_code == 200
+    rotated = api.post(hooks(org, f"/{endpoint}/rotate-secret"))
+    assert rotated.status_code == 200, rotated.text
+    assert api.delete(hooks(org, f"/{endpoint}")).status_code == 204
+    shown = {"id": endpoint, "url": receiver.url, "description": "search index", "event_types": ["role.*"], "enabled": True}
+    changed = {**shown, "description": "search", "enabled": False}
+    actors = set()
+    for workspace_id in orgs.mine:
+        events = webhook_events(rolegate, workspace_id)
+        assert [e.action for e in events] == ["webhook.create", "webhook.update", "webhook.rotate_secret", "webhook.delete"]
+        assert {(e.target_type, e.target_id) for e in events} == {("webhook", endpoint)}
+        assert (events[0].before, events[0].after) == (None, shown)
+        assert (events[1].before, events[1].after) == (shown, changed)
+        rotation = events[2].after
+        assert (events[2].before, rotation["id"], rotation["secret_changed"]) == ({"id": endpoint}, endpoint, True)
+        until = rotated.json()["endpoint"]["previous_secret_valid_until"]
+        assert datetime.fromisoformat(rotation["previous_secret_valid_until"]) == datetime.fromisoformat(until)
+        assert (events[3].before, events[3].after) == (changed, None)
+        actors |= {e.actor for e in events}
+    assert len(actors) == 1
+    assert actors.pop().startswith("platform:api-key:")  # the acting key
+    for workspace_id in orgs.theirs:
+        assert webhook_events(rolegate, workspace_id) == []
+
+
+def test_no_webhook_audit_event_holds_a_secret_old_or_new(api: Api, rolegate: Rolegate, org: str, receiver: Receiver) -> None:
+    orgs = organizations(api, rolegate)
+    made = api.post(hooks(org), json={"url": receiver.url}).json()
+    endpoint = made["endpoint"]["id"]
+    secrets = [made["secret"]]
+    for grace in (24, 0):
+        r = api.post(hooks(org, f"/{endpoint}/rotate-secret"), params={"grace_hours": grace})
+        assert r.status_code == 200, r.text
+        secrets.append(r.json()["secret"])
+    assert api.patch(hooks(org, f"/{endpoint}"), json={"event_types": ["member.*"]}).status_code == 200
+    assert api.delete(hooks(org, f"/{endpoint}")).status_code == 204
+    assert len(set(secrets)) == 3
+    for workspace_id in orgs.mine:
+        events = webhook_events(rolegate, workspace_id)
+        assert [e.action for e in events].count("webhook.rotate_secret") == 2
+        assert events[-1].action == "webhook.delete"
+        text = json.dumps([[e.before, e.after] for e in events])
+        assert "whsec_" not in text
+        for secret in secrets:
+            assert secret.removeprefix("whsec_") not in text
+        # The second rotation had no grace: the previous secret signs no more.
+        assert events[2].after["previous_secret_valid_until"] is None
+
+
+def test_an_update_that_changes_nothing_or_a_refused_change_records_no_event(
+    api: Api, rolegate: Rolegate, org: str, receiver: Receiver
+) -> None:
+    orgs = organizations(api, rolegate)
+    made = api.post(hooks(org), json={"url": receiver.url, "event_types": ["role.*"], "description": "search index"}).json()
+    endpoint = made["endpoint"]["id"]
+    same: dict[str, object] = {"url": receiver.url, "description": "search index", "event_types": ["role.*"], "enabled": True}
+    unchanged: list[dict[str, object]] = [same, {}, {"enabled": True}, {"event_types": ["role.*", "role.*"]}]
+    for body in unchanged:
+        r = api.patch(hooks(org, f"/{endpoint}"), json=body)
+        assert r.status_code == 200, r.text
+    refused: list[dict[str, object]] = [{"url": "ftp://example.com/x"}, {"url": "https://user:pw@example.com/x"}, {"event_types": ["Role Update"]}]
+    for body in refused:
+        assert api.patch(hooks(org, f"/{endpoint}"), json=body).status_code == 422
+    # Another organization's key, on this organization's path and on its own with this endpoint's id.
+    for path in (hooks(org, f"/{endpoint}"), hooks(orgs.other_org, f"/{endpoint}")):
+        assert_problem(orgs.other.patch(path, json={"url": "https://example.com/x", "enabled": False}), 404, "not_found")
+        assert_problem(orgs.other.post(f"{path}/rotate-secret"), 404, "not_found")
+        assert_problem(orgs.other.delete(path), 404, "not_found")
+    assert_problem(orgs.other.post(hooks(org), json={"url": "https://example.com/x"}), 404, "not_found")
+    assert_problem(api.patch(hooks(org, "/no-such-endpoint"), json={"enabled": False}), 404, "not_found")
+    kept = api.get(hooks(org, f"/{endpoint}")).json()
+    assert {k: kept[k] for k in same} == same
+    assert kept["previous_secret_valid_until"] is None  # never rotated
+    assert [e["id"] for e in api.get(hooks(org)).json()["endpoints"]] == [endpoint]
+    # A change that does change something is recorded: only it, after the creation.
+    assert api.patch(hooks(org, f"/{endpoint}"), json={"description": "search"}).status_code == 200
+    for workspace_id in orgs.mine:
+        assert [e.action for e in webhook_events(rolegate, workspace_id)] == ["webhook.create", "webhook.update"]
+    for workspace_id in orgs.theirs:
+        assert webhook_events(rolegate, workspace_id) == []
+
+
+def test_webhook_audit_events_keep_every_workspace_chain_intact(api: Api, rolegate: Rolegate, org: str, receiver: Receiver) -> None:
+    """Interleaved with the workspaces' own changes: each event follows the one before it."""
+    orgs = organizations(api, rolegate)
+    tenant = make_tenant(api, "natero", name="three", owner_email="three@natero.test")
+    endpoint = api.post(hooks(org), json={"url": receiver.url}).json()["endpoint"]["id"]
+    invite(tenant, "ann@natero.test", "csm")
+    assert api.patch(hooks(org, f"/{endpoint}"), json={"enabled": False}).status_code == 200
+    assert api.post(hooks(org, f"/{endpoint}/rotate-secret")).status_code == 200
+    invite(tenant, "bob@natero.test", "csm")
+    assert api.delete(hooks(org, f"/{endpoint}")).status_code == 204
+    chains = {c.workspace.id: c.report for c in verify_workspaces(rolegate.uow())}
+    for workspace_id in [*orgs.mine, tenant.id, *orgs.theirs]:
+        assert chains[workspace_id].intact, chains[workspace_id].problem
+    for workspace_id in [*orgs.mine, tenant.id]:
+        with rolegate.reader() as uow:
+            events = uow.audit.all(workspace_id)
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert all(e.prev_hash == before.hash for before, e in pairwise(events))
+        assert [e.revision for e in events] == sorted({e.revision for e in events})
+        assert sum(e.action.startswith("webhook.") for e in events) == 4
+    assert chains[tenant.id].events == 2 + 4 + 2 * 2  # its creation and owner, the endpoint's 4, two invitations and activations

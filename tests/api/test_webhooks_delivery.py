@@ -2,13 +2,15 @@
 least once, in revision order per workspace, signed as the Standard Webhooks
 specification says (verified with the `standardwebhooks` package, as a receiver
 would), retried with backoff, an endpoint failing for the window disabled and its
-organization's site administrators emailed, secrets rotated without a gap. On SQLite
-and on PostgreSQL (the cursor and outbox logic is SQL)."""
+organization's site administrators emailed (and audited), secrets rotated without a gap.
+On SQLite and on PostgreSQL (the cursor and outbox logic is SQL)."""
 
 from __future__ import annotations
 
+import json
 import random
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from rolegate.config import Settings
 from rolegate.domain.errors import InvalidInputError
 from rolegate.domain.workspace import Actor
 from rolegate.services import audit, sites, webhooks
+from rolegate.services.audit_chains import verify_workspaces
 from rolegate.services.operations import webhook_backlog
 from rolegate.services.outbox import Backlog, operator_mails
 from rolegate.services.webhook_delivery import (
@@ -38,6 +41,7 @@ from rolegate.services.webhook_delivery import (
 )
 from rolegate.services.workspaces import create_organization, create_workspace
 from rolegate.store.repositories import utcnow
+from rolegate.store.repositories_webhooks import DeliveryRow
 from tests.webhooks_receiver import Received, Receiver, receiving
 
 PLATFORM = Actor.system("test")
@@ -278,7 +282,13 @@ def test_failing_for_the_window_disables_the_endpoint_and_emails_site_administra
             change=webhooks.EndpointChange(url=receiver.url, enabled=True), allow_private=True,
         )
         sender.deliver_due()
-        assert [p["type"] for p in verified(created.secret, receiver.received)] == ["audit.retention"]
+        # Then the endpoint's own changes since: the sender disabling it, the update enabling it.
+        got = verified(created.secret, receiver.received)
+        assert [(p["type"], p["data"]["actor"]) for p in got] == [
+            ("audit.retention", f"member:{site.owners[0]}"),
+            ("webhook.update", "platform:webhooks"),
+            ("webhook.update", PLATFORM.label),
+        ]
 
 
 def test_a_window_not_yet_passed_keeps_the_endpoint(rolegate: Rolegate, receiver: Receiver) -> None:
@@ -298,6 +308,96 @@ def test_a_window_not_yet_passed_keeps_the_endpoint(rolegate: Rolegate, receiver
     assert view.endpoint.enabled
     assert view.endpoint.failing_since is None
     assert operator_mails(rolegate.reader(), to=site.admin_email) == []
+
+
+def test_the_sender_disabling_a_failing_endpoint_is_one_webhook_update_in_every_workspace(rolegate: Rolegate) -> None:
+    """In the transaction that disables it, by `platform:webhooks`; once, however many
+    cursors fail at once (two workspaces, concurrent senders)."""
+    site = make_site(rolegate, workspaces=2)
+    with socket.socket() as s:  # a port nobody listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/hooks"
+    created = site.endpoint(dead, description="billing sync")
+    site.change(0)
+    site.change(1)
+    clock = Clock()
+    sender = site.sender(clock, disable_after=timedelta(days=3), concurrency=2)
+    for _ in range(3 * 4 + 2):  # every 6 hours for three days, and a pass after
+        sender.deliver_due()
+        clock.advance(hours=6)
+    view = webhooks.get_endpoint(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id)
+    assert not view.endpoint.enabled
+    shown = {"id": created.view.endpoint.id, "url": dead, "description": "billing sync", "event_types": [], "enabled": True}
+    for workspace_id in site.workspaces:
+        with rolegate.reader() as uow:
+            events = uow.audit.all(workspace_id, action="webhook")
+        assert [(e.action, e.actor, e.target_type, e.target_id) for e in events] == [
+            ("webhook.create", PLATFORM.label, "webhook", created.view.endpoint.id),
+            ("webhook.update", "platform:webhooks", "webhook", created.view.endpoint.id),
+        ]
+        assert (events[1].before, events[1].after) == (shown, {**shown, "enabled": False})
+        assert created.secret.removeprefix("whsec_") not in json.dumps([events[1].before, events[1].after])
+    for chain in verify_workspaces(rolegate.uow()):
+        assert chain.report.intact, chain.report.problem
+
+
+def test_an_endpoint_change_waits_for_a_sender_in_flight_without_a_deadlock(rolegate: Rolegate) -> None:
+    """A sender's transaction holds its workspace (its delivery row references it) and
+    then writes the endpoint's row; a change of the endpoint locks the organization's
+    workspaces before that row, so it waits for the sender instead of holding the row
+    the sender waits for (PostgreSQL would abort one of the two as a deadlock)."""
+    site = make_site(rolegate, workspaces=2)
+    endpoint = site.endpoint("https://hooks.example.com/x", description="before").view.endpoint
+    at = utcnow()
+    with rolegate.uow() as uow:
+        uow.webhooks.failing(endpoint.id, at)  # so that a success writes the endpoint's row
+        uow.commit()
+    errors: list[BaseException] = []
+
+    def change() -> None:
+        try:
+            webhooks.update_endpoint(
+                rolegate.uow(), actor=PLATFORM, organization_id=site.org, endpoint_id=endpoint.id,
+                change=webhooks.EndpointChange(description="after"),
+            )
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    with rolegate.uow() as sending:
+        sending.webhooks.add_delivery(
+            DeliveryRow(site.workspaces[1], "d1", endpoint.id, "msg_x", 1, 1, "audit.retention", 1, True, 200, None, 5, at)
+        )
+        changer = threading.Thread(target=change)
+        changer.start()
+        time.sleep(0.5)  # the change is waiting for the workspace by now
+        sending.webhooks.succeeded(endpoint.id)
+        sending.commit()
+    changer.join(timeout=30)
+    assert not changer.is_alive()
+    assert errors == []
+    view = webhooks.get_endpoint(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=endpoint.id)
+    assert (view.endpoint.description, view.endpoint.failing_since) == ("after", None)
+    for workspace_id in site.workspaces:
+        with rolegate.reader() as uow:
+            assert [e.action for e in uow.audit.all(workspace_id, action="webhook")] == ["webhook.create", "webhook.update"]
+
+
+def test_an_endpoints_changes_go_to_the_endpoints_that_select_them_and_not_its_own_creation(rolegate: Rolegate, receiver: Receiver) -> None:
+    site = make_site(rolegate)
+    watcher = site.endpoint(receiver.url, event_types=["webhook.*"])
+    other = site.endpoint("https://hooks.example.com/x", enabled=False).view.endpoint.id  # disabled: never sent to
+    webhooks.rotate_secret(rolegate.uow(), actor=PLATFORM, organization_id=site.org, endpoint_id=other)
+    webhooks.update_endpoint(
+        rolegate.uow(), actor=PLATFORM, organization_id=site.org, endpoint_id=other, change=webhooks.EndpointChange(description="x")
+    )
+    webhooks.delete_endpoint(rolegate.uow(), actor=PLATFORM, organization_id=site.org, endpoint_id=other)
+    site.change()  # audit.retention: not selected
+    deliver_until_idle(site.sender(Clock()))
+    got = verified(watcher.secret, receiver.received)
+    assert [(p["type"], p["data"]["target"]) for p in got] == [
+        (action, {"type": "webhook", "id": other})
+        for action in ("webhook.create", "webhook.rotate_secret", "webhook.update", "webhook.delete")
+    ]
 
 
 def test_rotation_signs_with_both_secrets_during_the_grace_then_only_the_new(rolegate: Rolegate, receiver: Receiver) -> None:
@@ -544,18 +644,19 @@ def test_the_backlog_counts_each_endpoints_undelivered_changes_and_the_oldest_ag
     site.change(0, n=2)
     site.change(1)
     assert webhook_backlog(rolegate.reader()).unsent == 3
-    second = site.endpoint(receiver.url)
+    second = site.endpoint(receiver.url)  # its webhook.create in each workspace: two changes for the first
     site.change(1)
-    assert webhook_backlog(rolegate.reader()).unsent == 3 + 1 + 1
+    assert webhook_backlog(rolegate.reader()).unsent == 3 + 2 + 1 + 1
     later = webhook_backlog(rolegate.reader(), now=utcnow() + timedelta(minutes=10))
     assert later.oldest_age >= 600
     made = create_workspace(rolegate.uow(), actor=PLATFORM, preset="natero", name="late", owner_email=f"late-{site.org[:8]}@hooks.test", organization_id=site.org)
     with rolegate.reader() as uow:
         born = len(uow.audit.all(made.workspace.id))
     assert born > 0
-    assert webhook_backlog(rolegate.reader()).unsent == 5 + 2 * born
+    assert webhook_backlog(rolegate.reader()).unsent == 7 + 2 * born
+    # Disabling the second is a webhook.update in each of the three workspaces: for the first.
     webhooks.update_endpoint(rolegate.uow(), actor=PLATFORM, organization_id=site.org, endpoint_id=second.view.endpoint.id, change=webhooks.EndpointChange(enabled=False))
-    assert webhook_backlog(rolegate.reader()).unsent == 4 + born
-    assert deliver_until_idle(site.sender(Clock())).delivered == 4 + born
+    assert webhook_backlog(rolegate.reader()).unsent == 6 + born + 3
+    assert deliver_until_idle(site.sender(Clock())).delivered == 6 + born + 3
     assert webhook_backlog(rolegate.reader()) == Backlog(0, 0.0)
     assert first.view.endpoint.id != second.view.endpoint.id

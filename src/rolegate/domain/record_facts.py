@@ -64,6 +64,10 @@ NO_RECORD_ACTIONS: Final = frozenset(
         "sso.jit",
         "sso.remove_domain",
         "sso.verify_domain",
+        "webhook.create",
+        "webhook.delete",
+        "webhook.rotate_secret",
+        "webhook.update",
         "workspace.create",
         "workspace.features",
         "workspace.schema_upgrade",
@@ -71,9 +75,9 @@ NO_RECORD_ACTIONS: Final = frozenset(
         "workspace.transfer_ownership",
     }
 )
-"""Changes that write no record (members, roles, the directory, settings). A member with
-records assigned is never deleted (N9: transfer them first, `member.transfer`, which
-is not listed: it moves every record of the member)."""
+"""Changes that write no record (members, roles, the directory, settings, webhook
+endpoints). A member with records assigned is never deleted (N9: transfer them first,
+`member.transfer`, which is not listed: it moves every record of the member)."""
 
 
 def record_effect(action: str, target_type: str, target_id: str) -> RecordEffect:

@@ -9,7 +9,7 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -41,10 +41,12 @@ __all__ = [
     "actor_field_access",
     "actor_permissions",
     "admin_escalation",
+    "audit_organization",
     "authorize",
     "escalation",
     "followed_inputs",
     "load_state",
+    "lock_organization",
     "member_name",
     "member_with_role",
     "known_as",
@@ -631,6 +633,37 @@ def record_change(
         uow.audit.append(event)
     prepare_next(uow, workspace_id, revision, state, (event.seq, event.hash), ((action, target_type, target_id),))
     return revision
+
+
+def lock_organization(uow: UnitOfWork, organization_id: str) -> list[str]:
+    """Lock every workspace of the organization, in creation order (as every unit that
+    locks several does, so two never wait on each other crosswise): their ids. A unit
+    that also writes rows another may wait for while it holds a share of one of these
+    workspaces (webhook endpoints: a delivery row references its workspace) calls this
+    first, before touching them."""
+    ids = [ws.id for ws in uow.workspaces.all(organization_id)]
+    for workspace_id in ids:
+        uow.workspaces.lock(workspace_id)
+    return ids
+
+
+def audit_organization(
+    uow: UnitOfWork,
+    organization_id: str,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: Any,
+    after: Any,
+    *,
+    locked: Sequence[str] | None = None,
+) -> None:
+    """An organization-wide setting changed (SSO, webhooks): the same audit event in
+    every workspace of the organization, each locked (`lock_organization`, unless the
+    caller passes the ones it `locked` already), in the transaction of the change."""
+    for workspace_id in lock_organization(uow, organization_id) if locked is None else locked:
+        record_change(uow, workspace_id, actor, action, target_type, target_id, before, after)
 
 
 def next_revision(uow: UnitOfWork, workspace_id: str, state: WorkspaceState | None) -> tuple[int, tuple[int, str], bool]:

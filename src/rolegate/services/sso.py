@@ -43,7 +43,7 @@ from rolegate.domain.sso import (
     verification_record,
 )
 from rolegate.domain.workspace import Actor
-from rolegate.services.context import load_state, record_change
+from rolegate.services.context import audit_organization, load_state, record_change
 from rolegate.services.login_protection import LoginGuard, log_in, security_event
 from rolegate.services.logins import User, user_in
 from rolegate.services.members import add_member_locked, ensure_user
@@ -138,12 +138,6 @@ def _require_admin(uow: UnitOfWork, actor: Actor, organization_id: str) -> None:
         raise NotFoundError(f"no organization {organization_id!r}", decision=None, fix="Check the organization id.")
 
 
-def _audit_organization(uow: UnitOfWork, organization_id: str, actor: Actor, action: str, target_id: str, before: object, after: object) -> None:
-    for ws in uow.workspaces.all(organization_id):
-        uow.workspaces.lock(ws.id)
-        record_change(uow, ws.id, actor, action, "sso", target_id, before, after)
-
-
 def _domain_view(d: SsoDomain) -> DomainView:
     return DomainView(d.domain, d.verified_at is not None, verification_record(d.token))
 
@@ -211,7 +205,7 @@ def configure_sso(
             )
         uow.sso.save_provider(new)
         after = {**(_provider_json(new) or {}), "client_secret_changed": bool(client_secret)}
-        _audit_organization(uow, organization_id, actor, "sso.configure", organization_id, _provider_json(old), after)
+        audit_organization(uow, organization_id, actor, "sso.configure", "sso", organization_id, _provider_json(old), after)
         uow.commit()
         return _settings_in(uow, organization_id)
 
@@ -230,7 +224,7 @@ def claim_domain(uow: UnitOfWork, *, actor: Actor, organization_id: str, domain:
         if owner is not None:
             raise ConflictError(f"{d} is verified by another organization", fix="Its owner must remove its claim first.")
         uow.sso.add_claim(organization_id, d, secrets.token_urlsafe(24))
-        _audit_organization(uow, organization_id, actor, "sso.claim_domain", d, None, {"domain": d})
+        audit_organization(uow, organization_id, actor, "sso.claim_domain", "sso", d, None, {"domain": d})
         uow.commit()
         return _domain_view(next(c for c in uow.sso.claims_on(d) if c.organization_id == organization_id))
 
@@ -272,7 +266,7 @@ def verify_domain(uow: UnitOfWork, *, actor: Actor, organization_id: str, domain
             raise ConflictError(f"{d} is verified by another organization", fix="Its owner must remove its claim first.")
         if not uow.sso.mark_verified(organization_id, d, utcnow()):
             raise ConflictError(f"{d} is verified by another organization", fix="Its owner must remove its claim first.")
-        _audit_organization(uow, organization_id, actor, "sso.verify_domain", d, {"domain": d, "verified": False}, {"domain": d, "verified": True})
+        audit_organization(uow, organization_id, actor, "sso.verify_domain", "sso", d, {"domain": d, "verified": False}, {"domain": d, "verified": True})
         uow.commit()
         return _domain_view(next(c for c in uow.sso.claims_on(d) if c.organization_id == organization_id))
 
@@ -283,7 +277,7 @@ def remove_domain(uow: UnitOfWork, *, actor: Actor, organization_id: str, domain
         _require_admin(uow, actor, organization_id)
         if not uow.sso.remove_claim(organization_id, d):
             return False
-        _audit_organization(uow, organization_id, actor, "sso.remove_domain", d, {"domain": d}, None)
+        audit_organization(uow, organization_id, actor, "sso.remove_domain", "sso", d, {"domain": d}, None)
         uow.commit()
         return True
 

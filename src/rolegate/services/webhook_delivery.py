@@ -11,7 +11,11 @@ anything but 2xx, a redirect: never followed) holds that cursor for a backoff
 senders of many workspaces do not knock together); the events behind it wait, so
 order is kept. An endpoint failing without a success for `disable_after` is disabled
 and the organization's site administrators are emailed (through the mail outbox);
-enabling it again resumes every cursor where it stopped.
+enabling it again resumes every cursor where it stopped. The disabling is a
+`webhook.update` audit event by `platform:webhooks` in every workspace of the
+organization, in the transaction that disables it (which then locks those workspaces
+first, before any webhook row: `services.webhooks` does the same, so neither waits
+for the other crosswise).
 
 `WebhookSender.deliver_due` is one pass (`rolegate webhooks deliver`);
 `WebhookWorker` runs passes in a thread, woken by every commit this process makes or
@@ -28,16 +32,24 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import httpx
 
-from rolegate.domain.workspace import AuditEvent
-from rolegate.services.context import new_id
+from rolegate.domain.workspace import Actor, AuditEvent
+from rolegate.services.context import audit_organization, lock_organization, new_id
 from rolegate.services.outbox import queue_email
-from rolegate.services.webhooks import change_payload, matches, message_id, refuse_private_address, sign
+from rolegate.services.webhooks import (
+    TARGET_TYPE,
+    change_payload,
+    endpoint_json,
+    matches,
+    message_id,
+    refuse_private_address,
+    sign,
+)
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_webhooks import CursorRow, DeliveryRow, EndpointRow
 from rolegate.store.uow import UnitOfWork
@@ -56,6 +68,8 @@ __all__ = [
 log = logging.getLogger("rolegate.webhooks")
 
 USER_AGENT = "Rolegate-Webhooks/1"
+SENDER = Actor.system("webhooks")
+"""Who disables a failing endpoint, in its audit events: `platform:webhooks`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +320,7 @@ class WebhookSender:
             error is None, status, error, took, now,
         )
         with self._uow() as uow:
+            disabling = self._lock_to_disable(uow, endpoint, now) if error is not None else None
             uow.webhooks.add_delivery(row)
             if error is None:
                 uow.webhooks.advance(event.workspace_id, endpoint.id, event.seq, now)
@@ -315,17 +330,36 @@ class WebhookSender:
                     delay = retry_delay(attempt, self.policy, self._rng)
                 uow.webhooks.hold(event.workspace_id, endpoint.id, attempts=attempt, retry_at=now + delay, error=error, at=now)
                 since = uow.webhooks.failing(endpoint.id, now)
-                if now - since >= self.policy.disable_after:
-                    self._disable(uow, endpoint, since=since, error=error, now=now)
+                # Not locked (the window closed after `_lock_to_disable` read it, a race):
+                # the next failed attempt disables it.
+                if now - since >= self.policy.disable_after and disabling is not None:
+                    current, locked = disabling
+                    self._disable(uow, current, since=since, error=error, now=now, locked=locked)
                 log.warning("webhook %s to %s failed (attempt %d), retrying in %s: %s", msg_id, endpoint.url, attempt, delay, error)
             uow.commit()
         return error is None
 
-    def _disable(self, uow: UnitOfWork, endpoint: EndpointRow, *, since: datetime, error: str, now: datetime) -> None:
+    def _lock_to_disable(self, uow: UnitOfWork, endpoint: EndpointRow, now: datetime) -> tuple[EndpointRow, list[str]] | None:
+        """When this failed attempt may disable the endpoint (enabled, failing since
+        `disable_after` ago or longer; a first failure counts from now): the workspaces
+        of its organization locked, for the audit events of the disabling, first, before
+        any webhook row (a unit holding one may be waiting for a workspace), and the
+        endpoint as it is once they are (whoever changes it locks them too)."""
+        current = uow.webhooks.endpoint(endpoint.organization_id, endpoint.id)
+        if current is None or not current.enabled or now - (current.failing_since or now) < self.policy.disable_after:
+            return None
+        locked = lock_organization(uow, endpoint.organization_id)
+        current = uow.webhooks.endpoint(endpoint.organization_id, endpoint.id)
+        return None if current is None else (current, locked)
+
+    def _disable(self, uow: UnitOfWork, endpoint: EndpointRow, *, since: datetime, error: str, now: datetime, locked: list[str]) -> None:
         reason = f"failing since {since:%Y-%m-%d %H:%M} UTC: {error}"
         if not uow.webhooks.disable(endpoint.id, reason=reason, at=now):
             return
         log.warning("webhook endpoint %s (%s) disabled: %s", endpoint.id, endpoint.url, reason)
+        before = endpoint_json(endpoint)
+        after = endpoint_json(replace(endpoint, enabled=False))
+        audit_organization(uow, endpoint.organization_id, SENDER, "webhook.update", TARGET_TYPE, endpoint.id, before, after, locked=locked)
         base = self.policy.public_url.rstrip("/")
         for _user_id, email, name in uow.sites.admin_list(endpoint.organization_id):
             queue_email(

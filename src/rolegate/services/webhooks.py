@@ -16,6 +16,17 @@ organization (the platform; the door checks the key's organization) or a site
 administrator of it (E1). Anyone else, and another organization's key, is told the
 endpoint does not exist.
 
+Audit: every change of an endpoint is an audit event in each workspace of its
+organization, in the change's transaction (`webhook.create`, `webhook.update`,
+`webhook.delete`, `webhook.rotate_secret`; target `webhook`, the endpoint's id), its
+before and after the endpoint without its secrets (`endpoint_json`); a rotation says
+only that the secret changed and until when the previous one signs. An update that
+changes nothing records nothing. The sender disabling a failing endpoint is a
+`webhook.update` by `platform:webhooks` (`services/webhook_delivery.py`). These events
+are delivered like any change, to the endpoints that select them. Each of these units
+locks the organization's workspaces first, before any webhook row: a sender that wrote
+a delivery row (a key-share lock on its workspace) may be waiting for the endpoint's.
+
 Server-side request forgery: an endpoint URL is http(s) only, and its host must be a
 public address, checked at registration (literal addresses) and again before every
 delivery (names resolved), unless the operator allows private addresses
@@ -40,7 +51,7 @@ from standardwebhooks import Webhook
 
 from rolegate.domain.errors import InvalidInputError, NotFoundError
 from rolegate.domain.workspace import Actor, AuditEvent
-from rolegate.services.context import new_id
+from rolegate.services.context import audit_organization, lock_organization, new_id
 from rolegate.store.repositories import utcnow
 from rolegate.store.repositories_webhooks import CursorRow, DeliveryRow, EndpointRow
 from rolegate.store.uow import UnitOfWork
@@ -48,6 +59,7 @@ from rolegate.store.uow import UnitOfWork
 __all__ = [
     "ROTATION_GRACE",
     "SECRET_PREFIX",
+    "TARGET_TYPE",
     "CreatedEndpoint",
     "CursorRow",
     "DeliveryRow",
@@ -60,6 +72,7 @@ __all__ = [
     "create_endpoint",
     "delete_endpoint",
     "endpoint_deliveries",
+    "endpoint_json",
     "get_endpoint",
     "list_endpoints",
     "matches",
@@ -75,6 +88,8 @@ __all__ = [
 
 SECRET_PREFIX = "whsec_"
 ROTATION_GRACE = timedelta(hours=24)
+TARGET_TYPE = "webhook"
+"""The audit events' target type for an endpoint's changes."""
 MAX_EVENT_TYPES = 50
 _EVENT_TYPE = re.compile(r"\*|[a-z][a-z_]*(\.[a-z_]+|\.\*)?")
 
@@ -219,6 +234,17 @@ class EndpointChange:
     enabled: bool | None = None
 
 
+def endpoint_json(endpoint: EndpointRow) -> dict[str, Any]:
+    """An endpoint as its audit events show it: never a secret."""
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "event_types": list(endpoint.event_types),
+        "enabled": endpoint.enabled,
+    }
+
+
 def _authorize(uow: UnitOfWork, actor: Actor, organization_id: str) -> None:
     """The platform (an organization-wide admin key the door matched to the
     organization) or a site administrator of it; for anyone else the organization's
@@ -277,9 +303,10 @@ def create_endpoint(
     )
     with uow:
         _authorize(uow, actor, organization_id)
+        workspaces = lock_organization(uow, organization_id)
         uow.webhooks.add_endpoint(row, at)
-        workspaces = uow.webhooks.workspaces_of([organization_id]).get(organization_id, [])
-        last = uow.webhooks.last_seqs(workspaces)
+        audit_organization(uow, organization_id, actor, "webhook.create", TARGET_TYPE, row.id, None, endpoint_json(row), locked=workspaces)
+        last = uow.webhooks.last_seqs(workspaces)  # its own event included: it gets the changes after it
         for workspace_id in workspaces:
             uow.webhooks.add_cursor(workspace_id, row.id, last.get(workspace_id, 0), at)
         if enabled:
@@ -325,6 +352,7 @@ def update_endpoint(
         values["event_types"] = _event_types(change.event_types)
     with uow:
         _authorize(uow, actor, organization_id)
+        workspaces = lock_organization(uow, organization_id)
         found = _endpoint(uow, organization_id, endpoint_id)
         if change.enabled is not None:
             values["enabled"] = change.enabled
@@ -336,6 +364,9 @@ def update_endpoint(
         if values:
             uow.webhooks.update_endpoint(endpoint_id, at, **values)
         updated = _endpoint(uow, organization_id, endpoint_id)
+        before, after = endpoint_json(found), endpoint_json(updated)
+        if before != after:
+            audit_organization(uow, organization_id, actor, "webhook.update", TARGET_TYPE, endpoint_id, before, after, locked=workspaces)
         cursors = uow.webhooks.cursors([endpoint_id])
         uow.commit()
     return EndpointView(updated, tuple(c for _, c in sorted(cursors.items())))
@@ -344,8 +375,10 @@ def update_endpoint(
 def delete_endpoint(uow: UnitOfWork, *, actor: Actor, organization_id: str, endpoint_id: str) -> None:
     with uow:
         _authorize(uow, actor, organization_id)
-        _endpoint(uow, organization_id, endpoint_id)
+        workspaces = lock_organization(uow, organization_id)
+        found = _endpoint(uow, organization_id, endpoint_id)
         uow.webhooks.delete_endpoint(endpoint_id)
+        audit_organization(uow, organization_id, actor, "webhook.delete", TARGET_TYPE, endpoint_id, endpoint_json(found), None, locked=workspaces)
         uow.commit()
 
 
@@ -359,11 +392,16 @@ def rotate_secret(
     secret = new_secret()
     with uow:
         _authorize(uow, actor, organization_id)
+        workspaces = lock_organization(uow, organization_id)
         found = _endpoint(uow, organization_id, endpoint_id)
         uow.webhooks.update_endpoint(
             endpoint_id, at, secret=secret, previous_secret=found.secret if grace > timedelta(0) else None, previous_secret_until=at + grace
         )
         updated = _endpoint(uow, organization_id, endpoint_id)
+        # Only that the secret changed, and until when the previous one signs: never a secret.
+        until = EndpointView(updated).rotating_until
+        after = {"id": endpoint_id, "secret_changed": True, "previous_secret_valid_until": until.isoformat() if until is not None else None}
+        audit_organization(uow, organization_id, actor, "webhook.rotate_secret", TARGET_TYPE, endpoint_id, {"id": endpoint_id}, after, locked=workspaces)
         uow.commit()
     return CreatedEndpoint(EndpointView(updated), secret)
 
