@@ -346,7 +346,7 @@ def test_a_manual_role_change_of_a_managed_member_is_refused(api: Api, rolegate:
     t = telephony
     d = scim_for(api, rolegate, t)
     ada = d.create_user("ada@acme.com")["id"]
-    body = assert_problem(t.api.patch(t.url(f"/members/{ada}"), json={"role": "csm_manager"}), 409, "rule_violation", rule=None)
+    body = assert_problem(t.api.patch(t.url(f"/members/{ada}"), json={"role": "administrator"}), 409, "rule_violation", rule=None)
     assert body["violations"][0]["code"] == "directory_managed"
     assert "managed by your directory" in body["detail"]
     assert members(t)[ada]["role"] == "analyst"
