@@ -6,6 +6,7 @@ organization (never a secret), and only there."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -236,7 +237,9 @@ def test_each_change_of_an_endpoint_is_one_audit_event_in_every_workspace_of_its
     rotated = api.post(hooks(org, f"/{endpoint}/rotate-secret"))
     assert rotated.status_code == 200, rotated.text
     assert api.delete(hooks(org, f"/{endpoint}")).status_code == 204
-    shown = {"id": endpoint, "url": receiver.url, "description": "search index", "event_types": ["role.*"], "enabled": True}
+    origin = receiver.url.removesuffix("/hooks")
+    fingerprint = hashlib.sha256(receiver.url.encode()).hexdigest()[:12]
+    shown = {"id": endpoint, "url": f"{origin}/…", "url_fingerprint": fingerprint, "description": "search index", "event_types": ["role.*"], "enabled": True}
     changed = {**shown, "description": "search", "enabled": False}
     actors = set()
     for workspace_id in orgs.mine:
@@ -255,6 +258,32 @@ def test_each_change_of_an_endpoint_is_one_audit_event_in_every_workspace_of_its
     assert actors.pop().startswith("platform:api-key:")  # the acting key
     for workspace_id in orgs.theirs:
         assert webhook_events(rolegate, workspace_id) == []
+
+
+def test_the_audit_log_shows_an_endpoint_url_by_its_origin_never_its_path_or_query(api: Api, rolegate: Rolegate, org: str) -> None:
+    """A receiver's URL often carries its credential in the path or query (an incoming
+    webhook's token): the webhooks API shows it to site administrators only, and every
+    reader of a workspace's audit log would see it. A change of the path alone is still
+    an event: the URLs' fingerprints differ."""
+    orgs = organizations(api, rolegate)
+    token, other = "T0K3N" + "x" * 20, "S3CR3T" + "y" * 20
+    made = api.post(hooks(org), json={"url": f"https://hooks.example.com/services/{token}?key={token}"})
+    assert made.status_code == 201, made.text
+    endpoint = made.json()["endpoint"]["id"]
+    r = api.patch(hooks(org, f"/{endpoint}"), json={"url": f"https://hooks.example.com/services/{other}"})
+    assert r.status_code == 200, r.text
+    assert api.patch(hooks(org, f"/{endpoint}"), json={"url": "https://hooks.example.com"}).status_code == 200
+    for workspace_id in orgs.mine:
+        events = webhook_events(rolegate, workspace_id)
+        assert [e.action for e in events] == ["webhook.create", "webhook.update", "webhook.update"]
+        dumped = json.dumps([(e.before, e.after) for e in events])
+        assert token not in dumped
+        assert other not in dumped
+        assert "services" not in dumped
+        created, moved, bare = events
+        assert created.after["url"] == moved.after["url"] == "https://hooks.example.com/…"
+        assert moved.before["url_fingerprint"] != moved.after["url_fingerprint"]
+        assert bare.after["url"] == "https://hooks.example.com"
 
 
 def test_no_webhook_audit_event_holds_a_secret_old_or_new(api: Api, rolegate: Rolegate, org: str, receiver: Receiver) -> None:

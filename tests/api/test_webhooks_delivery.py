@@ -7,6 +7,7 @@ On SQLite and on PostgreSQL (the cursor and outbox logic is SQL)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import socket
@@ -327,7 +328,9 @@ def test_the_sender_disabling_a_failing_endpoint_is_one_webhook_update_in_every_
         clock.advance(hours=6)
     view = webhooks.get_endpoint(rolegate.reader(), actor=PLATFORM, organization_id=site.org, endpoint_id=created.view.endpoint.id)
     assert not view.endpoint.enabled
-    shown = {"id": created.view.endpoint.id, "url": dead, "description": "billing sync", "event_types": [], "enabled": True}
+    origin = dead.removesuffix("/hooks")
+    fingerprint = hashlib.sha256(dead.encode()).hexdigest()[:12]
+    shown = {"id": created.view.endpoint.id, "url": f"{origin}/…", "url_fingerprint": fingerprint, "description": "billing sync", "event_types": [], "enabled": True}
     for workspace_id in site.workspaces:
         with rolegate.reader() as uow:
             events = uow.audit.all(workspace_id, action="webhook")

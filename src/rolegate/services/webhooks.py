@@ -19,7 +19,8 @@ endpoint does not exist.
 Audit: every change of an endpoint is an audit event in each workspace of its
 organization, in the change's transaction (`webhook.create`, `webhook.update`,
 `webhook.delete`, `webhook.rotate_secret`; target `webhook`, the endpoint's id), its
-before and after the endpoint without its secrets (`endpoint_json`); a rotation says
+before and after the endpoint without its secrets, its URL shown as its origin only
+(`endpoint_json`: the path or query may be the receiver's credential); a rotation says
 only that the secret changed and until when the previous one signs. An update that
 changes nothing records nothing. The sender disabling a failing endpoint is a
 `webhook.update` by `platform:webhooks` (`services/webhook_delivery.py`). These events
@@ -37,6 +38,7 @@ network). Redirects are never followed.
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import re
 import secrets
@@ -81,8 +83,10 @@ __all__ = [
     "refuse_private_address",
     "retry_delivery",
     "rotate_secret",
+    "shown_url",
     "sign",
     "update_endpoint",
+    "url_fingerprint",
     "webhooks_page",
 ]
 
@@ -234,11 +238,29 @@ class EndpointChange:
     enabled: bool | None = None
 
 
+def shown_url(url: str) -> str:
+    """An endpoint's URL as its audit events show it: the origin, and `/…` for a path
+    or query. Those are often the receiver's credential (an incoming-webhook token),
+    and every reader of a workspace's audit log sees these events, where the webhooks
+    API shows the URL to the organization's site administrators only."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin if parts.path in ("", "/") and not parts.query and not parts.fragment else f"{origin}/…"
+
+
+def url_fingerprint(url: str) -> str:
+    """Which URL it was, without showing it: the first 12 hex digits of its SHA-256
+    (a path or query changed is an audit event, though both show as `/…`)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
 def endpoint_json(endpoint: EndpointRow) -> dict[str, Any]:
-    """An endpoint as its audit events show it: never a secret."""
+    """An endpoint as its audit events show it: never a secret, nor its URL's path or
+    query (`shown_url`)."""
     return {
         "id": endpoint.id,
-        "url": endpoint.url,
+        "url": shown_url(endpoint.url),
+        "url_fingerprint": url_fingerprint(endpoint.url),
         "description": endpoint.description,
         "event_types": list(endpoint.event_types),
         "enabled": endpoint.enabled,
