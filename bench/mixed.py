@@ -125,6 +125,8 @@ class Config:
     record_duration: float = 30.0
     workers: int = 2
     worker_ports: bool = False
+    write_process: bool = False
+    """Serve changes from a process of their own (`rolegate serve --write-process`)."""
     balance: bool = True
     """`workers` on one port: the client spreads its connections evenly over the workers
     (`balanced`), as a balancer would; else as the kernel's hash puts them."""
@@ -621,7 +623,9 @@ def database(kind: str, tmp: Path, name: str, server: str) -> Iterator[str]:
 
 
 @contextmanager
-def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False, balance: bool = True) -> Iterator[tuple[list[Server], str]]:
+def servers(
+    url: str, tmp: Path, name: str, workers: int, *, ports: bool = False, balance: bool = True, write_process: bool = False
+) -> Iterator[tuple[list[Server], str]]:
     """One `rolegate serve`, or `workers` of them: `--workers N` if the CLI has it and
     not `ports`, else N processes on N ports. Yields the servers and how they were run."""
     if workers <= 1:
@@ -638,6 +642,10 @@ def servers(url: str, tmp: Path, name: str, workers: int, *, ports: bool = False
     else:
         how = f"{workers} `rolegate serve` processes on {workers} ports, the client's connections round-robin over them (`--workers` not in this build)"
         started = [rolegate_server(f"{name}-{k}", url, free_port(), tmp) for k in range(workers)]
+    if write_process:
+        how += ", changes answered by a process of their own (`--write-process`)"
+        for srv in started:
+            srv.argv.append("--write-process")
     try:
         for srv in started:
             srv.start()
@@ -716,7 +724,7 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
             w = _prepared[url] = grow(setup_demo(url), config)
         demo = w.demo
         log(f"{name}: workspace ready on {db} ({len(w.members)} members, {len(w.accounts)} accounts, {w.setup_s:.1f} s); {connections} connections, {duration:g} s")
-        with servers(url, tmp, name, workers, ports=config.worker_ports, balance=config.balance) as (started, how):
+        with servers(url, tmp, name, workers, ports=config.worker_ports, balance=config.balance, write_process=config.write_process) as (started, how):
             pids = [s.pid for s in started if s.pid is not None]
             load0 = load_average()
             t0 = time.perf_counter()
@@ -1127,6 +1135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--record-duration", type=float)
     parser.add_argument("--connections", type=int)
     parser.add_argument("--worker-ports", action="store_true", help="the workers phase as N processes on N ports, connections spread evenly (not --workers N)")
+    parser.add_argument("--write-process", action="store_true", help="rolegate serve --write-process: changes answered by a process of their own")
     parser.add_argument("--kernel-spread", action="store_true", help="--workers N: the connections as the kernel's SO_REUSEPORT hash spreads them (not evenly, as a balancer would)")
     parser.add_argument("--paced-rate", type=float, help="admin writes per second of the paced phase (default 20)")
     parser.add_argument("--phases", help=f"comma-separated, of {', '.join(PHASES)}")
@@ -1151,6 +1160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = replace(config, paced_writes_per_s=args.paced_rate)
     if args.worker_ports:
         config = replace(config, worker_ports=True)
+    if args.write_process:
+        config = replace(config, write_process=True)
     if args.kernel_spread:
         config = replace(config, balance=False)
     if args.db is not None:

@@ -75,6 +75,10 @@ class Settings:
     counts shared by every process; None keeps them in each process's memory."""
     redis_prefix: str = "rolegate"
     """The start of every Redis key Rolegate writes (several deployments, one Redis)."""
+    write_process_socket: str | None = None
+    """Where this process sends its changes (`ROLEGATE_WRITE_PROCESS_SOCKET`, a Unix
+    socket): `rolegate serve --write-process` sets it for the processes that decide,
+    none for the one that writes (`api.write_process`)."""
     log_format: str = "json"
     """`json` (one object per line) or `text`; `rolegate serve --log-format` overrides it."""
     log_level: str = "INFO"
@@ -130,6 +134,7 @@ class Settings:
             "secret_key": os.environ.get("ROLEGATE_SECRET_KEY") or None,
             "redis_url": os.environ.get("ROLEGATE_REDIS_URL") or None,
             "redis_prefix": os.environ.get("ROLEGATE_REDIS_PREFIX") or "rolegate",
+            "write_process_socket": os.environ.get("ROLEGATE_WRITE_PROCESS_SOCKET") or None,
             "log_format": os.environ.get("ROLEGATE_LOG_FORMAT", "json").strip().lower(),
             "log_level": os.environ.get("ROLEGATE_LOG_LEVEL", "INFO").strip().upper(),
             "access_log": _flag(os.environ.get("ROLEGATE_ACCESS_LOG", "")),

@@ -115,6 +115,10 @@ def configure_logging(
     # Alembic says which dialect it uses each time it reads the version table: at start
     # and on every /readyz probe. Noise in a server's log; its warnings still show.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # httpx says each request it sends: every change a deciding process forwards to the
+    # write process (`api.write_process`), and every webhook delivery, which keeps its
+    # own record. Its warnings still show.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own configuration (not used: serve passes log_config=None) would
         # give these loggers handlers of their own; here they reach the root's.

@@ -46,6 +46,7 @@ from rolegate.api.routes import (
     workspaces,
 )
 from rolegate.api.schemas.problems import Problem
+from rolegate.api.write_process import WriteForwarder, forwards
 from rolegate.bootstrap import Rolegate, bootstrap
 
 __all__ = ["RolegateApp", "create_app"]
@@ -121,10 +122,14 @@ class RolegateApp(FastAPI):
     app's call rather than its middleware stack, which the OpenTelemetry
     instrumentation rebuilds and expects to start with the error middleware. Inside
     it, `FastDecisions` answers the hot decision routes without the framework when
-    it can (`api.fast`), and hands everything else to the app."""
+    it can (`api.fast`), and hands everything else to the app. Outside them all, with
+    `rolegate serve --write-process`, `write_forwarder` sends changes to the process that
+    makes them (`api.write_process`), which observes them itself.
+    """
 
     _observed: Observe | None = None
     _fast: FastDecisions | None = None
+    write_forwarder: WriteForwarder | None = None
 
     @property
     def fast_decisions(self) -> FastDecisions:
@@ -135,7 +140,10 @@ class RolegateApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._observed is None:
             self._observed = Observe(self.fast_decisions)
-        await self._observed(scope, receive, send)
+        if self.write_forwarder is not None and scope["type"] == "http" and forwards(scope["method"], scope["path"]):
+            await self.write_forwarder(scope, receive, send)
+        else:
+            await self._observed(scope, receive, send)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -149,9 +157,13 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     owned = rolegate is None
     rg = rolegate if rolegate is not None else bootstrap()
 
+    forwarder = WriteForwarder(rg.settings.write_process_socket) if rg.settings.write_process_socket else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if forwarder is not None:
+            await forwarder.aclose()
         if owned:
             rg.close()
 
@@ -164,6 +176,7 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
         docs_url=None,  # served from the package's own files: `api/docs.py`
         redoc_url=None,
     )
+    app.write_forwarder = forwarder
     mount_docs(app)
     app.add_middleware(BodyLimit)  # every body of the API and the UI, before any route reads it
     app.state.rolegate = rg

@@ -33,7 +33,8 @@ import typer
 import uvicorn
 from uvicorn.supervisors import multiprocess
 
-from rolegate.cli.common import UrlOption, database_url, out, reporting_errors
+from rolegate.cli.common import UrlOption, database_url, fail, out, reporting_errors
+from rolegate.cli.write_process import SOCKET_VARIABLE, WriteProcess
 from rolegate.config import Settings
 from rolegate.logs import LogFormat, configure_logging
 from rolegate.services.database import require_current
@@ -81,6 +82,14 @@ def serve(
             max=64,
         ),
     ] = 1,
+    write_process: Annotated[
+        bool,
+        typer.Option(
+            "--write-process/--no-write-process",
+            help="Answer changes (admin writes, SCIM, logins) in a process of their own, so that neither waits on the other: "
+            "the other processes forward them over a Unix socket and keep the decisions (docs/scaling.md).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) on a migrated database.
 
@@ -96,25 +105,26 @@ def serve(
     )
     handler = configure_logging(chosen, level=_level(settings.log_level), access_log=access_log)
     try:
-        _serve(settings, host, port, access_log, workers, chosen)
+        _serve(settings, host, port, access_log, workers, chosen, write_process)
     finally:
         logging.getLogger().removeHandler(handler)  # in process (the tests), the next command logs as before
 
 
-def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: int, log_format: str) -> None:
+def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: int, log_format: str, write_process: bool = False) -> None:
     with reporting_errors():
         status = require_current(settings.database_url)
     # The app reads its settings from the environment it is built in: the database
     # chosen here (--url included) and the log format.
     environment = {"ROLEGATE_DATABASE_URL": settings.database_url, "ROLEGATE_LOG_FORMAT": log_format, "ROLEGATE_ACCESS_LOG": "1" if access_log else "0"}
-    if workers > 1:
+    if workers > 1 or write_process:
         environment |= _shared_by_workers(settings, workers)
     together = f" with {workers} workers" if workers > 1 else ""
+    together += " and a write process" if write_process else ""
     out.print(
         f"Rolegate on http://{host}:{port}{together}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}",
         markup=False,
     )
-    with _environment(environment), _workers_of_their_own(workers > 1 and SPREAD_BY_KERNEL):
+    with _environment(environment), _workers_of_their_own(workers > 1 and SPREAD_BY_KERNEL), _write_process(write_process, access_log):
         # The factory builds the app (and its Rolegate, closed when the server stops) and
         # freezes the start-up objects out of the collector's reach, where the decision p99 went.
         uvicorn.run(
@@ -168,17 +178,37 @@ def _workers_of_their_own(on: bool) -> Iterator[None]:
         multiprocess.Process = made_by  # type: ignore[misc]
 
 
+@contextmanager
+def _write_process(on: bool, access_log: bool) -> Iterator[None]:
+    """The write process while `serve` runs, when `on`, and its socket in the
+    environment the deciding processes are made from."""
+    if not on:
+        yield
+        return
+    writes = WriteProcess(APP_FACTORY, access_log=access_log)
+    try:
+        writes.start()
+    except RuntimeError as error:
+        writes.stop()
+        fail(str(error), "Run `rolegate serve` without --write-process to see the app's own error, or read the log above.")
+    try:
+        with _environment({SOCKET_VARIABLE: writes.socket_path}):
+            yield
+    finally:
+        writes.stop()
+
+
 def _shared_by_workers(settings: Settings, workers: int) -> dict[str, str]:
-    """What every worker must share: one session key, so that a login answered by one
-    worker is valid on the others, and one metrics directory."""
+    """What every process must share: one session key, so that a login answered by one
+    is valid on the others, and one metrics directory."""
     shared: dict[str, str] = {}
     if not settings.secret_key:
         shared["ROLEGATE_SECRET_KEY"] = secrets.token_urlsafe(32)
         out.print(
-            "ROLEGATE_SECRET_KEY is not set: the workers share a random key made now, so logins end when this server stops (set it to keep them).",
+            "ROLEGATE_SECRET_KEY is not set: the server's processes share a random key made now, so logins end when this server stops (set it to keep them).",
             markup=False,
         )
-    if not settings.redis_url:
+    if not settings.redis_url and workers > 1:
         out.print(
             f"ROLEGATE_REDIS_URL is not set: each worker counts failed logins in its own memory (at most {workers} times the limits; set it to share them).",
             markup=False,

@@ -1,0 +1,226 @@
+"""Changes answered by a process of their own (`rolegate serve --write-process`).
+
+A change runs in a worker thread that needs the interpreter's lock at each of its
+statements; in a process also busy deciding, the event loop holds that lock for up to
+the switch interval each time. Under a steady load of decisions a role edit then
+waited 111 ms at the median and 359 ms at p99 for 20 writes a second; served by a
+process of their own, 18 and 52 ms, and the decisions gained too (docs/benchmarks.md).
+
+`WriteForwarder` sits outermost in each deciding process (`RolegateApp`): a request
+that may change something (any method but GET, HEAD and OPTIONS) and is not a decision
+(`forwards`) is sent over a Unix socket to the write process, which runs the same
+app and answers it whole (its own request id, metrics and logs). Everything else is
+answered here. The caller's address and scheme travel in `X-Forwarded-For` and
+`X-Forwarded-Proto`, set here from what this process resolved (a caller's own are
+dropped); the write process trusts them because only this host's processes of the same
+user reach its socket. The body is streamed both ways; nothing is buffered past one
+message. HTTP/1.1 over kept-alive connections, framed by h11 (uvicorn's own parser
+library): httpx's pool cost the deciding process a third of its time here, scanning
+its connections and trying to import sniffio on each request.
+
+Failures say whether the change may have happened: when the socket refuses (the
+write process is restarting), nothing was sent and nothing changed; when the
+exchange breaks after the request went out, the change may have been applied, as with
+a database cut off while committing (`StoreUnavailableError`'s advice). The write
+process never closes a kept-alive connection first (its keep-alive outlasts this
+side's), so a request is never sent on a connection the other side is closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Final
+
+import h11
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from rolegate.api.problems import rolegate_problem
+from rolegate.domain.errors import UnavailableError
+
+__all__ = ["KEEP_ALIVE_SECONDS", "WriteForwarder", "forwards", "is_decision"]
+
+log = logging.getLogger("rolegate.api")
+
+KEEP_ALIVE_SECONDS: Final = 5.0
+"""How long this side keeps an idle connection to the write process, which keeps it
+longer (`cli.write_process.KEEP_ALIVE_SECONDS`): this side always closes first."""
+MAX_IDLE: Final = 32
+"""Connections to the write process kept open between changes; more are closed."""
+READ_BYTES: Final = 65_536
+
+_SAFE: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+_DECISION = re.compile(
+    r"/v1/workspaces/[^/]+/(?:check|check/batch|explain|lookup|fields/filter|fields/check-write|fields/visible|records/visible)"
+    r"|/access/v1/(?:evaluation|evaluations|search/subject|search/resource|search/action)"
+)
+"""The routes that answer a question by POST and change nothing: decided where asked."""
+_NOT_FORWARDED: Final = frozenset(
+    {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade", b"expect", b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"}
+)
+"""Hop-by-hop headers (RFC 9110, 7.6.1), and the caller's own claims of who it is."""
+_NOT_RETURNED: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"date", b"server"})
+"""Framing, and what this process's server adds to every answer itself."""
+
+
+def is_decision(path: str) -> bool:
+    return _DECISION.fullmatch(path) is not None
+
+
+def forwards(method: str, path: str) -> bool:
+    """Whether a request goes to the write process."""
+    return method not in _SAFE and not is_decision(path)
+
+
+class _Connection:
+    """One HTTP/1.1 connection to the write process, reused change after change."""
+
+    __slots__ = ("h11", "reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.h11 = h11.Connection(h11.CLIENT)
+
+    def usable(self) -> bool:
+        return not self.reader.at_eof() and not self.writer.is_closing()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _Cut(Exception):
+    """The exchange broke; `sent` says whether any of the request went out."""
+
+    def __init__(self, sent: bool, why: str) -> None:
+        super().__init__(why)
+        self.sent = sent
+
+
+class WriteForwarder:
+    """Sends a request to the write process listening on `socket_path` and streams its
+    answer back (the caller chose the request: `forwards`)."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self._idle: list[_Connection] = []
+
+    async def aclose(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+    async def _connection(self) -> _Connection:
+        while self._idle:
+            held = self._idle.pop()
+            if held.usable():
+                return held
+            held.close()
+        reader, writer = await asyncio.open_unix_connection(self.socket_path, limit=READ_BYTES)
+        return _Connection(reader, writer)
+
+    def _release(self, conn: _Connection) -> None:
+        if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE and len(self._idle) < MAX_IDLE:
+            conn.h11.start_next_cycle()
+            self._idle.append(conn)
+        else:
+            conn.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            conn = await self._connection()
+        except OSError as error:
+            log.warning("write process unreachable at %s (%s): answering 503", self.socket_path, error)
+            await _unavailable(applied=False)(scope, receive, send)
+            return
+        started = False
+        try:
+            await self._send_request(conn, scope, receive)
+            while True:
+                event = await _next_event(conn)
+                if isinstance(event, h11.Response):
+                    started = True
+                    headers = [(name, value) for name, value in event.headers if name not in _NOT_RETURNED]
+                    await send({"type": "http.response.start", "status": event.status_code, "headers": headers})
+                elif isinstance(event, h11.Data):
+                    await send({"type": "http.response.body", "body": bytes(event.data), "more_body": True})
+                elif isinstance(event, h11.EndOfMessage):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    break
+                # an informational answer (100 Continue) is the write process's to give: passed over
+        except (_Cut, OSError, h11.ProtocolError) as error:
+            conn.close()
+            if started:
+                raise  # the answer has begun: only dropping the connection tells the caller it is cut
+            sent = not isinstance(error, _Cut) or error.sent
+            log.error("the exchange with the write process broke (%s: %s)", type(error).__name__, error)
+            await _unavailable(applied=sent)(scope, receive, send)
+            return
+        except BaseException:
+            conn.close()
+            raise
+        self._release(conn)
+
+    async def _send_request(self, conn: _Connection, scope: Scope, receive: Receive) -> None:
+        headers = [(name, value) for name, value in scope["headers"] if name not in _NOT_FORWARDED]
+        client = scope.get("client")
+        if client:
+            headers.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))
+        headers.append((b"x-forwarded-proto", str(scope["scheme"]).encode("latin-1")))
+        if not any(name == b"host" for name, _ in headers):
+            headers.append((b"host", b"rolegate"))
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query: bytes = scope.get("query_string", b"")
+        target = raw_path + (b"?" + query if query else b"")
+        first = await receive()
+        body = first.get("body", b"")
+        more = bool(first.get("more_body"))
+        if not any(name == b"content-length" for name, _ in headers):
+            # The caller's chunked body is sent chunked; a whole one with its length.
+            headers.append((b"transfer-encoding", b"chunked") if more else (b"content-length", str(len(body)).encode("ascii")))
+        out = conn.h11.send(h11.Request(method=scope["method"], target=target, headers=headers)) or b""
+        while more:
+            if body:
+                out += conn.h11.send(h11.Data(data=body)) or b""
+            await _write(conn, out)
+            out = b""
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Cut(sent=False, why="the caller went away while sending its request")  # no end sent: nothing runs
+            body, more = message.get("body", b""), bool(message.get("more_body"))
+        if body:
+            out += conn.h11.send(h11.Data(data=body)) or b""
+        out += conn.h11.send(h11.EndOfMessage()) or b""
+        await _write(conn, out)
+
+
+async def _write(conn: _Connection, data: bytes) -> None:
+    """A request cut off before its end never reaches a route (each reads its whole body)."""
+    try:
+        conn.writer.write(data)
+        await conn.writer.drain()
+    except OSError as error:
+        raise _Cut(sent=False, why=str(error)) from error
+
+
+async def _next_event(conn: _Connection) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
+    while True:
+        event = conn.h11.next_event()
+        if event is not h11.NEED_DATA:
+            if event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+                raise _Cut(sent=True, why="the write process closed the connection before answering")
+            return event
+        data = await conn.reader.read(READ_BYTES)
+        conn.h11.receive_data(data)  # b"": the other side closed; h11 says what that means
+
+
+def _unavailable(*, applied: bool) -> ASGIApp:
+    if applied:
+        error = UnavailableError(
+            "the change was sent, but its answer was cut off",
+            retry_after=1,
+            fix="It may have been applied: read it back before repeating it.",
+        )
+    else:
+        error = UnavailableError("Rolegate is restarting the process that makes changes; nothing was changed", retry_after=1)
+    return rolegate_problem(error)
