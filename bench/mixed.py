@@ -108,7 +108,11 @@ KINDS = ("check", "record", "batch", "lookup", "role", "member", "assign")
 WRITE_KINDS = ("role", "member", "assign")
 MIX: dict[str, float] = {"check": 60, "record": 12, "batch": 6, "lookup": 6, "role": 6, "member": 5, "assign": 5}
 """Percent of requests per kind: 16% admin writes (role edits, member role changes, record assignments)."""
-PHASES = ("mixed", "peer", "workers", "paced", "record-sqlite", "record-pg")
+APART = "-write-process"
+"""A phase named with this suffix runs as the phase before it, on `rolegate serve --write-process`."""
+PHASES = ("mixed", "peer", "workers", "paced", "mixed" + APART, "paced" + APART, "record-sqlite", "record-pg")
+LOADED = ("mixed", "workers", "paced", "mixed" + APART, "paced" + APART)
+"""The phases with admin writes, held to the targets."""
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_ROLE_GRANTS = (["accounts.view_all"], ["accounts.view_all", "accounts.update"])
 """A bench role's grants alternate between these two."""
@@ -259,7 +263,7 @@ def make_picker(w: Workspace, mix: dict[str, float], config: Config, rng: random
 
 
 def phase_mix(name: str) -> dict[str, float]:
-    if name in ("peer", "paced"):
+    if name.removesuffix(APART) in ("peer", "paced"):
         return {k: v for k, v in MIX.items() if k not in WRITE_KINDS}
     if name.startswith("record"):
         return {"record": 100.0}
@@ -714,7 +718,8 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
     mix = phase_mix(name)
     connections = config.record_connections if name.startswith("record") else config.connections
     duration = config.record_duration if name.startswith("record") else config.duration
-    workers = config.workers if name == "workers" else 1
+    base = name.removesuffix(APART)
+    workers = config.workers if base == "workers" else 1
     rng = random.Random(f"{config.seed}:{name}")
     with database(db, tmp, "quick" if config.quick else name, server_url) as url:
         # --quick (the smoke test) prepares one SQLite database for all its phases: the
@@ -724,7 +729,7 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
             w = _prepared[url] = grow(setup_demo(url), config)
         demo = w.demo
         log(f"{name}: workspace ready on {db} ({len(w.members)} members, {len(w.accounts)} accounts, {w.setup_s:.1f} s); {connections} connections, {duration:g} s")
-        with servers(url, tmp, name, workers, ports=config.worker_ports, balance=config.balance, write_process=config.write_process) as (started, how):
+        with servers(url, tmp, name, workers, ports=config.worker_ports, balance=config.balance, write_process=config.write_process or name.endswith(APART)) as (started, how):
             pids = [s.pid for s in started if s.pid is not None]
             load0 = load_average()
             t0 = time.perf_counter()
@@ -741,7 +746,7 @@ def run_phase(name: str, config: Config, tmp: Path, server_url: str) -> dict[str
 
             timer = threading.Timer(config.warmup, start_cpu)
             timer.start()
-            paced = (config.paced_writes_per_s, make_picker(w, {k: MIX[k] for k in WRITE_KINDS}, config, random.Random(f"{config.seed}:paced"))) if name == "paced" else None
+            paced = (config.paced_writes_per_s, make_picker(w, {k: MIX[k] for k in WRITE_KINDS}, config, random.Random(f"{config.seed}:paced"))) if base == "paced" else None
             balance = (pids, workers) if workers > 1 and config.balance else None
             samples = drive([s.port for s in started], demo, make_picker(w, mix, config, rng), connections, config.warmup, duration, paced=paced, balance=balance)
             timer.join()
@@ -966,13 +971,13 @@ def targets(result: dict[str, Any], config: Config) -> list[dict[str, Any]]:
         out.append({"target": what, "measured": fmt.format(value) + unit, "status": "PASS" if value < limit else "SHORT"})
 
     phases = result["phases"]
-    for name in ("mixed", "workers", "paced"):
+    for name in LOADED:
         p = phases.get(name)
         if p is None:
             continue
         where = f"{name} ({p['db']}, {p['connections']} connections)"
-        if name == "paced":
-            where = f"paced ({p['db']}, {p['connections']} connections of decisions, admin writes arriving at {config.paced_writes_per_s:g}/s)"
+        if name.startswith("paced"):
+            where = f"{name} ({p['db']}, {p['connections']} connections of decisions, admin writes arriving at {config.paced_writes_per_s:g}/s)"
         add(f"{where}: check p99 < {config.target_check_p99_ms:g} ms", p["kinds"]["check"]["p99_ms"], config.target_check_p99_ms)
         add(f"{where}: admin write p99 < {config.target_write_p99_ms:g} ms", p["kinds"]["writes"]["p99_ms"], config.target_write_p99_ms)
         add(f"{where}: admin write p50 < {config.target_write_p50_ms:g} ms", p["kinds"]["writes"]["p50_ms"], config.target_write_p50_ms)
@@ -996,7 +1001,7 @@ def chart_mixed(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     phases = result["phases"]
-    shown = [n for n in ("mixed", "workers", "paced") if n in phases]
+    shown = [n for n in ("mixed", "workers", "paced", "paced" + APART) if n in phases]
     fig, axes = plt.subplots(len(shown), 2, figsize=(13, 4.2 * len(shown)), squeeze=False)
     for row, name in enumerate(shown):
         p = phases[name]
@@ -1091,6 +1096,20 @@ def markdown(result: dict[str, Any]) -> str:
         for kind in ("check", "record", "batch", "lookup"):
             if kind in m and kind in q:
                 lines.append(f"| {kind} | {m[kind]['p50_ms'] / q[kind]['p50_ms']:.2f}x | {m[kind]['p99_ms'] / q[kind]['p99_ms']:.2f}x | {m[kind]['rps'] / q[kind]['rps']:.2f}x |")
+    apart = [(n, n + APART) for n in ("mixed", "paced") if n in phases and n + APART in phases]
+    if apart:
+        lines += ["", "Changes in a process of their own (`rolegate serve --write-process`), against one process (ratio = write process / one process):", "",
+                  "| phases | writes p50 ms | writes p99 ms | check p50 ms | check p99 ms | req/s | server cores |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for one, two in apart:
+            a, b = phases[one], phases[two]
+            cells = []
+            for kind in ("writes", "check"):
+                for q in ("p50_ms", "p99_ms"):
+                    x, y = a["kinds"][kind][q], b["kinds"][kind][q]
+                    cells.append(f"{x:.1f} -> {y:.1f} ({y / x:.2f}x)")
+            cells.append(f"{a['rps']:,.0f} -> {b['rps']:,.0f} ({b['rps'] / a['rps']:.2f}x)")
+            cells.append(f"{a['cores'].get('servers', math.nan):.2f} -> {b['cores'].get('servers', math.nan):.2f}")
+            lines.append(f"| `{one}` -> `{two}` | {' | '.join(cells)} |")
     if "mixed" in phases and "writes" in phases["mixed"]["kinds"]:
         m = phases["mixed"]["kinds"]
         lines += ["", "Admin writes in `mixed`, per kind:", "", "| write | requests | p50 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|"]
@@ -1189,7 +1208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.soak:
             chart_soak(result, chart_dir / "soak.png")
             charts["RSS and p99 per minute"] = "soak.png"
-        elif any(n in result["phases"] for n in ("mixed", "workers", "paced")):
+        elif any(n in result["phases"] for n in LOADED):
             chart_mixed(result, chart_dir / "mixed.png")
             charts["latency over time per request kind"] = "mixed.png"
         result["charts"] = {k: str(chart_dir / v) for k, v in charts.items()}

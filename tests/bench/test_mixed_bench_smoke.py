@@ -37,11 +37,11 @@ def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.C
     bench = load_bench("mixed")
     out = tmp_path / "mixed.json"
 
-    assert bench.main(["--quick", "--db", "sqlite", "--phases", "mixed,peer,workers,paced,record-sqlite", "--json", str(out)]) == 0
+    assert bench.main(["--quick", "--db", "sqlite", "--phases", "mixed,peer,workers,paced,paced-write-process,record-sqlite", "--json", str(out)]) == 0
 
     result = json.loads(out.read_text())
     phases = result["phases"]
-    assert set(phases) == {"mixed", "peer", "workers", "paced", "record-sqlite"}
+    assert set(phases) == {"mixed", "peer", "workers", "paced", "paced-write-process", "record-sqlite"}
     for name, p in phases.items():
         assert p["errors"] == 0, (name, p["error_examples"])
         assert p["verified"] > 0
@@ -64,9 +64,15 @@ def test_quick_run_sends_every_kind_and_reports(tmp_path: Path, capsys: pytest.C
     assert {"check", "writes", *bench.WRITE_KINDS} <= set(paced)
     assert paced["writes"]["requests"] > 0
     assert any(t["target"].startswith("paced") for t in result["targets"])
+    # the same on `serve --write-process`: its writes answered, and compared with one process
+    assert phases["paced-write-process"]["kinds"]["writes"]["requests"] > 0
+    assert "--write-process" in phases["paced-write-process"]["servers"]
+    assert any(t["target"].startswith("paced-write-process") for t in result["targets"])
     assert Path(result["charts"]["latency over time per request kind"]).stat().st_size > 0
     assert {t["status"] for t in result["targets"]} <= {"PASS", "SHORT"}  # which one is not asserted in a smoke run
-    assert "| target | measured | status |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| target | measured | status |" in printed
+    assert "| `paced` -> `paced-write-process` |" in printed
 
 
 @pytest.mark.slow
