@@ -22,8 +22,10 @@ import httpx
 import pytest
 import uvicorn
 from anyio.from_thread import start_blocking_portal
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rolegate.api import write_process as write_process_module
+from rolegate.api.limits import BODY_LIMIT
 from rolegate.api.write_process import WriteForwarder, forwards, is_decision
 from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
@@ -60,6 +62,8 @@ class Recorder:
         chunks = []
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # as Starlette's request does (ClientDisconnect): no route runs
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
@@ -115,6 +119,18 @@ def test_a_change_through_a_deciding_process_is_made_by_the_write_process_and_de
         refused = owner.patch(t.url(f"/members/{t.owner}"), json={"role": "analyst"})
         assert_problem(refused, 409, refused.json()["code"], rule=refused.json()["rule"])
         assert refused.json()["rule"] is not None
+
+
+def test_a_body_over_the_limit_gets_the_write_process_s_own_refusal(rolegate: Rolegate, front: Api, socket_path: Path) -> None:
+    """The deciding process streams a change's body on, and the write process's own
+    limits answer it: 413 `body_too_large`, not a broken exchange."""
+    with write_process(create_app(rolegate), socket_path):
+        t = make_tenant(front, "telephony")
+        huge = b'{"email": "' + b"a" * (BODY_LIMIT + 1024) + b'@x.test", "role": "analyst"}'
+        r = front.as_(actor=t.owner).post(t.url("/members"), content=huge, headers={"Content-Type": "application/json"})
+        assert_problem(r, 413, "body_too_large")
+        # The connection is still good for the next change.
+        assert front.as_(actor=t.owner).post(t.url("/members"), json={"email": "bob@telephony.test", "role": "analyst"}).status_code == 201
 
 
 def test_changes_go_to_the_write_process_and_decisions_and_reads_stay(front: Api, socket_path: Path) -> None:
@@ -179,6 +195,18 @@ def test_changes_reuse_the_connection_to_the_write_process(front: Api, socket_pa
     assert len(held) == 1  # five changes, one after another, on one kept-alive connection
 
 
+def test_a_connection_idle_past_the_keep_alive_is_not_reused(front: Api, socket_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forwarder lets go of an idle connection before the write process would (an
+    hour): a change is never sent on a connection the other side is closing."""
+    monkeypatch.setattr(write_process_module, "KEEP_ALIVE_SECONDS", 0.0)
+    held: list[object] = []
+    with write_process(Recorder(), socket_path) as server:
+        for _ in range(3):
+            assert front.post("/v1/workspaces/ws1/members", json={}).status_code == 201
+            held.extend(c for c in server.server_state.connections if all(c is not h for h in held))
+    assert len(held) == 3
+
+
 def test_a_change_when_the_write_process_is_not_there_says_nothing_changed(front: Api) -> None:
     r = front.post("/v1/workspaces/ws1/members", json={"email": "a@b.test", "role": "csm"})
     body = assert_problem(r, 503, "unavailable")
@@ -239,3 +267,45 @@ def test_every_route_that_answers_a_question_by_post_stays_and_every_other_chang
     assert forwards("POST", "/login")
     assert forwards("PATCH", "/scim/v2/workspaces/ws1/Users/u1")
     assert not forwards("GET", "/v1/workspaces/ws1/members")
+
+
+def test_an_answer_given_before_the_body_was_read_reaches_the_caller(front: Api, socket_path: Path) -> None:
+    """The write process may answer before reading a body and hang up (a refusal sent
+    with `Connection: close`): the caller gets that answer, not a broken exchange."""
+
+    async def refuse_early(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 401, "headers": [(b"connection", b"close"), (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"refused": "early"}'})
+
+    with write_process(refuse_early, socket_path):
+        r = front.post("/v1/workspaces/ws1/members", content=b"x" * 900_000, headers={"Content-Type": "application/octet-stream"})
+    assert (r.status_code, r.json()) == (401, {"refused": "early"})
+
+
+def test_a_caller_gone_mid_body_leaves_nothing_run_and_no_error(socket_path: Path) -> None:
+    """The caller hung up while sending its body: the write process never gets the
+    request's end (no route runs), and the forwarder ends quietly (no 500 logged)."""
+    import anyio
+
+    recorder = Recorder()
+    sent: list[Message] = []
+    scope: Scope = {"type": "http", "method": "POST", "path": "/v1/workspaces/ws1/members", "raw_path": b"/v1/workspaces/ws1/members",
+             "query_string": b"", "headers": [(b"host", b"rolegate.test"), (b"content-type", b"application/json")],
+             "client": ("203.0.113.7", 5555), "scheme": "http"}
+    messages: Iterator[Message] = iter([{"type": "http.request", "body": b'{"email": ', "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        forwarder = WriteForwarder(str(socket_path))
+        await forwarder(scope, receive, send)
+        await forwarder.aclose()
+
+    with write_process(recorder, socket_path):
+        anyio.run(run)
+        time.sleep(0.2)  # what reached the write process has been read by now
+    assert (sent, recorder.seen) == ([], [])

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rolegate.api.deps import Auth
 from rolegate.api.docs import mount_docs
@@ -130,6 +130,7 @@ class RolegateApp(FastAPI):
     _observed: Observe | None = None
     _fast: FastDecisions | None = None
     write_forwarder: WriteForwarder | None = None
+    _forward: ASGIApp | None = None
 
     @property
     def fast_decisions(self) -> FastDecisions:
@@ -140,8 +141,11 @@ class RolegateApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._observed is None:
             self._observed = Observe(self.fast_decisions)
-        if self.write_forwarder is not None and scope["type"] == "http" and forwards(scope["method"], scope["path"]):
-            await self.write_forwarder(scope, receive, send)
+            # The body limits hold here too: the write process answers a body over its
+            # limit and hangs up, which would cut the body's sending off mid-way.
+            self._forward = BodyLimit(self.write_forwarder) if self.write_forwarder is not None else None
+        if self._forward is not None and scope["type"] == "http" and forwards(scope["method"], scope["path"]):
+            await self._forward(scope, receive, send)
         else:
             await self._observed(scope, receive, send)
 

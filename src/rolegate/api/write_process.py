@@ -31,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Final
+import time
+from typing import Final, cast
 
 import h11
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,7 +49,6 @@ KEEP_ALIVE_SECONDS: Final = 5.0
 longer (`cli.write_process.KEEP_ALIVE_SECONDS`): this side always closes first."""
 MAX_IDLE: Final = 32
 """Connections to the write process kept open between changes; more are closed."""
-READ_BYTES: Final = 65_536
 
 _SAFE: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _DECISION = re.compile(
@@ -73,29 +73,81 @@ def forwards(method: str, path: str) -> bool:
     return method not in _SAFE and not is_decision(path)
 
 
-class _Connection:
-    """One HTTP/1.1 connection to the write process, reused change after change."""
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection to the write process, reused change after change. What
+    arrives is kept even after the connection broke: an answer sent before the write
+    process hung up (it refused before reading the whole body) is still read."""
 
-    __slots__ = ("h11", "reader", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self) -> None:
         self.h11 = h11.Connection(h11.CLIENT)
+        self.idle_since = 0.0
+        self._transport: asyncio.Transport | None = None
+        self._incoming = bytearray()
+        self._closed = False
+        self._arrived = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
 
-    def usable(self) -> bool:
-        return not self.reader.at_eof() and not self.writer.is_closing()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass of asyncio's
+
+    def data_received(self, data: bytes) -> None:
+        self._incoming += data
+        self._arrived.set()
+
+    def eof_received(self) -> bool:
+        self._closed = True
+        self._arrived.set()
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._arrived.set()
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    def usable(self, now: float) -> bool:
+        return now - self.idle_since < KEEP_ALIVE_SECONDS and not self._closed and not self._incoming
+
+    async def write(self, data: bytes) -> None:
+        """A request cut off before its end never reaches a route (each reads its whole body)."""
+        assert self._transport is not None
+        if self._closed:
+            raise _Cut(sent=False, why="the write process closed the connection while the request was being sent")
+        self._transport.write(data)
+        await self._writable.wait()
+        if self._closed and self._transport.get_write_buffer_size():  # lost with part of it unsent
+            raise _Cut(sent=False, why="the connection to the write process broke while the request was being sent")
+
+    async def receive(self) -> bytes:
+        """What arrived since the last call; b"" once the other side closed."""
+        while not self._incoming and not self._closed:
+            self._arrived.clear()
+            await self._arrived.wait()
+        data = bytes(self._incoming)
+        self._incoming.clear()
+        return data
 
     def close(self) -> None:
-        self.writer.close()
+        if self._transport is not None:
+            self._transport.close()
 
 
 class _Cut(Exception):
-    """The exchange broke; `sent` says whether any of the request went out."""
+    """The exchange broke; `sent`: the whole request went out, so the change may have run."""
 
     def __init__(self, sent: bool, why: str) -> None:
         super().__init__(why)
         self.sent = sent
+
+
+class _CallerGone(Exception):
+    """The caller left before its request's end: there is no one to answer."""
 
 
 class WriteForwarder:
@@ -111,17 +163,19 @@ class WriteForwarder:
             self._idle.pop().close()
 
     async def _connection(self) -> _Connection:
+        now = time.monotonic()
         while self._idle:
             held = self._idle.pop()
-            if held.usable():
+            if held.usable(now):
                 return held
             held.close()
-        reader, writer = await asyncio.open_unix_connection(self.socket_path, limit=READ_BYTES)
-        return _Connection(reader, writer)
+        _, conn = await asyncio.get_running_loop().create_unix_connection(_Connection, self.socket_path)
+        return conn
 
     def _release(self, conn: _Connection) -> None:
         if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE and len(self._idle) < MAX_IDLE:
             conn.h11.start_next_cycle()
+            conn.idle_since = time.monotonic()
             self._idle.append(conn)
         else:
             conn.close()
@@ -134,8 +188,14 @@ class WriteForwarder:
             await _unavailable(applied=False)(scope, receive, send)
             return
         started = False
+        stopped: _Cut | None = None
         try:
-            await self._send_request(conn, scope, receive)
+            try:
+                await self._send_request(conn, scope, receive)
+            except _Cut as cut:
+                # The write process stopped reading: it may have answered before the body's
+                # end and hung up (a refusal sent with `Connection: close`); that answer is read.
+                stopped = cut
             while True:
                 event = await _next_event(conn)
                 if isinstance(event, h11.Response):
@@ -152,11 +212,14 @@ class WriteForwarder:
             conn.close()
             if started:
                 raise  # the answer has begun: only dropping the connection tells the caller it is cut
-            sent = not isinstance(error, _Cut) or error.sent
+            sent = stopped is None and (not isinstance(error, _Cut) or error.sent)
             log.error("the exchange with the write process broke (%s: %s)", type(error).__name__, error)
             await _unavailable(applied=sent)(scope, receive, send)
             return
-        except BaseException:
+        except _CallerGone:
+            conn.close()  # the write process got no request's end: nothing runs, no one to answer
+            return
+        except BaseException:  # the server stopping
             conn.close()
             raise
         self._release(conn)
@@ -173,6 +236,8 @@ class WriteForwarder:
         query: bytes = scope.get("query_string", b"")
         target = raw_path + (b"?" + query if query else b"")
         first = await receive()
+        if first["type"] == "http.disconnect":
+            raise _CallerGone("the caller went away before sending its request's body")
         body = first.get("body", b"")
         more = bool(first.get("more_body"))
         if not any(name == b"content-length" for name, _ in headers):
@@ -182,25 +247,16 @@ class WriteForwarder:
         while more:
             if body:
                 out += conn.h11.send(h11.Data(data=body)) or b""
-            await _write(conn, out)
+            await conn.write(out)
             out = b""
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise _Cut(sent=False, why="the caller went away while sending its request")  # no end sent: nothing runs
+                raise _CallerGone("the caller went away while sending its request")  # no end sent: nothing runs
             body, more = message.get("body", b""), bool(message.get("more_body"))
         if body:
             out += conn.h11.send(h11.Data(data=body)) or b""
         out += conn.h11.send(h11.EndOfMessage()) or b""
-        await _write(conn, out)
-
-
-async def _write(conn: _Connection, data: bytes) -> None:
-    """A request cut off before its end never reaches a route (each reads its whole body)."""
-    try:
-        conn.writer.write(data)
-        await conn.writer.drain()
-    except OSError as error:
-        raise _Cut(sent=False, why=str(error)) from error
+        await conn.write(out)
 
 
 async def _next_event(conn: _Connection) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
@@ -210,7 +266,7 @@ async def _next_event(conn: _Connection) -> h11.Event | type[h11.NEED_DATA] | ty
             if event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
                 raise _Cut(sent=True, why="the write process closed the connection before answering")
             return event
-        data = await conn.reader.read(READ_BYTES)
+        data = await conn.receive()
         conn.h11.receive_data(data)  # b"": the other side closed; h11 says what that means
 
 
