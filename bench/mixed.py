@@ -1022,8 +1022,8 @@ def chart_mixed(result: dict[str, Any], path: Path) -> None:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
     load = ", ".join(f"{name} {phases[name]['load_start'][0]:.2f}->{phases[name]['load_end'][0]:.2f}" for name in shown)
-    fig.suptitle(f"bench/mixed.py, {result['date']}: latency over time per request kind (1-min load average {load})", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(f"bench/mixed.py, {result['date']}: latency over time per request kind\n1-min load average {load}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))  # room for the two lines of the title
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
