@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,10 +194,19 @@ class Reply:
     headers: list[tuple[str, str]]
 
 
+@dataclass
+class Started:
+    """A `rolegate serve` process started by a test, on `port`; `output` once it stopped."""
+
+    proc: subprocess.Popen[str]
+    port: int
+    output: str = ""
+
+
 @contextmanager
-def serve_workers(url: str, env: Mapping[str, str] | None = None) -> Iterator[Workers]:
-    if not Path("/proc/net/tcp").exists():
-        pytest.skip("needs Linux's /proc to tell which worker holds a connection")
+def started_serve(url: str, options: list[str], env: Mapping[str, str] | None = None, *, ready: Callable[[Started], bool] | None = None) -> Iterator[Started]:
+    """`rolegate serve --url URL --port P OPTIONS` in a process of its own, once it answers
+    (and `ready` says so); stopped after, its output kept."""
     port = _free_port()
     environment = {
         k: v
@@ -207,29 +216,37 @@ def serve_workers(url: str, env: Mapping[str, str] | None = None) -> Iterator[Wo
     environment.update(env or {})
     cli = "from rolegate.cli.main import main; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", cli, "serve", "--url", url, "--port", str(port), "--workers", "2"],
+        [sys.executable, "-c", cli, "serve", "--url", url, "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=environment,
     )
-    workers = Workers(proc, port)
+    started = Started(proc, port)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while len(workers.pids()) < 2 or not _answers(port):
+        while not _answers(port) or (ready is not None and not ready(started)):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise AssertionError(f"rolegate serve --workers 2 did not start: {proc.communicate()[0]}")
+                raise AssertionError(f"rolegate serve {' '.join(options)} did not start: {proc.communicate()[0]}")
             time.sleep(0.2)
-        yield workers
+        yield started
     finally:
         if proc.poll() is None:
             proc.terminate()
-            try:
-                proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+        try:
+            started.output = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            started.output = proc.communicate()[0]
+
+
+@contextmanager
+def serve_workers(url: str, env: Mapping[str, str] | None = None) -> Iterator[Workers]:
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux's /proc to tell which worker holds a connection")
+    with started_serve(url, ["--workers", "2"], env, ready=lambda s: len(_children(s.proc.pid)) >= 2) as started:
+        yield Workers(started.proc, started.port)
 
 
 def _answers(port: int) -> bool:

@@ -10,8 +10,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.cli.test_serve_workers import START_TIMEOUT, Reply, _answers, _children, _cookie, _demo, _free_port
+from tests.cli.test_serve_workers import START_TIMEOUT, Reply, Started, _api, _children, _cookie, _demo, started_serve
 from tests.pg import postgres_url
 
 
@@ -33,14 +31,12 @@ def _cmdline(pid: int) -> str:
 
 
 class Server:
-    def __init__(self, proc: subprocess.Popen[str], port: int) -> None:
-        self.proc = proc
-        self.port = port
-        self.output = ""
-        """What the server printed, once it stopped."""
+    def __init__(self, started: Started) -> None:
+        self.started = started
+        self.port = started.port
 
     def write_process(self) -> int | None:
-        found = [pid for pid in _children(self.proc.pid) if "rolegate.cli.write_process" in _cmdline(pid)]
+        found = [pid for pid in _children(self.started.proc.pid) if "rolegate.cli.write_process" in _cmdline(pid)]
         return found[0] if found else None
 
     def request(self, method: str, path: str, *, body: Any = None, headers: Mapping[str, str] | None = None) -> Reply:
@@ -57,44 +53,13 @@ class Server:
 def serve_write_process(url: str, env: Mapping[str, str] | None = None) -> Iterator[Server]:
     if not Path("/proc").is_dir():
         pytest.skip("needs Linux's /proc to find the write process")
-    port = _free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in {"ROLEGATE_SECRET_KEY", "ROLEGATE_DATABASE_URL"}} | dict(env or {})
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from rolegate.cli.main import main; main()", "serve", "--url", url, "--port", str(port), "--write-process"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=environment,
-    )
-    server = Server(proc, port)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"rolegate serve --write-process did not start: {proc.communicate()[0]}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            server.output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            server.output = proc.communicate()[0]
-
-
-def _headers(ids: Mapping[str, str], *, actor: bool = False) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {ids['KEY'].strip(chr(39))}", "Content-Type": "application/json"}
-    if actor:
-        headers["Rolegate-Actor"] = ids["TELEPHONY_ADMIN"]
-    return headers
+    with started_serve(url, ["--write-process"], env) as started:
+        yield Server(started)
 
 
 def _check_bob(server: Server, ids: Mapping[str, str], **extra: Any) -> dict[str, Any]:
     body = json.dumps({"member": ids["TELEPHONY_BOB"], "action": "reports.view", **extra})
-    r = server.request("POST", f"/v1/workspaces/{ids['TELEPHONY_WS']}/check", body=body, headers=_headers(ids))
+    r = server.request("POST", f"/v1/workspaces/{ids['TELEPHONY_WS']}/check", body=body, headers=_api(ids))
     assert r.status == 200, r.data
     answer: dict[str, Any] = json.loads(r.data)
     return answer
@@ -102,7 +67,7 @@ def _check_bob(server: Server, ids: Mapping[str, str], **extra: Any) -> dict[str
 
 def _set_bob(server: Server, ids: Mapping[str, str], state: str) -> Reply:
     path = f"/v1/workspaces/{ids['TELEPHONY_WS']}/members/{ids['TELEPHONY_BOB']}/{state}"
-    return server.request("POST", path, body=b"", headers=_headers(ids, actor=True))
+    return server.request("POST", path, body=b"", headers=_api(ids, actor=True))
 
 
 def test_a_server_with_a_write_process_makes_changes_there_and_decides_them_fresh(tmp_path: Path) -> None:
@@ -151,7 +116,8 @@ def test_a_server_with_a_write_process_makes_changes_there_and_decides_them_fres
     assert restarted is not None
     time.sleep(0.2)
     assert not Path(f"/proc/{restarted}").exists() or "rolegate.cli.write_process" not in _cmdline(restarted)
-    assert "the write process exited with code -9: restarting it" in server.output
+    assert "with a write process:" in server.started.output
+    assert "the write process exited with code -9: restarting it" in server.started.output
 
 
 def test_a_change_made_by_the_write_process_reaches_decisions_by_listen_on_postgresql() -> None:

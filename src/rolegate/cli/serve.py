@@ -11,6 +11,9 @@ logging configuration is not used (`log_config=None`): its lines reach the same
 handler, in the same format; each worker configures its own from the format chosen
 here (`ROLEGATE_LOG_FORMAT`, set for them).
 
+With `--write-process`, one more process makes every change, the others forwarding
+them to it over a Unix socket (`cli.write_process`, `api.write_process`).
+
 With workers, `/metrics` must sum them: unless `PROMETHEUS_MULTIPROC_DIR` is set, a
 fresh directory is made for this run (and removed when it ends), so whichever worker
 answers a scrape reports them all (`rolegate.metrics`)."""
@@ -118,8 +121,8 @@ def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: 
     environment = {"ROLEGATE_DATABASE_URL": settings.database_url, "ROLEGATE_LOG_FORMAT": log_format, "ROLEGATE_ACCESS_LOG": "1" if access_log else "0"}
     if workers > 1 or write_process:
         environment |= _shared_by_workers(settings, workers)
-    together = f" with {workers} workers" if workers > 1 else ""
-    together += " and a write process" if write_process else ""
+    alongside = [f"{workers} workers"] * (workers > 1) + ["a write process"] * write_process
+    together = f" with {' and '.join(alongside)}" if alongside else ""
     out.print(
         f"Rolegate on http://{host}:{port}{together}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}",
         markup=False,
