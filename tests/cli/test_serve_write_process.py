@@ -112,10 +112,13 @@ def test_a_server_with_a_write_process_makes_changes_there_and_decides_them_fres
             time.sleep(0.2)
         assert server.write_process() not in (None, writer)
         restarted = server.write_process()
-    # Gone with the server.
+    # Gone with the server (stopped by SIGTERM), and the directory of its socket too.
     assert restarted is not None
-    time.sleep(0.2)
     assert not Path(f"/proc/{restarted}").exists() or "rolegate.cli.write_process" not in _cmdline(restarted)
+    sockets = set(re.findall(r"(/\S*/rolegate-writes-\w+)/writes\.sock", server.started.output))
+    assert len(sockets) == 1, server.started.output
+    assert not Path(sockets.pop()).exists()
+    assert server.started.proc.returncode == 143
     assert "with a write process:" in server.started.output
     assert "the write process exited with code -9: restarting it" in server.started.output
 

@@ -24,12 +24,15 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -127,7 +130,7 @@ def _serve(settings: Settings, host: str, port: int, access_log: bool, workers: 
         f"Rolegate on http://{host}:{port}{together}: admin UI at /, API under /v1 (OpenAPI: http://{host}:{port}/docs), database {status.url}",
         markup=False,
     )
-    with _environment(environment), _workers_of_their_own(workers > 1 and SPREAD_BY_KERNEL), _write_process(write_process, access_log):
+    with _exit_cleanly_on_sigterm(), _environment(environment), _workers_of_their_own(workers > 1 and SPREAD_BY_KERNEL), _write_process(write_process, access_log):
         # The factory builds the app (and its Rolegate, closed when the server stops) and
         # freezes the start-up objects out of the collector's reach, where the decision p99 went.
         uvicorn.run(
@@ -179,6 +182,27 @@ def _workers_of_their_own(on: bool) -> Iterator[None]:
         yield
     finally:
         multiprocess.Process = made_by  # type: ignore[misc]
+
+
+@contextmanager
+def _exit_cleanly_on_sigterm() -> Iterator[None]:
+    """uvicorn stopped by SIGTERM finishes its requests, then raises the signal again
+    under the handler it found. The default one ended the process there, past every
+    `finally` below: the write process was left to notice it was orphaned, and the
+    directories made for the run stayed. This one exits through them (status 143, as
+    the signal's)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @contextmanager
