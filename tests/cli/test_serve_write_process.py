@@ -137,3 +137,25 @@ def test_a_change_made_by_the_write_process_reaches_decisions_by_listen_on_postg
                 assert time.monotonic() < deadline, f"still allowed at revision {answer['revision']} (write: {revision})"
                 time.sleep(0.05)
             assert answer["revision"] >= revision
+
+
+def test_workers_and_a_write_process_together(tmp_path: Path) -> None:
+    """`--workers 2 --write-process`: two deciding workers under uvicorn's supervisor,
+    one write process beside them, every change made there whichever worker took it."""
+    url = f"sqlite:///{tmp_path / 'both.db'}"
+    ids = _demo(url)
+    def workers(s: Started) -> set[int]:
+        return {pid for pid in _children(s.proc.pid) if "multiprocessing.spawn" in _cmdline(pid)}
+
+    with started_serve(url, ["--workers", "2", "--write-process"], ready=lambda s: len(workers(s)) == 2) as started:
+        server = Server(started)
+        writer = server.write_process()
+        assert writer is not None
+        assert writer not in workers(started)
+        for state in ("disable", "enable", "disable"):
+            r = _set_bob(server, ids, state)
+            assert r.status == 200, r.data
+        revision = json.loads(r.data)["revision"]
+        assert _check_bob(server, ids, min_revision=revision)["allowed"] is False
+    assert "with 2 workers and a write process:" in started.output
+    assert not Path(f"/proc/{writer}").exists() or "rolegate.cli.write_process" not in _cmdline(writer)
