@@ -75,7 +75,7 @@ def forwards(method: str, path: str) -> bool:
 
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection to the write process, reused change after change. What
-    arrives is kept even after the connection broke: an answer sent before the write
+    arrived is kept after the connection broke: an answer received before the write
     process hung up (it refused before reading the whole body) is still read."""
 
     def __init__(self) -> None:
@@ -194,7 +194,9 @@ class WriteForwarder:
                 await self._send_request(conn, scope, receive)
             except _Cut as cut:
                 # The write process stopped reading: it may have answered before the body's
-                # end and hung up (a refusal sent with `Connection: close`); that answer is read.
+                # end and hung up (a refusal sent with `Connection: close`). Its answer is
+                # relayed when it arrived before the broken send was noticed (the transport
+                # stops reading then); else 503, nothing changed.
                 stopped = cut
             while True:
                 event = await _next_event(conn)
