@@ -212,6 +212,7 @@ def test_a_change_when_the_write_process_is_not_there_says_nothing_changed(front
     body = assert_problem(r, 503, "unavailable")
     assert r.headers["Retry-After"] == "1"
     assert "nothing was changed" in body["detail"]
+    assert body["detail"] == "Rolegate is restarting the process that makes changes; nothing was changed. Retry after 1 seconds."
     assert front.get("/healthz").status_code == 200  # everything else is still answered
 
 
@@ -238,6 +239,7 @@ def test_an_answer_cut_off_says_the_change_may_have_been_applied(front: Api, soc
     body = assert_problem(r, 503, "unavailable")
     assert "may have been applied" in body["detail"]
     assert "read it back" in body["detail"]
+    assert body["detail"] == "The change was sent, but its answer was cut off. It may have been applied: read it back before repeating it."
 
 
 def test_every_route_that_answers_a_question_by_post_stays_and_every_other_change_goes(rolegate: Rolegate) -> None:

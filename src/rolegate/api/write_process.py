@@ -275,10 +275,10 @@ async def _next_event(conn: _Connection) -> h11.Event | type[h11.NEED_DATA] | ty
 def _unavailable(*, applied: bool) -> ASGIApp:
     if applied:
         error = UnavailableError(
-            "the change was sent, but its answer was cut off",
+            "The change was sent, but its answer was cut off.",
             retry_after=1,
             fix="It may have been applied: read it back before repeating it.",
         )
     else:
-        error = UnavailableError("Rolegate is restarting the process that makes changes; nothing was changed", retry_after=1)
+        error = UnavailableError("Rolegate is restarting the process that makes changes; nothing was changed.", retry_after=1)
     return rolegate_problem(error)

@@ -58,7 +58,6 @@ class WriteProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watch: threading.Thread | None = None
-        self.restarts = 0
 
     def start(self) -> None:
         """Starts it and returns once it accepts; raises if it exits first or is slow."""
@@ -90,9 +89,13 @@ class WriteProcess:
             time.sleep(RESTART_PAUSE_SECONDS)
             try:
                 self._process = self._spawn()
-                self.restarts += 1
             except RuntimeError as error:
                 log.error("%s; trying again", error)
+                continue
+            if self._stopping.is_set():  # the server stopped while this one started: `stop` did not see it
+                self._process.terminate()
+                self._process.wait(STOP_SECONDS)
+                return
 
     def stop(self) -> None:
         self._stopping.set()
