@@ -13,10 +13,12 @@ import gc
 from fastapi import FastAPI
 
 from rolegate.api import create_app as create_api
+from rolegate.api.app import RolegateApp
 from rolegate.bootstrap import Rolegate
 from rolegate.config import Settings
 from rolegate.logs import configure_logging
 from rolegate.web import mount_ui
+from rolegate.web.errors import unavailable_page
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -25,7 +27,10 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     """The API over `rolegate` (default: bootstrapped from the environment, and closed
     when the app shuts down), with the admin UI: /, /login, /workspaces, /w/..., /static."""
     app = create_api(rolegate)
-    mount_ui(app, app.state.rolegate)
+    ui = mount_ui(app, app.state.rolegate)
+    if isinstance(app, RolegateApp) and app.write_forwarder is not None:
+        # A form whose change the write process could not make gets the UI's page.
+        app.write_forwarder.doors.insert(0, unavailable_page(app, ui))
     return app
 
 

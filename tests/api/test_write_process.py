@@ -31,6 +31,7 @@ from rolegate.asgi import create_app
 from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from tests.api.conftest import Api, assert_problem, make_tenant
+from tests.web.conftest import one, soup
 
 
 @contextmanager
@@ -212,8 +213,33 @@ def test_a_change_when_the_write_process_is_not_there_says_nothing_changed(front
     body = assert_problem(r, 503, "unavailable")
     assert r.headers["Retry-After"] == "1"
     assert "nothing was changed" in body["detail"]
-    assert body["detail"] == "Rolegate is restarting the process that makes changes; nothing was changed. Retry after 1 seconds."
+    assert body["detail"] == "Rolegate is restarting the process that makes changes; nothing was changed. Retry after 1 second."
     assert front.get("/healthz").status_code == 200  # everything else is still answered
+
+
+def test_a_form_or_a_directory_sync_when_the_write_process_is_not_there_gets_its_own_door_s_answer(front: Api) -> None:
+    """The admin UI's form gets the UI's error page, a directory's SCIM call a SCIM
+    error: each in the form its reader understands, both with `Retry-After`."""
+    said = "Rolegate is restarting the process that makes changes; nothing was changed."
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    page = front.without_key().post("/login", content=b"email=a%40b.test&password=not+this+one&next=%2F", headers=form)
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["Retry-After"] == "1"
+    assert "Content-Security-Policy" in page.headers  # a page of the UI: its security headers too
+    doc = soup(page)
+    assert one(doc, ".error-page").get("data-problem") == "unavailable"
+    assert one(doc, ".error-page .detail").get_text() == said
+    assert one(doc, ".error-page .fix").get_text() == "What to do: Retry after 1 second."
+    team = front.without_key().post("/w/ws1/team/invite", content=b"email=a%40b.test", headers=form)  # a workspace's form, no session
+    assert (team.status_code, team.headers["content-type"][:9]) == (503, "text/html")
+    directory = front.post("/scim/v2/workspaces/ws1/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@b.test"})
+    assert directory.status_code == 503
+    assert directory.headers["content-type"].startswith("application/scim+json")
+    assert directory.headers["Retry-After"] == "1"
+    error = directory.json()
+    assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert (error["status"], error["detail"]) == ("503", f"{said} Retry after 1 second.")
 
 
 def test_an_answer_cut_off_says_the_change_may_have_been_applied(front: Api, socket_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rolegate.domain.words import count_of, plural_of, quoted, without_rule_ids
+from rolegate.domain.words import count_of, duration_of, plural_of, quoted, without_rule_ids
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,11 @@ def test_quoted_uses_typographic_quotes() -> None:
 )
 def test_without_rule_ids_leaves_the_product_words(cited: str, plain: str) -> None:
     assert without_rule_ids(cited) == plain
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(1, "1 second"), (30, "30 seconds"), (60, "60 seconds"), (61, "2 minutes"), (900, "15 minutes"), (3599, "1 hour"), (3600, "1 hour"), (3601, "2 hours")],
+)
+def test_a_wait_reads_in_the_unit_a_person_uses_and_is_never_shorter_than_it_is(seconds: int, expected: str) -> None:
+    assert duration_of(seconds) == expected

@@ -12,6 +12,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from rolegate.asgi import create_app
+from rolegate.domain.words import duration_of
 from tests.web.conftest import Web, one, soup, violations
 from tests.web.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CSM_EMAIL, CSM_PASSWORD, Demo
 
@@ -152,7 +153,10 @@ def test_C8_the_reset_request_page_says_the_same_for_any_email_and_is_rate_limit
         web.post("/password-reset", {"email": CSM_EMAIL})
     r = web.post("/password-reset", {"email": CSM_EMAIL})
     assert r.status_code == 429
-    assert "Too many password reset requests" in one(soup(r), "#reset-error").get_text()
+    said = one(soup(r), "#reset-error").get_text()
+    assert "Too many password reset requests" in said
+    # One sentence of what happened, one of what to do, each said once.
+    assert re.fullmatch(r"Too many password reset requests\. Wait (1 second|\d+ seconds|\d+ minutes|1 hour), then try again\.", said), said
 
 
 def test_failed_logins_are_rate_limited_per_account_and_audited(web: Web, demo: Demo) -> None:
@@ -160,7 +164,10 @@ def test_failed_logins_are_rate_limited_per_account_and_audited(web: Web, demo: 
         assert web.post("/login", {"email": ADMIN_EMAIL, "password": "wrong", "next": "/"}).status_code == 401
     r = web.post("/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "next": "/"})
     assert r.status_code == 429  # even the right password waits: the account is locked for a while
-    assert int(r.headers["Retry-After"]) > 0
+    wait = int(r.headers["Retry-After"])
+    assert wait > 0
+    said = one(soup(r), "#login-error").get_text()
+    assert said == f"Too many failed logins. Wait {duration_of(wait)}, then try again.", said
     # Another account from the same address is not locked by these five.
     assert web.post("/login", {"email": CSM_EMAIL, "password": CSM_PASSWORD, "next": "/"}).status_code == 303
     with demo.rolegate.uow() as uow:

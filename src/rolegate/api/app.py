@@ -194,6 +194,8 @@ def create_app(rolegate: Rolegate | None = None) -> FastAPI:
     app.include_router(changes.router)  # the change feed (issue 16)
     app.include_router(snapshot.router)  # the snapshot download (issue 16)
     scim.install(app)  # SCIM 2.0 provisioning at /scim/v2 (its own errors), the group -> role mapping at /v1/.../directory
+    if forwarder is not None:
+        forwarder.doors.append(scim.unavailable_answer)  # a directory client reads SCIM errors
     app.include_router(ops.router)  # /metrics, /healthz, /readyz: after the API's routes, which are matched first
 
     def openapi() -> dict[str, Any]:

@@ -21,7 +21,9 @@ its connections and trying to import sniffio on each request.
 Failures say whether the change may have happened: when the socket refuses (the
 write process is restarting), nothing was sent and nothing changed; when the
 exchange breaks after the request went out, the change may have been applied, as with
-a database cut off while committing (`StoreUnavailableError`'s advice). The write
+a database cut off while committing (`StoreUnavailableError`'s advice). Each door says
+it in its own form (`WriteForwarder.doors`): a page of the admin UI, a SCIM error, else
+the API's problem. The write
 process never closes a kept-alive connection first (its keep-alive outlasts this
 side's), so a request is never sent on a connection the other side is closing.
 """
@@ -32,7 +34,8 @@ import asyncio
 import logging
 import re
 import time
-from typing import Final, cast
+from collections.abc import Callable
+from typing import Final, TypeAlias, cast
 
 import h11
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,7 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rolegate.api.problems import rolegate_problem
 from rolegate.domain.errors import UnavailableError
 
-__all__ = ["KEEP_ALIVE_SECONDS", "WriteForwarder", "forwards", "is_decision"]
+__all__ = ["KEEP_ALIVE_SECONDS", "Door", "WriteForwarder", "forwards", "is_decision", "unavailable_error"]
 
 log = logging.getLogger("rolegate.api")
 
@@ -62,6 +65,11 @@ _NOT_FORWARDED: Final = frozenset(
 """Hop-by-hop headers (RFC 9110, 7.6.1), and the caller's own claims of who it is."""
 _NOT_RETURNED: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"date", b"server"})
 """Framing, and what this process's server adds to every answer itself."""
+
+
+Door: TypeAlias = Callable[[Scope, UnavailableError], ASGIApp | None]
+"""How a door answers, on a path of its own, that a change could not be made by the write
+process: an ASGI app answering the caller, or None when the path is not the door's."""
 
 
 def is_decision(path: str) -> bool:
@@ -157,6 +165,17 @@ class WriteForwarder:
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
         self._idle: list[_Connection] = []
+        self.doors: list[Door] = []
+        """Asked in order how to say the write process could not make a change (the UI,
+        SCIM); a path no door claims gets the API's problem."""
+
+    def _unavailable(self, scope: Scope, *, applied: bool) -> ASGIApp:
+        error = unavailable_error(applied=applied)
+        for door in self.doors:
+            answer = door(scope, error)
+            if answer is not None:
+                return answer
+        return rolegate_problem(error)
 
     async def aclose(self) -> None:
         while self._idle:
@@ -185,7 +204,7 @@ class WriteForwarder:
             conn = await self._connection()
         except OSError as error:
             log.warning("write process unreachable at %s (%s): answering 503", self.socket_path, error)
-            await _unavailable(applied=False)(scope, receive, send)
+            await self._unavailable(scope, applied=False)(scope, receive, send)
             return
         started = False
         stopped: _Cut | None = None
@@ -216,7 +235,7 @@ class WriteForwarder:
                 raise  # the answer has begun: only dropping the connection tells the caller it is cut
             sent = stopped is None and (not isinstance(error, _Cut) or error.sent)
             log.error("the exchange with the write process broke (%s: %s)", type(error).__name__, error)
-            await _unavailable(applied=sent)(scope, receive, send)
+            await self._unavailable(scope, applied=sent)(scope, receive, send)
             return
         except _CallerGone:
             conn.close()  # the write process got no request's end: nothing runs, no one to answer
@@ -272,13 +291,13 @@ async def _next_event(conn: _Connection) -> h11.Event | type[h11.NEED_DATA] | ty
         conn.h11.receive_data(data)  # b"": the other side closed; h11 says what that means
 
 
-def _unavailable(*, applied: bool) -> ASGIApp:
+def unavailable_error(*, applied: bool) -> UnavailableError:
+    """What the caller reads when the write process could not answer: `applied`, the
+    request went out and the change may have been made."""
     if applied:
-        error = UnavailableError(
+        return UnavailableError(
             "The change was sent, but its answer was cut off.",
             retry_after=1,
             fix="It may have been applied: read it back before repeating it.",
         )
-    else:
-        error = UnavailableError("Rolegate is restarting the process that makes changes; nothing was changed.", retry_after=1)
-    return rolegate_problem(error)
+    return UnavailableError("Rolegate is restarting the process that makes changes; nothing was changed.", retry_after=1)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
-from rolegate.domain.words import count_of
+from rolegate.domain.words import count_of, duration_of
 
 if TYPE_CHECKING:
     from rolegate.domain.violations import Violation
@@ -128,7 +128,13 @@ class RolegateError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return f"{self.message} {self.fix}".strip()
+        """What happened, then what to do: two sentences (the API's `detail`)."""
+        if not self.fix:
+            return self.message
+        if not self.message:
+            return self.fix
+        end = "" if self.message.endswith((".", "!", "?", ":")) else "."
+        return f"{self.message}{end} {self.fix}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +319,7 @@ class RateLimitedError(RolegateError):
     retry_after: int
 
     def __init__(self, message: str, *, retry_after: int, fix: str = "") -> None:
-        super().__init__(message, fix=fix or f"Wait {retry_after} seconds, then try again.")
+        super().__init__(message, fix=fix or f"Wait {duration_of(retry_after)}, then try again.")
         self.retry_after = retry_after
 
 
@@ -326,7 +332,7 @@ class UnavailableError(RolegateError):
     retry_after: int
 
     def __init__(self, message: str, *, retry_after: int = 2, fix: str = "") -> None:
-        super().__init__(message, fix=fix or f"Retry after {retry_after} seconds.")
+        super().__init__(message, fix=fix or f"Retry after {duration_of(retry_after)}.")
         self.retry_after = retry_after
 
 

@@ -4,9 +4,10 @@ item 2): "1 account", "3 accounts", never "account(s)"; a name in typographic qu
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["count_of", "plural_of", "quoted", "without_rule_ids"]
+__all__ = ["count_of", "duration_of", "plural_of", "quoted", "without_rule_ids"]
 
 _IRREGULAR = {"person": "people", "child": "children", "day": "days", "entry": "entries", "policy": "policies"}
 
@@ -38,6 +39,17 @@ def count_of(n: int, singular: str, plural: str | None = None) -> str:
         head, _, last = singular.rpartition(" ")
         plural = f"{head} {plural_of(last)}" if head else plural_of(last)
     return f"{n:,} {plural}"
+
+
+def duration_of(seconds: int) -> str:
+    """A wait as a person reads it, never shorter than it is: seconds up to a minute,
+    then whole minutes, then whole hours ("Wait 1 hour", not "Wait 3,599 seconds")."""
+    if seconds <= 60:
+        return count_of(max(seconds, 0), "second")
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return count_of(minutes, "minute")
+    return count_of(math.ceil(seconds / 3600), "hour")
 
 
 def quoted(name: str) -> str:

@@ -249,7 +249,7 @@ class LoginGuard:
     @staticmethod
     def _refuse(kind: str, what: str, wait: int) -> RateLimitedError:
         RATE_LIMIT_REFUSALS.labels(kind=kind).inc()
-        return RateLimitedError(f"Too many {what}: try again in {wait} seconds.", retry_after=wait)
+        return RateLimitedError(f"Too many {what}.", retry_after=wait)  # its fix says how long to wait
 
     def check_login(self, email: str, ip: str, now: datetime) -> None:
         wait = max(self.login_pair.retry_after(_pair(email, ip), _seconds(now)), self.login_ip.retry_after(ip))

@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 from rolegate.bootstrap import Rolegate
@@ -35,6 +36,8 @@ class WebUI:
         self.rolegate = rolegate
         self.sessions = Sessions(secret_key, max_age=int(rolegate.session_policy.max_age.total_seconds()))
         self.renderer = Renderer()
+        self.pages: list[BaseRoute] = []
+        """The routes of the UI's pages (`mount_ui`), as their routers hold them."""
 
 
 def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None) -> WebUI:
@@ -68,4 +71,5 @@ def mount_ui(app: FastAPI, rolegate: Rolegate, *, secret_key: str | None = None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, sso, portal, account, role_fields, role_copy, roles, matrix, features, explain, team, accounts, audit_log, member_record, webhooks, schema_upgrade, home):  # home last: it ends with the /w/... catch-all
         app.include_router(module.router, include_in_schema=False)
+        ui.pages.extend(module.router.routes)
     return ui

@@ -21,9 +21,12 @@ from urllib.parse import quote
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rolegate.domain.errors import (
     PROBLEM_TYPES,
@@ -32,6 +35,7 @@ from rolegate.domain.errors import (
     PermissionDeniedError,
     ProblemType,
     RolegateError,
+    UnavailableError,
     http_problem,
 )
 from rolegate.domain.violations import Violation, form_violations
@@ -41,9 +45,11 @@ from rolegate.web.render import redirect, security_headers
 from rolegate.web.session import CsrfError, Session
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from rolegate.web.app import WebUI
 
-__all__ = ["ErrorInfo", "PageRoute", "error_info", "error_response"]
+__all__ = ["ErrorInfo", "PageRoute", "error_info", "error_response", "unavailable_page"]
 
 log = logging.getLogger("rolegate.web")
 
@@ -207,3 +213,35 @@ class PageRoute(APIRoute):
             return response
 
         return page_handler
+
+
+def unavailable_page(app: Starlette, ui: WebUI) -> Callable[[Scope, UnavailableError], ASGIApp | None]:
+    """How a page of the UI says a change could not be made (`rolegate serve
+    --write-process` restarting its write process): its error page, as every page's
+    refusal is, with `Retry-After`. None for a path that is not a page's."""
+
+    def answer(scope: Scope, error: UnavailableError) -> ASGIApp | None:
+        # The API's routes are matched first, and no path of theirs is a page's.
+        for route in ui.pages:
+            if route.matches(scope)[0] is Match.FULL:
+                return _ErrorPage(app, ui, error)
+        return None
+
+    return answer
+
+
+@dataclass(frozen=True)
+class _ErrorPage:
+    app: Starlette
+    ui: WebUI
+    error: UnavailableError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Asked before the app's own call, which would have put itself in the scope.
+        request = Request({**scope, "app": self.app}, receive)
+        response = await run_in_threadpool(error_response, self.ui, request, self.error)  # its navigation reads the store
+        for name, value in _headers(request).items():
+            response.headers.setdefault(name, value)
+        if self.error.retry_after is not None:
+            response.headers["Retry-After"] = str(self.error.retry_after)
+        await response(scope, receive, send)

@@ -14,8 +14,10 @@ from rolegate.domain.errors import (
     LoginRequiredError,
     RateLimitedError,
     RevisionNotReachedError,
+    RolegateError,
     RuleViolationError,
     StoreUnavailableError,
+    UnavailableError,
     http_problem,
 )
 from rolegate.domain.violations import FORM_RULE, Violation, form_violations, raise_if, refuse
@@ -87,6 +89,13 @@ def test_errors_carry_their_data() -> None:
     limited = RateLimitedError("too many", retry_after=15)
     assert (limited.retry_after, limited.fix) == (15, "Wait 15 seconds, then try again.")
     assert RateLimitedError("too many", retry_after=15, fix="Later.").fix == "Later."
+    assert RateLimitedError("too many", retry_after=1).fix == "Wait 1 second, then try again."
+    assert UnavailableError("restarting", retry_after=1).fix == "Retry after 1 second."
+    assert UnavailableError("restarting", retry_after=3).fix == "Retry after 3 seconds."
+    # What happened and what to do read as two sentences, whatever the message ends with.
+    assert str(RolegateError("no role 'exec' in this workspace", fix="List the roles.")) == "no role 'exec' in this workspace. List the roles."
+    assert str(RolegateError("This link has expired.", fix="Ask for a new one.")) == "This link has expired. Ask for a new one."
+    assert (str(RolegateError("nothing to do")), str(RolegateError("", fix="Do this."))) == ("nothing to do", "Do this.")
     down = StoreUnavailableError("refused", retry_after=4, detail="connection refused")
     assert (down.kind, down.retry_after) == ("refused", 4)
     assert (

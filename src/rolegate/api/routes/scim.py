@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from scim2_models import Context, Error, Group, SCIMException, User
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Scope
 
 from rolegate.api.deps import AdminAccess, Auth, ScimAccess
 from rolegate.api.limits import ApiRoute
@@ -52,12 +53,13 @@ from rolegate.domain.errors import (
     RolegateError,
     RuleViolationError,
     StoreUnavailableError,
+    UnavailableError,
 )
 from rolegate.services import scim
 from rolegate.services.availability import UNAVAILABLE_ERRORS
 from rolegate.services.commands import NO_NUL
 
-__all__ = ["create_scim_app", "install", "router"]
+__all__ = ["create_scim_app", "install", "router", "unavailable_answer"]
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,15 @@ async def _on_rolegate(_request: Request, exc: Exception) -> Response:
         return _error(400, str(exc), "invalidValue")
     if isinstance(exc, StoreUnavailableError):
         return _error(503, "The database is unreachable; retry later.", headers={"Retry-After": "5"})
-    return _error(exc.status, str(exc))
+    return _error(exc.status, str(exc), headers={"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None)
+
+
+def unavailable_answer(scope: Scope, error: UnavailableError) -> ASGIApp | None:
+    """A SCIM change the write process could not make (`rolegate serve --write-process`):
+    a SCIM error, which a directory client reads and retries on."""
+    if not scope["path"].startswith(MOUNT + "/"):
+        return None
+    return _error(error.status, str(error), headers={"Retry-After": str(error.retry_after)})
 
 
 async def _on_unavailable(_request: Request, _exc: Exception) -> Response:

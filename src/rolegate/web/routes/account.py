@@ -76,7 +76,7 @@ async def reset_request(request: Request) -> Response:
         return render(
             request,
             "account/reset_request.html",
-            {"email": email, "error": exc.message, "sent": False},
+            {"email": email, "error": str(exc), "sent": False},
             status=exc.status,
         )
     if email:
@@ -276,7 +276,7 @@ async def email_change(request: Request) -> Response:
         try:
             user = log_in(rg.uow, rg.login_guard, email=me.email, password=password, ip=_ip(request))
         except RateLimitedError as exc:
-            return _email_page(request, me, new_email=new_email, error=exc.message, status=exc.status)
+            return _email_page(request, me, new_email=new_email, error=str(exc), status=exc.status)
         if user is None or user.id != me.id:
             return _email_page(
                 request, me, new_email=new_email, error="Wrong password: your email stays as it is.", status=401

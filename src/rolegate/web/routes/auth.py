@@ -56,7 +56,7 @@ async def login(request: Request) -> Response:
         )
     except RateLimitedError as exc:
         response = render(
-            request, "login.html", {"next": target, "email": email, "error": exc.message}, status=exc.status
+            request, "login.html", {"next": target, "email": email, "error": str(exc)}, status=exc.status
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
