@@ -179,8 +179,12 @@ class UnknownActionError(InvalidInputError):
 
     def __init__(self, action: str, suggestion: str | None = None) -> None:
         self.action = action
-        hint = f"did you mean {suggestion!r}?" if suggestion else "declare it under `actions:`"
-        super().__init__(f"unknown action {action!r}", fix=f"The product schema has no such action; {hint}")
+        super().__init__(
+            f"unknown action {action!r}",
+            fix=f"The product schema has no such action; did you mean {suggestion!r}?"
+            if suggestion
+            else "The product schema has no such action; declare it under `actions:`.",
+        )
 
 
 class InvalidRecordError(InvalidInputError):
@@ -349,7 +353,7 @@ class StoreUnavailableError(UnavailableError):
         super().__init__(
             f"the database is unreachable ({kind}){': ' + detail if detail else ''}; the request could not be completed",
             retry_after=retry_after,
-            fix=f"Retry after {retry_after} seconds (a change cut off while committing may have been applied: read it back before repeating it).",
+            fix=f"Retry after {duration_of(retry_after)} (a change cut off while committing may have been applied: read it back before repeating it).",
         )
         self.kind = kind
 

@@ -50,14 +50,14 @@ def compile_snapshot(
     feats = schema.feature_defaults if features is None else frozenset(features)
     unknown_features = sorted(feats - schema.features.keys())
     if unknown_features:
-        raise RolegateError(f"unknown features: {', '.join(unknown_features)}", fix=f"use features of {schema.key}: {', '.join(schema.features) or 'none'}")
+        raise RolegateError(f"unknown features: {', '.join(unknown_features)}", fix=f"Use features of {schema.key}: {', '.join(schema.features) or 'none'}.")
     # A compiled role depends on the schema, the features and the role alone (and carries
     # the revision in its decisions): reuse is sound only for the very same schema object.
     reusable = previous.compiled_roles if previous is not None and previous.schema is schema and previous.features == feats else {}
     compiled: dict[str, CompiledRole] = {}
     for role in roles:
         if role.level not in schema.levels:
-            raise RolegateError(f"role {role.id!r} has unknown level {role.level!r}", fix=f"use one of {', '.join(schema.levels)}")
+            raise RolegateError(f"role {role.id!r} has unknown level {role.level!r}", fix=f"Use one of {', '.join(schema.levels)}.")
         before = reusable.get(role.id)
         if before is not None and before.role == role:
             compiled[role.id] = _restamped(before, revision)
@@ -72,7 +72,7 @@ def compile_snapshot(
     member_status: dict[str, MemberStatus] = {}
     for m in members:
         if m.role not in compiled:
-            raise RolegateError(f"member {m.id!r} holds unknown role {m.role!r}", fix="pass every role the members hold")
+            raise RolegateError(f"member {m.id!r} holds unknown role {m.role!r}", fix="Pass every role the members hold.")
         member_roles[m.id] = m.role
         member_status[m.id] = m.status
         tables[m.id] = compiled[m.role].actions if m.is_active else status_tables[m.status]

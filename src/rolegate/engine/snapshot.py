@@ -148,7 +148,7 @@ class Snapshot:
     def can_see(self, member: str, record: RecordRef | tuple[str, str]) -> bool:
         otype = self.schema.objects.get(record[0])
         if otype is None:
-            raise InvalidRecordError(f"unknown object type {record[0]!r}", fix=f"use one of {', '.join(self.schema.objects)}")
+            raise InvalidRecordError(f"unknown object type {record[0]!r}", fix=f"Use one of {', '.join(self.schema.objects)}.")
         if otype.view_action is None:
             return True
         return self.check(member, otype.view_action, record).allowed
@@ -279,7 +279,7 @@ class Snapshot:
         """Which records of `object_type` the member may `action`: a filter, never a loop."""
         decision = self.check(member, action)
         if decision.object_type != object_type:
-            raise InvalidRecordError(f"action {action!r} is not on {object_type!r}", fix=f"use an action on {object_type!r}")
+            raise InvalidRecordError(f"action {action!r} is not on {object_type!r}", fix=f"Use an action on {object_type!r}.")
         if not decision.allowed:
             return Filter(object_type, nothing=True)
         lineage = (object_type, *self.schema.objects[object_type].ancestors)
@@ -300,7 +300,7 @@ class Snapshot:
     def _object(self, object_type: str) -> None:
         if object_type not in self.schema.objects:
             hint = difflib.get_close_matches(object_type, list(self.schema.objects), n=1)
-            raise InvalidRecordError(f"unknown object type {object_type!r}", fix=f"did you mean {hint[0]!r}?" if hint else "declare it under `objects:`")
+            raise InvalidRecordError(f"unknown object type {object_type!r}", fix=f"Did you mean {hint[0]!r}?" if hint else "Declare it under `objects:`.")
 
     def _unknown_action(self, action: str) -> UnknownActionError:
         hint = difflib.get_close_matches(action, list(self.schema.actions), n=1)
@@ -312,11 +312,11 @@ class Snapshot:
         if record[0] != decision.object_type:
             raise InvalidRecordError(
                 f"action {decision.action!r} is on {decision.object_type or 'no object'}, not on {record[0]!r}",
-                fix="pass a record of the action's object type, or none",
+                fix="Pass a record of the action's object type, or none.",
             )
         plan = decision.plan  # empty when denied, or when no constraint needs the record
         if plan and self._records is None:
-            raise InvalidRecordError("this snapshot has no record index", fix="pass `records=` to compile_snapshot")
+            raise InvalidRecordError("this snapshot has no record index", fix="Pass `records=` to compile_snapshot.")
         return plan
 
     def _check_record(self, member: str, decision: Decision, record: RecordRef | tuple[str, str]) -> Decision:

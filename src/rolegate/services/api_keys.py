@@ -77,7 +77,7 @@ def create_api_key(
     if unknown or not wanted:
         raise RolegateError(
             f"unknown API key rights: {', '.join(unknown)}" if unknown else "an API key needs at least one right",
-            fix=f"use {', '.join(repr(r.value) for r in KeyRight)} (one or more)",
+            fix=f"Use {', '.join(repr(r.value) for r in KeyRight)} (one or more).",
         )
     with uow:
         if not uow.workspaces.organization_exists(organization_id):

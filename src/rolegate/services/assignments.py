@@ -100,7 +100,7 @@ def _viewers(uow: UnitOfWork, state: WorkspaceState, ref: RecordRef) -> tuple[Re
     workspace_id = state.workspace.id
     otype = state.schema.objects.get(ref.type)
     if otype is None:
-        raise InvalidRecordError(f"unknown object type {ref.type!r}", fix=f"use one of {', '.join(state.schema.objects)}")
+        raise InvalidRecordError(f"unknown object type {ref.type!r}", fix=f"Use one of {', '.join(state.schema.objects)}.")
     chain: list[Record] = []
     at: RecordRef | None = ref
     while at is not None and len(chain) <= len(otype.ancestors):

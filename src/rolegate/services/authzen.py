@@ -182,7 +182,7 @@ def _evaluate(
     if resource_type != decision.object_type:
         raise InvalidRecordError(
             f"action {action!r} is on {decision.object_type!r} resources, not on {resource_type!r}",
-            fix=f"send a resource of type {decision.object_type!r}",
+            fix=f"Send a resource of type {decision.object_type!r}.",
         )
     if not decision.allowed or not decision.plan:
         return decision.allowed
@@ -327,7 +327,7 @@ def search_resources(
     if decision.object_type != resource_type:
         raise InvalidRecordError(
             f"action {action!r} is on {decision.object_type or 'no object'}, not on {resource_type!r}",
-            fix="search the resource type of the action",
+            fix="Search the resource type of the action.",
         )
     if member is None:
         return Page((), "")

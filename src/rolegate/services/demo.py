@@ -265,6 +265,6 @@ def reset_demo_database(url: str) -> None:
         if others:
             raise RolegateError(
                 f"--reset would delete {count_of(len(others), 'workspace')} that {'is' if len(others) == 1 else 'are'} not the demo's (e.g. {others[0].name!r})",
-                fix="Run the demo on a database of its own: --url sqlite:///./demo.db",
+                fix="Run the demo on a database of its own (--url sqlite:///./demo.db).",
             )
     downgrade(url, "base")

@@ -182,17 +182,17 @@ def _check_shapes(schema: ProductSchema, records: Sequence[Record], missing: set
         otype = schema.objects.get(rec.type)
         where = f"records[{i}] ({rec.type} {rec.id!r})"
         if otype is None:
-            raise InvalidRecordError(f"{where}: unknown object type {rec.type!r}", fix=f"use one of {', '.join(schema.objects)}")
+            raise InvalidRecordError(f"{where}: unknown object type {rec.type!r}", fix=f"Use one of {', '.join(schema.objects)}.")
         if otype.parent is not None and (rec.parent is None or rec.parent.type != otype.parent):
-            raise InvalidRecordError(f"{where}: a {rec.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="pass `parent`")
+            raise InvalidRecordError(f"{where}: a {rec.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="Pass `parent`.")
         if otype.parent is None and rec.parent is not None:
-            raise InvalidRecordError(f"{where}: {rec.type} records have no parent", fix="drop `parent`")
+            raise InvalidRecordError(f"{where}: {rec.type} records have no parent", fix="Drop `parent`.")
         if rec.parent is not None and (rec.parent.type, rec.parent.id) in missing:
             raise InvalidRecordError(
-                f"{where}: parent {rec.parent.type} {rec.parent.id!r} is not in the record index ({schema.rule('record_parent')})", fix="upsert the parent first, or in the same call"
+                f"{where}: parent {rec.parent.type} {rec.parent.id!r} is not in the record index ({schema.rule('record_parent')})", fix="Upsert the parent first, or in the same call."
             )
         if rec.assignee is not None and not otype.assignable:
-            raise InvalidRecordError(f"{where}: {rec.type} records are not assigned to members", fix="assign the parent record")
+            raise InvalidRecordError(f"{where}: {rec.type} records are not assigned to members", fix="Assign the parent record.")
 
 
 @dataclass(frozen=True, slots=True)

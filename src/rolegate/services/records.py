@@ -43,17 +43,17 @@ def _validate(state: WorkspaceState, uow: UnitOfWork, record: Record) -> list[Vi
     schema = state.schema
     otype = schema.objects.get(record.type)
     if otype is None:
-        raise InvalidRecordError(f"unknown object type {record.type!r}", fix=f"use one of {', '.join(schema.objects)}")
+        raise InvalidRecordError(f"unknown object type {record.type!r}", fix=f"Use one of {', '.join(schema.objects)}.")
     if otype.parent is not None and (record.parent is None or record.parent.type != otype.parent):
-        raise InvalidRecordError(f"a {record.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="pass `parent`")
+        raise InvalidRecordError(f"a {record.type} record needs a parent of type {otype.parent!r} ({schema.rule('record_parent')})", fix="Pass `parent`.")
     if otype.parent is None and record.parent is not None:
-        raise InvalidRecordError(f"{record.type} records have no parent", fix="drop `parent`")
+        raise InvalidRecordError(f"{record.type} records have no parent", fix="Drop `parent`.")
     if record.parent is not None and uow.records.get(state.workspace.id, record.parent) is None:
-        raise InvalidRecordError(f"parent {record.parent.type} {record.parent.id!r} is not in the record index", fix="upsert the parent first")
+        raise InvalidRecordError(f"parent {record.parent.type} {record.parent.id!r} is not in the record index", fix="Upsert the parent first.")
     if record.assignee is None:
         return []
     if not otype.assignable:
-        raise InvalidRecordError(f"{record.type} records are not assigned to members", fix="assign the parent record")
+        raise InvalidRecordError(f"{record.type} records are not assigned to members", fix="Assign the parent record.")
     return eligibility(state, record.type, record.assignee, lambda member_id: member_name(uow, state.workspace.id, member_id))
 
 

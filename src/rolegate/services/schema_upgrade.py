@@ -345,7 +345,7 @@ def apply_upgrade(
     same version; a workspace already on it is skipped."""
     _require_platform(actor)
     if batch < 1:
-        raise RolegateError("--batch must be at least 1", fix="e.g. --batch 100")
+        raise RolegateError("--batch must be at least 1", fix="Pass a positive number, e.g. --batch 100.")
     new = _parse(source)
     with uow() as u:
         _require_product(u, new)

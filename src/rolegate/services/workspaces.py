@@ -86,7 +86,7 @@ def create_workspace(
     owner: C4, T11), in one transaction. With a mail `policy`, an owner without a
     password is emailed a link to choose one, at their own address (E1)."""
     if not actor.is_platform:
-        raise RolegateError("only the platform creates workspaces", fix="use an organization API key or the CLI")
+        raise RolegateError("only the platform creates workspaces", fix="Use an organization API key or the CLI.")
     with uow:
         # The product's newest stored version (issue 19): a new workspace starts where
         # `rolegate schema apply` moved the others.
@@ -108,7 +108,7 @@ def create_workspace(
             org_id = new_id()
             uow.workspaces.add_organization(org_id, name)
         elif not uow.workspaces.organization_exists(org_id):
-            raise RolegateError(f"no organization {org_id!r}", fix="create it first or omit it")
+            raise RolegateError(f"no organization {org_id!r}", fix="Create it first or omit it.")
         ws = Workspace(new_id(), org_id, name, preset, schema.version, feats, caps, 0)
         uow.workspaces.add(ws)
         roles = {key: role_from_system(schema, system, role_id=key) for key, system in schema.system_roles.items()}
@@ -146,7 +146,7 @@ def _owner_role(schema: ProductSchema) -> str:
         if is_guardian(schema, role, role_permissions(schema, role, every)):
             return key
     raise RolegateError(
-        f"preset {schema.key!r} has no system role that keeps the team", fix="fix the preset's team.keep_one"
+        f"preset {schema.key!r} has no system role that keeps the team", fix="Fix the preset's team.keep_one."
     )
 
 
@@ -203,7 +203,7 @@ def _update_settings_locked(
     if features is not None:
         authorize_feature_change(state, actor)
     if seat_capacities is not None and not actor.is_platform:
-        raise RolegateError("seat capacities are set by the platform (billing)", fix="use an organization API key")
+        raise RolegateError("seat capacities are set by the platform (billing)", fix="Use an organization API key.")
     feats = ws.features if features is None else frozenset(features)
     caps = dict(ws.seat_capacities)
     violations = []

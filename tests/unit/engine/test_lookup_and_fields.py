@@ -77,5 +77,5 @@ def test_readable_and_writable_fields(snap: Snapshot) -> None:
 
 
 def test_unknown_object_type_is_an_error(snap: Snapshot) -> None:
-    with pytest.raises(InvalidRecordError, match="did you mean 'account'"):
+    with pytest.raises(InvalidRecordError, match="Did you mean 'account'"):
         snap.readable_fields("ann", "acount")
