@@ -14,12 +14,12 @@ from rolegate.bootstrap import Rolegate, bootstrap
 from rolegate.config import Settings
 from rolegate.domain.errors import RevisionNotReachedError
 from rolegate.domain.workspace import Actor
-from rolegate.services import members, roles
+from rolegate.services import context, members, roles, webhooks
 from rolegate.services.snapshots import SnapshotCache
 from rolegate.store import uow as uow_module
 from rolegate.store.availability import read_revision
 from rolegate.store.notify import RevisionListener
-from tests.integration.support import Ws, open_workspace
+from tests.integration.support import PLATFORM, Ws, open_workspace
 
 
 def test_snapshot_follows_this_process_commits(rolegate_app: Rolegate) -> None:
@@ -230,3 +230,29 @@ def test_a_dropped_listener_connection_revalidates_on_reconnect(pg_tables_url: s
     finally:
         listener.stop()
         app.close()
+
+
+def test_a_webhook_change_of_the_organization_is_followed_from_the_audit_log_not_read_again(rolegate_app: Rolegate) -> None:
+    """An endpoint's change is an audit event in every workspace of the organization
+    (a revision of each): a process holding a workspace's inputs moves them past it
+    from that event alone, as past a role edit, instead of reading the workspace again."""
+    ws = open_workspace(rolegate_app, "telephony")
+    held = rolegate_app.snapshots.get(ws.id)  # this process now holds the inputs it compiled
+    with rolegate_app.uow() as uow:
+        row = uow.workspaces.get(ws.id)
+        assert row is not None
+        organization_id = row.organization_id
+    other = bootstrap(Settings(database_url=rolegate_app.settings.database_url, listen=False))  # another process
+    try:
+        webhooks.create_endpoint(other.uow(), actor=PLATFORM, organization_id=organization_id, url="http://127.0.0.1:9/hooks", allow_private=True)
+    finally:
+        other.close()
+    assert ws.revision() == held.revision + 1
+    with rolegate_app.uow() as uow:
+        row = uow.workspaces.get(ws.id)
+        assert row is not None
+        followed = context.followed_inputs(uow, row, remember=False)
+    assert followed is not None, "the webhook change made the workspace be read again"
+    assert followed.revision == held.revision + 1
+    assert {r.id: r for r in followed.roles} == {info.id: info for info in ws.roles().values()}
+    assert set(followed.members) == set(ws.members())

@@ -3,7 +3,8 @@ workspace's decisions are compiled from, moved from a revision this process hold
 a newer one by the audit events between them, instead of read again whole.
 
 Each revision is made under the workspace's lock with audit events of its own, and an
-event's `after` is the whole of what it changed for the kinds followed here. Any other
+event's `after` is the whole of what it changed for the kinds followed here; an
+organization's webhook and single sign-on settings change nothing compiled. Any other
 kind (a role created or deleted, a member added, features, the schema, the field
 registry, ...) is not followed: the caller reads the workspace again, as before."""
 
@@ -21,7 +22,18 @@ RECORD_ONLY_ACTIONS = frozenset({"record.assign", "record.upsert", "record.delet
 """Changes that write records only: a snapshot's roles and members stay as they were
 (the records are read live, or through the record cache, which follows them itself)."""
 
-FOLLOWED_ACTIONS = frozenset({"role.update", "member.change_role"}) | RECORD_ONLY_ACTIONS
+ORGANIZATION_SETTINGS_ACTIONS = frozenset(
+    {
+        "webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret",
+        "sso.configure", "sso.claim_domain", "sso.verify_domain", "sso.remove_domain", "sso.jit",
+    }
+)  # fmt: skip
+"""Changes of an organization's webhooks or single sign-on, recorded in each of its
+workspaces (`context.audit_organization`): no decision is made from them, so nothing
+compiled moves. Not followed, each such change made every process read every
+workspace of the organization again."""
+
+FOLLOWED_ACTIONS = frozenset({"role.update", "member.change_role"}) | RECORD_ONLY_ACTIONS | ORGANIZATION_SETTINGS_ACTIONS
 
 
 def inputs_after(
@@ -32,7 +44,7 @@ def inputs_after(
     by_id = {r.id: r for r in roles}
     held = {m.id: m for m in members}
     for event in events:
-        if event.action in RECORD_ONLY_ACTIONS:
+        if event.action in RECORD_ONLY_ACTIONS or event.action in ORGANIZATION_SETTINGS_ACTIONS:
             continue
         if event.action == "role.update":
             role = by_id.get(event.target_id)

@@ -4,15 +4,23 @@ events (`services.inputs_follow`), without I/O. What the writes' own audit JSON 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rolegate import services
 from rolegate.domain.roles import Member, MemberStatus, Role, RoleKind
 from rolegate.domain.schema import FieldAccess
 from rolegate.domain.workspace import GENESIS_HASH, AuditEvent
-from rolegate.services.inputs_follow import FOLLOWED_ACTIONS, RECORD_ONLY_ACTIONS, inputs_after
+from rolegate.services.inputs_follow import (
+    FOLLOWED_ACTIONS,
+    ORGANIZATION_SETTINGS_ACTIONS,
+    RECORD_ONLY_ACTIONS,
+    inputs_after,
+)
 from rolegate.services.members import member_json
 from rolegate.services.roles import role_json
 
@@ -71,6 +79,23 @@ def test_events_apply_in_chain_order() -> None:
 @pytest.mark.parametrize("action", sorted(RECORD_ONLY_ACTIONS))
 def test_a_change_of_records_only_leaves_roles_and_members_as_they_were(action: str) -> None:
     assert inputs_after([ROLE], [ANA], [_event(action, "account", "acc-1", {"assignee": None})]) == ((ROLE,), (ANA,))
+
+
+@pytest.mark.parametrize("action", sorted(ORGANIZATION_SETTINGS_ACTIONS))
+def test_a_change_of_the_organization_s_webhooks_or_sso_leaves_roles_and_members_as_they_were(action: str) -> None:
+    target = "webhook_endpoint" if action.startswith("webhook.") else "workspace"
+    events = [_event(action, target, "x", {"url": "https://hooks.example.com"}), _event("role.update", "role", ROLE.id, role_json(ROLE.with_changes(name="Then")), 3)]
+    moved = inputs_after([ROLE], [ANA], events)
+    assert moved is not None
+    assert ([r.name for r in moved[0]], moved[1]) == (["Then"], (ANA,))
+
+
+def test_every_webhook_and_sso_action_the_services_record_is_one_followed() -> None:
+    """A new kind of organization-wide event is either listed as moving nothing, or
+    knowingly not followed: this lists what the services record today."""
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path(services.__file__).parent.glob("*.py"))
+    recorded = set(re.findall(r'"((?:webhook|sso)\.[a-z_]+)"', source))
+    assert recorded == set(ORGANIZATION_SETTINGS_ACTIONS)
 
 
 @pytest.mark.parametrize("action", ["role.create", "role.delete", "member.add", "member.disable", "workspace.features", "workspace.schema_upgrade", "field.add", "audit.prune"])
