@@ -178,6 +178,13 @@ def _portal_reaches(request: Request, workspace_id: str) -> bool:
     return path == base or path.startswith((base + "/", "/portal/")) or path == "/logout"
 
 
+def _page_headers(request: Request, response: Response) -> None:
+    """Every page's security headers (a portal's frame origins included), where the
+    response did not set its own."""
+    for name, value in _headers(request).items():
+        response.headers.setdefault(name, value)
+
+
 def _headers(request: Request) -> dict[str, str]:
     scope = getattr(request.state, "portal", None)
     if scope is None:
@@ -206,8 +213,7 @@ class PageRoute(APIRoute):
                 ui.sessions.save(request, response, request.state.session)
             except Exception as exc:  # every failure gets its page, as the API gives every failure a problem
                 response = error_response(ui, request, exc)
-            for name, value in _headers(request).items():
-                response.headers.setdefault(name, value)
+            _page_headers(request, response)
             if response.status_code == 413:  # the server then drops the rest of the upload instead of reading it
                 response.headers["Connection"] = "close"
             return response
@@ -240,8 +246,7 @@ class _ErrorPage:
         # Asked before the app's own call, which would have put itself in the scope.
         request = Request({**scope, "app": self.app}, receive)
         response = await run_in_threadpool(error_response, self.ui, request, self.error)  # its navigation reads the store
-        for name, value in _headers(request).items():
-            response.headers.setdefault(name, value)
+        _page_headers(request, response)
         if self.error.retry_after is not None:
             response.headers["Retry-After"] = str(self.error.retry_after)
         await response(scope, receive, send)

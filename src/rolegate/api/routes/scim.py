@@ -120,6 +120,11 @@ async def _on_rolegate(_request: Request, exc: Exception) -> Response:
         return _error(400, str(exc), "invalidValue")
     if isinstance(exc, StoreUnavailableError):
         return _error(503, "The database is unreachable; retry later.", headers={"Retry-After": "5"})
+    return _as_error(exc)
+
+
+def _as_error(exc: RolegateError) -> ScimResponse:
+    """Any other Rolegate error: its status and detail, and when to retry if it says."""
     return _error(exc.status, str(exc), headers={"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None)
 
 
@@ -128,7 +133,7 @@ def unavailable_answer(scope: Scope, error: UnavailableError) -> ASGIApp | None:
     a SCIM error, which a directory client reads and retries on."""
     if not scope["path"].startswith(MOUNT + "/"):
         return None
-    return _error(error.status, str(error), headers={"Retry-After": str(error.retry_after)})
+    return _as_error(error)
 
 
 async def _on_unavailable(_request: Request, _exc: Exception) -> Response:
